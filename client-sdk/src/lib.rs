@@ -1,0 +1,26 @@
+//! EdgeBase's Rust SDK and the JSON wire types of its HTTP API.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), edgebase_client::ClientError> {
+//! use edgebase_client::{Client, Totals};
+//! let client = Client::new("http://127.0.0.1:8090")?;
+//! client.superuser_login("admin@example.com", "secret-password").await?;
+//! let record = client.records("posts").create(&serde_json::json!({"title": "hi"})).await?;
+//! let page = client.records("posts").list(1, 30, Totals::Skip).await?;
+//! assert!(client.last_index() > 0 || page.items.iter().any(|item| item["id"] == record["id"]));
+//! # Ok(()) }
+//! ```
+
+mod client;
+mod collections;
+mod consistency;
+mod error;
+mod records;
+pub mod wire;
+
+pub use client::{Client, ClientOptions};
+pub use collections::Collections;
+pub use consistency::Consistency;
+pub use error::ClientError;
+pub use records::{Records, Totals};
+pub use wire::Record;

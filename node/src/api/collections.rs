@@ -1,0 +1,182 @@
+//! `/api/collections`: collection management (superusers only).
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use edgebase_client::wire::{Collection, ListResult};
+use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
+use serde_json::{json, Value};
+
+use crate::api::access::require_superuser;
+use crate::api::consistency::{read_barrier, with_index};
+use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::api::extract::Body;
+use crate::api::paging::ListQuery;
+use crate::app::App;
+use crate::auth::principal;
+use crate::domain::{collection_schema, time};
+
+/// A collection as the API shows it: secrets stay inside.
+pub fn collection_for_api(collection: &Collection) -> Value {
+    let mut value = serde_json::to_value(collection).unwrap_or(Value::Null);
+    if let Some(token) = value.get_mut("authToken").and_then(Value::as_object_mut) {
+        token.remove("secret");
+    }
+    value
+}
+
+fn name_exists(message: &str) -> ApiError {
+    let mut data = FieldErrors::new();
+    data.insert(
+        "name".into(),
+        field_error(
+            "validation_collection_name_exists",
+            "Collection name must be unique (case insensitive).",
+            None,
+        ),
+    );
+    ApiError::validation(message, data)
+}
+
+fn encode(collection: &Collection) -> Result<CollectionDoc, ApiError> {
+    Ok(CollectionDoc {
+        id: collection.id.clone(),
+        name: collection.name.clone(),
+        doc_json: serde_json::to_string(collection).map_err(|_| ApiError::internal())?,
+    })
+}
+
+pub async fn list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    if query.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+        return Err(ApiError::bad_request(
+            "Filtering collections is not supported on this version of EdgeBase.",
+        ));
+    }
+    let seen = read_barrier(&app, &headers).await?;
+    let page = query.page();
+    let all = app.collections()?;
+    let total = all.len() as u64;
+    let items: Vec<Value> = all
+        .iter()
+        .skip(usize::try_from(page.offset()).unwrap_or(usize::MAX))
+        .take(page.per_page as usize)
+        .map(|loaded| collection_for_api(&loaded.collection))
+        .collect();
+    let (total_items, total_pages) = if page.skip_total {
+        (-1, -1)
+    } else {
+        (total as i64, page.total_pages(total) as i64)
+    };
+    let body = ListResult { items, page: page.page, per_page: page.per_page, total_items, total_pages };
+    Ok(with_index(Json(body).into_response(), seen))
+}
+
+pub async fn view(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id_or_name): Path<String>,
+) -> Result<Response, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    let seen = read_barrier(&app, &headers).await?;
+    let loaded = app.collection(&id_or_name)?.ok_or_else(ApiError::not_found)?;
+    Ok(with_index(Json(collection_for_api(&loaded.collection)).into_response(), seen))
+}
+
+pub async fn create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    read_barrier(&app, &headers).await?;
+    const FAILED: &str = "Failed to create collection.";
+    let collection = collection_schema::new_collection(&body, &time::now_string())?;
+    if app.collection(&collection.name)?.is_some() {
+        return Err(name_exists(FAILED));
+    }
+    let outcome = app
+        .propose(Command::PutCollection { collection: encode(&collection)?, expect: CollectionExpect::Absent })
+        .await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => {
+            Ok(with_index(Json(collection_for_api(&collection)).into_response(), outcome.index))
+        }
+        CommandResult::Rejected(Rejection::CollectionExists | Rejection::CollectionNameTaken) => {
+            Err(name_exists(FAILED))
+        }
+        CommandResult::Rejected(rejection) => {
+            tracing::error!(?rejection, "unexpected rejection creating a collection");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+pub async fn update(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id_or_name): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    read_barrier(&app, &headers).await?;
+    const FAILED: &str = "Failed to update collection.";
+    for _ in 0..app.limits().write_attempts_max {
+        let current = app.collection(&id_or_name)?.ok_or_else(ApiError::not_found)?;
+        let updated =
+            collection_schema::patched_collection(&current.collection, &body, &time::now_string())?;
+        if updated.name.to_lowercase() != current.collection.name.to_lowercase()
+            && app.collection(&updated.name)?.is_some()
+        {
+            return Err(name_exists(FAILED));
+        }
+        let outcome = app
+            .propose(Command::PutCollection {
+                collection: encode(&updated)?,
+                expect: CollectionExpect::Version(current.version),
+            })
+            .await?;
+        match outcome.result {
+            CommandResult::Applied { .. } => {
+                return Ok(with_index(Json(collection_for_api(&updated)).into_response(), outcome.index))
+            }
+            CommandResult::Rejected(Rejection::CollectionNameTaken) => return Err(name_exists(FAILED)),
+            CommandResult::Rejected(Rejection::CollectionMissing) => return Err(ApiError::not_found()),
+            CommandResult::Rejected(rejection) => {
+                tracing::debug!(?rejection, "collection changed concurrently; retrying");
+            }
+        }
+    }
+    Err(ApiError::unavailable("The collection changed concurrently; retry."))
+}
+
+pub async fn delete(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id_or_name): Path<String>,
+) -> Result<Response, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    read_barrier(&app, &headers).await?;
+    let current = app.collection(&id_or_name)?.ok_or_else(ApiError::not_found)?;
+    if current.collection.system {
+        return Err(ApiError::validation(
+            "Failed to delete collection.",
+            json!({"id": field_error("validation_system_collection", "System collections cannot be deleted.", None)})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
+        ));
+    }
+    let outcome = app
+        .propose(Command::DeleteCollection { collection_id: current.collection.id.clone() })
+        .await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => Ok(with_index(StatusCode::NO_CONTENT.into_response(), outcome.index)),
+        CommandResult::Rejected(_) => Err(ApiError::not_found()),
+    }
+}

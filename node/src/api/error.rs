@@ -1,0 +1,149 @@
+//! The one place where failures become HTTP: PocketBase's error envelope and status codes.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use edgebase_client::wire::{ErrorEnvelope, FieldError};
+use edgebase_consensus::ConsensusError;
+use edgebase_storage::StorageError;
+use serde_json::{Map, Value};
+
+/// An error answer: status, message and per-field `data`, as PocketBase sends them.
+#[derive(Debug, Clone)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+    pub data: Map<String, Value>,
+}
+
+/// Per-field validation failures, keyed by field name.
+pub type FieldErrors = Map<String, Value>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            message: message.into(),
+            data: Map::new(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 400 with PocketBase's generic message for a body that is not what the endpoint reads.
+    pub fn invalid_body() -> Self {
+        Self::bad_request("Something went wrong while processing your request.")
+    }
+
+    pub fn validation(message: impl Into<String>, data: FieldErrors) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+            data,
+        }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "The requested resource wasn't found.",
+        )
+    }
+
+    pub fn missing_collection() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Missing collection context.")
+    }
+
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "The request requires valid record authorization token.",
+        )
+    }
+
+    pub fn superusers_only() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "Only superusers can perform this action.",
+        )
+    }
+
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, message)
+    }
+
+    pub fn too_large() -> Self {
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large")
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::SERVICE_UNAVAILABLE, message)
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Something went wrong while processing your request.",
+        )
+    }
+}
+
+/// One field's error entry: `{"code": .., "message": ..[, "params": ..]}`.
+pub fn field_error(code: &str, message: impl Into<String>, params: Option<Value>) -> Value {
+    let error = FieldError {
+        code: code.to_string(),
+        message: message.into(),
+        params: params.and_then(|params| match params {
+            Value::Object(map) => Some(map),
+            _ => None,
+        }),
+    };
+    serde_json::to_value(error).expect("a FieldError always serialises")
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let envelope = ErrorEnvelope {
+            status: self.status.as_u16(),
+            message: self.message,
+            data: self.data,
+        };
+        (self.status, axum::Json(envelope)).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        tracing::error!(%error, "read local state");
+        ApiError::internal()
+    }
+}
+
+impl From<ConsensusError> for ApiError {
+    fn from(error: ConsensusError) -> Self {
+        use ConsensusError as E;
+        match &error {
+            E::Timeout { .. } => {
+                tracing::warn!(%error, "consensus timeout");
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, error.to_string())
+            }
+            E::NoLeader { .. } | E::Unavailable { .. } => {
+                tracing::warn!(%error, "cluster unavailable");
+                ApiError::unavailable(format!(
+                    "The cluster cannot take this request right now, retry: {error}"
+                ))
+            }
+            E::OutcomeUnknown { .. } => {
+                tracing::warn!(%error, "write outcome unknown");
+                ApiError::unavailable(format!(
+                    "The write may or may not have been applied; read before retrying: {error}"
+                ))
+            }
+            _ => {
+                tracing::error!(%error, "consensus");
+                ApiError::internal()
+            }
+        }
+    }
+}

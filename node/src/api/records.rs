@@ -1,0 +1,212 @@
+//! `/api/collections/{collection}/records`: record CRUD and lists, PocketBase-shaped.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use edgebase_client::wire::ListResult;
+use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection, StoredRecord};
+use serde_json::{Map, Value};
+
+use crate::api::access::check_rule;
+use crate::api::consistency::{read_barrier, with_index};
+use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::api::extract::{json_object, Body};
+use crate::api::paging::ListQuery;
+use crate::app::{App, LoadedCollection};
+use crate::auth::principal::{self, Principal};
+use crate::domain::record_values::{self, Document};
+
+fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
+    app.collection(id_or_name)?.ok_or_else(ApiError::missing_collection)
+}
+
+fn decode(stored: &StoredRecord) -> Result<Document, ApiError> {
+    serde_json::from_str(&stored.doc_json).map_err(|error| {
+        tracing::error!(%error, record = %stored.id, "decode stored record");
+        ApiError::internal()
+    })
+}
+
+fn unsupported_query(query: &ListQuery) -> Result<(), ApiError> {
+    let given = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+    for (name, value) in [
+        ("filter", &query.filter),
+        ("sort", &query.sort),
+        ("expand", &query.expand),
+        ("fields", &query.fields),
+    ] {
+        if given(value) {
+            return Err(ApiError::bad_request(format!(
+                "The `{name}` query parameter is not supported on this version of EdgeBase."
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub async fn list(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let principal = principal::resolve(&app, &headers)?;
+    check_rule(&loaded.collection.list_rule, &principal)?;
+    unsupported_query(&query)?;
+    let seen = read_barrier(&app, &headers).await?;
+    let collection = &loaded.collection;
+    let page = query.page();
+    let stored = app.state().records_page(&collection.id, page.offset(), page.per_page)?;
+    let items = stored
+        .iter()
+        .map(|record| Ok(record_values::public_record(collection, &decode(record)?, principal.is_superuser())))
+        .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
+    let (total_items, total_pages) = if page.skip_total {
+        (-1, -1)
+    } else {
+        let total = app.state().count_records(&collection.id)?;
+        (total as i64, page.total_pages(total) as i64)
+    };
+    let body = ListResult { items, page: page.page, per_page: page.per_page, total_items, total_pages };
+    Ok(with_index(Json(body).into_response(), seen))
+}
+
+pub async fn view(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let principal = principal::resolve(&app, &headers)?;
+    check_rule(&loaded.collection.view_rule, &principal)?;
+    let seen = read_barrier(&app, &headers).await?;
+    let stored = app
+        .state()
+        .record(&loaded.collection.id, &record_id)?
+        .ok_or_else(ApiError::not_found)?;
+    let record = record_values::public_record(&loaded.collection, &decode(&stored)?, principal.is_superuser());
+    Ok(with_index(Json(record).into_response(), seen))
+}
+
+fn check_size(app: &App, doc_json: &str) -> Result<(), ApiError> {
+    if doc_json.len() > app.limits().record_bytes_max {
+        return Err(ApiError::bad_request(format!(
+            "The record is larger than the {} bytes a record may hold.",
+            app.limits().record_bytes_max
+        )));
+    }
+    Ok(())
+}
+
+fn written(loaded: &LoadedCollection, doc: &Document, principal: &Principal, index: u64) -> Response {
+    let record = record_values::public_record(&loaded.collection, doc, principal.is_superuser());
+    with_index(Json(record).into_response(), index)
+}
+
+pub async fn create(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let principal = principal::resolve(&app, &headers)?;
+    check_rule(&loaded.collection.create_rule, &principal)?;
+    read_barrier(&app, &headers).await?;
+    const FAILED: &str = "Failed to create record.";
+    let input = json_object(&body)?;
+    let doc = record_values::document_for_create(&loaded.collection, &input)
+        .map_err(|errors| ApiError::validation(FAILED, errors))?;
+    let record_id = doc.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
+    check_size(&app, &doc_json)?;
+    let outcome = app
+        .propose(Command::PutRecord {
+            collection_id: loaded.collection.id.clone(),
+            record_id,
+            doc_json,
+            expect: RecordExpect::Absent,
+        })
+        .await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => Ok(written(&loaded, &doc, &principal, outcome.index)),
+        CommandResult::Rejected(Rejection::RecordExists) => {
+            let mut data = FieldErrors::new();
+            data.insert("id".into(), field_error("validation_not_unique", "Value must be unique.", None));
+            Err(ApiError::validation(FAILED, data))
+        }
+        CommandResult::Rejected(Rejection::CollectionMissing) => Err(ApiError::missing_collection()),
+        CommandResult::Rejected(rejection) => {
+            tracing::error!(?rejection, "unexpected rejection creating a record");
+            Err(ApiError::internal())
+        }
+    }
+}
+
+pub async fn update(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let principal = principal::resolve(&app, &headers)?;
+    check_rule(&loaded.collection.update_rule, &principal)?;
+    read_barrier(&app, &headers).await?;
+    let input = json_object(&body)?;
+    for _ in 0..app.limits().write_attempts_max {
+        let stored = app
+            .state()
+            .record(&loaded.collection.id, &record_id)?
+            .ok_or_else(ApiError::not_found)?;
+        let doc = record_values::document_for_update(&loaded.collection, &decode(&stored)?, &input)
+            .map_err(|errors| ApiError::validation("Failed to update record.", errors))?;
+        let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
+        check_size(&app, &doc_json)?;
+        let outcome = app
+            .propose(Command::PutRecord {
+                collection_id: loaded.collection.id.clone(),
+                record_id: record_id.clone(),
+                doc_json,
+                expect: RecordExpect::Version(stored.version),
+            })
+            .await?;
+        match outcome.result {
+            CommandResult::Applied { .. } => return Ok(written(&loaded, &doc, &principal, outcome.index)),
+            CommandResult::Rejected(Rejection::RecordMissing) => return Err(ApiError::not_found()),
+            CommandResult::Rejected(Rejection::CollectionMissing) => return Err(ApiError::missing_collection()),
+            CommandResult::Rejected(rejection) => {
+                // Someone else wrote the record since we read it: read again and re-apply.
+                tracing::debug!(?rejection, "record changed concurrently; retrying");
+            }
+        }
+    }
+    Err(ApiError::unavailable("The record changed concurrently too many times; retry."))
+}
+
+pub async fn delete(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let principal = principal::resolve(&app, &headers)?;
+    check_rule(&loaded.collection.delete_rule, &principal)?;
+    read_barrier(&app, &headers).await?;
+    if app.state().record(&loaded.collection.id, &record_id)?.is_none() {
+        return Err(ApiError::not_found());
+    }
+    let outcome = app
+        .propose(Command::DeleteRecord {
+            collection_id: loaded.collection.id.clone(),
+            record_id,
+            expect: RecordExpect::Exists,
+        })
+        .await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => Ok(with_index(StatusCode::NO_CONTENT.into_response(), outcome.index)),
+        CommandResult::Rejected(_) => Err(ApiError::not_found()),
+    }
+}

@@ -1,0 +1,113 @@
+//! The running node as the HTTP layer sees it: consensus, local state and limits.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use edgebase_client::wire::Collection;
+use edgebase_consensus::{ConsensusNode, WriteOutcome};
+use edgebase_storage::{Command, StateMachine, StoredCollection};
+
+use crate::api::error::ApiError;
+
+/// Bounds on what one request may ask of the node.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body (PocketBase's default is 32 MiB).
+    pub body_bytes_max: usize,
+    /// Largest stored record document; Raft entries must stay well under the frame bound.
+    pub record_bytes_max: usize,
+    /// Longest a read waits for `X-Edgebase-After` or a strong read barrier.
+    pub read_wait_max: Duration,
+    /// Attempts for a write whose conditions went stale between read and apply.
+    pub write_attempts_max: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes_max: 32 << 20,
+            record_bytes_max: 4 << 20,
+            read_wait_max: Duration::from_secs(10),
+            write_attempts_max: 3,
+        }
+    }
+}
+
+/// Cheap to clone; shared by every request handler.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    consensus: ConsensusNode,
+    state: StateMachine,
+    limits: Limits,
+}
+
+/// A collection definition with the version of the entry that last wrote it.
+#[derive(Debug, Clone)]
+pub struct LoadedCollection {
+    pub collection: Collection,
+    pub version: u64,
+}
+
+impl App {
+    pub fn new(consensus: ConsensusNode, state: StateMachine, limits: Limits) -> Self {
+        App {
+            inner: Arc::new(AppInner {
+                consensus,
+                state,
+                limits,
+            }),
+        }
+    }
+
+    pub fn consensus(&self) -> &ConsensusNode {
+        &self.inner.consensus
+    }
+
+    pub fn state(&self) -> &StateMachine {
+        &self.inner.state
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// Propose a command through the leader; returns once this node has applied it.
+    pub async fn propose(&self, command: Command) -> Result<WriteOutcome, ApiError> {
+        Ok(self.inner.consensus.write(command).await?)
+    }
+
+    /// Look a collection up by id, then by (case-insensitive) name.
+    pub fn collection(&self, id_or_name: &str) -> Result<Option<LoadedCollection>, ApiError> {
+        let state = &self.inner.state;
+        let stored = match state.collection_by_id(id_or_name)? {
+            Some(stored) => Some(stored),
+            None => state.collection_by_name(id_or_name)?,
+        };
+        stored.map(parse_collection).transpose()
+    }
+
+    /// Every collection, in creation order.
+    pub fn collections(&self) -> Result<Vec<LoadedCollection>, ApiError> {
+        self.inner
+            .state
+            .collections()?
+            .into_iter()
+            .map(parse_collection)
+            .collect()
+    }
+}
+
+fn parse_collection(stored: StoredCollection) -> Result<LoadedCollection, ApiError> {
+    let collection = serde_json::from_str(&stored.doc_json).map_err(|error| {
+        tracing::error!(%error, collection = %stored.id, "decode stored collection");
+        ApiError::internal()
+    })?;
+    Ok(LoadedCollection {
+        collection,
+        version: stored.version,
+    })
+}

@@ -1,0 +1,5 @@
+//! Identity: password hashing, auth tokens, and who a request is from.
+
+pub mod password;
+pub mod principal;
+pub mod token;

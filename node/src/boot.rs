@@ -1,0 +1,123 @@
+//! Starting a node: data dir, certificates, storage, consensus, first-start bootstrap.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use edgebase_consensus::tls::{self, TlsPaths};
+use edgebase_consensus::{ConsensusConfig, ConsensusNode, JoinRole, NodeInfo};
+use edgebase_storage::Store;
+
+use crate::app::{App, Limits};
+use crate::cli::ServeArgs;
+use crate::domain::superusers;
+
+/// Node id of a node that made its own certificates (a lone `edgebase serve`).
+const SELF_SIGNED_NODE_ID: u64 = 1;
+/// How long bootstrap keeps trying to create the system collections.
+const BOOTSTRAP_DEADLINE: Duration = Duration::from_secs(120);
+
+/// A started node: consensus running, state readable, HTTP not yet serving.
+pub struct StartedNode {
+    pub app: App,
+}
+
+impl StartedNode {
+    pub async fn shutdown(self) {
+        if let Err(error) = self.app.consensus().shutdown().await {
+            tracing::warn!(%error, "shut down consensus");
+        }
+    }
+}
+
+/// The certificates this node uses: `--certs`, else its own CA and certificate, made on
+/// first start under the data dir.
+fn certificates(args: &ServeArgs) -> anyhow::Result<TlsPaths> {
+    if let Some(dir) = &args.certs {
+        return Ok(TlsPaths::in_dir(dir));
+    }
+    let dir = args.dir.join("certs");
+    let paths = TlsPaths::in_dir(&dir);
+    if !paths.node_cert.exists() {
+        let ca_dir = dir.join("ca");
+        tls::generate_ca(&ca_dir).context("create the node's own CA")?;
+        let hosts = vec![args.raft_addr().ip().to_string(), "localhost".to_string()];
+        tls::generate_node_cert(&ca_dir, SELF_SIGNED_NODE_ID, &hosts, &dir)
+            .context("create the node certificate")?;
+        tracing::info!(dir = %dir.display(), "created a CA and node certificate");
+    }
+    Ok(paths)
+}
+
+fn node_id_from(paths: &TlsPaths) -> anyhow::Result<u64> {
+    tls::node_id_from_cert_file(&paths.node_cert)
+        .with_context(|| format!("read the node id from {}", paths.node_cert.display()))
+}
+
+fn db_dir(dir: &Path) -> PathBuf {
+    dir.join("db")
+}
+
+/// Open storage, start consensus, initialise or join on first start.
+pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
+    std::fs::create_dir_all(&args.dir).context("create data dir")?;
+    let tls_paths = certificates(args)?;
+    let node_id = node_id_from(&tls_paths)?;
+    if let Some(expected) = args.node_id {
+        if expected != node_id {
+            bail!("--node-id {expected} does not match the certificate's node id {node_id}");
+        }
+    }
+    let store = Store::open(&db_dir(&args.dir)).context("open storage")?;
+    let raft_addr = args.raft_addr();
+    let info = NodeInfo {
+        raft_addr: raft_addr.to_string(),
+        http_addr: args.http.to_string(),
+        region: args.region.clone(),
+    };
+    let mut config = ConsensusConfig::new(node_id, args.dir.clone(), raft_addr, info, tls_paths);
+    config.snapshot_threshold_logs = args.snapshot_threshold;
+    let consensus = ConsensusNode::start(config, store.clone())
+        .await
+        .context("start consensus")?;
+    if !consensus.is_initialized().await? {
+        match &args.join {
+            Some(seed) => {
+                let role = if args.learner { JoinRole::Learner } else { JoinRole::Voter };
+                tracing::info!(%seed, ?role, "joining the cluster");
+                consensus.join(seed, role).await.context("join the cluster")?;
+            }
+            None => {
+                tracing::info!(node_id, "initialising a new single-node cluster");
+                consensus.initialize_single().await.context("initialise the cluster")?;
+            }
+        }
+    }
+    args.save()?;
+    let app = App::new(consensus, store.state(), Limits::default());
+    if args.join.is_none() {
+        // The node that started the cluster creates the system collections; a rejection
+        // because they exist already is success.
+        bootstrap(&app).await;
+    }
+    Ok(StartedNode { app })
+}
+
+async fn bootstrap(app: &App) {
+    let deadline = tokio::time::Instant::now() + BOOTSTRAP_DEADLINE;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        match superusers::ensure_collection(app).await {
+            Ok(()) => return,
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::debug!(message = %error.message, "system collections not created yet; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => {
+                tracing::error!(message = %error.message, "could not create the system collections");
+                return;
+            }
+        }
+    }
+}

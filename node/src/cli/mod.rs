@@ -1,0 +1,32 @@
+//! The `edgebase` command line: `serve`, `superuser`, `certs`, `cluster`.
+
+pub mod certs;
+pub mod cluster;
+pub mod serve_args;
+pub mod superuser;
+
+use clap::{Parser, Subcommand};
+
+pub use serve_args::ServeArgs;
+
+#[derive(Debug, Parser)]
+#[command(name = "edgebase", version, about = "A replicated, PocketBase-compatible backend in one binary")]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a node (a single-node cluster by default).
+    Serve(ServeArgs),
+    /// Manage superusers.
+    #[command(subcommand)]
+    Superuser(superuser::SuperuserCommand),
+    /// Create the cluster CA and node certificates.
+    #[command(subcommand)]
+    Certs(certs::CertsCommand),
+    /// Inspect and change cluster membership.
+    #[command(subcommand)]
+    Cluster(cluster::ClusterCommand),
+}

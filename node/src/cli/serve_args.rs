@@ -1,0 +1,92 @@
+//! Flags of `edgebase serve`, also persisted in the data dir so that offline commands
+//! (`superuser upsert` with no server running) can start the node the same way.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::Args;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct ServeArgs {
+    /// Data directory (database, certificates, snapshots).
+    #[arg(long, default_value = "./eb_data")]
+    pub dir: PathBuf,
+    /// HTTP listen address.
+    #[arg(long, default_value = "127.0.0.1:8090")]
+    pub http: SocketAddr,
+    /// QUIC address for Raft traffic between nodes [default: the HTTP host, port + 1].
+    #[arg(long)]
+    pub raft: Option<SocketAddr>,
+    /// Region label of this node, shown in `cluster status`.
+    #[arg(long, default_value = "local")]
+    pub region: String,
+    /// Directory with `ca.crt`, `node.crt` and `node.key` (see `edgebase certs`). Without it
+    /// the node makes its own CA and certificate under the data dir.
+    #[arg(long)]
+    pub certs: Option<PathBuf>,
+    /// Raft address of a running member to join on first start.
+    #[arg(long)]
+    pub join: Option<String>,
+    /// Join as a non-voting learner.
+    #[arg(long)]
+    pub learner: bool,
+    /// Expected node id; must match the certificate's.
+    #[arg(long)]
+    pub node_id: Option<u64>,
+    /// Take a snapshot (and purge the log) after this many log entries.
+    #[arg(long, default_value_t = 5_000)]
+    pub snapshot_threshold: u64,
+}
+
+const PERSISTED_FILE: &str = "node.json";
+
+impl ServeArgs {
+    /// Defaults for `dir`, as a plain `edgebase serve --dir DIR` would use.
+    pub fn defaults_for(dir: &Path) -> ServeArgs {
+        ServeArgs {
+            dir: dir.to_path_buf(),
+            http: SocketAddr::from(([127, 0, 0, 1], 8090)),
+            raft: None,
+            region: "local".into(),
+            certs: None,
+            join: None,
+            learner: false,
+            node_id: None,
+            snapshot_threshold: 5_000,
+        }
+    }
+
+    /// The Raft listen address: `--raft`, else the HTTP host with port + 1.
+    pub fn raft_addr(&self) -> SocketAddr {
+        self.raft.unwrap_or_else(|| {
+            let mut addr = self.http;
+            addr.set_port(self.http.port().wrapping_add(1));
+            addr
+        })
+    }
+
+    pub fn save(&self) -> anyhow::Result<()> {
+        let path = self.dir.join(PERSISTED_FILE);
+        let temp = self.dir.join(format!("{PERSISTED_FILE}.tmp"));
+        std::fs::write(&temp, serde_json::to_vec_pretty(self)?).context("write node settings")?;
+        std::fs::rename(&temp, &path).context("save node settings")?;
+        Ok(())
+    }
+
+    /// The flags the node in `dir` was last served with, if it ever was.
+    pub fn load(dir: &Path) -> anyhow::Result<Option<ServeArgs>> {
+        let path = dir.join(PERSISTED_FILE);
+        match std::fs::read(&path) {
+            Ok(bytes) => {
+                let mut args: ServeArgs =
+                    serde_json::from_slice(&bytes).context("read node settings")?;
+                args.dir = dir.to_path_buf();
+                Ok(Some(args))
+            }
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(error) => Err(error).context("open node settings"),
+        }
+    }
+}

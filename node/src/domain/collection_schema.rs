@@ -1,0 +1,284 @@
+//! Turning a collection create or update request into a valid PocketBase-shaped definition.
+
+use std::sync::LazyLock;
+
+use edgebase_client::wire::{Collection, CollectionType, Field, FieldKind};
+use regex::Regex;
+use serde_json::{json, Map, Value};
+
+use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::domain::ids;
+
+/// Longest collection or field name.
+const NAME_LENGTH_MAX: usize = 255;
+/// Most fields a collection may have.
+const FIELDS_MAX: usize = 1_000;
+/// Field names a record's JSON uses for itself.
+const RESERVED_FIELD_NAMES: &[&str] = &["collectionId", "collectionName", "expand"];
+
+static NAME_PATTERN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9_]+$").expect("static pattern"));
+
+/// Parse the body of `POST /api/collections` into a new collection, stamped `now`.
+pub fn new_collection(body: &[u8], now: &str) -> Result<Collection, ApiError> {
+    let object = parse_object(body)?;
+    let mut collection = deserialize(Value::Object(object))?;
+    collection.id = String::new();
+    collection.system = false;
+    collection.created = now.to_string();
+    collection.updated = now.to_string();
+    finish(&mut collection, "Failed to create collection.")?;
+    collection.id = ids::collection_id(collection.kind.as_str(), &collection.name);
+    Ok(collection)
+}
+
+/// Apply the body of `PATCH /api/collections/{c}` to `current`: given keys replace the
+/// current ones (`fields`, when given, is the whole new field list).
+pub fn patched_collection(
+    current: &Collection,
+    body: &[u8],
+    now: &str,
+) -> Result<Collection, ApiError> {
+    let patch = parse_object(body)?;
+    let mut merged = match serde_json::to_value(current) {
+        Ok(Value::Object(map)) => map,
+        _ => return Err(ApiError::internal()),
+    };
+    for (key, value) in patch {
+        match key.as_str() {
+            // Identity and bookkeeping are not the client's to change.
+            "id" | "created" | "updated" | "system" => {}
+            "type" if value != json!(current.kind.as_str()) => {
+                let mut data = FieldErrors::new();
+                data.insert(
+                    "type".into(),
+                    field_error(
+                        "validation_collection_type_change",
+                        "Collection type cannot be changed.",
+                        None,
+                    ),
+                );
+                return Err(ApiError::validation("Failed to update collection.", data));
+            }
+            _ => {
+                merged.insert(key, value);
+            }
+        }
+    }
+    let mut collection = deserialize(Value::Object(merged))?;
+    collection.id = current.id.clone();
+    collection.system = current.system;
+    collection.created = current.created.clone();
+    collection.updated = now.to_string();
+    if current.system && collection.name != current.name {
+        let mut data = FieldErrors::new();
+        data.insert(
+            "name".into(),
+            field_error(
+                "validation_collection_system_name_change",
+                "System collection name cannot be changed.",
+                None,
+            ),
+        );
+        return Err(ApiError::validation("Failed to update collection.", data));
+    }
+    finish(&mut collection, "Failed to update collection.")?;
+    Ok(collection)
+}
+
+fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(ApiError::bad_request(
+            "Failed to load the collection type data due to invalid formatting.",
+        )),
+    }
+}
+
+fn deserialize(value: Value) -> Result<Collection, ApiError> {
+    serde_json::from_value(value).map_err(|_| {
+        ApiError::bad_request("Failed to load the submitted data due to invalid formatting.")
+    })
+}
+
+/// Validate and normalise: names, the system `id` field, field ids, unsupported features.
+fn finish(collection: &mut Collection, message: &str) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    if let Some(error) = name_error(&collection.name) {
+        errors.insert("name".into(), error);
+    }
+    if collection.kind != CollectionType::Base && !collection.system {
+        errors.insert(
+            "type".into(),
+            field_error(
+                "validation_unsupported_collection_type",
+                "Only base collections can be created on this version of EdgeBase.",
+                None,
+            ),
+        );
+    }
+    if !collection.indexes.is_empty() && !collection.system {
+        errors.insert(
+            "indexes".into(),
+            field_error(
+                "validation_unsupported_indexes",
+                "Collection indexes are not supported on this version of EdgeBase.",
+                None,
+            ),
+        );
+    }
+    let fields = std::mem::take(&mut collection.fields);
+    match normalise_fields(fields) {
+        Ok(fields) => collection.fields = fields,
+        Err(field_errors) => {
+            errors.insert("fields".into(), Value::Object(field_errors));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(message, errors))
+    }
+}
+
+fn name_error(name: &str) -> Option<Value> {
+    if name.is_empty() {
+        Some(field_error("validation_required", "Cannot be blank.", None))
+    } else if name.len() > NAME_LENGTH_MAX {
+        Some(field_error(
+            "validation_length_too_long",
+            format!("The length must be no more than {NAME_LENGTH_MAX}."),
+            Some(json!({ "max": NAME_LENGTH_MAX })),
+        ))
+    } else if !NAME_PATTERN.is_match(name) {
+        Some(field_error(
+            "validation_match_invalid",
+            "Must be in a valid format.",
+            None,
+        ))
+    } else {
+        None
+    }
+}
+
+/// The system `id` field as PocketBase defines it.
+pub fn system_id_field() -> Field {
+    Field {
+        id: ids::field_id("text", "id"),
+        name: "id".into(),
+        help: String::new(),
+        hidden: false,
+        presentable: false,
+        required: true,
+        system: true,
+        kind: FieldKind::Text {
+            min: 15,
+            max: 15,
+            pattern: "^[a-z0-9]+$".into(),
+            autogenerate_pattern: "[a-z0-9]{15}".into(),
+            primary_key: true,
+        },
+    }
+}
+
+/// Give fields their ids, put the system `id` field first, and merge fields that share an
+/// id (the later definition wins, as in PocketBase). Errors are keyed by field position.
+fn normalise_fields(fields: Vec<Field>) -> Result<Vec<Field>, Map<String, Value>> {
+    let mut errors = Map::new();
+    if fields.len() > FIELDS_MAX {
+        errors.insert(
+            "0".into(),
+            field_error(
+                "validation_too_many_fields",
+                format!("A collection may have at most {FIELDS_MAX} fields."),
+                None,
+            ),
+        );
+        return Err(errors);
+    }
+    let mut out: Vec<Field> = vec![system_id_field()];
+    for (position, mut field) in fields.into_iter().enumerate() {
+        if field.name == "id" {
+            // The primary key keeps its fixed shape; only presentation options may change.
+            out[0].hidden = field.hidden;
+            out[0].presentable = field.presentable;
+            out[0].help = field.help;
+            continue;
+        }
+        if let Some(error) = name_error(&field.name) {
+            errors.insert(position.to_string(), json!({ "name": error }));
+            continue;
+        }
+        if RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
+            errors.insert(
+                position.to_string(),
+                json!({ "name": field_error("validation_not_in_invalid", "Must not be in list.", None) }),
+            );
+            continue;
+        }
+        if field.id.is_empty() {
+            field.id = ids::field_id(field.kind.type_name(), &field.name);
+        }
+        match out.iter().position(|existing| existing.id == field.id) {
+            Some(index) => out[index] = field,
+            None => out.push(field),
+        }
+    }
+    // Two different ids may still carry one name.
+    for (index, field) in out.iter().enumerate() {
+        if out[..index].iter().any(|earlier| earlier.name == field.name) {
+            errors.insert(
+                index.saturating_sub(1).to_string(),
+                json!({ "name": field_error("validation_duplicated_field_name", "Duplicated or invalid field name.", None) }),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn create(body: Value) -> Result<Collection, ApiError> {
+        new_collection(body.to_string().as_bytes(), "2026-01-01 00:00:00.000Z")
+    }
+
+    #[test]
+    fn create_derives_ids_and_adds_the_id_field() {
+        let collection = create(json!({"name": "posts", "fields": [{"name": "title", "type": "text"}]}))
+            .expect("valid");
+        assert_eq!(collection.id, "pbc_1125843985");
+        assert_eq!(collection.fields[0].name, "id");
+        assert_eq!(collection.fields[1].id, "text724990059");
+        assert_eq!(collection.list_rule, None);
+    }
+
+    #[test]
+    fn rejects_bad_names_and_reserved_fields() {
+        let cases = [
+            (json!({"name": "x y"}), "name"),
+            (json!({"name": ""}), "name"),
+            (json!({"name": "ok", "fields": [{"name": "collectionId", "type": "text"}]}), "fields"),
+            (json!({"name": "ok", "type": "view"}), "type"),
+        ];
+        for (body, key) in cases {
+            let error = create(body.clone()).expect_err("invalid");
+            assert!(error.data.contains_key(key), "{body}: {:?}", error.data);
+        }
+    }
+
+    #[test]
+    fn unknown_field_type_is_a_format_error() {
+        let error = create(json!({"name": "ok", "fields": [{"name": "a", "type": "weird"}]}))
+            .expect_err("invalid");
+        assert_eq!(
+            error.message,
+            "Failed to load the submitted data due to invalid formatting."
+        );
+    }
+}

@@ -1,0 +1,11 @@
+//! The `edgebase` node: HTTP API, auth, operator CLI and start-up, over the consensus
+//! and storage crates.
+
+pub mod admin_socket;
+pub mod api;
+pub mod app;
+pub mod auth;
+pub mod boot;
+pub mod cli;
+pub mod domain;
+pub mod serve;

@@ -1,0 +1,26 @@
+//! The `edgebase` binary: parse the command line, set up logging, run the command.
+
+use clap::Parser;
+use edgebase_node::cli::{self, Cli, Command};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
+        )
+        .init();
+    match cli.command {
+        Command::Serve(args) => edgebase_node::serve::run(args).await,
+        Command::Superuser(command) => cli::superuser::run(command).await,
+        Command::Certs(command) => cli::certs::run(command),
+        Command::Cluster(command) => cli::cluster::run(command).await,
+    }
+}

@@ -1,0 +1,86 @@
+//! Commands replicated through the Raft log, and the results of applying them.
+//!
+//! A command carries everything apply needs (ids, timestamps, hashes are chosen by the
+//! proposing node), so applying it is deterministic on every replica. JSON documents travel
+//! as strings because bincode cannot carry `serde_json::Value`.
+
+use serde::{Deserialize, Serialize};
+
+/// One replicated state change. Conditions (`expect`) name what the proposer relied on; a
+/// failed condition is a deterministic [`Rejection`], never a partial write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Create or replace a collection definition.
+    PutCollection {
+        collection: CollectionDoc,
+        expect: CollectionExpect,
+    },
+    /// Delete a collection and every record in it.
+    DeleteCollection { collection_id: String },
+    /// Create or replace one record.
+    PutRecord {
+        collection_id: String,
+        record_id: String,
+        doc_json: String,
+        expect: RecordExpect,
+    },
+    /// Delete one record.
+    DeleteRecord {
+        collection_id: String,
+        record_id: String,
+        expect: RecordExpect,
+    },
+    /// Set a cluster-wide setting (a JSON document under a key).
+    PutSetting { key: String, value_json: String },
+    /// Several commands applied all-or-nothing: if one is rejected, none is written.
+    Batch(Vec<Command>),
+}
+
+/// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CollectionDoc {
+    pub id: String,
+    /// Unique case-insensitively across collections.
+    pub name: String,
+    pub doc_json: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CollectionExpect {
+    /// Neither the id nor the (case-folded) name exists yet.
+    Absent,
+    /// The collection exists at exactly this version; a rename must not collide.
+    Version(u64),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RecordExpect {
+    /// The record must not exist.
+    Absent,
+    /// The record must exist, at this exact version.
+    Version(u64),
+    /// The record must exist, any version.
+    Exists,
+}
+
+/// What applying one command did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CommandResult {
+    /// Written. `version` is the log index of the entry that wrote it.
+    Applied { version: u64 },
+    /// A condition failed; nothing was written.
+    Rejected(Rejection),
+}
+
+/// Why a command was rejected. Deterministic: every replica rejects the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Rejection {
+    CollectionExists,
+    CollectionNameTaken,
+    CollectionMissing,
+    RecordExists,
+    RecordMissing,
+    VersionMismatch { current: u64 },
+    /// In a batch: the command at `position` was rejected for `reason`.
+    InBatch { position: u32, reason: Box<Rejection> },
+}
