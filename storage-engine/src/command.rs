@@ -80,7 +80,12 @@ pub enum Rejection {
     CollectionMissing,
     RecordExists,
     RecordMissing,
-    VersionMismatch { current: u64 },
+    VersionMismatch {
+        current: u64,
+    },
     /// In a batch: the command at `position` was rejected for `reason`.
-    InBatch { position: u32, reason: Box<Rejection> },
+    InBatch {
+        position: u32,
+        reason: Box<Rejection>,
+    },
 }

@@ -1,0 +1,333 @@
+//! Applying one log entry: check each command's conditions and compute its writes, all or
+//! nothing, deterministically (no clock, randomness or environment).
+
+use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
+use crate::kv::KvBackend;
+use crate::overlay::Overlay;
+use crate::stored::{CollectionValue, RecordValue};
+use crate::{
+    keys, ApplyEntry, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+    StorageError,
+};
+
+/// Per-entry counters: `position` numbers every non-batch command of the entry in order, so
+/// creations in one entry get distinct, ordered `created_seq`s.
+struct EntryContext {
+    index: u64,
+    position: u64,
+}
+
+impl EntryContext {
+    fn next_created_seq(&mut self) -> u64 {
+        // Positions beyond 16 bits wrap; order keys also hold the id, so keys stay unique.
+        let seq = (self.index << 16) | (self.position & 0xFFFF);
+        self.position += 1;
+        seq
+    }
+
+    fn skip(&mut self) {
+        self.position += 1;
+    }
+}
+
+type Outcome = Result<(), Rejection>;
+
+pub(crate) fn apply_entry(
+    backend: &dyn KvBackend,
+    entry: ApplyEntry,
+) -> Result<Option<CommandResult>, StorageError> {
+    let (mut batch, result) = {
+        let view = backend.view()?;
+        if let Some(bytes) = view.get(&keys::applied_index())? {
+            let last = decode_u64(&bytes, "applied index")?;
+            if entry.index <= last {
+                return Err(StorageError::ApplyOutOfOrder {
+                    last,
+                    next: entry.index,
+                });
+            }
+        }
+        let mut overlay = Overlay::new(&*view);
+        let result = match &entry.command {
+            None => None,
+            Some(command) => {
+                let mut context = EntryContext {
+                    index: entry.index,
+                    position: 0,
+                };
+                match evaluate(&mut overlay, command, &mut context)? {
+                    Ok(()) => Some(CommandResult::Applied {
+                        version: entry.index,
+                    }),
+                    Err(rejection) => {
+                        overlay.discard();
+                        Some(CommandResult::Rejected(rejection))
+                    }
+                }
+            }
+        };
+        (overlay.into_batch(), result)
+        // The view is dropped here, before the write.
+    };
+    batch.put(keys::last_applied(), entry.last_applied);
+    batch.put(keys::applied_index(), encode_u64(entry.index).to_vec());
+    if let Some(membership) = entry.membership {
+        batch.put(keys::membership(), membership);
+    }
+    backend.write(batch)?;
+    Ok(result)
+}
+
+fn evaluate(
+    overlay: &mut Overlay<'_>,
+    command: &Command,
+    context: &mut EntryContext,
+) -> Result<Outcome, StorageError> {
+    match command {
+        Command::PutCollection { collection, expect } => {
+            put_collection(overlay, collection, *expect, context)
+        }
+        Command::DeleteCollection { collection_id } => {
+            context.skip();
+            delete_collection(overlay, collection_id)
+        }
+        Command::PutRecord {
+            collection_id,
+            record_id,
+            doc_json,
+            expect,
+        } => put_record(
+            overlay,
+            collection_id,
+            record_id,
+            doc_json,
+            *expect,
+            context,
+        ),
+        Command::DeleteRecord {
+            collection_id,
+            record_id,
+            expect,
+        } => {
+            context.skip();
+            delete_record(overlay, collection_id, record_id, *expect)
+        }
+        Command::PutSetting { key, value_json } => {
+            context.skip();
+            overlay.put(keys::setting(key), value_json.as_bytes().to_vec());
+            Ok(Ok(()))
+        }
+        Command::Batch(commands) => {
+            for (position, command) in commands.iter().enumerate() {
+                if let Err(reason) = evaluate(overlay, command, context)? {
+                    // More than u32::MAX commands cannot fit in one Raft entry.
+                    let position = u32::try_from(position).unwrap_or(u32::MAX);
+                    return Ok(Err(Rejection::InBatch {
+                        position,
+                        reason: Box::new(reason),
+                    }));
+                }
+            }
+            Ok(Ok(()))
+        }
+    }
+}
+
+fn collection(overlay: &Overlay<'_>, id: &str) -> Result<Option<CollectionValue>, StorageError> {
+    match overlay.get(&keys::collection(id))? {
+        Some(bytes) => Ok(Some(decode(&bytes, "collection")?)),
+        None => Ok(None),
+    }
+}
+
+fn record(
+    overlay: &Overlay<'_>,
+    collection_id: &str,
+    record_id: &str,
+) -> Result<Option<RecordValue>, StorageError> {
+    match overlay.get(&keys::record(collection_id, record_id))? {
+        Some(bytes) => Ok(Some(decode(&bytes, "record")?)),
+        None => Ok(None),
+    }
+}
+
+fn put_collection(
+    overlay: &mut Overlay<'_>,
+    doc: &crate::CollectionDoc,
+    expect: CollectionExpect,
+    context: &mut EntryContext,
+) -> Result<Outcome, StorageError> {
+    let current = collection(overlay, &doc.id)?;
+    let name_key = keys::collection_name(&doc.name);
+    let name_owner = match overlay.get(&name_key)? {
+        Some(bytes) => Some(decode_string(&bytes, "collection name index")?),
+        None => None,
+    };
+    let created_seq = match expect {
+        CollectionExpect::Absent => {
+            if current.is_some() {
+                return Ok(Err(Rejection::CollectionExists));
+            }
+            if name_owner.is_some() {
+                return Ok(Err(Rejection::CollectionNameTaken));
+            }
+            let created_seq = context.next_created_seq();
+            overlay.put(name_key, doc.id.as_bytes().to_vec());
+            overlay.put(
+                keys::collection_order(created_seq),
+                doc.id.as_bytes().to_vec(),
+            );
+            created_seq
+        }
+        CollectionExpect::Version(version) => {
+            context.skip();
+            let Some(current) = current else {
+                return Ok(Err(Rejection::CollectionMissing));
+            };
+            if current.version != version {
+                return Ok(Err(Rejection::VersionMismatch {
+                    current: current.version,
+                }));
+            }
+            match name_owner {
+                Some(owner) if owner != doc.id => return Ok(Err(Rejection::CollectionNameTaken)),
+                Some(_) => {}
+                None => {
+                    overlay.delete(keys::collection_name(&current.name));
+                    overlay.put(name_key, doc.id.as_bytes().to_vec());
+                }
+            }
+            current.created_seq
+        }
+    };
+    let value = CollectionValue {
+        name: doc.name.clone(),
+        doc_json: doc.doc_json.clone(),
+        version: context.index,
+        created_seq,
+    };
+    overlay.put(keys::collection(&doc.id), encode(&value, "collection")?);
+    Ok(Ok(()))
+}
+
+fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, StorageError> {
+    let Some(current) = collection(overlay, id)? else {
+        return Ok(Err(Rejection::CollectionMissing));
+    };
+    overlay.delete(keys::collection(id));
+    overlay.delete(keys::collection_name(&current.name));
+    overlay.delete(keys::collection_order(current.created_seq));
+    overlay.delete(keys::record_count(id));
+    for prefix in [keys::records_prefix(id), keys::record_order_prefix(id)] {
+        let end = keys::prefix_end(&prefix);
+        overlay.delete_range(prefix, end);
+    }
+    Ok(Ok(()))
+}
+
+fn record_count(overlay: &Overlay<'_>, collection_id: &str) -> Result<u64, StorageError> {
+    match overlay.get(&keys::record_count(collection_id))? {
+        Some(bytes) => decode_u64(&bytes, "record count"),
+        None => Ok(0),
+    }
+}
+
+fn check_record_expect(
+    current: Option<&RecordValue>,
+    expect: RecordExpect,
+) -> Result<(), Rejection> {
+    match (expect, current) {
+        (RecordExpect::Absent, Some(_)) => Err(Rejection::RecordExists),
+        (RecordExpect::Absent, None) => Ok(()),
+        (RecordExpect::Exists | RecordExpect::Version(_), None) => Err(Rejection::RecordMissing),
+        (RecordExpect::Exists, Some(_)) => Ok(()),
+        (RecordExpect::Version(version), Some(current)) if current.version != version => {
+            Err(Rejection::VersionMismatch {
+                current: current.version,
+            })
+        }
+        (RecordExpect::Version(_), Some(_)) => Ok(()),
+    }
+}
+
+fn put_record(
+    overlay: &mut Overlay<'_>,
+    collection_id: &str,
+    record_id: &str,
+    doc_json: &str,
+    expect: RecordExpect,
+    context: &mut EntryContext,
+) -> Result<Outcome, StorageError> {
+    if collection(overlay, collection_id)?.is_none() {
+        context.skip();
+        return Ok(Err(Rejection::CollectionMissing));
+    }
+    let current = record(overlay, collection_id, record_id)?;
+    if let Err(rejection) = check_record_expect(current.as_ref(), expect) {
+        context.skip();
+        return Ok(Err(rejection));
+    }
+    let created_seq = match current {
+        Some(current) => {
+            context.skip();
+            current.created_seq
+        }
+        None => {
+            let created_seq = context.next_created_seq();
+            overlay.put(
+                keys::record_order(collection_id, created_seq, record_id),
+                record_id.as_bytes().to_vec(),
+            );
+            let count = record_count(overlay, collection_id)?;
+            overlay.put(
+                keys::record_count(collection_id),
+                encode_u64(count + 1).to_vec(),
+            );
+            created_seq
+        }
+    };
+    let value = RecordValue {
+        doc_json: doc_json.to_owned(),
+        version: context.index,
+        created_seq,
+    };
+    overlay.put(
+        keys::record(collection_id, record_id),
+        encode(&value, "record")?,
+    );
+    Ok(Ok(()))
+}
+
+fn delete_record(
+    overlay: &mut Overlay<'_>,
+    collection_id: &str,
+    record_id: &str,
+    expect: RecordExpect,
+) -> Result<Outcome, StorageError> {
+    if collection(overlay, collection_id)?.is_none() {
+        return Ok(Err(Rejection::CollectionMissing));
+    }
+    let current = record(overlay, collection_id, record_id)?;
+    if let Err(rejection) = check_record_expect(current.as_ref(), expect) {
+        return Ok(Err(rejection));
+    }
+    let Some(current) = current else {
+        // `Absent` and already absent: nothing to delete.
+        return Ok(Ok(()));
+    };
+    overlay.delete(keys::record(collection_id, record_id));
+    overlay.delete(keys::record_order(
+        collection_id,
+        current.created_seq,
+        record_id,
+    ));
+    let count = record_count(overlay, collection_id)?;
+    let count = count
+        .checked_sub(1)
+        .ok_or_else(|| StorageError::corrupt("record count", "zero while a record exists"))?;
+    overlay.put(
+        keys::record_count(collection_id),
+        encode_u64(count).to_vec(),
+    );
+    Ok(Ok(()))
+}

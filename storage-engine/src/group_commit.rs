@@ -1,0 +1,82 @@
+//! Group commit: one thread syncs the write-ahead log once for every sync request queued so
+//! far, then completes them all, so many appends in flight share one fsync.
+
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use rocksdb::DB;
+
+use crate::StorageError;
+
+/// Called once the WAL holding every earlier write is durable (or syncing failed).
+pub type SyncDone = Box<dyn FnOnce(Result<(), StorageError>) + Send>;
+
+/// At most this many requests wait for the sync thread; `submit` blocks beyond it.
+pub const SYNC_QUEUE_MAX: usize = 4096;
+
+/// The sync thread and the queue feeding it. Dropping it stops and joins the thread.
+pub(crate) struct GroupCommit {
+    sender: Option<SyncSender<SyncDone>>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl GroupCommit {
+    pub(crate) fn start(db: Arc<DB>) -> Result<Self, StorageError> {
+        let (sender, receiver) = std::sync::mpsc::sync_channel(SYNC_QUEUE_MAX);
+        let thread = std::thread::Builder::new()
+            .name("edgebase-wal-sync".into())
+            .spawn(move || run(&db, &receiver))
+            .map_err(|error| StorageError::Sync(format!("start the sync thread: {error}")))?;
+        Ok(Self {
+            sender: Some(sender),
+            thread: Some(thread),
+        })
+    }
+
+    /// Queue `done`; blocks only while [`SYNC_QUEUE_MAX`] requests are already waiting.
+    pub(crate) fn submit(&self, done: SyncDone) {
+        let Some(sender) = &self.sender else {
+            done(Err(StorageError::SyncStopped));
+            return;
+        };
+        if let Err(std::sync::mpsc::SendError(done)) = sender.send(done) {
+            done(Err(StorageError::SyncStopped));
+        }
+    }
+}
+
+impl Drop for GroupCommit {
+    fn drop(&mut self) {
+        drop(self.sender.take());
+        if let Some(thread) = self.thread.take() {
+            if thread.thread().id() != std::thread::current().id() && thread.join().is_err() {
+                tracing::error!("the WAL sync thread panicked");
+            }
+        }
+    }
+}
+
+fn run(db: &DB, receiver: &Receiver<SyncDone>) {
+    while let Ok(first) = receiver.recv() {
+        let mut group = vec![first];
+        while group.len() < SYNC_QUEUE_MAX {
+            match receiver.try_recv() {
+                Ok(done) => group.push(done),
+                Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
+            }
+        }
+        let result = db.flush_wal(true);
+        if let Err(error) = &result {
+            tracing::error!(%error, "sync write-ahead log");
+        }
+        tracing::trace!(requests = group.len(), "synced write-ahead log");
+        for done in group {
+            done(
+                result
+                    .clone()
+                    .map_err(|error| StorageError::Sync(error.to_string())),
+            );
+        }
+    }
+}

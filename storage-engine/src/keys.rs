@@ -1,0 +1,141 @@
+//! The state machine's logical key layout (before any generation prefix a backend adds).
+//!
+//! Every key starts with a one-byte tag. Keys that belong to a collection embed its id with a
+//! 4-byte length prefix so one collection's keys never share a prefix with another's.
+//!
+//! | tag | key                                   | value                       |
+//! |-----|---------------------------------------|-----------------------------|
+//! | 00  | `a` / `i` / `m`                       | last applied / applied index / membership |
+//! | 01  | collection id                         | `CollectionValue`           |
+//! | 02  | case-folded collection name           | collection id               |
+//! | 03  | created_seq (8 BE)                    | collection id               |
+//! | 04  | len+collection id, record id          | `RecordValue`               |
+//! | 05  | len+collection id, created_seq, record id | record id               |
+//! | 06  | collection id                         | record count (8 BE)         |
+//! | 07  | setting key                           | setting JSON                |
+
+const TAG_META: u8 = 0x00;
+const TAG_COLLECTION: u8 = 0x01;
+const TAG_COLLECTION_NAME: u8 = 0x02;
+const TAG_COLLECTION_ORDER: u8 = 0x03;
+const TAG_RECORD: u8 = 0x04;
+const TAG_RECORD_ORDER: u8 = 0x05;
+const TAG_RECORD_COUNT: u8 = 0x06;
+const TAG_SETTING: u8 = 0x07;
+
+pub(crate) fn last_applied() -> Vec<u8> {
+    vec![TAG_META, b'a']
+}
+
+pub(crate) fn applied_index() -> Vec<u8> {
+    vec![TAG_META, b'i']
+}
+
+pub(crate) fn membership() -> Vec<u8> {
+    vec![TAG_META, b'm']
+}
+
+pub(crate) fn collection(id: &str) -> Vec<u8> {
+    tagged(TAG_COLLECTION, id.as_bytes())
+}
+
+/// Names are unique case-insensitively; the index holds the lower-cased name.
+pub(crate) fn collection_name(name: &str) -> Vec<u8> {
+    tagged(TAG_COLLECTION_NAME, fold_name(name).as_bytes())
+}
+
+pub(crate) fn fold_name(name: &str) -> String {
+    name.to_lowercase()
+}
+
+pub(crate) fn collection_order(created_seq: u64) -> Vec<u8> {
+    tagged(TAG_COLLECTION_ORDER, &created_seq.to_be_bytes())
+}
+
+pub(crate) fn collection_order_prefix() -> Vec<u8> {
+    vec![TAG_COLLECTION_ORDER]
+}
+
+pub(crate) fn record(collection_id: &str, record_id: &str) -> Vec<u8> {
+    let mut key = records_prefix(collection_id);
+    key.extend_from_slice(record_id.as_bytes());
+    key
+}
+
+pub(crate) fn records_prefix(collection_id: &str) -> Vec<u8> {
+    with_collection(TAG_RECORD, collection_id)
+}
+
+pub(crate) fn record_order(collection_id: &str, created_seq: u64, record_id: &str) -> Vec<u8> {
+    let mut key = record_order_prefix(collection_id);
+    key.extend_from_slice(&created_seq.to_be_bytes());
+    key.extend_from_slice(record_id.as_bytes());
+    key
+}
+
+pub(crate) fn record_order_prefix(collection_id: &str) -> Vec<u8> {
+    with_collection(TAG_RECORD_ORDER, collection_id)
+}
+
+pub(crate) fn record_count(collection_id: &str) -> Vec<u8> {
+    tagged(TAG_RECORD_COUNT, collection_id.as_bytes())
+}
+
+pub(crate) fn setting(key: &str) -> Vec<u8> {
+    tagged(TAG_SETTING, key.as_bytes())
+}
+
+/// The first key after every key that starts with `prefix` (exclusive end of a range
+/// delete). Every prefix here starts with a tag below 0xFF, so the end always exists.
+pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < u8::MAX {
+            end.push(last + 1);
+            return end;
+        }
+    }
+    vec![u8::MAX; prefix.len() + 1]
+}
+
+fn tagged(tag: u8, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(1 + rest.len());
+    key.push(tag);
+    key.extend_from_slice(rest);
+    key
+}
+
+fn with_collection(tag: u8, collection_id: &str) -> Vec<u8> {
+    // Ids arrive inside Raft entries, which are far below 4 GiB, so the length always fits.
+    let length = u32::try_from(collection_id.len()).unwrap_or(u32::MAX);
+    let mut key = Vec::with_capacity(5 + collection_id.len());
+    key.push(tag);
+    key.extend_from_slice(&length.to_be_bytes());
+    key.extend_from_slice(collection_id.as_bytes());
+    key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prefix_end_cases() {
+        let check = |prefix: &[u8], expected: &[u8]| assert_eq!(prefix_end(prefix), expected);
+        check(&[4, 0, 1], &[4, 0, 2]);
+        check(&[4, 0xFF], &[5]);
+        check(&[3], &[4]);
+    }
+
+    #[test]
+    fn one_collection_prefix_never_covers_another() {
+        let short = records_prefix("ab");
+        let long = record("abc", "x");
+        assert!(!long.starts_with(&short));
+    }
+
+    #[test]
+    fn record_order_sorts_by_created_seq() {
+        assert!(record_order("c", 1 << 16, "zzz") < record_order("c", 2 << 16, "aaa"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The narrow key-value interface the state machine needs, with no RocksDB in it, so the
+//! RocksDB backend and an in-memory model can stand side by side.
+
+use crate::kv_batch::KvBatch;
+use crate::StorageError;
+
+/// One key and its value.
+pub type KvPair = (Vec<u8>, Vec<u8>);
+
+/// Called for each key/value of a scan, in key order.
+pub type ScanVisit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<ScanStep, StorageError> + 'a;
+
+/// Whether a scan should go on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScanStep {
+    Continue,
+    Stop,
+}
+
+/// Point reads and ordered prefix scans over one consistent view of the state.
+pub trait KvRead {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Visit every key starting with `prefix` in ascending order until `visit` says stop.
+    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisit<'_>) -> Result<(), StorageError>;
+}
+
+/// A stream of key/value pairs, e.g. a snapshot file being read.
+pub trait KvSource {
+    /// The next pair, or `None` at a verified end of the stream.
+    fn next_pair(&mut self) -> Result<Option<KvPair>, StorageError>;
+}
+
+/// The state machine's storage: consistent views, atomic batches and whole-state replacement.
+pub trait KvBackend: Send + Sync + 'static {
+    /// A consistent point-in-time view. Drop it before calling [`KvBackend::write`].
+    fn view(&self) -> Result<Box<dyn KvRead + '_>, StorageError>;
+
+    /// Apply every operation of `batch` atomically, in order. Not necessarily durable on
+    /// return (see the backend's documentation).
+    fn write(&self, batch: KvBatch) -> Result<(), StorageError>;
+
+    /// Replace the whole state with the pairs of `source`, atomically: a failure at any point
+    /// leaves the old state in place. Returns the number of keys installed.
+    fn replace_all(&self, source: &mut dyn KvSource) -> Result<u64, StorageError>;
+}

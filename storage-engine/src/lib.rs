@@ -1,0 +1,38 @@
+//! EdgeBase's storage engine: one RocksDB instance holding the Raft log, Raft metadata and
+//! the deterministic state machine, plus its snapshot format.
+//!
+//! Entry points: [`Store::open`], then [`Store::log`] (the raw Raft log, openraft-free) and
+//! [`Store::state`] (apply and reads). The state machine talks to storage only through
+//! [`KvBackend`]; [`MemoryBackend`] is the in-memory model beside RocksDB.
+
+mod apply;
+mod codec;
+mod command;
+mod error;
+mod group_commit;
+mod keys;
+mod kv;
+mod kv_batch;
+mod log_store;
+mod memory_backend;
+mod overlay;
+mod rocks_state;
+mod snapshot;
+mod state_machine;
+mod store;
+mod stored;
+
+pub use codec::VALUE_BYTES_MAX;
+pub use command::{
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+};
+pub use error::StorageError;
+pub use group_commit::{SyncDone, SYNC_QUEUE_MAX};
+pub use kv::{KvBackend, KvPair, KvRead, KvSource, ScanStep, ScanVisit};
+pub use kv_batch::{KvBatch, KvOp};
+pub use log_store::{LogMetaKey, LogStore};
+pub use memory_backend::MemoryBackend;
+pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};
+pub use state_machine::{AppliedMeta, ApplyEntry, StateMachine, RECORDS_PAGE_LIMIT_MAX};
+pub use store::Store;
+pub use stored::{StoredCollection, StoredRecord};

@@ -1,0 +1,75 @@
+//! Pending writes of one entry layered over a consistent view, so later commands of a batch
+//! see what earlier ones wrote, and a rejection can drop everything at once.
+
+use std::collections::BTreeMap;
+
+use crate::kv::KvRead;
+use crate::kv_batch::KvBatch;
+use crate::StorageError;
+
+pub(crate) struct Overlay<'a> {
+    base: &'a dyn KvRead,
+    /// Latest put (`Some`) or delete (`None`) per key since the last covering range delete.
+    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    deleted_ranges: Vec<(Vec<u8>, Vec<u8>)>,
+    batch: KvBatch,
+}
+
+impl<'a> Overlay<'a> {
+    pub(crate) fn new(base: &'a dyn KvRead) -> Self {
+        Self {
+            base,
+            writes: BTreeMap::new(),
+            deleted_ranges: Vec::new(),
+            batch: KvBatch::new(),
+        }
+    }
+
+    pub(crate) fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        if let Some(write) = self.writes.get(key) {
+            return Ok(write.clone());
+        }
+        let deleted = self
+            .deleted_ranges
+            .iter()
+            .any(|(start, end)| start.as_slice() <= key && key < end.as_slice());
+        if deleted {
+            return Ok(None);
+        }
+        self.base.get(key)
+    }
+
+    pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.writes.insert(key.clone(), Some(value.clone()));
+        self.batch.put(key, value);
+    }
+
+    pub(crate) fn delete(&mut self, key: Vec<u8>) {
+        self.writes.insert(key.clone(), None);
+        self.batch.delete(key);
+    }
+
+    pub(crate) fn delete_range(&mut self, start: Vec<u8>, end: Vec<u8>) {
+        let covered: Vec<Vec<u8>> = self
+            .writes
+            .range(start.clone()..end.clone())
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in covered {
+            self.writes.remove(&key);
+        }
+        self.deleted_ranges.push((start.clone(), end.clone()));
+        self.batch.delete_range(start, end);
+    }
+
+    /// Forget every pending write (the entry was rejected).
+    pub(crate) fn discard(&mut self) {
+        self.writes.clear();
+        self.deleted_ranges.clear();
+        self.batch = KvBatch::new();
+    }
+
+    pub(crate) fn into_batch(self) -> KvBatch {
+        self.batch
+    }
+}

@@ -1,0 +1,228 @@
+//! The replicated state machine: applies entries and answers reads from applied state.
+
+use std::fs::File;
+use std::io::{BufReader, BufWriter};
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::codec::{decode, decode_string, decode_u64};
+use crate::kv::{KvBackend, KvRead, ScanStep};
+use crate::memory_backend::MemoryBackend;
+use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
+use crate::stored::{CollectionValue, RecordValue};
+use crate::{apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord};
+
+/// At most this many records per page; larger limits are clamped (PocketBase's `perPage`
+/// maximum).
+pub const RECORDS_PAGE_LIMIT_MAX: u64 = 1000;
+
+/// One log entry to apply. `last_applied` and `membership` are opaque bytes the consensus
+/// layer encodes (its log id and stored membership).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApplyEntry {
+    pub index: u64,
+    pub command: Option<Command>,
+    pub last_applied: Vec<u8>,
+    pub membership: Option<Vec<u8>>,
+}
+
+/// What was applied last, as the consensus layer encoded it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppliedMeta {
+    pub last_applied: Option<Vec<u8>>,
+    pub membership: Option<Vec<u8>>,
+}
+
+/// The state machine over a [`KvBackend`]. Cheap to clone.
+#[derive(Clone)]
+pub struct StateMachine {
+    backend: Arc<dyn KvBackend>,
+}
+
+impl std::fmt::Debug for StateMachine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateMachine").finish_non_exhaustive()
+    }
+}
+
+impl StateMachine {
+    pub fn with_backend(backend: Arc<dyn KvBackend>) -> Self {
+        Self { backend }
+    }
+
+    /// A state machine held in memory (tests and the model).
+    pub fn in_memory() -> Self {
+        Self::with_backend(Arc::new(MemoryBackend::new()))
+    }
+
+    pub fn applied(&self) -> Result<AppliedMeta, StorageError> {
+        let view = self.backend.view()?;
+        applied_meta(&*view)
+    }
+
+    /// Apply one entry in ONE write batch: the command's effects (if any, and if its
+    /// conditions hold), `last_applied`, and `membership` when Some. Returns None for entries
+    /// without a command. Deterministic: never reads the clock, randomness or the
+    /// environment. Errors if `entry.index` is not above the last applied index.
+    pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
+        apply::apply_entry(&*self.backend, entry)
+    }
+
+    pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
+        let view = self.backend.view()?;
+        collection_in(&*view, id)
+    }
+
+    /// Case-insensitive name lookup.
+    pub fn collection_by_name(&self, name: &str) -> Result<Option<StoredCollection>, StorageError> {
+        let view = self.backend.view()?;
+        match view.get(&keys::collection_name(name))? {
+            Some(id) => collection_in(&*view, &decode_string(&id, "collection name index")?),
+            None => Ok(None),
+        }
+    }
+
+    /// Every collection, in creation order.
+    pub fn collections(&self) -> Result<Vec<StoredCollection>, StorageError> {
+        let view = self.backend.view()?;
+        let mut ids = Vec::new();
+        view.scan_prefix(&keys::collection_order_prefix(), &mut |_, id| {
+            ids.push(decode_string(id, "collection order")?);
+            Ok(ScanStep::Continue)
+        })?;
+        let mut collections = Vec::with_capacity(ids.len());
+        for id in ids {
+            let collection = collection_in(&*view, &id)?.ok_or_else(|| {
+                StorageError::corrupt("collection order", format!("{id} has no collection"))
+            })?;
+            collections.push(collection);
+        }
+        Ok(collections)
+    }
+
+    pub fn record(
+        &self,
+        collection_id: &str,
+        record_id: &str,
+    ) -> Result<Option<StoredRecord>, StorageError> {
+        let view = self.backend.view()?;
+        record_in(&*view, collection_id, record_id)
+    }
+
+    /// Records in creation order, skipping `offset`, at most `limit` (clamped to
+    /// [`RECORDS_PAGE_LIMIT_MAX`]).
+    pub fn records_page(
+        &self,
+        collection_id: &str,
+        offset: u64,
+        limit: u64,
+    ) -> Result<Vec<StoredRecord>, StorageError> {
+        let limit = limit.min(RECORDS_PAGE_LIMIT_MAX);
+        let view = self.backend.view()?;
+        let mut ids = Vec::new();
+        let mut skipped = 0u64;
+        if limit > 0 {
+            view.scan_prefix(&keys::record_order_prefix(collection_id), &mut |_, id| {
+                if skipped < offset {
+                    skipped += 1;
+                    return Ok(ScanStep::Continue);
+                }
+                ids.push(decode_string(id, "record order")?);
+                Ok(if ids.len() as u64 >= limit {
+                    ScanStep::Stop
+                } else {
+                    ScanStep::Continue
+                })
+            })?;
+        }
+        let mut records = Vec::with_capacity(ids.len());
+        for id in ids {
+            let record = record_in(&*view, collection_id, &id)?.ok_or_else(|| {
+                StorageError::corrupt("record order", format!("{id} has no record"))
+            })?;
+            records.push(record);
+        }
+        Ok(records)
+    }
+
+    pub fn count_records(&self, collection_id: &str) -> Result<u64, StorageError> {
+        let view = self.backend.view()?;
+        match view.get(&keys::record_count(collection_id))? {
+            Some(bytes) => decode_u64(&bytes, "record count"),
+            None => Ok(0),
+        }
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
+        let view = self.backend.view()?;
+        match view.get(&keys::setting(key))? {
+            Some(bytes) => Ok(Some(decode_string(&bytes, "setting")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Write a consistent point-in-time copy of the whole state machine to `path` (synced).
+    pub fn build_snapshot(&self, path: &Path) -> Result<SnapshotStats, StorageError> {
+        let file = File::create(path).map_err(|e| StorageError::io("create snapshot", path, e))?;
+        let view = self.backend.view()?;
+        let applied = applied_meta(&*view)?;
+        let mut writer = SnapshotWriter::new(BufWriter::new(file))
+            .map_err(|e| StorageError::io("write snapshot", path, e))?;
+        view.scan_prefix(&[], &mut |key, value| {
+            writer.push(key, value)?;
+            Ok(ScanStep::Continue)
+        })?;
+        drop(view);
+        let (out, keys, bytes) = writer.finish()?;
+        let file = out
+            .into_inner()
+            .map_err(|e| StorageError::io("write snapshot", path, e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| StorageError::io("sync snapshot", path, e))?;
+        Ok(SnapshotStats {
+            bytes,
+            keys,
+            applied,
+        })
+    }
+
+    /// Replace the whole state machine with the snapshot file at `path`, atomically: a bad
+    /// file or a crash leaves the old state.
+    pub fn install_snapshot(&self, path: &Path) -> Result<(), StorageError> {
+        let file = File::open(path).map_err(|e| StorageError::io("open snapshot", path, e))?;
+        let mut reader = SnapshotReader::new(BufReader::new(file))?;
+        self.backend.replace_all(&mut reader)?;
+        Ok(())
+    }
+}
+
+fn applied_meta(view: &dyn KvRead) -> Result<AppliedMeta, StorageError> {
+    Ok(AppliedMeta {
+        last_applied: view.get(&keys::last_applied())?,
+        membership: view.get(&keys::membership())?,
+    })
+}
+
+fn collection_in(view: &dyn KvRead, id: &str) -> Result<Option<StoredCollection>, StorageError> {
+    match view.get(&keys::collection(id))? {
+        Some(bytes) => {
+            let value: CollectionValue = decode(&bytes, "collection")?;
+            Ok(Some(value.into_stored(id)))
+        }
+        None => Ok(None),
+    }
+}
+
+fn record_in(
+    view: &dyn KvRead,
+    collection_id: &str,
+    record_id: &str,
+) -> Result<Option<StoredRecord>, StorageError> {
+    match view.get(&keys::record(collection_id, record_id))? {
+        Some(bytes) => {
+            let value: RecordValue = decode(&bytes, "record")?;
+            Ok(Some(value.into_stored(collection_id, record_id)))
+        }
+        None => Ok(None),
+    }
+}

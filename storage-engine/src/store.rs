@@ -1,0 +1,55 @@
+//! The one RocksDB instance behind the Raft log, its metadata and the state machine.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use rocksdb::{ColumnFamilyDescriptor, Options, DB};
+
+use crate::group_commit::GroupCommit;
+use crate::log_store::{LogShared, CF_LOG, CF_LOG_META};
+use crate::rocks_state::{RocksState, CF_STATE};
+use crate::{LogStore, StateMachine, StorageError};
+
+/// One open database. Cheap to clone; closes when the last clone (and every [`LogStore`] and
+/// [`StateMachine`] taken from it) is dropped.
+#[derive(Clone)]
+pub struct Store {
+    log: Arc<LogShared>,
+    state: Arc<RocksState>,
+}
+
+impl Store {
+    /// Open or create the database in `dir`.
+    pub fn open(dir: &Path) -> Result<Store, StorageError> {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::io("create data dir", dir, e))?;
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        let families = [CF_LOG, CF_LOG_META, CF_STATE]
+            .into_iter()
+            .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
+        let db = Arc::new(DB::open_cf_descriptors(&options, dir, families)?);
+        let state = Arc::new(RocksState::open(Arc::clone(&db))?);
+        let group_commit = GroupCommit::start(Arc::clone(&db))?;
+        tracing::debug!(dir = %dir.display(), "opened store");
+        Ok(Store {
+            log: Arc::new(LogShared { db, group_commit }),
+            state,
+        })
+    }
+
+    /// The Raft log (cheap clone).
+    pub fn log(&self) -> LogStore {
+        LogStore::new(Arc::clone(&self.log))
+    }
+
+    /// The state machine (cheap clone).
+    pub fn state(&self) -> StateMachine {
+        StateMachine::with_backend(Arc::clone(&self.state) as Arc<dyn crate::KvBackend>)
+    }
+
+    #[cfg(test)]
+    pub(crate) fn rocks_state(&self) -> &RocksState {
+        &self.state
+    }
+}

@@ -1,0 +1,66 @@
+//! Collections and records as readers see them, and their encoded values on disk.
+
+use serde::{Deserialize, Serialize};
+
+/// A collection definition as last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredCollection {
+    pub id: String,
+    pub name: String,
+    pub doc_json: String,
+    /// Log index of the entry that last wrote it.
+    pub version: u64,
+}
+
+/// A record as last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRecord {
+    pub collection_id: String,
+    pub id: String,
+    pub doc_json: String,
+    /// Log index of the entry that last wrote it.
+    pub version: u64,
+    /// Creation order within the collection: `index << 16 | position in the entry`. Updates
+    /// keep it.
+    pub created_seq: u64,
+}
+
+/// The value stored under a collection key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CollectionValue {
+    pub name: String,
+    pub doc_json: String,
+    pub version: u64,
+    pub created_seq: u64,
+}
+
+/// The value stored under a record key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct RecordValue {
+    pub doc_json: String,
+    pub version: u64,
+    pub created_seq: u64,
+}
+
+impl CollectionValue {
+    pub(crate) fn into_stored(self, id: &str) -> StoredCollection {
+        StoredCollection {
+            id: id.to_owned(),
+            name: self.name,
+            doc_json: self.doc_json,
+            version: self.version,
+        }
+    }
+}
+
+impl RecordValue {
+    pub(crate) fn into_stored(self, collection_id: &str, id: &str) -> StoredRecord {
+        StoredRecord {
+            collection_id: collection_id.to_owned(),
+            id: id.to_owned(),
+            doc_json: self.doc_json,
+            version: self.version,
+            created_seq: self.created_seq,
+        }
+    }
+}

@@ -1,0 +1,163 @@
+//! The RocksDB-backed state machine against the in-memory model: a seeded random sequence of
+//! commands applied to both gives identical results and identical reads.
+
+mod common;
+
+use common::{observe, seed};
+use edgebase_storage::{
+    ApplyEntry, CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect,
+    StateMachine, Store,
+};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+const COLLECTION_IDS: &[&str] = &["c0", "c1", "c2", "c3"];
+const NAMES: &[&str] = &["posts", "Posts", "users", "tags", "Tags2"];
+const RECORD_IDS: &[&str] = &["r0", "r1", "r2", "r3", "r4", "r5"];
+const SETTINGS: &[&str] = &["meta", "smtp"];
+const ENTRIES: u64 = 400;
+
+fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
+    items[rng.gen_range(0..items.len())]
+}
+
+fn version(rng: &mut StdRng, current: Option<u64>) -> u64 {
+    match current {
+        Some(current) if rng.gen_bool(0.7) => current,
+        _ => rng.gen_range(0..20),
+    }
+}
+
+fn random_command(rng: &mut StdRng, model: &StateMachine, depth: u32) -> Command {
+    let collection_id = pick(rng, COLLECTION_IDS);
+    let record_id = pick(rng, RECORD_IDS);
+    let collection_version = model
+        .collection_by_id(collection_id)
+        .expect("read model")
+        .map(|c| c.version);
+    let record_version = model
+        .record(collection_id, record_id)
+        .expect("read model")
+        .map(|r| r.version);
+    // Mostly the condition a real proposer would send, sometimes a random (stale) one.
+    let record_expect = |rng: &mut StdRng| match (rng.gen_bool(0.75), record_version) {
+        (true, None) => RecordExpect::Absent,
+        (true, Some(current)) if rng.gen_bool(0.5) => RecordExpect::Version(current),
+        (true, Some(_)) => RecordExpect::Exists,
+        (false, _) => match rng.gen_range(0..3) {
+            0 => RecordExpect::Absent,
+            1 => RecordExpect::Exists,
+            _ => RecordExpect::Version(version(rng, record_version)),
+        },
+    };
+    match rng.gen_range(0..100) {
+        0..=14 => Command::PutCollection {
+            collection: CollectionDoc {
+                id: collection_id.into(),
+                name: pick(rng, NAMES).into(),
+                doc_json: format!("{{\"n\":{}}}", rng.gen_range(0..100)),
+            },
+            expect: if collection_version.is_none() || rng.gen_bool(0.2) {
+                CollectionExpect::Absent
+            } else {
+                CollectionExpect::Version(version(rng, collection_version))
+            },
+        },
+        15..=16 => Command::DeleteCollection {
+            collection_id: collection_id.into(),
+        },
+        17..=64 => Command::PutRecord {
+            collection_id: collection_id.into(),
+            record_id: record_id.into(),
+            doc_json: format!("{{\"v\":{}}}", rng.gen_range(0..1000)),
+            expect: record_expect(rng),
+        },
+        65..=79 => Command::DeleteRecord {
+            collection_id: collection_id.into(),
+            record_id: record_id.into(),
+            expect: record_expect(rng),
+        },
+        80..=84 => Command::PutSetting {
+            key: pick(rng, SETTINGS).into(),
+            value_json: format!("{}", rng.gen_range(0..10)),
+        },
+        _ if depth == 0 => {
+            let size = rng.gen_range(1..5);
+            Command::Batch((0..size).map(|_| random_command(rng, model, 1)).collect())
+        }
+        _ => Command::PutSetting {
+            key: "meta".into(),
+            value_json: "0".into(),
+        },
+    }
+}
+
+#[test]
+fn rocksdb_matches_the_model() {
+    let seed = seed("rocksdb_matches_the_model");
+    let mut rng = StdRng::seed_from_u64(seed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open store");
+    let rocks = store.state();
+    let model = StateMachine::in_memory();
+    let (mut applied, mut rejected, mut batches) = (0, 0, 0);
+    for index in 1..=ENTRIES {
+        let command = random_command(&mut rng, &model, 0);
+        let entry = ApplyEntry {
+            index,
+            command: Some(command.clone()),
+            last_applied: index.to_be_bytes().to_vec(),
+            membership: (index % 50 == 0).then(|| vec![index as u8]),
+        };
+        let from_rocks = rocks.apply(entry.clone()).expect("apply to rocksdb");
+        let from_model = model.apply(entry).expect("apply to model");
+        assert_eq!(
+            from_rocks, from_model,
+            "seed {seed}, index {index}: {command:?}"
+        );
+        match from_rocks {
+            Some(CommandResult::Applied { .. }) => applied += 1,
+            Some(CommandResult::Rejected(_)) => rejected += 1,
+            None => {}
+        }
+        if matches!(command, Command::Batch(_)) {
+            batches += 1;
+        }
+        assert_eq!(
+            observe(&rocks, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
+            observe(&model, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
+            "seed {seed}, after index {index}: {command:?}"
+        );
+    }
+
+    // The random mix must really exercise both outcomes and batches.
+    assert!(applied > ENTRIES / 5, "seed {seed}: only {applied} applied");
+    assert!(
+        rejected > ENTRIES / 10,
+        "seed {seed}: only {rejected} rejected"
+    );
+    assert!(
+        batches > ENTRIES / 20,
+        "seed {seed}: only {batches} batches"
+    );
+    let records: u64 = COLLECTION_IDS
+        .iter()
+        .map(|id| model.count_records(id).expect("count"))
+        .sum();
+    eprintln!(
+        "applied {applied}, rejected {rejected}, batches {batches}, records at the end {records}"
+    );
+
+    // The snapshot of one backend installed into the other reads the same.
+    let snapshot = dir.path().join("state.snap");
+    rocks.build_snapshot(&snapshot).expect("build snapshot");
+    let fresh_model = StateMachine::in_memory();
+    fresh_model
+        .install_snapshot(&snapshot)
+        .expect("install snapshot");
+    assert_eq!(
+        observe(&rocks, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
+        observe(&fresh_model, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
+        "seed {seed}: snapshot"
+    );
+}
