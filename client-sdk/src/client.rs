@@ -1,0 +1,390 @@
+//! `Client`: one session against an EdgeBase (or PocketBase) server over HTTP.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use reqwest::header::{HeaderMap, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::{Method, Url};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::collections::Collections;
+use crate::consistency::Consistency;
+use crate::error::ClientError;
+use crate::records::Records;
+use crate::wire::{
+    AuthResponse, ClusterStatus, ErrorEnvelope, HealthResponse, HEADER_AFTER, HEADER_CONSISTENCY,
+    HEADER_INDEX,
+};
+
+/// Limits of one client. Every request is bounded in time and every response in size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// Whole request, from sending to the last byte of the answer.
+    pub request_timeout_ms: u64,
+    /// Establishing the TCP (and TLS) connection.
+    pub connect_timeout_ms: u64,
+    /// Longest response body the client reads; a longer one fails with `BodyTooLarge`.
+    pub response_body_max_bytes: usize,
+}
+
+impl Default for ClientOptions {
+    fn default() -> Self {
+        ClientOptions {
+            request_timeout_ms: 30_000,
+            connect_timeout_ms: 5_000,
+            response_body_max_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+/// What clients derived from one another share: the auth token and the highest log index
+/// seen, so a session keeps read-your-writes across nodes and consistency levels.
+#[derive(Debug, Default)]
+struct Session {
+    token: RwLock<Option<String>>,
+    last_index: AtomicU64,
+}
+
+/// An async client. Cheap to clone; clones share the session (token and last index).
+#[derive(Debug, Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    base_url: Url,
+    session: Arc<Session>,
+    consistency: Consistency,
+    options: ClientOptions,
+}
+
+/// The body of `POST /api/cluster/snapshot`.
+#[derive(serde::Deserialize)]
+struct SnapshotResponse {
+    #[serde(rename = "snapshotIndex")]
+    snapshot_index: u64,
+}
+
+impl Client {
+    /// A client for `base_url` (e.g. `http://127.0.0.1:8090`) with default limits.
+    pub fn new(base_url: &str) -> Result<Client, ClientError> {
+        Client::with_options(base_url, ClientOptions::default())
+    }
+
+    /// A client for `base_url` with the given limits.
+    pub fn with_options(base_url: &str, options: ClientOptions) -> Result<Client, ClientError> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_millis(options.request_timeout_ms))
+            .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
+            .build()?;
+        Ok(Client {
+            http,
+            base_url: parse_base_url(base_url)?,
+            session: Arc::new(Session::default()),
+            consistency: Consistency::default(),
+            options,
+        })
+    }
+
+    /// The same session (token, last index) talking to another node.
+    pub fn with_base_url(&self, base_url: &str) -> Result<Client, ClientError> {
+        Ok(Client {
+            base_url: parse_base_url(base_url)?,
+            ..self.clone()
+        })
+    }
+
+    /// The same session asking for another read guarantee.
+    pub fn with_consistency(&self, consistency: Consistency) -> Client {
+        Client {
+            consistency,
+            ..self.clone()
+        }
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.base_url.as_str()
+    }
+
+    pub fn consistency(&self) -> Consistency {
+        self.consistency
+    }
+
+    /// Use `token` as the raw `Authorization` header value (as PocketBase expects).
+    pub fn set_token(&self, token: impl Into<String>) {
+        *self
+            .session
+            .token
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(token.into());
+    }
+
+    /// Send requests without an `Authorization` header from now on.
+    pub fn clear_token(&self) {
+        *self
+            .session
+            .token
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+    }
+
+    pub fn token(&self) -> Option<String> {
+        self.session
+            .token
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
+    }
+
+    /// The highest `X-Edgebase-Index` this session has seen (0 before any).
+    pub fn last_index(&self) -> u64 {
+        self.session.last_index.load(Ordering::Acquire)
+    }
+
+    /// Raise the session's index to at least `index`, e.g. one learned by another session.
+    pub fn observe_index(&self, index: u64) {
+        self.session.last_index.fetch_max(index, Ordering::AcqRel);
+    }
+
+    /// `GET /api/health`.
+    pub async fn health(&self) -> Result<HealthResponse, ClientError> {
+        self.send_json(Method::GET, &["api", "health"], &[], None)
+            .await
+    }
+
+    /// Log in as a superuser; the client keeps the token for later calls.
+    pub async fn superuser_login(
+        &self,
+        email: &str,
+        password: &str,
+    ) -> Result<AuthResponse, ClientError> {
+        let body = encode(&serde_json::json!({ "identity": email, "password": password }))?;
+        let auth: AuthResponse = self
+            .send_json(
+                Method::POST,
+                &["api", "collections", "_superusers", "auth-with-password"],
+                &[],
+                Some(body),
+            )
+            .await?;
+        self.set_token(auth.token.clone());
+        Ok(auth)
+    }
+
+    /// `GET /api/cluster/status` (superuser).
+    pub async fn cluster_status(&self) -> Result<ClusterStatus, ClientError> {
+        self.send_json(Method::GET, &["api", "cluster", "status"], &[], None)
+            .await
+    }
+
+    /// `POST /api/cluster/snapshot` (superuser): build a snapshot on the node and purge its
+    /// log; returns the snapshot's last log index.
+    pub async fn cluster_snapshot(&self) -> Result<u64, ClientError> {
+        let response: SnapshotResponse = self
+            .send_json(Method::POST, &["api", "cluster", "snapshot"], &[], None)
+            .await?;
+        Ok(response.snapshot_index)
+    }
+
+    /// Collection management (superuser).
+    pub fn collections(&self) -> Collections<'_> {
+        Collections::new(self)
+    }
+
+    /// The records of one collection.
+    pub fn records<'a>(&'a self, collection: &'a str) -> Records<'a> {
+        Records::new(self, collection)
+    }
+
+    /// Send a request and decode a JSON success body into `T`.
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<T, ClientError> {
+        let bytes = self.send(method, segments, query, body).await?;
+        serde_json::from_slice(&bytes).map_err(ClientError::Decode)
+    }
+
+    /// Send a request whose success answer has no body worth reading (e.g. 204).
+    pub(crate) async fn send_empty(
+        &self,
+        method: Method,
+        segments: &[&str],
+        body: Option<Vec<u8>>,
+    ) -> Result<(), ClientError> {
+        self.send(method, segments, &[], body).await.map(|_| ())
+    }
+
+    async fn send(
+        &self,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let url = self.url(segments, query);
+        let mut request = self.http.request(method.clone(), url);
+        if let Some(token) = self.token() {
+            request = request.header(AUTHORIZATION, token);
+        }
+        let after = self.last_index();
+        if after > 0 {
+            request = request.header(HEADER_AFTER, after.to_string());
+        }
+        if self.consistency != Consistency::Local {
+            request = request.header(HEADER_CONSISTENCY, self.consistency.header_value());
+        }
+        if let Some(body) = body {
+            request = request.header(CONTENT_TYPE, "application/json").body(body);
+        }
+        let mut response = request.send().await?;
+        if let Some(index) = index_header(response.headers()) {
+            self.observe_index(index);
+        }
+        let status = response.status();
+        let bytes = read_body(&mut response, self.options.response_body_max_bytes).await?;
+        if status.is_success() {
+            return Ok(bytes);
+        }
+        tracing::debug!(%method, status = status.as_u16(), "request failed");
+        match serde_json::from_slice::<ErrorEnvelope>(&bytes) {
+            Ok(envelope) => Err(ClientError::Api(envelope)),
+            Err(_) => Err(ClientError::UnexpectedStatus {
+                status: status.as_u16(),
+                body: truncated_text(&bytes, 1024),
+            }),
+        }
+    }
+
+    fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
+        let mut url = self.base_url.clone();
+        url.path_segments_mut()
+            .expect("parse_base_url only accepts URLs that can be a base")
+            .pop_if_empty()
+            .extend(segments);
+        if !query.is_empty() {
+            url.query_pairs_mut()
+                .extend_pairs(query.iter().map(|(key, value)| (*key, value.as_str())));
+        }
+        url
+    }
+}
+
+/// Serialize a request body.
+pub(crate) fn encode<B: Serialize + ?Sized>(body: &B) -> Result<Vec<u8>, ClientError> {
+    serde_json::to_vec(body).map_err(ClientError::Decode)
+}
+
+fn parse_base_url(base_url: &str) -> Result<Url, ClientError> {
+    let invalid = |reason: String| ClientError::InvalidUrl {
+        url: base_url.to_owned(),
+        reason,
+    };
+    let url = Url::parse(base_url).map_err(|error| invalid(error.to_string()))?;
+    if url.cannot_be_a_base() || !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("expected an http or https URL".to_owned()));
+    }
+    Ok(url)
+}
+
+/// The `X-Edgebase-Index` of a response; a malformed value is ignored (it only speeds up
+/// reads, it never decides correctness of this response).
+fn index_header(headers: &HeaderMap) -> Option<u64> {
+    headers
+        .get(HEADER_INDEX)?
+        .to_str()
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit_bytes: usize,
+) -> Result<Vec<u8>, ClientError> {
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit_bytes as u64)
+    {
+        return Err(ClientError::BodyTooLarge { limit_bytes });
+    }
+    let mut bytes = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if bytes.len() + chunk.len() > limit_bytes {
+            return Err(ClientError::BodyTooLarge { limit_bytes });
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(bytes)
+}
+
+fn truncated_text(bytes: &[u8], limit_chars: usize) -> String {
+    String::from_utf8_lossy(bytes)
+        .chars()
+        .take(limit_chars)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_built_from_encoded_segments() {
+        let client = Client::new("http://127.0.0.1:8090/").expect("valid url");
+        let url = client.url(
+            &["api", "collections", "a b/c", "records"],
+            &[("page", "2".to_owned())],
+        );
+        assert_eq!(
+            url.as_str(),
+            "http://127.0.0.1:8090/api/collections/a%20b%2Fc/records?page=2"
+        );
+        let prefixed = Client::new("http://host/prefix").expect("valid url");
+        assert_eq!(
+            prefixed.url(&["api", "health"], &[]).as_str(),
+            "http://host/prefix/api/health"
+        );
+    }
+
+    #[test]
+    fn bad_base_urls_are_refused() {
+        for url in ["", "not a url", "mailto:x@y.z", "ftp://host/"] {
+            assert!(
+                matches!(Client::new(url), Err(ClientError::InvalidUrl { .. })),
+                "{url:?} accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn derived_clients_share_the_session() {
+        let client = Client::new("http://127.0.0.1:1").expect("valid url");
+        let strong = client.with_consistency(Consistency::Strong);
+        let other = client
+            .with_base_url("http://127.0.0.1:2")
+            .expect("valid url");
+        client.set_token("t");
+        strong.observe_index(7);
+        other.observe_index(3);
+        assert_eq!(other.token().as_deref(), Some("t"));
+        assert_eq!(client.last_index(), 7);
+        assert_eq!(strong.consistency(), Consistency::Strong);
+        assert_eq!(client.consistency(), Consistency::Local);
+        other.clear_token();
+        assert_eq!(client.token(), None);
+    }
+
+    #[test]
+    fn index_header_is_parsed_leniently() {
+        let mut headers = HeaderMap::new();
+        assert_eq!(index_header(&headers), None);
+        headers.insert(HEADER_INDEX, "42".parse().expect("valid header"));
+        assert_eq!(index_header(&headers), Some(42));
+        headers.insert(HEADER_INDEX, "x".parse().expect("valid header"));
+        assert_eq!(index_header(&headers), None);
+    }
+}

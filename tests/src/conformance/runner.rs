@@ -1,0 +1,238 @@
+//! `run_conformance`: each scenario against a fresh reference and candidate server; every
+//! difference in status or normalised body is a `Mismatch`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::Path;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use super::diff::json_differences;
+use super::normalize::Normalizer;
+use super::scenario::{
+    lookup, remove_path, substitute, substitute_json, Auth, Compare, Scenario, Step,
+};
+use super::target::{Target, TargetKind};
+use crate::raw::{RawBody, RawResponse};
+
+/// The `Authorization` value of `Auth::Garbage`.
+const GARBAGE_TOKEN: &str = "garbage.not-a.token";
+
+/// One difference between the two servers (or between the reference and the scenario).
+#[derive(Debug, Clone)]
+pub struct Mismatch {
+    pub scenario: String,
+    pub step: String,
+    pub detail: String,
+}
+
+impl fmt::Display for Mismatch {
+    fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            formatter,
+            "[{}] step {:?}:\n{}",
+            self.scenario, self.step, self.detail
+        )
+    }
+}
+
+/// The result of a run.
+#[derive(Debug, Default)]
+pub struct ConformanceReport {
+    pub scenarios_run: usize,
+    pub steps_run: usize,
+    pub mismatches: Vec<Mismatch>,
+}
+
+/// A target's per-scenario state: captured variables and its normaliser.
+struct Side {
+    target: Target,
+    vars: BTreeMap<String, String>,
+    normalizer: Normalizer,
+}
+
+/// A normalised answer.
+struct Outcome {
+    status: u16,
+    body: Option<Value>,
+    text: String,
+}
+
+/// Run every scenario with fresh servers of `reference` and `candidate` kinds.
+pub async fn run_conformance(
+    scenarios: &[Scenario],
+    reference: TargetKind,
+    candidate: TargetKind,
+    root: &Path,
+) -> anyhow::Result<ConformanceReport> {
+    let mut report = ConformanceReport::default();
+    for (number, scenario) in scenarios.iter().enumerate() {
+        let reference_label = format!("{:02}-{}-reference-{reference}", number, scenario.name);
+        let candidate_label = format!("{:02}-{}-candidate-{candidate}", number, scenario.name);
+        let (left, right) = tokio::join!(
+            Target::start(reference, root, &reference_label),
+            Target::start(candidate, root, &candidate_label)
+        );
+        let mut left = new_side(left.context("start the reference server")?);
+        let mut right = new_side(right.context("start the candidate server")?);
+        for step in &scenario.steps {
+            report.steps_run += 1;
+            if let Some(mismatch) = run_step(scenario, step, &mut left, &mut right).await {
+                report.mismatches.push(mismatch);
+            }
+        }
+        report.scenarios_run += 1;
+    }
+    Ok(report)
+}
+
+fn new_side(target: Target) -> Side {
+    Side {
+        target,
+        vars: BTreeMap::new(),
+        normalizer: Normalizer::new(),
+    }
+}
+
+async fn run_step(
+    scenario: &Scenario,
+    step: &Step,
+    left: &mut Side,
+    right: &mut Side,
+) -> Option<Mismatch> {
+    let mismatch = |detail: String| Mismatch {
+        scenario: scenario.name.clone(),
+        step: step.name.clone(),
+        detail,
+    };
+    let (left_outcome, right_outcome) = match (send(step, left).await, send(step, right).await) {
+        (Ok(left_outcome), Ok(right_outcome)) => (left_outcome, right_outcome),
+        (Err(error), _) => {
+            return Some(mismatch(format!(
+                "reference ({}) failed: {error:#}",
+                left.target.label
+            )))
+        }
+        (_, Err(error)) => {
+            return Some(mismatch(format!(
+                "candidate ({}) failed: {error:#}",
+                right.target.label
+            )))
+        }
+    };
+    let mut problems = Vec::new();
+    if let Some(expected) = step.expect_status {
+        if left_outcome.status != expected {
+            problems.push(format!(
+                "the reference answered {} but the scenario expects {expected}: {}",
+                left_outcome.status, left_outcome.text
+            ));
+        }
+    }
+    if left_outcome.status != right_outcome.status {
+        problems.push(format!(
+            "status: {} {} | {} {}",
+            left.target.kind, left_outcome.status, right.target.kind, right_outcome.status
+        ));
+    }
+    if step.compare == Compare::Full && left_outcome.body != right_outcome.body {
+        match (&left_outcome.body, &right_outcome.body) {
+            (Some(a), Some(b)) => {
+                problems.push("body differs (left = reference, right = candidate):".to_owned());
+                problems.extend(
+                    json_differences(a, b)
+                        .into_iter()
+                        .map(|line| format!("  {line}")),
+                );
+            }
+            _ => problems.push(format!(
+                "body: reference {:?} | candidate {:?}",
+                clip(&left_outcome.text),
+                clip(&right_outcome.text)
+            )),
+        }
+    }
+    if problems.is_empty() {
+        return None;
+    }
+    let pretty = |outcome: &Outcome| {
+        outcome
+            .body
+            .as_ref()
+            .and_then(|body| serde_json::to_string_pretty(body).ok())
+            .unwrap_or_else(|| clip(&outcome.text))
+    };
+    Some(mismatch(format!(
+        "{} {}\n{}\n--- reference {} (normalised):\n{}\n--- candidate {} (normalised):\n{}",
+        step.method,
+        step.path,
+        problems.join("\n"),
+        left.target.kind,
+        pretty(&left_outcome),
+        right.target.kind,
+        pretty(&right_outcome)
+    )))
+}
+
+/// Send the step to one side, capture its variables, and normalise the answer.
+async fn send(step: &Step, side: &mut Side) -> anyhow::Result<Outcome> {
+    let path = substitute(&step.path, &side.vars)?;
+    let body = match (&step.body, &step.raw_body) {
+        (Some(_), Some(_)) => anyhow::bail!("a step has either `body` or `raw_body`, not both"),
+        (Some(body), None) => RawBody::Json(substitute_json(body, &side.vars)?),
+        (None, Some(raw)) => RawBody::Text(substitute(raw, &side.vars)?),
+        (None, None) => RawBody::None,
+    };
+    let auth = match step.auth {
+        Auth::None => None,
+        Auth::Superuser => Some(side.target.superuser_token.as_str()),
+        Auth::Garbage => Some(GARBAGE_TOKEN),
+    };
+    let response: RawResponse = side
+        .target
+        .client
+        .send(&step.method, &path, auth, body, &[])
+        .await?;
+    for (name, capture_path) in &step.capture {
+        let value = response
+            .json
+            .as_ref()
+            .and_then(|json| lookup(json, capture_path))
+            .with_context(|| {
+                format!(
+                    "capture {name}: no {capture_path:?} in the answer {}",
+                    clip(&response.text)
+                )
+            })?;
+        let text = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        side.vars.insert(name.clone(), text);
+    }
+    let body = response.json.as_ref().map(|json| {
+        let mut json = json.clone();
+        if let Some(keep) = &step.keep_items {
+            if let Some(Value::Array(items)) = json.get_mut("items") {
+                items.retain(|item| {
+                    item.get(&keep.key)
+                        .is_some_and(|value| keep.values.contains(value))
+                });
+            }
+        }
+        for path in &step.ignore {
+            remove_path(&mut json, path);
+        }
+        side.normalizer.normalize(&json)
+    });
+    Ok(Outcome {
+        status: response.status,
+        body,
+        text: response.text,
+    })
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(500).collect()
+}

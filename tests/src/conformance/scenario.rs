@@ -1,0 +1,251 @@
+//! `Scenario`: one scenario file, a named list of HTTP steps with `{{var}}` substitution.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// Largest scenario file read.
+const SCENARIO_BYTES_MAX: u64 = 1024 * 1024;
+
+/// A scenario: steps run in order against a fresh server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub steps: Vec<Step>,
+}
+
+/// Who a step's request claims to be.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Auth {
+    /// No `Authorization` header.
+    #[default]
+    None,
+    /// The superuser's token.
+    Superuser,
+    /// A token no server issued.
+    Garbage,
+}
+
+/// How much of the two answers must agree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Compare {
+    /// Status and normalised JSON body.
+    #[default]
+    Full,
+    /// Status only.
+    Status,
+}
+
+/// Keep only the `items` whose `key` is one of `values` (to hide, say, system collections
+/// that only one server has) before comparing.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeepItems {
+    pub key: String,
+    pub values: Vec<Value>,
+}
+
+/// One HTTP request and what to do with its answer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub name: String,
+    pub method: String,
+    /// Path and query; `{{var}}` is replaced by a captured value.
+    pub path: String,
+    #[serde(default)]
+    pub auth: Auth,
+    /// A JSON body (string values get `{{var}}` substitution).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// A body sent verbatim as `application/json` (for malformed JSON).
+    #[serde(default)]
+    pub raw_body: Option<String>,
+    /// Variable name -> dotted path in the answer (`id`, `items.0.id`).
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// The status the reference server must give (checks the scenario itself).
+    #[serde(default)]
+    pub expect_status: Option<u16>,
+    /// Dotted paths removed from both answers before comparing.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    #[serde(default)]
+    pub keep_items: Option<KeepItems>,
+    #[serde(default)]
+    pub compare: Compare,
+}
+
+/// Every `*.json` scenario in `dir`, sorted by file name; `filter` keeps names containing it.
+pub fn load_scenarios(dir: &Path, filter: Option<&str>) -> anyhow::Result<Vec<Scenario>> {
+    let mut paths: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("read {}", dir.display()))?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|path| {
+            path.extension()
+                .is_some_and(|extension| extension == "json")
+        })
+        .collect();
+    paths.sort();
+    let mut scenarios = Vec::new();
+    for path in paths {
+        let length = path
+            .metadata()
+            .with_context(|| format!("stat {}", path.display()))?
+            .len();
+        if length > SCENARIO_BYTES_MAX {
+            bail!(
+                "{} is larger than {SCENARIO_BYTES_MAX} bytes",
+                path.display()
+            );
+        }
+        let text =
+            std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
+        let scenario: Scenario =
+            serde_json::from_str(&text).with_context(|| format!("parse {}", path.display()))?;
+        if filter.is_none_or(|filter| scenario.name.contains(filter)) {
+            scenarios.push(scenario);
+        }
+    }
+    Ok(scenarios)
+}
+
+/// Replace every `{{name}}` in `text` by its variable; an unknown name is an error.
+pub fn substitute(text: &str, vars: &BTreeMap<String, String>) -> anyhow::Result<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find("}}")
+            .with_context(|| format!("unclosed {{{{ in {text:?}"))?;
+        let name = after[..end].trim();
+        let value = vars
+            .get(name)
+            .with_context(|| format!("variable {name:?} was never captured"))?;
+        out.push_str(value);
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// `substitute` in every string of a JSON value.
+pub fn substitute_json(value: &Value, vars: &BTreeMap<String, String>) -> anyhow::Result<Value> {
+    Ok(match value {
+        Value::String(text) => Value::String(substitute(text, vars)?),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|item| substitute_json(item, vars))
+                .collect::<anyhow::Result<_>>()?,
+        ),
+        Value::Object(map) => {
+            let mut out = serde_json::Map::new();
+            for (key, item) in map {
+                out.insert(key.clone(), substitute_json(item, vars)?);
+            }
+            Value::Object(out)
+        }
+        other => other.clone(),
+    })
+}
+
+/// The value at a dotted path (`items.0.id`).
+pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(value, |current, segment| match current {
+            Value::Object(map) => map.get(segment),
+            Value::Array(items) => items.get(segment.parse::<usize>().ok()?),
+            _ => None,
+        })
+}
+
+/// Remove the value at a dotted path, if there is one.
+pub fn remove_path(value: &mut Value, path: &str) {
+    let (parent_path, last) = match path.rsplit_once('.') {
+        Some((parent, last)) => (Some(parent), last),
+        None => (None, path),
+    };
+    let parent = match parent_path {
+        Some(parent_path) => path_mut(value, parent_path),
+        None => Some(value),
+    };
+    match parent {
+        Some(Value::Object(map)) => {
+            map.remove(last);
+        }
+        Some(Value::Array(items)) => {
+            if let Some(index) = last
+                .parse::<usize>()
+                .ok()
+                .filter(|index| *index < items.len())
+            {
+                items.remove(index);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn path_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
+    path.split('.')
+        .try_fold(value, |current, segment| match current {
+            Value::Object(map) => map.get_mut(segment),
+            Value::Array(items) => items.get_mut(segment.parse::<usize>().ok()?),
+            _ => None,
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn substitution() {
+        let vars: BTreeMap<String, String> = [("rec1".to_owned(), "abc".to_owned())]
+            .into_iter()
+            .collect();
+        let cases = [
+            ("/api/x/{{rec1}}", Some("/api/x/abc")),
+            ("{{ rec1 }}{{rec1}}", Some("abcabc")),
+            ("plain", Some("plain")),
+            ("{{missing}}", None),
+            ("{{rec1", None),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                substitute(input, &vars).ok().as_deref(),
+                expected,
+                "{input}"
+            );
+        }
+        let body = json!({"a": ["{{rec1}}", 1], "b": {"c": "x{{rec1}}"}});
+        assert_eq!(
+            substitute_json(&body, &vars).expect("all variables known"),
+            json!({"a": ["abc", 1], "b": {"c": "xabc"}})
+        );
+    }
+
+    #[test]
+    fn paths() {
+        let mut value = json!({"items": [{"id": "a"}, {"id": "b"}], "page": 1});
+        assert_eq!(lookup(&value, "items.1.id"), Some(&json!("b")));
+        assert_eq!(lookup(&value, "items.2.id"), None);
+        assert_eq!(lookup(&value, "page.x"), None);
+        remove_path(&mut value, "items.0.id");
+        remove_path(&mut value, "page");
+        remove_path(&mut value, "nothing.here");
+        assert_eq!(value, json!({"items": [{}, {"id": "b"}]}));
+    }
+}

@@ -1,0 +1,32 @@
+//! Test harness for EdgeBase: real `edgebase` (and PocketBase) processes on loopback, no mocks.
+//!
+//! The integration tests in `tests/tests/` build on these pieces: `Node` and `Cluster` start
+//! processes, `wait_until` polls with a deadline, `run_test` bounds a test in time and prints
+//! node logs on failure, and `conformance` replays scenarios against two servers.
+
+mod binary;
+mod cli;
+mod cluster;
+pub mod conformance;
+mod data;
+mod harness;
+mod node;
+mod ports;
+mod process;
+mod raw;
+mod seed;
+mod wait;
+
+pub use binary::{edgebase_binary, pocketbase_binary};
+pub use cli::{Cli, CommandOutput, COMMAND_TIMEOUT};
+pub use cluster::{
+    Cluster, ClusterBuilder, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+};
+pub use data::{all_records, string_field};
+pub use harness::{run_test, TestContext};
+pub use node::{Node, NodeSpec};
+pub use ports::free_addr;
+pub use process::{log_tail, ServerProcess};
+pub use raw::{RawBody, RawClient, RawResponse};
+pub use seed::{seeded_rng, SEED_VARIABLE};
+pub use wait::wait_until;
