@@ -1,0 +1,28 @@
+//! A snapshot of the cluster's membership with each member's live status.
+
+use crate::type_config::{NodeId, NodeInfo};
+
+/// One member as seen from the node that was asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberState {
+    pub id: NodeId,
+    pub info: NodeInfo,
+    pub is_voter: bool,
+    pub is_leader: bool,
+    /// Whether the member answered a status probe in time; the fields below are `None` when
+    /// it did not.
+    pub reachable: bool,
+    pub term: Option<u64>,
+    pub last_applied_index: Option<u64>,
+    pub last_log_index: Option<u64>,
+}
+
+/// The cluster as seen from `node_id`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClusterState {
+    pub node_id: NodeId,
+    pub leader_id: Option<NodeId>,
+    pub term: u64,
+    /// Ordered by id.
+    pub members: Vec<MemberState>,
+}

@@ -1,0 +1,669 @@
+//! The consensus node: the API the HTTP layer codes against. It owns the Raft instance, the
+//! QUIC endpoint and the RPC service, and routes writes, read barriers and membership changes
+//! to the leader.
+
+mod cluster_state;
+mod node_core;
+mod outcome;
+mod service;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use edgebase_storage::Command;
+use futures::future::join_all;
+use openraft::error::{InitializeError, RaftError};
+
+pub use self::cluster_state::{ClusterState, MemberState};
+use self::node_core::{forward_error_to_consensus, NodeCore, Route};
+pub use self::outcome::WriteOutcome;
+use self::service::{NodeService, JOIN_RPC_TIMEOUT_MS};
+use crate::config::ConsensusConfig;
+use crate::error::ConsensusError;
+use crate::storage::{RaftLogStore, RaftStateMachineStore};
+use crate::tls::TlsError;
+pub use crate::transport::JoinRole;
+use crate::transport::{
+    ForwardError, JoinRequest, MembershipChange, QuicTransport, RaftNetworkClients, RpcRequest,
+    RpcResponse, TransportError,
+};
+use crate::type_config::{NodeId, NodeInfo, Raft};
+
+/// Attempts for a write whose earlier attempts certainly did not propose it.
+const WRITE_ATTEMPTS: u32 = 4;
+/// Attempts for a read barrier (asking for a read index is harmless to repeat).
+const READ_INDEX_ATTEMPTS: u32 = 3;
+/// Attempts for a join (joining is idempotent).
+const JOIN_ATTEMPTS: u32 = 5;
+/// Pause before retry `n` is `n` times this.
+const RETRY_PAUSE_MS: u64 = 100;
+/// Forwarded write: the leader's own proposal timeout plus the round trip.
+const FORWARD_WRITE_TIMEOUT_MS: u64 = node_core::PROPOSE_TIMEOUT_MS + 2_000;
+const FORWARD_READ_INDEX_TIMEOUT_MS: u64 = node_core::READ_INDEX_TIMEOUT_MS + 2_000;
+const FORWARD_MEMBERSHIP_TIMEOUT_MS: u64 = node_core::MEMBERSHIP_CHANGE_TIMEOUT_MS + 2_000;
+/// How long a write waits for this node to apply an entry the leader committed.
+const APPLY_WAIT_MS: u64 = 10_000;
+/// How long a join waits for this node to see itself in the replicated membership.
+const JOIN_MEMBERSHIP_WAIT_MS: u64 = 30_000;
+/// Status probes of other members in `cluster_state`.
+const STATUS_PROBE_TIMEOUT_MS: u64 = 1_000;
+const SNAPSHOT_WAIT_MS: u64 = 60_000;
+const PURGE_WAIT_MS: u64 = 30_000;
+const LEADER_AFTER_INIT_WAIT_MS: u64 = 10_000;
+const ENDPOINT_DRAIN_MS: u64 = 500;
+
+/// A running consensus node. Cheap to clone; all clones are the same node.
+#[derive(Clone)]
+pub struct ConsensusNode {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    core: Arc<NodeCore>,
+    local_raft_addr: SocketAddr,
+    server_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    shut_down: AtomicBool,
+}
+
+impl std::fmt::Debug for ConsensusNode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConsensusNode")
+            .field("node_id", &self.inner.core.node_id)
+            .field("raft_addr", &self.inner.local_raft_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConsensusNode {
+    /// Bind the QUIC endpoint, start Raft over `store` and serve peers.
+    pub async fn start(
+        config: ConsensusConfig,
+        store: edgebase_storage::Store,
+    ) -> Result<Self, ConsensusError> {
+        let raft_config = config.raft_config()?;
+        let tls = config.tls.load()?;
+        if tls.node_id() != config.node_id {
+            return Err(TlsError::NodeIdMismatch {
+                in_cert: tls.node_id(),
+                configured: config.node_id,
+            }
+            .into());
+        }
+        let transport = QuicTransport::bind(config.listen_raft_addr, &tls)?;
+        let local_raft_addr = transport.local_addr()?;
+        let info = advertised_info(&config.info, local_raft_addr);
+
+        let snapshot_dir = config.snapshot_dir();
+        std::fs::create_dir_all(&snapshot_dir).map_err(|e| ConsensusError::Storage {
+            reason: format!("create {}: {e}", snapshot_dir.display()),
+        })?;
+        let log_store = RaftLogStore::new(store.log());
+        let state_machine =
+            RaftStateMachineStore::new(store.state(), snapshot_dir).map_err(|e| {
+                ConsensusError::Storage {
+                    reason: e.to_string(),
+                }
+            })?;
+        let network = RaftNetworkClients::new(config.node_id, transport.clone());
+        let raft = Raft::new(
+            config.node_id,
+            Arc::new(raft_config),
+            network,
+            log_store,
+            state_machine,
+        )
+        .await
+        .map_err(ConsensusError::fatal)?;
+
+        let core = Arc::new(NodeCore {
+            node_id: config.node_id,
+            info,
+            raft,
+            transport: transport.clone(),
+            election_timeout_max_ms: config.election_timeout_max_ms,
+        });
+        let service = Arc::new(NodeService::new(core.clone()));
+        let server_task = tokio::spawn(crate::transport::serve(
+            transport.endpoint().clone(),
+            service,
+        ));
+        tracing::info!(
+            node = config.node_id,
+            raft_addr = %local_raft_addr,
+            info = %core.info,
+            "consensus node started"
+        );
+        Ok(Self {
+            inner: Arc::new(Inner {
+                core,
+                local_raft_addr,
+                server_task: Mutex::new(Some(server_task)),
+                shut_down: AtomicBool::new(false),
+            }),
+        })
+    }
+
+    fn core(&self) -> &NodeCore {
+        &self.inner.core
+    }
+
+    /// Whether this node has a membership (initialised itself or was added by a leader).
+    pub async fn is_initialized(&self) -> Result<bool, ConsensusError> {
+        self.core()
+            .raft
+            .is_initialized()
+            .await
+            .map_err(ConsensusError::fatal)
+    }
+
+    /// First start of a lone node: become a one-voter cluster (no-op if already initialised).
+    /// Returns once this node leads.
+    pub async fn initialize_single(&self) -> Result<(), ConsensusError> {
+        let core = self.core();
+        if self.is_initialized().await? {
+            return Ok(());
+        }
+        let mut members = BTreeMap::new();
+        members.insert(core.node_id, core.info.clone());
+        match core.raft.initialize(members).await {
+            Ok(()) => {}
+            Err(RaftError::APIError(InitializeError::NotAllowed(_))) => return Ok(()),
+            Err(RaftError::APIError(InitializeError::NotInMembers(e))) => {
+                return Err(ConsensusError::Config {
+                    reason: e.to_string(),
+                })
+            }
+            Err(RaftError::Fatal(fatal)) => return Err(ConsensusError::fatal(fatal)),
+        }
+        let wait = Duration::from_millis(LEADER_AFTER_INIT_WAIT_MS);
+        match core.route(wait).await? {
+            Route::Local => Ok(()),
+            Route::Remote { id, .. } => Err(ConsensusError::Unavailable {
+                reason: format!("initialised alone but node {id} leads"),
+            }),
+        }
+    }
+
+    /// Ask a running member (its raft addr) to add us; returns when we are a member (a voter
+    /// unless `role` is [`JoinRole::Learner`]).
+    pub async fn join(&self, seed_raft_addr: &str, role: JoinRole) -> Result<(), ConsensusError> {
+        let core = self.core();
+        if self.is_joined(role) {
+            return Ok(());
+        }
+        let request = RpcRequest::Join(JoinRequest {
+            node_id: core.node_id,
+            info: core.info.clone(),
+            role,
+            relayed_by: None,
+        });
+        let timeout = Duration::from_millis(JOIN_RPC_TIMEOUT_MS + 5_000);
+        let mut seed = seed_raft_addr.to_string();
+        let mut last_error = None;
+        for attempt in 1..=JOIN_ATTEMPTS {
+            if attempt > 1 {
+                tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS * u64::from(attempt)))
+                    .await;
+            }
+            let answer = core
+                .transport
+                .call_any_member(&seed, &request, timeout)
+                .await;
+            match answer {
+                Ok((_, RpcResponse::Join(Ok(())))) => {
+                    last_error = None;
+                    break;
+                }
+                Ok((_, RpcResponse::Join(Err(ForwardError::Refused(reason)))))
+                | Ok((_, RpcResponse::Refused(reason))) => {
+                    return Err(ConsensusError::JoinRefused { reason })
+                }
+                Ok((
+                    _,
+                    RpcResponse::Join(Err(ForwardError::NotLeader {
+                        leader_raft_addr: Some(leader_addr),
+                        ..
+                    })),
+                )) => {
+                    tracing::info!(leader = %leader_addr, "join: asking the leader directly");
+                    seed = leader_addr;
+                    last_error = Some(ConsensusError::NoLeader);
+                }
+                Ok((_, RpcResponse::Join(Err(error)))) => {
+                    tracing::info!(%error, attempt, "join not done yet");
+                    last_error = Some(forward_error_to_consensus(error));
+                }
+                Ok((peer, other)) => {
+                    last_error = Some(ConsensusError::Unavailable {
+                        reason: format!("node {peer} answered a join with {}", other.kind()),
+                    });
+                }
+                Err(TransportError::Handshake { reason, .. }) => {
+                    return Err(ConsensusError::JoinRefused {
+                        reason: format!("TLS handshake with {seed} failed: {reason}"),
+                    })
+                }
+                Err(error) => {
+                    tracing::info!(%error, attempt, "join: seed not reachable");
+                    last_error = Some(ConsensusError::Unavailable {
+                        reason: error.to_string(),
+                    });
+                }
+            }
+        }
+        if let Some(error) = last_error {
+            return Err(error);
+        }
+        let wait = Duration::from_millis(JOIN_MEMBERSHIP_WAIT_MS);
+        let mut metrics = core.raft.metrics();
+        let deadline = tokio::time::Instant::now() + wait;
+        while !self.is_joined(role) {
+            match tokio::time::timeout_at(deadline, metrics.changed()).await {
+                Err(_) => {
+                    return Err(ConsensusError::timeout(
+                        "see own membership after join",
+                        wait,
+                    ))
+                }
+                Ok(Err(_)) => return Err(ConsensusError::fatal("raft stopped")),
+                Ok(Ok(())) => {}
+            }
+        }
+        tracing::info!(node = core.node_id, ?role, "joined the cluster");
+        Ok(())
+    }
+
+    fn is_joined(&self, role: JoinRole) -> bool {
+        let core = self.core();
+        match role {
+            JoinRole::Voter => core.is_voter(core.node_id),
+            JoinRole::Learner => core.is_member(core.node_id),
+        }
+    }
+
+    /// Propose through the leader (forwarding over QUIC when not leader, retrying only when
+    /// the command was certainly not proposed); returns after this node has applied the entry,
+    /// so a read here sees it.
+    pub async fn write(&self, command: Command) -> Result<WriteOutcome, ConsensusError> {
+        let mut attempt = 1;
+        let outcome = loop {
+            match self.write_once(&command).await {
+                Ok(outcome) => break outcome,
+                Err(error) if error.is_retryable() && attempt < WRITE_ATTEMPTS => {
+                    tracing::debug!(%error, attempt, "write not proposed, retrying");
+                    tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS * u64::from(attempt)))
+                        .await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        let wait = Duration::from_millis(APPLY_WAIT_MS);
+        match self.wait_applied(outcome.index, wait).await {
+            Ok(_) => Ok(outcome),
+            Err(ConsensusError::Timeout { .. }) => Err(ConsensusError::NotYetApplied {
+                index: outcome.index,
+                applied: self.applied_index(),
+            }),
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn write_once(&self, command: &Command) -> Result<WriteOutcome, ConsensusError> {
+        let core = self.core();
+        let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
+        let reply = match core.route(wait).await? {
+            Route::Local => core
+                .propose_local(command.clone())
+                .await
+                .map_err(forward_error_to_consensus)?,
+            Route::Remote { id, raft_addr } => {
+                let timeout = Duration::from_millis(FORWARD_WRITE_TIMEOUT_MS);
+                let request = RpcRequest::ClientWrite(command.clone());
+                match core.transport.call(id, &raft_addr, &request, timeout).await {
+                    Ok(RpcResponse::ClientWrite(answer)) => {
+                        answer.map_err(forward_error_to_consensus)?
+                    }
+                    Ok(RpcResponse::Refused(reason)) => {
+                        return Err(ConsensusError::Refused { reason })
+                    }
+                    Ok(other) => {
+                        return Err(ConsensusError::OutcomeUnknown {
+                            reason: format!("leader answered a write with {}", other.kind()),
+                        })
+                    }
+                    Err(TransportError::Timeout {
+                        timeout_ms,
+                        sent: true,
+                        ..
+                    }) => {
+                        return Err(ConsensusError::Timeout {
+                            action: "forward write to leader",
+                            timeout_ms,
+                        })
+                    }
+                    Err(error) if error.maybe_delivered() => {
+                        return Err(ConsensusError::OutcomeUnknown {
+                            reason: error.to_string(),
+                        })
+                    }
+                    Err(error) => {
+                        return Err(ConsensusError::Unavailable {
+                            reason: error.to_string(),
+                        })
+                    }
+                }
+            }
+        };
+        Ok(WriteOutcome {
+            index: reply.index,
+            result: reply.result,
+        })
+    }
+
+    /// Wait until the local applied index >= `index`, bounded by `timeout`; returns the
+    /// applied index.
+    pub async fn wait_applied(&self, index: u64, timeout: Duration) -> Result<u64, ConsensusError> {
+        let mut metrics = self.core().raft.metrics();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let applied = metrics
+                .borrow()
+                .last_applied
+                .as_ref()
+                .map(|log_id| log_id.index)
+                .unwrap_or(0);
+            if applied >= index {
+                return Ok(applied);
+            }
+            match tokio::time::timeout_at(deadline, metrics.changed()).await {
+                Err(_) => return Err(ConsensusError::timeout("wait for apply", timeout)),
+                Ok(Err(_)) => return Err(ConsensusError::fatal("raft stopped")),
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+
+    /// Linearizable read barrier: get the leader's read index (forwarded if needed), wait for
+    /// local apply to reach it; returns it.
+    pub async fn linearizable_barrier(&self) -> Result<u64, ConsensusError> {
+        let core = self.core();
+        let mut attempt = 1;
+        let index = loop {
+            match self.read_index_once().await {
+                Ok(index) => break index,
+                Err(error) if error.is_retryable() && attempt < READ_INDEX_ATTEMPTS => {
+                    tracing::debug!(%error, attempt, "read index failed, retrying");
+                    tokio::time::sleep(Duration::from_millis(RETRY_PAUSE_MS * u64::from(attempt)))
+                        .await;
+                    attempt += 1;
+                }
+                Err(error) => return Err(error),
+            }
+        };
+        let wait = Duration::from_millis(APPLY_WAIT_MS);
+        self.wait_applied(index, wait).await?;
+        tracing::trace!(node = core.node_id, index, "linearizable barrier passed");
+        Ok(index)
+    }
+
+    async fn read_index_once(&self) -> Result<u64, ConsensusError> {
+        let core = self.core();
+        let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
+        match core.route(wait).await? {
+            Route::Local => core
+                .read_index_local()
+                .await
+                .map_err(forward_error_to_consensus),
+            Route::Remote { id, raft_addr } => {
+                let timeout = Duration::from_millis(FORWARD_READ_INDEX_TIMEOUT_MS);
+                match core
+                    .transport
+                    .call(id, &raft_addr, &RpcRequest::ReadIndex, timeout)
+                    .await
+                {
+                    Ok(RpcResponse::ReadIndex(answer)) => {
+                        answer.map_err(forward_error_to_consensus)
+                    }
+                    Ok(RpcResponse::Refused(reason)) => Err(ConsensusError::Refused { reason }),
+                    Ok(other) => Err(ConsensusError::Unavailable {
+                        reason: format!("leader answered a read index with {}", other.kind()),
+                    }),
+                    // Nothing is written by asking, so every transport failure is retryable.
+                    Err(error) => Err(ConsensusError::Unavailable {
+                        reason: error.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The highest log index applied to this node's state machine (0 before any).
+    pub fn applied_index(&self) -> u64 {
+        self.core().applied_index()
+    }
+
+    pub fn node_id(&self) -> NodeId {
+        self.core().node_id
+    }
+
+    /// What this node advertises to peers (raft address filled in from the bound port).
+    pub fn info(&self) -> &NodeInfo {
+        &self.core().info
+    }
+
+    /// The address the QUIC endpoint is bound to.
+    pub fn local_raft_addr(&self) -> SocketAddr {
+        self.inner.local_raft_addr
+    }
+
+    /// The leader this node currently knows of.
+    pub fn leader_id(&self) -> Option<NodeId> {
+        self.core().leader_id()
+    }
+
+    /// Every member with live status probed over QUIC (bounded time; unreachable members
+    /// flagged).
+    pub async fn cluster_state(&self) -> Result<ClusterState, ConsensusError> {
+        let core = self.core();
+        let metrics = core.metrics();
+        let membership = metrics.membership_config.membership();
+        let voters: BTreeSet<NodeId> = membership.voter_ids().collect();
+        let nodes: Vec<(NodeId, NodeInfo)> = membership
+            .nodes()
+            .map(|(id, info)| (*id, info.clone()))
+            .collect();
+        let timeout = Duration::from_millis(STATUS_PROBE_TIMEOUT_MS);
+        let probes = nodes.iter().map(|(id, info)| async move {
+            if *id == core.node_id {
+                return Some(core.status());
+            }
+            match core
+                .transport
+                .call(*id, &info.raft_addr, &RpcRequest::NodeStatus, timeout)
+                .await
+            {
+                Ok(RpcResponse::NodeStatus(status)) => Some(status),
+                Ok(other) => {
+                    tracing::debug!(node = id, answer = other.kind(), "unexpected status answer");
+                    None
+                }
+                Err(error) => {
+                    tracing::debug!(node = id, %error, "status probe failed");
+                    None
+                }
+            }
+        });
+        let statuses = join_all(probes).await;
+        let members = nodes
+            .into_iter()
+            .zip(statuses)
+            .map(|((id, info), status)| MemberState {
+                id,
+                info,
+                is_voter: voters.contains(&id),
+                is_leader: metrics.current_leader == Some(id),
+                reachable: status.is_some(),
+                term: status.as_ref().map(|s| s.term),
+                last_applied_index: status.as_ref().and_then(|s| s.last_applied_index),
+                last_log_index: status.as_ref().and_then(|s| s.last_log_index),
+            })
+            .collect();
+        Ok(ClusterState {
+            node_id: core.node_id,
+            leader_id: metrics.current_leader,
+            term: metrics.current_term,
+            members,
+        })
+    }
+
+    /// Build a snapshot now and purge the log up to it; returns the snapshot's last index.
+    pub async fn snapshot_and_purge(&self) -> Result<u64, ConsensusError> {
+        let core = self.core();
+        let applied = core.applied_index();
+        if applied == 0 {
+            return Err(ConsensusError::NotInitialized);
+        }
+        core.raft
+            .trigger()
+            .snapshot()
+            .await
+            .map_err(ConsensusError::fatal)?;
+        let wait = Duration::from_millis(SNAPSHOT_WAIT_MS);
+        let metrics = core
+            .raft
+            .wait(Some(wait))
+            .metrics(
+                |m| m.snapshot.as_ref().is_some_and(|s| s.index >= applied),
+                "snapshot covers the applied index",
+            )
+            .await
+            .map_err(|_| ConsensusError::timeout("build snapshot", wait))?;
+        let snapshot_index = metrics
+            .snapshot
+            .as_ref()
+            .map(|s| s.index)
+            .unwrap_or(applied);
+        core.raft
+            .trigger()
+            .purge_log(snapshot_index)
+            .await
+            .map_err(ConsensusError::fatal)?;
+        let wait = Duration::from_millis(PURGE_WAIT_MS);
+        core.raft
+            .wait(Some(wait))
+            .metrics(
+                |m| m.purged.as_ref().is_some_and(|p| p.index >= snapshot_index),
+                "log purged up to the snapshot",
+            )
+            .await
+            .map_err(|_| ConsensusError::timeout("purge log", wait))?;
+        tracing::info!(
+            node = core.node_id,
+            snapshot_index,
+            "snapshot built and log purged"
+        );
+        Ok(snapshot_index)
+    }
+
+    /// Add `id` as a non-voting learner (through the leader); does not wait for catch-up.
+    pub async fn add_learner(&self, id: NodeId, info: NodeInfo) -> Result<(), ConsensusError> {
+        self.change_membership(MembershipChange::AddLearner { id, info })
+            .await
+    }
+
+    /// Make learner `id` a voter (through the leader).
+    pub async fn promote(&self, id: NodeId) -> Result<(), ConsensusError> {
+        self.change_membership(MembershipChange::Promote { id })
+            .await
+    }
+
+    /// Remove `id` from the cluster, voter or learner (through the leader).
+    pub async fn remove(&self, id: NodeId) -> Result<(), ConsensusError> {
+        self.change_membership(MembershipChange::Remove { id })
+            .await
+    }
+
+    async fn change_membership(&self, change: MembershipChange) -> Result<(), ConsensusError> {
+        let core = self.core();
+        let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
+        match core.route(wait).await? {
+            Route::Local => core
+                .change_membership_local(&change)
+                .await
+                .map_err(forward_error_to_consensus),
+            Route::Remote { id, raft_addr } => {
+                let request = RpcRequest::ChangeMembership {
+                    requested_by: core.node_id,
+                    change,
+                };
+                let timeout = Duration::from_millis(FORWARD_MEMBERSHIP_TIMEOUT_MS);
+                match core.transport.call(id, &raft_addr, &request, timeout).await {
+                    Ok(RpcResponse::ChangeMembership(answer)) => {
+                        answer.map_err(forward_error_to_consensus)
+                    }
+                    Ok(RpcResponse::Refused(reason)) => Err(ConsensusError::Refused { reason }),
+                    Ok(other) => Err(ConsensusError::OutcomeUnknown {
+                        reason: format!(
+                            "leader answered a membership change with {}",
+                            other.kind()
+                        ),
+                    }),
+                    Err(error) if error.maybe_delivered() => Err(ConsensusError::OutcomeUnknown {
+                        reason: error.to_string(),
+                    }),
+                    Err(error) => Err(ConsensusError::Unavailable {
+                        reason: error.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// The openraft handle, for what this API does not cover (metrics, tests).
+    pub fn raft(&self) -> &Raft {
+        &self.core().raft
+    }
+
+    /// Stop serving peers and stop Raft. Idempotent.
+    pub async fn shutdown(&self) -> Result<(), ConsensusError> {
+        if self.inner.shut_down.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let core = self.core();
+        core.transport.close();
+        let server_task = self
+            .inner
+            .server_task
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take();
+        if let Some(task) = server_task {
+            task.abort();
+        }
+        let raft_result = core.raft.shutdown().await;
+        let drain = Duration::from_millis(ENDPOINT_DRAIN_MS);
+        let _ = tokio::time::timeout(drain, core.transport.endpoint().wait_idle()).await;
+        raft_result.map_err(ConsensusError::fatal)?;
+        tracing::info!(node = core.node_id, "consensus node stopped");
+        Ok(())
+    }
+}
+
+/// The node's advertised info, with the bound address filled into a `raft_addr` that is
+/// empty or names port 0.
+fn advertised_info(configured: &NodeInfo, bound: SocketAddr) -> NodeInfo {
+    let mut info = configured.clone();
+    if info.raft_addr.is_empty() {
+        info.raft_addr = bound.to_string();
+    } else if let Ok(mut addr) = info.raft_addr.parse::<SocketAddr>() {
+        if addr.port() == 0 {
+            addr.set_port(bound.port());
+            info.raft_addr = addr.to_string();
+        }
+    }
+    info
+}

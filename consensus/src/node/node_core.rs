@@ -1,0 +1,328 @@
+//! State shared by the public node handle and the RPC service, and the operations a leader
+//! performs for itself or on behalf of a forwarding peer.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use edgebase_storage::Command;
+use openraft::error::{ChangeMembershipError, CheckIsLeaderError, ClientWriteError, RaftError};
+use openraft::{ChangeMembers, RaftMetrics};
+
+use crate::error::ConsensusError;
+use crate::transport::{
+    ForwardError, JoinRequest, JoinRole, MembershipChange, NodeStatus, QuicTransport, WriteReply,
+};
+use crate::type_config::{NodeId, NodeInfo, Raft};
+
+/// How long the leader waits for its own proposal to commit and apply.
+pub(crate) const PROPOSE_TIMEOUT_MS: u64 = 10_000;
+/// How long the leader may take to confirm its leadership for a read index.
+pub(crate) const READ_INDEX_TIMEOUT_MS: u64 = 5_000;
+/// How long a joining learner may take to catch up before the join is answered "retry".
+pub(crate) const JOIN_CATCH_UP_TIMEOUT_MS: u64 = 60_000;
+/// How long a membership change (joint + uniform config) may take to commit.
+pub(crate) const MEMBERSHIP_CHANGE_TIMEOUT_MS: u64 = 30_000;
+
+/// Where requests that need the leader go.
+pub(crate) enum Route {
+    Local,
+    Remote { id: NodeId, raft_addr: String },
+}
+
+pub(crate) struct NodeCore {
+    pub node_id: NodeId,
+    pub info: NodeInfo,
+    pub raft: Raft,
+    pub transport: QuicTransport,
+    pub election_timeout_max_ms: u64,
+}
+
+impl NodeCore {
+    pub fn metrics(&self) -> RaftMetrics<NodeId, NodeInfo> {
+        self.raft.metrics().borrow().clone()
+    }
+
+    pub fn leader_id(&self) -> Option<NodeId> {
+        self.raft.metrics().borrow().current_leader
+    }
+
+    pub fn applied_index(&self) -> u64 {
+        self.raft
+            .metrics()
+            .borrow()
+            .last_applied
+            .as_ref()
+            .map(|log_id| log_id.index)
+            .unwrap_or(0)
+    }
+
+    pub fn member_info(&self, id: NodeId) -> Option<NodeInfo> {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&id)
+            .cloned()
+    }
+
+    pub fn is_member(&self, id: NodeId) -> bool {
+        self.member_info(id).is_some()
+    }
+
+    pub fn is_voter(&self, id: NodeId) -> bool {
+        self.raft
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|voter| voter == id)
+    }
+
+    /// "Not the leader", naming the leader this node knows of.
+    pub fn not_leader(&self) -> ForwardError {
+        let leader_id = self.leader_id();
+        ForwardError::NotLeader {
+            leader_id,
+            leader_raft_addr: leader_id
+                .and_then(|id| self.member_info(id))
+                .map(|info| info.raft_addr),
+        }
+    }
+
+    pub fn status(&self) -> NodeStatus {
+        let metrics = self.metrics();
+        NodeStatus {
+            node_id: self.node_id,
+            term: metrics.current_term,
+            state: metrics.state,
+            leader_id: metrics.current_leader,
+            last_applied_index: metrics.last_applied.as_ref().map(|log_id| log_id.index),
+            last_log_index: metrics.last_log_index,
+        }
+    }
+
+    /// The leader to send a request to, waiting up to `wait` for one to be known.
+    pub async fn route(&self, wait: Duration) -> Result<Route, ConsensusError> {
+        let mut metrics = self.raft.metrics();
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            let leader = metrics.borrow().current_leader;
+            if let Some(id) = leader {
+                if id == self.node_id {
+                    return Ok(Route::Local);
+                }
+                return match self.member_info(id) {
+                    Some(info) => Ok(Route::Remote {
+                        id,
+                        raft_addr: info.raft_addr,
+                    }),
+                    None => Err(ConsensusError::Unavailable {
+                        reason: format!("leader {id} is not in the membership this node knows"),
+                    }),
+                };
+            }
+            match tokio::time::timeout_at(deadline, metrics.changed()).await {
+                Err(_) => return Err(ConsensusError::NoLeader),
+                Ok(Err(_)) => {
+                    return Err(ConsensusError::Fatal {
+                        reason: "raft stopped".to_string(),
+                    })
+                }
+                Ok(Ok(())) => {}
+            }
+        }
+    }
+
+    /// Propose `command` on this node (the leader) and wait until it is applied here.
+    pub async fn propose_local(&self, command: Command) -> Result<WriteReply, ForwardError> {
+        let timeout = Duration::from_millis(PROPOSE_TIMEOUT_MS);
+        match tokio::time::timeout(timeout, self.raft.client_write(command)).await {
+            Err(_) => Err(ForwardError::OutcomeUnknown(format!(
+                "not applied within {PROPOSE_TIMEOUT_MS} ms"
+            ))),
+            Ok(Ok(response)) => Ok(WriteReply {
+                index: response.log_id.index,
+                result: response.data,
+            }),
+            Ok(Err(error)) => Err(map_client_write_error(error)),
+        }
+    }
+
+    /// The read index for a linearizable read, if this node is the leader.
+    pub async fn read_index_local(&self) -> Result<u64, ForwardError> {
+        let timeout = Duration::from_millis(READ_INDEX_TIMEOUT_MS);
+        match tokio::time::timeout(timeout, self.raft.get_read_log_id()).await {
+            Err(_) => Err(ForwardError::Unavailable(format!(
+                "leadership not confirmed within {READ_INDEX_TIMEOUT_MS} ms"
+            ))),
+            Ok(Ok((read_log_id, _applied))) => Ok(read_log_id.map(|l| l.index).unwrap_or(0)),
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::ForwardToLeader(forward)))) => {
+                Err(ForwardError::NotLeader {
+                    leader_id: forward.leader_id,
+                    leader_raft_addr: forward.leader_node.map(|node| node.raft_addr),
+                })
+            }
+            Ok(Err(RaftError::APIError(CheckIsLeaderError::QuorumNotEnough(quorum)))) => {
+                Err(ForwardError::Unavailable(quorum.to_string()))
+            }
+            Ok(Err(RaftError::Fatal(fatal))) => Err(ForwardError::Unavailable(fatal.to_string())),
+        }
+    }
+
+    /// Add the joining node as a learner (waiting until it has caught up), then promote it
+    /// unless it asked to stay a learner. Joining again is harmless.
+    pub async fn join_local(&self, request: &JoinRequest) -> Result<(), ForwardError> {
+        let id = request.node_id;
+        match self.member_info(id) {
+            Some(known) if known != request.info => {
+                tracing::info!(node = id, info = %request.info, "member rejoins with new address");
+                let mut nodes = BTreeMap::new();
+                nodes.insert(id, request.info.clone());
+                self.change_membership_timed(ChangeMembers::SetNodes(nodes), true)
+                    .await?;
+            }
+            _ => {}
+        }
+        let already_voter = self.is_voter(id);
+        if !already_voter {
+            tracing::info!(node = id, info = %request.info, "adding learner, waiting for catch-up");
+            let timeout = Duration::from_millis(JOIN_CATCH_UP_TIMEOUT_MS);
+            let added = tokio::time::timeout(
+                timeout,
+                self.raft.add_learner(id, request.info.clone(), true),
+            )
+            .await;
+            match added {
+                Err(_) => {
+                    return Err(ForwardError::Unavailable(format!(
+                        "node {id} was added as a learner but did not catch up within \
+                         {JOIN_CATCH_UP_TIMEOUT_MS} ms; ask again"
+                    )))
+                }
+                Ok(Err(error)) => return Err(map_client_write_error(error)),
+                Ok(Ok(_)) => {}
+            }
+        }
+        if request.role == JoinRole::Voter && !already_voter {
+            tracing::info!(node = id, "promoting learner to voter");
+            let mut voters = BTreeSet::new();
+            voters.insert(id);
+            self.change_membership_timed(ChangeMembers::AddVoterIds(voters), false)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Apply an operator's membership change on this node (the leader).
+    pub async fn change_membership_local(
+        &self,
+        change: &MembershipChange,
+    ) -> Result<(), ForwardError> {
+        match change {
+            MembershipChange::AddLearner { id, info } => {
+                if self.is_voter(*id) {
+                    return Err(ForwardError::Refused(format!(
+                        "node {id} is already a voter"
+                    )));
+                }
+                let timeout = Duration::from_millis(MEMBERSHIP_CHANGE_TIMEOUT_MS);
+                match tokio::time::timeout(timeout, self.raft.add_learner(*id, info.clone(), false))
+                    .await
+                {
+                    Err(_) => Err(ForwardError::OutcomeUnknown(format!(
+                        "adding learner {id} did not commit within {MEMBERSHIP_CHANGE_TIMEOUT_MS} ms"
+                    ))),
+                    Ok(Err(error)) => Err(map_client_write_error(error)),
+                    Ok(Ok(_)) => Ok(()),
+                }
+            }
+            MembershipChange::Promote { id } => {
+                if self.is_voter(*id) {
+                    return Ok(());
+                }
+                if !self.is_member(*id) {
+                    return Err(ForwardError::Refused(format!(
+                        "node {id} is not a learner; add it first"
+                    )));
+                }
+                let mut voters = BTreeSet::new();
+                voters.insert(*id);
+                self.change_membership_timed(ChangeMembers::AddVoterIds(voters), false)
+                    .await
+            }
+            MembershipChange::Remove { id } => {
+                let mut ids = BTreeSet::new();
+                ids.insert(*id);
+                if self.is_voter(*id) {
+                    self.change_membership_timed(ChangeMembers::RemoveVoters(ids), false)
+                        .await
+                } else if self.is_member(*id) {
+                    self.change_membership_timed(ChangeMembers::RemoveNodes(ids), false)
+                        .await
+                } else {
+                    Ok(())
+                }
+            }
+        }
+    }
+
+    async fn change_membership_timed(
+        &self,
+        changes: ChangeMembers<NodeId, NodeInfo>,
+        retain: bool,
+    ) -> Result<(), ForwardError> {
+        let timeout = Duration::from_millis(MEMBERSHIP_CHANGE_TIMEOUT_MS);
+        match tokio::time::timeout(timeout, self.raft.change_membership(changes, retain)).await {
+            Err(_) => Err(ForwardError::OutcomeUnknown(format!(
+                "membership change did not commit within {MEMBERSHIP_CHANGE_TIMEOUT_MS} ms"
+            ))),
+            Ok(Err(error)) => Err(map_client_write_error(error)),
+            Ok(Ok(_)) => Ok(()),
+        }
+    }
+}
+
+/// openraft's write errors as a forwarding answer. `ForwardToLeader` is only sent for entries
+/// that were never appended or were truncated, so it means "not written".
+fn map_client_write_error(
+    error: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>,
+) -> ForwardError {
+    match error {
+        RaftError::APIError(ClientWriteError::ForwardToLeader(forward)) => {
+            ForwardError::NotLeader {
+                leader_id: forward.leader_id,
+                leader_raft_addr: forward.leader_node.map(|node| node.raft_addr),
+            }
+        }
+        RaftError::APIError(ClientWriteError::ChangeMembershipError(change)) => match change {
+            ChangeMembershipError::InProgress(in_progress) => {
+                ForwardError::Unavailable(in_progress.to_string())
+            }
+            ChangeMembershipError::EmptyMembership(_)
+            | ChangeMembershipError::LearnerNotFound(_) => {
+                ForwardError::Refused(change.to_string())
+            }
+        },
+        RaftError::Fatal(fatal) => ForwardError::OutcomeUnknown(fatal.to_string()),
+    }
+}
+
+/// A forwarding answer as the caller's error.
+pub(crate) fn forward_error_to_consensus(error: ForwardError) -> ConsensusError {
+    match error {
+        ForwardError::NotLeader {
+            leader_id: None, ..
+        } => ConsensusError::NoLeader,
+        ForwardError::NotLeader {
+            leader_id: Some(leader),
+            ..
+        } => ConsensusError::Unavailable {
+            reason: format!("leadership moved to node {leader}"),
+        },
+        ForwardError::Unavailable(reason) => ConsensusError::Unavailable { reason },
+        ForwardError::OutcomeUnknown(reason) => ConsensusError::OutcomeUnknown { reason },
+        ForwardError::Refused(reason) => ConsensusError::Refused { reason },
+    }
+}

@@ -1,0 +1,129 @@
+//! Serves peers' RPCs: hands Raft messages to openraft, and runs forwarded writes, read
+//! indexes, joins and membership changes when this node is the leader.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::node::node_core::{
+    NodeCore, Route, JOIN_CATCH_UP_TIMEOUT_MS, MEMBERSHIP_CHANGE_TIMEOUT_MS,
+};
+use crate::transport::{
+    ForwardError, JoinRequest, MembershipChange, RpcRequest, RpcResponse, RpcService,
+};
+use crate::type_config::NodeId;
+
+/// How long a relayed join may take at the leader (catch-up plus promotion).
+pub(crate) const JOIN_RPC_TIMEOUT_MS: u64 =
+    JOIN_CATCH_UP_TIMEOUT_MS + 2 * MEMBERSHIP_CHANGE_TIMEOUT_MS;
+
+pub(crate) struct NodeService {
+    core: Arc<NodeCore>,
+}
+
+impl NodeService {
+    pub fn new(core: Arc<NodeCore>) -> Self {
+        Self { core }
+    }
+}
+
+impl RpcService for NodeService {
+    fn handle(
+        &self,
+        peer: NodeId,
+        request: RpcRequest,
+    ) -> impl std::future::Future<Output = RpcResponse> + Send {
+        let core = self.core.clone();
+        async move { dispatch(&core, peer, request).await }
+    }
+}
+
+async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResponse {
+    match request {
+        RpcRequest::AppendEntries(req) => {
+            RpcResponse::AppendEntries(core.raft.append_entries(req).await)
+        }
+        RpcRequest::Vote(req) => RpcResponse::Vote(core.raft.vote(req).await),
+        RpcRequest::InstallSnapshot(req) => {
+            RpcResponse::InstallSnapshot(core.raft.install_snapshot(req).await)
+        }
+        RpcRequest::ClientWrite(command) => {
+            RpcResponse::ClientWrite(core.propose_local(command).await)
+        }
+        RpcRequest::ReadIndex => RpcResponse::ReadIndex(core.read_index_local().await),
+        RpcRequest::Join(join) => RpcResponse::Join(handle_join(core, peer, join).await),
+        RpcRequest::ChangeMembership {
+            requested_by,
+            change,
+        } => RpcResponse::ChangeMembership(
+            handle_change_membership(core, requested_by, &change).await,
+        ),
+        RpcRequest::NodeStatus => RpcResponse::NodeStatus(core.status()),
+    }
+}
+
+async fn handle_join(
+    core: &NodeCore,
+    peer: NodeId,
+    request: JoinRequest,
+) -> Result<(), ForwardError> {
+    if let Some(relay) = request.relayed_by {
+        if !core.is_member(relay) {
+            return Err(ForwardError::Refused(format!(
+                "node {relay} relays a join but is not a member"
+            )));
+        }
+    }
+    if request.node_id == core.node_id {
+        return Err(ForwardError::Refused(format!(
+            "node {} cannot join through itself",
+            request.node_id
+        )));
+    }
+    tracing::info!(peer, node = request.node_id, role = ?request.role, "join request");
+    let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
+    match core.route(wait).await {
+        Ok(Route::Local) => core.join_local(&request).await,
+        Ok(Route::Remote { id, raft_addr }) if request.relayed_by.is_none() => {
+            let relayed = JoinRequest {
+                relayed_by: Some(core.node_id),
+                ..request
+            };
+            let timeout = Duration::from_millis(JOIN_RPC_TIMEOUT_MS);
+            match core
+                .transport
+                .call(id, &raft_addr, &RpcRequest::Join(relayed), timeout)
+                .await
+            {
+                Ok(RpcResponse::Join(answer)) => answer,
+                Ok(RpcResponse::Refused(reason)) => Err(ForwardError::Refused(reason)),
+                Ok(other) => Err(ForwardError::Unavailable(format!(
+                    "leader answered a join with {}",
+                    other.kind()
+                ))),
+                // Joining is idempotent, so even a maybe-delivered relay may be asked again.
+                Err(error) => Err(ForwardError::Unavailable(format!(
+                    "relay join to leader {id}: {error}"
+                ))),
+            }
+        }
+        Ok(Route::Remote { .. }) => Err(core.not_leader()),
+        Err(error) => Err(ForwardError::Unavailable(error.to_string())),
+    }
+}
+
+async fn handle_change_membership(
+    core: &NodeCore,
+    requested_by: NodeId,
+    change: &MembershipChange,
+) -> Result<(), ForwardError> {
+    if !core.is_member(requested_by) {
+        return Err(ForwardError::Refused(format!(
+            "node {requested_by} is not a member"
+        )));
+    }
+    if core.leader_id() != Some(core.node_id) {
+        return Err(core.not_leader());
+    }
+    tracing::info!(requested_by, ?change, "membership change");
+    core.change_membership_local(change).await
+}

@@ -1,0 +1,161 @@
+//! The RPCs nodes send each other, and their answers.
+
+use edgebase_storage::{Command, CommandResult};
+use openraft::error::{InstallSnapshotError, RaftError};
+use openraft::raft::{
+    AppendEntriesRequest, AppendEntriesResponse, InstallSnapshotRequest, InstallSnapshotResponse,
+    VoteRequest, VoteResponse,
+};
+use openraft::ServerState;
+use serde::{Deserialize, Serialize};
+
+use crate::type_config::{NodeId, NodeInfo, TypeConfig};
+
+/// One request on one bidirectional stream.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub enum RpcRequest {
+    AppendEntries(AppendEntriesRequest<TypeConfig>),
+    Vote(VoteRequest<NodeId>),
+    /// One chunk of openraft's chunked snapshot transfer.
+    InstallSnapshot(InstallSnapshotRequest<TypeConfig>),
+    /// Propose a command through the leader.
+    ClientWrite(Command),
+    /// Ask the leader for a linearizable read index.
+    ReadIndex,
+    /// A node asks to become a member.
+    Join(JoinRequest),
+    /// A member asks the leader to change membership on an operator's behalf.
+    ChangeMembership {
+        requested_by: NodeId,
+        change: MembershipChange,
+    },
+    NodeStatus,
+}
+
+impl RpcRequest {
+    /// The node this request claims to come from, which must be the node its TLS client
+    /// certificate names. `None` for requests that name no sender.
+    pub fn named_sender(&self) -> Option<NodeId> {
+        match self {
+            RpcRequest::AppendEntries(req) => Some(req.vote.leader_id().node_id),
+            RpcRequest::Vote(req) => Some(req.vote.leader_id().node_id),
+            RpcRequest::InstallSnapshot(req) => Some(req.vote.leader_id().node_id),
+            RpcRequest::Join(join) => Some(join.relayed_by.unwrap_or(join.node_id)),
+            RpcRequest::ChangeMembership { requested_by, .. } => Some(*requested_by),
+            RpcRequest::ClientWrite(_) | RpcRequest::ReadIndex | RpcRequest::NodeStatus => None,
+        }
+    }
+
+    /// Short name for logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RpcRequest::AppendEntries(_) => "append_entries",
+            RpcRequest::Vote(_) => "vote",
+            RpcRequest::InstallSnapshot(_) => "install_snapshot",
+            RpcRequest::ClientWrite(_) => "client_write",
+            RpcRequest::ReadIndex => "read_index",
+            RpcRequest::Join(_) => "join",
+            RpcRequest::ChangeMembership { .. } => "change_membership",
+            RpcRequest::NodeStatus => "node_status",
+        }
+    }
+}
+
+/// Whether a joining node stays a non-voting learner.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum JoinRole {
+    Voter,
+    Learner,
+}
+
+/// "Add me": sent by the joining node itself (`relayed_by: None`) or relayed to the leader by
+/// a member (`relayed_by: Some(member)`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JoinRequest {
+    pub node_id: NodeId,
+    pub info: NodeInfo,
+    pub role: JoinRole,
+    pub relayed_by: Option<NodeId>,
+}
+
+/// Operator membership changes, executed by the leader.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MembershipChange {
+    AddLearner { id: NodeId, info: NodeInfo },
+    Promote { id: NodeId },
+    Remove { id: NodeId },
+}
+
+/// Why a forwarded request (write, read index, join, membership change) was not served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum ForwardError {
+    /// The receiver is not the leader; the command was certainly not proposed.
+    #[error("not the leader (leader: {leader_id:?} at {leader_raft_addr:?})")]
+    NotLeader {
+        leader_id: Option<NodeId>,
+        leader_raft_addr: Option<String>,
+    },
+    /// The leader could not serve it now (no quorum, shutting down before proposing);
+    /// nothing was written.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// The command was proposed but its fate is unknown (leader stopped while waiting).
+    #[error("outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The request is not allowed (unknown relaying node, bad membership change).
+    #[error("refused: {0}")]
+    Refused(String),
+}
+
+/// Answer to a forwarded write: the entry's log index and what applying it did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WriteReply {
+    pub index: u64,
+    pub result: CommandResult,
+}
+
+/// A node's live Raft status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeStatus {
+    pub node_id: NodeId,
+    pub term: u64,
+    pub state: ServerState,
+    pub leader_id: Option<NodeId>,
+    pub last_applied_index: Option<u64>,
+    pub last_log_index: Option<u64>,
+}
+
+/// The answer on the same stream as the request.
+#[derive(Debug, Serialize, Deserialize)]
+pub enum RpcResponse {
+    AppendEntries(Result<AppendEntriesResponse<NodeId>, RaftError<NodeId>>),
+    Vote(Result<VoteResponse<NodeId>, RaftError<NodeId>>),
+    InstallSnapshot(
+        Result<InstallSnapshotResponse<NodeId>, RaftError<NodeId, InstallSnapshotError>>,
+    ),
+    ClientWrite(Result<WriteReply, ForwardError>),
+    ReadIndex(Result<u64, ForwardError>),
+    Join(Result<(), ForwardError>),
+    ChangeMembership(Result<(), ForwardError>),
+    NodeStatus(NodeStatus),
+    /// The request was refused before it was looked at: the named sender is not the
+    /// certificate's node, or the stream carried something undecodable.
+    Refused(String),
+}
+
+impl RpcResponse {
+    /// Short name for logs and "unexpected answer" errors.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RpcResponse::AppendEntries(_) => "append_entries",
+            RpcResponse::Vote(_) => "vote",
+            RpcResponse::InstallSnapshot(_) => "install_snapshot",
+            RpcResponse::ClientWrite(_) => "client_write",
+            RpcResponse::ReadIndex(_) => "read_index",
+            RpcResponse::Join(_) => "join",
+            RpcResponse::ChangeMembership(_) => "change_membership",
+            RpcResponse::NodeStatus(_) => "node_status",
+            RpcResponse::Refused(_) => "refused",
+        }
+    }
+}

@@ -1,0 +1,196 @@
+//! Three in-process nodes on loopback: initialise, join, write through a follower, read back
+//! everywhere, snapshot and purge, then a fourth node catches up through the snapshot.
+
+mod common;
+
+use std::time::Duration;
+
+use anyhow::{ensure, Context};
+use common::{init_tracing, put_setting, start_node, wait_until, Ca, TestNode, TEST_TIMEOUT};
+use edgebase_consensus::{ConsensusError, JoinRole};
+use edgebase_storage::CommandResult;
+
+const WRITES: usize = 20;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cluster_replicates_and_a_new_node_catches_up_by_snapshot() -> anyhow::Result<()> {
+    init_tracing();
+    tokio::time::timeout(TEST_TIMEOUT, scenario())
+        .await
+        .context("test timed out")?
+}
+
+async fn scenario() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::create(&dir.path().join("ca"))?;
+
+    let n1 = start_node(dir.path(), &ca, 1).await?;
+    ensure!(
+        !n1.node.is_initialized().await?,
+        "fresh node is not initialised"
+    );
+    n1.node.initialize_single().await?;
+    ensure!(
+        n1.node.leader_id() == Some(1),
+        "node 1 leads after initialising"
+    );
+    // Initialising twice is a no-op.
+    n1.node.initialize_single().await?;
+
+    let seed = n1.node.info().raft_addr.clone();
+    let n2 = start_node(dir.path(), &ca, 2).await?;
+    n2.node.join(&seed, JoinRole::Voter).await?;
+    let n3 = start_node(dir.path(), &ca, 3).await?;
+    // Join through a follower: node 2 relays to the leader.
+    let follower_seed = n2.node.info().raft_addr.clone();
+    n3.node.join(&follower_seed, JoinRole::Voter).await?;
+    // Joining again is harmless.
+    n3.node.join(&seed, JoinRole::Voter).await?;
+
+    let state = n3.node.cluster_state().await?;
+    ensure!(state.members.len() == 3, "three members: {state:?}");
+    ensure!(
+        state.members.iter().all(|m| m.is_voter && m.reachable),
+        "all voters and reachable: {state:?}"
+    );
+    ensure!(state.leader_id == Some(1), "node 1 leads: {state:?}");
+    ensure!(
+        state.members.iter().filter(|m| m.is_leader).count() == 1,
+        "exactly one leader flagged: {state:?}"
+    );
+
+    // Writes through a follower are forwarded, and readable on that follower at once.
+    let mut last_index = 0;
+    for i in 0..WRITES {
+        let key = format!("key-{i}");
+        let outcome = n2.node.write(put_setting(&key, &format!("v{i}"))).await?;
+        ensure!(
+            matches!(outcome.result, CommandResult::Applied { .. }),
+            "write {i} applied: {outcome:?}"
+        );
+        ensure!(outcome.index > last_index, "indexes grow");
+        last_index = outcome.index;
+        ensure!(
+            n2.node.applied_index() >= outcome.index,
+            "the writing node has applied its write"
+        );
+        let value = n2.state.setting(&key)?;
+        ensure!(
+            value.as_deref() == Some(format!("\"v{i}\"").as_str()),
+            "read-your-write on node 2"
+        );
+    }
+
+    for node in [&n1, &n2, &n3] {
+        node.node
+            .wait_applied(last_index, Duration::from_secs(10))
+            .await?;
+        check_all_settings(node)?;
+    }
+    let barrier = n3.node.linearizable_barrier().await?;
+    ensure!(
+        barrier >= last_index,
+        "read index {barrier} covers {last_index}"
+    );
+    let leader_barrier = n1.node.linearizable_barrier().await?;
+    ensure!(
+        leader_barrier >= last_index,
+        "leader read index covers the writes"
+    );
+
+    // A bounded wait that cannot be met reports a timeout.
+    let far = n1.node.applied_index() + 1_000;
+    match n1.node.wait_applied(far, Duration::from_millis(200)).await {
+        Err(ConsensusError::Timeout { .. }) => {}
+        other => anyhow::bail!("expected a timeout, got {other:?}"),
+    }
+
+    // Snapshot and purge on the leader, so a new node cannot be fed from the log.
+    let snapshot_index = n1.node.snapshot_and_purge().await?;
+    ensure!(snapshot_index >= last_index, "snapshot covers the writes");
+    let purged = n1.node.raft().metrics().borrow().purged;
+    ensure!(
+        purged.is_some_and(|p| p.index >= snapshot_index),
+        "leader log purged up to {snapshot_index}: {purged:?}"
+    );
+
+    // A fourth node joins as a learner through a follower and catches up via the snapshot.
+    let n4 = start_node(dir.path(), &ca, 4).await?;
+    n4.node.join(&follower_seed, JoinRole::Learner).await?;
+    n4.node
+        .wait_applied(last_index, Duration::from_secs(30))
+        .await?;
+    check_all_settings(&n4)?;
+    let installed = n4.node.raft().metrics().borrow().snapshot;
+    ensure!(
+        installed.is_some_and(|s| s.index >= snapshot_index),
+        "node 4 installed the snapshot: {installed:?}"
+    );
+
+    let state = n1.node.cluster_state().await?;
+    let learner = state
+        .members
+        .iter()
+        .find(|m| m.id == 4)
+        .context("node 4 is a member")?;
+    ensure!(!learner.is_voter, "node 4 is a learner: {state:?}");
+
+    // A learner's write is forwarded too, and replicated to every node.
+    let outcome = n4.node.write(put_setting("from-learner", "yes")).await?;
+    for node in [&n1, &n2, &n3, &n4] {
+        node.node
+            .wait_applied(outcome.index, Duration::from_secs(10))
+            .await?;
+        ensure!(
+            node.state.setting("from-learner")?.as_deref() == Some("\"yes\""),
+            "learner's write on node {}",
+            node.node.node_id()
+        );
+    }
+
+    // Promote the learner from a follower (forwarded to the leader), then remove it.
+    n3.node.promote(4).await?;
+    wait_until("node 4 is a voter", Duration::from_secs(10), || {
+        n1.node
+            .raft()
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|id| id == 4)
+    })
+    .await?;
+    n2.node.remove(4).await?;
+    wait_until("node 4 is removed", Duration::from_secs(10), || {
+        n1.node
+            .raft()
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .get_node(&4)
+            .is_none()
+    })
+    .await?;
+
+    for node in [&n4, &n3, &n2, &n1] {
+        node.node.shutdown().await?;
+    }
+    // Shutting down twice is fine.
+    n1.node.shutdown().await?;
+    Ok(())
+}
+
+fn check_all_settings(node: &TestNode) -> anyhow::Result<()> {
+    for i in 0..WRITES {
+        let key = format!("key-{i}");
+        let value = node.state.setting(&key)?;
+        ensure!(
+            value.as_deref() == Some(format!("\"v{i}\"").as_str()),
+            "node {} has {key}: {value:?}",
+            node.node.node_id()
+        );
+    }
+    Ok(())
+}

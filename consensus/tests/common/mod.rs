@@ -1,0 +1,111 @@
+//! Helpers for in-process cluster tests: certificates in temp dirs, nodes on loopback with
+//! ephemeral ports, and bounded waits.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use edgebase_consensus::{
+    generate_ca, generate_node_cert, ConsensusConfig, ConsensusNode, NodeId, NodeInfo, TlsPaths,
+};
+use edgebase_storage::{Command, StateMachine, Store};
+
+/// Every test body runs under this bound.
+pub const TEST_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// Log to the test output when `RUST_LOG` is set.
+pub fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
+/// A cluster CA in a directory.
+pub struct Ca {
+    pub dir: PathBuf,
+}
+
+impl Ca {
+    pub fn create(dir: &Path) -> anyhow::Result<Self> {
+        generate_ca(dir).context("generate CA")?;
+        Ok(Self {
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Issue a certificate for `node_id` into `out_dir`.
+    pub fn issue(&self, node_id: NodeId, out_dir: &Path) -> anyhow::Result<TlsPaths> {
+        generate_node_cert(&self.dir, node_id, &["127.0.0.1".to_string()], out_dir)
+            .with_context(|| format!("issue certificate for node {node_id}"))?;
+        Ok(TlsPaths::in_dir(out_dir))
+    }
+}
+
+/// One running node and a handle on its state machine for reads.
+pub struct TestNode {
+    pub node: ConsensusNode,
+    pub state: StateMachine,
+    pub data_dir: PathBuf,
+}
+
+/// Start node `node_id` with data under `root/node{id}` and a certificate from `ca`.
+pub async fn start_node(root: &Path, ca: &Ca, node_id: NodeId) -> anyhow::Result<TestNode> {
+    let data_dir = root.join(format!("node{node_id}"));
+    let tls = ca.issue(node_id, &data_dir.join("certs"))?;
+    start_node_with_tls(&data_dir, node_id, tls).await
+}
+
+pub async fn start_node_with_tls(
+    data_dir: &Path,
+    node_id: NodeId,
+    tls: TlsPaths,
+) -> anyhow::Result<TestNode> {
+    let store = Store::open(&data_dir.join("db")).context("open store")?;
+    let state = store.state();
+    let info = NodeInfo {
+        raft_addr: "127.0.0.1:0".to_string(),
+        http_addr: String::new(),
+        region: "test".to_string(),
+    };
+    let listen = "127.0.0.1:0".parse().context("listen address")?;
+    let mut config = ConsensusConfig::new(node_id, data_dir.to_path_buf(), listen, info, tls);
+    config.heartbeat_interval_ms = 150;
+    config.election_timeout_min_ms = 750;
+    config.election_timeout_max_ms = 1500;
+    let node = ConsensusNode::start(config, store)
+        .await
+        .with_context(|| format!("start node {node_id}"))?;
+    Ok(TestNode {
+        node,
+        state,
+        data_dir: data_dir.to_path_buf(),
+    })
+}
+
+pub fn put_setting(key: &str, value: &str) -> Command {
+    Command::PutSetting {
+        key: key.to_string(),
+        value_json: format!("\"{value}\""),
+    }
+}
+
+/// Poll `check` every 20 ms until it returns true or `within` passes.
+pub async fn wait_until(
+    what: &str,
+    within: Duration,
+    mut check: impl FnMut() -> bool,
+) -> anyhow::Result<()> {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        if check() {
+            return Ok(());
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("timed out after {within:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
