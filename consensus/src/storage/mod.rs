@@ -1,0 +1,12 @@
+//! openraft `storage-v2` adapters over the storage engine: [`RaftLogStore`] for the Raft log
+//! and [`RaftStateMachineStore`] for the state machine and its snapshot files.
+
+mod codec;
+mod error;
+mod log_store;
+mod snapshot_files;
+mod state_machine;
+
+pub use error::StorageAdapterError;
+pub use log_store::RaftLogStore;
+pub use state_machine::RaftStateMachineStore;
