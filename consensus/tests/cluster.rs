@@ -194,3 +194,83 @@ fn check_all_settings(node: &TestNode) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn writes_continue_after_the_leader_stops_and_it_catches_up_on_restart() -> anyhow::Result<()>
+{
+    init_tracing();
+    tokio::time::timeout(TEST_TIMEOUT, failover_scenario())
+        .await
+        .context("test timed out")?
+}
+
+async fn failover_scenario() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::create(&dir.path().join("ca"))?;
+    let n1 = start_node(dir.path(), &ca, 1).await?;
+    n1.node.initialize_single().await?;
+    let seed = n1.node.info().raft_addr.clone();
+    let n2 = start_node(dir.path(), &ca, 2).await?;
+    n2.node.join(&seed, JoinRole::Voter).await?;
+    let n3 = start_node(dir.path(), &ca, 3).await?;
+    n3.node.join(&seed, JoinRole::Voter).await?;
+
+    let before = n3.node.write(put_setting("before", "1")).await?;
+    n2.node
+        .wait_applied(before.index, Duration::from_secs(10))
+        .await?;
+
+    // Stop the leader; a new one is elected among the survivors.
+    let n1_addr = n1.node.local_raft_addr();
+    let n1_data = n1.data_dir.clone();
+    n1.node.shutdown().await?;
+    drop(n1);
+    wait_until("a new leader", Duration::from_secs(15), || {
+        matches!(n2.node.leader_id(), Some(id) if id != 1)
+            && n2.node.leader_id() == n3.node.leader_id()
+    })
+    .await?;
+
+    // Writes continue through either survivor.
+    let mut acknowledged = Vec::new();
+    for i in 0..5 {
+        let writer = if i % 2 == 0 { &n2 } else { &n3 };
+        let key = format!("after-{i}");
+        let outcome = writer.node.write(put_setting(&key, "1")).await?;
+        acknowledged.push((key, outcome.index));
+    }
+    let last_index = acknowledged.last().map(|(_, index)| *index).unwrap_or(0);
+
+    // The old leader restarts from its data on the same address and catches up.
+    let tls = edgebase_consensus::TlsPaths::in_dir(n1_data.join("certs"));
+    let n1 = common::start_node_on(&n1_data, 1, tls, n1_addr).await?;
+    ensure!(
+        n1.node.is_initialized().await?,
+        "restarted node keeps its membership"
+    );
+    n1.node.join(&seed, JoinRole::Voter).await?;
+    n1.node
+        .wait_applied(last_index, Duration::from_secs(20))
+        .await?;
+    for node in [&n1, &n2, &n3] {
+        node.node
+            .wait_applied(last_index, Duration::from_secs(10))
+            .await?;
+        ensure!(
+            node.state.setting("before")?.is_some(),
+            "node {} has the write from before the failover",
+            node.node.node_id()
+        );
+        for (key, _) in &acknowledged {
+            ensure!(
+                node.state.setting(key)?.is_some(),
+                "node {} has acknowledged write {key}",
+                node.node.node_id()
+            );
+        }
+    }
+    for node in [&n1, &n2, &n3] {
+        node.node.shutdown().await?;
+    }
+    Ok(())
+}

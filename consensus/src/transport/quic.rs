@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -23,6 +24,8 @@ const IDLE_TIMEOUT_MS: u32 = 5_000;
 /// Cached connections to addresses that are not current members (join seeds) are dropped
 /// once the cache holds this many entries.
 const MAX_CACHED_PEERS: usize = 1_024;
+/// A dial that has not completed its handshake by then is given up.
+const DIAL_TIMEOUT_MS: u64 = 3_000;
 
 /// Who a dialer expects to answer at an address.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -33,7 +36,18 @@ pub enum PeerTarget {
     AnyMember,
 }
 
-type Slot = Arc<tokio::sync::Mutex<Option<quinn::Connection>>>;
+/// Consecutive timed-out RPCs after which a cached connection is presumed dead (e.g. the
+/// peer restarted and the old connection has not timed out yet) and is re-dialled.
+const TIMEOUTS_BEFORE_REDIAL: u32 = 2;
+
+/// A cached connection and how many RPCs on it timed out in a row.
+#[derive(Clone)]
+struct Cached {
+    connection: quinn::Connection,
+    consecutive_timeouts: Arc<AtomicU32>,
+}
+
+type Slot = Arc<tokio::sync::Mutex<Option<Cached>>>;
 
 /// The QUIC endpoint of one node, serving and dialling with the same TLS identity.
 #[derive(Clone)]
@@ -147,10 +161,11 @@ impl QuicTransport {
             sent,
         };
 
-        let connection = timeout_at(deadline, self.connection(&target, addr))
+        let cached = timeout_at(deadline, self.connection(&target, addr))
             .await
             .map_err(|_| timed_out(false))??;
-        let peer_id = peer_node_id(&connection).ok_or_else(|| TransportError::Handshake {
+        let connection = &cached.connection;
+        let peer_id = peer_node_id(connection).ok_or_else(|| TransportError::Handshake {
             peer: addr.to_string(),
             reason: "peer certificate names no node".to_string(),
         })?;
@@ -171,20 +186,29 @@ impl QuicTransport {
         let exchange = async {
             write_frame(&mut send, &frame)
                 .await
-                .map_err(|e| stream_failure(addr, &connection, e.to_string()))?;
+                .map_err(|e| stream_failure(addr, connection, e.to_string()))?;
             // Finishing only fails if the stream was already reset, which the read reports.
             let _ = send.finish();
             let payload = read_frame(&mut recv).await.map_err(|e| match e {
                 crate::transport::frame::FrameReadError::Invalid(invalid) => invalid,
                 crate::transport::frame::FrameReadError::Io(io) => {
-                    stream_failure(addr, &connection, io.to_string())
+                    stream_failure(addr, connection, io.to_string())
                 }
             })?;
             decode_payload::<RpcResponse>(&payload)
         };
-        let response = timeout_at(deadline, exchange)
-            .await
-            .map_err(|_| timed_out(true))??;
+        let response = match timeout_at(deadline, exchange).await {
+            Ok(result) => result?,
+            Err(_) => {
+                let timeouts = cached.consecutive_timeouts.fetch_add(1, Ordering::Relaxed) + 1;
+                if timeouts >= TIMEOUTS_BEFORE_REDIAL {
+                    tracing::debug!(peer = addr, timeouts, "closing unresponsive connection");
+                    connection.close(VarInt::from_u32(2), b"unresponsive");
+                }
+                return Err(timed_out(true));
+            }
+        };
+        cached.consecutive_timeouts.store(0, Ordering::Relaxed);
         Ok((peer_id, response))
     }
 
@@ -202,7 +226,11 @@ impl QuicTransport {
         if connections.len() >= MAX_CACHED_PEERS {
             connections.retain(|_, slot| {
                 slot.try_lock()
-                    .map(|conn| conn.as_ref().is_some_and(|c| c.close_reason().is_none()))
+                    .map(|cached| {
+                        cached
+                            .as_ref()
+                            .is_some_and(|c| c.connection.close_reason().is_none())
+                    })
                     .unwrap_or(true)
             });
             if connections.len() >= MAX_CACHED_PEERS {
@@ -217,16 +245,12 @@ impl QuicTransport {
 
     /// The cached connection to `target` at `addr`, dialling a new one if there is none or
     /// the cached one has closed.
-    async fn connection(
-        &self,
-        target: &PeerTarget,
-        addr: &str,
-    ) -> Result<quinn::Connection, TransportError> {
+    async fn connection(&self, target: &PeerTarget, addr: &str) -> Result<Cached, TransportError> {
         let slot = self.slot(target, addr);
         let mut cached = slot.lock().await;
-        if let Some(connection) = cached.as_ref() {
-            if connection.close_reason().is_none() {
-                return Ok(connection.clone());
+        if let Some(existing) = cached.as_ref() {
+            if existing.connection.close_reason().is_none() {
+                return Ok(existing.clone());
             }
             tracing::debug!(peer = addr, "cached connection closed, re-dialling");
         }
@@ -244,11 +268,19 @@ impl QuicTransport {
                 peer: addr.to_string(),
                 reason: e.to_string(),
             })?;
-        let connection = connecting
+        let connection = tokio::time::timeout(Duration::from_millis(DIAL_TIMEOUT_MS), connecting)
             .await
+            .map_err(|_| TransportError::Unreachable {
+                peer: addr.to_string(),
+                reason: format!("no handshake within {DIAL_TIMEOUT_MS} ms"),
+            })?
             .map_err(|e| classify_connection_error(addr, &e, Phase::BeforeSend))?;
-        *cached = Some(connection.clone());
-        Ok(connection)
+        let fresh = Cached {
+            connection,
+            consecutive_timeouts: Arc::new(AtomicU32::new(0)),
+        };
+        *cached = Some(fresh.clone());
+        Ok(fresh)
     }
 }
 

@@ -3,6 +3,7 @@
 
 #![allow(dead_code)]
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -63,14 +64,35 @@ pub async fn start_node_with_tls(
     node_id: NodeId,
     tls: TlsPaths,
 ) -> anyhow::Result<TestNode> {
-    let store = Store::open(&data_dir.join("db")).context("open store")?;
+    let listen = "127.0.0.1:0".parse().context("listen address")?;
+    start_node_on(data_dir, node_id, tls, listen).await
+}
+
+/// Start (or restart) node `node_id` listening on `listen`. Opening the store is retried
+/// for a few seconds, since a node that was just shut down may still be releasing it.
+pub async fn start_node_on(
+    data_dir: &Path,
+    node_id: NodeId,
+    tls: TlsPaths,
+    listen: SocketAddr,
+) -> anyhow::Result<TestNode> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let store = loop {
+        match Store::open(&data_dir.join("db")) {
+            Ok(store) => break store,
+            Err(error) if tokio::time::Instant::now() < deadline => {
+                tracing::info!(%error, "store not released yet, retrying");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => return Err(error).context("open store"),
+        }
+    };
     let state = store.state();
     let info = NodeInfo {
-        raft_addr: "127.0.0.1:0".to_string(),
+        raft_addr: listen.to_string(),
         http_addr: String::new(),
         region: "test".to_string(),
     };
-    let listen = "127.0.0.1:0".parse().context("listen address")?;
     let mut config = ConsensusConfig::new(node_id, data_dir.to_path_buf(), listen, info, tls);
     config.heartbeat_interval_ms = 150;
     config.election_timeout_min_ms = 750;
