@@ -19,8 +19,8 @@ use crate::type_config::NodeId;
 /// Incoming bidirectional streams one peer may have open at once.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 64;
 /// Keep-alive period; a silent peer is declared gone after [`IDLE_TIMEOUT_MS`].
-const KEEP_ALIVE_INTERVAL_MS: u64 = 1_000;
-const IDLE_TIMEOUT_MS: u32 = 5_000;
+const KEEP_ALIVE_INTERVAL_MS: u64 = 500;
+const IDLE_TIMEOUT_MS: u32 = 3_000;
 /// Cached connections to addresses that are not current members (join seeds) are dropped
 /// once the cache holds this many entries.
 const MAX_CACHED_PEERS: usize = 1_024;

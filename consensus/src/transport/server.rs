@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
-use crate::transport::frame::{decode_payload, encode_frame, read_frame, write_frame};
+use crate::transport::frame::{
+    decode_payload, encode_frame, read_frame, write_frame, FrameReadError,
+};
 use crate::transport::quic::peer_node_id;
 use crate::transport::{RpcRequest, RpcResponse};
 use crate::type_config::NodeId;
@@ -104,7 +106,17 @@ async fn serve_stream<S: RpcService>(
     .await;
     let payload = match read {
         Ok(Ok(payload)) => payload,
-        Ok(Err(e)) => {
+        Ok(Err(FrameReadError::Invalid(e))) => {
+            tracing::warn!(peer, error = %e, "refusing request frame");
+            let refusal = RpcResponse::Refused(format!("bad request frame: {e}"));
+            if let Ok(frame) = encode_frame(&refusal) {
+                if write_frame(&mut send, &frame).await.is_ok() {
+                    let _ = send.finish();
+                }
+            }
+            return;
+        }
+        Ok(Err(FrameReadError::Io(e))) => {
             tracing::debug!(peer, error = %e, "read request");
             return;
         }
