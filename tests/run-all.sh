@@ -36,18 +36,17 @@ if [ -f tests/conformance/package.json ]; then
     (cd tests/conformance && npm install --no-audit --no-fund --silent)
 fi
 
+# Every cargo command below selects the whole workspace with all targets, so features
+# unify the same way each time and RocksDB's C++ is built once, not once per command.
 step "format and lint"
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --locked --workspace --all-targets -- -D warnings
 
-step "build the edgebase binary"
-cargo build --locked -p edgebase-node --bin edgebase
+step "build everything (the edgebase binary included)"
+cargo build --locked --workspace --all-targets
 export EDGEBASE_BIN="$CARGO_TARGET_DIR/debug/edgebase"
 
-step "unit and storage tests"
-cargo test --locked --workspace --exclude edgebase-tests
-
-step "multi-process cluster and conformance tests"
-# One test binary at a time, one test at a time: each starts several real processes on a
-# 2-core machine.
-cargo test --locked -p edgebase-tests -- --test-threads=1
+step "tests: unit, storage suite, consensus, multi-process cluster, conformance"
+# One test at a time: the cluster tests each start several real processes, and this
+# machine has 2 cores.
+cargo test --locked --workspace --all-targets -- --test-threads=1

@@ -50,8 +50,10 @@ fn certificates(args: &ServeArgs) -> anyhow::Result<TlsPaths> {
 }
 
 fn node_id_from(paths: &TlsPaths) -> anyhow::Result<u64> {
-    tls::node_id_from_cert_file(&paths.node_cert)
-        .with_context(|| format!("read the node id from {}", paths.node_cert.display()))
+    let material = paths
+        .load()
+        .with_context(|| format!("load the certificates in {}", paths.node_cert.display()))?;
+    Ok(material.node_id())
 }
 
 fn db_dir(dir: &Path) -> PathBuf {

@@ -128,7 +128,14 @@ impl From<ConsensusError> for ApiError {
                 tracing::warn!(%error, "consensus timeout");
                 ApiError::new(StatusCode::GATEWAY_TIMEOUT, error.to_string())
             }
-            E::NoLeader { .. } | E::Unavailable { .. } => {
+            E::NotYetApplied { .. } => {
+                tracing::warn!(%error, "write committed, not yet applied here");
+                ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!(
+                    "The write was committed but this node has not applied it yet; read with \
+                     X-Edgebase-After to see it: {error}"
+                ))
+            }
+            E::NoLeader | E::Unavailable { .. } => {
                 tracing::warn!(%error, "cluster unavailable");
                 ApiError::unavailable(format!(
                     "The cluster cannot take this request right now, retry: {error}"
