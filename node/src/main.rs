@@ -1,5 +1,7 @@
 //! The `edgebase` binary: parse the command line, set up logging, run the command.
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 use edgebase_node::cli::{self, Cli, Command};
 use tracing_subscriber::EnvFilter;
@@ -8,11 +10,13 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let default_level = match cli.command {
-        Command::Serve(_) => "info",
+        // openraft narrates every election and membership step at info.
+        Command::Serve(_) => "info,openraft=warn",
         _ => "warn",
     };
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level)),
         )
