@@ -1,6 +1,7 @@
 //! Group commit: one thread syncs the write-ahead log once for every sync request queued so
 //! far, then completes them all, so many appends in flight share one fsync.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -19,19 +20,28 @@ pub const SYNC_QUEUE_MAX: usize = 4096;
 pub(crate) struct GroupCommit {
     sender: Option<SyncSender<SyncDone>>,
     thread: Option<JoinHandle<()>>,
+    syncs: Arc<AtomicU64>,
 }
 
 impl GroupCommit {
     pub(crate) fn start(db: Arc<DB>) -> Result<Self, StorageError> {
         let (sender, receiver) = std::sync::mpsc::sync_channel(SYNC_QUEUE_MAX);
+        let syncs = Arc::new(AtomicU64::new(0));
+        let counter = Arc::clone(&syncs);
         let thread = std::thread::Builder::new()
             .name("edgebase-wal-sync".into())
-            .spawn(move || run(&db, &receiver))
+            .spawn(move || run(&db, &receiver, &counter))
             .map_err(|error| StorageError::Sync(format!("start the sync thread: {error}")))?;
         Ok(Self {
             sender: Some(sender),
             thread: Some(thread),
+            syncs,
         })
+    }
+
+    /// How many WAL syncs the thread has done so far.
+    pub(crate) fn syncs(&self) -> u64 {
+        self.syncs.load(Ordering::Relaxed)
     }
 
     /// Queue `done`; blocks only while [`SYNC_QUEUE_MAX`] requests are already waiting.
@@ -57,7 +67,7 @@ impl Drop for GroupCommit {
     }
 }
 
-fn run(db: &DB, receiver: &Receiver<SyncDone>) {
+fn run(db: &DB, receiver: &Receiver<SyncDone>, syncs: &AtomicU64) {
     while let Ok(first) = receiver.recv() {
         let mut group = vec![first];
         while group.len() < SYNC_QUEUE_MAX {
@@ -67,6 +77,7 @@ fn run(db: &DB, receiver: &Receiver<SyncDone>) {
             }
         }
         let result = db.flush_wal(true);
+        syncs.fetch_add(1, Ordering::Relaxed);
         if let Err(error) = &result {
             tracing::error!(%error, "sync write-ahead log");
         }

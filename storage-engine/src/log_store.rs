@@ -85,6 +85,12 @@ impl LogStore {
         self.shared.group_commit.submit(done);
     }
 
+    /// How many WAL syncs group commit has done since the store was opened (each may have
+    /// completed many [`LogStore::sync`] requests).
+    pub fn wal_syncs(&self) -> u64 {
+        self.shared.group_commit.syncs()
+    }
+
     /// Entries with `start <= index < end_exclusive`, in order.
     pub fn entries(
         &self,

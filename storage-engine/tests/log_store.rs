@@ -121,3 +121,40 @@ fn sync_reports_to_every_waiter_from_many_threads() {
     done.dedup();
     assert_eq!(done.len(), 400);
 }
+
+#[test]
+fn requests_queued_during_a_sync_share_the_next_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = Store::open(dir.path()).expect("open");
+    let log = store.log();
+    let (release, blocked) = mpsc::channel::<()>();
+    let (done_sender, done_receiver) = mpsc::channel();
+    let syncs_before = log.wal_syncs();
+
+    // The first request's callback runs on the sync thread and holds it until released.
+    log.append(vec![entry(1)]).expect("append");
+    let first_done = done_sender.clone();
+    log.sync(Box::new(move |result| {
+        let _ = blocked.recv_timeout(Duration::from_secs(30));
+        let _ = first_done.send(result.is_ok());
+    }));
+    for index in 2..=101 {
+        log.append(vec![entry(index)]).expect("append");
+        let sender = done_sender.clone();
+        log.sync(Box::new(move |result| {
+            let _ = sender.send(result.is_ok());
+        }));
+    }
+    release.send(()).expect("release the sync thread");
+    for _ in 0..101 {
+        let ok = done_receiver
+            .recv_timeout(Duration::from_secs(30))
+            .expect("every sync completes within the deadline");
+        assert!(ok, "sync failed");
+    }
+    assert_eq!(
+        log.wal_syncs() - syncs_before,
+        2,
+        "100 requests queued behind one sync share a single fsync"
+    );
+}
