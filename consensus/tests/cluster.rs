@@ -274,3 +274,80 @@ async fn failover_scenario() -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_wiped_voter_rejoins_and_catches_up_by_snapshot() -> anyhow::Result<()> {
+    init_tracing();
+    tokio::time::timeout(TEST_TIMEOUT, wiped_voter_scenario())
+        .await
+        .context("test timed out")?
+}
+
+async fn wiped_voter_scenario() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::create(&dir.path().join("ca"))?;
+    let n1 = start_node(dir.path(), &ca, 1).await?;
+    n1.node.initialize_single().await?;
+    let seed = n1.node.info().raft_addr.clone();
+    let n2 = start_node(dir.path(), &ca, 2).await?;
+    n2.node.join(&seed, JoinRole::Voter).await?;
+    let n3 = start_node(dir.path(), &ca, 3).await?;
+    n3.node.join(&seed, JoinRole::Voter).await?;
+
+    let mut last_index = 0;
+    for i in 0..WRITES {
+        let outcome = n3
+            .node
+            .write(put_setting(&format!("key-{i}"), &format!("v{i}")))
+            .await?;
+        last_index = outcome.index;
+    }
+    n1.node
+        .wait_applied(last_index, Duration::from_secs(10))
+        .await?;
+    let snapshot_index = n1.node.snapshot_and_purge().await?;
+
+    // Node 3 loses its disk (certificates survive) and comes back on the same address.
+    let n3_addr = n3.node.local_raft_addr();
+    let n3_data = n3.data_dir.clone();
+    n3.node.shutdown().await?;
+    drop(n3);
+    for wiped in ["db", "snapshots"] {
+        let path = n3_data.join(wiped);
+        if path.exists() {
+            std::fs::remove_dir_all(&path).with_context(|| format!("wipe {}", path.display()))?;
+        }
+    }
+    let tls = edgebase_consensus::TlsPaths::in_dir(n3_data.join("certs"));
+    let n3 = common::start_node_on(&n3_data, 3, tls, n3_addr).await?;
+    ensure!(
+        !n3.node.is_initialized().await?,
+        "a wiped node starts uninitialised"
+    );
+    n3.node.join(&seed, JoinRole::Voter).await?;
+    n3.node
+        .wait_applied(last_index, Duration::from_secs(30))
+        .await?;
+    check_all_settings(&n3)?;
+    let installed = n3.node.raft().metrics().borrow().snapshot;
+    ensure!(
+        installed.is_some_and(|s| s.index >= snapshot_index),
+        "the wiped node installed the snapshot: {installed:?}"
+    );
+
+    // And it takes part again: a write through it reaches everyone.
+    let outcome = n3.node.write(put_setting("after-wipe", "1")).await?;
+    for node in [&n1, &n2, &n3] {
+        node.node
+            .wait_applied(outcome.index, Duration::from_secs(10))
+            .await?;
+        ensure!(
+            node.state.setting("after-wipe")?.is_some(),
+            "write after wipe"
+        );
+    }
+    for node in [&n3, &n2, &n1] {
+        node.node.shutdown().await?;
+    }
+    Ok(())
+}

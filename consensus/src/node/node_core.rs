@@ -185,6 +185,19 @@ impl NodeCore {
             }
             _ => {}
         }
+        if self.is_voter(id) {
+            // Only a node without state asks to join (one with state already knows it is a
+            // member), so a voter asking again lost its disk. An empty voter must not count
+            // towards a quorum: demote it to a learner until it has caught up again.
+            tracing::warn!(
+                node = id,
+                "a voter rejoins without its state; demoting it until it catches up"
+            );
+            let mut ids = BTreeSet::new();
+            ids.insert(id);
+            self.change_membership_timed(ChangeMembers::RemoveVoters(ids), true)
+                .await?;
+        }
         let already_voter = self.is_voter(id);
         if !already_voter {
             tracing::info!(node = id, info = %request.info, "adding learner, waiting for catch-up");
@@ -205,6 +218,10 @@ impl NodeCore {
                 Ok(Ok(_)) => {}
             }
         }
+        if !already_voter {
+            self.wait_caught_up(id, Duration::from_millis(JOIN_CATCH_UP_TIMEOUT_MS))
+                .await?;
+        }
         if request.role == JoinRole::Voter && !already_voter {
             tracing::info!(node = id, "promoting learner to voter");
             let mut voters = BTreeSet::new();
@@ -213,6 +230,34 @@ impl NodeCore {
                 .await?;
         }
         Ok(())
+    }
+
+    /// Wait until this leader has replicated to `id` everything it had logged when called.
+    /// Stricter than openraft's blocking `add_learner`, which accepts a lag of up to
+    /// `replication_lag_threshold` entries and may read a matched index reported before the
+    /// node lost its disk.
+    async fn wait_caught_up(&self, id: NodeId, timeout: Duration) -> Result<(), ForwardError> {
+        let target = self.metrics().last_log_index.unwrap_or(0);
+        let caught_up = self
+            .raft
+            .wait(Some(timeout))
+            .metrics(
+                |m| {
+                    m.replication
+                        .as_ref()
+                        .and_then(|replication| replication.get(&id))
+                        .and_then(|matched| matched.as_ref())
+                        .is_some_and(|matched| matched.index >= target)
+                },
+                "joining node caught up",
+            )
+            .await;
+        match caught_up {
+            Ok(_) => Ok(()),
+            Err(error) => Err(ForwardError::Unavailable(format!(
+                "node {id} did not catch up to index {target}: {error}; ask again"
+            ))),
+        }
     }
 
     /// Apply an operator's membership change on this node (the leader).
