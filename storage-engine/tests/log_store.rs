@@ -131,13 +131,19 @@ fn requests_queued_during_a_sync_share_the_next_one() {
     let (done_sender, done_receiver) = mpsc::channel();
     let syncs_before = log.wal_syncs();
 
-    // The first request's callback runs on the sync thread and holds it until released.
+    // The first request's callback runs on the sync thread and holds it until released;
+    // the rest are queued only once it runs, so they cannot join the first group.
+    let (running_sender, running) = mpsc::channel::<()>();
     log.append(vec![entry(1)]).expect("append");
     let first_done = done_sender.clone();
     log.sync(Box::new(move |result| {
+        let _ = running_sender.send(());
         let _ = blocked.recv_timeout(Duration::from_secs(30));
         let _ = first_done.send(result.is_ok());
     }));
+    running
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the first sync starts within the deadline");
     for index in 2..=101 {
         log.append(vec![entry(index)]).expect("append");
         let sender = done_sender.clone();
