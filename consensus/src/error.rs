@@ -27,6 +27,9 @@ pub enum ConsensusError {
     /// The write committed at `index`, but this node had not applied it within the wait.
     #[error("write committed at index {index} but this node has only applied {applied}")]
     NotYetApplied { index: u64, applied: u64 },
+    /// The command is too big to ever be replicated in one frame; nothing was written.
+    #[error("command of {len_bytes} bytes exceeds the limit of {max_bytes} bytes")]
+    CommandTooLarge { len_bytes: u64, max_bytes: u64 },
     /// The cluster refused to add this node (certificate from another CA, identity mismatch).
     #[error("join refused: {reason}")]
     JoinRefused { reason: String },

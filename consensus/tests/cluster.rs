@@ -98,6 +98,18 @@ async fn scenario() -> anyhow::Result<()> {
         "leader read index covers the writes"
     );
 
+    // A command too big to replicate is refused before it reaches the log.
+    let huge = "x".repeat(edgebase_consensus::MAX_COMMAND_BYTES + 1);
+    let applied_before = n1.node.applied_index();
+    match n2.node.write(put_setting("huge", &huge)).await {
+        Err(ConsensusError::CommandTooLarge { .. }) => {}
+        other => anyhow::bail!("expected CommandTooLarge, got {:?}", other.map(|o| o.index)),
+    }
+    ensure!(
+        n1.node.applied_index() == applied_before,
+        "nothing was proposed"
+    );
+
     // A bounded wait that cannot be met reports a timeout.
     let far = n1.node.applied_index() + 1_000;
     match n1.node.wait_applied(far, Duration::from_millis(200)).await {

@@ -25,13 +25,16 @@ use crate::config::ConsensusConfig;
 use crate::error::ConsensusError;
 use crate::storage::{RaftLogStore, RaftStateMachineStore};
 use crate::tls::TlsError;
+use crate::transport::frame::encode_frame;
 pub use crate::transport::JoinRole;
 use crate::transport::{
     ForwardError, JoinRequest, MembershipChange, QuicTransport, RaftNetworkClients, RpcRequest,
-    RpcResponse, TransportError,
+    RpcResponse, TransportError, MAX_FRAME_BYTES,
 };
 use crate::type_config::{NodeId, NodeInfo, Raft};
 
+/// Largest encoded command accepted: half a frame, leaving room for the entry around it.
+pub const MAX_COMMAND_BYTES: usize = MAX_FRAME_BYTES / 2;
 /// Attempts for a write whose earlier attempts certainly did not propose it.
 const WRITE_ATTEMPTS: u32 = 4;
 /// Attempts for a read barrier (asking for a read index is harmless to repeat).
@@ -288,6 +291,7 @@ impl ConsensusNode {
     /// the command was certainly not proposed); returns after this node has applied the entry,
     /// so a read here sees it.
     pub async fn write(&self, command: Command) -> Result<WriteOutcome, ConsensusError> {
+        check_command_size(&command)?;
         let mut attempt = 1;
         let outcome = loop {
             match self.write_once(&command).await {
@@ -651,6 +655,24 @@ impl ConsensusNode {
         tracing::info!(node = core.node_id, "consensus node stopped");
         Ok(())
     }
+}
+
+/// Refuse a command that could never travel in an append-entries frame: once in the log it
+/// would block replication for good.
+fn check_command_size(command: &Command) -> Result<(), ConsensusError> {
+    let too_large = |len_bytes: u64| ConsensusError::CommandTooLarge {
+        len_bytes,
+        max_bytes: MAX_COMMAND_BYTES as u64,
+    };
+    let frame = encode_frame(command).map_err(|error| match error {
+        TransportError::FrameTooLarge { len_bytes, .. } => too_large(len_bytes),
+        other => ConsensusError::Transport(other),
+    })?;
+    let len_bytes = frame.len().saturating_sub(4);
+    if len_bytes > MAX_COMMAND_BYTES {
+        return Err(too_large(len_bytes as u64));
+    }
+    Ok(())
 }
 
 /// The node's advertised info, with the bound address filled into a `raft_addr` that is
