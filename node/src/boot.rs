@@ -82,18 +82,31 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     let consensus = ConsensusNode::start(config, store.clone())
         .await
         .context("start consensus")?;
-    if !consensus.is_initialized().await? {
-        match &args.join {
-            Some(seed) => {
-                let role = if args.learner { JoinRole::Learner } else { JoinRole::Voter };
-                tracing::info!(%seed, ?role, "joining the cluster");
-                consensus.join(seed, role).await.context("join the cluster")?;
-            }
-            None => {
-                tracing::info!(node_id, "initialising a new single-node cluster");
-                consensus.initialize_single().await.context("initialise the cluster")?;
-            }
+    let initialized = consensus.is_initialized().await?;
+    match (&args.join, initialized, consensus.join_pending()) {
+        (Some(seed), false, _) | (Some(seed), true, true) => {
+            let role = if args.learner {
+                JoinRole::Learner
+            } else {
+                JoinRole::Voter
+            };
+            tracing::info!(%seed, ?role, "joining the cluster");
+            consensus
+                .join(seed, role)
+                .await
+                .context("join the cluster")?;
         }
+        (None, _, true) => {
+            bail!("this node's join did not finish; start it again with --join <raft address of a member>")
+        }
+        (None, false, false) => {
+            tracing::info!(node_id, "initialising a new single-node cluster");
+            consensus
+                .initialize_single()
+                .await
+                .context("initialise the cluster")?;
+        }
+        (_, true, false) => {}
     }
     args.save()?;
     let app = App::new(consensus, store.state(), Limits::default());

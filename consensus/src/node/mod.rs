@@ -3,6 +3,7 @@
 //! to the leader.
 
 mod cluster_state;
+mod join_guard;
 mod node_core;
 mod outcome;
 mod service;
@@ -18,6 +19,7 @@ use futures::future::join_all;
 use openraft::error::{InitializeError, RaftError};
 
 pub use self::cluster_state::{ClusterState, MemberState};
+use self::join_guard::JoinGuard;
 use self::node_core::{forward_error_to_consensus, NodeCore, Route};
 pub use self::outcome::WriteOutcome;
 use self::service::{NodeService, JOIN_RPC_TIMEOUT_MS};
@@ -66,6 +68,7 @@ pub struct ConsensusNode {
 
 struct Inner {
     core: Arc<NodeCore>,
+    join_guard: JoinGuard,
     local_raft_addr: SocketAddr,
     server_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     shut_down: AtomicBool,
@@ -121,12 +124,22 @@ impl ConsensusNode {
         .await
         .map_err(ConsensusError::fatal)?;
 
+        let join_guard = JoinGuard::new(&config.data_dir);
+        let initialized = raft.is_initialized().await.map_err(ConsensusError::fatal)?;
+        let votes_withheld = !initialized || join_guard.is_pending();
+        if votes_withheld {
+            tracing::info!(
+                node = config.node_id,
+                "not voting until initialised or joined"
+            );
+        }
         let core = Arc::new(NodeCore {
             node_id: config.node_id,
             info,
             raft,
             transport: transport.clone(),
             election_timeout_max_ms: config.election_timeout_max_ms,
+            votes_withheld: AtomicBool::new(votes_withheld),
         });
         let service = Arc::new(NodeService::new(core.clone()));
         let server_task = tokio::spawn(crate::transport::serve(
@@ -142,6 +155,7 @@ impl ConsensusNode {
         Ok(Self {
             inner: Arc::new(Inner {
                 core,
+                join_guard,
                 local_raft_addr,
                 server_task: Mutex::new(Some(server_task)),
                 shut_down: AtomicBool::new(false),
@@ -171,6 +185,7 @@ impl ConsensusNode {
         }
         let mut members = BTreeMap::new();
         members.insert(core.node_id, core.info.clone());
+        core.votes_withheld.store(false, Ordering::Release);
         match core.raft.initialize(members).await {
             Ok(()) => {}
             Err(RaftError::APIError(InitializeError::NotAllowed(_))) => return Ok(()),
@@ -194,9 +209,12 @@ impl ConsensusNode {
     /// unless `role` is [`JoinRole::Learner`]).
     pub async fn join(&self, seed_raft_addr: &str, role: JoinRole) -> Result<(), ConsensusError> {
         let core = self.core();
-        if self.is_joined(role) {
+        let guard = &self.inner.join_guard;
+        if self.is_joined(role) && !guard.is_pending() {
+            core.votes_withheld.store(false, Ordering::Release);
             return Ok(());
         }
+        guard.begin()?;
         let request = RpcRequest::Join(JoinRequest {
             node_id: core.node_id,
             info: core.info.clone(),
@@ -275,8 +293,15 @@ impl ConsensusNode {
                 Ok(Ok(())) => {}
             }
         }
+        guard.finish()?;
+        core.votes_withheld.store(false, Ordering::Release);
         tracing::info!(node = core.node_id, ?role, "joined the cluster");
         Ok(())
+    }
+
+    /// Whether a join began and did not finish (the node must join again before voting).
+    pub fn join_pending(&self) -> bool {
+        self.inner.join_guard.is_pending()
     }
 
     fn is_joined(&self, role: JoinRole) -> bool {

@@ -35,6 +35,10 @@ pub(crate) struct NodeCore {
     pub raft: Raft,
     pub transport: QuicTransport,
     pub election_timeout_max_ms: u64,
+    /// True while this node must not grant votes: it started with an empty store, or a join
+    /// is unfinished (see [`crate::node::join_guard`]). A node that lost its disk may not
+    /// vote until the leader has given it back every entry it had acknowledged.
+    pub votes_withheld: std::sync::atomic::AtomicBool,
 }
 
 impl NodeCore {

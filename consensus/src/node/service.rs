@@ -42,6 +42,16 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
         RpcRequest::AppendEntries(req) => {
             RpcResponse::AppendEntries(core.raft.append_entries(req).await)
         }
+        RpcRequest::Vote(_)
+            if core
+                .votes_withheld
+                .load(std::sync::atomic::Ordering::Acquire) =>
+        {
+            RpcResponse::Refused(format!(
+                "node {} is (re)joining and does not vote until it has caught up",
+                core.node_id
+            ))
+        }
         RpcRequest::Vote(req) => RpcResponse::Vote(core.raft.vote(req).await),
         RpcRequest::InstallSnapshot(req) => {
             RpcResponse::InstallSnapshot(core.raft.install_snapshot(req).await)
