@@ -55,7 +55,10 @@ impl Target {
     async fn create(&self, title: &str) -> anyhow::Result<String> {
         let response = self
             .http
-            .post(format!("{}/api/collections/{}/records", self.url, self.collection))
+            .post(format!(
+                "{}/api/collections/{}/records",
+                self.url, self.collection
+            ))
             .header("authorization", &self.token)
             .json(&json!({ "title": title, "views": 1 }))
             .send()
@@ -70,7 +73,10 @@ impl Target {
     async fn get(&self, id: &str) -> anyhow::Result<()> {
         let response = self
             .http
-            .get(format!("{}/api/collections/{}/records/{id}", self.url, self.collection))
+            .get(format!(
+                "{}/api/collections/{}/records/{id}",
+                self.url, self.collection
+            ))
             .header("authorization", &self.token)
             .send()
             .await?;
@@ -88,7 +94,10 @@ async fn connect(args: &Args) -> anyhow::Result<Target> {
         .pool_max_idle_per_host(args.connections)
         .build()?;
     let login: Value = http
-        .post(format!("{}/api/collections/_superusers/auth-with-password", args.url))
+        .post(format!(
+            "{}/api/collections/_superusers/auth-with-password",
+            args.url
+        ))
         .json(&json!({ "identity": args.email, "password": args.password }))
         .send()
         .await?
@@ -96,7 +105,10 @@ async fn connect(args: &Args) -> anyhow::Result<Target> {
         .context("log in")?
         .json()
         .await?;
-    let token = login["token"].as_str().context("no token in login answer")?.to_string();
+    let token = login["token"]
+        .as_str()
+        .context("no token in login answer")?
+        .to_string();
     let collection = format!("bench_{}", std::process::id());
     http.post(format!("{}/api/collections", args.url))
         .header("authorization", &token)
@@ -109,7 +121,12 @@ async fn connect(args: &Args) -> anyhow::Result<Target> {
         .await?
         .error_for_status()
         .context("create bench collection")?;
-    Ok(Target { http, url: args.url.clone(), token, collection })
+    Ok(Target {
+        http,
+        url: args.url.clone(),
+        token,
+        collection,
+    })
 }
 
 #[tokio::main]
@@ -139,7 +156,9 @@ async fn main() -> anyhow::Result<()> {
                 let outcome = match workload {
                     Workload::Create => target.create(&format!("w{worker} {n}")).await.map(|_| ()),
                     Workload::Get => target.get(&ids[(worker * 7919 + n) % ids.len()]).await,
-                    Workload::Mixed if n % 10 == 0 => target.create(&format!("w{worker} {n}")).await.map(|_| ()),
+                    Workload::Mixed if n % 10 == 0 => {
+                        target.create(&format!("w{worker} {n}")).await.map(|_| ())
+                    }
                     Workload::Mixed => target.get(&ids[(worker * 7919 + n) % ids.len()]).await,
                 };
                 if began >= warmup_end {

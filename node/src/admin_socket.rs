@@ -47,21 +47,32 @@ pub async fn serve(app: App, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn upsert(State(app): State<App>, Json(request): Json<UpsertRequest>) -> Result<Json<()>, ApiError> {
+async fn upsert(
+    State(app): State<App>,
+    Json(request): Json<UpsertRequest>,
+) -> Result<Json<()>, ApiError> {
     superusers::upsert(&app, &request.email, &request.password).await?;
     Ok(Json(()))
 }
 
 /// Ask a running node to upsert a superuser. `None` when no node is listening in `dir`.
-pub async fn upsert_superuser(dir: &Path, email: &str, password: &str) -> Option<anyhow::Result<()>> {
+pub async fn upsert_superuser(
+    dir: &Path,
+    email: &str,
+    password: &str,
+) -> Option<anyhow::Result<()>> {
     let stream = UnixStream::connect(socket_path(dir)).await.ok()?;
     Some(send_upsert(stream, email, password).await)
 }
 
 async fn send_upsert(stream: UnixStream, email: &str, password: &str) -> anyhow::Result<()> {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
     tokio::spawn(connection);
-    let body = serde_json::to_vec(&UpsertRequest { email: email.into(), password: password.into() })?;
+    let body = serde_json::to_vec(&UpsertRequest {
+        email: email.into(),
+        password: password.into(),
+    })?;
     let request = hyper::Request::post("/superusers/upsert")
         .header("host", "localhost")
         .header("content-type", "application/json")
@@ -76,7 +87,12 @@ async fn send_upsert(stream: UnixStream, email: &str, password: &str) -> anyhow:
     if !status.is_success() {
         let message = serde_json::from_slice::<serde_json::Value>(&bytes)
             .ok()
-            .and_then(|value| value.get("message").and_then(|m| m.as_str()).map(String::from))
+            .and_then(|value| {
+                value
+                    .get("message")
+                    .and_then(|m| m.as_str())
+                    .map(String::from)
+            })
             .unwrap_or_else(|| status.to_string());
         anyhow::bail!("{message}");
     }

@@ -18,9 +18,13 @@ use crate::domain::record_values::{public_record, Document};
 use crate::domain::superusers;
 
 fn auth_collection(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
-    let loaded = app.collection(id_or_name)?.ok_or_else(ApiError::missing_collection)?;
+    let loaded = app
+        .collection(id_or_name)?
+        .ok_or_else(ApiError::missing_collection)?;
     if loaded.collection.kind != CollectionType::Auth {
-        return Err(ApiError::bad_request("The collection is not an auth collection."));
+        return Err(ApiError::bad_request(
+            "The collection is not an auth collection.",
+        ));
     }
     if loaded.collection.name != superusers::SUPERUSERS_NAME {
         return Err(ApiError::bad_request(
@@ -33,7 +37,12 @@ fn auth_collection(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiE
 fn issue_token(loaded: &LoadedCollection, doc: &Document) -> Result<Response, ApiError> {
     let collection = &loaded.collection;
     let secret = superusers::token_secret(collection).ok_or_else(ApiError::internal)?;
-    let text = |key: &str| doc.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let text = |key: &str| {
+        doc.get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let signed = token::sign(
         &text("id"),
         &collection.id,
@@ -45,7 +54,10 @@ fn issue_token(loaded: &LoadedCollection, doc: &Document) -> Result<Response, Ap
         tracing::error!(%error, "sign auth token");
         ApiError::internal()
     })?;
-    let body = AuthResponse { token: signed, record: public_record(collection, doc, false) };
+    let body = AuthResponse {
+        token: signed,
+        record: public_record(collection, doc, false),
+    };
     Ok(Json(body).into_response())
 }
 
@@ -58,12 +70,21 @@ pub async fn auth_with_password(
     let loaded = auth_collection(&app, &collection)?;
     read_barrier(&app, &headers).await?;
     let input = json_object(&body)?;
-    let field = |key: &str| input.get(key).and_then(Value::as_str).unwrap_or_default().to_string();
+    let field = |key: &str| {
+        input
+            .get(key)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
     let (identity, given_password) = (field("identity"), field("password"));
     let mut errors = FieldErrors::new();
     for (key, value) in [("identity", &identity), ("password", &given_password)] {
         if value.is_empty() {
-            errors.insert(key.into(), field_error("validation_required", "Cannot be blank.", None));
+            errors.insert(
+                key.into(),
+                field_error("validation_required", "Cannot be blank.", None),
+            );
         }
     }
     if !errors.is_empty() {
@@ -84,14 +105,18 @@ pub async fn auth_with_password(
             .and_then(Value::as_str)
             .is_some_and(|email| email.eq_ignore_ascii_case(identity.trim()))
     });
-    let stored_hash = doc
-        .as_ref()
-        .and_then(|doc| doc.get("password").and_then(Value::as_str).map(String::from));
+    let stored_hash = doc.as_ref().and_then(|doc| {
+        doc.get("password")
+            .and_then(Value::as_str)
+            .map(String::from)
+    });
     // An unknown identity still pays for a hash, so timing does not tell which it was.
-    let matches = password::verify(given_password, stored_hash).await.map_err(|error| {
-        tracing::error!(%error, "verify password");
-        ApiError::internal()
-    })?;
+    let matches = password::verify(given_password, stored_hash)
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "verify password");
+            ApiError::internal()
+        })?;
     match doc {
         Some(doc) if matches => issue_token(&loaded, &doc),
         _ => Err(ApiError::bad_request("Failed to authenticate.")),

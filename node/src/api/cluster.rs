@@ -11,7 +11,10 @@ use crate::api::error::ApiError;
 use crate::app::App;
 use crate::auth::principal;
 
-pub async fn status(State(app): State<App>, headers: HeaderMap) -> Result<Json<ClusterStatus>, ApiError> {
+pub async fn status(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Json<ClusterStatus>, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let state = app.consensus().cluster_state().await?;
     let leader_last_log = state
@@ -27,7 +30,11 @@ pub async fn status(State(app): State<App>, headers: HeaderMap) -> Result<Json<C
             region: member.info.region,
             raft_addr: member.info.raft_addr,
             http_addr: member.info.http_addr,
-            role: if member.is_voter { MemberRole::Voter } else { MemberRole::Learner },
+            role: if member.is_voter {
+                MemberRole::Voter
+            } else {
+                MemberRole::Learner
+            },
             is_leader: member.is_leader,
             reachable: member.reachable,
             term: member.term,

@@ -53,7 +53,11 @@ pub async fn list(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
-    if query.filter.as_deref().is_some_and(|f| !f.trim().is_empty()) {
+    if query
+        .filter
+        .as_deref()
+        .is_some_and(|f| !f.trim().is_empty())
+    {
         return Err(ApiError::bad_request(
             "Filtering collections is not supported on this version of EdgeBase.",
         ));
@@ -73,7 +77,13 @@ pub async fn list(
     } else {
         (total as i64, page.total_pages(total) as i64)
     };
-    let body = ListResult { items, page: page.page, per_page: page.per_page, total_items, total_pages };
+    let body = ListResult {
+        items,
+        page: page.page,
+        per_page: page.per_page,
+        total_items,
+        total_pages,
+    };
     Ok(with_index(Json(body).into_response(), seen))
 }
 
@@ -84,8 +94,13 @@ pub async fn view(
 ) -> Result<Response, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let seen = read_barrier(&app, &headers).await?;
-    let loaded = app.collection(&id_or_name)?.ok_or_else(ApiError::not_found)?;
-    Ok(with_index(Json(collection_for_api(&loaded.collection)).into_response(), seen))
+    let loaded = app
+        .collection(&id_or_name)?
+        .ok_or_else(ApiError::not_found)?;
+    Ok(with_index(
+        Json(collection_for_api(&loaded.collection)).into_response(),
+        seen,
+    ))
 }
 
 pub async fn create(
@@ -101,12 +116,16 @@ pub async fn create(
         return Err(name_exists(FAILED));
     }
     let outcome = app
-        .propose(Command::PutCollection { collection: encode(&collection)?, expect: CollectionExpect::Absent })
+        .propose(Command::PutCollection {
+            collection: encode(&collection)?,
+            expect: CollectionExpect::Absent,
+        })
         .await?;
     match outcome.result {
-        CommandResult::Applied { .. } => {
-            Ok(with_index(Json(collection_for_api(&collection)).into_response(), outcome.index))
-        }
+        CommandResult::Applied { .. } => Ok(with_index(
+            Json(collection_for_api(&collection)).into_response(),
+            outcome.index,
+        )),
         CommandResult::Rejected(Rejection::CollectionExists | Rejection::CollectionNameTaken) => {
             Err(name_exists(FAILED))
         }
@@ -127,7 +146,9 @@ pub async fn update(
     read_barrier(&app, &headers).await?;
     const FAILED: &str = "Failed to update collection.";
     for _ in 0..app.limits().write_attempts_max {
-        let current = app.collection(&id_or_name)?.ok_or_else(ApiError::not_found)?;
+        let current = app
+            .collection(&id_or_name)?
+            .ok_or_else(ApiError::not_found)?;
         let updated =
             collection_schema::patched_collection(&current.collection, &body, &time::now_string())?;
         if updated.name.to_lowercase() != current.collection.name.to_lowercase()
@@ -143,16 +164,25 @@ pub async fn update(
             .await?;
         match outcome.result {
             CommandResult::Applied { .. } => {
-                return Ok(with_index(Json(collection_for_api(&updated)).into_response(), outcome.index))
+                return Ok(with_index(
+                    Json(collection_for_api(&updated)).into_response(),
+                    outcome.index,
+                ))
             }
-            CommandResult::Rejected(Rejection::CollectionNameTaken) => return Err(name_exists(FAILED)),
-            CommandResult::Rejected(Rejection::CollectionMissing) => return Err(ApiError::not_found()),
+            CommandResult::Rejected(Rejection::CollectionNameTaken) => {
+                return Err(name_exists(FAILED))
+            }
+            CommandResult::Rejected(Rejection::CollectionMissing) => {
+                return Err(ApiError::not_found())
+            }
             CommandResult::Rejected(rejection) => {
                 tracing::debug!(?rejection, "collection changed concurrently; retrying");
             }
         }
     }
-    Err(ApiError::unavailable("The collection changed concurrently; retry."))
+    Err(ApiError::unavailable(
+        "The collection changed concurrently; retry.",
+    ))
 }
 
 pub async fn delete(
@@ -162,7 +192,9 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
     read_barrier(&app, &headers).await?;
-    let current = app.collection(&id_or_name)?.ok_or_else(ApiError::not_found)?;
+    let current = app
+        .collection(&id_or_name)?
+        .ok_or_else(ApiError::not_found)?;
     if current.collection.system {
         return Err(ApiError::validation(
             "Failed to delete collection.",
@@ -173,10 +205,15 @@ pub async fn delete(
         ));
     }
     let outcome = app
-        .propose(Command::DeleteCollection { collection_id: current.collection.id.clone() })
+        .propose(Command::DeleteCollection {
+            collection_id: current.collection.id.clone(),
+        })
         .await?;
     match outcome.result {
-        CommandResult::Applied { .. } => Ok(with_index(StatusCode::NO_CONTENT.into_response(), outcome.index)),
+        CommandResult::Applied { .. } => Ok(with_index(
+            StatusCode::NO_CONTENT.into_response(),
+            outcome.index,
+        )),
         CommandResult::Rejected(_) => Err(ApiError::not_found()),
     }
 }

@@ -45,13 +45,17 @@ pub async fn read_barrier(app: &App, headers: &HeaderMap) -> Result<u64, ApiErro
     let after = match header(headers, HEADER_AFTER)? {
         None | Some("") => None,
         Some(text) => Some(text.parse::<u64>().map_err(|_| {
-            ApiError::bad_request(format!("Invalid {HEADER_AFTER} header: expected a log index."))
+            ApiError::bad_request(format!(
+                "Invalid {HEADER_AFTER} header: expected a log index."
+            ))
         })?),
     };
     let consensus = app.consensus();
     let mut seen = consensus.applied_index();
     if let Some(after) = after.filter(|after| *after > seen) {
-        seen = consensus.wait_applied(after, app.limits().read_wait_max).await?;
+        seen = consensus
+            .wait_applied(after, app.limits().read_wait_max)
+            .await?;
     }
     if consistency == Consistency::Strong {
         seen = seen.max(consensus.linearizable_barrier().await?);

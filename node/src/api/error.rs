@@ -130,11 +130,15 @@ impl From<ConsensusError> for ApiError {
             }
             E::NotYetApplied { .. } => {
                 tracing::warn!(%error, "write committed, not yet applied here");
-                ApiError::new(StatusCode::GATEWAY_TIMEOUT, format!(
-                    "The write was committed but this node has not applied it yet; read with \
+                ApiError::new(
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "The write was committed but this node has not applied it yet; read with \
                      X-Edgebase-After to see it: {error}"
-                ))
+                    ),
+                )
             }
+            E::CommandTooLarge { .. } => ApiError::too_large(),
             E::NoLeader | E::Unavailable { .. } => {
                 tracing::warn!(%error, "cluster unavailable");
                 ApiError::unavailable(format!(

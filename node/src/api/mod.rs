@@ -22,25 +22,41 @@ pub fn router(app: App) -> Router {
     let body_limit = app.limits().body_bytes_max;
     Router::new()
         .route("/api/health", get(auth_routes::health))
-        .route("/api/collections", get(collections::list).post(collections::create))
+        .route(
+            "/api/collections",
+            get(collections::list).post(collections::create),
+        )
         .route(
             "/api/collections/{collection}",
-            get(collections::view).patch(collections::update).delete(collections::delete),
+            get(collections::view)
+                .patch(collections::update)
+                .delete(collections::delete),
         )
-        .route("/api/collections/{collection}/records", get(records::list).post(records::create))
+        .route(
+            "/api/collections/{collection}/records",
+            get(records::list).post(records::create),
+        )
         .route(
             "/api/collections/{collection}/records/{id}",
-            get(records::view).patch(records::update).delete(records::delete),
+            get(records::view)
+                .patch(records::update)
+                .delete(records::delete),
         )
         .route(
             "/api/collections/{collection}/auth-with-password",
             post(auth_routes::auth_with_password),
         )
-        .route("/api/collections/{collection}/auth-refresh", post(auth_routes::auth_refresh))
+        .route(
+            "/api/collections/{collection}/auth-refresh",
+            post(auth_routes::auth_refresh),
+        )
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
         .fallback(|| async { ApiError::not_found() })
-        .layer(axum::middleware::from_fn_with_state(app.clone(), consistency::index_header))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            consistency::index_header,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(app)

@@ -39,16 +39,23 @@ impl Page {
 
 impl ListQuery {
     pub fn page(&self) -> Page {
-        let number = |text: &Option<String>| text.as_deref().and_then(|t| t.trim().parse::<i64>().ok());
+        let number =
+            |text: &Option<String>| text.as_deref().and_then(|t| t.trim().parse::<i64>().ok());
         let page = number(&self.page).filter(|page| *page >= 1).unwrap_or(1) as u64;
         let per_page = number(&self.per_page)
             .filter(|per_page| *per_page >= 1)
-            .map_or(PER_PAGE_DEFAULT, |per_page| (per_page as u64).min(PER_PAGE_MAX));
+            .map_or(PER_PAGE_DEFAULT, |per_page| {
+                (per_page as u64).min(PER_PAGE_MAX)
+            });
         let skip_total = matches!(
             self.skip_total.as_deref().map(str::trim),
             Some("1" | "t" | "T" | "true" | "TRUE" | "True")
         );
-        Page { page, per_page, skip_total }
+        Page {
+            page,
+            per_page,
+            skip_total,
+        }
     }
 }
 

@@ -18,7 +18,8 @@ use crate::auth::principal::{self, Principal};
 use crate::domain::record_values::{self, Document};
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
-    app.collection(id_or_name)?.ok_or_else(ApiError::missing_collection)
+    app.collection(id_or_name)?
+        .ok_or_else(ApiError::missing_collection)
 }
 
 fn decode(stored: &StoredRecord) -> Result<Document, ApiError> {
@@ -58,10 +59,18 @@ pub async fn list(
     let seen = read_barrier(&app, &headers).await?;
     let collection = &loaded.collection;
     let page = query.page();
-    let stored = app.state().records_page(&collection.id, page.offset(), page.per_page)?;
+    let stored = app
+        .state()
+        .records_page(&collection.id, page.offset(), page.per_page)?;
     let items = stored
         .iter()
-        .map(|record| Ok(record_values::public_record(collection, &decode(record)?, principal.is_superuser())))
+        .map(|record| {
+            Ok(record_values::public_record(
+                collection,
+                &decode(record)?,
+                principal.is_superuser(),
+            ))
+        })
         .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
     let (total_items, total_pages) = if page.skip_total {
         (-1, -1)
@@ -69,7 +78,13 @@ pub async fn list(
         let total = app.state().count_records(&collection.id)?;
         (total as i64, page.total_pages(total) as i64)
     };
-    let body = ListResult { items, page: page.page, per_page: page.per_page, total_items, total_pages };
+    let body = ListResult {
+        items,
+        page: page.page,
+        per_page: page.per_page,
+        total_items,
+        total_pages,
+    };
     Ok(with_index(Json(body).into_response(), seen))
 }
 
@@ -86,7 +101,11 @@ pub async fn view(
         .state()
         .record(&loaded.collection.id, &record_id)?
         .ok_or_else(ApiError::not_found)?;
-    let record = record_values::public_record(&loaded.collection, &decode(&stored)?, principal.is_superuser());
+    let record = record_values::public_record(
+        &loaded.collection,
+        &decode(&stored)?,
+        principal.is_superuser(),
+    );
     Ok(with_index(Json(record).into_response(), seen))
 }
 
@@ -100,7 +119,12 @@ fn check_size(app: &App, doc_json: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn written(loaded: &LoadedCollection, doc: &Document, principal: &Principal, index: u64) -> Response {
+fn written(
+    loaded: &LoadedCollection,
+    doc: &Document,
+    principal: &Principal,
+    index: u64,
+) -> Response {
     let record = record_values::public_record(&loaded.collection, doc, principal.is_superuser());
     with_index(Json(record).into_response(), index)
 }
@@ -119,7 +143,11 @@ pub async fn create(
     let input = json_object(&body)?;
     let doc = record_values::document_for_create(&loaded.collection, &input)
         .map_err(|errors| ApiError::validation(FAILED, errors))?;
-    let record_id = doc.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
+    let record_id = doc
+        .get("id")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
     check_size(&app, &doc_json)?;
     let outcome = app
@@ -134,10 +162,15 @@ pub async fn create(
         CommandResult::Applied { .. } => Ok(written(&loaded, &doc, &principal, outcome.index)),
         CommandResult::Rejected(Rejection::RecordExists) => {
             let mut data = FieldErrors::new();
-            data.insert("id".into(), field_error("validation_not_unique", "Value must be unique.", None));
+            data.insert(
+                "id".into(),
+                field_error("validation_not_unique", "Value must be unique.", None),
+            );
             Err(ApiError::validation(FAILED, data))
         }
-        CommandResult::Rejected(Rejection::CollectionMissing) => Err(ApiError::missing_collection()),
+        CommandResult::Rejected(Rejection::CollectionMissing) => {
+            Err(ApiError::missing_collection())
+        }
         CommandResult::Rejected(rejection) => {
             tracing::error!(?rejection, "unexpected rejection creating a record");
             Err(ApiError::internal())
@@ -174,16 +207,22 @@ pub async fn update(
             })
             .await?;
         match outcome.result {
-            CommandResult::Applied { .. } => return Ok(written(&loaded, &doc, &principal, outcome.index)),
+            CommandResult::Applied { .. } => {
+                return Ok(written(&loaded, &doc, &principal, outcome.index))
+            }
             CommandResult::Rejected(Rejection::RecordMissing) => return Err(ApiError::not_found()),
-            CommandResult::Rejected(Rejection::CollectionMissing) => return Err(ApiError::missing_collection()),
+            CommandResult::Rejected(Rejection::CollectionMissing) => {
+                return Err(ApiError::missing_collection())
+            }
             CommandResult::Rejected(rejection) => {
                 // Someone else wrote the record since we read it: read again and re-apply.
                 tracing::debug!(?rejection, "record changed concurrently; retrying");
             }
         }
     }
-    Err(ApiError::unavailable("The record changed concurrently too many times; retry."))
+    Err(ApiError::unavailable(
+        "The record changed concurrently too many times; retry.",
+    ))
 }
 
 pub async fn delete(
@@ -195,7 +234,11 @@ pub async fn delete(
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.delete_rule, &principal)?;
     read_barrier(&app, &headers).await?;
-    if app.state().record(&loaded.collection.id, &record_id)?.is_none() {
+    if app
+        .state()
+        .record(&loaded.collection.id, &record_id)?
+        .is_none()
+    {
         return Err(ApiError::not_found());
     }
     let outcome = app
@@ -206,7 +249,10 @@ pub async fn delete(
         })
         .await?;
     match outcome.result {
-        CommandResult::Applied { .. } => Ok(with_index(StatusCode::NO_CONTENT.into_response(), outcome.index)),
+        CommandResult::Applied { .. } => Ok(with_index(
+            StatusCode::NO_CONTENT.into_response(),
+            outcome.index,
+        )),
         CommandResult::Rejected(_) => Err(ApiError::not_found()),
     }
 }

@@ -21,7 +21,8 @@ pub enum PasswordError {
 }
 
 fn hasher() -> Argon2<'static> {
-    let params = Params::new(MEMORY_KIB, PASSES, LANES, None).expect("constant argon2 parameters are valid");
+    let params =
+        Params::new(MEMORY_KIB, PASSES, LANES, None).expect("constant argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
@@ -48,7 +49,9 @@ pub async fn verify(password: String, stored_hash: Option<String>) -> Result<boo
         let Ok(parsed) = PasswordHash::new(&phc) else {
             return Ok(false);
         };
-        let matches = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
+        let matches = hasher()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         Ok(known && matches)
     })
     .await?
@@ -71,8 +74,14 @@ mod tests {
     async fn hash_then_verify() {
         let phc = super::hash("correct horse".into()).await.expect("hash");
         assert!(phc.starts_with("$argon2id$"));
-        assert!(super::verify("correct horse".into(), Some(phc.clone())).await.expect("verify"));
-        assert!(!super::verify("wrong".into(), Some(phc)).await.expect("verify"));
-        assert!(!super::verify("anything".into(), None).await.expect("verify"));
+        assert!(super::verify("correct horse".into(), Some(phc.clone()))
+            .await
+            .expect("verify"));
+        assert!(!super::verify("wrong".into(), Some(phc))
+            .await
+            .expect("verify"));
+        assert!(!super::verify("anything".into(), None)
+            .await
+            .expect("verify"));
     }
 }

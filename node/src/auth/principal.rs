@@ -24,7 +24,11 @@ impl Principal {
 
 /// The raw token: PocketBase sends it bare; a `Bearer ` prefix is accepted too.
 pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
-    let value = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let value = headers
+        .get(axum::http::header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let token = value.strip_prefix("Bearer ").unwrap_or(value).trim();
     (!token.is_empty()).then_some(token)
 }
@@ -54,14 +58,20 @@ pub fn verified(app: &App, raw: &str) -> Result<Option<(Principal, Document)>, A
         return Ok(None);
     };
     let doc: Document = serde_json::from_str(&stored.doc_json).map_err(|_| ApiError::internal())?;
-    let token_key = doc.get("tokenKey").and_then(|key| key.as_str()).unwrap_or_default();
+    let token_key = doc
+        .get("tokenKey")
+        .and_then(|key| key.as_str())
+        .unwrap_or_default();
     if token_key.is_empty() || token::verify(raw, token_key, secret).is_err() {
         return Ok(None);
     }
     let principal = if collection.name == superusers::SUPERUSERS_NAME {
         Principal::Superuser { id: claims.id }
     } else {
-        Principal::Record { collection_id: collection.id.clone(), id: claims.id }
+        Principal::Record {
+            collection_id: collection.id.clone(),
+            id: claims.id,
+        }
     };
     Ok(Some((principal, doc)))
 }

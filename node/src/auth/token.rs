@@ -63,7 +63,11 @@ pub fn unverified_claims(token: &str) -> Result<AuthClaims, TokenError> {
 }
 
 /// Check signature and expiry with the record's key.
-pub fn verify(token: &str, token_key: &str, collection_secret: &str) -> Result<AuthClaims, TokenError> {
+pub fn verify(
+    token: &str,
+    token_key: &str,
+    collection_secret: &str,
+) -> Result<AuthClaims, TokenError> {
     let mut validation = Validation::new(Algorithm::HS256);
     validation.leeway = 0;
     validation.set_required_spec_claims(&["exp"]);
@@ -86,7 +90,10 @@ mod tests {
         let token = sign("rec", "pbc_1", "key", "secret", 60).expect("sign");
         let claims = verify(&token, "key", "secret").expect("valid");
         assert_eq!(claims.id, "rec");
-        assert_eq!(unverified_claims(&token).expect("claims").collection_id, "pbc_1");
+        assert_eq!(
+            unverified_claims(&token).expect("claims").collection_id,
+            "pbc_1"
+        );
     }
 
     #[test]

@@ -34,9 +34,18 @@ pub fn run(command: CertsCommand) -> anyhow::Result<()> {
             tls::generate_ca(&out).context("create CA")?;
             eprintln!("CA written to {}", out.display());
         }
-        CertsCommand::Node { ca, node_id, out, hosts } => {
-            tls::generate_node_cert(&ca, node_id, &hosts, &out).context("create node certificate")?;
-            eprintln!("certificate for node {node_id} written to {}", out.display());
+        CertsCommand::Node {
+            ca,
+            node_id,
+            out,
+            hosts,
+        } => {
+            tls::generate_node_cert(&ca, node_id, &hosts, &out)
+                .context("create node certificate")?;
+            eprintln!(
+                "certificate for node {node_id} written to {}",
+                out.display()
+            );
         }
     }
     Ok(())

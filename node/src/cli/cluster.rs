@@ -33,7 +33,10 @@ pub async fn run(command: ClusterCommand) -> anyhow::Result<()> {
                 .superuser_login(&args.email, &args.password)
                 .await
                 .context("log in as superuser")?;
-            let status = client.cluster_status().await.context("read cluster status")?;
+            let status = client
+                .cluster_status()
+                .await
+                .context("read cluster status")?;
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&status)?);
             } else {

@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 pub use serve_args::ServeArgs;
 
 #[derive(Debug, Parser)]
-#[command(name = "edgebase", version, about = "A replicated, PocketBase-compatible backend in one binary")]
+#[command(
+    name = "edgebase",
+    version,
+    about = "A replicated, PocketBase-compatible backend in one binary"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,

@@ -25,7 +25,11 @@ pub enum SuperuserCommand {
 
 pub async fn run(command: SuperuserCommand) -> anyhow::Result<()> {
     match command {
-        SuperuserCommand::Upsert { email, password, dir } => {
+        SuperuserCommand::Upsert {
+            email,
+            password,
+            dir,
+        } => {
             if let Some(result) = admin_socket::upsert_superuser(&dir, &email, &password).await {
                 result?;
             } else {

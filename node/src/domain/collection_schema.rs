@@ -226,7 +226,10 @@ fn normalise_fields(fields: Vec<Field>) -> Result<Vec<Field>, Map<String, Value>
     }
     // Two different ids may still carry one name.
     for (index, field) in out.iter().enumerate() {
-        if out[..index].iter().any(|earlier| earlier.name == field.name) {
+        if out[..index]
+            .iter()
+            .any(|earlier| earlier.name == field.name)
+        {
             errors.insert(
                 index.saturating_sub(1).to_string(),
                 json!({ "name": field_error("validation_duplicated_field_name", "Duplicated or invalid field name.", None) }),
@@ -250,8 +253,9 @@ mod tests {
 
     #[test]
     fn create_derives_ids_and_adds_the_id_field() {
-        let collection = create(json!({"name": "posts", "fields": [{"name": "title", "type": "text"}]}))
-            .expect("valid");
+        let collection =
+            create(json!({"name": "posts", "fields": [{"name": "title", "type": "text"}]}))
+                .expect("valid");
         assert_eq!(collection.id, "pbc_1125843985");
         assert_eq!(collection.fields[0].name, "id");
         assert_eq!(collection.fields[1].id, "text724990059");
@@ -263,7 +267,10 @@ mod tests {
         let cases = [
             (json!({"name": "x y"}), "name"),
             (json!({"name": ""}), "name"),
-            (json!({"name": "ok", "fields": [{"name": "collectionId", "type": "text"}]}), "fields"),
+            (
+                json!({"name": "ok", "fields": [{"name": "collectionId", "type": "text"}]}),
+                "fields",
+            ),
             (json!({"name": "ok", "type": "view"}), "type"),
         ];
         for (body, key) in cases {

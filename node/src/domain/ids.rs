@@ -29,7 +29,10 @@ fn random_string(length: usize, alphabet: &[u8]) -> String {
 
 /// PocketBase's collection id: `pbc_` and the CRC-32 of type and name.
 pub fn collection_id(collection_type: &str, name: &str) -> String {
-    format!("pbc_{}", crc32fast::hash(format!("{collection_type}{name}").as_bytes()))
+    format!(
+        "pbc_{}",
+        crc32fast::hash(format!("{collection_type}{name}").as_bytes())
+    )
 }
 
 /// PocketBase's field id: the type and the CRC-32 of the name.

@@ -22,13 +22,20 @@ pub type Document = Map<String, Value>;
 
 /// Build the document a create stores from a request body. The id is taken from the body
 /// if given, else generated here, on the proposing node.
-pub fn document_for_create(collection: &Collection, body: &Map<String, Value>) -> Result<Document, FieldErrors> {
+pub fn document_for_create(
+    collection: &Collection,
+    body: &Map<String, Value>,
+) -> Result<Document, FieldErrors> {
     let mut doc = Document::new();
     for field in &collection.fields {
         doc.insert(field.name.clone(), zero_value(&field.kind));
     }
     let id = body.get("id").map(cast_text).unwrap_or_default();
-    let id = if id.is_empty() { ids::new_record_id() } else { id };
+    let id = if id.is_empty() {
+        ids::new_record_id()
+    } else {
+        id
+    };
     doc.insert("id".into(), Value::String(id));
     assign_and_validate(collection, doc, body)
 }
@@ -82,7 +89,10 @@ fn assign_and_validate(
 
 /// Fields set through the records API (system auth fields go through their own flows).
 fn is_writable(kind: &FieldKind) -> bool {
-    !matches!(kind, FieldKind::Password { .. } | FieldKind::Autodate { .. })
+    !matches!(
+        kind,
+        FieldKind::Password { .. } | FieldKind::Autodate { .. }
+    )
 }
 
 /// The value a field shows when nothing was stored for it.
@@ -121,7 +131,11 @@ fn cast_text(raw: &Value) -> String {
 fn cast_number(raw: &Value) -> f64 {
     match raw {
         Value::Number(number) => number.as_f64().unwrap_or(0.0),
-        Value::String(text) => text.parse::<f64>().ok().filter(|n| n.is_finite()).unwrap_or(0.0),
+        Value::String(text) => text
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .unwrap_or(0.0),
         Value::Bool(flag) => f64::from(u8::from(*flag)),
         Value::Null | Value::Array(_) | Value::Object(_) => 0.0,
     }
@@ -169,9 +183,8 @@ fn is_blank(value: &Value) -> bool {
     }
 }
 
-static EMAIL_PATTERN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("static pattern")
-});
+static EMAIL_PATTERN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[^@\s]+$").expect("static pattern"));
 
 fn validate(field: &Field, value: &Value) -> Option<Value> {
     if is_blank(value) {
@@ -180,10 +193,16 @@ fn validate(field: &Field, value: &Value) -> Option<Value> {
             .then(|| field_error("validation_required", "Cannot be blank.", None));
     }
     match &field.kind {
-        FieldKind::Text { min, max, pattern, .. } => {
+        FieldKind::Text {
+            min, max, pattern, ..
+        } => {
             let text = value.as_str().unwrap_or_default();
             let length = i64::try_from(text.chars().count()).unwrap_or(i64::MAX);
-            let max = if *max <= 0 { TEXT_LENGTH_DEFAULT_MAX } else { *max };
+            let max = if *max <= 0 {
+                TEXT_LENGTH_DEFAULT_MAX
+            } else {
+                *max
+            };
             if length < *min {
                 return Some(field_error(
                     "validation_min_text_constraint",
@@ -199,7 +218,11 @@ fn validate(field: &Field, value: &Value) -> Option<Value> {
                 ));
             }
             if !pattern.is_empty() && !matches_pattern(pattern, text) {
-                return Some(field_error("validation_invalid_format", "Invalid value format.", None));
+                return Some(field_error(
+                    "validation_invalid_format",
+                    "Invalid value format.",
+                    None,
+                ));
             }
             None
         }
@@ -229,8 +252,14 @@ fn validate(field: &Field, value: &Value) -> Option<Value> {
             None
         }
         FieldKind::Json { max_size } => {
-            let limit = if *max_size <= 0 { JSON_SIZE_DEFAULT_MAX_BYTES } else { *max_size };
-            let size = serde_json::to_vec(value).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+            let limit = if *max_size <= 0 {
+                JSON_SIZE_DEFAULT_MAX_BYTES
+            } else {
+                *max_size
+            };
+            let size = serde_json::to_vec(value)
+                .map(|bytes| bytes.len())
+                .unwrap_or(usize::MAX);
             (i64::try_from(size).unwrap_or(i64::MAX) > limit).then(|| {
                 field_error(
                     "validation_json_size_limit",
@@ -241,8 +270,13 @@ fn validate(field: &Field, value: &Value) -> Option<Value> {
         }
         FieldKind::Email { .. } => {
             let text = value.as_str().unwrap_or_default();
-            (!EMAIL_PATTERN.is_match(text))
-                .then(|| field_error("validation_is_email", "Must be a valid email address.", None))
+            (!EMAIL_PATTERN.is_match(text)).then(|| {
+                field_error(
+                    "validation_is_email",
+                    "Must be a valid email address.",
+                    None,
+                )
+            })
         }
         FieldKind::Bool {} | FieldKind::Password { .. } | FieldKind::Autodate { .. } => None,
     }
@@ -258,7 +292,11 @@ fn matches_pattern(pattern: &str, text: &str) -> bool {
 
 /// The record as the API shows it: system keys, then every visible field (stored value or
 /// the field's zero value). Hidden fields are shown to superusers only.
-pub fn public_record(collection: &Collection, doc: &Document, show_hidden: bool) -> Map<String, Value> {
+pub fn public_record(
+    collection: &Collection,
+    doc: &Document,
+    show_hidden: bool,
+) -> Map<String, Value> {
     let mut out = Map::new();
     out.insert("collectionId".into(), json!(collection.id));
     out.insert("collectionName".into(), json!(collection.name));
@@ -300,16 +338,38 @@ mod tests {
     #[test]
     fn create_matches_pocketbase() {
         let cases: &[(Value, Value)] = &[
-            (json!({"s":"a","n":7,"b":false,"j":"x"}),
-             json!({"b":"validation_required","n":"validation_max_number_constraint","s":"validation_min_text_constraint"})),
-            (json!({"s":"abcdef","n":1.5,"b":true,"j":{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa":1}}),
-             json!({"j":"validation_json_size_limit","n":"validation_only_int_constraint","s":"validation_max_text_constraint"})),
-            (json!({"s":"AB1","n":0,"b":true}), json!({"n":"validation_required","s":"validation_invalid_format"})),
-            (json!({"s":123,"n":"3","b":"1","j":"[1,2]"}), json!({"s":"validation_invalid_format"})),
-            (json!({"s":null,"n":true,"b":"yes"}), json!({"b":"validation_required"})),
-            (json!({"n":"  4 ","b":"t"}), json!({"n":"validation_required"})),
-            (json!({"n":2,"b":true,"id":"UPPERCASEIDXXXX"}), json!({"id":"validation_invalid_format"})),
-            (json!({"n":2,"b":true,"id":"short"}), json!({"id":"validation_min_text_constraint"})),
+            (
+                json!({"s":"a","n":7,"b":false,"j":"x"}),
+                json!({"b":"validation_required","n":"validation_max_number_constraint","s":"validation_min_text_constraint"}),
+            ),
+            (
+                json!({"s":"abcdef","n":1.5,"b":true,"j":{"aaaaaaaaaaaaaaaaaaaaaaaaaaaaa":1}}),
+                json!({"j":"validation_json_size_limit","n":"validation_only_int_constraint","s":"validation_max_text_constraint"}),
+            ),
+            (
+                json!({"s":"AB1","n":0,"b":true}),
+                json!({"n":"validation_required","s":"validation_invalid_format"}),
+            ),
+            (
+                json!({"s":123,"n":"3","b":"1","j":"[1,2]"}),
+                json!({"s":"validation_invalid_format"}),
+            ),
+            (
+                json!({"s":null,"n":true,"b":"yes"}),
+                json!({"b":"validation_required"}),
+            ),
+            (
+                json!({"n":"  4 ","b":"t"}),
+                json!({"n":"validation_required"}),
+            ),
+            (
+                json!({"n":2,"b":true,"id":"UPPERCASEIDXXXX"}),
+                json!({"id":"validation_invalid_format"}),
+            ),
+            (
+                json!({"n":2,"b":true,"id":"short"}),
+                json!({"id":"validation_min_text_constraint"}),
+            ),
         ];
         for (body, expected) in cases {
             let errors = document_for_create(&collection(), body.as_object().unwrap())
@@ -325,11 +385,26 @@ mod tests {
     #[test]
     fn casts_match_pocketbase() {
         let cases: &[(Value, Value)] = &[
-            (json!({"s":"ab","n":3,"b":1,"j":"  "}), json!({"s":"ab","n":3,"b":true,"j":"  "})),
-            (json!({"n":2,"b":true,"j":"{\"a\": 1}"}), json!({"s":"","n":2,"b":true,"j":{"a":1}})),
-            (json!({"n":2,"b":true,"j":"12"}), json!({"s":"","n":2,"b":true,"j":12})),
-            (json!({"n":2,"b":true,"j":" true "}), json!({"s":"","n":2,"b":true,"j":" true "})),
-            (json!({"n":3,"b":true,"j":"abc"}), json!({"s":"","n":3,"b":true,"j":"abc"})),
+            (
+                json!({"s":"ab","n":3,"b":1,"j":"  "}),
+                json!({"s":"ab","n":3,"b":true,"j":"  "}),
+            ),
+            (
+                json!({"n":2,"b":true,"j":"{\"a\": 1}"}),
+                json!({"s":"","n":2,"b":true,"j":{"a":1}}),
+            ),
+            (
+                json!({"n":2,"b":true,"j":"12"}),
+                json!({"s":"","n":2,"b":true,"j":12}),
+            ),
+            (
+                json!({"n":2,"b":true,"j":" true "}),
+                json!({"s":"","n":2,"b":true,"j":" true "}),
+            ),
+            (
+                json!({"n":3,"b":true,"j":"abc"}),
+                json!({"s":"","n":3,"b":true,"j":"abc"}),
+            ),
         ];
         for (body, expected) in cases {
             let mut doc = document_for_create(&collection(), body.as_object().unwrap())
@@ -341,9 +416,11 @@ mod tests {
 
     #[test]
     fn update_keeps_unsent_fields_and_the_id() {
-        let created =
-            document_for_create(&collection(), json!({"s":"ab","n":3,"b":true}).as_object().unwrap())
-                .expect("valid");
+        let created = document_for_create(
+            &collection(),
+            json!({"s":"ab","n":3,"b":true}).as_object().unwrap(),
+        )
+        .expect("valid");
         let updated = document_for_update(
             &collection(),
             &created,

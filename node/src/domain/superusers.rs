@@ -40,7 +40,17 @@ fn system_field(name: &str, hidden: bool, required: bool, kind: FieldKind) -> Fi
 pub fn superusers_collection(now: &str) -> Collection {
     let fields = vec![
         system_id_field(),
-        system_field("password", true, true, FieldKind::Password { min: 8, max: 0, pattern: String::new(), cost: 0 }),
+        system_field(
+            "password",
+            true,
+            true,
+            FieldKind::Password {
+                min: 8,
+                max: 0,
+                pattern: String::new(),
+                cost: 0,
+            },
+        ),
         system_field(
             "tokenKey",
             true,
@@ -53,17 +63,44 @@ pub fn superusers_collection(now: &str) -> Collection {
                 primary_key: false,
             },
         ),
-        system_field("email", false, true, FieldKind::Email { except_domains: vec![], only_domains: vec![] }),
+        system_field(
+            "email",
+            false,
+            true,
+            FieldKind::Email {
+                except_domains: vec![],
+                only_domains: vec![],
+            },
+        ),
         system_field("emailVisibility", false, false, FieldKind::Bool {}),
         system_field("verified", false, false, FieldKind::Bool {}),
-        system_field("created", false, false, FieldKind::Autodate { on_create: true, on_update: false }),
-        system_field("updated", false, false, FieldKind::Autodate { on_create: true, on_update: true }),
+        system_field(
+            "created",
+            false,
+            false,
+            FieldKind::Autodate {
+                on_create: true,
+                on_update: false,
+            },
+        ),
+        system_field(
+            "updated",
+            false,
+            false,
+            FieldKind::Autodate {
+                on_create: true,
+                on_update: true,
+            },
+        ),
     ];
     let id = superusers_id();
     let mut options = Map::new();
     options.insert("authRule".into(), json!(""));
     options.insert("manageRule".into(), Value::Null);
-    options.insert("passwordAuth".into(), json!({"enabled": true, "identityFields": ["email"]}));
+    options.insert(
+        "passwordAuth".into(),
+        json!({"enabled": true, "identityFields": ["email"]}),
+    );
     options.insert(
         "authToken".into(),
         json!({"duration": TOKEN_DURATION_SECS, "secret": ids::new_secret(SECRET_LENGTH)}),
@@ -119,7 +156,11 @@ pub async fn ensure_collection(app: &App) -> Result<(), ApiError> {
     let doc_json = serde_json::to_string(&collection).map_err(|_| ApiError::internal())?;
     let outcome = app
         .propose(Command::PutCollection {
-            collection: CollectionDoc { id: collection.id, name: collection.name, doc_json },
+            collection: CollectionDoc {
+                id: collection.id,
+                name: collection.name,
+                doc_json,
+            },
             expect: CollectionExpect::Absent,
         })
         .await?;
@@ -143,17 +184,23 @@ pub async fn upsert(app: &App, email: &str, new_password: &str) -> Result<Docume
         ));
     }
     ensure_collection(app).await?;
-    let loaded = app.collection(SUPERUSERS_NAME)?.ok_or_else(ApiError::internal)?;
+    let loaded = app
+        .collection(SUPERUSERS_NAME)?
+        .ok_or_else(ApiError::internal)?;
     let record_id = superuser_record_id(&email);
-    let password_hash = password::hash(new_password.to_string()).await.map_err(|error| {
-        tracing::error!(%error, "hash superuser password");
-        ApiError::internal()
-    })?;
+    let password_hash = password::hash(new_password.to_string())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "hash superuser password");
+            ApiError::internal()
+        })?;
     for _ in 0..app.limits().write_attempts_max {
         let now = time::now_string();
         let existing = app.state().record(&loaded.collection.id, &record_id)?;
         let mut doc: Document = match &existing {
-            Some(stored) => serde_json::from_str(&stored.doc_json).map_err(|_| ApiError::internal())?,
+            Some(stored) => {
+                serde_json::from_str(&stored.doc_json).map_err(|_| ApiError::internal())?
+            }
             None => {
                 let mut doc = Document::new();
                 doc.insert("id".into(), json!(record_id));
@@ -187,5 +234,7 @@ pub async fn upsert(app: &App, email: &str, new_password: &str) -> Result<Docume
             }
         }
     }
-    Err(ApiError::unavailable("The superuser changed concurrently; retry."))
+    Err(ApiError::unavailable(
+        "The superuser changed concurrently; retry.",
+    ))
 }
