@@ -7,6 +7,10 @@ use std::time::Duration;
 
 use crate::process::log_tail;
 
+/// The logs the harness writes (a data dir's own `*.log` files, RocksDB's WAL among them,
+/// are not for reading).
+const HARNESS_LOG_NAMES: &[&str] = &["node.log", "server.log"];
+
 /// Lines of each log printed when a test fails.
 const FAILURE_LOG_LINES: usize = 80;
 
@@ -25,7 +29,8 @@ impl TestContext {
 
 /// Run `body` on the tokio runtime with an overall `timeout`. Processes the body started are
 /// killed when it ends, fails, panics or times out (their handles are dropped). On failure
-/// the tails of every `*.log` under the test dir are printed and the dir is kept.
+/// the tails of every node's and server's log under the test dir are printed and the dir
+/// is kept.
 pub async fn run_test<F, Fut>(name: &str, timeout: Duration, body: F)
 where
     F: FnOnce(TestContext) -> Fut,
@@ -85,7 +90,10 @@ fn collect_logs(dir: &Path, logs: &mut Vec<PathBuf>) {
         let path = entry.path();
         if path.is_dir() {
             collect_logs(&path, logs);
-        } else if path.extension().is_some_and(|extension| extension == "log") {
+        } else if path
+            .file_name()
+            .is_some_and(|name| HARNESS_LOG_NAMES.iter().any(|log| name == *log))
+        {
             logs.push(path);
         }
     }

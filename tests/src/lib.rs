@@ -25,7 +25,7 @@ pub use cluster::{
 pub use data::{all_records, string_field};
 pub use harness::{run_test, TestContext};
 pub use node::{Node, NodeSpec};
-pub use ports::free_addr;
+pub use ports::{free_addr, free_addr_pair};
 pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};
 pub use seed::{seeded_rng, SEED_VARIABLE};

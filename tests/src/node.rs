@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use edgebase_client::{Client, ClientOptions};
 
 use crate::binary::edgebase_binary;
-use crate::ports::free_addr;
+use crate::ports::free_addr_pair;
 use crate::process::ServerProcess;
 
 /// How to start one node; `Node::restart` reuses it.
@@ -39,7 +39,7 @@ impl NodeSpec {
             name: name.to_owned(),
             node_id: None,
             data_dir: node_root.join("data"),
-            http_addr: free_addr()?,
+            http_addr: free_addr_pair()?,
             raft_addr: None,
             certs_dir: None,
             join: None,

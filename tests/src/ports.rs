@@ -34,3 +34,27 @@ pub fn free_addr() -> anyhow::Result<SocketAddr> {
     }
     bail!("no port free for both TCP and UDP after {ATTEMPTS_MAX} attempts")
 }
+
+/// A 127.0.0.1 address whose port and port + 1 are both free (TCP and UDP): for a node
+/// started without `--raft`, which then listens for Raft on the HTTP port + 1.
+pub fn free_addr_pair() -> anyhow::Result<SocketAddr> {
+    const ATTEMPTS_MAX: usize = 64;
+    for _ in 0..ATTEMPTS_MAX {
+        let addr = free_addr()?;
+        let Some(next_port) = addr.port().checked_add(1) else {
+            continue;
+        };
+        let next = SocketAddr::from((Ipv4Addr::LOCALHOST, next_port));
+        let next_free = TcpListener::bind(next).is_ok() && UdpSocket::bind(next).is_ok();
+        if !next_free {
+            continue;
+        }
+        let mut ports = handed_out()
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if ports.insert(next_port) {
+            return Ok(addr);
+        }
+    }
+    bail!("no pair of adjacent free ports after {ATTEMPTS_MAX} attempts")
+}

@@ -125,6 +125,7 @@ impl ServerProcess {
         if std::env::var_os("RUST_LOG").is_none() {
             command.env("RUST_LOG", "info");
         }
+        command.env("NO_COLOR", "1");
         for (key, value) in &self.env {
             command.env(key, value);
         }

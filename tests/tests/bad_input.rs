@@ -129,7 +129,7 @@ async fn bad_input_is_refused_and_changes_nothing() {
                 who: As::Superuser,
                 body: RawBody::Json(json!({"title": "x", "count": 1})),
                 status: 404,
-                message: "Missing collection context.",
+                message: "Missing or invalid collection context.",
                 field_code: None,
             },
             Case {
@@ -194,13 +194,16 @@ async fn bad_input_is_refused_and_changes_nothing() {
             },
         ];
 
-        let raw = RawClient::new(&node.http_url())?;
         let mut failures = Vec::new();
         for case in cases {
             let auth_header = match case.who {
                 As::Guest => None,
                 As::Superuser => Some(auth.token.as_str()),
             };
+            // A fresh connection per case: after a 413 the server drops the connection with
+            // the body half read, and a pooled connection must not turn that into a
+            // transport error of the next case.
+            let raw = RawClient::new(&node.http_url())?;
             let response = raw
                 .send(case.method, &case.path, auth_header, case.body, &[])
                 .await

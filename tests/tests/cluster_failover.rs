@@ -18,124 +18,206 @@ use serde_json::json;
 const COLLECTION: &str = "events";
 /// How long writes may keep failing while a new leader is elected.
 const ELECTION_TIMEOUT: Duration = Duration::from_secs(30);
+/// "A new leader within a few seconds" (issue 2), with room for a loaded 2-core machine.
+const ELECTION_EXPECTED: Duration = Duration::from_secs(15);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_leader_kill9() {
-    run_test("cluster_failover", Duration::from_secs(420), |context| async move {
-        let mut rng = seeded_rng("cluster_failover");
-        let mut cluster = Cluster::builder(context.root()).size(3).start().await?;
-        let leader = cluster.wait_for_leader(&cluster.ids(), NODE_START_TIMEOUT).await?;
-        let followers: Vec<u64> = cluster.ids().into_iter().filter(|id| *id != leader).collect();
-        eprintln!("leader is node {leader}, followers {followers:?}");
+    run_test(
+        "cluster_failover",
+        Duration::from_secs(420),
+        |context| async move {
+            let mut rng = seeded_rng("cluster_failover");
+            let mut cluster = Cluster::builder(context.root()).size(3).start().await?;
+            let leader = cluster
+                .wait_for_leader(&cluster.ids(), NODE_START_TIMEOUT)
+                .await?;
+            let followers: Vec<u64> = cluster
+                .ids()
+                .into_iter()
+                .filter(|id| *id != leader)
+                .collect();
+            eprintln!("leader is node {leader}, followers {followers:?}");
 
-        // The operator CLI sees the same cluster.
-        let cli_status = cluster
-            .cli()
-            .cluster_status_json(cluster.node(leader).http_addr(), SUPERUSER_EMAIL, SUPERUSER_PASSWORD)
-            .await?;
-        let cli_members = cli_status["members"].as_array().map(Vec::len);
-        ensure!(cli_members == Some(3), "cluster status --json: {cli_status}");
+            // The operator CLI sees the same cluster.
+            let cli_status = cluster
+                .cli()
+                .cluster_status_json(
+                    cluster.node(leader).http_addr(),
+                    SUPERUSER_EMAIL,
+                    SUPERUSER_PASSWORD,
+                )
+                .await?;
+            let cli_members = cli_status["members"].as_array().map(Vec::len);
+            ensure!(
+                cli_members == Some(3),
+                "cluster status --json: {cli_status}"
+            );
 
-        let follower = *followers.choose(&mut rng).expect("a 3-node cluster has followers");
-        let writer = cluster.admin(follower).await?;
-        writer
-            .collections()
-            .create(&json!({
-                "name": COLLECTION,
-                "type": "base",
-                "fields": [{"name": "seq", "type": "number"}, {"name": "note", "type": "text"}]
-            }))
-            .await
-            .context("create the collection through a follower")?;
-        let first = writer.records(COLLECTION).create(&json!({"seq": 0, "note": "via follower"})).await?;
-        let first_id = string_field(&first, "id")?;
-        let index = writer.last_index();
-        ensure!(index > 0, "the follower's answer carried no X-Edgebase-Index");
-        // Readable on every node at once: the session index travels as X-Edgebase-After.
-        for id in cluster.ids() {
-            let reader = cluster.admin(id).await?;
-            reader.observe_index(index);
-            let got = reader.records(COLLECTION).get(&first_id).await
-                .with_context(|| format!("read the follower's write on node {id} after index {index}"))?;
-            ensure!(got["note"] == json!("via follower"), "node {id} answered {got:?}");
-        }
-
-        // Writes to random nodes; only 2xx answers count as acknowledged.
-        let mut acknowledged: BTreeMap<String, i64> = BTreeMap::new();
-        acknowledged.insert(first_id, 0);
-        let mut seq = 1;
-        let mut max_index = index;
-        for _ in 0..20 {
-            let target = *cluster.ids().choose(&mut rng).expect("nodes exist");
-            let client = cluster.admin(target).await?;
-            let record = client.records(COLLECTION).create(&json!({"seq": seq, "note": "before"})).await?;
-            acknowledged.insert(string_field(&record, "id")?, seq);
-            max_index = max_index.max(client.last_index());
-            seq += 1;
-        }
-
-        cluster.node_mut(leader).kill9()?;
-        let killed_at = Instant::now();
-        eprintln!("killed leader {leader}");
-        let survivors = followers.clone();
-        let mut after_kill = 0;
-        let mut failed_attempts = 0;
-        while after_kill < 20 {
-            let target = survivors[rng.gen_range(0..survivors.len())];
-            let client = cluster.admin(target).await?;
-            let id = random_id(&mut rng);
-            match write_with_retry(&client, &id, seq).await {
-                Ok(Some(record_id)) => {
-                    acknowledged.insert(record_id, seq);
-                    max_index = max_index.max(client.last_index());
-                    after_kill += 1;
-                }
-                Ok(None) => failed_attempts += 1,
-                Err(error) => return Err(error),
+            let follower = *followers
+                .choose(&mut rng)
+                .expect("a 3-node cluster has followers");
+            let writer = cluster.admin(follower).await?;
+            writer
+                .collections()
+                .create(&json!({
+                    "name": COLLECTION,
+                    "type": "base",
+                    "fields": [{"name": "seq", "type": "number"}, {"name": "note", "type": "text"}]
+                }))
+                .await
+                .context("create the collection through a follower")?;
+            let first = writer
+                .records(COLLECTION)
+                .create(&json!({"seq": 0, "note": "via follower"}))
+                .await?;
+            let first_id = string_field(&first, "id")?;
+            let index = writer.last_index();
+            ensure!(
+                index > 0,
+                "the follower's answer carried no X-Edgebase-Index"
+            );
+            // Readable on every node at once: the session index travels as X-Edgebase-After.
+            for id in cluster.ids() {
+                let reader = cluster.admin(id).await?;
+                reader.observe_index(index);
+                let got = reader
+                    .records(COLLECTION)
+                    .get(&first_id)
+                    .await
+                    .with_context(|| {
+                        format!("read the follower's write on node {id} after index {index}")
+                    })?;
+                ensure!(
+                    got["note"] == json!("via follower"),
+                    "node {id} answered {got:?}"
+                );
             }
-            seq += 1;
-            ensure!(failed_attempts < 5, "writes keep failing after the leader was killed");
-        }
-        let new_leader = cluster.wait_for_leader(&survivors, ELECTION_TIMEOUT).await?;
-        eprintln!(
-            "new leader {new_leader} agreed on {:?} after the kill; {failed_attempts} writes unacknowledged",
-            killed_at.elapsed()
-        );
-        ensure!(new_leader != leader, "the killed node is still named leader");
 
-        // Every acknowledged write is on every survivor.
-        for id in &survivors {
-            let client = cluster.admin(*id).await?.with_consistency(Consistency::Strong);
-            check_all_present(&client, &acknowledged).await
-                .with_context(|| format!("survivor node {id}"))?;
-        }
+            // Writes to random nodes; only 2xx answers count as acknowledged.
+            let mut acknowledged: BTreeMap<String, i64> = BTreeMap::new();
+            acknowledged.insert(first_id, 0);
+            let mut seq = 1;
+            let mut max_index = index;
+            for _ in 0..20 {
+                let target = *cluster.ids().choose(&mut rng).expect("nodes exist");
+                let client = cluster.admin(target).await?;
+                let record = client
+                    .records(COLLECTION)
+                    .create(&json!({"seq": seq, "note": "before"}))
+                    .await?;
+                acknowledged.insert(string_field(&record, "id")?, seq);
+                max_index = max_index.max(client.last_index());
+                seq += 1;
+            }
 
-        // The old leader restarts from its data and catches up.
-        cluster.forget_token(leader);
-        cluster.node_mut(leader).restart()?;
-        cluster.node_mut(leader).wait_healthy(NODE_START_TIMEOUT).await?;
-        let all = cluster.ids();
-        cluster.wait_for_voters(&all, NODE_START_TIMEOUT).await?;
-        let restarted = cluster.admin(leader).await?;
-        restarted.observe_index(max_index);
-        let (restarted_ref, acknowledged_ref) = (&restarted, &acknowledged);
-        wait_until("the restarted node to hold every acknowledged write", NODE_START_TIMEOUT, move || async move {
-            Ok(check_all_present(restarted_ref, acknowledged_ref).await.ok())
-        })
-        .await?;
-        check_all_present(&restarted, &acknowledged).await?;
+            cluster.node_mut(leader).kill9()?;
+            let killed_at = Instant::now();
+            eprintln!("killed leader {leader}");
+            let survivors = followers.clone();
+            let mut failed_attempts = 0;
+            let mut retries = 0;
+            // Writes start at once, during the election; the election is timed alongside.
+            let election = async {
+                let new_leader = cluster
+                    .wait_for_leader(&survivors, ELECTION_TIMEOUT)
+                    .await?;
+                anyhow::Ok((new_leader, killed_at.elapsed()))
+            };
+            let writes = async {
+                let mut after_kill = 0;
+                while after_kill < 20 {
+                    let target = survivors[rng.gen_range(0..survivors.len())];
+                    let client = cluster.admin(target).await?;
+                    let id = random_id(&mut rng);
+                    if let Some(record_id) =
+                        write_with_retry(&client, &id, seq, &mut retries).await?
+                    {
+                        acknowledged.insert(record_id, seq);
+                        max_index = max_index.max(client.last_index());
+                        after_kill += 1;
+                    } else {
+                        failed_attempts += 1;
+                    }
+                    seq += 1;
+                    ensure!(
+                        failed_attempts < 5,
+                        "writes keep failing after the leader was killed"
+                    );
+                }
+                anyhow::Ok(())
+            };
+            let (election, writes) = tokio::join!(election, writes);
+            let (new_leader, election_time) = election?;
+            writes?;
+            eprintln!(
+                "new leader {new_leader} agreed {election_time:?} after the kill; {retries} write \
+             attempts retried, {failed_attempts} writes unacknowledged"
+            );
+            ensure!(
+                election_time < ELECTION_EXPECTED,
+                "electing a new leader took {election_time:?}"
+            );
+            ensure!(
+                new_leader != leader,
+                "the killed node is still named leader"
+            );
 
-        // And the cluster still takes writes through the restarted node.
-        let record = restarted.records(COLLECTION).create(&json!({"seq": seq, "note": "after restart"})).await?;
-        ensure!(record["seq"] == json!(seq), "{record:?}");
-        Ok(())
-    })
+            // Every acknowledged write is on every survivor.
+            for id in &survivors {
+                let client = cluster
+                    .admin(*id)
+                    .await?
+                    .with_consistency(Consistency::Strong);
+                check_all_present(&client, &acknowledged)
+                    .await
+                    .with_context(|| format!("survivor node {id}"))?;
+            }
+
+            // The old leader restarts from its data and catches up.
+            cluster.forget_token(leader);
+            cluster.node_mut(leader).restart()?;
+            cluster
+                .node_mut(leader)
+                .wait_healthy(NODE_START_TIMEOUT)
+                .await?;
+            let all = cluster.ids();
+            cluster.wait_for_voters(&all, NODE_START_TIMEOUT).await?;
+            let restarted = cluster.admin(leader).await?;
+            restarted.observe_index(max_index);
+            let (restarted_ref, acknowledged_ref) = (&restarted, &acknowledged);
+            wait_until(
+                "the restarted node to hold every acknowledged write",
+                NODE_START_TIMEOUT,
+                move || async move {
+                    Ok(check_all_present(restarted_ref, acknowledged_ref)
+                        .await
+                        .ok())
+                },
+            )
+            .await?;
+            check_all_present(&restarted, &acknowledged).await?;
+
+            // And the cluster still takes writes through the restarted node.
+            let record = restarted
+                .records(COLLECTION)
+                .create(&json!({"seq": seq, "note": "after restart"}))
+                .await?;
+            ensure!(record["seq"] == json!(seq), "{record:?}");
+            Ok(())
+        },
+    )
     .await;
 }
 
 /// Create a record with id `id`, retrying while the cluster has no leader (503, transport
 /// errors). `Some(id)` when a 2xx answer acknowledged it, `None` when it gave up.
-async fn write_with_retry(client: &Client, id: &str, seq: i64) -> anyhow::Result<Option<String>> {
+async fn write_with_retry(
+    client: &Client,
+    id: &str,
+    seq: i64,
+    retries: &mut u32,
+) -> anyhow::Result<Option<String>> {
     let started = Instant::now();
     loop {
         match client
@@ -146,6 +228,7 @@ async fn write_with_retry(client: &Client, id: &str, seq: i64) -> anyhow::Result
             Ok(record) => return Ok(Some(string_field(&record, "id")?)),
             Err(error) if error.is_retryable() && started.elapsed() < ELECTION_TIMEOUT => {
                 tracing::debug!(%error, "write failed during the election; retrying");
+                *retries += 1;
                 tokio::time::sleep(Duration::from_millis(200)).await;
             }
             // A retry of a write that did commit finds its id taken: not acknowledged, fine.

@@ -71,6 +71,7 @@ impl Normalizer {
                 Value::Array(items.iter().map(|item| self.walk(item, None)).collect())
             }
             Value::String(text) => Value::String(self.string(text, key)),
+            Value::Number(number) => Value::Number(integral(number)),
             other => other.clone(),
         }
     }
@@ -93,6 +94,20 @@ impl Normalizer {
             Some(placeholder) => placeholder.clone(),
             None => text.to_owned(),
         }
+    }
+}
+
+/// A float with an integral value as the integer it equals: `0.0` and `0` are one JSON
+/// number (JavaScript clients cannot tell them apart), though Go prints `0` and serde `0.0`.
+fn integral(number: &serde_json::Number) -> serde_json::Number {
+    const EXACT_INTEGER_MAX: f64 = 9_007_199_254_740_992.0; // 2^53
+    match number.as_f64() {
+        Some(value)
+            if number.is_f64() && value.fract() == 0.0 && value.abs() <= EXACT_INTEGER_MAX =>
+        {
+            serde_json::Number::from(value as i64)
+        }
+        _ => number.clone(),
     }
 }
 
@@ -120,6 +135,11 @@ mod tests {
         assert_eq!(
             normalizer.normalize(&record),
             json!({"collectionId": "<id-2>", "id": "<id-3>", "note": "<id-2>", "title": "x"})
+        );
+        let numbers = json!([0.0, 0, -3.0, 2.5, 1e300]);
+        assert_eq!(
+            normalizer.normalize(&numbers),
+            json!([0, 0, -3, 2.5, 1e300])
         );
         let auth = json!({"token": "anything", "other": "eyJhbGciOi.eyJleHAi.c2ln"});
         assert_eq!(

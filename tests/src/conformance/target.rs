@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::binary::{edgebase_binary, pocketbase_binary};
 use crate::cli::Cli;
 use crate::cluster::{SUPERUSER_EMAIL, SUPERUSER_PASSWORD};
-use crate::ports::free_addr;
+use crate::ports::free_addr_pair;
 use crate::process::ServerProcess;
 use crate::raw::{RawBody, RawClient};
 
@@ -49,7 +49,7 @@ impl Target {
         let dir = root.join(label);
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let data_dir = dir.join("data");
-        let http_addr = free_addr()?;
+        let http_addr = free_addr_pair()?;
         let log_path = dir.join("server.log");
         let mut process = match kind {
             TargetKind::PocketBase => {
