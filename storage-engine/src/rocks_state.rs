@@ -175,6 +175,12 @@ impl KvBackend for RocksState {
     }
 
     fn write(&self, batch: KvBatch) -> Result<(), StorageError> {
+        // Raft never applies during an install; the lock makes that a guarantee, so a write
+        // can never land in a generation being replaced.
+        let _not_installing = self
+            .install_lock
+            .lock()
+            .map_err(|_| StorageError::Poisoned("snapshot install"))?;
         let prefix = generation_start(self.active_generation.load(Ordering::Acquire));
         let cf = cf(&self.db);
         let mut rocks_batch = WriteBatch::default();

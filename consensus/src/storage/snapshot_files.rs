@@ -152,21 +152,24 @@ impl SnapshotFiles {
         Ok(path)
     }
 
-    /// Make the snapshot at `built` (a temp file) current unless a newer one already is.
-    /// Returns the path to read it from.
+    /// Make the snapshot at `built` (a temp file) current unless a newer one already is, and
+    /// return it open for reading. A snapshot older than the current one is handed out once:
+    /// its file is removed from the directory as soon as it is open.
     pub(crate) fn publish(
         &self,
         meta: &SnapshotMeta,
         built: &Path,
-    ) -> Result<PathBuf, StorageAdapterError> {
+    ) -> Result<File, StorageAdapterError> {
         let mut current = self
             .current
             .lock()
             .map_err(|_| StorageAdapterError::Poisoned("current snapshot"))?;
         if let Some(existing) = current.as_ref() {
             if existing.meta.last_log_id > meta.last_log_id {
-                // Older than what we have: hand it out once, never make it current.
-                return Ok(built.to_path_buf());
+                let file =
+                    File::open(built).map_err(|e| StorageAdapterError::io("open", built, e))?;
+                remove_quietly(built);
+                return Ok(file);
             }
         }
         let file_name = format!("{}.{SNAPSHOT_EXTENSION}", meta.snapshot_id);
@@ -187,21 +190,26 @@ impl SnapshotFiles {
         };
         write_meta()
             .map_err(|e| StorageAdapterError::io("write snapshot meta in", &self.dir, e))?;
+        let file = File::open(&path).map_err(|e| StorageAdapterError::io("open", &path, e))?;
         *current = Some(record);
         drop(current);
         self.remove_files_except(Some(&file_name), false)?;
-        Ok(path)
+        Ok(file)
     }
 
-    /// The current snapshot's meta and file.
-    pub(crate) fn current(&self) -> Result<Option<(SnapshotMeta, PathBuf)>, StorageAdapterError> {
+    /// The current snapshot's meta and its file, opened for reading. Opened under the lock,
+    /// so a concurrent publish cannot remove the file in between.
+    pub(crate) fn current(&self) -> Result<Option<(SnapshotMeta, File)>, StorageAdapterError> {
         let current = self
             .current
             .lock()
             .map_err(|_| StorageAdapterError::Poisoned("current snapshot"))?;
-        Ok(current
-            .as_ref()
-            .map(|record| (record.meta.clone(), self.dir.join(&record.file_name))))
+        let Some(record) = current.as_ref() else {
+            return Ok(None);
+        };
+        let path = self.dir.join(&record.file_name);
+        let file = File::open(&path).map_err(|e| StorageAdapterError::io("open", &path, e))?;
+        Ok(Some((record.meta.clone(), file)))
     }
 
     /// Remove snapshot files other than `keep`, and temp files too when `temps`.

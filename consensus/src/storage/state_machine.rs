@@ -93,10 +93,8 @@ impl RaftStateMachineStore {
             last_log_id,
             last_membership,
         };
-        let path = files.publish(&meta, &temp)?;
+        let file = files.publish(&meta, &temp)?;
         tracing::info!(id = %meta.snapshot_id, keys = stats.keys, bytes = stats.bytes, "built snapshot");
-        let file =
-            std::fs::File::open(&path).map_err(|e| StorageAdapterError::io("open", &path, e))?;
         Ok(Snapshot {
             meta,
             snapshot: Box::new(tokio::fs::File::from_std(file)),
@@ -118,7 +116,7 @@ impl RaftStateMachineStore {
                 found: format!("{installed:?}"),
             });
         }
-        files.publish(meta, &path)?;
+        drop(files.publish(meta, &path)?);
         tracing::info!(id = %meta.snapshot_id, "installed snapshot");
         Ok(())
     }
@@ -189,18 +187,9 @@ impl RaftStateMachine<TypeConfig> for RaftStateMachineStore {
             .files
             .current()
             .map_err(|e| StorageIOError::read_snapshot(None, &e))?;
-        let Some((meta, path)) = current else {
-            return Ok(None);
-        };
-        let file = tokio::fs::File::open(&path).await.map_err(|e| {
-            StorageIOError::read_snapshot(
-                Some(meta.signature()),
-                &StorageAdapterError::io("open", &path, e),
-            )
-        })?;
-        Ok(Some(Snapshot {
+        Ok(current.map(|(meta, file)| Snapshot {
             meta,
-            snapshot: Box::new(file),
+            snapshot: Box::new(tokio::fs::File::from_std(file)),
         }))
     }
 }
