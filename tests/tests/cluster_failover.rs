@@ -77,10 +77,10 @@ async fn acknowledged_writes_survive_leader_kill9() {
                 index > 0,
                 "the follower's answer carried no X-Edgebase-Index"
             );
-            // Readable on every node at once: the session index travels as X-Edgebase-After.
+            // Readable on every node at once: the writer's own session, pointed at each node,
+            // sends the index of its write as X-Edgebase-After (no waiting in the test).
             for id in cluster.ids() {
-                let reader = cluster.admin(id).await?;
-                reader.observe_index(index);
+                let reader = writer.with_base_url(&cluster.node(id).http_url())?;
                 let got = reader
                     .records(COLLECTION)
                     .get(&first_id)
