@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_client::wire::{Collection, ListResult};
+use edgebase_client::wire::Collection;
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::{json, Value};
 
@@ -72,18 +72,7 @@ pub async fn list(
         .take(page.per_page as usize)
         .map(|loaded| collection_for_api(&loaded.collection))
         .collect();
-    let (total_items, total_pages) = if page.skip_total {
-        (-1, -1)
-    } else {
-        (total as i64, page.total_pages(total) as i64)
-    };
-    let body = ListResult {
-        items,
-        page: page.page,
-        per_page: page.per_page,
-        total_items,
-        total_pages,
-    };
+    let body = page.result(items, (!page.skip_total).then_some(total));
     Ok(with_index(Json(body).into_response(), seen))
 }
 

@@ -1,5 +1,6 @@
 //! PocketBase's list paging: `page`, `perPage`, `skipTotal`, with its defaults and bounds.
 
+use edgebase_client::wire::ListResult;
 use serde::Deserialize;
 
 pub const PER_PAGE_DEFAULT: u64 = 30;
@@ -31,9 +32,22 @@ impl Page {
         (self.page - 1).saturating_mul(self.per_page)
     }
 
-    /// `totalPages` for `total_items`.
-    pub fn total_pages(&self, total_items: u64) -> u64 {
-        total_items.div_ceil(self.per_page)
+    /// The page's answer; `total_items` is `None` when the totals were skipped (`-1`).
+    pub fn result<T>(&self, items: Vec<T>, total_items: Option<u64>) -> ListResult<T> {
+        let (total_items, total_pages) = match total_items {
+            None => (-1, -1),
+            Some(total) => (
+                i64::try_from(total).unwrap_or(i64::MAX),
+                i64::try_from(total.div_ceil(self.per_page)).unwrap_or(i64::MAX),
+            ),
+        };
+        ListResult {
+            items,
+            page: self.page,
+            per_page: self.per_page,
+            total_items,
+            total_pages,
+        }
     }
 }
 

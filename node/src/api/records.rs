@@ -4,7 +4,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_client::wire::ListResult;
 use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection, StoredRecord};
 use serde_json::{Map, Value};
 
@@ -72,19 +71,12 @@ pub async fn list(
             ))
         })
         .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
-    let (total_items, total_pages) = if page.skip_total {
-        (-1, -1)
+    let total = if page.skip_total {
+        None
     } else {
-        let total = app.state().count_records(&collection.id)?;
-        (total as i64, page.total_pages(total) as i64)
+        Some(app.state().count_records(&collection.id)?)
     };
-    let body = ListResult {
-        items,
-        page: page.page,
-        per_page: page.per_page,
-        total_items,
-        total_pages,
-    };
+    let body = page.result(items, total);
     Ok(with_index(Json(body).into_response(), seen))
 }
 
