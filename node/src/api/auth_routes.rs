@@ -20,10 +20,11 @@ use crate::domain::superusers;
 fn auth_collection(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     let loaded = app
         .collection(id_or_name)?
-        .ok_or_else(ApiError::missing_collection)?;
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
     if loaded.collection.kind != CollectionType::Auth {
-        return Err(ApiError::bad_request(
-            "The collection is not an auth collection.",
+        return Err(ApiError::new(
+            axum::http::StatusCode::NOT_FOUND,
+            "Missing or invalid auth collection context.",
         ));
     }
     if loaded.collection.name != superusers::SUPERUSERS_NAME {
@@ -69,7 +70,9 @@ pub async fn auth_with_password(
 ) -> Result<Response, ApiError> {
     let loaded = auth_collection(&app, &collection)?;
     read_barrier(&app, &headers).await?;
-    let input = json_object(&body)?;
+    let input = json_object(&body).map_err(|_| {
+        ApiError::bad_request("An error occurred while loading the submitted data.")
+    })?;
     let field = |key: &str| {
         input
             .get(key)

@@ -63,7 +63,7 @@ pub async fn list(
         ));
     }
     let seen = read_barrier(&app, &headers).await?;
-    let page = query.page();
+    let page = query.page()?;
     let all = app.collections()?;
     let total = all.len() as u64;
     let items: Vec<Value> = all

@@ -51,8 +51,17 @@ impl ApiError {
         )
     }
 
+    /// Unknown collection on a read or delete.
     pub fn missing_collection() -> Self {
         Self::new(StatusCode::NOT_FOUND, "Missing collection context.")
+    }
+
+    /// Unknown collection on a create or update (PocketBase words these differently).
+    pub fn missing_or_invalid_collection() -> Self {
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "Missing or invalid collection context.",
+        )
     }
 
     pub fn unauthorized() -> Self {
@@ -74,7 +83,7 @@ impl ApiError {
     }
 
     pub fn too_large() -> Self {
-        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large")
+        Self::new(StatusCode::PAYLOAD_TOO_LARGE, "Request entity too large.")
     }
 
     pub fn unavailable(message: impl Into<String>) -> Self {
@@ -109,7 +118,15 @@ impl IntoResponse for ApiError {
             message: self.message,
             data: self.data,
         };
-        (self.status, axum::Json(envelope)).into_response()
+        let mut response = (self.status, axum::Json(envelope)).into_response();
+        if self.status == StatusCode::PAYLOAD_TOO_LARGE {
+            // The rest of the body is not read, so this connection cannot carry another request.
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

@@ -3,6 +3,8 @@
 use edgebase_client::wire::ListResult;
 use serde::Deserialize;
 
+use crate::api::error::ApiError;
+
 pub const PER_PAGE_DEFAULT: u64 = 30;
 pub const PER_PAGE_MAX: u64 = 1_000;
 
@@ -52,24 +54,37 @@ impl Page {
 }
 
 impl ListQuery {
-    pub fn page(&self) -> Page {
-        let number =
-            |text: &Option<String>| text.as_deref().and_then(|t| t.trim().parse::<i64>().ok());
-        let page = number(&self.page).filter(|page| *page >= 1).unwrap_or(1) as u64;
-        let per_page = number(&self.per_page)
+    /// The requested page, with PocketBase's defaults and clamping. A value that is not a
+    /// number (or a boolean, for `skipTotal`) is PocketBase's generic 400.
+    pub fn page(&self) -> Result<Page, ApiError> {
+        let page = integer(&self.page)?.filter(|page| *page >= 1).unwrap_or(1) as u64;
+        let per_page = integer(&self.per_page)?
             .filter(|per_page| *per_page >= 1)
             .map_or(PER_PAGE_DEFAULT, |per_page| {
                 (per_page as u64).min(PER_PAGE_MAX)
             });
-        let skip_total = matches!(
-            self.skip_total.as_deref().map(str::trim),
-            Some("1" | "t" | "T" | "true" | "TRUE" | "True")
-        );
-        Page {
+        let skip_total = match self.skip_total.as_deref() {
+            None | Some("") => false,
+            Some("1" | "t" | "T" | "true" | "TRUE" | "True") => true,
+            Some("0" | "f" | "F" | "false" | "FALSE" | "False") => false,
+            Some(_) => return Err(ApiError::invalid_body()),
+        };
+        Ok(Page {
             page,
             per_page,
             skip_total,
-        }
+        })
+    }
+}
+
+/// Strict integer parsing as Go's `strconv.Atoi` does it: no blanks, no fractions.
+fn integer(text: &Option<String>) -> Result<Option<i64>, ApiError> {
+    match text.as_deref() {
+        None | Some("") => Ok(None),
+        Some(text) => text
+            .parse::<i64>()
+            .map(Some)
+            .map_err(|_| ApiError::invalid_body()),
     }
 }
 
@@ -77,22 +92,26 @@ impl ListQuery {
 mod tests {
     use super::*;
 
-    fn check(page: Option<&str>, per_page: Option<&str>, expected: (u64, u64)) {
+    fn check(page: Option<&str>, per_page: Option<&str>, expected: Option<(u64, u64)>) {
         let query = ListQuery {
             page: page.map(String::from),
             per_page: per_page.map(String::from),
             ..Default::default()
         };
-        let got = query.page();
-        assert_eq!((got.page, got.per_page), expected, "{page:?} {per_page:?}");
+        let got = query.page().ok().map(|got| (got.page, got.per_page));
+        assert_eq!(got, expected, "{page:?} {per_page:?}");
     }
 
     #[test]
     fn defaults_and_clamps_like_pocketbase() {
-        check(None, None, (1, 30));
-        check(Some("-3"), Some("9999"), (1, 1000));
-        check(Some("2"), Some("0"), (2, 30));
-        check(Some("x"), Some("abc"), (1, 30));
-        check(Some("3"), Some("7"), (3, 7));
+        check(None, None, Some((1, 30)));
+        check(Some("-3"), Some("9999"), Some((1, 1000)));
+        check(Some("2"), Some("0"), Some((2, 30)));
+        check(Some("3"), Some("7"), Some((3, 7)));
+        check(Some(""), Some(""), Some((1, 30)));
+        check(Some("x"), None, None);
+        check(None, Some("abc"), None);
+        check(Some("1.5"), None, None);
+        check(None, Some(" 1"), None);
     }
 }

@@ -57,7 +57,7 @@ pub async fn list(
     unsupported_query(&query)?;
     let seen = read_barrier(&app, &headers).await?;
     let collection = &loaded.collection;
-    let page = query.page();
+    let page = query.page()?;
     let stored = app
         .state()
         .records_page(&collection.id, page.offset(), page.per_page)?;
@@ -127,7 +127,9 @@ pub async fn create(
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let loaded = collection_context(&app, &collection)?;
+    let loaded = app
+        .collection(&collection)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.create_rule, &principal)?;
     read_barrier(&app, &headers).await?;
@@ -161,7 +163,7 @@ pub async fn create(
             Err(ApiError::validation(FAILED, data))
         }
         CommandResult::Rejected(Rejection::CollectionMissing) => {
-            Err(ApiError::missing_collection())
+            Err(ApiError::missing_or_invalid_collection())
         }
         CommandResult::Rejected(rejection) => {
             tracing::error!(?rejection, "unexpected rejection creating a record");
@@ -176,7 +178,9 @@ pub async fn update(
     Path((collection, record_id)): Path<(String, String)>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let loaded = collection_context(&app, &collection)?;
+    let loaded = app
+        .collection(&collection)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.update_rule, &principal)?;
     read_barrier(&app, &headers).await?;
@@ -204,7 +208,7 @@ pub async fn update(
             }
             CommandResult::Rejected(Rejection::RecordMissing) => return Err(ApiError::not_found()),
             CommandResult::Rejected(Rejection::CollectionMissing) => {
-                return Err(ApiError::missing_collection())
+                return Err(ApiError::missing_or_invalid_collection())
             }
             CommandResult::Rejected(rejection) => {
                 // Someone else wrote the record since we read it: read again and re-apply.

@@ -39,7 +39,11 @@ pub fn patched_collection(
     body: &[u8],
     now: &str,
 ) -> Result<Collection, ApiError> {
-    let patch = parse_object(body)?;
+    let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(body) else {
+        return Err(ApiError::bad_request(
+            "Failed to load the submitted data due to invalid formatting.",
+        ));
+    };
     let mut merged = match serde_json::to_value(current) {
         Ok(Value::Object(map)) => map,
         _ => return Err(ApiError::internal()),
