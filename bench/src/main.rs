@@ -156,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
                 let outcome = match workload {
                     Workload::Create => target.create(&format!("w{worker} {n}")).await.map(|_| ()),
                     Workload::Get => target.get(&ids[(worker * 7919 + n) % ids.len()]).await,
-                    Workload::Mixed if n % 10 == 0 => {
+                    Workload::Mixed if n.is_multiple_of(10) => {
                         target.create(&format!("w{worker} {n}")).await.map(|_| ())
                     }
                     Workload::Mixed => target.get(&ids[(worker * 7919 + n) % ids.len()]).await,
