@@ -129,6 +129,11 @@ async fn connect(args: &Args) -> anyhow::Result<Target> {
     })
 }
 
+/// Latencies in microseconds, 1 µs to 60 s, 3 significant digits.
+fn latency_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid")
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -147,7 +152,7 @@ async fn main() -> anyhow::Result<()> {
     for worker in 0..args.connections {
         let (target, ids, workload) = (target.clone(), ids.clone(), args.workload);
         workers.push(tokio::spawn(async move {
-            let mut histogram = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+            let mut histogram = latency_histogram();
             let mut errors = 0u64;
             let mut n = 0usize;
             while Instant::now() < end {
@@ -171,7 +176,7 @@ async fn main() -> anyhow::Result<()> {
             (histogram, errors)
         }));
     }
-    let mut total = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    let mut total = latency_histogram();
     let mut errors = 0;
     for worker in workers {
         let (histogram, worker_errors) = worker.await?;
