@@ -6,7 +6,9 @@ mod common;
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
-use common::{init_tracing, put_setting, start_node, wait_until, Ca, TestNode, TEST_TIMEOUT};
+use common::{
+    init_tracing, put_setting, start_node, three_voters, wait_until, Ca, TestNode, TEST_TIMEOUT,
+};
 use edgebase_consensus::{ConsensusError, JoinRole};
 use edgebase_storage::CommandResult;
 
@@ -219,13 +221,8 @@ async fn writes_continue_after_the_leader_stops_and_it_catches_up_on_restart() -
 async fn failover_scenario() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let ca = Ca::create(&dir.path().join("ca"))?;
-    let n1 = start_node(dir.path(), &ca, 1).await?;
-    n1.node.initialize_single().await?;
+    let (n1, n2, n3) = three_voters(dir.path(), &ca).await?;
     let seed = n1.node.info().raft_addr.clone();
-    let n2 = start_node(dir.path(), &ca, 2).await?;
-    n2.node.join(&seed, JoinRole::Voter).await?;
-    let n3 = start_node(dir.path(), &ca, 3).await?;
-    n3.node.join(&seed, JoinRole::Voter).await?;
 
     let before = n3.node.write(put_setting("before", "1")).await?;
     n2.node
@@ -298,13 +295,8 @@ async fn a_wiped_voter_rejoins_and_catches_up_by_snapshot() -> anyhow::Result<()
 async fn wiped_voter_scenario() -> anyhow::Result<()> {
     let dir = tempfile::tempdir()?;
     let ca = Ca::create(&dir.path().join("ca"))?;
-    let n1 = start_node(dir.path(), &ca, 1).await?;
-    n1.node.initialize_single().await?;
+    let (n1, n2, n3) = three_voters(dir.path(), &ca).await?;
     let seed = n1.node.info().raft_addr.clone();
-    let n2 = start_node(dir.path(), &ca, 2).await?;
-    n2.node.join(&seed, JoinRole::Voter).await?;
-    let n3 = start_node(dir.path(), &ca, 3).await?;
-    n3.node.join(&seed, JoinRole::Voter).await?;
 
     let mut last_index = 0;
     for i in 0..WRITES {

@@ -131,3 +131,19 @@ pub async fn wait_until(
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+/// Node 1 initialises a cluster; nodes 2 and 3 join it as voters through node 1.
+pub async fn three_voters(root: &Path, ca: &Ca) -> anyhow::Result<(TestNode, TestNode, TestNode)> {
+    let n1 = start_node(root, ca, 1).await?;
+    n1.node.initialize_single().await?;
+    let seed = n1.node.info().raft_addr.clone();
+    let n2 = start_node(root, ca, 2).await?;
+    n2.node
+        .join(&seed, edgebase_consensus::JoinRole::Voter)
+        .await?;
+    let n3 = start_node(root, ca, 3).await?;
+    n3.node
+        .join(&seed, edgebase_consensus::JoinRole::Voter)
+        .await?;
+    Ok((n1, n2, n3))
+}
