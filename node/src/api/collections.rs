@@ -62,7 +62,7 @@ pub async fn list(
             "Filtering collections is not supported on this version of EdgeBase.",
         ));
     }
-    let seen = read_barrier(&app, &headers).await?;
+    read_barrier(&app, &headers).await?;
     let page = query.page()?;
     let all = app.collections()?;
     let total = all.len() as u64;
@@ -73,7 +73,8 @@ pub async fn list(
         .map(|loaded| collection_for_api(&loaded.collection))
         .collect();
     let body = page.result(items, (!page.skip_total).then_some(total));
-    Ok(with_index(Json(body).into_response(), seen))
+    // The index header is set after the read (see `consistency::index_header`).
+    Ok(Json(body).into_response())
 }
 
 pub async fn view(
@@ -82,14 +83,11 @@ pub async fn view(
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
-    let seen = read_barrier(&app, &headers).await?;
+    read_barrier(&app, &headers).await?;
     let loaded = app
         .collection(&id_or_name)?
         .ok_or_else(ApiError::not_found)?;
-    Ok(with_index(
-        Json(collection_for_api(&loaded.collection)).into_response(),
-        seen,
-    ))
+    Ok(Json(collection_for_api(&loaded.collection)).into_response())
 }
 
 pub async fn create(

@@ -55,7 +55,7 @@ pub async fn list(
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.list_rule, &principal)?;
     unsupported_query(&query)?;
-    let seen = read_barrier(&app, &headers).await?;
+    read_barrier(&app, &headers).await?;
     let collection = &loaded.collection;
     let page = query.page()?;
     let stored = app
@@ -77,7 +77,8 @@ pub async fn list(
         Some(app.state().count_records(&collection.id)?)
     };
     let body = page.result(items, total);
-    Ok(with_index(Json(body).into_response(), seen))
+    // The index header is set after the read (see `consistency::index_header`).
+    Ok(Json(body).into_response())
 }
 
 pub async fn view(
@@ -88,7 +89,7 @@ pub async fn view(
     let loaded = collection_context(&app, &collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.view_rule, &principal)?;
-    let seen = read_barrier(&app, &headers).await?;
+    read_barrier(&app, &headers).await?;
     let stored = app
         .state()
         .record(&loaded.collection.id, &record_id)?
@@ -98,7 +99,7 @@ pub async fn view(
         &decode(&stored)?,
         principal.is_superuser(),
     );
-    Ok(with_index(Json(record).into_response(), seen))
+    Ok(Json(record).into_response())
 }
 
 fn check_size(app: &App, doc_json: &str) -> Result<(), ApiError> {
