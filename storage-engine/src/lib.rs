@@ -16,6 +16,7 @@ mod kv_batch;
 mod log_store;
 mod memory_backend;
 mod overlay;
+pub mod query;
 mod rocks_state;
 mod snapshot;
 mod state_machine;

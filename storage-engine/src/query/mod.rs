@@ -1,0 +1,12 @@
+//! Queries over the state machine: PocketBase's filter language, parsed and bounded.
+
+pub mod ast;
+pub mod error;
+mod lexer;
+pub mod parser;
+
+pub use ast::{
+    CompareKind, CompareOp, DateMacro, Expr, Function, Modifier, Operand, Path, PathRoot,
+};
+pub use error::FilterError;
+pub use parser::parse_filter;
