@@ -1,4 +1,23 @@
-//! `Client`: one session against an EdgeBase (or PocketBase) server over HTTP.
+//! `Client`: one session against an EdgeBase (or PocketBase) server over HTTP, or against
+//! several EdgeBase nodes of one cluster, picking the one with the lowest measured latency.
+//!
+//! # Failover (multi-node clients)
+//!
+//! A request to a node can fail as a *node failure*: a transport error (no connection,
+//! connection lost, timeout) or a 502/503/504 answer. The node is then ranked last until a
+//! probe hears from it again, and the request is sent to the next node only when resending it
+//! cannot apply anything twice:
+//! - reads (`GET`, `HEAD`) are resent after any node failure;
+//! - writes (`POST`, `PATCH`, `PUT`, `DELETE`) are resent only when the connection to the
+//!   node could not be established (`reqwest::Error::is_connect`), so not one byte of the
+//!   request reached the server. A write that failed after that point (lost connection,
+//!   timeout, 502/503/504, which EdgeBase may answer after proposing the command) may have
+//!   been applied, so its error is returned to the caller, who knows whether it is safe to
+//!   repeat.
+//!
+//! Every other answer (4xx, 500, success) is returned as it is. The read-your-writes index
+//! (`last_index`) belongs to the session, not to a node, so a read that fails over still
+//! waits for the writes this session has seen.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -12,6 +31,7 @@ use serde::Serialize;
 use crate::collections::Collections;
 use crate::consistency::Consistency;
 use crate::error::ClientError;
+use crate::node_pool::{NodeLatency, NodePool, NodeSelection, NODES_MAX};
 use crate::records::Records;
 use crate::wire::{
     AuthResponse, ClusterStatus, ErrorEnvelope, HealthResponse, HEADER_AFTER, HEADER_CONSISTENCY,
@@ -55,6 +75,8 @@ pub struct Client {
     session: Arc<Session>,
     consistency: Consistency,
     options: ClientOptions,
+    /// The ranked nodes of a multi-node client; `None` for a single-URL client.
+    nodes: Option<Arc<NodePool>>,
 }
 
 /// The body of `POST /api/cluster/snapshot`.
@@ -82,13 +104,54 @@ impl Client {
             session: Arc::new(Session::default()),
             consistency: Consistency::default(),
             options,
+            nodes: None,
         })
     }
 
-    /// The same session (token, last index) talking to another node.
+    /// A client for the nodes of one cluster, with default limits and probing. It probes
+    /// every node before returning, sends each request to the reachable node with the lowest
+    /// measured latency, fails over as the module documentation says, and re-probes in the
+    /// background (on the current Tokio runtime) while any clone of it is alive.
+    pub async fn with_nodes(urls: &[&str]) -> Result<Client, ClientError> {
+        Client::with_nodes_and_options(urls, ClientOptions::default(), NodeSelection::default())
+            .await
+    }
+
+    /// `with_nodes` with the given limits and probing schedule. At most `NODES_MAX` URLs.
+    pub async fn with_nodes_and_options(
+        urls: &[&str],
+        options: ClientOptions,
+        selection: NodeSelection,
+    ) -> Result<Client, ClientError> {
+        let Some(first) = urls.first() else {
+            return Err(ClientError::InvalidUrl {
+                url: String::new(),
+                reason: "no node URLs given".to_owned(),
+            });
+        };
+        if urls.len() > NODES_MAX {
+            return Err(ClientError::InvalidUrl {
+                url: (*first).to_owned(),
+                reason: format!("{} node URLs given, at most {NODES_MAX}", urls.len()),
+            });
+        }
+        let parsed = urls
+            .iter()
+            .map(|url| parse_base_url(url))
+            .collect::<Result<Vec<Url>, ClientError>>()?;
+        let mut client = Client::with_options(first, options)?;
+        let pool = Arc::new(NodePool::new(parsed, selection)?);
+        pool.probe_all().await;
+        NodePool::spawn_reprobe(&pool);
+        client.nodes = Some(pool);
+        Ok(client)
+    }
+
+    /// The same session (token, last index) talking to one other node (no node selection).
     pub fn with_base_url(&self, base_url: &str) -> Result<Client, ClientError> {
         Ok(Client {
             base_url: parse_base_url(base_url)?,
+            nodes: None,
             ..self.clone()
         })
     }
@@ -101,8 +164,40 @@ impl Client {
         }
     }
 
+    /// The URL this client was made with (for a multi-node client, the first one given;
+    /// `current_node` is where requests go now).
     pub fn base_url(&self) -> &str {
         self.base_url.as_str()
+    }
+
+    /// The node the next request goes to first.
+    pub fn current_node(&self) -> String {
+        match &self.nodes {
+            Some(pool) => pool
+                .ranked()
+                .first()
+                .map_or_else(|| self.base_url.to_string(), Url::to_string),
+            None => self.base_url.to_string(),
+        }
+    }
+
+    /// Every node's last measured latency, in the order given (one entry for a single-URL
+    /// client, unmeasured).
+    pub fn node_latencies(&self) -> Vec<NodeLatency> {
+        match &self.nodes {
+            Some(pool) => pool.latencies(),
+            None => vec![NodeLatency {
+                url: self.base_url.to_string(),
+                latency_us: None,
+            }],
+        }
+    }
+
+    /// Probe every node now instead of waiting for the next background round.
+    pub async fn reprobe_nodes(&self) {
+        if let Some(pool) = &self.nodes {
+            pool.probe_all().await;
+        }
     }
 
     pub fn consistency(&self) -> Consistency {
@@ -217,6 +312,7 @@ impl Client {
         self.send(method, segments, &[], body).await.map(|_| ())
     }
 
+    /// Send to the single node, or to the ranked nodes with failover.
     async fn send(
         &self,
         method: Method,
@@ -224,7 +320,42 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ClientError> {
-        let url = self.url(segments, query);
+        let Some(pool) = &self.nodes else {
+            return self
+                .send_to(&self.base_url, method, segments, query, body)
+                .await;
+        };
+        let mut last_error = None;
+        for node in pool.ranked() {
+            let outcome = self
+                .send_to(&node, method.clone(), segments, query, body.clone())
+                .await;
+            let error = match outcome {
+                Ok(bytes) => return Ok(bytes),
+                Err(error) => error,
+            };
+            if !is_node_failure(&error) {
+                return Err(error);
+            }
+            pool.mark_unreachable(&node);
+            if !may_resend(&method, &error) {
+                return Err(error);
+            }
+            tracing::debug!(%method, %node, %error, "node failed, trying the next one");
+            last_error = Some(error);
+        }
+        Err(last_error.expect("a node pool holds at least one node"))
+    }
+
+    async fn send_to(
+        &self,
+        base_url: &Url,
+        method: Method,
+        segments: &[&str],
+        query: &[(&str, String)],
+        body: Option<Vec<u8>>,
+    ) -> Result<Vec<u8>, ClientError> {
+        let url = build_url(base_url, segments, query);
         let mut request = self.http.request(method.clone(), url);
         if let Some(token) = self.token() {
             request = request.header(AUTHORIZATION, token);
@@ -258,18 +389,40 @@ impl Client {
         }
     }
 
+    #[cfg(test)]
     fn url(&self, segments: &[&str], query: &[(&str, String)]) -> Url {
-        let mut url = self.base_url.clone();
-        url.path_segments_mut()
-            .expect("parse_base_url only accepts URLs that can be a base")
-            .pop_if_empty()
-            .extend(segments);
-        if !query.is_empty() {
-            url.query_pairs_mut()
-                .extend_pairs(query.iter().map(|(key, value)| (*key, value.as_str())));
-        }
-        url
+        build_url(&self.base_url, segments, query)
     }
+}
+
+fn build_url(base_url: &Url, segments: &[&str], query: &[(&str, String)]) -> Url {
+    let mut url = base_url.clone();
+    url.path_segments_mut()
+        .expect("parse_base_url only accepts URLs that can be a base")
+        .pop_if_empty()
+        .extend(segments);
+    if !query.is_empty() {
+        url.query_pairs_mut()
+            .extend_pairs(query.iter().map(|(key, value)| (*key, value.as_str())));
+    }
+    url
+}
+
+/// The node, not the request, failed: no answer, or a gateway/unavailable answer.
+fn is_node_failure(error: &ClientError) -> bool {
+    match error {
+        ClientError::Transport(transport) => transport.status().is_none(),
+        other => matches!(other.status(), Some(502..=504)),
+    }
+}
+
+/// Whether a request that failed with the node failure `error` may be sent to another node
+/// without risk of applying it twice (see the module documentation).
+fn may_resend(method: &Method, error: &ClientError) -> bool {
+    if *method == Method::GET || *method == Method::HEAD {
+        return true;
+    }
+    matches!(error, ClientError::Transport(transport) if transport.is_connect())
 }
 
 /// Serialize a request body.

@@ -16,6 +16,7 @@ mod client;
 mod collections;
 mod consistency;
 mod error;
+mod node_pool;
 mod records;
 pub mod wire;
 
@@ -23,5 +24,6 @@ pub use client::{Client, ClientOptions};
 pub use collections::Collections;
 pub use consistency::Consistency;
 pub use error::ClientError;
+pub use node_pool::{NodeLatency, NodeSelection, NODES_MAX};
 pub use records::{Records, Totals};
 pub use wire::Record;
