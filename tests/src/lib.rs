@@ -14,6 +14,7 @@ mod node;
 mod ports;
 mod process;
 mod raw;
+pub mod regions;
 mod seed;
 mod wait;
 

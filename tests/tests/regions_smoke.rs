@@ -1,0 +1,292 @@
+//! Regions smoke test: five nodes in three simulated regions (network namespaces with delay
+//! between regions, `deploy/regions/regions.sh`); a write in eu is seen by a session read in
+//! us and a strong read at the ap edge learner, a local read at the edge answers without a
+//! round trip, and the harness is torn down whatever happens. Skips (passes with a printed
+//! reason) only when not root or `ip netns` is unavailable.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{ensure, Context};
+use edgebase_client::wire::{HEADER_AFTER, HEADER_CONSISTENCY};
+use edgebase_tests::regions::{RegionRole, Regions};
+use edgebase_tests::{
+    run_test, seeded_rng, wait_until, RawBody, RawClient, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+};
+use rand::Rng;
+use serde_json::{json, Value};
+
+/// Writer (eu voter), session reader in another region (us voter), edge learner (ap).
+const WRITER: &str = "n1";
+const SESSION_READER: &str = "n2";
+const EDGE: &str = "n4";
+/// Local reads at the edge taken; the fastest must beat half the edge's round trip.
+const LOCAL_READ_ATTEMPTS: usize = 5;
+const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn write_in_eu_read_in_us_and_at_the_edge() {
+    if let Some(reason) = Regions::unavailable_reason() {
+        eprintln!("SKIPPED regions_smoke: {reason}");
+        return;
+    }
+    run_test(
+        "regions_smoke",
+        Duration::from_secs(300),
+        |context| async move {
+            let mut rng = seeded_rng("regions_smoke");
+            let regions = Regions::up(&context.root().join("regions"), None).await?;
+            regions.start().await?;
+            let outcome = smoke(&regions, rng.gen()).await;
+            // Tear down explicitly to see a failing `down`; Drop covers every other exit.
+            let down = regions.down().await;
+            outcome?;
+            down.context("regions.sh down")?;
+            let leftovers = std::process::Command::new("ip")
+                .args(["netns", "list"])
+                .output()
+                .context("ip netns list")?;
+            let leftovers = String::from_utf8_lossy(&leftovers.stdout).into_owned();
+            ensure!(
+                !leftovers.lines().any(|line| line.starts_with("eb-")),
+                "namespaces left after down: {leftovers}"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}
+
+async fn smoke(regions: &Regions, suffix: u32) -> anyhow::Result<()> {
+    let writer = regions.node(WRITER)?;
+    let session_reader = regions.node(SESSION_READER)?;
+    let edge = regions.node(EDGE)?;
+    ensure!(
+        writer.region != session_reader.region,
+        "topology: reader in the writer's region"
+    );
+    ensure!(
+        edge.role == RegionRole::Learner,
+        "topology: {EDGE} is not a learner"
+    );
+
+    // A superuser, added through a follower's admin socket, logged in at the writer.
+    let upsert_node = regions.node("n3")?;
+    let data_dir = regions.data_dir(&upsert_node.name).display().to_string();
+    let edgebase = regions.edgebase().display().to_string();
+    regions
+        .exec(
+            &upsert_node.name,
+            &[
+                &edgebase,
+                "superuser",
+                "upsert",
+                SUPERUSER_EMAIL,
+                SUPERUSER_PASSWORD,
+                "--dir",
+                &data_dir,
+            ],
+        )
+        .await
+        .context("superuser upsert on n3")?;
+    let writer_http = RawClient::new(&writer.http_url())?;
+    let token = wait_until("superuser login at the writer", LOGIN_TIMEOUT, || {
+        let writer_http = writer_http.clone();
+        async move {
+            let response = writer_http
+                .send(
+                    "POST",
+                    "/api/collections/_superusers/auth-with-password",
+                    None,
+                    RawBody::Json(json!({
+                        "identity": SUPERUSER_EMAIL,
+                        "password": SUPERUSER_PASSWORD,
+                    })),
+                    &[],
+                )
+                .await?;
+            Ok(response
+                .json
+                .as_ref()
+                .and_then(|body| body.get("token"))
+                .and_then(Value::as_str)
+                .map(str::to_owned))
+        }
+    })
+    .await?;
+
+    // A public collection and one record written in eu.
+    let collection = format!("smoke_{suffix}");
+    let created = writer_http
+        .send(
+            "POST",
+            "/api/collections",
+            Some(&token),
+            RawBody::Json(json!({
+                "name": collection,
+                "listRule": "", "viewRule": "", "createRule": "", "updateRule": "", "deleteRule": "",
+                "fields": [{"name": "title", "type": "text", "required": true}],
+            })),
+            &[],
+        )
+        .await?;
+    ensure!(
+        created.status == 200,
+        "create collection: {} {}",
+        created.status,
+        created.text
+    );
+    // FIXME(issue 3): records' view and list handlers look the collection up before the read
+    // barrier (node/src/api/records.rs), so a session or strong read of a collection created
+    // moments ago answers 404 instead of waiting. Until that is fixed, wait (bounded) until
+    // every node knows the collection; the record written below still exercises the barriers.
+    let list_path = format!("/api/collections/{collection}/records");
+    for node in regions.nodes() {
+        let http = RawClient::new(&node.http_url())?;
+        let list_path = &list_path;
+        wait_until(
+            &format!("collection {collection} at {}", node.name),
+            LOGIN_TIMEOUT,
+            || {
+                let http = http.clone();
+                async move { Ok((http.get(list_path, None).await?.status == 200).then_some(())) }
+            },
+        )
+        .await?;
+    }
+
+    let title = format!("written in {} ({suffix})", writer.region);
+    let written = writer_http
+        .send(
+            "POST",
+            &format!("/api/collections/{collection}/records"),
+            None,
+            RawBody::Json(json!({ "title": title })),
+            &[],
+        )
+        .await?;
+    ensure!(
+        written.status == 200,
+        "write: {} {}",
+        written.status,
+        written.text
+    );
+    let index = written
+        .index()
+        .context("the write has no X-Edgebase-Index")?;
+    let id = written
+        .json
+        .as_ref()
+        .and_then(|body| body.get("id"))
+        .and_then(Value::as_str)
+        .context("the write's answer has no id")?
+        .to_owned();
+    let record_path = format!("/api/collections/{collection}/records/{id}");
+    eprintln!("wrote {id} at {WRITER} ({}), index {index}", writer.region);
+
+    // Session read in another region: waits for the index, then sees the write.
+    let reader_http = RawClient::new(&session_reader.http_url())?;
+    let started = Instant::now();
+    let session = reader_http
+        .send(
+            "GET",
+            &record_path,
+            None,
+            RawBody::None,
+            &[(HEADER_AFTER, index.to_string())],
+        )
+        .await?;
+    eprintln!(
+        "session read at {SESSION_READER} ({}): {} in {:?}",
+        session_reader.region,
+        session.status,
+        started.elapsed()
+    );
+    ensure!(
+        session.status == 200,
+        "session read: {} {}",
+        session.status,
+        session.text
+    );
+    ensure!(
+        title_of(&session) == Some(title.as_str()),
+        "session read saw {}",
+        session.text
+    );
+
+    // Strong read at the edge learner: one round trip to the leader, at least.
+    let edge_http = RawClient::new(&edge.http_url())?;
+    let mut nearest_voter_rtt_ms = u64::MAX;
+    for voter in regions
+        .nodes()
+        .iter()
+        .filter(|node| node.role == RegionRole::Voter)
+    {
+        nearest_voter_rtt_ms =
+            nearest_voter_rtt_ms.min(regions.rtt_ms(&edge.region, &voter.region).await?);
+    }
+    let started = Instant::now();
+    let strong = edge_http
+        .send(
+            "GET",
+            &record_path,
+            None,
+            RawBody::None,
+            &[(HEADER_CONSISTENCY, "strong".into())],
+        )
+        .await?;
+    let strong_elapsed = started.elapsed();
+    eprintln!(
+        "strong read at {EDGE} ({}): {} in {strong_elapsed:?} (nearest voter {nearest_voter_rtt_ms} ms away)",
+        edge.region, strong.status
+    );
+    ensure!(
+        strong.status == 200,
+        "strong read: {} {}",
+        strong.status,
+        strong.text
+    );
+    ensure!(
+        title_of(&strong) == Some(title.as_str()),
+        "strong read saw {}",
+        strong.text
+    );
+    let round_trip = Duration::from_millis(nearest_voter_rtt_ms * 9 / 10);
+    ensure!(
+        strong_elapsed >= round_trip,
+        "a strong read at the edge took {strong_elapsed:?}, less than a round trip to any voter \
+         ({nearest_voter_rtt_ms} ms): is the delay between regions in place?"
+    );
+
+    // Local reads at the edge: served from its own state, no round trip (may be stale).
+    let mut fastest = Duration::MAX;
+    for _ in 0..LOCAL_READ_ATTEMPTS {
+        let started = Instant::now();
+        let local = edge_http
+            .send(
+                "GET",
+                &list_path,
+                None,
+                RawBody::None,
+                &[(HEADER_CONSISTENCY, "local".into())],
+            )
+            .await?;
+        fastest = fastest.min(started.elapsed());
+        ensure!(
+            local.status == 200,
+            "local read: {} {}",
+            local.status,
+            local.text
+        );
+    }
+    eprintln!("fastest local read at {EDGE}: {fastest:?}");
+    ensure!(
+        fastest < Duration::from_millis(nearest_voter_rtt_ms / 2),
+        "the fastest of {LOCAL_READ_ATTEMPTS} local reads at the edge took {fastest:?}, not less \
+         than half a round trip ({nearest_voter_rtt_ms} ms) to the nearest voter"
+    );
+    Ok(())
+}
+
+fn title_of(response: &edgebase_tests::RawResponse) -> Option<&str> {
+    response.json.as_ref()?.get("title")?.as_str()
+}
