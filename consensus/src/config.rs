@@ -35,6 +35,11 @@ pub struct ConsensusConfig {
     pub snapshot_threshold_logs: u64,
     /// Logs kept behind a snapshot for followers that lag a little.
     pub max_in_snapshot_log_to_keep: u64,
+    /// Regions the leader should be in, most preferred first; empty: no preference. A leader
+    /// elsewhere hands over to a reachable, caught-up voter in one of them.
+    pub leader_regions: Vec<String>,
+    /// How often a leader checks whether it should hand over to a preferred region.
+    pub leader_placement_check_ms: u64,
 }
 
 impl ConsensusConfig {
@@ -57,6 +62,8 @@ impl ConsensusConfig {
             election_timeout_max_ms: 2000,
             snapshot_threshold_logs: 5000,
             max_in_snapshot_log_to_keep: 1000,
+            leader_regions: Vec::new(),
+            leader_placement_check_ms: 3_000,
         }
     }
 

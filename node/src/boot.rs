@@ -79,6 +79,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     };
     let mut config = ConsensusConfig::new(node_id, args.dir.clone(), raft_addr, info, tls_paths);
     config.snapshot_threshold_logs = args.snapshot_threshold;
+    config.leader_regions = args.leader_regions.clone();
     let consensus = ConsensusNode::start(config, store.clone())
         .await
         .context("start consensus")?;
@@ -96,6 +97,12 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
                 .await
                 .context("join the cluster")?;
         }
+        (None, false, _) | (None, true, true) if args.wait_to_be_added => {
+            consensus
+                .await_membership()
+                .await
+                .context("wait to be added to a cluster")?;
+        }
         (None, _, true) => {
             bail!("this node's join did not finish; start it again with --join <raft address of a member>")
         }
@@ -110,7 +117,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     }
     args.save()?;
     let app = App::new(consensus, store.state(), Limits::default());
-    if args.join.is_none() {
+    if args.join.is_none() && !args.wait_to_be_added {
         // The node that started the cluster creates the system collections; a rejection
         // because they exist already is success.
         bootstrap(&app).await;

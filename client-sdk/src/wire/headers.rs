@@ -6,3 +6,5 @@ pub const HEADER_INDEX: &str = "x-edgebase-index";
 pub const HEADER_AFTER: &str = "x-edgebase-after";
 /// Request: `local` (default) or `strong` (linearizable read through a read index).
 pub const HEADER_CONSISTENCY: &str = "x-edgebase-consistency";
+pub const HEADER_MAX_STALENESS_MS: &str = "x-edgebase-max-staleness-ms";
+pub const HEADER_STALE_FALLBACK: &str = "x-edgebase-stale-fallback";

@@ -4,9 +4,13 @@
 
 mod cluster_state;
 mod join_guard;
+mod leader_contact;
+mod leader_placement;
+mod leader_transfer;
 mod node_core;
 mod outcome;
 mod service;
+mod transfer_gate;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
@@ -20,9 +24,12 @@ use openraft::error::{InitializeError, RaftError};
 
 pub use self::cluster_state::{ClusterState, MemberState};
 use self::join_guard::JoinGuard;
+use self::leader_contact::{watch_quorum_acks, LeaderContact};
+use self::leader_placement::LeaderPlacement;
 use self::node_core::{forward_error_to_consensus, NodeCore, Route};
 pub use self::outcome::WriteOutcome;
 use self::service::{NodeService, JOIN_RPC_TIMEOUT_MS};
+use self::transfer_gate::TransferGate;
 use crate::config::ConsensusConfig;
 use crate::error::ConsensusError;
 use crate::storage::{RaftLogStore, RaftStateMachineStore};
@@ -71,6 +78,8 @@ struct Inner {
     join_guard: JoinGuard,
     local_raft_addr: SocketAddr,
     server_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Quorum-ack watcher and leader placement; aborted on shutdown.
+    background_tasks: Mutex<Vec<tokio::task::JoinHandle<()>>>,
     shut_down: AtomicBool,
 }
 
@@ -138,9 +147,19 @@ impl ConsensusNode {
             info,
             raft,
             transport: transport.clone(),
+            election_timeout_min_ms: config.election_timeout_min_ms,
             election_timeout_max_ms: config.election_timeout_max_ms,
             votes_withheld: AtomicBool::new(votes_withheld),
+            transfer_gate: TransferGate::new(),
+            leader_contact: LeaderContact::new(),
         });
+        let mut background_tasks = vec![tokio::spawn(watch_quorum_acks(core.clone()))];
+        if let Some(placement) =
+            LeaderPlacement::new(&config.leader_regions, config.leader_placement_check_ms)
+        {
+            tracing::info!(regions = ?config.leader_regions, "leader placement by region is on");
+            background_tasks.push(tokio::spawn(placement.run(core.clone())));
+        }
         let service = Arc::new(NodeService::new(core.clone()));
         let server_task = tokio::spawn(crate::transport::serve(
             transport.endpoint().clone(),
@@ -158,6 +177,7 @@ impl ConsensusNode {
                 join_guard,
                 local_raft_addr,
                 server_task: Mutex::new(Some(server_task)),
+                background_tasks: Mutex::new(background_tasks),
                 shut_down: AtomicBool::new(false),
             }),
         })
@@ -297,6 +317,42 @@ impl ConsensusNode {
         core.votes_withheld.store(false, Ordering::Release);
         tracing::info!(node = core.node_id, ?role, "joined the cluster");
         Ok(())
+    }
+
+    /// First start of a node an operator adds (`add_learner` on a member): wait until the
+    /// leader has added this node, then finish like a learner join, so the node votes only
+    /// once it is caught up (a node that lost its data comes back as a learner, to be
+    /// promoted again). Returns when this node is a caught-up learner (or already a voter).
+    /// Waits as long as the operator takes; stop the node to give up.
+    pub async fn await_membership(&self) -> Result<(), ConsensusError> {
+        let core = self.core();
+        self.inner.join_guard.begin()?;
+        let mut metrics = core.raft.metrics();
+        let mut announced = false;
+        while !core.is_member(core.node_id) || core.leader_id().is_none() {
+            if !announced {
+                tracing::info!(
+                    node = core.node_id,
+                    info = %core.info,
+                    "waiting to be added (edgebase cluster add-learner)"
+                );
+                announced = true;
+            }
+            if metrics.changed().await.is_err() {
+                return Err(ConsensusError::fatal("raft stopped"));
+            }
+        }
+        let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
+        let leader_raft_addr = match core.route(wait).await? {
+            Route::Remote { raft_addr, .. } => raft_addr,
+            Route::Local => {
+                return Err(ConsensusError::Unavailable {
+                    reason: "this node leads before it was caught up".to_string(),
+                })
+            }
+        };
+        tracing::info!(node = core.node_id, "added by the leader; catching up");
+        self.join(&leader_raft_addr, JoinRole::Learner).await
     }
 
     /// Whether a join began and did not finish (the node must join again before voting).
@@ -616,6 +672,59 @@ impl ConsensusNode {
             .await
     }
 
+    /// Hand leadership to voter `target` (through the leader); returns once `target` leads.
+    /// See `leader_transfer.rs` for how, since openraft 0.9 has no transfer of its own.
+    pub async fn transfer_leader(&self, target: NodeId) -> Result<(), ConsensusError> {
+        let core = self.core();
+        let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
+        match core.route(wait).await? {
+            Route::Local => core
+                .transfer_leadership_local(target)
+                .await
+                .map_err(forward_error_to_consensus),
+            Route::Remote { id, raft_addr } => {
+                let request = RpcRequest::TransferLeader {
+                    requested_by: core.node_id,
+                    target,
+                };
+                let timeout = core.transfer_timeout() + Duration::from_millis(2_000);
+                match core.transport.call(id, &raft_addr, &request, timeout).await {
+                    Ok(RpcResponse::TransferLeader(answer)) => {
+                        answer.map_err(forward_error_to_consensus)
+                    }
+                    Ok(RpcResponse::Refused(reason)) => Err(ConsensusError::Refused { reason }),
+                    Ok(other) => Err(ConsensusError::Unavailable {
+                        reason: format!("leader answered a leader transfer with {}", other.kind()),
+                    }),
+                    Err(error) => Err(ConsensusError::Unavailable {
+                        reason: error.to_string(),
+                    }),
+                }
+            }
+        }
+    }
+
+    /// Milliseconds since this node last heard from the current leader: for a follower or
+    /// learner, its last accepted append from the leader; for the leader, its last quorum
+    /// acknowledgement (always 0 for a lone voter). `None` when no leader is known or it has
+    /// not been heard from.
+    pub fn millis_since_leader_contact(&self) -> Option<u64> {
+        let core = self.core();
+        let metrics = core.raft.metrics();
+        let (leader, lone_voter) = {
+            let current = metrics.borrow();
+            (
+                current.current_leader,
+                current.membership_config.membership().voter_ids().count() == 1,
+            )
+        };
+        let leader = leader?;
+        if leader == core.node_id && lone_voter {
+            return Some(0);
+        }
+        core.leader_contact.millis_since(std::time::Instant::now())
+    }
+
     async fn change_membership(&self, change: MembershipChange) -> Result<(), ConsensusError> {
         let core = self.core();
         let wait = Duration::from_millis(core.election_timeout_max_ms * 2);
@@ -671,6 +780,16 @@ impl ConsensusNode {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take();
         if let Some(task) = server_task {
+            task.abort();
+        }
+        let background_tasks = std::mem::take(
+            &mut *self
+                .inner
+                .background_tasks
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        for task in background_tasks {
             task.abort();
         }
         let raft_result = core.raft.shutdown().await;

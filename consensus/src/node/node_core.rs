@@ -9,6 +9,8 @@ use openraft::error::{ChangeMembershipError, CheckIsLeaderError, ClientWriteErro
 use openraft::{ChangeMembers, RaftMetrics};
 
 use crate::error::ConsensusError;
+use crate::node::leader_contact::LeaderContact;
+use crate::node::transfer_gate::TransferGate;
 use crate::transport::{
     ForwardError, JoinRequest, JoinRole, MembershipChange, NodeStatus, QuicTransport, WriteReply,
 };
@@ -34,11 +36,16 @@ pub(crate) struct NodeCore {
     pub info: NodeInfo,
     pub raft: Raft,
     pub transport: QuicTransport,
+    pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
     /// True while this node must not grant votes: it started with an empty store, or a join
     /// is unfinished (see [`crate::node::join_guard`]). A node that lost its disk may not
     /// vote until the leader has given it back every entry it had acknowledged.
     pub votes_withheld: std::sync::atomic::AtomicBool,
+    /// Closed while this leader hands leadership over; leader work waits behind it.
+    pub transfer_gate: TransferGate,
+    /// When this node last heard from the leader (bounded-staleness reads).
+    pub leader_contact: LeaderContact,
 }
 
 impl NodeCore {
@@ -141,6 +148,9 @@ impl NodeCore {
 
     /// Propose `command` on this node (the leader) and wait until it is applied here.
     pub async fn propose_local(&self, command: Command) -> Result<WriteReply, ForwardError> {
+        self.transfer_gate
+            .wait_open(self.transfer_timeout())
+            .await?;
         let timeout = Duration::from_millis(PROPOSE_TIMEOUT_MS);
         match tokio::time::timeout(timeout, self.raft.client_write(command)).await {
             Err(_) => Err(ForwardError::OutcomeUnknown(format!(
@@ -156,6 +166,9 @@ impl NodeCore {
 
     /// The read index for a linearizable read, if this node is the leader.
     pub async fn read_index_local(&self) -> Result<u64, ForwardError> {
+        self.transfer_gate
+            .wait_open(self.transfer_timeout())
+            .await?;
         let timeout = Duration::from_millis(READ_INDEX_TIMEOUT_MS);
         match tokio::time::timeout(timeout, self.raft.get_read_log_id()).await {
             Err(_) => Err(ForwardError::Unavailable(format!(
@@ -178,6 +191,9 @@ impl NodeCore {
     /// Add the joining node as a learner (waiting until it has caught up), then promote it
     /// unless it asked to stay a learner. Joining again is harmless.
     pub async fn join_local(&self, request: &JoinRequest) -> Result<(), ForwardError> {
+        self.transfer_gate
+            .wait_open(self.transfer_timeout())
+            .await?;
         let id = request.node_id;
         match self.member_info(id) {
             Some(known) if known != request.info => {
@@ -240,7 +256,11 @@ impl NodeCore {
     /// Stricter than openraft's blocking `add_learner`, which accepts a lag of up to
     /// `replication_lag_threshold` entries and may read a matched index reported before the
     /// node lost its disk.
-    async fn wait_caught_up(&self, id: NodeId, timeout: Duration) -> Result<(), ForwardError> {
+    pub(crate) async fn wait_caught_up(
+        &self,
+        id: NodeId,
+        timeout: Duration,
+    ) -> Result<(), ForwardError> {
         let target = self.metrics().last_log_index.unwrap_or(0);
         let caught_up = self
             .raft
@@ -269,6 +289,9 @@ impl NodeCore {
         &self,
         change: &MembershipChange,
     ) -> Result<(), ForwardError> {
+        self.transfer_gate
+            .wait_open(self.transfer_timeout())
+            .await?;
         match change {
             MembershipChange::AddLearner { id, info } => {
                 if self.is_voter(*id) {
@@ -304,6 +327,22 @@ impl NodeCore {
             MembershipChange::Remove { id } => {
                 let mut ids = BTreeSet::new();
                 ids.insert(*id);
+                let voters = self
+                    .metrics()
+                    .membership_config
+                    .membership()
+                    .voter_ids()
+                    .count();
+                if *id == self.node_id {
+                    return Err(ForwardError::Refused(format!(
+                        "node {id} is the leader; transfer leadership to another voter first"
+                    )));
+                }
+                if self.is_voter(*id) && voters <= 1 {
+                    return Err(ForwardError::Refused(format!(
+                        "node {id} is the last voter; the cluster cannot lose it"
+                    )));
+                }
                 if self.is_voter(*id) {
                     self.change_membership_timed(ChangeMembers::RemoveVoters(ids), false)
                         .await

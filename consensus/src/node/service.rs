@@ -2,7 +2,9 @@
 //! indexes, joins and membership changes when this node is the leader.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+use openraft::raft::AppendEntriesResponse;
 
 use crate::node::node_core::{
     NodeCore, Route, JOIN_CATCH_UP_TIMEOUT_MS, MEMBERSHIP_CHANGE_TIMEOUT_MS,
@@ -40,7 +42,13 @@ impl RpcService for NodeService {
 async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResponse {
     match request {
         RpcRequest::AppendEntries(req) => {
-            RpcResponse::AppendEntries(core.raft.append_entries(req).await)
+            let received = Instant::now();
+            let answer = core.raft.append_entries(req).await;
+            if matches!(&answer, Ok(response) if !matches!(response, AppendEntriesResponse::HigherVote(_)))
+            {
+                core.leader_contact.record(received);
+            }
+            RpcResponse::AppendEntries(answer)
         }
         RpcRequest::Vote(_)
             if core
@@ -54,7 +62,12 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
         }
         RpcRequest::Vote(req) => RpcResponse::Vote(core.raft.vote(req).await),
         RpcRequest::InstallSnapshot(req) => {
-            RpcResponse::InstallSnapshot(core.raft.install_snapshot(req).await)
+            let received = Instant::now();
+            let answer = core.raft.install_snapshot(req).await;
+            if answer.is_ok() {
+                core.leader_contact.record(received);
+            }
+            RpcResponse::InstallSnapshot(answer)
         }
         RpcRequest::ClientWrite(command) => {
             RpcResponse::ClientWrite(core.propose_local(command).await)
@@ -68,6 +81,13 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
             handle_change_membership(core, requested_by, &change).await,
         ),
         RpcRequest::NodeStatus => RpcResponse::NodeStatus(core.status()),
+        RpcRequest::TransferLeader {
+            requested_by,
+            target,
+        } => RpcResponse::TransferLeader(handle_transfer_leader(core, requested_by, target).await),
+        RpcRequest::StartElection { leader } => {
+            RpcResponse::StartElection(core.start_election_local(leader).await)
+        }
     }
 }
 
@@ -136,4 +156,18 @@ async fn handle_change_membership(
     }
     tracing::info!(requested_by, ?change, "membership change");
     core.change_membership_local(change).await
+}
+
+async fn handle_transfer_leader(
+    core: &NodeCore,
+    requested_by: NodeId,
+    target: NodeId,
+) -> Result<(), ForwardError> {
+    if !core.is_member(requested_by) {
+        return Err(ForwardError::Refused(format!(
+            "node {requested_by} is not a member"
+        )));
+    }
+    tracing::info!(requested_by, target, "leadership transfer requested");
+    core.transfer_leadership_local(target).await
 }

@@ -30,6 +30,16 @@ pub enum RpcRequest {
         change: MembershipChange,
     },
     NodeStatus,
+    /// A member asks the leader to hand leadership to `target` on an operator's behalf.
+    TransferLeader {
+        requested_by: NodeId,
+        target: NodeId,
+    },
+    /// The leader, having gone quiet so that the other voters' leases expire, tells a
+    /// caught-up voter to start an election now.
+    StartElection {
+        leader: NodeId,
+    },
 }
 
 impl RpcRequest {
@@ -42,6 +52,8 @@ impl RpcRequest {
             RpcRequest::InstallSnapshot(req) => Some(req.vote.leader_id().node_id),
             RpcRequest::Join(join) => Some(join.relayed_by.unwrap_or(join.node_id)),
             RpcRequest::ChangeMembership { requested_by, .. } => Some(*requested_by),
+            RpcRequest::TransferLeader { requested_by, .. } => Some(*requested_by),
+            RpcRequest::StartElection { leader } => Some(*leader),
             RpcRequest::ClientWrite(_) | RpcRequest::ReadIndex | RpcRequest::NodeStatus => None,
         }
     }
@@ -57,6 +69,8 @@ impl RpcRequest {
             RpcRequest::Join(_) => "join",
             RpcRequest::ChangeMembership { .. } => "change_membership",
             RpcRequest::NodeStatus => "node_status",
+            RpcRequest::TransferLeader { .. } => "transfer_leader",
+            RpcRequest::StartElection { .. } => "start_election",
         }
     }
 }
@@ -138,6 +152,8 @@ pub enum RpcResponse {
     Join(Result<(), ForwardError>),
     ChangeMembership(Result<(), ForwardError>),
     NodeStatus(NodeStatus),
+    TransferLeader(Result<(), ForwardError>),
+    StartElection(Result<(), ForwardError>),
     /// The request was refused before it was looked at: the named sender is not the
     /// certificate's node, or the stream carried something undecodable.
     Refused(String),
@@ -155,6 +171,8 @@ impl RpcResponse {
             RpcResponse::Join(_) => "join",
             RpcResponse::ChangeMembership(_) => "change_membership",
             RpcResponse::NodeStatus(_) => "node_status",
+            RpcResponse::TransferLeader(_) => "transfer_leader",
+            RpcResponse::StartElection(_) => "start_election",
             RpcResponse::Refused(_) => "refused",
         }
     }

@@ -76,6 +76,18 @@ pub async fn start_node_on(
     tls: TlsPaths,
     listen: SocketAddr,
 ) -> anyhow::Result<TestNode> {
+    start_node_configured(data_dir, node_id, tls, listen, |_| {}).await
+}
+
+/// Start (or restart) node `node_id` on `listen` with test timings, then `configure` applied
+/// to its config (region, leader placement).
+pub async fn start_node_configured(
+    data_dir: &Path,
+    node_id: NodeId,
+    tls: TlsPaths,
+    listen: SocketAddr,
+    configure: impl FnOnce(&mut ConsensusConfig),
+) -> anyhow::Result<TestNode> {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     let store = loop {
         match Store::open(&data_dir.join("db")) {
@@ -97,6 +109,7 @@ pub async fn start_node_on(
     config.heartbeat_interval_ms = 150;
     config.election_timeout_min_ms = 750;
     config.election_timeout_max_ms = 1500;
+    configure(&mut config);
     let node = ConsensusNode::start(config, store)
         .await
         .with_context(|| format!("start node {node_id}"))?;

@@ -1,13 +1,18 @@
 //! `/api/cluster/*`: operator endpoints (superusers only).
 
-use axum::extract::State;
-use axum::http::HeaderMap;
+use std::net::SocketAddr;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus};
+use edgebase_consensus::{ConsensusError, NodeId, NodeInfo};
+use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::api::access::require_superuser;
-use crate::api::error::ApiError;
+use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::api::extract::Body;
 use crate::app::App;
 use crate::auth::principal;
 
@@ -56,4 +61,162 @@ pub async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Result<Json
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let index = app.consensus().snapshot_and_purge().await?;
     Ok(Json(json!({ "snapshotIndex": index })))
+}
+
+/// Body of `POST /api/cluster/learners`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AddLearnerBody {
+    id: NodeId,
+    raft_addr: String,
+    #[serde(default)]
+    http_addr: String,
+    #[serde(default)]
+    region: String,
+}
+
+/// Body of `POST /api/cluster/leader`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferLeaderBody {
+    id: NodeId,
+}
+
+/// Longest region label accepted.
+const REGION_BYTES_MAX: usize = 64;
+
+/// Membership and leadership changes: a refusal (bad target, last voter, the leader itself)
+/// is the operator's mistake, so 400 with the reason; everything else as any consensus error.
+fn membership_error(error: ConsensusError) -> ApiError {
+    match error {
+        ConsensusError::Refused { reason } => {
+            ApiError::bad_request(format!("The cluster refused the change: {reason}."))
+        }
+        other => ApiError::from(other),
+    }
+}
+
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("Invalid request body: {error}.")))
+}
+
+fn parse_node_id(text: &str) -> Result<NodeId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("Invalid node id {text:?}.")))
+}
+
+fn validate_learner(body: &AddLearnerBody) -> Result<NodeInfo, ApiError> {
+    let mut errors = FieldErrors::new();
+    if body.raft_addr.parse::<SocketAddr>().is_err() {
+        errors.insert(
+            "raftAddr".into(),
+            field_error(
+                "validation_invalid_address",
+                "Must be an IP address and port.",
+                None,
+            ),
+        );
+    }
+    if !body.http_addr.is_empty() && body.http_addr.parse::<SocketAddr>().is_err() {
+        errors.insert(
+            "httpAddr".into(),
+            field_error(
+                "validation_invalid_address",
+                "Must be an IP address and port.",
+                None,
+            ),
+        );
+    }
+    if body.region.len() > REGION_BYTES_MAX {
+        errors.insert(
+            "region".into(),
+            field_error(
+                "validation_max_text_constraint",
+                format!("Must be no more than {REGION_BYTES_MAX} character(s)."),
+                None,
+            ),
+        );
+    }
+    if body.id == 0 {
+        errors.insert(
+            "id".into(),
+            field_error("validation_required", "Cannot be blank.", None),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation("Failed to add the learner.", errors));
+    }
+    Ok(NodeInfo {
+        raft_addr: body.raft_addr.clone(),
+        http_addr: body.http_addr.clone(),
+        region: body.region.clone(),
+    })
+}
+
+/// `POST /api/cluster/learners`: add a non-voting member (it must be running with a
+/// certificate from the cluster CA); answers once the membership change is committed.
+pub async fn add_learner(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    let request: AddLearnerBody = parse_body(&body)?;
+    let info = validate_learner(&request)?;
+    app.consensus()
+        .add_learner(request.id, info)
+        .await
+        .map_err(membership_error)?;
+    tracing::info!(node = request.id, "learner added by an operator");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": request.id, "role": "learner" })),
+    ))
+}
+
+/// `POST /api/cluster/members/{id}/promote`: make a learner a voter.
+pub async fn promote(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    let id = parse_node_id(&id)?;
+    app.consensus()
+        .promote(id)
+        .await
+        .map_err(membership_error)?;
+    tracing::info!(node = id, "member promoted by an operator");
+    Ok(Json(json!({ "id": id, "role": "voter" })))
+}
+
+/// `DELETE /api/cluster/members/{id}`: remove a voter or learner. The leader and the last
+/// voter are refused (transfer leadership first).
+pub async fn remove(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    let id = parse_node_id(&id)?;
+    app.consensus().remove(id).await.map_err(membership_error)?;
+    tracing::info!(node = id, "member removed by an operator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/cluster/leader` `{"id"}`: hand leadership to voter `id`; answers once it leads.
+pub async fn transfer_leader(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    let request: TransferLeaderBody = parse_body(&body)?;
+    app.consensus()
+        .transfer_leader(request.id)
+        .await
+        .map_err(membership_error)?;
+    tracing::info!(node = request.id, "leadership transferred by an operator");
+    Ok(Json(json!({ "leaderId": request.id })))
 }

@@ -11,7 +11,7 @@ pub mod paging;
 pub mod records;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 use tower_http::trace::TraceLayer;
 
@@ -52,6 +52,10 @@ pub fn router(app: App) -> Router {
         )
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
+        .route("/api/cluster/learners", post(cluster::add_learner))
+        .route("/api/cluster/members/{id}/promote", post(cluster::promote))
+        .route("/api/cluster/members/{id}", delete(cluster::remove))
+        .route("/api/cluster/leader", post(cluster::transfer_leader))
         .fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -32,12 +32,22 @@ pub struct ServeArgs {
     /// Join as a non-voting learner.
     #[arg(long)]
     pub learner: bool,
+    /// On first start, neither initialise a cluster nor join one: wait until an operator adds
+    /// this node (`edgebase cluster add-learner`).
+    #[arg(long, conflicts_with = "join")]
+    #[serde(default)]
+    pub wait_to_be_added: bool,
     /// Expected node id; must match the certificate's.
     #[arg(long)]
     pub node_id: Option<u64>,
     /// Take a snapshot (and purge the log) after this many log entries.
     #[arg(long, default_value_t = 5_000)]
     pub snapshot_threshold: u64,
+    /// Regions the leader should be in, most preferred first (e.g. `eu,us`). A leader
+    /// elsewhere hands over to a reachable, caught-up voter in one of them.
+    #[arg(long, value_delimiter = ',')]
+    #[serde(default)]
+    pub leader_regions: Vec<String>,
 }
 
 const PERSISTED_FILE: &str = "node.json";
@@ -53,8 +63,10 @@ impl ServeArgs {
             certs: None,
             join: None,
             learner: false,
+            wait_to_be_added: false,
             node_id: None,
             snapshot_threshold: 5_000,
+            leader_regions: Vec::new(),
         }
     }
 
