@@ -450,7 +450,9 @@ cmd_down() {
 cmd_status() {
     echo "namespaces: $(our_namespaces | tr '\n' ' ')"
     [[ -f $(topology_file) ]] || { echo "no topology (not up)"; return 0; }
-    echo "loss: $(<"$STATE_DIR/loss")%  partitions: $(tr '\n' ' ' <"$STATE_DIR/partitions" 2>/dev/null)"
+    local partitions="none"
+    if [[ -s $STATE_DIR/partitions ]]; then partitions=$(tr '\n' ' ' <"$STATE_DIR/partitions"); fi
+    echo "loss: $(<"$STATE_DIR/hub/loss")%  partitions: $partitions"
     printf '%-5s %-4s %-8s %-8s %-16s %s\n' NAME ID REGION ROLE ADDRESS PROCESS
     local name id region role addr state
     while read -r name id region role addr; do

@@ -1,7 +1,8 @@
 //! Regions smoke test: five nodes in three simulated regions (network namespaces with delay
 //! between regions, `deploy/regions/regions.sh`); a write in eu is seen by a session read in
 //! us and a strong read at the ap edge learner, a local read at the edge answers without a
-//! round trip, and the harness is torn down whatever happens. Skips (passes with a printed
+//! round trip, a partition of the edge's region keeps local reads and eu commits going and
+//! heals, and the harness is torn down whatever happens. Skips (passes with a printed
 //! reason) only when not root or `ip netns` is unavailable.
 
 use std::time::{Duration, Instant};
@@ -22,6 +23,8 @@ const EDGE: &str = "n4";
 /// Local reads at the edge taken; the fastest must beat half the edge's round trip.
 const LOCAL_READ_ATTEMPTS: usize = 5;
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long the edge may take to reconnect and catch up once a partition heals.
+const HEAL_TIMEOUT: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn write_in_eu_read_in_us_and_at_the_edge() {
@@ -284,6 +287,87 @@ async fn smoke(regions: &Regions, suffix: u32) -> anyhow::Result<()> {
         "the fastest of {LOCAL_READ_ATTEMPTS} local reads at the edge took {fastest:?}, not less \
          than half a round trip ({nearest_voter_rtt_ms} ms) to the nearest voter"
     );
+
+    // Cut the edge's region off: the edge still answers local reads, eu still commits; after
+    // healing, a strong read at the edge sees what was written meanwhile.
+    regions.partition(&edge.region).await?;
+    let status_client = edgebase_client::Client::new(&writer.http_url())?;
+    status_client.set_token(token.clone());
+    let edge_reachable = |reachable: bool| {
+        let status_client = &status_client;
+        let edge_id = edge.id;
+        async move {
+            let status = status_client.cluster_status().await?;
+            let member = status
+                .members
+                .iter()
+                .find(|member| member.id == edge_id)
+                .context("the edge is not a member")?;
+            Ok((member.reachable == reachable).then_some(()))
+        }
+    };
+    wait_until(
+        "the leader to see the edge unreachable",
+        HEAL_TIMEOUT,
+        || edge_reachable(false),
+    )
+    .await?;
+    let local = edge_http.get(&list_path, None).await?;
+    ensure!(
+        local.status == 200,
+        "local read during the partition: {} {}",
+        local.status,
+        local.text
+    );
+    let during = writer_http
+        .send(
+            "POST",
+            &list_path,
+            None,
+            RawBody::Json(json!({ "title": "written during the partition" })),
+            &[],
+        )
+        .await?;
+    ensure!(
+        during.status == 200,
+        "write during the partition: {} {}",
+        during.status,
+        during.text
+    );
+    let during_id = during
+        .json
+        .as_ref()
+        .and_then(|body| body.get("id"))
+        .and_then(Value::as_str)
+        .context("the write's answer has no id")?
+        .to_owned();
+    regions.heal().await?;
+    wait_until("the leader to see the edge again", HEAL_TIMEOUT, || {
+        edge_reachable(true)
+    })
+    .await?;
+    let during_path = format!("{list_path}/{during_id}");
+    wait_until(
+        "a strong read at the edge after healing",
+        HEAL_TIMEOUT,
+        || {
+            let edge_http = edge_http.clone();
+            let during_path = &during_path;
+            async move {
+                let response = edge_http
+                    .send(
+                        "GET",
+                        during_path,
+                        None,
+                        RawBody::None,
+                        &[(HEADER_CONSISTENCY, "strong".into())],
+                    )
+                    .await?;
+                Ok((response.status == 200).then_some(()))
+            }
+        },
+    )
+    .await?;
     Ok(())
 }
 
