@@ -206,7 +206,7 @@ cmd_up() {
 
     # The hub runs in its own namespace (so `down` finds it like any node) and creates every
     # TUN device there; each device is then moved into its node's namespace, the host's into
-    # the root namespace. A TUN device keeps working for the hub after the move.
+    # this script's own (root) namespace. A TUN device keeps working for the hub after the move.
     local hub_dir="$STATE_DIR/hub" seed_args=()
     if [[ -n ${EB_REGIONS_SEED:-} ]]; then seed_args=(--seed "$EB_REGIONS_SEED"); fi
     ip netns add "$HUB_NS"
@@ -221,7 +221,7 @@ cmd_up() {
         sleep 0.1
     done
 
-    ip -n "$HUB_NS" link set "$HOST_LINK" netns 1
+    ip -n "$HUB_NS" link set "$HOST_LINK" netns $$
     ip addr add "$HOST_ADDR/24" dev "$HOST_LINK"
     ip link set "$HOST_LINK" up
 
