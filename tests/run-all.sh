@@ -13,7 +13,7 @@ step() { printf '\n=== %s\n' "$*"; }
 
 step "system packages"
 missing=()
-for package in clang libclang-dev; do
+for package in clang libclang-dev iproute2 curl python3; do
     dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
         || missing+=("$package")
 done

@@ -68,8 +68,8 @@ pub async fn auth_with_password(
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
     read_barrier(&app, &headers).await?;
+    let loaded = auth_collection(&app, &collection)?;
     let input = json_object(&body).map_err(|_| {
         ApiError::bad_request("An error occurred while loading the submitted data.")
     })?;

@@ -52,6 +52,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
     require_superuser(&principal::resolve(&app, &headers)?)?;
     if query
         .filter
@@ -62,7 +63,6 @@ pub async fn list(
             "Filtering collections is not supported on this version of EdgeBase.",
         ));
     }
-    read_barrier(&app, &headers).await?;
     let page = query.page()?;
     let all = app.collections()?;
     let total = all.len() as u64;
@@ -82,8 +82,8 @@ pub async fn view(
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_superuser(&principal::resolve(&app, &headers)?)?;
     read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
     let loaded = app
         .collection(&id_or_name)?
         .ok_or_else(ApiError::not_found)?;
@@ -95,8 +95,8 @@ pub async fn create(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    require_superuser(&principal::resolve(&app, &headers)?)?;
     read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
     const FAILED: &str = "Failed to create collection.";
     let collection = collection_schema::new_collection(&body, &time::now_string())?;
     if app.collection(&collection.name)?.is_some() {
@@ -129,8 +129,8 @@ pub async fn update(
     Path(id_or_name): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    require_superuser(&principal::resolve(&app, &headers)?)?;
     read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
     const FAILED: &str = "Failed to update collection.";
     for _ in 0..app.limits().write_attempts_max {
         let current = app
@@ -177,8 +177,8 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
-    require_superuser(&principal::resolve(&app, &headers)?)?;
     read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
     let current = app
         .collection(&id_or_name)?
         .ok_or_else(ApiError::not_found)?;

@@ -51,11 +51,11 @@ pub async fn list(
     Path(collection): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
     let loaded = collection_context(&app, &collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.list_rule, &principal)?;
     unsupported_query(&query)?;
-    read_barrier(&app, &headers).await?;
     let collection = &loaded.collection;
     let page = query.page()?;
     let stored = app
@@ -86,10 +86,10 @@ pub async fn view(
     headers: HeaderMap,
     Path((collection, record_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
     let loaded = collection_context(&app, &collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.view_rule, &principal)?;
-    read_barrier(&app, &headers).await?;
     let stored = app
         .state()
         .record(&loaded.collection.id, &record_id)?
@@ -128,12 +128,12 @@ pub async fn create(
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
     let loaded = app
         .collection(&collection)?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.create_rule, &principal)?;
-    read_barrier(&app, &headers).await?;
     const FAILED: &str = "Failed to create record.";
     let input = json_object(&body)?;
     let doc = record_values::document_for_create(&loaded.collection, &input)
@@ -179,12 +179,12 @@ pub async fn update(
     Path((collection, record_id)): Path<(String, String)>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
     let loaded = app
         .collection(&collection)?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.update_rule, &principal)?;
-    read_barrier(&app, &headers).await?;
     let input = json_object(&body)?;
     for _ in 0..app.limits().write_attempts_max {
         let stored = app
@@ -227,10 +227,10 @@ pub async fn delete(
     headers: HeaderMap,
     Path((collection, record_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
     let loaded = collection_context(&app, &collection)?;
     let principal = principal::resolve(&app, &headers)?;
     check_rule(&loaded.collection.delete_rule, &principal)?;
-    read_barrier(&app, &headers).await?;
     if app
         .state()
         .record(&loaded.collection.id, &record_id)?
