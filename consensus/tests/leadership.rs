@@ -279,3 +279,65 @@ async fn staleness_scenario() -> anyhow::Result<()> {
     n2.node.shutdown().await?;
     Ok(())
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_adds_a_waiting_node_as_a_learner_and_promotes_it() -> anyhow::Result<()> {
+    init_tracing();
+    tokio::time::timeout(TEST_TIMEOUT, operator_add_scenario())
+        .await
+        .context("test timed out")?
+}
+
+async fn operator_add_scenario() -> anyhow::Result<()> {
+    let dir = tempfile::tempdir()?;
+    let ca = Ca::create(&dir.path().join("ca"))?;
+    let (n1, n2, n3) = three_voters(dir.path(), &ca).await?;
+    let before = n1.node.write(put_setting("before-add", "1")).await?;
+
+    // Node 4 starts and waits; an operator adds it through a follower.
+    let n4 = start_node(dir.path(), &ca, 4).await?;
+    let waiting = {
+        let node = n4.node.clone();
+        tokio::spawn(async move { node.await_membership().await })
+    };
+    let info = n4.node.info().clone();
+    n2.node.add_learner(4, info).await?;
+    waiting.await.context("await task")??;
+    ensure!(!n4.node.join_pending(), "the join finished");
+    n4.node
+        .wait_applied(before.index, Duration::from_secs(10))
+        .await?;
+    ensure!(
+        n4.state.setting("before-add")?.is_some(),
+        "the learner caught up"
+    );
+    let is_voter = |node: &TestNode, id: NodeId| {
+        node.node
+            .raft()
+            .metrics()
+            .borrow()
+            .membership_config
+            .membership()
+            .voter_ids()
+            .any(|voter| voter == id)
+    };
+    ensure!(!is_voter(&n1, 4), "node 4 is a learner");
+    n3.node.promote(4).await?;
+    wait_until("node 4 is a voter", Duration::from_secs(10), || {
+        is_voter(&n1, 4)
+    })
+    .await?;
+    // The promoted node can lead.
+    n1.node.transfer_leader(4).await?;
+    wait_for_leader(
+        "node 4 leads",
+        &[&n1, &n2, &n3, &n4],
+        Duration::from_secs(10),
+        |id| id == 4,
+    )
+    .await?;
+    for node in [&n1, &n2, &n3, &n4] {
+        node.node.shutdown().await?;
+    }
+    Ok(())
+}

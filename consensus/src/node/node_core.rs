@@ -148,10 +148,12 @@ impl NodeCore {
 
     /// Propose `command` on this node (the leader) and wait until it is applied here.
     pub async fn propose_local(&self, command: Command) -> Result<WriteReply, ForwardError> {
-        self.transfer_gate
-            .wait_open(self.transfer_timeout())
-            .await?;
-        let timeout = Duration::from_millis(PROPOSE_TIMEOUT_MS);
+        // A leadership transfer under way holds proposals back; the wait counts against the
+        // proposal's own bound, so a forwarding peer's timeout still covers the whole.
+        let started = tokio::time::Instant::now();
+        let total = Duration::from_millis(PROPOSE_TIMEOUT_MS);
+        self.transfer_gate.wait_open(total / 2).await?;
+        let timeout = total.saturating_sub(started.elapsed());
         match tokio::time::timeout(timeout, self.raft.client_write(command)).await {
             Err(_) => Err(ForwardError::OutcomeUnknown(format!(
                 "not applied within {PROPOSE_TIMEOUT_MS} ms"
@@ -166,10 +168,10 @@ impl NodeCore {
 
     /// The read index for a linearizable read, if this node is the leader.
     pub async fn read_index_local(&self) -> Result<u64, ForwardError> {
-        self.transfer_gate
-            .wait_open(self.transfer_timeout())
-            .await?;
-        let timeout = Duration::from_millis(READ_INDEX_TIMEOUT_MS);
+        let started = tokio::time::Instant::now();
+        let total = Duration::from_millis(READ_INDEX_TIMEOUT_MS);
+        self.transfer_gate.wait_open(total / 2).await?;
+        let timeout = total.saturating_sub(started.elapsed());
         match tokio::time::timeout(timeout, self.raft.get_read_log_id()).await {
             Err(_) => Err(ForwardError::Unavailable(format!(
                 "leadership not confirmed within {READ_INDEX_TIMEOUT_MS} ms"

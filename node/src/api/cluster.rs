@@ -220,3 +220,49 @@ pub async fn transfer_leader(
     tracing::info!(node = request.id, "leadership transferred by an operator");
     Ok(Json(json!({ "leaderId": request.id })))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learner_bodies_are_validated() {
+        let check = |body: &str, expected: Result<(), &[&str]>| {
+            let parsed: Result<AddLearnerBody, ApiError> = parse_body(body.as_bytes());
+            let outcome = parsed.and_then(|request| validate_learner(&request).map(|_| ()));
+            match (outcome, expected) {
+                (Ok(()), Ok(())) => {}
+                (Err(error), Err(fields)) => {
+                    assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
+                    let mut got: Vec<&str> = error.data.keys().map(String::as_str).collect();
+                    got.sort_unstable();
+                    assert_eq!(got, fields, "{body}");
+                }
+                (outcome, expected) => panic!("{body}: got {outcome:?}, expected {expected:?}"),
+            }
+        };
+        check(r#"{"id":4,"raftAddr":"127.0.0.1:9001"}"#, Ok(()));
+        check(
+            r#"{"id":4,"raftAddr":"10.0.0.4:9001","httpAddr":"10.0.0.4:8090","region":"ap"}"#,
+            Ok(()),
+        );
+        check(r#"{"id":4,"raftAddr":"nowhere"}"#, Err(&["raftAddr"]));
+        check(
+            r#"{"id":0,"raftAddr":"127.0.0.1:9001","httpAddr":"x"}"#,
+            Err(&["httpAddr", "id"]),
+        );
+        let long_region = format!(
+            r#"{{"id":4,"raftAddr":"127.0.0.1:9001","region":"{}"}}"#,
+            "r".repeat(REGION_BYTES_MAX + 1)
+        );
+        check(&long_region, Err(&["region"]));
+        // Not the body's shape at all: a 400 without field errors.
+        check(r#"{"raftAddr":"127.0.0.1:9001"}"#, Err(&[]));
+        check(r#"{"id":-1,"raftAddr":"127.0.0.1:9001"}"#, Err(&[]));
+        check(
+            r#"{"id":4,"raftAddr":"127.0.0.1:9001","extra":1}"#,
+            Err(&[]),
+        );
+        check("[]", Err(&[]));
+    }
+}
