@@ -17,12 +17,31 @@ use std::time::Duration;
 
 use crate::node::node_core::NodeCore;
 use crate::transport::{ForwardError, RpcRequest, RpcResponse};
-use crate::type_config::NodeId;
+use crate::type_config::{NodeId, Raft};
 
 /// How long the target may take to have every entry the leader has.
 const TRANSFER_CATCH_UP_TIMEOUT_MS: u64 = 5_000;
 /// How long the start-election request to the target may take.
 const START_ELECTION_RPC_TIMEOUT_MS: u64 = 2_000;
+
+/// Heartbeats are off while this lives. Dropping it turns them back on, also when the
+/// transfer's future is dropped half-way (its caller went away).
+struct HeartbeatPause<'a> {
+    raft: &'a Raft,
+}
+
+impl<'a> HeartbeatPause<'a> {
+    fn begin(raft: &'a Raft) -> Self {
+        raft.runtime_config().heartbeat(false);
+        Self { raft }
+    }
+}
+
+impl Drop for HeartbeatPause<'_> {
+    fn drop(&mut self) {
+        self.raft.runtime_config().heartbeat(true);
+    }
+}
 
 impl NodeCore {
     /// Upper bound on one transfer, for work that waits behind the gate.
@@ -68,9 +87,9 @@ impl NodeCore {
             to = target,
             "leadership transfer begins"
         );
-        self.raft.runtime_config().heartbeat(false);
+        let heartbeats = HeartbeatPause::begin(&self.raft);
         let result = self.hand_over(target).await;
-        self.raft.runtime_config().heartbeat(true);
+        drop(heartbeats);
         drop(permit);
         match &result {
             Ok(()) => tracing::info!(from = self.node_id, to = target, "leadership transferred"),
