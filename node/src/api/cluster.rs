@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus};
-use edgebase_consensus::{ConsensusError, NodeId, NodeInfo};
+use edgebase_consensus::{NodeId, NodeInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -87,15 +87,6 @@ const REGION_BYTES_MAX: usize = 64;
 
 /// Membership and leadership changes: a refusal (bad target, last voter, the leader itself)
 /// is the operator's mistake, so 400 with the reason; everything else as any consensus error.
-fn membership_error(error: ConsensusError) -> ApiError {
-    match error {
-        ConsensusError::Refused { reason } => {
-            ApiError::bad_request(format!("The cluster refused the change: {reason}."))
-        }
-        other => ApiError::from(other),
-    }
-}
-
 fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
     serde_json::from_slice(body)
         .map_err(|error| ApiError::bad_request(format!("Invalid request body: {error}.")))
@@ -164,10 +155,7 @@ pub async fn add_learner(
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let request: AddLearnerBody = parse_body(&body)?;
     let info = validate_learner(&request)?;
-    app.consensus()
-        .add_learner(request.id, info)
-        .await
-        .map_err(membership_error)?;
+    app.consensus().add_learner(request.id, info).await?;
     tracing::info!(node = request.id, "learner added by an operator");
     Ok((
         StatusCode::CREATED,
@@ -183,10 +171,7 @@ pub async fn promote(
 ) -> Result<Json<Value>, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let id = parse_node_id(&id)?;
-    app.consensus()
-        .promote(id)
-        .await
-        .map_err(membership_error)?;
+    app.consensus().promote(id).await?;
     tracing::info!(node = id, "member promoted by an operator");
     Ok(Json(json!({ "id": id, "role": "voter" })))
 }
@@ -200,7 +185,7 @@ pub async fn remove(
 ) -> Result<StatusCode, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let id = parse_node_id(&id)?;
-    app.consensus().remove(id).await.map_err(membership_error)?;
+    app.consensus().remove(id).await?;
     tracing::info!(node = id, "member removed by an operator");
     Ok(StatusCode::NO_CONTENT)
 }
@@ -213,10 +198,7 @@ pub async fn transfer_leader(
 ) -> Result<Json<Value>, ApiError> {
     require_superuser(&principal::resolve(&app, &headers)?)?;
     let request: TransferLeaderBody = parse_body(&body)?;
-    app.consensus()
-        .transfer_leader(request.id)
-        .await
-        .map_err(membership_error)?;
+    app.consensus().transfer_leader(request.id).await?;
     tracing::info!(node = request.id, "leadership transferred by an operator");
     Ok(Json(json!({ "leaderId": request.id })))
 }

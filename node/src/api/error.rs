@@ -156,6 +156,9 @@ impl From<ConsensusError> for ApiError {
                 )
             }
             E::CommandTooLarge { .. } => ApiError::too_large(),
+            E::Refused { reason } => {
+                ApiError::bad_request(format!("The cluster refused the change: {reason}."))
+            }
             E::NoLeader | E::Unavailable { .. } => {
                 tracing::warn!(%error, "cluster unavailable");
                 ApiError::unavailable(format!(
