@@ -173,7 +173,11 @@ async fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
         Some(path) => path,
         None => default_edgebase_bin(),
     };
-    if !edgebase_bin.exists() {
+    let runs_edgebase = args
+        .targets
+        .iter()
+        .any(|target| matches!(target, TargetKind::Edgebase | TargetKind::EdgebaseCluster));
+    if runs_edgebase && !edgebase_bin.exists() {
         anyhow::bail!(
             "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
             edgebase_bin.display()
