@@ -289,3 +289,55 @@ pub fn write_into(path: &Path, generated: &str) -> anyhow::Result<()> {
     };
     std::fs::write(path, updated).with_context(|| format!("write {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn generated(text: &str) -> String {
+        format!("{BEGIN_MARKER}\n{text}\n{END_MARKER}\n")
+    }
+
+    #[test]
+    fn only_the_generated_part_is_replaced() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let path = dir.path().join("RESULTS.md");
+        let cases = [
+            // (file before, new generated text, file after)
+            (
+                None,
+                "one",
+                format!("# Benchmark results\n{}", generated("one")),
+            ),
+            (
+                Some(format!("# T\n\nintro\n{}notes\n", generated("old"))),
+                "new",
+                format!("# T\n\nintro\n{}notes\n", generated("new")),
+            ),
+            (
+                Some("# T\n\nno markers yet\n".to_owned()),
+                "first",
+                format!("# T\n\nno markers yet\n{}", generated("first")),
+            ),
+        ];
+        for (before, text, after) in cases {
+            match &before {
+                Some(content) => std::fs::write(&path, content).expect("write"),
+                None => {
+                    let _ = std::fs::remove_file(&path);
+                }
+            }
+            write_into(&path, &generated(text)).expect("write report");
+            let written = std::fs::read_to_string(&path).expect("read back");
+            assert_eq!(written, after, "from {before:?}");
+        }
+    }
+
+    #[test]
+    fn ratios_are_ours_over_theirs() {
+        assert_eq!(ratio(50.0, 100.0), "0.50");
+        assert_eq!(ratio(3.0, 0.0), "–");
+        assert_eq!(versus_label(Workload::Create, System::Etcd), "create / put");
+        assert_eq!(versus_label(Workload::Get, System::Pocketbase), "get by id");
+    }
+}
