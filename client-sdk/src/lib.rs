@@ -24,6 +24,8 @@ pub use client::{Client, ClientOptions};
 pub use collections::Collections;
 pub use consistency::Consistency;
 pub use error::ClientError;
-pub use node_pool::{NodeLatency, NodeSelection, NODES_MAX};
+pub use node_pool::{
+    NodeLatency, NodeSelection, NODES_MAX, PROBE_INTERVAL_MIN_MS, PROBE_SAMPLES_MAX,
+};
 pub use records::{Records, Totals};
 pub use wire::Record;

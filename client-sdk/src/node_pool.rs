@@ -14,18 +14,25 @@ use reqwest::Url;
 /// Most node URLs one client accepts.
 pub const NODES_MAX: usize = 64;
 
+/// Most probes per node per round (`NodeSelection::probe_samples` is clamped to it).
+pub const PROBE_SAMPLES_MAX: u32 = 16;
+
+/// Shortest time between two background probe rounds (a smaller interval is raised to it).
+pub const PROBE_INTERVAL_MIN_MS: u64 = 50;
+
 /// A latency value meaning "not reachable at the last probe or request".
 const UNREACHABLE: u64 = u64::MAX;
 
 /// How a multi-node client measures its nodes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeSelection {
-    /// Time between two background probe rounds.
+    /// Time between two background probe rounds (at least `PROBE_INTERVAL_MIN_MS`).
     pub probe_interval_ms: u64,
     /// Longest one health probe may take; a slower node counts as unreachable.
     pub probe_timeout_ms: u64,
     /// Probes per node per round; the fastest answer is the node's latency (the minimum
     /// filters out scheduling noise, the slowest answers say nothing about distance).
+    /// 1..=`PROBE_SAMPLES_MAX`.
     pub probe_samples: u32,
 }
 
@@ -149,7 +156,7 @@ impl NodePool {
             .pop_if_empty()
             .extend(["api", "health"]);
         let mut best: Option<u64> = None;
-        for _ in 0..self.selection.probe_samples.max(1) {
+        for _ in 0..self.selection.probe_samples.clamp(1, PROBE_SAMPLES_MAX) {
             let began = Instant::now();
             let answered = match self.probe_http.get(health.clone()).send().await {
                 // The body is tiny; reading it is part of the round trip, and its size is
@@ -169,7 +176,8 @@ impl NodePool {
     /// Re-probe on `probe_interval_ms` until every client of the pool is dropped.
     pub(crate) fn spawn_reprobe(pool: &Arc<NodePool>) {
         let weak: Weak<NodePool> = Arc::downgrade(pool);
-        let interval = Duration::from_millis(pool.selection.probe_interval_ms.max(1));
+        let interval =
+            Duration::from_millis(pool.selection.probe_interval_ms.max(PROBE_INTERVAL_MIN_MS));
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(interval).await;
