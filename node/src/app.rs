@@ -8,6 +8,8 @@ use edgebase_consensus::{ConsensusNode, WriteOutcome};
 use edgebase_storage::{Command, StateMachine, StoredCollection};
 
 use crate::api::error::ApiError;
+use crate::domain::record_values::Document;
+use crate::parsed_cache::ParsedCache;
 
 /// Bounds on what one request may ask of the node.
 #[derive(Debug, Clone)]
@@ -43,12 +45,14 @@ struct AppInner {
     consensus: ConsensusNode,
     state: StateMachine,
     limits: Limits,
+    collections: ParsedCache<Collection>,
+    auth_records: ParsedCache<Document>,
 }
 
 /// A collection definition with the version of the entry that last wrote it.
 #[derive(Debug, Clone)]
 pub struct LoadedCollection {
-    pub collection: Collection,
+    pub collection: Arc<Collection>,
     pub version: u64,
 }
 
@@ -59,6 +63,8 @@ impl App {
                 consensus,
                 state,
                 limits,
+                collections: ParsedCache::default(),
+                auth_records: ParsedCache::default(),
             }),
         }
     }
@@ -87,7 +93,9 @@ impl App {
             Some(stored) => Some(stored),
             None => state.collection_by_name(id_or_name)?,
         };
-        stored.map(parse_collection).transpose()
+        stored
+            .map(|stored| self.parse_collection(stored))
+            .transpose()
     }
 
     /// Every collection, in creation order.
@@ -96,18 +104,44 @@ impl App {
             .state
             .collections()?
             .into_iter()
-            .map(parse_collection)
+            .map(|stored| self.parse_collection(stored))
             .collect()
     }
-}
 
-fn parse_collection(stored: StoredCollection) -> Result<LoadedCollection, ApiError> {
-    let collection = serde_json::from_str(&stored.doc_json).map_err(|error| {
-        tracing::error!(%error, collection = %stored.id, "decode stored collection");
-        ApiError::internal()
-    })?;
-    Ok(LoadedCollection {
-        collection,
-        version: stored.version,
-    })
+    fn parse_collection(&self, stored: StoredCollection) -> Result<LoadedCollection, ApiError> {
+        let collection = self
+            .inner
+            .collections
+            .get_or_parse(&stored.id, stored.version, || {
+                serde_json::from_str(&stored.doc_json).map_err(|error| {
+                    tracing::error!(%error, collection = %stored.id, "decode stored collection");
+                    ApiError::internal()
+                })
+            })?;
+        Ok(LoadedCollection {
+            collection,
+            version: stored.version,
+        })
+    }
+
+    /// An auth record's document (tokens are checked against it on every request).
+    pub fn auth_record(
+        &self,
+        collection_id: &str,
+        record_id: &str,
+    ) -> Result<Option<Arc<Document>>, ApiError> {
+        let Some(stored) = self.inner.state.record(collection_id, record_id)? else {
+            return Ok(None);
+        };
+        let key = format!("{collection_id}/{record_id}");
+        self.inner
+            .auth_records
+            .get_or_parse(&key, stored.version, || {
+                serde_json::from_str(&stored.doc_json).map_err(|error| {
+                    tracing::error!(%error, record = %stored.id, "decode stored auth record");
+                    ApiError::internal()
+                })
+            })
+            .map(Some)
+    }
 }

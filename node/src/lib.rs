@@ -8,4 +8,5 @@ pub mod auth;
 pub mod boot;
 pub mod cli;
 pub mod domain;
+pub mod parsed_cache;
 pub mod serve;

@@ -43,7 +43,10 @@ pub fn resolve(app: &App, headers: &HeaderMap) -> Result<Principal, ApiError> {
 }
 
 /// Verify a token and return its principal and auth record document.
-pub fn verified(app: &App, raw: &str) -> Result<Option<(Principal, Document)>, ApiError> {
+pub fn verified(
+    app: &App,
+    raw: &str,
+) -> Result<Option<(Principal, std::sync::Arc<Document>)>, ApiError> {
     let Ok(claims) = token::unverified_claims(raw) else {
         return Ok(None);
     };
@@ -54,10 +57,9 @@ pub fn verified(app: &App, raw: &str) -> Result<Option<(Principal, Document)>, A
     let Some(secret) = superusers::token_secret(collection) else {
         return Ok(None);
     };
-    let Some(stored) = app.state().record(&collection.id, &claims.id)? else {
+    let Some(doc) = app.auth_record(&collection.id, &claims.id)? else {
         return Ok(None);
     };
-    let doc: Document = serde_json::from_str(&stored.doc_json).map_err(|_| ApiError::internal())?;
     let token_key = doc
         .get("tokenKey")
         .and_then(|key| key.as_str())

@@ -282,12 +282,30 @@ fn validate(field: &Field, value: &Value) -> Option<Value> {
     }
 }
 
+/// Compiled field patterns, so a create does not compile its `id` pattern again each time.
+/// Bounded: past the limit it starts over.
+static PATTERNS: LazyLock<std::sync::Mutex<std::collections::HashMap<String, Option<Regex>>>> =
+    LazyLock::new(Default::default);
+const PATTERNS_MAX: usize = 1_024;
+
 fn matches_pattern(pattern: &str, text: &str) -> bool {
-    regex::RegexBuilder::new(pattern)
-        .size_limit(PATTERN_SIZE_LIMIT_BYTES)
-        .build()
-        .map(|re| re.is_match(text))
-        .unwrap_or(false)
+    let mut patterns = PATTERNS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if !patterns.contains_key(pattern) {
+        if patterns.len() >= PATTERNS_MAX {
+            patterns.clear();
+        }
+        let compiled = regex::RegexBuilder::new(pattern)
+            .size_limit(PATTERN_SIZE_LIMIT_BYTES)
+            .build()
+            .ok();
+        patterns.insert(pattern.to_string(), compiled);
+    }
+    // A `Regex` clone shares the compiled program; match outside the lock.
+    let compiled = patterns.get(pattern).cloned().flatten();
+    drop(patterns);
+    compiled.is_some_and(|re| re.is_match(text))
 }
 
 /// The record as the API shows it: system keys, then every visible field (stored value or
