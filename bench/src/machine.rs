@@ -63,11 +63,12 @@ pub async fn versions(plan: &ComparePlan) -> Vec<(String, String)> {
     if runs_edgebase {
         let version = first_line(&plan.edgebase_bin, &["--version"]).await;
         let commit = first_line(Path::new("git"), &["rev-parse", "--short", "HEAD"]).await;
-        let profile = if plan
+        // Cargo puts release builds under `target/release/`; a copy keeps the word in its path.
+        let is_release = plan
             .edgebase_bin
             .components()
-            .any(|part| part.as_os_str() == "release")
-        {
+            .any(|part| part.as_os_str().to_string_lossy().contains("release"));
+        let profile = if is_release {
             "release build"
         } else {
             "dev build: EdgeBase's own crates unoptimised, dependencies (RocksDB included) at opt-level 2"
