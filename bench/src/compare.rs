@@ -221,36 +221,15 @@ async fn edgebase_cluster_runs(
     }
     let ids = Arc::new(ids);
     let at_follower = Arc::new(Driver::Records(follower_records));
-    let system = System::EdgebaseCluster;
-    let runs = [
-        (Workload::Create, Placement::Leader, &at_leader),
-        (Workload::Create, Placement::Follower, &at_follower),
-        (Workload::Get, Placement::Follower, &at_follower),
-        (Workload::Mixed, Placement::Follower, &at_follower),
-    ];
-    for (workload, placement, driver) in runs {
-        let section = Section::Comparison;
-        measure(
-            rows, section, system, placement, driver, workload, &ids, plan.shape,
-        )
-        .await?;
-    }
-    for &connections in &plan.sweep_connections {
-        let shape = plan.sweep_shape(connections);
-        let (section, placement) = (Section::Sweep, Placement::Leader);
-        measure(
-            rows,
-            section,
-            system,
-            placement,
-            &at_leader,
-            Workload::Create,
-            &ids,
-            shape,
-        )
-        .await?;
-    }
-    Ok(())
+    replicated_runs(
+        plan,
+        rows,
+        System::EdgebaseCluster,
+        &at_leader,
+        &at_follower,
+        &ids,
+    )
+    .await
 }
 
 async fn etcd(plan: &ComparePlan, rows: &mut Vec<ResultRow>) -> anyhow::Result<()> {
@@ -286,32 +265,48 @@ async fn etcd_runs(
     }
     let ids = Arc::new(ids);
     let at_follower = Arc::new(Driver::Etcd(follower_driver));
-    let system = System::Etcd;
+    replicated_runs(plan, rows, System::Etcd, &at_leader, &at_follower, &ids).await
+}
+
+/// The replicated-system runs shared by the EdgeBase cluster and etcd: the comparison
+/// workloads at the leader and a follower, then the write sweep at the leader.
+async fn replicated_runs(
+    plan: &ComparePlan,
+    rows: &mut Vec<ResultRow>,
+    system: System,
+    at_leader: &Arc<Driver>,
+    at_follower: &Arc<Driver>,
+    ids: &Arc<Vec<String>>,
+) -> anyhow::Result<()> {
     let runs = [
-        (Workload::Create, Placement::Leader, &at_leader),
-        (Workload::Create, Placement::Follower, &at_follower),
-        (Workload::Get, Placement::Follower, &at_follower),
-        (Workload::Mixed, Placement::Follower, &at_follower),
+        (Workload::Create, Placement::Leader, at_leader),
+        (Workload::Create, Placement::Follower, at_follower),
+        (Workload::Get, Placement::Follower, at_follower),
+        (Workload::Mixed, Placement::Follower, at_follower),
     ];
     for (workload, placement, driver) in runs {
-        let section = Section::Comparison;
         measure(
-            rows, section, system, placement, driver, workload, &ids, plan.shape,
+            rows,
+            Section::Comparison,
+            system,
+            placement,
+            driver,
+            workload,
+            ids,
+            plan.shape,
         )
         .await?;
     }
     for &connections in &plan.sweep_connections {
-        let shape = plan.sweep_shape(connections);
-        let (section, placement) = (Section::Sweep, Placement::Leader);
         measure(
             rows,
-            section,
+            Section::Sweep,
             system,
-            placement,
-            &at_leader,
+            Placement::Leader,
+            at_leader,
             Workload::Create,
-            &ids,
-            shape,
+            ids,
+            plan.sweep_shape(connections),
         )
         .await?;
     }
