@@ -40,10 +40,12 @@ pub enum PeerTarget {
 /// peer restarted and the old connection has not timed out yet) and is re-dialled.
 const TIMEOUTS_BEFORE_REDIAL: u32 = 2;
 
-/// A cached connection and how many RPCs on it timed out in a row.
+/// A cached connection, the node its certificate names (read once, at the handshake), and
+/// how many RPCs on it timed out in a row.
 #[derive(Clone)]
 struct Cached {
     connection: quinn::Connection,
+    peer_id: Option<NodeId>,
     consecutive_timeouts: Arc<AtomicU32>,
 }
 
@@ -165,7 +167,7 @@ impl QuicTransport {
             .await
             .map_err(|_| timed_out(false))??;
         let connection = &cached.connection;
-        let peer_id = peer_node_id(connection).ok_or_else(|| TransportError::Handshake {
+        let peer_id = cached.peer_id.ok_or_else(|| TransportError::Handshake {
             peer: addr.to_string(),
             reason: "peer certificate names no node".to_string(),
         })?;
@@ -276,6 +278,7 @@ impl QuicTransport {
             })?
             .map_err(|e| classify_connection_error(addr, &e, Phase::BeforeSend))?;
         let fresh = Cached {
+            peer_id: peer_node_id(&connection),
             connection,
             consecutive_timeouts: Arc::new(AtomicU32::new(0)),
         };
