@@ -6,9 +6,7 @@ mod common;
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
-use common::{
-    init_tracing, put_setting, start_node, three_voters, wait_until, Ca, TestNode, TEST_TIMEOUT,
-};
+use common::{put_setting, start_node, three_voters, wait_until, Ca, TestNode};
 use edgebase_consensus::{ConsensusError, JoinRole};
 use edgebase_storage::CommandResult;
 
@@ -16,10 +14,7 @@ const WRITES: usize = 20;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_replicates_and_a_new_node_catches_up_by_snapshot() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(scenario()).await
 }
 
 async fn scenario() -> anyhow::Result<()> {
@@ -212,10 +207,7 @@ fn check_all_settings(node: &TestNode) -> anyhow::Result<()> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn writes_continue_after_the_leader_stops_and_it_catches_up_on_restart() -> anyhow::Result<()>
 {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, failover_scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(failover_scenario()).await
 }
 
 async fn failover_scenario() -> anyhow::Result<()> {
@@ -286,10 +278,7 @@ async fn failover_scenario() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_wiped_voter_rejoins_and_catches_up_by_snapshot() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, wiped_voter_scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(wiped_voter_scenario()).await
 }
 
 async fn wiped_voter_scenario() -> anyhow::Result<()> {

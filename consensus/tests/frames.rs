@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, ensure, Context};
-use common::{init_tracing, start_node, Ca, TEST_TIMEOUT};
+use common::{start_node, Ca};
 use edgebase_consensus::tls::node_server_name;
 use edgebase_consensus::transport::frame::{decode_payload, read_frame};
 use edgebase_consensus::transport::{QuicTransport, RpcRequest, RpcResponse, MAX_FRAME_BYTES};
@@ -16,10 +16,7 @@ const RPC_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_frames_are_refused_without_harm() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(scenario()).await
 }
 
 /// Send raw bytes on a fresh stream and decode the answer.

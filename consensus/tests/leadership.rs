@@ -10,8 +10,7 @@ use std::time::Duration;
 
 use anyhow::{bail, ensure, Context};
 use common::{
-    init_tracing, put_setting, start_node, start_node_configured, three_voters, wait_until, Ca,
-    TestNode, TEST_TIMEOUT,
+    put_setting, start_node, start_node_configured, three_voters, wait_until, Ca, TestNode,
 };
 use edgebase_consensus::{ConsensusError, JoinRole, NodeId, TlsPaths};
 
@@ -37,10 +36,7 @@ async fn wait_for_leader(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn operator_transfers_leadership_and_unsafe_removals_are_refused() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, transfer_scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(transfer_scenario()).await
 }
 
 async fn transfer_scenario() -> anyhow::Result<()> {
@@ -151,10 +147,7 @@ async fn start_in_region(
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn leadership_moves_into_a_preferred_region_and_returns_after_a_failover(
 ) -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, placement_scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(placement_scenario()).await
 }
 
 async fn placement_scenario() -> anyhow::Result<()> {
@@ -233,10 +226,7 @@ async fn placement_scenario() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_follower_cut_off_from_the_leader_reports_growing_staleness() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, staleness_scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(staleness_scenario()).await
 }
 
 async fn staleness_scenario() -> anyhow::Result<()> {
@@ -282,10 +272,7 @@ async fn staleness_scenario() -> anyhow::Result<()> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_operator_adds_a_waiting_node_as_a_learner_and_promotes_it() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, operator_add_scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(operator_add_scenario()).await
 }
 
 async fn operator_add_scenario() -> anyhow::Result<()> {

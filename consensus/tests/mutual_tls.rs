@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use anyhow::{bail, ensure, Context};
-use common::{init_tracing, start_node, start_node_with_tls, Ca, TEST_TIMEOUT};
+use anyhow::{bail, ensure};
+use common::{start_node, start_node_with_tls, Ca};
 use edgebase_consensus::transport::{QuicTransport, RpcRequest, RpcResponse, TransportError};
 use edgebase_consensus::{ConsensusError, JoinRole};
 use openraft::raft::{AppendEntriesRequest, VoteRequest};
@@ -16,10 +16,7 @@ const RPC_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn foreign_ca_is_refused_and_senders_must_match_certificates() -> anyhow::Result<()> {
-    init_tracing();
-    tokio::time::timeout(TEST_TIMEOUT, scenario())
-        .await
-        .context("test timed out")?
+    common::bounded(scenario()).await
 }
 
 async fn scenario() -> anyhow::Result<()> {

@@ -160,3 +160,13 @@ pub async fn three_voters(root: &Path, ca: &Ca) -> anyhow::Result<(TestNode, Tes
         .await?;
     Ok((n1, n2, n3))
 }
+
+/// Run a test scenario with tracing set up and the suite's overall timeout.
+pub async fn bounded(
+    scenario: impl std::future::Future<Output = anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    init_tracing();
+    tokio::time::timeout(TEST_TIMEOUT, scenario)
+        .await
+        .map_err(|_| anyhow::anyhow!("test timed out after {TEST_TIMEOUT:?}"))?
+}
