@@ -91,6 +91,10 @@ fn evaluate(
             context.skip();
             delete_collection(overlay, collection_id)
         }
+        Command::TruncateCollection { collection_id } => {
+            context.skip();
+            truncate_collection(overlay, collection_id)
+        }
         Command::PutRecord {
             collection_id,
             record_id,
@@ -217,12 +221,25 @@ fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, Sto
     overlay.delete(keys::collection(id));
     overlay.delete(keys::collection_name(&current.name));
     overlay.delete(keys::collection_order(current.created_seq));
+    delete_all_records(overlay, id);
+    Ok(Ok(()))
+}
+
+fn truncate_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, StorageError> {
+    if collection(overlay, id)?.is_none() {
+        return Ok(Err(Rejection::CollectionMissing));
+    }
+    delete_all_records(overlay, id);
+    Ok(Ok(()))
+}
+
+/// Every record of a collection, with its order keys and count, in range deletes.
+fn delete_all_records(overlay: &mut Overlay<'_>, id: &str) {
     overlay.delete(keys::record_count(id));
     for prefix in [keys::records_prefix(id), keys::record_order_prefix(id)] {
         let end = keys::prefix_end(&prefix);
         overlay.delete_range(prefix, end);
     }
-    Ok(Ok(()))
 }
 
 fn record_count(overlay: &Overlay<'_>, collection_id: &str) -> Result<u64, StorageError> {

@@ -34,6 +34,9 @@ pub enum Command {
     PutSetting { key: String, value_json: String },
     /// Several commands applied all-or-nothing: if one is rejected, none is written.
     Batch(Vec<Command>),
+    /// Delete every record of a collection; the collection stays. (Variants are only ever
+    /// added at the end: the log stores them by position.)
+    TruncateCollection { collection_id: String },
 }
 
 /// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.

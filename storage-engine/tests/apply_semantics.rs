@@ -306,3 +306,43 @@ fn entries_without_commands_and_out_of_order_entries() {
         "the applied index only grows"
     );
 }
+
+#[test]
+fn truncate_keeps_the_collection_and_removes_only_its_records() {
+    let truncate = |id: &str| Command::TruncateCollection {
+        collection_id: id.into(),
+    };
+    check(
+        vec![
+            (create_collection("a", "A"), applied(1)),
+            (create_collection("b", "B"), applied(2)),
+            (
+                put_record("a", "r1", "{}", RecordExpect::Absent),
+                applied(3),
+            ),
+            (
+                put_record("a", "r2", "{}", RecordExpect::Absent),
+                applied(4),
+            ),
+            (
+                put_record("b", "r1", "{}", RecordExpect::Absent),
+                applied(5),
+            ),
+            (truncate("a"), applied(6)),
+            (truncate("missing"), rejected(Rejection::CollectionMissing)),
+            // A truncated collection takes new records, the old ids included.
+            (
+                put_record("a", "r1", "{}", RecordExpect::Absent),
+                applied(8),
+            ),
+        ],
+        |state| {
+            assert!(state.collection_by_id("a").expect("read").is_some());
+            assert_eq!(state.count_records("a").expect("count"), 1);
+            assert!(state.record("a", "r2").expect("read").is_none());
+            let page = state.records_page("a", 0, 10).expect("page");
+            assert_eq!(page.len(), 1);
+            assert_eq!(state.count_records("b").expect("count"), 1);
+        },
+    );
+}

@@ -77,7 +77,10 @@ fn random_command(rng: &mut StdRng, model: &StateMachine, depth: u32) -> Command
             record_id: record_id.into(),
             expect: record_expect(rng),
         },
-        80..=84 => Command::PutSetting {
+        80..=81 => Command::TruncateCollection {
+            collection_id: collection_id.into(),
+        },
+        82..=84 => Command::PutSetting {
             key: pick(rng, SETTINGS).into(),
             value_json: format!("{}", rng.gen_range(0..10)),
         },

@@ -15,7 +15,7 @@ use crate::api::extract::Body;
 use crate::api::paging::ListQuery;
 use crate::app::App;
 use crate::auth::principal;
-use crate::domain::{collection_schema, time};
+use crate::domain::{collection_schema, superusers, time};
 
 /// A collection as the API shows it: secrets stay inside.
 pub fn collection_for_api(collection: &Collection) -> Value {
@@ -193,6 +193,37 @@ pub async fn delete(
     }
     let outcome = app
         .propose(Command::DeleteCollection {
+            collection_id: current.collection.id.clone(),
+        })
+        .await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => Ok(with_index(
+            StatusCode::NO_CONTENT.into_response(),
+            outcome.index,
+        )),
+        CommandResult::Rejected(_) => Err(ApiError::not_found()),
+    }
+}
+
+/// `DELETE /api/collections/{c}/truncate`: delete every record, keep the collection.
+pub async fn truncate(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id_or_name): Path<String>,
+) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    let current = app
+        .collection(&id_or_name)?
+        .ok_or_else(ApiError::not_found)?;
+    if current.collection.name == superusers::SUPERUSERS_NAME {
+        // PocketBase keeps at least one superuser, so it refuses this with these words.
+        return Err(ApiError::bad_request(
+            "Failed to truncate collection (most likely due to required cascade delete record references).",
+        ));
+    }
+    let outcome = app
+        .propose(Command::TruncateCollection {
             collection_id: current.collection.id.clone(),
         })
         .await?;

@@ -27,6 +27,10 @@ pub fn router(app: App) -> Router {
             get(collections::list).post(collections::create),
         )
         .route(
+            "/api/collections/{collection}/truncate",
+            axum::routing::delete(collections::truncate),
+        )
+        .route(
             "/api/collections/{collection}",
             get(collections::view)
                 .patch(collections::update)
@@ -57,6 +61,8 @@ pub fn router(app: App) -> Router {
         .route("/api/cluster/members/{id}", delete(cluster::remove))
         .route("/api/cluster/leader", post(cluster::transfer_leader))
         .fallback(|| async { ApiError::not_found() })
+        // PocketBase answers a known path with an unknown method as a missing route.
+        .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             consistency::index_header,
