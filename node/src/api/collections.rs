@@ -6,14 +6,14 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::Collection;
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::api::access::require_superuser;
 use crate::api::consistency::{read_barrier, with_index};
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::Body;
 use crate::api::paging::ListQuery;
-use crate::app::App;
+use crate::app::{App, LoadedCollection};
 use crate::auth::principal;
 use crate::domain::{collection_schema, superusers, time};
 
@@ -82,11 +82,7 @@ pub async fn view(
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
-    let loaded = app
-        .collection(&id_or_name)?
-        .ok_or_else(ApiError::not_found)?;
+    let loaded = managed_collection(&app, &headers, &id_or_name).await?;
     Ok(Json(collection_for_api(&loaded.collection)).into_response())
 }
 
@@ -177,32 +173,26 @@ pub async fn delete(
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
-    let current = app
-        .collection(&id_or_name)?
-        .ok_or_else(ApiError::not_found)?;
+    let current = managed_collection(&app, &headers, &id_or_name).await?;
     if current.collection.system {
-        return Err(ApiError::validation(
-            "Failed to delete collection.",
-            json!({"id": field_error("validation_system_collection", "System collections cannot be deleted.", None)})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
-        ));
+        let mut data = FieldErrors::new();
+        data.insert(
+            "id".into(),
+            field_error(
+                "validation_system_collection",
+                "System collections cannot be deleted.",
+                None,
+            ),
+        );
+        return Err(ApiError::validation("Failed to delete collection.", data));
     }
-    let outcome = app
-        .propose(Command::DeleteCollection {
+    apply_to_collection(
+        &app,
+        Command::DeleteCollection {
             collection_id: current.collection.id.clone(),
-        })
-        .await?;
-    match outcome.result {
-        CommandResult::Applied { .. } => Ok(with_index(
-            StatusCode::NO_CONTENT.into_response(),
-            outcome.index,
-        )),
-        CommandResult::Rejected(_) => Err(ApiError::not_found()),
-    }
+        },
+    )
+    .await
 }
 
 /// `DELETE /api/collections/{c}/truncate`: delete every record, keep the collection.
@@ -211,22 +201,37 @@ pub async fn truncate(
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
-    let current = app
-        .collection(&id_or_name)?
-        .ok_or_else(ApiError::not_found)?;
+    let current = managed_collection(&app, &headers, &id_or_name).await?;
     if current.collection.name == superusers::SUPERUSERS_NAME {
         // PocketBase keeps at least one superuser, so it refuses this with these words.
         return Err(ApiError::bad_request(
             "Failed to truncate collection (most likely due to required cascade delete record references).",
         ));
     }
-    let outcome = app
-        .propose(Command::TruncateCollection {
+    apply_to_collection(
+        &app,
+        Command::TruncateCollection {
             collection_id: current.collection.id.clone(),
-        })
-        .await?;
+        },
+    )
+    .await
+}
+
+/// The collection a superuser-only request names, read once the requested freshness is
+/// reached.
+async fn managed_collection(
+    app: &App,
+    headers: &HeaderMap,
+    id_or_name: &str,
+) -> Result<LoadedCollection, ApiError> {
+    read_barrier(app, headers).await?;
+    require_superuser(&principal::resolve(app, headers)?)?;
+    app.collection(id_or_name)?.ok_or_else(ApiError::not_found)
+}
+
+/// Propose a command on a whole collection: 204 once applied here, 404 if it is gone.
+async fn apply_to_collection(app: &App, command: Command) -> Result<Response, ApiError> {
+    let outcome = app.propose(command).await?;
     match outcome.result {
         CommandResult::Applied { .. } => Ok(with_index(
             StatusCode::NO_CONTENT.into_response(),
