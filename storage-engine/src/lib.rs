@@ -18,6 +18,7 @@ mod memory_backend;
 mod overlay;
 pub mod query;
 mod rocks_state;
+pub mod schema;
 mod snapshot;
 mod state_machine;
 mod store;

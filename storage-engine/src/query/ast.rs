@@ -118,3 +118,21 @@ pub struct CompareOp {
     pub kind: CompareKind,
     pub any_of: bool,
 }
+
+/// One key of a list's `sort` parameter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SortKey {
+    pub target: SortTarget,
+    pub descending: bool,
+}
+
+/// What a sort key orders by.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SortTarget {
+    /// A record field, or a path through relations (`author.name`).
+    Field(Vec<String>),
+    /// `@random`.
+    Random,
+    /// `@rowid`: creation order.
+    RowId,
+}
