@@ -1,6 +1,6 @@
 //! The running node as the HTTP layer sees it: consensus, local state and limits.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use edgebase_client::wire::Collection;
@@ -9,6 +9,7 @@ use edgebase_storage::{Command, StateMachine, StoredCollection};
 
 use crate::api::error::ApiError;
 use crate::domain::record_values::Document;
+use crate::domain::settings::{Settings, SETTINGS_KEY};
 use crate::parsed_cache::ParsedCache;
 
 /// Bounds on what one request may ask of the node.
@@ -47,6 +48,8 @@ struct AppInner {
     limits: Limits,
     collections: ParsedCache<Collection>,
     auth_records: ParsedCache<Document>,
+    /// The settings last parsed, with the stored text they came from.
+    settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
 
 /// A collection definition with the version of the entry that last wrote it.
@@ -65,6 +68,7 @@ impl App {
                 limits,
                 collections: ParsedCache::default(),
                 auth_records: ParsedCache::default(),
+                settings: Mutex::new(None),
             }),
         }
     }
@@ -143,5 +147,29 @@ impl App {
                 })
             })
             .map(Some)
+    }
+
+    /// The application settings as this node has applied them (PocketBase's defaults until a
+    /// superuser saves some).
+    pub fn settings(&self) -> Result<Arc<Settings>, ApiError> {
+        let Some(stored) = self.inner.state.setting(SETTINGS_KEY)? else {
+            return Ok(Arc::new(Settings::default()));
+        };
+        let mut cached = self
+            .inner
+            .settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((text, settings)) = cached.as_ref() {
+            if *text == stored {
+                return Ok(settings.clone());
+            }
+        }
+        let settings: Arc<Settings> = Arc::new(serde_json::from_str(&stored).map_err(|error| {
+            tracing::error!(%error, "decode stored settings");
+            ApiError::internal()
+        })?);
+        *cached = Some((stored, settings.clone()));
+        Ok(settings)
     }
 }

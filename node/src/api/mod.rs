@@ -9,6 +9,7 @@ pub mod error;
 pub mod extract;
 pub mod paging;
 pub mod records;
+pub mod settings;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -54,6 +55,7 @@ pub fn router(app: App) -> Router {
             "/api/collections/{collection}/auth-refresh",
             post(auth_routes::auth_refresh),
         )
+        .route("/api/settings", get(settings::view).patch(settings::update))
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
         .route("/api/cluster/learners", post(cluster::add_learner))

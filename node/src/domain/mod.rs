@@ -4,5 +4,6 @@
 pub mod collection_schema;
 pub mod ids;
 pub mod record_values;
+pub mod settings;
 pub mod superusers;
 pub mod time;

@@ -1,0 +1,49 @@
+//! `/api/settings`: the replicated application settings (superusers only).
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use edgebase_storage::{Command, CommandResult};
+
+use crate::api::access::require_superuser;
+use crate::api::consistency::{read_barrier, with_index};
+use crate::api::error::ApiError;
+use crate::api::extract::Body;
+use crate::app::App;
+use crate::auth::principal;
+use crate::domain::settings::SETTINGS_KEY;
+
+pub async fn view(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    Ok(Json(app.settings()?.redacted()).into_response())
+}
+
+pub async fn update(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    // Last writer wins, as in PocketBase: the patch applies to the settings this node holds.
+    let updated = app.settings()?.patched(&body)?;
+    let value_json = serde_json::to_string(&updated).map_err(|_| ApiError::internal())?;
+    let outcome = app
+        .propose(Command::PutSetting {
+            key: SETTINGS_KEY.into(),
+            value_json,
+        })
+        .await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => Ok(with_index(
+            Json(updated.redacted()).into_response(),
+            outcome.index,
+        )),
+        CommandResult::Rejected(rejection) => {
+            tracing::error!(?rejection, "unexpected rejection saving settings");
+            Err(ApiError::internal())
+        }
+    }
+}
