@@ -39,7 +39,7 @@ fn name_exists(message: &str) -> ApiError {
     ApiError::validation(message, data)
 }
 
-fn encode(collection: &Collection) -> Result<CollectionDoc, ApiError> {
+pub(crate) fn encode(collection: &Collection) -> Result<CollectionDoc, ApiError> {
     Ok(CollectionDoc {
         id: collection.id.clone(),
         name: collection.name.clone(),

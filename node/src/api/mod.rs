@@ -4,6 +4,7 @@ pub mod access;
 pub mod auth_routes;
 pub mod cluster;
 pub mod collections;
+pub mod collections_import;
 pub mod consistency;
 pub mod error;
 pub mod extract;
@@ -26,6 +27,10 @@ pub fn router(app: App) -> Router {
         .route(
             "/api/collections",
             get(collections::list).post(collections::create),
+        )
+        .route(
+            "/api/collections/import",
+            axum::routing::put(collections_import::import),
         )
         .route(
             "/api/collections/{collection}/truncate",
