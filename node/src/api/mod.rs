@@ -8,6 +8,7 @@ pub mod collections_import;
 pub mod consistency;
 pub mod error;
 pub mod extract;
+pub mod fields_layer;
 pub mod paging;
 pub mod records;
 pub mod settings;
@@ -70,6 +71,7 @@ pub fn router(app: App) -> Router {
         .fallback(|| async { ApiError::not_found() })
         // PocketBase answers a known path with an unknown method as a missing route.
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(fields_layer::pick_fields))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             consistency::index_header,

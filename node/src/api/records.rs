@@ -34,7 +34,6 @@ fn unsupported_query(query: &ListQuery) -> Result<(), ApiError> {
         ("filter", &query.filter),
         ("sort", &query.sort),
         ("expand", &query.expand),
-        ("fields", &query.fields),
     ] {
         if given(value) {
             return Err(ApiError::bad_request(format!(
