@@ -2,6 +2,7 @@
 //! nothing, deterministically (no clock, randomness or environment).
 
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
+use crate::index::maintain::{self, RecordMap};
 use crate::kv::KvBackend;
 use crate::overlay::Overlay;
 use crate::stored::{CollectionValue, RecordValue};
@@ -162,6 +163,13 @@ fn put_collection(
     context: &mut EntryContext,
 ) -> Result<Outcome, StorageError> {
     let current = collection(overlay, &doc.id)?;
+    let new_indexes = match maintain::collection_indexes(&doc.doc_json) {
+        Ok(indexes) => indexes,
+        Err(rejection) => {
+            context.skip();
+            return Ok(Err(rejection));
+        }
+    };
     let name_key = keys::collection_name(&doc.name);
     let name_owner = match overlay.get(&name_key)? {
         Some(bytes) => Some(decode_string(&bytes, "collection name index")?),
@@ -201,6 +209,16 @@ fn put_collection(
                     overlay.put(name_key, doc.id.as_bytes().to_vec());
                 }
             }
+            if let Err(rejection) = migrate_collection(
+                overlay,
+                &doc.id,
+                &current.doc_json,
+                &doc.doc_json,
+                &new_indexes,
+                context.index,
+            )? {
+                return Ok(Err(rejection));
+            }
             current.created_seq
         }
     };
@@ -225,6 +243,88 @@ fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, Sto
     Ok(Ok(()))
 }
 
+/// A collection update's effect on its records and indexes, by field id: a renamed field's
+/// values move to the new name and a removed field's values are dropped in every record
+/// (whose version becomes this entry's), indexes no longer listed are dropped, and new or
+/// changed ones are built over the records (a unique conflict rejects the whole update).
+fn migrate_collection(
+    overlay: &mut Overlay<'_>,
+    collection_id: &str,
+    old_doc_json: &str,
+    new_doc_json: &str,
+    new_indexes: &[crate::index::CompiledIndex],
+    version: u64,
+) -> Result<Outcome, StorageError> {
+    // The old statements were accepted when written; should one no longer compile, it has
+    // no entries worth keeping, and dropping all of them below is correct.
+    let old_indexes = maintain::collection_indexes(old_doc_json).unwrap_or_default();
+    let (renames, drops) = field_changes(old_doc_json, new_doc_json);
+    let rewrite = !renames.is_empty() || !drops.is_empty();
+    let added: Vec<&crate::index::CompiledIndex> = new_indexes
+        .iter()
+        .filter(|index| !old_indexes.contains(index))
+        .collect();
+    for index in &old_indexes {
+        if !new_indexes.contains(index) {
+            maintain::drop_index(overlay, collection_id, index.name());
+        }
+    }
+    if !rewrite && added.is_empty() {
+        return Ok(Ok(()));
+    }
+    let prefix = keys::records_prefix(collection_id);
+    let stored = overlay.scan_prefix_merged(&prefix)?;
+    let mut records: Vec<(String, RecordMap)> = Vec::with_capacity(stored.len());
+    for (key, bytes) in stored {
+        let record_id = String::from_utf8(key[prefix.len()..].to_vec())
+            .map_err(|error| StorageError::corrupt("record key", error))?;
+        let mut value: RecordValue = decode(&bytes, "record")?;
+        let mut map = maintain::record_map(&value.doc_json);
+        if rewrite {
+            let moved: Vec<(String, serde_json::Value)> = renames
+                .iter()
+                .filter_map(|(from, to)| map.remove(from).map(|value| (to.clone(), value)))
+                .collect();
+            for name in &drops {
+                map.remove(name);
+            }
+            map.extend(moved);
+            value.doc_json = serde_json::Value::Object(map.clone()).to_string();
+            value.version = version;
+            overlay.put(key, encode(&value, "record")?);
+        }
+        records.push((record_id, map));
+    }
+    for index in added {
+        if let Err(rejection) = maintain::build_index(overlay, collection_id, index, &records)? {
+            return Ok(Err(rejection));
+        }
+    }
+    Ok(Ok(()))
+}
+
+/// Fields renamed (old name, new name) and removed (old name), matched by field id.
+fn field_changes(old_doc_json: &str, new_doc_json: &str) -> (Vec<(String, String)>, Vec<String>) {
+    let (Some(old), Some(new)) = (
+        maintain::schema_of(old_doc_json),
+        maintain::schema_of(new_doc_json),
+    ) else {
+        return (Vec::new(), Vec::new());
+    };
+    let mut renames = Vec::new();
+    let mut drops = Vec::new();
+    for field in old.fields.iter().filter(|field| !field.id.is_empty()) {
+        match new.field_by_id(&field.id) {
+            Some(kept) if kept.name != field.name => {
+                renames.push((field.name.clone(), kept.name.clone()))
+            }
+            Some(_) => {}
+            None => drops.push(field.name.clone()),
+        }
+    }
+    (renames, drops)
+}
+
 fn truncate_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, StorageError> {
     if collection(overlay, id)?.is_none() {
         return Ok(Err(Rejection::CollectionMissing));
@@ -235,6 +335,7 @@ fn truncate_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, S
 
 /// Every record of a collection, with its order keys and count, in range deletes.
 fn delete_all_records(overlay: &mut Overlay<'_>, id: &str) {
+    maintain::drop_all(overlay, id);
     overlay.delete(keys::record_count(id));
     for prefix in [keys::records_prefix(id), keys::record_order_prefix(id)] {
         let end = keys::prefix_end(&prefix);
@@ -275,14 +376,39 @@ fn put_record(
     expect: RecordExpect,
     context: &mut EntryContext,
 ) -> Result<Outcome, StorageError> {
-    if collection(overlay, collection_id)?.is_none() {
+    let Some(collection_value) = collection(overlay, collection_id)? else {
         context.skip();
         return Ok(Err(Rejection::CollectionMissing));
-    }
+    };
     let current = record(overlay, collection_id, record_id)?;
     if let Err(rejection) = check_record_expect(current.as_ref(), expect) {
         context.skip();
         return Ok(Err(rejection));
+    }
+    let indexes = match maintain::collection_indexes(&collection_value.doc_json) {
+        Ok(indexes) => indexes,
+        Err(rejection) => {
+            context.skip();
+            return Ok(Err(rejection));
+        }
+    };
+    if !indexes.is_empty() {
+        let old = current
+            .as_ref()
+            .map(|current| maintain::record_map(&current.doc_json));
+        let new = maintain::record_map(doc_json);
+        let outcome = maintain::replace_entries(
+            overlay,
+            collection_id,
+            record_id,
+            &indexes,
+            old.as_ref(),
+            Some(&new),
+        )?;
+        if let Err(rejection) = outcome {
+            context.skip();
+            return Ok(Err(rejection));
+        }
     }
     let created_seq = match current {
         Some(current) => {
@@ -321,9 +447,9 @@ fn delete_record(
     record_id: &str,
     expect: RecordExpect,
 ) -> Result<Outcome, StorageError> {
-    if collection(overlay, collection_id)?.is_none() {
+    let Some(collection_value) = collection(overlay, collection_id)? else {
         return Ok(Err(Rejection::CollectionMissing));
-    }
+    };
     let current = record(overlay, collection_id, record_id)?;
     if let Err(rejection) = check_record_expect(current.as_ref(), expect) {
         return Ok(Err(rejection));
@@ -332,6 +458,20 @@ fn delete_record(
         // `Absent` and already absent: nothing to delete.
         return Ok(Ok(()));
     };
+    // Statements that no longer compile have no entries to remove.
+    let indexes = maintain::collection_indexes(&collection_value.doc_json).unwrap_or_default();
+    if !indexes.is_empty() {
+        let old = maintain::record_map(&current.doc_json);
+        // Removing entries never conflicts.
+        let _removed = maintain::replace_entries(
+            overlay,
+            collection_id,
+            record_id,
+            &indexes,
+            Some(&old),
+            None,
+        )?;
+    }
     overlay.delete(keys::record(collection_id, record_id));
     overlay.delete(keys::record_order(
         collection_id,

@@ -91,4 +91,16 @@ pub enum Rejection {
         position: u32,
         reason: Box<Rejection>,
     },
+    /// Another record already holds this record's values in a unique index (named with its
+    /// columns); or, on a collection update, existing records violate a new unique index.
+    UniqueViolation {
+        index: String,
+        columns: Vec<String>,
+    },
+    /// A collection's index statement cannot be used (unparsable, an unknown column, a
+    /// repeated name). `index` is empty when the statement has no readable name.
+    InvalidIndex {
+        index: String,
+        message: String,
+    },
 }

@@ -13,6 +13,10 @@
 //! | 05  | len+collection id, created_seq, record id | record id               |
 //! | 06  | collection id                         | record count (8 BE)         |
 //! | 07  | setting key                           | setting JSON                |
+//! | 08  | len+collection id, len+index name, encoded column values [, record id] | record id |
+//!
+//! Index entries (tag 08) carry the record id suffix unless the index is unique and every
+//! column is non-null; see `index::key_encoding` for the column value encoding.
 
 const TAG_META: u8 = 0x00;
 const TAG_COLLECTION: u8 = 0x01;
@@ -22,6 +26,7 @@ const TAG_RECORD: u8 = 0x04;
 const TAG_RECORD_ORDER: u8 = 0x05;
 const TAG_RECORD_COUNT: u8 = 0x06;
 const TAG_SETTING: u8 = 0x07;
+const TAG_INDEX: u8 = 0x08;
 
 pub(crate) fn last_applied() -> Vec<u8> {
     vec![TAG_META, b'a']
@@ -85,6 +90,21 @@ pub(crate) fn setting(key: &str) -> Vec<u8> {
     tagged(TAG_SETTING, key.as_bytes())
 }
 
+/// Every index entry of one collection.
+pub(crate) fn indexes_prefix(collection_id: &str) -> Vec<u8> {
+    with_collection(TAG_INDEX, collection_id)
+}
+
+/// Every entry of one index of one collection; column values follow.
+pub(crate) fn index_prefix(collection_id: &str, index_name: &str) -> Vec<u8> {
+    let mut key = indexes_prefix(collection_id);
+    // Index names come from collection documents inside Raft entries: far below 4 GiB.
+    let length = u32::try_from(index_name.len()).unwrap_or(u32::MAX);
+    key.extend_from_slice(&length.to_be_bytes());
+    key.extend_from_slice(index_name.as_bytes());
+    key
+}
+
 /// The first key after every key that starts with `prefix` (exclusive end of a range
 /// delete). Every prefix here starts with a tag below 0xFF, so the end always exists.
 pub(crate) fn prefix_end(prefix: &[u8]) -> Vec<u8> {
@@ -132,6 +152,12 @@ mod tests {
         let short = records_prefix("ab");
         let long = record("abc", "x");
         assert!(!long.starts_with(&short));
+    }
+
+    #[test]
+    fn one_index_prefix_never_covers_another() {
+        assert!(!index_prefix("c", "idx_ab").starts_with(&index_prefix("c", "idx_a")));
+        assert!(index_prefix("c", "idx_a").starts_with(&indexes_prefix("c")));
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod codec;
 mod command;
 mod error;
 mod group_commit;
+pub mod index;
 mod keys;
 mod kv;
 mod kv_batch;

@@ -73,3 +73,35 @@ impl<'a> Overlay<'a> {
         self.batch
     }
 }
+
+impl Overlay<'_> {
+    /// Every key starting with `prefix` as this entry sees it (base view, minus range deletes,
+    /// with pending puts and deletes), in key order. Loads the whole range: callers bound it
+    /// (one collection's records during a migration).
+    pub(crate) fn scan_prefix_merged(
+        &self,
+        prefix: &[u8],
+    ) -> Result<BTreeMap<Vec<u8>, Vec<u8>>, StorageError> {
+        let mut merged = BTreeMap::new();
+        self.base.scan_prefix(prefix, &mut |key, value| {
+            let deleted = self
+                .deleted_ranges
+                .iter()
+                .any(|(start, end)| start.as_slice() <= key && key < end.as_slice());
+            if !deleted {
+                merged.insert(key.to_vec(), value.to_vec());
+            }
+            Ok(crate::kv::ScanStep::Continue)
+        })?;
+        for (key, write) in self.writes.range(prefix.to_vec()..) {
+            if !key.starts_with(prefix) {
+                break;
+            }
+            match write {
+                Some(value) => merged.insert(key.clone(), value.clone()),
+                None => merged.remove(key),
+            };
+        }
+        Ok(merged)
+    }
+}

@@ -2,11 +2,20 @@
 //! secondary index that narrows the candidates (and may already give the sort order).
 //!
 //! Whatever the plan, the full filter is still evaluated on every candidate, so an index only
-//! ever narrows a superset of the matches; it never decides a match on its own.
+//! ever narrows a superset of the matches; it never decides a match on its own. Only the
+//! comparisons of an AND-chain between a plain field (no relation path, no modifier) and a
+//! literal of the field's own type narrow; every other part of the filter is ignored, which
+//! keeps the superset. A comparison whose accepted values include the field's empty value
+//! (`''`, `0`, `false`) never excludes records missing the field, so a record stored without
+//! it is never missed.
 
-use crate::kv::KvRead;
-use crate::query::ast::{Expr, SortKey};
-use crate::schema::CollectionSchema;
+use std::cmp::Ordering;
+
+use crate::index::{compile_indexes, Collation, CompiledIndex, Direction, IndexValue};
+use crate::keys;
+use crate::kv::{KvRead, ScanStep};
+use crate::query::ast::{CompareKind, Expr, Operand, PathRoot, SortKey, SortTarget};
+use crate::schema::{CollectionSchema, FieldShape};
 use crate::StorageError;
 
 /// The candidates a list evaluates its filter on.
@@ -17,20 +26,348 @@ pub enum Candidates {
     /// These record ids: a superset of the matches.
     Ids {
         ids: Vec<String>,
-        /// True when `ids` is already in the order the sort asks for.
+        /// True when `ids` is already in the order the sort asks for (ties in record id
+        /// order, or reversed record id order for a reversed scan).
         sorted: bool,
     },
 }
 
+/// What the planner chose, for tests and logs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Explain {
+    /// The index read, or `None` for a full scan.
+    pub index: Option<String>,
+    /// Leading index columns fixed by equality.
+    pub equality_columns: usize,
+    /// Whether the next column was narrowed by a range.
+    pub range: bool,
+    /// How many candidate ids the index gave (`None` for a full scan).
+    pub candidates: Option<usize>,
+    pub sorted: bool,
+    /// Why a full scan, when it is one.
+    pub reason: &'static str,
+}
+
 /// Pick the candidates for `filter` and `sort` over `schema`'s collection. At most
 /// `candidates_max` ids are gathered from an index; past that the plan falls back to a scan.
-#[allow(dead_code)] // Used by the list query, which lands with the evaluator.
-pub(crate) fn candidates(
-    _view: &dyn KvRead,
-    _schema: &CollectionSchema,
-    _filter: Option<&Expr>,
-    _sort: &[SortKey],
-    _candidates_max: usize,
+pub fn candidates(
+    view: &dyn KvRead,
+    schema: &CollectionSchema,
+    filter: Option<&Expr>,
+    sort: &[SortKey],
+    candidates_max: usize,
 ) -> Result<Candidates, StorageError> {
-    Ok(Candidates::FullScan)
+    Ok(plan(view, schema, filter, sort, candidates_max)?.0)
+}
+
+/// The same plan as [`candidates`], described.
+pub fn explain(
+    view: &dyn KvRead,
+    schema: &CollectionSchema,
+    filter: Option<&Expr>,
+    sort: &[SortKey],
+    candidates_max: usize,
+) -> Result<Explain, StorageError> {
+    Ok(plan(view, schema, filter, sort, candidates_max)?.1)
+}
+
+/// One usable comparison: `field <kind> value`.
+#[derive(Debug, Clone)]
+struct Predicate {
+    field: String,
+    kind: CompareKind,
+    value: IndexValue,
+    /// Whether the field's empty value satisfies the comparison.
+    admits_empty: bool,
+}
+
+/// How one index would serve the query.
+struct Choice<'a> {
+    index: &'a CompiledIndex,
+    equality: Vec<&'a Predicate>,
+    range: Vec<&'a Predicate>,
+    sort: Option<bool>,
+}
+
+impl Choice<'_> {
+    fn narrowing(&self) -> usize {
+        self.equality.len() * 2 + usize::from(!self.range.is_empty())
+    }
+}
+
+fn full_scan(reason: &'static str) -> (Candidates, Explain) {
+    (
+        Candidates::FullScan,
+        Explain {
+            index: None,
+            equality_columns: 0,
+            range: false,
+            candidates: None,
+            sorted: false,
+            reason,
+        },
+    )
+}
+
+fn plan(
+    view: &dyn KvRead,
+    schema: &CollectionSchema,
+    filter: Option<&Expr>,
+    sort: &[SortKey],
+    candidates_max: usize,
+) -> Result<(Candidates, Explain), StorageError> {
+    let Ok(indexes) = compile_indexes(schema) else {
+        return Ok(full_scan("the collection's indexes do not compile"));
+    };
+    let mut predicates = Vec::new();
+    if let Some(filter) = filter {
+        let mut terms = Vec::new();
+        conjuncts(filter, &mut terms);
+        predicates.extend(terms.into_iter().filter_map(|term| predicate(term, schema)));
+    }
+    let best = indexes
+        .iter()
+        .filter(|index| index.condition.is_none())
+        .map(|index| choose(index, &predicates, sort))
+        .filter(|choice| choice.narrowing() > 0 || choice.sort.is_some())
+        .max_by(|a, b| {
+            a.narrowing()
+                .cmp(&b.narrowing())
+                .then(a.sort.is_some().cmp(&b.sort.is_some()))
+                // Among equals, the first index listed wins.
+                .then(Ordering::Greater)
+        });
+    let Some(choice) = best else {
+        return Ok(full_scan("no index fits the filter or the sort"));
+    };
+    let Some(mut ids) = scan(view, &schema.id, &choice, candidates_max)? else {
+        return Ok(full_scan("the index gave more candidates than the limit"));
+    };
+    if choice.sort == Some(true) {
+        ids.reverse();
+    }
+    let explain = Explain {
+        index: Some(choice.index.name().to_owned()),
+        equality_columns: choice.equality.len(),
+        range: !choice.range.is_empty(),
+        candidates: Some(ids.len()),
+        sorted: choice.sort.is_some(),
+        reason: "",
+    };
+    Ok((
+        Candidates::Ids {
+            ids,
+            sorted: choice.sort.is_some(),
+        },
+        explain,
+    ))
+}
+
+/// The terms of the top-level AND-chain (an OR is one opaque term).
+fn conjuncts<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
+    match expr {
+        Expr::And(left, right) => {
+            conjuncts(left, terms);
+            conjuncts(right, terms);
+        }
+        other => terms.push(other),
+    }
+}
+
+fn predicate(term: &Expr, schema: &CollectionSchema) -> Option<Predicate> {
+    let Expr::Compare { left, op, right } = term else {
+        return None;
+    };
+    if op.any_of {
+        return None;
+    }
+    let (path, literal, kind) = match (left, right) {
+        (Operand::Path(path), literal) => (path, literal, op.kind),
+        (literal, Operand::Path(path)) => (path, literal, crate::index::condition::flip(op.kind)),
+        _ => return None,
+    };
+    let usable_kind = matches!(
+        kind,
+        CompareKind::Eq
+            | CompareKind::Greater
+            | CompareKind::GreaterOrEq
+            | CompareKind::Less
+            | CompareKind::LessOrEq
+    );
+    if !usable_kind || path.root != PathRoot::Record || path.modifier.is_some() {
+        return None;
+    }
+    let [name] = path.segments.as_slice() else {
+        return None;
+    };
+    let shape = if name == "id" {
+        FieldShape::Text
+    } else {
+        let field = schema.field(name)?;
+        if field.multiple {
+            return None;
+        }
+        field.shape
+    };
+    let (value, empty) = match (shape, literal) {
+        (FieldShape::Number, Operand::Number(number)) => {
+            (IndexValue::Number(*number), IndexValue::Number(0.0))
+        }
+        (FieldShape::Bool, Operand::Bool(flag)) => (
+            IndexValue::Number(f64::from(u8::from(*flag))),
+            IndexValue::Number(0.0),
+        ),
+        (FieldShape::Text | FieldShape::Date | FieldShape::Relation, Operand::Text(text)) => (
+            IndexValue::Text(text.clone()),
+            IndexValue::Text(String::new()),
+        ),
+        _ => return None,
+    };
+    let order = empty.compare(&value, Collation::Binary)?;
+    let admits_empty = match kind {
+        CompareKind::Eq => order == Ordering::Equal,
+        CompareKind::Greater => order == Ordering::Greater,
+        CompareKind::GreaterOrEq => order != Ordering::Less,
+        CompareKind::Less => order == Ordering::Less,
+        _ => order != Ordering::Greater,
+    };
+    Some(Predicate {
+        field: name.clone(),
+        kind,
+        value,
+        admits_empty,
+    })
+}
+
+/// Equality on leading columns, a range on the next, and whether the remaining columns give
+/// the sort (`Some(reversed)`).
+fn choose<'a>(
+    index: &'a CompiledIndex,
+    predicates: &'a [Predicate],
+    sort: &[SortKey],
+) -> Choice<'a> {
+    let mut equality = Vec::new();
+    for column in &index.columns {
+        let found = predicates
+            .iter()
+            .find(|p| p.field == column.field.name && p.kind == CompareKind::Eq && !p.admits_empty);
+        match found {
+            Some(predicate) => equality.push(predicate),
+            None => break,
+        }
+    }
+    let mut range = Vec::new();
+    if let Some(column) = index.columns.get(equality.len()) {
+        let exact_order = column.column.direction == Direction::Ascending
+            && (column.column.collation == Collation::Binary
+                || matches!(column.field.shape, FieldShape::Number | FieldShape::Bool));
+        if exact_order {
+            range.extend(predicates.iter().filter(|p| {
+                p.field == column.field.name
+                    && p.kind != CompareKind::Eq
+                    // An upper bound keeps the NULL section; a lower one must not admit ''.
+                    && (matches!(p.kind, CompareKind::Less | CompareKind::LessOrEq)
+                        || !p.admits_empty)
+            }));
+        }
+    }
+    let sort_order = sort_order(index, equality.len(), sort);
+    Choice {
+        index,
+        equality,
+        range,
+        sort: sort_order,
+    }
+}
+
+fn sort_order(index: &CompiledIndex, from: usize, sort: &[SortKey]) -> Option<bool> {
+    let columns = index.columns.get(from..)?;
+    if sort.is_empty() || sort.len() > columns.len() {
+        return None;
+    }
+    let mut reversed = None;
+    for (key, column) in sort.iter().zip(columns) {
+        let SortTarget::Field(path) = &key.target else {
+            return None;
+        };
+        let [name] = path.as_slice() else {
+            return None;
+        };
+        let binary = column.column.collation == Collation::Binary
+            || matches!(column.field.shape, FieldShape::Number | FieldShape::Bool);
+        if *name != column.field.name || !binary {
+            return None;
+        }
+        let this = key.descending != (column.column.direction == Direction::Descending);
+        if *reversed.get_or_insert(this) != this {
+            return None;
+        }
+    }
+    reversed
+}
+
+/// The ids of the chosen key range, or `None` past `candidates_max`.
+fn scan(
+    view: &dyn KvRead,
+    collection_id: &str,
+    choice: &Choice<'_>,
+    candidates_max: usize,
+) -> Result<Option<Vec<String>>, StorageError> {
+    let mut prefix = keys::index_prefix(collection_id, choice.index.name());
+    for (predicate, column) in choice.equality.iter().zip(&choice.index.columns) {
+        predicate.value.encode_key(
+            column.column.collation,
+            column.column.direction,
+            &mut prefix,
+        );
+    }
+    let mut start = prefix.clone();
+    let mut end: Option<Vec<u8>> = None;
+    if let Some(column) = choice.index.columns.get(choice.equality.len()) {
+        for predicate in &choice.range {
+            let mut bound = prefix.clone();
+            predicate.value.encode_key(
+                column.column.collation,
+                column.column.direction,
+                &mut bound,
+            );
+            match predicate.kind {
+                CompareKind::Greater => start = start.max(keys::prefix_end(&bound)),
+                CompareKind::GreaterOrEq => start = start.max(bound),
+                CompareKind::Less => end = Some(end.map_or(bound.clone(), |e| e.min(bound))),
+                CompareKind::LessOrEq => {
+                    let bound = keys::prefix_end(&bound);
+                    end = Some(end.map_or(bound.clone(), |e| e.min(bound)));
+                }
+                _ => {}
+            }
+        }
+    }
+    let mut ids = Vec::new();
+    let mut over = false;
+    let mut corrupt = None;
+    view.scan_prefix(&prefix, &mut |key, value| {
+        if key < start.as_slice() {
+            return Ok(ScanStep::Continue);
+        }
+        if end.as_ref().is_some_and(|end| key >= end.as_slice()) {
+            return Ok(ScanStep::Stop);
+        }
+        if ids.len() >= candidates_max {
+            over = true;
+            return Ok(ScanStep::Stop);
+        }
+        match String::from_utf8(value.to_vec()) {
+            Ok(id) => ids.push(id),
+            Err(error) => {
+                corrupt = Some(error);
+                return Ok(ScanStep::Stop);
+            }
+        }
+        Ok(ScanStep::Continue)
+    })?;
+    if let Some(error) = corrupt {
+        return Err(StorageError::corrupt("index entry", error));
+    }
+    Ok((!over).then_some(ids))
 }

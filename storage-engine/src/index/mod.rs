@@ -1,0 +1,21 @@
+//! Secondary indexes: PocketBase's index statements parsed and bound to a collection's
+//! fields, their order-preserving RocksDB entries, maintained by apply in the same batch as
+//! the record, and unique constraints enforced there.
+
+pub mod compiled;
+pub mod condition;
+pub mod definition;
+pub mod error;
+pub(crate) mod maintain;
+pub mod validate;
+pub mod value;
+
+pub use compiled::{compile_indexes, CompiledColumn, CompiledIndex, IndexEntry};
+pub use condition::IndexCondition;
+pub use definition::{
+    parse_index, Collation, Direction, IndexColumn, IndexDefinition, INDEX_COLUMNS_MAX,
+    INDEX_SQL_BYTES_MAX,
+};
+pub use error::IndexError;
+pub use validate::{validate_indexes, IndexProblem};
+pub use value::IndexValue;
