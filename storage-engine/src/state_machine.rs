@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::kv::{KvBackend, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
+use crate::query::{FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck};
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
 use crate::stored::{CollectionValue, RecordValue};
 use crate::{apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord};
@@ -145,6 +146,29 @@ impl StateMachine {
         Ok(records)
     }
 
+    /// One page of a collection's records matching the request's filters, in its sort
+    /// order (creation order when none), with the total when asked; all from one
+    /// consistent view. Fails with a 400-class [`QueryError`] on unknown fields, and with
+    /// [`QueryError::TooMuchWork`] past `records_examined_max`.
+    pub fn list_records(&self, request: &ListRequest) -> Result<ListPage, QueryError> {
+        let view = self.backend.view()?;
+        crate::query::list(&*view, request)
+    }
+
+    /// Evaluate `filters` (a view/update/delete rule) on one record, or on the document a
+    /// create would write, and report the other records read with their versions so the
+    /// write can carry them as conditions.
+    pub fn check_record(
+        &self,
+        record: &StoredRecord,
+        filters: &[FilterPart],
+        context: &RequestContext,
+        records_examined_max: u64,
+    ) -> Result<RuleCheck, QueryError> {
+        let view = self.backend.view()?;
+        crate::query::check_record(&*view, record, filters, context, records_examined_max)
+    }
+
     pub fn count_records(&self, collection_id: &str) -> Result<u64, StorageError> {
         let view = self.backend.view()?;
         match view.get(&keys::record_count(collection_id))? {
@@ -203,7 +227,10 @@ fn applied_meta(view: &dyn KvRead) -> Result<AppliedMeta, StorageError> {
     })
 }
 
-fn collection_in(view: &dyn KvRead, id: &str) -> Result<Option<StoredCollection>, StorageError> {
+pub(crate) fn collection_in(
+    view: &dyn KvRead,
+    id: &str,
+) -> Result<Option<StoredCollection>, StorageError> {
     match view.get(&keys::collection(id))? {
         Some(bytes) => {
             let value: CollectionValue = decode(&bytes, "collection")?;
@@ -213,7 +240,7 @@ fn collection_in(view: &dyn KvRead, id: &str) -> Result<Option<StoredCollection>
     }
 }
 
-fn record_in(
+pub(crate) fn record_in(
     view: &dyn KvRead,
     collection_id: &str,
     record_id: &str,

@@ -115,14 +115,19 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, FilterError> {
     Ok(tokens)
 }
 
-/// A quoted string starting at `start`; a backslash escapes the next character.
+/// A quoted string starting at `start`; a backslash escapes the quote character.
 fn quoted(chars: &[char], start: usize) -> Result<(String, usize), FilterError> {
     let quote = chars[start];
     let mut text = String::new();
     let mut i = start + 1;
     while i < chars.len() {
         match chars[i] {
+            // Only the quote itself is unescaped; other escapes (`\%`, `\_`) are kept for
+            // LIKE patterns, as PocketBase's scanner does.
             '\\' if i + 1 < chars.len() => {
+                if chars[i + 1] != quote {
+                    text.push('\\');
+                }
                 text.push(chars[i + 1]);
                 i += 2;
             }

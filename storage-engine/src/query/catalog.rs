@@ -1,0 +1,256 @@
+//! The collections and records one query reads, through ONE consistent view: schemas and
+//! records are loaded once and cached for the query, every record visited is counted against
+//! the query's budget, and every record read is remembered with its version.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use serde_json::{Map, Value};
+
+use crate::codec::decode_string;
+use crate::kv::{KvRead, ScanStep};
+use crate::query::query_error::QueryError;
+use crate::schema::CollectionSchema;
+use crate::state_machine::{collection_in, record_in};
+use crate::{keys, StorageError};
+
+/// One record as a query sees it: its parsed document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordRow {
+    pub collection_id: String,
+    pub id: String,
+    pub version: u64,
+    pub created_seq: u64,
+    pub doc: Map<String, Value>,
+}
+
+/// Records of one collection keyed by the id their relation field points at.
+type BackIndex = HashMap<String, Vec<Rc<RecordRow>>>;
+
+/// Records loaded so far, by (collection id, record id); None when absent.
+type RecordCache = HashMap<(String, String), Option<Rc<RecordRow>>>;
+
+pub(crate) struct Catalog<'v> {
+    view: &'v dyn KvRead,
+    schemas: RefCell<HashMap<String, Option<Rc<CollectionSchema>>>>,
+    names: RefCell<HashMap<String, Option<String>>>,
+    records: RefCell<RecordCache>,
+    all: RefCell<HashMap<String, Rc<Vec<Rc<RecordRow>>>>>,
+    back: RefCell<HashMap<(String, String), Rc<BackIndex>>>,
+    examined: Cell<u64>,
+    records_examined_max: u64,
+    reads: RefCell<BTreeMap<(String, String), u64>>,
+}
+
+impl<'v> Catalog<'v> {
+    pub(crate) fn new(view: &'v dyn KvRead, records_examined_max: u64) -> Self {
+        Catalog {
+            view,
+            schemas: RefCell::default(),
+            names: RefCell::default(),
+            records: RefCell::default(),
+            all: RefCell::default(),
+            back: RefCell::default(),
+            examined: Cell::new(0),
+            records_examined_max,
+            reads: RefCell::default(),
+        }
+    }
+
+    /// Count `units` of work (records visited, rows combined); past the budget, an error.
+    pub(crate) fn spend(&self, units: u64) -> Result<(), QueryError> {
+        let total = self.examined.get().saturating_add(units);
+        self.examined.set(total);
+        if total > self.records_examined_max {
+            return Err(QueryError::TooMuchWork {
+                records_examined_max: self.records_examined_max,
+            });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn schema_by_id(
+        &self,
+        id: &str,
+    ) -> Result<Option<Rc<CollectionSchema>>, QueryError> {
+        if let Some(found) = self.schemas.borrow().get(id) {
+            return Ok(found.clone());
+        }
+        let loaded = match collection_in(self.view, id)? {
+            Some(stored) => Some(Rc::new(
+                CollectionSchema::from_doc_json(&stored.doc_json)
+                    .map(|mut schema| {
+                        schema.id = stored.id.clone();
+                        schema.name = stored.name.clone();
+                        schema
+                    })
+                    .map_err(|e| StorageError::corrupt("collection document", e))?,
+            )),
+            None => None,
+        };
+        self.schemas
+            .borrow_mut()
+            .insert(id.to_string(), loaded.clone());
+        Ok(loaded)
+    }
+
+    /// A collection by name (case-insensitive) or id.
+    pub(crate) fn schema_by_name_or_id(
+        &self,
+        name_or_id: &str,
+    ) -> Result<Option<Rc<CollectionSchema>>, QueryError> {
+        let folded = keys::fold_name(name_or_id);
+        let cached = self.names.borrow().get(&folded).cloned();
+        let id = match cached {
+            Some(id) => id,
+            None => {
+                let id = match self.view.get(&keys::collection_name(name_or_id))? {
+                    Some(bytes) => Some(decode_string(&bytes, "collection name index")?),
+                    None => None,
+                };
+                self.names.borrow_mut().insert(folded, id.clone());
+                id
+            }
+        };
+        match id {
+            Some(id) => self.schema_by_id(&id),
+            None => self.schema_by_id(name_or_id),
+        }
+    }
+
+    /// One record, remembered as read.
+    pub(crate) fn record(
+        &self,
+        collection_id: &str,
+        id: &str,
+    ) -> Result<Option<Rc<RecordRow>>, QueryError> {
+        let key = (collection_id.to_string(), id.to_string());
+        if let Some(found) = self.records.borrow().get(&key) {
+            return Ok(found.clone());
+        }
+        self.spend(1)?;
+        let loaded = match record_in(self.view, collection_id, id)? {
+            Some(stored) => Some(Rc::new(parse_row(
+                stored.collection_id,
+                stored.id,
+                stored.version,
+                stored.created_seq,
+                &stored.doc_json,
+            )?)),
+            None => None,
+        };
+        if let Some(row) = &loaded {
+            self.note_read(row);
+        }
+        self.records.borrow_mut().insert(key, loaded.clone());
+        Ok(loaded)
+    }
+
+    pub(crate) fn note_read(&self, row: &RecordRow) {
+        self.reads
+            .borrow_mut()
+            .insert((row.collection_id.clone(), row.id.clone()), row.version);
+    }
+
+    /// Every record of a collection, in creation order.
+    pub(crate) fn all(&self, collection_id: &str) -> Result<Rc<Vec<Rc<RecordRow>>>, QueryError> {
+        if let Some(found) = self.all.borrow().get(collection_id) {
+            return Ok(found.clone());
+        }
+        let mut ids = Vec::new();
+        let mut failure = None;
+        self.view
+            .scan_prefix(&keys::record_order_prefix(collection_id), &mut |_, id| {
+                if let Err(error) = self.spend(1) {
+                    failure = Some(error);
+                    return Ok(ScanStep::Stop);
+                }
+                ids.push(decode_string(id, "record order")?);
+                Ok(ScanStep::Continue)
+            })?;
+        if let Some(error) = failure {
+            return Err(error);
+        }
+        let mut rows = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(row) = self.record(collection_id, &id)? {
+                rows.push(row);
+            }
+        }
+        let rows = Rc::new(rows);
+        self.all
+            .borrow_mut()
+            .insert(collection_id.to_string(), rows.clone());
+        Ok(rows)
+    }
+
+    /// Records of `collection_id` whose relation `field` holds `target_id`.
+    pub(crate) fn referencing(
+        &self,
+        collection_id: &str,
+        field: &str,
+        target_id: &str,
+    ) -> Result<Vec<Rc<RecordRow>>, QueryError> {
+        let key = (collection_id.to_string(), field.to_string());
+        let cached = self.back.borrow().get(&key).cloned();
+        let index = match cached {
+            Some(index) => index,
+            None => {
+                let mut index = BackIndex::new();
+                for row in self.all(collection_id)?.iter() {
+                    for id in relation_ids(row.doc.get(field)) {
+                        let entry: &mut Vec<Rc<RecordRow>> = index.entry(id).or_default();
+                        if !entry.iter().any(|seen| seen.id == row.id) {
+                            entry.push(row.clone());
+                        }
+                    }
+                }
+                let index = Rc::new(index);
+                self.back.borrow_mut().insert(key, index.clone());
+                index
+            }
+        };
+        Ok(index.get(target_id).cloned().unwrap_or_default())
+    }
+
+    /// Every record read so far: (collection id, record id) to version.
+    pub(crate) fn reads(&self) -> BTreeMap<(String, String), u64> {
+        self.reads.borrow().clone()
+    }
+}
+
+pub(crate) fn parse_row(
+    collection_id: String,
+    id: String,
+    version: u64,
+    created_seq: u64,
+    doc_json: &str,
+) -> Result<RecordRow, QueryError> {
+    let doc = match serde_json::from_str::<Value>(doc_json) {
+        Ok(Value::Object(map)) => map,
+        Ok(_) => Map::new(),
+        Err(e) => return Err(StorageError::corrupt("record document", e).into()),
+    };
+    Ok(RecordRow {
+        collection_id,
+        id,
+        version,
+        created_seq,
+        doc,
+    })
+}
+
+/// The ids a relation value holds: a JSON array of ids, or one id ('' is none).
+pub(crate) fn relation_ids(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(|item| item.as_str())
+            .filter(|id| !id.is_empty())
+            .map(String::from)
+            .collect(),
+        Some(Value::String(id)) if !id.is_empty() => vec![id.clone()],
+        _ => Vec::new(),
+    }
+}

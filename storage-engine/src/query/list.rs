@@ -1,0 +1,339 @@
+//! The list query and the one-record rule check, over one consistent view: resolve the
+//! filters and sort against the schema, pick candidates (`plan::candidates`), evaluate,
+//! order, page and count, with a bound on the records examined.
+
+use std::cmp::Ordering;
+use std::rc::Rc;
+
+use crate::kv::KvRead;
+use crate::query::ast::{CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
+use crate::query::catalog::{parse_row, Catalog, RecordRow};
+use crate::query::evaluate::Evaluator;
+use crate::query::plan::{candidates, Candidates};
+use crate::query::query_error::QueryError;
+use crate::query::request_context::RequestContext;
+use crate::query::resolve::{FieldRef, HiddenFields, RExpr, ROperand, ResolvedFilter, Resolver};
+use crate::query::value::{order, Operand, SqlValue};
+use crate::state_machine::RECORDS_PAGE_LIMIT_MAX;
+use crate::StoredRecord;
+
+/// A filter and who wrote it (a rule may use hidden fields; a user's filter may not unless
+/// the user is a superuser).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilterPart {
+    pub expr: Expr,
+    pub hidden: HiddenFields,
+}
+
+/// Whether a list also counts every match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TotalCount {
+    Count,
+    Skip,
+}
+
+/// One list request.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListRequest {
+    pub collection_id: String,
+    /// ANDed together (the list rule and the user's filter).
+    pub filters: Vec<FilterPart>,
+    pub sort: Vec<SortKey>,
+    /// Whether the sort may use hidden fields.
+    pub sort_hidden: HiddenFields,
+    pub offset: u64,
+    /// Clamped to [`RECORDS_PAGE_LIMIT_MAX`].
+    pub limit: u64,
+    pub total: TotalCount,
+    pub context: RequestContext,
+    /// Records (and joined rows) one request may visit before it fails.
+    pub records_examined_max: u64,
+    /// Seed for `@random` (the HTTP layer picks it).
+    pub random_seed: u64,
+}
+
+/// One page of matches.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    pub records: Vec<StoredRecord>,
+    /// Every match, when counted.
+    pub total: Option<u64>,
+}
+
+/// The answer of a rule check on one record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleCheck {
+    pub matched: bool,
+    /// Every other record the evaluation read: (collection id, record id, version).
+    pub reads: Vec<(String, String, u64)>,
+}
+
+enum SortValue {
+    Field(FieldRef),
+    Random,
+    RowId,
+}
+
+struct ResolvedSort {
+    /// The sort's joins, wrapped as a filter that always holds.
+    joins: ResolvedFilter,
+    keys: Vec<(SortValue, bool)>,
+}
+
+fn resolve_filters(
+    catalog: &Catalog<'_>,
+    schema: &Rc<crate::schema::CollectionSchema>,
+    filters: &[FilterPart],
+) -> Result<Option<ResolvedFilter>, QueryError> {
+    if filters.is_empty() {
+        return Ok(None);
+    }
+    // Every part shares one resolver (one set of joins), as PocketBase's single query does.
+    // Hidden-field checks differ per part, so each part is resolved with its own setting
+    // into the shared alias list.
+    let mut aliases = Vec::new();
+    let mut combined: Option<RExpr> = None;
+    for part in filters {
+        let mut resolver = Resolver::new(catalog, schema.clone(), part.hidden);
+        resolver_seed(&mut resolver, &aliases);
+        let expr = resolver.expr(&part.expr)?;
+        aliases = resolver.aliases().to_vec();
+        combined = Some(match combined {
+            None => expr,
+            Some(previous) => RExpr::And(Box::new(previous), Box::new(expr)),
+        });
+    }
+    Ok(combined.map(|expr| ResolvedFilter { expr, aliases }))
+}
+
+fn resolver_seed(resolver: &mut Resolver<'_, '_>, aliases: &[crate::query::resolve::Alias]) {
+    resolver.seed(aliases);
+}
+
+fn always() -> RExpr {
+    let one = || ROperand::Fixed(Operand::keyword(SqlValue::Integer(1)));
+    RExpr::Compare {
+        left: one(),
+        op: CompareOp {
+            kind: CompareKind::Eq,
+            any_of: false,
+        },
+        right: one(),
+    }
+}
+
+fn resolve_sort(
+    catalog: &Catalog<'_>,
+    schema: &Rc<crate::schema::CollectionSchema>,
+    sort: &[SortKey],
+    hidden: HiddenFields,
+) -> Result<ResolvedSort, QueryError> {
+    let mut resolver = Resolver::new(catalog, schema.clone(), hidden);
+    let mut keys = Vec::with_capacity(sort.len());
+    for key in sort {
+        let value = match &key.target {
+            SortTarget::Random => SortValue::Random,
+            SortTarget::RowId => SortValue::RowId,
+            SortTarget::Field(segments) => {
+                let text = segments.join(".");
+                let mut segments = segments.clone();
+                let mut modifier = None;
+                if let Some(last) = segments.last_mut() {
+                    if let Some((name, suffix)) = last.clone().split_once(':') {
+                        modifier = match suffix {
+                            "lower" => Some(Modifier::Lower),
+                            "length" => Some(Modifier::Length),
+                            _ => {
+                                return Err(QueryError::InvalidSort {
+                                    sort: text,
+                                    reason: format!("unknown modifier {suffix:?}"),
+                                })
+                            }
+                        };
+                        *last = name.to_string();
+                    }
+                }
+                let field = resolver
+                    .sort_path(&text, &segments, modifier)
+                    .map_err(|error| QueryError::InvalidSort {
+                        sort: text.clone(),
+                        reason: error.to_string(),
+                    })?;
+                SortValue::Field(field)
+            }
+        };
+        keys.push((value, key.descending));
+    }
+    Ok(ResolvedSort {
+        joins: resolver.finish(always()),
+        keys,
+    })
+}
+
+/// Run a list request against `view`.
+pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage, QueryError> {
+    let catalog = Catalog::new(view, request.records_examined_max);
+    let schema = catalog
+        .schema_by_id(&request.collection_id)?
+        .ok_or_else(|| QueryError::MissingCollection(request.collection_id.clone()))?;
+    let filter = resolve_filters(&catalog, &schema, &request.filters)?;
+    let sort = resolve_sort(&catalog, &schema, &request.sort, request.sort_hidden)?;
+    let limit = request.limit.min(RECORDS_PAGE_LIMIT_MAX);
+
+    let plain_filter = request
+        .filters
+        .iter()
+        .map(|part| part.expr.clone())
+        .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
+    let planned = candidates(
+        view,
+        &schema,
+        plain_filter.as_ref(),
+        &request.sort,
+        request.records_examined_max as usize,
+    )?;
+    let (rows, presorted) = match planned {
+        Candidates::FullScan => (catalog.all(&schema.id)?.as_ref().clone(), false),
+        Candidates::Ids { ids, sorted } => {
+            let mut rows = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(row) = catalog.record(&schema.id, &id)? {
+                    rows.push(row);
+                }
+            }
+            if !sorted {
+                rows.sort_by_key(|row| row.created_seq);
+            }
+            (rows, sorted)
+        }
+    };
+
+    let mut matched = Vec::new();
+    match &filter {
+        None => matched = rows,
+        Some(filter) => {
+            let evaluator = Evaluator {
+                catalog: &catalog,
+                context: &request.context,
+                filter,
+            };
+            for row in rows {
+                if evaluator.matches(&row)? {
+                    matched.push(row);
+                }
+            }
+        }
+    }
+
+    if !sort.keys.is_empty() && !presorted {
+        let evaluator = Evaluator {
+            catalog: &catalog,
+            context: &request.context,
+            filter: &sort.joins,
+        };
+        let mut keyed = Vec::with_capacity(matched.len());
+        for row in matched {
+            let mut values = Vec::with_capacity(sort.keys.len());
+            for (key, _) in &sort.keys {
+                values.push(match key {
+                    SortValue::Field(field) => evaluator.first_value(field, &row)?,
+                    SortValue::Random => {
+                        SqlValue::Integer(random_key(request.random_seed, &row.id))
+                    }
+                    SortValue::RowId => SqlValue::Integer(row.created_seq as i64),
+                });
+            }
+            keyed.push((values, row));
+        }
+        // A stable sort: equal keys keep creation order, as PocketBase's SQLite does.
+        keyed.sort_by(|(a, _), (b, _)| {
+            for (index, (_, descending)) in sort.keys.iter().enumerate() {
+                let ordering = order(&a[index], &b[index]);
+                let ordering = if *descending {
+                    ordering.reverse()
+                } else {
+                    ordering
+                };
+                if ordering != Ordering::Equal {
+                    return ordering;
+                }
+            }
+            Ordering::Equal
+        });
+        matched = keyed.into_iter().map(|(_, row)| row).collect();
+    }
+
+    let total = match request.total {
+        TotalCount::Count => Some(matched.len() as u64),
+        TotalCount::Skip => None,
+    };
+    let records = matched
+        .into_iter()
+        .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .map(|row| to_stored(&row))
+        .collect();
+    Ok(ListPage { records, total })
+}
+
+/// Check `filters` against one record (a stored one, or the document a create would
+/// write), reporting the other records the evaluation read.
+pub(crate) fn check_record(
+    view: &dyn KvRead,
+    record: &StoredRecord,
+    filters: &[FilterPart],
+    context: &RequestContext,
+    records_examined_max: u64,
+) -> Result<RuleCheck, QueryError> {
+    let catalog = Catalog::new(view, records_examined_max);
+    let schema = catalog
+        .schema_by_id(&record.collection_id)?
+        .ok_or_else(|| QueryError::MissingCollection(record.collection_id.clone()))?;
+    let filter = resolve_filters(&catalog, &schema, filters)?;
+    let row = Rc::new(parse_row(
+        record.collection_id.clone(),
+        record.id.clone(),
+        record.version,
+        record.created_seq,
+        &record.doc_json,
+    )?);
+    let matched = match &filter {
+        None => true,
+        Some(filter) => Evaluator {
+            catalog: &catalog,
+            context,
+            filter,
+        }
+        .matches(&row)?,
+    };
+    let reads = catalog
+        .reads()
+        .into_iter()
+        .filter(|((collection_id, id), _)| {
+            !(collection_id == &record.collection_id && id == &record.id)
+        })
+        .map(|((collection_id, id), version)| (collection_id, id, version))
+        .collect();
+    Ok(RuleCheck { matched, reads })
+}
+
+fn to_stored(row: &RecordRow) -> StoredRecord {
+    StoredRecord {
+        collection_id: row.collection_id.clone(),
+        id: row.id.clone(),
+        doc_json: serde_json::Value::Object(row.doc.clone()).to_string(),
+        version: row.version,
+        created_seq: row.created_seq,
+    }
+}
+
+/// A deterministic shuffle key from the request's seed and the record id (splitmix64).
+fn random_key(seed: u64, id: &str) -> i64 {
+    let mut hash = seed ^ 0x9E37_79B9_7F4A_7C15;
+    for byte in id.bytes() {
+        hash = (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01B3);
+    }
+    hash = (hash ^ (hash >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    hash = (hash ^ (hash >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (hash ^ (hash >> 31)) as i64
+}

@@ -1,0 +1,657 @@
+//! Checking a parsed filter against the collections' schemas, PocketBase's way: unknown
+//! fields, bad relation paths, back-relations (`comments_via_post`), `@collection.x`,
+//! modifiers, and the relation depth limit. The result names every join the evaluation needs.
+
+use std::rc::Rc;
+
+use crate::query::ast::{self, DateMacro, Expr, Function, Modifier, PathRoot};
+use crate::query::catalog::Catalog;
+use crate::query::query_error::QueryError;
+use crate::query::value::{Operand, SqlValue};
+use crate::schema::{CollectionSchema, FieldInfo, FieldShape};
+
+/// Most relation hops in one field path (PocketBase's `maxNestedRels`).
+pub const RELATION_DEPTH_MAX: usize = 6;
+/// Most joins one filter may register.
+pub const JOINS_MAX: usize = 64;
+
+/// Whether hidden fields may be filtered on (rules and superusers: yes; other users: no).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HiddenFields {
+    Allow,
+    Deny,
+}
+
+/// A filter checked against the schema, ready to evaluate.
+#[derive(Debug, Clone)]
+pub struct ResolvedFilter {
+    pub(crate) expr: RExpr,
+    pub(crate) aliases: Vec<Alias>,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum RExpr {
+    And(Box<RExpr>, Box<RExpr>),
+    Or(Box<RExpr>, Box<RExpr>),
+    Compare {
+        left: ROperand,
+        op: ast::CompareOp,
+        right: ROperand,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum ROperand {
+    Fixed(Operand),
+    Macro(DateMacro),
+    Request(RequestRef),
+    /// `@request.body.x:changed`: the body sets x to something other than the record's value.
+    Changed {
+        field: String,
+        shape: Column,
+    },
+    Field(FieldRef),
+    Call {
+        function: Function,
+        args: Vec<ROperand>,
+    },
+}
+
+/// A static `@request.*` value.
+#[derive(Debug, Clone)]
+pub(crate) struct RequestRef {
+    pub root: PathRoot,
+    pub segments: Vec<String>,
+    pub modifier: Option<Modifier>,
+    /// The body key names a number field: numeric strings become numbers.
+    pub number_field: bool,
+    /// `:length` of a body value.
+    pub length: bool,
+}
+
+/// Where a join's rows come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum From {
+    Base,
+    Alias(usize),
+    Nothing,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum AliasKind {
+    Forward {
+        field: String,
+        target: String,
+        multiple: bool,
+    },
+    Back {
+        collection_id: String,
+        field: String,
+    },
+    Collection {
+        collection_id: String,
+    },
+    Each {
+        field: String,
+        column: Column,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Alias {
+    pub key: String,
+    pub from: From,
+    pub kind: AliasKind,
+}
+
+/// How a field's stored value reads as an SQLite column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Column {
+    Text,
+    Number,
+    Bool,
+    /// Multi-value select/relation/file: a JSON array column.
+    JsonArray,
+    GeoPoint,
+    Id,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) enum Extract {
+    Column {
+        field: String,
+        column: Column,
+    },
+    JsonPath {
+        field: String,
+        path: Vec<String>,
+    },
+    Length {
+        field: String,
+        column: Column,
+    },
+    /// The current item of an `:each` join.
+    Item,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct FieldRef {
+    /// The row the value is read from.
+    pub from: From,
+    /// The joins from the start to `from`, for the multi-match subquery.
+    pub chain: Vec<usize>,
+    pub extract: Extract,
+    pub lower: bool,
+    /// The path fans out (multiple relation, back-relation, @collection, `:each`): plain
+    /// operators then require every value to match.
+    pub multi_match: bool,
+}
+
+impl FieldRef {
+    pub(crate) fn no_coalesce(&self) -> bool {
+        matches!(self.extract, Extract::JsonPath { .. })
+    }
+}
+
+pub(crate) struct Resolver<'c, 'v> {
+    catalog: &'c Catalog<'v>,
+    base: Rc<CollectionSchema>,
+    hidden: HiddenFields,
+    aliases: Vec<Alias>,
+}
+
+fn unknown(path: &str, reason: impl Into<String>) -> QueryError {
+    QueryError::UnknownField {
+        path: path.to_string(),
+        reason: reason.into(),
+    }
+}
+
+impl<'c, 'v> Resolver<'c, 'v> {
+    pub(crate) fn new(
+        catalog: &'c Catalog<'v>,
+        base: Rc<CollectionSchema>,
+        hidden: HiddenFields,
+    ) -> Self {
+        Resolver {
+            catalog,
+            base,
+            hidden,
+            aliases: Vec::new(),
+        }
+    }
+
+    pub(crate) fn finish(self, expr: RExpr) -> ResolvedFilter {
+        ResolvedFilter {
+            expr,
+            aliases: self.aliases,
+        }
+    }
+
+    pub(crate) fn aliases(&self) -> &[Alias] {
+        &self.aliases
+    }
+
+    /// Start from joins another part of the same query already registered.
+    pub(crate) fn seed(&mut self, aliases: &[Alias]) {
+        self.aliases = aliases.to_vec();
+    }
+
+    pub(crate) fn expr(&mut self, expr: &Expr) -> Result<RExpr, QueryError> {
+        Ok(match expr {
+            Expr::And(a, b) => RExpr::And(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
+            Expr::Or(a, b) => RExpr::Or(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
+            Expr::Compare { left, op, right } => RExpr::Compare {
+                left: self.operand(left)?,
+                op: *op,
+                right: self.operand(right)?,
+            },
+        })
+    }
+
+    fn operand(&mut self, operand: &ast::Operand) -> Result<ROperand, QueryError> {
+        Ok(match operand {
+            ast::Operand::Text(text) => {
+                ROperand::Fixed(Operand::param(SqlValue::Text(text.clone())))
+            }
+            ast::Operand::Number(number) => {
+                ROperand::Fixed(Operand::param(SqlValue::Real(*number)))
+            }
+            ast::Operand::Bool(flag) => {
+                ROperand::Fixed(Operand::keyword(SqlValue::Integer(i64::from(*flag))))
+            }
+            ast::Operand::Null => ROperand::Fixed(Operand::keyword(SqlValue::Null)),
+            ast::Operand::Macro(found) => ROperand::Macro(*found),
+            ast::Operand::Call { function, args } => ROperand::Call {
+                function: *function,
+                args: args
+                    .iter()
+                    .map(|arg| self.operand(arg))
+                    .collect::<Result<_, _>>()?,
+            },
+            ast::Operand::Path(path) => self.path(path)?,
+        })
+    }
+
+    fn path(&mut self, path: &ast::Path) -> Result<ROperand, QueryError> {
+        let text = path_text(path);
+        match &path.root {
+            PathRoot::Record => {
+                let base = self.base.clone();
+                let field = self.walk(
+                    &text,
+                    base,
+                    From::Base,
+                    Vec::new(),
+                    false,
+                    &path.segments,
+                    path.modifier,
+                    HiddenCheck::Apply,
+                )?;
+                Ok(ROperand::Field(field))
+            }
+            PathRoot::Collection { name, alias } => {
+                let schema = self
+                    .catalog
+                    .schema_by_name_or_id(name)?
+                    .ok_or_else(|| unknown(&text, format!("unknown collection {name:?}")))?;
+                let key = match alias {
+                    Some(alias) => format!("__collection_alias_{alias}"),
+                    None => format!("__collection_{}", schema.name),
+                };
+                let index = self.register(Alias {
+                    key,
+                    from: From::Nothing,
+                    kind: AliasKind::Collection {
+                        collection_id: schema.id.clone(),
+                    },
+                })?;
+                let field = self.walk(
+                    &text,
+                    schema,
+                    From::Alias(index),
+                    vec![index],
+                    true,
+                    &path.segments,
+                    path.modifier,
+                    HiddenCheck::Skip,
+                )?;
+                Ok(ROperand::Field(field))
+            }
+            PathRoot::RequestAuth => self.auth_path(path),
+            PathRoot::RequestBody => {
+                let name = path.segments.first().cloned().unwrap_or_default();
+                let field = self.base.field(&name).cloned();
+                let one = path.segments.len() == 1;
+                match (path.modifier, &field) {
+                    (Some(Modifier::Changed), Some(field)) if one => Ok(ROperand::Changed {
+                        field: field.name.clone(),
+                        shape: column_of(field),
+                    }),
+                    (Some(Modifier::Length), Some(field)) if one && !is_multi_valuer(field) => Err(
+                        unknown(&text, "the field doesn't support multivalue operations"),
+                    ),
+                    (Some(Modifier::Each), Some(field)) if one && !is_multi_valuer(field) => Err(
+                        unknown(&text, "the field doesn't support multivalue operations"),
+                    ),
+                    _ => Ok(ROperand::Request(RequestRef {
+                        root: PathRoot::RequestBody,
+                        segments: path.segments.clone(),
+                        modifier: path.modifier,
+                        number_field: field
+                            .as_ref()
+                            .is_some_and(|f| f.shape == FieldShape::Number),
+                        length: one && path.modifier == Some(Modifier::Length),
+                    })),
+                }
+            }
+            root => Ok(ROperand::Request(RequestRef {
+                root: root.clone(),
+                segments: path.segments.clone(),
+                modifier: path.modifier,
+                number_field: false,
+                length: false,
+            })),
+        }
+    }
+
+    /// `@request.auth.*`: values of the authenticated record, read statically.
+    fn auth_path(&mut self, path: &ast::Path) -> Result<ROperand, QueryError> {
+        Ok(ROperand::Request(RequestRef {
+            root: PathRoot::RequestAuth,
+            segments: path.segments.clone(),
+            modifier: path.modifier,
+            number_field: false,
+            length: false,
+        }))
+    }
+
+    fn register(&mut self, alias: Alias) -> Result<usize, QueryError> {
+        if let Some(index) = self.aliases.iter().position(|a| a.key == alias.key) {
+            return Ok(index);
+        }
+        if self.aliases.len() >= JOINS_MAX {
+            return Err(unknown(&alias.key, format!("more than {JOINS_MAX} joins")));
+        }
+        self.aliases.push(alias);
+        Ok(self.aliases.len() - 1)
+    }
+
+    /// Follow `segments` from `collection` (rows from `from`), PocketBase's processActiveProps.
+    #[allow(clippy::too_many_arguments)]
+    fn walk(
+        &mut self,
+        text: &str,
+        mut collection: Rc<CollectionSchema>,
+        mut from: From,
+        mut chain: Vec<usize>,
+        mut multi_match: bool,
+        segments: &[String],
+        modifier: Option<Modifier>,
+        hidden: HiddenCheck,
+    ) -> Result<FieldRef, QueryError> {
+        let hidden_denied = hidden == HiddenCheck::Apply && self.hidden == HiddenFields::Deny;
+        let mut alias_key = match from {
+            From::Alias(index) => self.aliases[index].key.clone(),
+            _ => collection.name.clone(),
+        };
+        let total = segments.len();
+        for (i, prop) in segments.iter().enumerate() {
+            if i == total - 1 {
+                return self.last_prop(
+                    text,
+                    &collection,
+                    from,
+                    chain,
+                    multi_match,
+                    prop,
+                    modifier,
+                    hidden_denied,
+                    &alias_key,
+                );
+            }
+            let field = collection.field(prop).cloned();
+            if let Some(field) = &field {
+                if field.hidden && hidden_denied {
+                    return Err(unknown(text, format!("non-filterable field {prop:?}")));
+                }
+                if matches!(field.type_name.as_str(), "json" | "geoPoint") {
+                    return Ok(FieldRef {
+                        from,
+                        chain,
+                        extract: Extract::JsonPath {
+                            field: field.name.clone(),
+                            path: segments[i + 1..].to_vec(),
+                        },
+                        lower: modifier == Some(Modifier::Lower),
+                        multi_match,
+                    });
+                }
+            }
+            if i >= RELATION_DEPTH_MAX {
+                return Err(unknown(
+                    text,
+                    format!("max nested relations reached for field {prop:?}"),
+                ));
+            }
+            let Some(field) = field else {
+                let (back_name, back_field_name) = split_via(prop)
+                    .ok_or_else(|| unknown(text, format!("failed to resolve field {prop:?}")))?;
+                let back = self
+                    .catalog
+                    .schema_by_name_or_id(back_name)?
+                    .ok_or_else(|| {
+                        unknown(
+                            text,
+                            format!("failed to load back relation field {prop:?} collection"),
+                        )
+                    })?;
+                let back_field = back.field(back_field_name).cloned().ok_or_else(|| {
+                    unknown(
+                        text,
+                        format!("missing back relation field {back_field_name:?}"),
+                    )
+                })?;
+                if back_field.shape != FieldShape::Relation {
+                    return Err(unknown(
+                        text,
+                        format!("invalid back relation field {back_field_name:?}"),
+                    ));
+                }
+                if back_field.hidden && hidden_denied {
+                    return Err(unknown(
+                        text,
+                        format!("non-filterable back relation field {back_field_name:?}"),
+                    ));
+                }
+                if back_field.relation_collection_id.as_deref() != Some(collection.id.as_str()) {
+                    return Err(unknown(text, format!("invalid collection reference of a back relation field {back_field_name:?}")));
+                }
+                let multiple = back_field.multiple || !has_unique_index(&back, &back_field.name);
+                multi_match |= multiple;
+                alias_key = format!("{alias_key}_{prop}");
+                let index = self.register(Alias {
+                    key: alias_key.clone(),
+                    from,
+                    kind: AliasKind::Back {
+                        collection_id: back.id.clone(),
+                        field: back_field.name.clone(),
+                    },
+                })?;
+                chain.push(index);
+                from = From::Alias(index);
+                collection = back;
+                continue;
+            };
+            if field.shape != FieldShape::Relation {
+                return Err(unknown(
+                    text,
+                    format!("field {prop:?} is not a valid relation"),
+                ));
+            }
+            let target_id = field.relation_collection_id.clone().unwrap_or_default();
+            let target = self.catalog.schema_by_id(&target_id)?.ok_or_else(|| {
+                unknown(text, format!("failed to load field {prop:?} collection"))
+            })?;
+            if !field.multiple && i == total - 2 && segments[i + 1] == "id" {
+                return self.last_prop(
+                    text,
+                    &collection,
+                    from,
+                    chain,
+                    multi_match,
+                    prop,
+                    modifier,
+                    hidden_denied,
+                    &alias_key,
+                );
+            }
+            multi_match |= field.multiple;
+            alias_key = format!("{alias_key}_{prop}");
+            let index = self.register(Alias {
+                key: alias_key.clone(),
+                from,
+                kind: AliasKind::Forward {
+                    field: field.name.clone(),
+                    target: target.id.clone(),
+                    multiple: field.multiple,
+                },
+            })?;
+            chain.push(index);
+            from = From::Alias(index);
+            collection = target;
+        }
+        Err(unknown(text, "empty field path"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn last_prop(
+        &mut self,
+        text: &str,
+        collection: &CollectionSchema,
+        from: From,
+        mut chain: Vec<usize>,
+        mut multi_match: bool,
+        prop: &str,
+        modifier: Option<Modifier>,
+        hidden_denied: bool,
+        alias_key: &str,
+    ) -> Result<FieldRef, QueryError> {
+        let field = match collection.field(prop) {
+            Some(field) => field.clone(),
+            None if prop == "id" => FieldInfo {
+                id: "id".into(),
+                name: "id".into(),
+                type_name: "text".into(),
+                shape: FieldShape::Text,
+                multiple: false,
+                relation_collection_id: None,
+                cascade_delete: false,
+                hidden: false,
+            },
+            None => return Err(unknown(text, format!("unknown field {prop:?}"))),
+        };
+        if field.hidden && hidden_denied {
+            return Err(unknown(text, format!("non-filterable field {prop:?}")));
+        }
+        let column = column_of(&field);
+        let lower = modifier == Some(Modifier::Lower);
+        let multi_valuer = is_multi_valuer(&field);
+        let extract = match modifier {
+            Some(Modifier::Length) if multi_valuer => Extract::Length {
+                field: field.name.clone(),
+                column,
+            },
+            Some(Modifier::Each) if multi_valuer => {
+                multi_match |= field.multiple;
+                let index = self.register(Alias {
+                    key: format!("{alias_key}_{}_je", field.name),
+                    from,
+                    kind: AliasKind::Each {
+                        field: field.name.clone(),
+                        column,
+                    },
+                })?;
+                chain.push(index);
+                return Ok(FieldRef {
+                    from: From::Alias(index),
+                    chain,
+                    extract: Extract::Item,
+                    lower: false,
+                    multi_match,
+                });
+            }
+            _ if field.type_name == "json" => Extract::JsonPath {
+                field: field.name.clone(),
+                path: Vec::new(),
+            },
+            _ => Extract::Column {
+                field: field.name.clone(),
+                column,
+            },
+        };
+        Ok(FieldRef {
+            from,
+            chain,
+            extract,
+            lower,
+            multi_match,
+        })
+    }
+
+    /// Resolve a record field path for sorting (no modifiers beyond `:lower`/`:length`).
+    pub(crate) fn sort_path(
+        &mut self,
+        text: &str,
+        segments: &[String],
+        modifier: Option<Modifier>,
+    ) -> Result<FieldRef, QueryError> {
+        let base = self.base.clone();
+        self.walk(
+            text,
+            base,
+            From::Base,
+            Vec::new(),
+            false,
+            segments,
+            modifier,
+            HiddenCheck::Apply,
+        )
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum HiddenCheck {
+    Apply,
+    Skip,
+}
+
+fn split_via(prop: &str) -> Option<(&str, &str)> {
+    let (collection, field) = prop.split_once("_via_")?;
+    let word = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || c == '_');
+    (word(collection) && word(field)).then_some((collection, field))
+}
+
+/// Whether `CREATE UNIQUE INDEX ... (field)` exists for exactly that one column.
+fn has_unique_index(schema: &CollectionSchema, field: &str) -> bool {
+    schema.indexes.iter().any(|statement| {
+        let upper = statement.to_ascii_uppercase();
+        if !upper.contains("UNIQUE") {
+            return false;
+        }
+        let Some(open) = statement.find('(') else {
+            return false;
+        };
+        let Some(close) = statement.rfind(')') else {
+            return false;
+        };
+        let columns: Vec<&str> = statement[open + 1..close]
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .trim_matches(|q| matches!(q, '`' | '"' | '[' | ']'))
+            })
+            .collect();
+        columns.len() == 1
+            && columns[0]
+                .split_whitespace()
+                .next()
+                .is_some_and(|c| c.trim_matches(|q| matches!(q, '`' | '"' | '[' | ']')) == field)
+    })
+}
+
+/// Select, relation and file fields support `:each` and `:length`.
+fn is_multi_valuer(field: &FieldInfo) -> bool {
+    matches!(field.type_name.as_str(), "select" | "relation" | "file")
+}
+
+pub(crate) fn column_of(field: &FieldInfo) -> Column {
+    if field.name == "id" {
+        return Column::Id;
+    }
+    match field.shape {
+        FieldShape::Number => Column::Number,
+        FieldShape::Bool => Column::Bool,
+        _ if field.type_name == "geoPoint" => Column::GeoPoint,
+        _ if field.multiple => Column::JsonArray,
+        _ => Column::Text,
+    }
+}
+
+fn path_text(path: &ast::Path) -> String {
+    let mut text = match &path.root {
+        PathRoot::Record => String::new(),
+        PathRoot::RequestAuth => "@request.auth.".into(),
+        PathRoot::RequestBody => "@request.body.".into(),
+        PathRoot::RequestQuery => "@request.query.".into(),
+        PathRoot::RequestHeaders => "@request.headers.".into(),
+        PathRoot::RequestMethod => "@request.method".into(),
+        PathRoot::RequestContext => "@request.context".into(),
+        PathRoot::Collection { name, alias } => match alias {
+            Some(alias) => format!("@collection.{name}:{alias}."),
+            None => format!("@collection.{name}."),
+        },
+    };
+    text.push_str(&path.segments.join("."));
+    text
+}
