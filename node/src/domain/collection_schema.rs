@@ -154,11 +154,9 @@ fn finish(
         );
     }
     let fields = std::mem::take(&mut collection.fields);
-    let own_id = collection.id.clone();
-    let exists = |id: &str| id == own_id || collection_exists(id);
-    let context = SettingsContext {
-        collection_exists: &exists,
-    };
+    // A collection is not yet there while it is being created, so it cannot relate to
+    // itself until an update (as in PocketBase).
+    let context = SettingsContext { collection_exists };
     match normalise_fields(fields, previous, &context) {
         Ok(fields) => collection.fields = fields,
         Err(field_errors) => {

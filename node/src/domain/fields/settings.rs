@@ -131,8 +131,22 @@ pub fn validate(field: &Field, context: &SettingsContext<'_>) -> Map<String, Val
                 errors.insert("max".into(), at_least(*min));
             }
         }
-        FieldKind::Number { min, max, .. } => {
-            if let (Some(min), Some(max)) = (min, max) {
+        FieldKind::Number { min, max, only_int } => {
+            let fractional =
+                |bound: &Option<f64>| *only_int && bound.is_some_and(|b| b.fract() != 0.0);
+            let decimal = || {
+                field_error(
+                    "validation_only_int_constraint",
+                    "Decimal numbers are not allowed.",
+                    None,
+                )
+            };
+            if fractional(min) {
+                errors.insert("min".into(), decimal());
+            }
+            if fractional(max) {
+                errors.insert("max".into(), decimal());
+            } else if let (Some(min), Some(max)) = (min, max) {
                 if max < min {
                     let shown = crate::domain::fields::number::number_value(*min);
                     errors.insert(
