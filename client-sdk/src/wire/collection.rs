@@ -63,7 +63,9 @@ impl Collection {
 }
 
 /// One field: the options every field has, plus its type and type-specific options.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `autodate` fields have no `help` and no `required` in PocketBase's JSON, so they are
+/// left out when serialising one.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 pub struct Field {
     #[serde(default)]
     pub id: String,
@@ -83,7 +85,41 @@ pub struct Field {
     pub kind: FieldKind,
 }
 
+/// The serialised shape of a [`Field`], borrowing it.
+#[derive(Serialize)]
+struct FieldShape<'a> {
+    id: &'a str,
+    name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    help: Option<&'a str>,
+    hidden: bool,
+    presentable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    required: Option<bool>,
+    system: bool,
+    #[serde(flatten)]
+    kind: &'a FieldKind,
+}
+
+impl Serialize for Field {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let autodate = matches!(self.kind, FieldKind::Autodate { .. });
+        FieldShape {
+            id: &self.id,
+            name: &self.name,
+            help: (!autodate).then_some(self.help.as_str()),
+            hidden: self.hidden,
+            presentable: self.presentable,
+            required: (!autodate).then_some(self.required),
+            system: self.system,
+            kind: &self.kind,
+        }
+        .serialize(serializer)
+    }
+}
+
 /// A field's type with its type-specific options, tagged by `type` as PocketBase does.
+/// Option keys PocketBase does not know are ignored; missing ones take PocketBase's defaults.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "lowercase")]
 pub enum FieldKind {
@@ -108,16 +144,58 @@ pub enum FieldKind {
         only_int: bool,
     },
     Bool {},
+    Email {
+        #[serde(rename = "exceptDomains", default, deserialize_with = "null_as_empty")]
+        except_domains: Vec<String>,
+        #[serde(rename = "onlyDomains", default, deserialize_with = "null_as_empty")]
+        only_domains: Vec<String>,
+    },
+    Url {
+        #[serde(rename = "exceptDomains", default, deserialize_with = "null_as_empty")]
+        except_domains: Vec<String>,
+        #[serde(rename = "onlyDomains", default, deserialize_with = "null_as_empty")]
+        only_domains: Vec<String>,
+    },
+    Editor {
+        #[serde(rename = "maxSize", default)]
+        max_size: i64,
+        #[serde(rename = "convertURLs", default)]
+        convert_urls: bool,
+    },
+    Date {
+        #[serde(default)]
+        min: String,
+        #[serde(default)]
+        max: String,
+    },
+    Autodate {
+        #[serde(rename = "onCreate", default)]
+        on_create: bool,
+        #[serde(rename = "onUpdate", default)]
+        on_update: bool,
+    },
+    Select {
+        #[serde(default, deserialize_with = "null_as_empty")]
+        values: Vec<String>,
+        #[serde(rename = "maxSelect", default)]
+        max_select: i64,
+    },
     Json {
         #[serde(rename = "maxSize", default)]
         max_size: i64,
     },
-    Email {
-        #[serde(rename = "exceptDomains", default)]
-        except_domains: Vec<String>,
-        #[serde(rename = "onlyDomains", default)]
-        only_domains: Vec<String>,
+    Relation {
+        #[serde(rename = "cascadeDelete", default)]
+        cascade_delete: bool,
+        #[serde(rename = "collectionId", default)]
+        collection_id: String,
+        #[serde(rename = "maxSelect", default)]
+        max_select: i64,
+        #[serde(rename = "minSelect", default)]
+        min_select: i64,
     },
+    #[serde(rename = "geoPoint")]
+    GeoPoint {},
     Password {
         #[serde(default)]
         min: i64,
@@ -128,12 +206,16 @@ pub enum FieldKind {
         #[serde(default)]
         cost: i64,
     },
-    Autodate {
-        #[serde(rename = "onCreate", default)]
-        on_create: bool,
-        #[serde(rename = "onUpdate", default)]
-        on_update: bool,
-    },
+    /// Accepted on the wire so that a collection naming it gets a clear refusal; the
+    /// server does not store file fields yet.
+    File {},
+}
+
+/// A JSON `null` list is an empty one, as Go reads it.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<String>, D::Error> {
+    Ok(Option::<Vec<String>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 impl FieldKind {
@@ -142,10 +224,28 @@ impl FieldKind {
             FieldKind::Text { .. } => "text",
             FieldKind::Number { .. } => "number",
             FieldKind::Bool {} => "bool",
-            FieldKind::Json { .. } => "json",
             FieldKind::Email { .. } => "email",
-            FieldKind::Password { .. } => "password",
+            FieldKind::Url { .. } => "url",
+            FieldKind::Editor { .. } => "editor",
+            FieldKind::Date { .. } => "date",
             FieldKind::Autodate { .. } => "autodate",
+            FieldKind::Select { .. } => "select",
+            FieldKind::Json { .. } => "json",
+            FieldKind::Relation { .. } => "relation",
+            FieldKind::GeoPoint {} => "geoPoint",
+            FieldKind::Password { .. } => "password",
+            FieldKind::File {} => "file",
+        }
+    }
+
+    /// Whether a record holds a list of values for this field (select and relation with
+    /// `maxSelect` above 1).
+    pub fn is_multiple(&self) -> bool {
+        match self {
+            FieldKind::Select { max_select, .. } | FieldKind::Relation { max_select, .. } => {
+                *max_select > 1
+            }
+            _ => false,
         }
     }
 }

@@ -47,6 +47,16 @@ pub(crate) fn encode(collection: &Collection) -> Result<CollectionDoc, ApiError>
     })
 }
 
+/// Whether a collection with exactly this id exists in local state (relation fields).
+pub(crate) fn collection_exists(app: &App) -> impl Fn(&str) -> bool + '_ {
+    move |id: &str| {
+        app.collection(id)
+            .ok()
+            .flatten()
+            .is_some_and(|loaded| loaded.collection.id == id)
+    }
+}
+
 pub async fn list(
     State(app): State<App>,
     headers: HeaderMap,
@@ -94,7 +104,8 @@ pub async fn create(
     read_barrier(&app, &headers).await?;
     require_superuser(&principal::resolve(&app, &headers)?)?;
     const FAILED: &str = "Failed to create collection.";
-    let collection = collection_schema::new_collection(&body, &time::now_string())?;
+    let exists = collection_exists(&app);
+    let collection = collection_schema::new_collection(&body, &time::now_string(), &exists)?;
     if app.collection(&collection.name)?.is_some() {
         return Err(name_exists(FAILED));
     }
@@ -132,8 +143,12 @@ pub async fn update(
         let current = app
             .collection(&id_or_name)?
             .ok_or_else(ApiError::not_found)?;
-        let updated =
-            collection_schema::patched_collection(&current.collection, &body, &time::now_string())?;
+        let updated = collection_schema::patched_collection(
+            &current.collection,
+            &body,
+            &time::now_string(),
+            &collection_exists(&app),
+        )?;
         if updated.name.to_lowercase() != current.collection.name.to_lowercase()
             && app.collection(&updated.name)?.is_some()
         {

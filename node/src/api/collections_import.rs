@@ -11,13 +11,13 @@ use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::{json, Map, Value};
 
 use crate::api::access::require_superuser;
-use crate::api::collections::encode;
+use crate::api::collections::{collection_exists, encode};
 use crate::api::consistency::{read_barrier, with_index};
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::Body;
 use crate::app::{App, LoadedCollection};
 use crate::auth::principal;
-use crate::domain::{collection_schema, time};
+use crate::domain::{collection_schema, ids, time};
 
 /// Most collections one import may carry.
 const IMPORT_COLLECTIONS_MAX: usize = 1_000;
@@ -162,6 +162,19 @@ fn over_existing(
     data
 }
 
+/// The id a collection of the import will have: the given one, or the one derived from its
+/// type and name.
+fn import_id(data: &Map<String, Value>) -> String {
+    match data.get("id").and_then(Value::as_str) {
+        Some(id) if !id.is_empty() => id.to_string(),
+        _ => {
+            let kind = data.get("type").and_then(Value::as_str).unwrap_or("base");
+            let name = data.get("name").and_then(Value::as_str).unwrap_or_default();
+            ids::collection_id(kind, name)
+        }
+    }
+}
+
 fn to_bytes(data: &Map<String, Value>) -> Result<Vec<u8>, ApiError> {
     serde_json::to_vec(data).map_err(|_| ApiError::internal())
 }
@@ -172,6 +185,10 @@ fn plan(app: &App, form: &ImportForm) -> Result<Vec<Command>, ApiError> {
     let mut deletes = Vec::new();
     let mut puts = Vec::new();
     let mut imported: HashSet<String> = HashSet::new();
+    // Relations may point at collections this same import creates.
+    let importing: HashSet<String> = form.collections.iter().map(import_id).collect();
+    let known = collection_exists(app);
+    let exists = |id: &str| importing.contains(id) || known(id);
     for data in &form.collections {
         let identifier = match data.get("id").and_then(Value::as_str) {
             Some(id) if !id.is_empty() => id.to_string(),
@@ -193,13 +210,15 @@ fn plan(app: &App, form: &ImportForm) -> Result<Vec<Command>, ApiError> {
                     &current.collection,
                     &to_bytes(&merged)?,
                     &now,
+                    &exists,
                 )
                 .map_err(|error| invalid_collection(data, error))?;
                 (collection, CollectionExpect::Version(current.version))
             }
             None => {
-                let mut collection = collection_schema::new_collection(&to_bytes(data)?, &now)
-                    .map_err(|error| invalid_collection(data, error))?;
+                let mut collection =
+                    collection_schema::new_collection(&to_bytes(data)?, &now, &exists)
+                        .map_err(|error| invalid_collection(data, error))?;
                 if let Some(id) = data
                     .get("id")
                     .and_then(Value::as_str)

@@ -13,8 +13,10 @@ use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::{json_object, Body};
 use crate::api::paging::ListQuery;
 use crate::app::{App, LoadedCollection};
+use crate::auth::password;
 use crate::auth::principal::{self, Principal};
-use crate::domain::record_values::{self, Document};
+use crate::domain::record_values::{self, Document, WriteContext};
+use crate::domain::time;
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     app.collection(id_or_name)?
@@ -121,6 +123,38 @@ fn written(
     with_index(Json(record).into_response(), index)
 }
 
+/// Relation ids are checked against this node's applied state.
+fn record_lookup(app: &App) -> impl Fn(&str, &str) -> bool + '_ {
+    move |collection_id: &str, record_id: &str| {
+        app.state()
+            .record(collection_id, record_id)
+            .ok()
+            .flatten()
+            .is_some()
+    }
+}
+
+/// Replace newly given passwords (validated as plain text) by their hashes.
+async fn hash_passwords(
+    loaded: &LoadedCollection,
+    input: &serde_json::Map<String, Value>,
+    doc: &mut Document,
+) -> Result<(), ApiError> {
+    for name in record_values::passwords_to_hash(&loaded.collection, input) {
+        let plain = doc
+            .get(&name)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let hashed = password::hash(plain).await.map_err(|error| {
+            tracing::error!(%error, "hash a password field");
+            ApiError::internal()
+        })?;
+        doc.insert(name, Value::String(hashed));
+    }
+    Ok(())
+}
+
 pub async fn create(
     State(app): State<App>,
     headers: HeaderMap,
@@ -135,8 +169,17 @@ pub async fn create(
     check_rule(&loaded.collection.create_rule, &principal)?;
     const FAILED: &str = "Failed to create record.";
     let input = json_object(&body)?;
-    let doc = record_values::document_for_create(&loaded.collection, &input)
-        .map_err(|errors| ApiError::validation(FAILED, errors))?;
+    let mut doc = {
+        let now = time::now_string();
+        let lookup = record_lookup(&app);
+        let context = WriteContext {
+            now: &now,
+            lookup: &lookup,
+        };
+        record_values::document_for_create(&loaded.collection, &input, &context)
+            .map_err(|errors| ApiError::validation(FAILED, errors))?
+    };
+    hash_passwords(&loaded, &input, &mut doc).await?;
     let record_id = doc
         .get("id")
         .and_then(Value::as_str)
@@ -190,8 +233,22 @@ pub async fn update(
             .state()
             .record(&loaded.collection.id, &record_id)?
             .ok_or_else(ApiError::not_found)?;
-        let doc = record_values::document_for_update(&loaded.collection, &decode(&stored)?, &input)
-            .map_err(|errors| ApiError::validation("Failed to update record.", errors))?;
+        let mut doc = {
+            let now = time::now_string();
+            let lookup = record_lookup(&app);
+            let context = WriteContext {
+                now: &now,
+                lookup: &lookup,
+            };
+            record_values::document_for_update(
+                &loaded.collection,
+                &decode(&stored)?,
+                &input,
+                &context,
+            )
+            .map_err(|errors| ApiError::validation("Failed to update record.", errors))?
+        };
+        hash_passwords(&loaded, &input, &mut doc).await?;
         let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
         check_size(&app, &doc_json)?;
         let outcome = app

@@ -7,6 +7,7 @@ use regex::Regex;
 use serde_json::{json, Map, Value};
 
 use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::domain::fields::settings::{self, SettingsContext};
 use crate::domain::ids;
 
 /// Longest collection or field name.
@@ -20,15 +21,24 @@ static NAME_PATTERN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-zA-Z0-9_]+$").expect("static pattern"));
 
 /// Parse the body of `POST /api/collections` into a new collection, stamped `now`.
-pub fn new_collection(body: &[u8], now: &str) -> Result<Collection, ApiError> {
+/// `collection_exists` answers whether a collection id exists (for relation fields).
+pub fn new_collection(
+    body: &[u8],
+    now: &str,
+    collection_exists: &dyn Fn(&str) -> bool,
+) -> Result<Collection, ApiError> {
     let object = parse_object(body)?;
     let mut collection = deserialize(Value::Object(object))?;
-    collection.id = String::new();
+    collection.id = ids::collection_id(collection.kind.as_str(), &collection.name);
     collection.system = false;
     collection.created = now.to_string();
     collection.updated = now.to_string();
-    finish(&mut collection, "Failed to create collection.")?;
-    collection.id = ids::collection_id(collection.kind.as_str(), &collection.name);
+    finish(
+        &mut collection,
+        None,
+        collection_exists,
+        "Failed to create collection.",
+    )?;
     Ok(collection)
 }
 
@@ -38,6 +48,7 @@ pub fn patched_collection(
     current: &Collection,
     body: &[u8],
     now: &str,
+    collection_exists: &dyn Fn(&str) -> bool,
 ) -> Result<Collection, ApiError> {
     let Ok(Value::Object(patch)) = serde_json::from_slice::<Value>(body) else {
         return Err(ApiError::bad_request(
@@ -86,7 +97,12 @@ pub fn patched_collection(
         );
         return Err(ApiError::validation("Failed to update collection.", data));
     }
-    finish(&mut collection, "Failed to update collection.")?;
+    finish(
+        &mut collection,
+        Some(&current.fields),
+        collection_exists,
+        "Failed to update collection.",
+    )?;
     Ok(collection)
 }
 
@@ -105,8 +121,14 @@ fn deserialize(value: Value) -> Result<Collection, ApiError> {
     })
 }
 
-/// Validate and normalise: names, the system `id` field, field ids, unsupported features.
-fn finish(collection: &mut Collection, message: &str) -> Result<(), ApiError> {
+/// Validate and normalise: names, the system `id` field, field ids and options,
+/// unsupported features. `previous` is the field list before an update.
+fn finish(
+    collection: &mut Collection,
+    previous: Option<&[Field]>,
+    collection_exists: &dyn Fn(&str) -> bool,
+    message: &str,
+) -> Result<(), ApiError> {
     let mut errors = FieldErrors::new();
     if let Some(error) = name_error(&collection.name) {
         errors.insert("name".into(), error);
@@ -132,7 +154,10 @@ fn finish(collection: &mut Collection, message: &str) -> Result<(), ApiError> {
         );
     }
     let fields = std::mem::take(&mut collection.fields);
-    match normalise_fields(fields) {
+    // A collection is not yet there while it is being created, so it cannot relate to
+    // itself until an update (as in PocketBase).
+    let context = SettingsContext { collection_exists };
+    match normalise_fields(fields, previous, &context) {
         Ok(fields) => collection.fields = fields,
         Err(field_errors) => {
             errors.insert("fields".into(), Value::Object(field_errors));
@@ -186,8 +211,13 @@ pub fn system_id_field() -> Field {
 }
 
 /// Give fields their ids, put the system `id` field first, and merge fields that share an
-/// id (the later definition wins, as in PocketBase). Errors are keyed by field position.
-fn normalise_fields(fields: Vec<Field>) -> Result<Vec<Field>, Map<String, Value>> {
+/// id or a name (the later definition wins, as in PocketBase); then check each field's
+/// options. Errors are keyed by the field's position in the resulting list.
+fn normalise_fields(
+    fields: Vec<Field>,
+    previous: Option<&[Field]>,
+    context: &SettingsContext<'_>,
+) -> Result<Vec<Field>, Map<String, Value>> {
     let mut errors = Map::new();
     if fields.len() > FIELDS_MAX {
         errors.insert(
@@ -203,19 +233,42 @@ fn normalise_fields(fields: Vec<Field>) -> Result<Vec<Field>, Map<String, Value>
     let mut out: Vec<Field> = vec![system_id_field()];
     for (position, mut field) in fields.into_iter().enumerate() {
         if field.name == "id" {
-            // The primary key keeps its fixed shape; only presentation options may change.
-            out[0].hidden = field.hidden;
-            out[0].presentable = field.presentable;
-            out[0].help = field.help;
+            // The primary key keeps its type and role; its text options may change.
+            let id_field = &mut out[0];
+            id_field.hidden = field.hidden;
+            id_field.presentable = field.presentable;
+            id_field.help = field.help;
+            if let (
+                FieldKind::Text {
+                    min,
+                    max,
+                    pattern,
+                    autogenerate_pattern,
+                    ..
+                },
+                FieldKind::Text {
+                    min: new_min,
+                    max: new_max,
+                    pattern: new_pattern,
+                    autogenerate_pattern: new_autogenerate,
+                    ..
+                },
+            ) = (&mut id_field.kind, field.kind)
+            {
+                *min = new_min;
+                *max = new_max;
+                *pattern = new_pattern;
+                *autogenerate_pattern = new_autogenerate;
+            }
             continue;
         }
         if let Some(error) = name_error(&field.name) {
-            errors.insert(position.to_string(), json!({ "name": error }));
+            errors.insert((position + 1).to_string(), json!({ "name": error }));
             continue;
         }
         if RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
             errors.insert(
-                position.to_string(),
+                (position + 1).to_string(),
                 json!({ "name": field_error("validation_not_in_invalid", "Must not be in list.", None) }),
             );
             continue;
@@ -223,22 +276,54 @@ fn normalise_fields(fields: Vec<Field>) -> Result<Vec<Field>, Map<String, Value>
         if field.id.is_empty() {
             field.id = ids::field_id(field.kind.type_name(), &field.name);
         }
-        match out.iter().position(|existing| existing.id == field.id) {
+        settings::normalise(&mut field);
+        match out
+            .iter()
+            .position(|existing| existing.id == field.id || existing.name == field.name)
+        {
             Some(index) => out[index] = field,
             None => out.push(field),
         }
     }
-    // Two different ids may still carry one name.
+    let mut primary_keys = 0;
     for (index, field) in out.iter().enumerate() {
-        if out[..index]
-            .iter()
-            .any(|earlier| earlier.name == field.name)
-        {
+        let changed_type = previous.and_then(|previous| {
+            previous
+                .iter()
+                .find(|old| old.id == field.id)
+                .filter(|old| old.kind.type_name() != field.kind.type_name())
+        });
+        if changed_type.is_some() {
             errors.insert(
-                index.saturating_sub(1).to_string(),
-                json!({ "name": field_error("validation_duplicated_field_name", "Duplicated or invalid field name.", None) }),
+                index.to_string(),
+                field_error(
+                    "validation_field_type_change",
+                    "Field type cannot be changed.",
+                    None,
+                ),
             );
+            continue;
         }
+        if matches!(
+            field.kind,
+            FieldKind::Text {
+                primary_key: true,
+                ..
+            }
+        ) {
+            primary_keys += 1;
+        }
+        let field_errors = settings::validate(field, context);
+        if !field_errors.is_empty() {
+            errors.insert(index.to_string(), Value::Object(field_errors));
+        }
+    }
+    if primary_keys > 1 {
+        errors
+            .entry("0")
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .map(|first| first.insert("primaryKey".into(), settings::composite_primary_key()));
     }
     if errors.is_empty() {
         Ok(out)
@@ -252,7 +337,11 @@ mod tests {
     use super::*;
 
     fn create(body: Value) -> Result<Collection, ApiError> {
-        new_collection(body.to_string().as_bytes(), "2026-01-01 00:00:00.000Z")
+        new_collection(
+            body.to_string().as_bytes(),
+            "2026-01-01 00:00:00.000Z",
+            &|_: &str| false,
+        )
     }
 
     #[test]

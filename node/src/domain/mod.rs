@@ -2,6 +2,7 @@
 //! definitions, record values, and the superusers collection.
 
 pub mod collection_schema;
+pub mod fields;
 pub mod fields_param;
 pub mod ids;
 pub mod record_values;

@@ -1,0 +1,122 @@
+//! Date fields: the datetime layouts PocketBase reads, its stored shape
+//! `YYYY-MM-DD HH:MM:SS.sssZ`, and `min`/`max` bounds.
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use serde_json::{json, Value};
+
+use crate::api::error::field_error;
+
+/// Layouts with an offset (after a trailing `Z` becomes `+00:00`).
+const OFFSET_LAYOUTS: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f%:z", "%Y-%m-%d %H:%M:%S%.f%:z"];
+/// Layouts read as UTC.
+const NAIVE_LAYOUTS: &[&str] = &["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"];
+
+/// Parse a datetime as PocketBase does; `None` if no layout reads it.
+pub fn parse(text: &str) -> Option<DateTime<Utc>> {
+    let with_offset = match text.strip_suffix('Z') {
+        Some(rest) => format!("{rest}+00:00"),
+        None => text.to_string(),
+    };
+    for layout in OFFSET_LAYOUTS {
+        if let Ok(parsed) = DateTime::parse_from_str(&with_offset, layout) {
+            return Some(parsed.with_timezone(&Utc));
+        }
+    }
+    for layout in NAIVE_LAYOUTS {
+        if let Ok(parsed) = NaiveDateTime::parse_from_str(text, layout) {
+            return Some(parsed.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .ok()
+        .and_then(|date| date.and_hms_opt(0, 0, 0))
+        .map(|midnight| midnight.and_utc())
+}
+
+/// PocketBase's stored and shown shape (milliseconds, truncated).
+pub fn format(time: &DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
+}
+
+/// A string that parses becomes the normalised datetime; anything else is "" (PocketBase
+/// drops values it cannot read rather than failing).
+pub fn cast(raw: &Value) -> String {
+    match raw {
+        Value::String(text) => normalise(text),
+        _ => String::new(),
+    }
+}
+
+/// The normalised datetime, or "" when `text` is not one.
+pub fn normalise(text: &str) -> String {
+    parse(text).map(|time| format(&time)).unwrap_or_default()
+}
+
+/// Go's `time.Time.String()` for a UTC time: `2006-01-02 15:04:05[.fraction] +0000 UTC`.
+fn go_string(time: &DateTime<Utc>) -> String {
+    let fraction = time.format("%.9f").to_string();
+    let fraction = fraction.trim_end_matches('0').trim_end_matches('.');
+    format!("{}{fraction} +0000 UTC", time.format("%Y-%m-%d %H:%M:%S"))
+}
+
+pub fn validate(value: &Value, min: &str, max: &str) -> Option<Value> {
+    let time = parse(value.as_str().unwrap_or_default())?;
+    if let Some(min) = parse(min).filter(|min| time < *min) {
+        return Some(field_error(
+            "validation_min_greater_equal_than_required",
+            format!("Must be no less than {}.", go_string(&min)),
+            Some(json!({ "threshold": min.to_rfc3339_opts(SecondsFormat::AutoSi, true) })),
+        ));
+    }
+    if let Some(max) = parse(max).filter(|max| time > *max) {
+        return Some(field_error(
+            "validation_max_less_equal_than_required",
+            format!("Must be no greater than {}.", go_string(&max)),
+            Some(json!({ "threshold": max.to_rfc3339_opts(SecondsFormat::AutoSi, true) })),
+        ));
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Read off PocketBase 0.40.6: input -> stored value ("" when it is not a datetime).
+    #[test]
+    fn normalises_like_pocketbase() {
+        let cases = [
+            ("2025-05-05T10:11:12Z", "2025-05-05 10:11:12.000Z"),
+            ("2025-05-05 10:11:12.123456Z", "2025-05-05 10:11:12.123Z"),
+            ("2025-05-05T10:11:12.5+02:00", "2025-05-05 08:11:12.500Z"),
+            ("2025-05-05 10:11:12+02:00", "2025-05-05 08:11:12.000Z"),
+            ("2025-05-05T10:11:12", "2025-05-05 10:11:12.000Z"),
+            ("2025-05-05", "2025-05-05 00:00:00.000Z"),
+            ("2025-05-05T10:11:12.123456789Z", "2025-05-05 10:11:12.123Z"),
+            ("2025-05-05 10:11", ""),
+            (" 2025-05-05 ", ""),
+            ("2025-13-45", ""),
+            ("1700000000", ""),
+            ("notadate", ""),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(normalise(input), expected, "{input}");
+        }
+    }
+
+    #[test]
+    fn bounds_read_like_go() {
+        let error = validate(
+            &json!("2019-01-01 00:00:00.000Z"),
+            "2020-01-01 00:00:00.000Z",
+            "",
+        )
+        .expect("below min");
+        assert_eq!(
+            error,
+            json!({"code": "validation_min_greater_equal_than_required",
+                   "message": "Must be no less than 2020-01-01 00:00:00 +0000 UTC.",
+                   "params": {"threshold": "2020-01-01T00:00:00Z"}})
+        );
+    }
+}

@@ -1,0 +1,188 @@
+//! Field families: how PocketBase casts request input for each field type, validates the
+//! result, applies write modifiers (`field+`, `+field`, `field-`), and checks a field's
+//! own options when a collection is saved.
+
+pub mod address;
+pub mod date;
+pub mod geo_point;
+pub mod json;
+pub mod list;
+pub mod number;
+pub mod settings;
+pub mod text;
+
+use edgebase_client::wire::{Field, FieldKind};
+use serde_json::{json, Value};
+
+use crate::api::error::field_error;
+
+/// Where relation ids are looked up: the local applied state, or a model in tests.
+pub trait RecordLookup {
+    /// Whether record `record_id` exists in collection `collection_id`.
+    fn record_exists(&self, collection_id: &str, record_id: &str) -> bool;
+}
+
+impl<F: Fn(&str, &str) -> bool> RecordLookup for F {
+    fn record_exists(&self, collection_id: &str, record_id: &str) -> bool {
+        self(collection_id, record_id)
+    }
+}
+
+/// A write modifier in a request body key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Modifier {
+    /// `field+`: add (number) or append (list).
+    Append,
+    /// `+field`: prepend (list).
+    Prepend,
+    /// `field-`: subtract (number) or remove (list).
+    Remove,
+}
+
+impl Modifier {
+    /// Split a body key into the field name and its modifier, if it has one.
+    pub fn parse(key: &str) -> Option<(&str, Modifier)> {
+        if let Some(name) = key.strip_prefix('+') {
+            Some((name, Modifier::Prepend))
+        } else if let Some(name) = key.strip_suffix('+') {
+            Some((name, Modifier::Append))
+        } else {
+            key.strip_suffix('-').map(|name| (name, Modifier::Remove))
+        }
+    }
+}
+
+/// The value a field shows when nothing was stored for it.
+pub fn zero_value(kind: &FieldKind) -> Value {
+    match kind {
+        FieldKind::Number { .. } => json!(0),
+        FieldKind::Bool {} => json!(false),
+        FieldKind::Json { .. } => Value::Null,
+        FieldKind::GeoPoint {} => geo_point::zero(),
+        FieldKind::Select { .. } | FieldKind::Relation { .. } if kind.is_multiple() => json!([]),
+        FieldKind::Text { .. }
+        | FieldKind::Email { .. }
+        | FieldKind::Url { .. }
+        | FieldKind::Editor { .. }
+        | FieldKind::Date { .. }
+        | FieldKind::Autodate { .. }
+        | FieldKind::Select { .. }
+        | FieldKind::Relation { .. }
+        | FieldKind::Password { .. }
+        | FieldKind::File {} => json!(""),
+    }
+}
+
+/// Cast request input to the field's type, as PocketBase's lenient casting does.
+pub fn cast(kind: &FieldKind, raw: &Value) -> Value {
+    match kind {
+        FieldKind::Text { .. }
+        | FieldKind::Email { .. }
+        | FieldKind::Url { .. }
+        | FieldKind::Editor { .. }
+        | FieldKind::Password { .. }
+        | FieldKind::File {} => Value::String(text::cast_text(raw)),
+        FieldKind::Number { .. } => number::number_value(number::cast_number(raw)),
+        FieldKind::Bool {} => Value::Bool(cast_bool(raw)),
+        FieldKind::Json { .. } => json::cast_json(raw),
+        FieldKind::GeoPoint {} => geo_point::cast(raw),
+        FieldKind::Date { .. } => Value::String(date::cast(raw)),
+        FieldKind::Autodate { .. } => raw.clone(),
+        FieldKind::Select { .. } | FieldKind::Relation { .. } => {
+            list::shape(kind, list::cast_list(raw))
+        }
+    }
+}
+
+/// Apply a modifier to the current value; fields without modifiers keep their value.
+pub fn modify(kind: &FieldKind, current: &Value, modifier: Modifier, raw: &Value) -> Value {
+    match kind {
+        FieldKind::Number { .. } => {
+            let current = number::cast_number(current);
+            let delta = number::cast_number(raw);
+            match modifier {
+                Modifier::Append => number::number_value(current + delta),
+                Modifier::Remove => number::number_value(current - delta),
+                Modifier::Prepend => number::number_value(current),
+            }
+        }
+        FieldKind::Select { .. } | FieldKind::Relation { .. } => {
+            let current = list::cast_list(current);
+            let given = list::cast_list(raw);
+            let items = match modifier {
+                Modifier::Append => current.into_iter().chain(given).collect(),
+                Modifier::Prepend => given.into_iter().chain(current).collect(),
+                Modifier::Remove => current
+                    .into_iter()
+                    .filter(|item| !given.contains(item))
+                    .collect(),
+            };
+            list::shape(kind, list::unique(items))
+        }
+        _ => current.clone(),
+    }
+}
+
+pub fn cast_bool(raw: &Value) -> bool {
+    match raw {
+        Value::Bool(flag) => *flag,
+        Value::Number(number) => number.as_f64().is_some_and(|n| n != 0.0),
+        Value::String(text) => matches!(text.as_str(), "1" | "t" | "T" | "true" | "TRUE" | "True"),
+        Value::Null | Value::Array(_) | Value::Object(_) => false,
+    }
+}
+
+fn is_blank(kind: &FieldKind, value: &Value) -> bool {
+    match value {
+        Value::Null => true,
+        Value::String(text) => text.is_empty(),
+        Value::Number(number) => number.as_f64() == Some(0.0),
+        Value::Bool(flag) => !flag,
+        Value::Array(items) => items.is_empty(),
+        Value::Object(map) => match kind {
+            FieldKind::GeoPoint {} => geo_point::is_zero(value),
+            _ => map.is_empty(),
+        },
+    }
+}
+
+/// Validate a cast value against the field's options: the first failure, as PocketBase's
+/// `{code, message[, params]}`.
+pub fn validate(field: &Field, value: &Value, lookup: &dyn RecordLookup) -> Option<Value> {
+    if is_blank(&field.kind, value) {
+        return field
+            .required
+            .then(|| field_error("validation_required", "Cannot be blank.", None));
+    }
+    match &field.kind {
+        FieldKind::Text {
+            min, max, pattern, ..
+        } => text::validate_text(value, *min, *max, pattern),
+        FieldKind::Password {
+            min, max, pattern, ..
+        } => text::validate_password(value, *min, *max, pattern),
+        FieldKind::Editor { max_size, .. } => text::validate_editor(value, *max_size),
+        FieldKind::Number { min, max, only_int } => number::validate(value, *min, *max, *only_int),
+        FieldKind::Json { max_size } => json::validate(value, *max_size),
+        FieldKind::Email {
+            except_domains,
+            only_domains,
+        } => address::validate_email(value, except_domains, only_domains),
+        FieldKind::Url {
+            except_domains,
+            only_domains,
+        } => address::validate_url(value, except_domains, only_domains),
+        FieldKind::Date { min, max } => date::validate(value, min, max),
+        FieldKind::GeoPoint {} => geo_point::validate(value),
+        FieldKind::Select { values, max_select } => {
+            list::validate_select(value, values, *max_select)
+        }
+        FieldKind::Relation {
+            collection_id,
+            max_select,
+            min_select,
+            ..
+        } => list::validate_relation(value, collection_id, *min_select, *max_select, lookup),
+        FieldKind::Bool {} | FieldKind::Autodate { .. } | FieldKind::File {} => None,
+    }
+}

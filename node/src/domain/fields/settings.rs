@@ -1,0 +1,333 @@
+//! A field's own options, checked when a collection is created or updated, with
+//! PocketBase's codes and messages keyed by option name.
+
+use edgebase_client::wire::{Field, FieldKind};
+use serde_json::{json, Map, Value};
+
+use crate::api::error::field_error;
+use crate::domain::fields::{address, date, text};
+
+/// What the checks need to know beyond the field itself.
+pub struct SettingsContext<'a> {
+    /// Whether a collection with this id exists (or is the one being saved).
+    pub collection_exists: &'a dyn Fn(&str) -> bool,
+}
+
+fn at_least(threshold: i64) -> Value {
+    field_error(
+        "validation_min_greater_equal_than_required",
+        format!("Must be no less than {threshold}."),
+        Some(json!({ "threshold": threshold })),
+    )
+}
+
+fn at_most(threshold: i64) -> Value {
+    field_error(
+        "validation_max_less_equal_than_required",
+        format!("Must be no greater than {threshold}."),
+        Some(json!({ "threshold": threshold })),
+    )
+}
+
+fn required() -> Value {
+    field_error("validation_required", "Cannot be blank.", None)
+}
+
+/// A regex error in the words Go's `regexp` would use where they agree; the code is the
+/// part clients rely on.
+fn regex_error(error: &regex::Error) -> Value {
+    let detail = match error {
+        regex::Error::Syntax(text) => text.lines().last().unwrap_or_default().to_string(),
+        regex::Error::CompiledTooBig(_) => "expression too large".to_string(),
+        _ => "invalid pattern".to_string(),
+    };
+    field_error(
+        "validation_invalid_regex",
+        format!(
+            "Error parsing regexp: {}.",
+            detail.trim_start_matches("error: ")
+        ),
+        None,
+    )
+}
+
+fn domain_lists(errors: &mut Map<String, Value>, except: &[String], only: &[String]) {
+    if !except.is_empty() && !only.is_empty() {
+        let blank = || field_error("validation_empty", "Must be blank.", None);
+        errors.insert("exceptDomains".into(), blank());
+        errors.insert("onlyDomains".into(), blank());
+        return;
+    }
+    for (key, list) in [("exceptDomains", except), ("onlyDomains", only)] {
+        let mut items = Map::new();
+        for (index, domain) in list.iter().enumerate() {
+            if !address::is_domain(domain) {
+                items.insert(
+                    index.to_string(),
+                    field_error("validation_is_domain", "Must be a valid domain.", None),
+                );
+            }
+        }
+        if !items.is_empty() {
+            errors.insert(key.into(), Value::Object(items));
+        }
+    }
+}
+
+/// Normalise options PocketBase rewrites on save (date bounds to its datetime shape).
+pub fn normalise(field: &mut Field) {
+    if let FieldKind::Date { min, max } = &mut field.kind {
+        *min = date::normalise(min);
+        *max = date::normalise(max);
+    }
+}
+
+/// The option errors of one field, keyed by option name (empty when it is valid).
+pub fn validate(field: &Field, context: &SettingsContext<'_>) -> Map<String, Value> {
+    let mut errors = Map::new();
+    match &field.kind {
+        FieldKind::Text {
+            min,
+            max,
+            pattern,
+            autogenerate_pattern,
+            primary_key,
+        } => {
+            if *min < 0 {
+                errors.insert("min".into(), at_least(0));
+            }
+            if *max != 0 && max < min {
+                errors.insert("max".into(), at_least(*min));
+            }
+            if let Err(error) = text::compile_pattern(pattern) {
+                errors.insert("pattern".into(), regex_error(&error));
+            }
+            if let Err(error) = text::compile_pattern(autogenerate_pattern) {
+                errors.insert("autogeneratePattern".into(), regex_error(&error));
+            }
+            if *primary_key && field.name != "id" {
+                errors.insert(
+                    "name".into(),
+                    field_error(
+                        "validation_in_invalid",
+                        "The primary key must be named \"id\".",
+                        None,
+                    ),
+                );
+                errors.insert("primaryKey".into(), composite_primary_key());
+                if pattern.is_empty() {
+                    errors.insert("pattern".into(), required());
+                }
+                if !field.required {
+                    errors.insert("required".into(), required());
+                }
+            }
+        }
+        FieldKind::Password { min, max, .. } => {
+            if *min < 0 {
+                errors.insert("min".into(), at_least(0));
+            }
+            if *max != 0 && max < min {
+                errors.insert("max".into(), at_least(*min));
+            }
+        }
+        FieldKind::Number { min, max, only_int } => {
+            let fractional =
+                |bound: &Option<f64>| *only_int && bound.is_some_and(|b| b.fract() != 0.0);
+            let decimal = || {
+                field_error(
+                    "validation_only_int_constraint",
+                    "Decimal numbers are not allowed.",
+                    None,
+                )
+            };
+            if fractional(min) {
+                errors.insert("min".into(), decimal());
+            }
+            if fractional(max) {
+                errors.insert("max".into(), decimal());
+            } else if let (Some(min), Some(max)) = (min, max) {
+                if max < min {
+                    let shown = crate::domain::fields::number::number_value(*min);
+                    errors.insert(
+                        "max".into(),
+                        field_error(
+                            "validation_min_number_constraint",
+                            format!("Must be greater or equal than {shown}."),
+                            Some(json!({ "min": shown })),
+                        ),
+                    );
+                }
+            }
+        }
+        FieldKind::Email {
+            except_domains,
+            only_domains,
+        }
+        | FieldKind::Url {
+            except_domains,
+            only_domains,
+        } => domain_lists(&mut errors, except_domains, only_domains),
+        FieldKind::Editor { max_size, .. } | FieldKind::Json { max_size } => {
+            if *max_size < 0 {
+                errors.insert("maxSize".into(), at_least(0));
+            }
+        }
+        FieldKind::Autodate {
+            on_create,
+            on_update,
+        } => {
+            if !on_create && !on_update {
+                let neither = || {
+                    field_error(
+                        "validation_required",
+                        "Either onCreate or onUpdate must be enabled.",
+                        None,
+                    )
+                };
+                errors.insert("onCreate".into(), neither());
+                errors.insert("onUpdate".into(), neither());
+            }
+        }
+        FieldKind::Select { values, max_select } => {
+            if values.is_empty() {
+                errors.insert("values".into(), required());
+            }
+            if *max_select < 0 {
+                errors.insert("maxSelect".into(), at_least(0));
+            } else if *max_select > i64::try_from(values.len()).unwrap_or(i64::MAX) {
+                let count = i64::try_from(values.len()).unwrap_or(i64::MAX);
+                if count > 0 {
+                    errors.insert("maxSelect".into(), at_most(count));
+                }
+            }
+        }
+        FieldKind::Relation {
+            collection_id,
+            min_select,
+            max_select,
+            ..
+        } => {
+            if collection_id.is_empty() {
+                errors.insert("collectionId".into(), required());
+            } else if !(context.collection_exists)(collection_id) {
+                errors.insert(
+                    "collectionId".into(),
+                    field_error(
+                        "validation_field_relation_missing_collection",
+                        "The relation collection doesn't exist.",
+                        None,
+                    ),
+                );
+            }
+            if *min_select < 0 {
+                errors.insert("minSelect".into(), at_least(0));
+            }
+            if *max_select != 0 && max_select < min_select {
+                errors.insert("maxSelect".into(), at_least(*min_select));
+            }
+        }
+        FieldKind::File {} => {
+            errors.insert(
+                "type".into(),
+                field_error(
+                    "validation_unsupported_field_type",
+                    "File fields are not supported on this version of EdgeBase yet.",
+                    None,
+                ),
+            );
+        }
+        FieldKind::Bool {} | FieldKind::Date { .. } | FieldKind::GeoPoint {} => {}
+    }
+    errors
+}
+
+pub fn composite_primary_key() -> Value {
+    field_error(
+        "validation_unsupported_composite_pk",
+        "Composite PKs are not supported and the collection must have only 1 PK.",
+        None,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(field: Value, expected: Value) {
+        let field: Field = serde_json::from_value(field.clone()).expect("field");
+        let exists = |id: &str| id == "pbc_1";
+        let errors = validate(
+            &field,
+            &SettingsContext {
+                collection_exists: &exists,
+            },
+        );
+        let codes: Map<String, Value> = errors
+            .iter()
+            .map(|(key, error)| {
+                let code = error
+                    .get("code")
+                    .cloned()
+                    .unwrap_or_else(|| json!(error.as_object().map(|m| m.len())));
+                (key.clone(), code)
+            })
+            .collect();
+        assert_eq!(Value::Object(codes), expected, "{field:?}");
+    }
+
+    /// Read off PocketBase 0.40.6.
+    #[test]
+    fn option_errors_match_pocketbase() {
+        let cases = [
+            (
+                json!({"name":"s","type":"select"}),
+                json!({"values":"validation_required"}),
+            ),
+            (
+                json!({"name":"s","type":"select","values":["a","a"],"maxSelect":5}),
+                json!({"maxSelect":"validation_max_less_equal_than_required"}),
+            ),
+            (
+                json!({"name":"t","type":"text","min":10,"max":5,"pattern":"(["}),
+                json!({"max":"validation_min_greater_equal_than_required","pattern":"validation_invalid_regex"}),
+            ),
+            (
+                json!({"name":"n","type":"number","min":10,"max":5}),
+                json!({"max":"validation_min_number_constraint"}),
+            ),
+            (
+                json!({"name":"r","type":"relation"}),
+                json!({"collectionId":"validation_required"}),
+            ),
+            (
+                json!({"name":"r","type":"relation","collectionId":"nope"}),
+                json!({"collectionId":"validation_field_relation_missing_collection"}),
+            ),
+            (
+                json!({"name":"r","type":"relation","collectionId":"pbc_1","minSelect":3,"maxSelect":2}),
+                json!({"maxSelect":"validation_min_greater_equal_than_required"}),
+            ),
+            (
+                json!({"name":"e","type":"email","onlyDomains":["a.com"],"exceptDomains":["b.com"]}),
+                json!({"exceptDomains":"validation_empty","onlyDomains":"validation_empty"}),
+            ),
+            (
+                json!({"name":"u","type":"url","onlyDomains":["not a domain"]}),
+                json!({"onlyDomains":1}),
+            ),
+            (
+                json!({"name":"a","type":"autodate"}),
+                json!({"onCreate":"validation_required","onUpdate":"validation_required"}),
+            ),
+            (
+                json!({"name":"j","type":"json","maxSize":-1}),
+                json!({"maxSize":"validation_min_greater_equal_than_required"}),
+            ),
+            (json!({"name":"t","type":"text","max":100000}), json!({})),
+        ];
+        for (field, expected) in cases {
+            check(field, expected);
+        }
+    }
+}
