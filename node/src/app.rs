@@ -23,6 +23,9 @@ pub struct Limits {
     pub read_wait_max: Duration,
     /// Attempts for a write whose conditions went stale between read and apply.
     pub write_attempts_max: u32,
+    /// Records (and joined rows) one list or rule check may examine before it fails: the
+    /// bound on a filter no index can narrow.
+    pub records_examined_max: u64,
 }
 
 impl Default for Limits {
@@ -32,6 +35,7 @@ impl Default for Limits {
             record_bytes_max: 4 << 20,
             read_wait_max: Duration::from_secs(10),
             write_attempts_max: 3,
+            records_examined_max: 1_000_000,
         }
     }
 }

@@ -96,6 +96,15 @@ fn evaluate(
             context.skip();
             truncate_collection(overlay, collection_id)
         }
+        Command::CheckRecord {
+            collection_id,
+            record_id,
+            expect,
+        } => {
+            context.skip();
+            let current = record(overlay, collection_id, record_id)?;
+            Ok(check_record_expect(current.as_ref(), *expect))
+        }
         Command::PutRecord {
             collection_id,
             record_id,

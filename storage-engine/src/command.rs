@@ -37,6 +37,13 @@ pub enum Command {
     /// Delete every record of a collection; the collection stays. (Variants are only ever
     /// added at the end: the log stores them by position.)
     TruncateCollection { collection_id: String },
+    /// Write nothing; only check that a record is as the proposer read it (a rule or a
+    /// relation the write relied on). Used inside a `Batch` beside the write itself.
+    CheckRecord {
+        collection_id: String,
+        record_id: String,
+        expect: RecordExpect,
+    },
 }
 
 /// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.

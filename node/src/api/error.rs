@@ -4,6 +4,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::{ErrorEnvelope, FieldError};
 use edgebase_consensus::ConsensusError;
+use edgebase_storage::query::QueryError;
 use edgebase_storage::StorageError;
 use serde_json::{Map, Value};
 
@@ -134,6 +135,25 @@ impl From<StorageError> for ApiError {
     fn from(error: StorageError) -> Self {
         tracing::error!(%error, "read local state");
         ApiError::internal()
+    }
+}
+
+impl From<QueryError> for ApiError {
+    fn from(error: QueryError) -> Self {
+        match error {
+            QueryError::Storage(error) => error.into(),
+            QueryError::TooMuchWork {
+                records_examined_max,
+            } => ApiError::bad_request(format!(
+                "The request needs more than {records_examined_max} records examined; narrow \
+                 the filter or add an index on the filtered fields."
+            )),
+            other => {
+                // PocketBase answers every unusable filter or sort with its generic 400.
+                tracing::debug!(error = %other, "unusable filter or sort");
+                ApiError::invalid_body()
+            }
+        }
     }
 }
 

@@ -2,14 +2,17 @@
 
 pub mod access;
 pub mod auth_routes;
+pub mod caller;
 pub mod cluster;
 pub mod collections;
 pub mod collections_import;
 pub mod consistency;
 pub mod error;
+pub mod expand;
 pub mod extract;
 pub mod fields_layer;
 pub mod paging;
+pub mod record_writes;
 pub mod records;
 pub mod settings;
 

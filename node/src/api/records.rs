@@ -1,276 +1,220 @@
-//! `/api/collections/{collection}/records`: record CRUD and lists, PocketBase-shaped.
+//! `/api/collections/{collection}/records`: record CRUD and lists, PocketBase-shaped, with
+//! filters, sorts, expands and API rules.
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection, StoredRecord};
+use edgebase_storage::query::{
+    parse_filter, parse_sort, FilterPart, HiddenFields, ListRequest, QueryError, TotalCount,
+};
+use edgebase_storage::CommandResult;
 use serde_json::{Map, Value};
 
-use crate::api::access::check_rule;
+use crate::api::caller::Caller;
 use crate::api::consistency::{read_barrier, with_index};
-use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::api::error::ApiError;
+use crate::api::expand::Expander;
 use crate::api::extract::{json_object, Body};
 use crate::api::paging::ListQuery;
+use crate::api::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
 use crate::app::{App, LoadedCollection};
-use crate::auth::password;
-use crate::auth::principal::{self, Principal};
-use crate::domain::record_values::{self, Document, WriteContext};
-use crate::domain::time;
+use crate::domain::record_values;
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     app.collection(id_or_name)?
         .ok_or_else(ApiError::missing_collection)
 }
 
-fn decode(stored: &StoredRecord) -> Result<Document, ApiError> {
-    serde_json::from_str(&stored.doc_json).map_err(|error| {
-        tracing::error!(%error, record = %stored.id, "decode stored record");
-        ApiError::internal()
-    })
+/// The `expand` parameter of any request (lists, views and writes all honour it).
+fn expand_param(uri: &Uri) -> Option<String> {
+    Query::<ListQuery>::try_from_uri(uri)
+        .ok()
+        .and_then(|Query(query)| query.expand)
+        .filter(|expand| !expand.trim().is_empty())
 }
 
-fn unsupported_query(query: &ListQuery) -> Result<(), ApiError> {
-    let given = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
-    for (name, value) in [
-        ("filter", &query.filter),
-        ("sort", &query.sort),
-        ("expand", &query.expand),
-    ] {
-        if given(value) {
-            return Err(ApiError::bad_request(format!(
-                "The `{name}` query parameter is not supported on this version of EdgeBase."
-            )));
-        }
+/// The filter a rule adds for a non-superuser: `Err` when the rule is superusers-only.
+fn rule_filter(caller: &Caller, rule: &Option<String>) -> Result<Option<FilterPart>, ApiError> {
+    if caller.is_superuser() {
+        return Ok(None);
     }
-    Ok(())
+    let Some(rule) = rule else {
+        return Err(ApiError::superusers_only());
+    };
+    let expr = parse_filter(rule).map_err(|error| {
+        tracing::warn!(%error, rule, "a stored API rule does not parse");
+        ApiError::invalid_body()
+    })?;
+    Ok(expr.map(|expr| FilterPart {
+        expr,
+        hidden: HiddenFields::Allow,
+    }))
 }
 
 pub async fn list(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Path(collection): Path<String>,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     read_barrier(&app, &headers).await?;
     let loaded = collection_context(&app, &collection)?;
-    let principal = principal::resolve(&app, &headers)?;
-    check_rule(&loaded.collection.list_rule, &principal)?;
-    unsupported_query(&query)?;
-    let collection = &loaded.collection;
+    let caller = Caller::resolve(&app, &method, &uri, &headers)?;
+    caller.check_query_fields()?;
+    let mut filters: Vec<FilterPart> = rule_filter(&caller, &loaded.collection.list_rule)?
+        .into_iter()
+        .collect();
+    if let Some(expr) =
+        parse_filter(query.filter.as_deref().unwrap_or_default()).map_err(QueryError::from)?
+    {
+        filters.push(FilterPart {
+            expr,
+            hidden: caller.hidden_fields(),
+        });
+    }
+    let sort = parse_sort(query.sort.as_deref().unwrap_or_default())?;
     let page = query.page()?;
-    let stored = app
-        .state()
-        .records_page(&collection.id, page.offset(), page.per_page)?;
-    let items = stored
+    let request = ListRequest {
+        collection_id: loaded.collection.id.clone(),
+        filters,
+        sort,
+        sort_hidden: caller.hidden_fields(),
+        offset: page.offset(),
+        limit: page.per_page,
+        total: if page.skip_total {
+            TotalCount::Skip
+        } else {
+            TotalCount::Count
+        },
+        context: caller.context(&Map::new()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: rand::random(),
+    };
+    // A list may scan many records: keep it off the async workers.
+    let state = app.state().clone();
+    let found = tokio::task::spawn_blocking(move || state.list_records(&request))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "list task failed");
+            ApiError::internal()
+        })??;
+    let mut items = found
+        .records
         .iter()
-        .map(|record| {
+        .map(|stored| {
             Ok(record_values::public_record(
-                collection,
-                &decode(record)?,
-                principal.is_superuser(),
+                &loaded.collection,
+                &decode(stored)?,
+                caller.is_superuser(),
             ))
         })
         .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
-    let total = if page.skip_total {
-        None
-    } else {
-        Some(app.state().count_records(&collection.id)?)
-    };
-    let body = page.result(items, total);
+    if let Some(expand) = query.expand.as_deref() {
+        Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
+    }
+    let body = page.result(items, found.total);
     // The index header is set after the read (see `consistency::index_header`).
     Ok(Json(body).into_response())
 }
 
 pub async fn view(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Path((collection, record_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     read_barrier(&app, &headers).await?;
     let loaded = collection_context(&app, &collection)?;
-    let principal = principal::resolve(&app, &headers)?;
-    check_rule(&loaded.collection.view_rule, &principal)?;
+    let caller = Caller::resolve(&app, &method, &uri, &headers)?;
+    caller.check_query_fields()?;
+    let rule = rule_filter(&caller, &loaded.collection.view_rule)?;
     let stored = app
         .state()
         .record(&loaded.collection.id, &record_id)?
         .ok_or_else(ApiError::not_found)?;
-    let record = record_values::public_record(
+    if let Some(rule) = rule {
+        let check = app.state().check_record(
+            &stored,
+            &[rule],
+            &caller.context(&Map::new()),
+            app.limits().records_examined_max,
+        )?;
+        if !check.matched {
+            return Err(ApiError::not_found());
+        }
+    }
+    let mut record = [record_values::public_record(
         &loaded.collection,
         &decode(&stored)?,
-        principal.is_superuser(),
-    );
+        caller.is_superuser(),
+    )];
+    if let Some(expand) = expand_param(&uri) {
+        Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
+    }
+    let [record] = record;
     Ok(Json(record).into_response())
 }
 
-fn check_size(app: &App, doc_json: &str) -> Result<(), ApiError> {
-    if doc_json.len() > app.limits().record_bytes_max {
-        return Err(ApiError::bad_request(format!(
-            "The record is larger than the {} bytes a record may hold.",
-            app.limits().record_bytes_max
-        )));
-    }
-    Ok(())
+/// Which write a request asks for.
+enum WriteKind<'a> {
+    Create,
+    Update(&'a str),
+    Delete(&'a str),
 }
 
-fn written(
+/// Plan, propose and answer one record write, planning again (a bounded number of times)
+/// when something the plan relied on changed before it applied.
+async fn write(
+    app: &App,
+    caller: &Caller,
+    uri: &Uri,
     loaded: &LoadedCollection,
-    doc: &Document,
-    principal: &Principal,
-    index: u64,
-) -> Response {
-    let record = record_values::public_record(&loaded.collection, doc, principal.is_superuser());
-    with_index(Json(record).into_response(), index)
-}
-
-/// Relation ids are checked against this node's applied state.
-fn record_lookup(app: &App) -> impl Fn(&str, &str) -> bool + '_ {
-    move |collection_id: &str, record_id: &str| {
-        app.state()
-            .record(collection_id, record_id)
-            .ok()
-            .flatten()
-            .is_some()
-    }
-}
-
-/// Replace newly given passwords (validated as plain text) by their hashes.
-async fn hash_passwords(
-    loaded: &LoadedCollection,
-    input: &serde_json::Map<String, Value>,
-    doc: &mut Document,
-) -> Result<(), ApiError> {
-    for name in record_values::passwords_to_hash(&loaded.collection, input) {
-        let plain = doc
-            .get(&name)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string();
-        let hashed = password::hash(plain).await.map_err(|error| {
-            tracing::error!(%error, "hash a password field");
-            ApiError::internal()
-        })?;
-        doc.insert(name, Value::String(hashed));
-    }
-    Ok(())
-}
-
-pub async fn create(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path(collection): Path<String>,
-    Body(body): Body,
+    kind: WriteKind<'_>,
+    body: &Map<String, Value>,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    let loaded = app
-        .collection(&collection)?
-        .ok_or_else(ApiError::missing_or_invalid_collection)?;
-    let principal = principal::resolve(&app, &headers)?;
-    check_rule(&loaded.collection.create_rule, &principal)?;
-    const FAILED: &str = "Failed to create record.";
-    let input = json_object(&body)?;
-    let mut doc = {
-        let now = time::now_string();
-        let lookup = record_lookup(&app);
-        let context = WriteContext {
-            now: &now,
-            lookup: &lookup,
-        };
-        record_values::document_for_create(&loaded.collection, &input, &context)
-            .map_err(|errors| ApiError::validation(FAILED, errors))?
+    let pending = Pending::default();
+    let planner = Planner {
+        app,
+        caller,
+        pending: &pending,
     };
-    hash_passwords(&loaded, &input, &mut doc).await?;
-    let record_id = doc
-        .get("id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
-    check_size(&app, &doc_json)?;
-    let outcome = app
-        .propose(Command::PutRecord {
-            collection_id: loaded.collection.id.clone(),
-            record_id,
-            doc_json,
-            expect: RecordExpect::Absent,
-        })
-        .await?;
-    match outcome.result {
-        CommandResult::Applied { .. } => Ok(written(&loaded, &doc, &principal, outcome.index)),
-        CommandResult::Rejected(Rejection::RecordExists) => {
-            let mut data = FieldErrors::new();
-            data.insert(
-                "id".into(),
-                field_error("validation_not_unique", "Value must be unique.", None),
-            );
-            Err(ApiError::validation(FAILED, data))
-        }
-        CommandResult::Rejected(Rejection::CollectionMissing) => {
-            Err(ApiError::missing_or_invalid_collection())
-        }
-        CommandResult::Rejected(rejection) => {
-            tracing::error!(?rejection, "unexpected rejection creating a record");
-            Err(ApiError::internal())
-        }
-    }
-}
-
-pub async fn update(
-    State(app): State<App>,
-    headers: HeaderMap,
-    Path((collection, record_id)): Path<(String, String)>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    let loaded = app
-        .collection(&collection)?
-        .ok_or_else(ApiError::missing_or_invalid_collection)?;
-    let principal = principal::resolve(&app, &headers)?;
-    check_rule(&loaded.collection.update_rule, &principal)?;
-    let input = json_object(&body)?;
     for _ in 0..app.limits().write_attempts_max {
-        let stored = app
-            .state()
-            .record(&loaded.collection.id, &record_id)?
-            .ok_or_else(ApiError::not_found)?;
-        let mut doc = {
-            let now = time::now_string();
-            let lookup = record_lookup(&app);
-            let context = WriteContext {
-                now: &now,
-                lookup: &lookup,
-            };
-            record_values::document_for_update(
-                &loaded.collection,
-                &decode(&stored)?,
-                &input,
-                &context,
-            )
-            .map_err(|errors| ApiError::validation("Failed to update record.", errors))?
+        let planned: Planned = match kind {
+            WriteKind::Create => planner.create(loaded, body).await?,
+            WriteKind::Update(id) => planner.update(loaded, id, body).await?,
+            WriteKind::Delete(id) => planner.delete(loaded, id).await?,
         };
-        hash_passwords(&loaded, &input, &mut doc).await?;
-        let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
-        check_size(&app, &doc_json)?;
-        let outcome = app
-            .propose(Command::PutRecord {
-                collection_id: loaded.collection.id.clone(),
-                record_id: record_id.clone(),
-                doc_json,
-                expect: RecordExpect::Version(stored.version),
-            })
-            .await?;
+        let outcome = app.propose(planned.command()).await?;
         match outcome.result {
             CommandResult::Applied { .. } => {
-                return Ok(written(&loaded, &doc, &principal, outcome.index))
+                let response = match planned.answer {
+                    Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
+                    Answer::Record(record) => {
+                        let mut record = [record];
+                        if let Some(expand) = expand_param(uri) {
+                            Expander::new(app, caller).expand(
+                                &loaded.collection,
+                                &mut record,
+                                &expand,
+                            )?;
+                        }
+                        let [record] = record;
+                        Json(record).into_response()
+                    }
+                };
+                return Ok(with_index(response, outcome.index));
             }
-            CommandResult::Rejected(Rejection::RecordMissing) => return Err(ApiError::not_found()),
-            CommandResult::Rejected(Rejection::CollectionMissing) => {
-                return Err(ApiError::missing_or_invalid_collection())
-            }
-            CommandResult::Rejected(rejection) => {
-                // Someone else wrote the record since we read it: read again and re-apply.
-                tracing::debug!(?rejection, "record changed concurrently; retrying");
-            }
+            CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
+                Verdict::Done => unreachable!("a rejection is never done"),
+                Verdict::Failed(error) => return Err(error),
+                Verdict::Stale => {
+                    tracing::debug!(?rejection, "a record changed concurrently; planning again");
+                }
+            },
         }
     }
     Err(ApiError::unavailable(
@@ -278,34 +222,65 @@ pub async fn update(
     ))
 }
 
+pub async fn create(
+    State(app): State<App>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
+    let loaded = app
+        .collection(&collection)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
+    let caller = Caller::resolve(&app, &method, &uri, &headers)?;
+    let input = json_object(&body)?;
+    write(&app, &caller, &uri, &loaded, WriteKind::Create, &input).await
+}
+
+pub async fn update(
+    State(app): State<App>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
+    let loaded = app
+        .collection(&collection)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
+    let caller = Caller::resolve(&app, &method, &uri, &headers)?;
+    let input = json_object(&body)?;
+    write(
+        &app,
+        &caller,
+        &uri,
+        &loaded,
+        WriteKind::Update(&record_id),
+        &input,
+    )
+    .await
+}
+
 pub async fn delete(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Path((collection, record_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     read_barrier(&app, &headers).await?;
     let loaded = collection_context(&app, &collection)?;
-    let principal = principal::resolve(&app, &headers)?;
-    check_rule(&loaded.collection.delete_rule, &principal)?;
-    if app
-        .state()
-        .record(&loaded.collection.id, &record_id)?
-        .is_none()
-    {
-        return Err(ApiError::not_found());
-    }
-    let outcome = app
-        .propose(Command::DeleteRecord {
-            collection_id: loaded.collection.id.clone(),
-            record_id,
-            expect: RecordExpect::Exists,
-        })
-        .await?;
-    match outcome.result {
-        CommandResult::Applied { .. } => Ok(with_index(
-            StatusCode::NO_CONTENT.into_response(),
-            outcome.index,
-        )),
-        CommandResult::Rejected(_) => Err(ApiError::not_found()),
-    }
+    let caller = Caller::resolve(&app, &method, &uri, &headers)?;
+    write(
+        &app,
+        &caller,
+        &uri,
+        &loaded,
+        WriteKind::Delete(&record_id),
+        &Map::new(),
+    )
+    .await
 }

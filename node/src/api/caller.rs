@@ -1,0 +1,141 @@
+//! Who is asking and how: the principal, its auth record, and the request data rules may
+//! read (`@request.*`), gathered once per request.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::Query;
+use axum::http::{HeaderMap, Method, Uri};
+use edgebase_storage::query::{HiddenFields, RequestContext};
+use serde_json::{json, Map, Value};
+
+use crate::api::error::ApiError;
+use crate::app::App;
+use crate::auth::principal::{self, Principal};
+use crate::domain::record_values::{self, Document};
+
+/// The caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The authenticated record, as `@request.auth` shows it to rules.
+    pub auth: Option<Map<String, Value>>,
+    pub query: Map<String, Value>,
+    pub headers: Map<String, Value>,
+    pub method: String,
+}
+
+impl Caller {
+    pub fn resolve(
+        app: &App,
+        method: &Method,
+        uri: &Uri,
+        headers: &HeaderMap,
+    ) -> Result<Caller, ApiError> {
+        let verified = match principal::bearer_token(headers) {
+            Some(raw) => principal::verified(app, raw)?,
+            None => None,
+        };
+        let (principal, auth) = match verified {
+            Some((principal, doc)) => {
+                let auth = auth_fields(app, &principal, &doc)?;
+                (principal, auth)
+            }
+            None => (Principal::Anonymous, None),
+        };
+        let query = Query::<HashMap<String, String>>::try_from_uri(uri)
+            .map(|Query(params)| {
+                params
+                    .into_iter()
+                    .map(|(key, value)| (key, Value::String(value)))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let headers = headers
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = value.to_str().ok()?;
+                Some((
+                    name.as_str().to_ascii_lowercase().replace('-', "_"),
+                    Value::String(value.to_string()),
+                ))
+            })
+            .collect();
+        Ok(Caller {
+            principal,
+            auth,
+            query,
+            headers,
+            method: method.as_str().to_string(),
+        })
+    }
+
+    /// PocketBase refuses `@collection.` and `@request.` in a non-superuser's `filter` or
+    /// `sort` (a loose text check, as PocketBase's).
+    pub fn check_query_fields(&self) -> Result<(), ApiError> {
+        if self.is_superuser() {
+            return Ok(());
+        }
+        for param in ["filter", "sort"] {
+            let Some(Value::String(text)) = self.query.get(param) else {
+                continue;
+            };
+            for field in ["@collection.", "@request."] {
+                if text.contains(field) {
+                    return Err(ApiError::forbidden(format!(
+                        "Only superusers can filter by {field}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_superuser(&self) -> bool {
+        self.principal.is_superuser()
+    }
+
+    /// Whether the caller's own filters and sorts may name hidden fields.
+    pub fn hidden_fields(&self) -> HiddenFields {
+        if self.is_superuser() {
+            HiddenFields::Allow
+        } else {
+            HiddenFields::Deny
+        }
+    }
+
+    /// The data rules and filters read, with `body` as `@request.body` and the clock read
+    /// now (evaluation itself never reads it).
+    pub fn context(&self, body: &Map<String, Value>) -> RequestContext {
+        RequestContext {
+            auth: self.auth.clone(),
+            body: body.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            method: self.method.clone(),
+            context: "default".into(),
+            now_unix_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+}
+
+/// The auth record as rules see it: every field (hidden ones too, as PocketBase exposes the
+/// whole auth record to rules) plus `collectionId` and `collectionName`, without secrets.
+fn auth_fields(
+    app: &App,
+    principal: &Principal,
+    doc: &Arc<Document>,
+) -> Result<Option<Map<String, Value>>, ApiError> {
+    let collection_id = match principal {
+        Principal::Anonymous => return Ok(None),
+        Principal::Superuser { .. } => crate::domain::superusers::superusers_id(),
+        Principal::Record { collection_id, .. } => collection_id.clone(),
+    };
+    let Some(loaded) = app.collection(&collection_id)? else {
+        return Ok(None);
+    };
+    let mut auth = record_values::public_record(&loaded.collection, doc, true);
+    auth.insert("collectionId".into(), json!(loaded.collection.id));
+    auth.insert("collectionName".into(), json!(loaded.collection.name));
+    Ok(Some(auth))
+}

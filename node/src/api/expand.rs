@@ -1,0 +1,330 @@
+//! The `expand` query parameter: relation fields (`author`), back-relations
+//! (`comments_via_post`) and nested paths (`author.profile`, up to PocketBase's depth), each
+//! related record shown only if the caller passes its collection's view rule.
+
+use std::collections::{BTreeMap, HashMap};
+
+use edgebase_client::wire::{Collection, FieldKind};
+use edgebase_storage::query::{
+    CompareKind, CompareOp, Expr, FilterPart, HiddenFields, ListRequest, Operand, Path, PathRoot,
+    TotalCount,
+};
+use edgebase_storage::StoredRecord;
+use serde_json::{Map, Value};
+
+use crate::api::caller::Caller;
+use crate::api::error::ApiError;
+use crate::api::record_writes::decode;
+use crate::app::{App, LoadedCollection};
+use crate::domain::record_values;
+
+/// PocketBase's deepest expand path.
+const EXPAND_DEPTH_MAX: usize = 6;
+/// Most paths in one `expand` parameter.
+const EXPAND_PATHS_MAX: usize = 50;
+/// Most records one back-relation expands per record (PocketBase's limit).
+const BACK_RELATION_RECORDS_MAX: u64 = 1_000;
+/// Most related records one request may expand in all.
+const EXPANDED_RECORDS_MAX: usize = 50_000;
+
+/// The expand paths as a tree: `author.profile,author.team` is `author -> {profile, team}`.
+#[derive(Debug, Default)]
+struct ExpandTree {
+    children: BTreeMap<String, ExpandTree>,
+}
+
+impl ExpandTree {
+    fn parse(raw: &str) -> ExpandTree {
+        let mut tree = ExpandTree::default();
+        for path in raw.split(',').take(EXPAND_PATHS_MAX) {
+            let mut node = &mut tree;
+            for segment in path.trim().split('.').take(EXPAND_DEPTH_MAX) {
+                let segment = segment.trim();
+                if segment.is_empty() {
+                    break;
+                }
+                node = node.children.entry(segment.to_string()).or_default();
+            }
+        }
+        tree
+    }
+}
+
+/// How one expand segment reaches related records.
+enum Link {
+    /// A relation field of this collection.
+    Forward {
+        field: String,
+        target: LoadedCollection,
+        multiple: bool,
+    },
+    /// `{collection}_via_{field}`: records of another collection whose relation points here.
+    Back {
+        source: LoadedCollection,
+        field: String,
+    },
+}
+
+pub struct Expander<'a> {
+    pub app: &'a App,
+    pub caller: &'a Caller,
+    expanded: usize,
+}
+
+impl<'a> Expander<'a> {
+    pub fn new(app: &'a App, caller: &'a Caller) -> Self {
+        Expander {
+            app,
+            caller,
+            expanded: 0,
+        }
+    }
+
+    /// Expand `raw` on `records` (API-shaped records of `collection`).
+    pub fn expand(
+        &mut self,
+        collection: &Collection,
+        records: &mut [Map<String, Value>],
+        raw: &str,
+    ) -> Result<(), ApiError> {
+        if raw.trim().is_empty() || records.is_empty() {
+            return Ok(());
+        }
+        let tree = ExpandTree::parse(raw);
+        self.expand_tree(collection, records, &tree)
+    }
+
+    fn expand_tree(
+        &mut self,
+        collection: &Collection,
+        records: &mut [Map<String, Value>],
+        tree: &ExpandTree,
+    ) -> Result<(), ApiError> {
+        for (segment, subtree) in &tree.children {
+            let Some(link) = self.link(collection, segment)? else {
+                // PocketBase skips a path it cannot resolve.
+                continue;
+            };
+            for record in records.iter_mut() {
+                record
+                    .entry("expand")
+                    .or_insert_with(|| Value::Object(Map::new()));
+            }
+            match link {
+                Link::Forward {
+                    field,
+                    target,
+                    multiple,
+                } => self.expand_forward(records, segment, &field, &target, multiple, subtree)?,
+                Link::Back { source, field } => {
+                    self.expand_back(records, segment, &source, &field, subtree)?
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn link(&self, collection: &Collection, segment: &str) -> Result<Option<Link>, ApiError> {
+        if let Some(field) = collection.field(segment) {
+            return Ok(match &field.kind {
+                FieldKind::Relation {
+                    collection_id,
+                    max_select,
+                    ..
+                } => self
+                    .app
+                    .collection(collection_id)?
+                    .map(|target| Link::Forward {
+                        field: field.name.clone(),
+                        target,
+                        multiple: *max_select > 1,
+                    }),
+                _ => None,
+            });
+        }
+        let Some((source_name, field_name)) = segment.split_once("_via_") else {
+            return Ok(None);
+        };
+        let Some(source) = self.app.collection(source_name)? else {
+            return Ok(None);
+        };
+        let points_here = source.collection.field(field_name).is_some_and(|field| {
+            matches!(&field.kind, FieldKind::Relation { collection_id, .. } if *collection_id == collection.id)
+        });
+        Ok(points_here.then(|| Link::Back {
+            source,
+            field: field_name.to_string(),
+        }))
+    }
+
+    fn expand_forward(
+        &mut self,
+        records: &mut [Map<String, Value>],
+        segment: &str,
+        field: &str,
+        target: &LoadedCollection,
+        multiple: bool,
+        subtree: &ExpandTree,
+    ) -> Result<(), ApiError> {
+        let mut wanted: Vec<String> = Vec::new();
+        for record in records.iter() {
+            for id in relation_ids(record.get(field)) {
+                if !wanted.contains(&id) {
+                    wanted.push(id);
+                }
+            }
+        }
+        let mut found: Vec<Map<String, Value>> = Vec::new();
+        for id in &wanted {
+            if let Some(stored) = self.app.state().record(&target.collection.id, id)? {
+                if let Some(shown) = self.visible(target, &stored)? {
+                    found.push(shown);
+                }
+            }
+        }
+        self.expand_tree(&target.collection, &mut found, subtree)?;
+        let by_id: HashMap<String, Map<String, Value>> = found
+            .into_iter()
+            .map(|record| (text(&record, "id"), record))
+            .collect();
+        for record in records.iter_mut() {
+            let related: Vec<Value> = relation_ids(record.get(field))
+                .iter()
+                .filter_map(|id| by_id.get(id).cloned().map(Value::Object))
+                .collect();
+            let value = if multiple {
+                (!related.is_empty()).then_some(Value::Array(related))
+            } else {
+                related.into_iter().next()
+            };
+            if let (Some(value), Some(Value::Object(expand))) = (value, record.get_mut("expand")) {
+                expand.insert(segment.to_string(), value);
+            }
+        }
+        Ok(())
+    }
+
+    fn expand_back(
+        &mut self,
+        records: &mut [Map<String, Value>],
+        segment: &str,
+        source: &LoadedCollection,
+        field: &str,
+        subtree: &ExpandTree,
+    ) -> Result<(), ApiError> {
+        for record in records.iter_mut() {
+            let id = text(record, "id");
+            let page = self.app.state().list_records(&ListRequest {
+                collection_id: source.collection.id.clone(),
+                filters: vec![FilterPart {
+                    expr: Expr::Compare {
+                        left: Operand::Path(Path {
+                            root: PathRoot::Record,
+                            segments: vec![field.to_string()],
+                            modifier: None,
+                        }),
+                        op: CompareOp {
+                            kind: CompareKind::Eq,
+                            any_of: true,
+                        },
+                        right: Operand::Text(id),
+                    },
+                    hidden: HiddenFields::Allow,
+                }],
+                sort: Vec::new(),
+                sort_hidden: HiddenFields::Allow,
+                offset: 0,
+                limit: BACK_RELATION_RECORDS_MAX,
+                total: TotalCount::Skip,
+                context: self.caller.context(&Map::new()),
+                records_examined_max: self.app.limits().records_examined_max,
+                random_seed: 0,
+            })?;
+            let mut found = Vec::new();
+            for stored in &page.records {
+                if let Some(shown) = self.visible(source, stored)? {
+                    found.push(shown);
+                }
+            }
+            self.expand_tree(&source.collection, &mut found, subtree)?;
+            if !found.is_empty() {
+                if let Some(Value::Object(expand)) = record.get_mut("expand") {
+                    expand.insert(
+                        segment.to_string(),
+                        Value::Array(found.into_iter().map(Value::Object).collect()),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The related record as the caller may see it, or None if its view rule says no.
+    fn visible(
+        &mut self,
+        loaded: &LoadedCollection,
+        stored: &StoredRecord,
+    ) -> Result<Option<Map<String, Value>>, ApiError> {
+        self.expanded += 1;
+        if self.expanded > EXPANDED_RECORDS_MAX {
+            return Err(ApiError::bad_request(format!(
+                "The expand would show more than {EXPANDED_RECORDS_MAX} related records."
+            )));
+        }
+        let collection = &loaded.collection;
+        let allowed = if self.caller.is_superuser() {
+            true
+        } else {
+            match collection.view_rule.as_deref() {
+                None => false,
+                Some(rule) => match edgebase_storage::query::parse_filter(rule) {
+                    Err(_) => false,
+                    Ok(None) => true,
+                    Ok(Some(expr)) => {
+                        self.app
+                            .state()
+                            .check_record(
+                                stored,
+                                &[FilterPart {
+                                    expr,
+                                    hidden: HiddenFields::Allow,
+                                }],
+                                &self.caller.context(&Map::new()),
+                                self.app.limits().records_examined_max,
+                            )?
+                            .matched
+                    }
+                },
+            }
+        };
+        if !allowed {
+            return Ok(None);
+        }
+        Ok(Some(record_values::public_record(
+            collection,
+            &decode(stored)?,
+            self.caller.is_superuser(),
+        )))
+    }
+}
+
+fn relation_ids(value: Option<&Value>) -> Vec<String> {
+    match value {
+        Some(Value::String(id)) if !id.is_empty() => vec![id.clone()],
+        Some(Value::Array(items)) => items
+            .iter()
+            .filter_map(Value::as_str)
+            .filter(|id| !id.is_empty())
+            .map(str::to_string)
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn text(record: &Map<String, Value>, key: &str) -> String {
+    record
+        .get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}

@@ -1,0 +1,646 @@
+//! Planning record writes: validate the body, check the collection's API rule on this node's
+//! state, and build the commands whose conditions name everything the decision relied on
+//! (the record's version, the records a rule or a relation read), plus cascades on delete.
+//!
+//! Planning never writes. A single request proposes its plan as one command; a batch plans
+//! request after request over [`Pending`] (what the earlier requests will have written) and
+//! proposes all plans as one `Batch`, so every replica applies all of it or none.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use edgebase_client::wire::{Collection, FieldKind};
+use edgebase_storage::query::{
+    CompareKind, CompareOp, Expr, FilterPart, HiddenFields, ListRequest, Operand, Path, PathRoot,
+    TotalCount,
+};
+use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
+use serde_json::{json, Map, Value};
+
+use crate::api::caller::Caller;
+use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::app::{App, LoadedCollection};
+use crate::auth::password;
+use crate::domain::record_values::{self, Document, RecordLookup, WriteContext};
+use crate::domain::time;
+
+/// A record a rule read: collection id, record id, version.
+type RecordRead = (String, String, u64);
+
+/// Most records one delete may touch through cascades and reference removals.
+const CASCADE_RECORDS_MAX: usize = 10_000;
+/// Deepest chain of cascading deletes followed.
+const CASCADE_DEPTH_MAX: usize = 16;
+
+/// What the earlier requests of a batch will have written: `None` for a deleted record.
+#[derive(Debug, Default)]
+pub struct Pending {
+    records: HashMap<(String, String), Option<Document>>,
+}
+
+impl Pending {
+    fn get(&self, collection_id: &str, record_id: &str) -> Option<&Option<Document>> {
+        self.records
+            .get(&(collection_id.to_string(), record_id.to_string()))
+    }
+
+    /// Take a plan's effects into account for the requests after it.
+    pub fn absorb(&mut self, planned: &Planned) {
+        for effect in &planned.effects {
+            self.records.insert(
+                (effect.collection_id.clone(), effect.record_id.clone()),
+                effect.doc.clone(),
+            );
+        }
+    }
+}
+
+/// One record a plan writes (`doc`) or deletes (`None`).
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub collection_id: String,
+    pub record_id: String,
+    pub doc: Option<Document>,
+}
+
+/// The answer a write gives once its commands applied.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Record(Map<String, Value>),
+    NoContent,
+}
+
+/// A planned write: its commands (conditions first), its answer and its effects.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub commands: Vec<Command>,
+    pub answer: Answer,
+    pub effects: Vec<Effect>,
+    /// The message a rejected write answers with (`Failed to create record.`, ...).
+    failed: &'static str,
+}
+
+/// Which record write a plan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn failed(self) -> &'static str {
+        match self {
+            Action::Create => "Failed to create record.",
+            Action::Update => "Failed to update record.",
+            Action::Delete => "Failed to delete record.",
+        }
+    }
+}
+
+/// What became of a proposed plan.
+pub enum Verdict {
+    Done,
+    /// Something it relied on changed between planning and applying: plan again.
+    Stale,
+    Failed(ApiError),
+}
+
+impl Planned {
+    /// The plan's commands as one command.
+    pub fn command(&self) -> Command {
+        match self.commands.as_slice() {
+            [single] => single.clone(),
+            _ => Command::Batch(self.commands.clone()),
+        }
+    }
+
+    /// Judge a rejection of this plan's own commands.
+    pub fn verdict(&self, rejection: &Rejection) -> Verdict {
+        match rejection {
+            Rejection::InBatch { reason, .. } => self.verdict(reason),
+            Rejection::UniqueViolation { columns, .. } => {
+                let mut data = FieldErrors::new();
+                for column in columns {
+                    data.insert(
+                        column.clone(),
+                        field_error("validation_not_unique", "Value must be unique.", None),
+                    );
+                }
+                Verdict::Failed(ApiError::validation(self.failed, data))
+            }
+            Rejection::RecordExists => {
+                let mut data = FieldErrors::new();
+                data.insert(
+                    "id".into(),
+                    field_error("validation_not_unique", "Value must be unique.", None),
+                );
+                Verdict::Failed(ApiError::validation(self.failed, data))
+            }
+            Rejection::CollectionMissing => {
+                Verdict::Failed(ApiError::missing_or_invalid_collection())
+            }
+            Rejection::RecordMissing | Rejection::VersionMismatch { .. } => Verdict::Stale,
+            other => {
+                tracing::error!(rejection = ?other, "unexpected rejection of a record write");
+                Verdict::Failed(ApiError::internal())
+            }
+        }
+    }
+}
+
+/// A record as a plan found it, and the condition that says "still as found".
+struct Current {
+    doc: Document,
+    stored: StoredRecord,
+    expect: RecordExpect,
+}
+
+/// Plans writes for one caller over local state and `pending`.
+pub struct Planner<'a> {
+    pub app: &'a App,
+    pub caller: &'a Caller,
+    pub pending: &'a Pending,
+}
+
+/// Relation ids a write refers to, checked against local state (or the batch) and
+/// remembered so the write can require them to still exist.
+struct RelationLookup<'a> {
+    app: &'a App,
+    pending: &'a Pending,
+    checked: RefCell<Vec<(String, String)>>,
+}
+
+impl RecordLookup for RelationLookup<'_> {
+    fn record_exists(&self, collection_id: &str, record_id: &str) -> bool {
+        if let Some(pending) = self.pending.get(collection_id, record_id) {
+            return pending.is_some();
+        }
+        let exists = matches!(
+            self.app.state().record(collection_id, record_id),
+            Ok(Some(_))
+        );
+        if exists {
+            self.checked
+                .borrow_mut()
+                .push((collection_id.to_string(), record_id.to_string()));
+        }
+        exists
+    }
+}
+
+impl Planner<'_> {
+    fn current(&self, collection_id: &str, record_id: &str) -> Result<Option<Current>, ApiError> {
+        if let Some(pending) = self.pending.get(collection_id, record_id) {
+            return Ok(pending.as_ref().map(|doc| Current {
+                doc: doc.clone(),
+                stored: stored_from(collection_id, record_id, doc),
+                expect: RecordExpect::Exists,
+            }));
+        }
+        let Some(stored) = self.app.state().record(collection_id, record_id)? else {
+            return Ok(None);
+        };
+        let doc = decode(&stored)?;
+        let expect = RecordExpect::Version(stored.version);
+        Ok(Some(Current {
+            doc,
+            stored,
+            expect,
+        }))
+    }
+
+    /// Check `rule` for this caller on `record`: `Ok(Some(reads))` when allowed (with the
+    /// records the rule read), `Ok(None)` when the rule does not match.
+    fn rule_allows(
+        &self,
+        rule: &Option<String>,
+        record: &StoredRecord,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Vec<RecordRead>>, ApiError> {
+        if self.caller.is_superuser() {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(rule) = rule else {
+            return Err(ApiError::superusers_only());
+        };
+        let Some(expr) = parse_rule(rule)? else {
+            return Ok(Some(Vec::new()));
+        };
+        let check = self.app.state().check_record(
+            record,
+            &[FilterPart {
+                expr,
+                hidden: HiddenFields::Allow,
+            }],
+            &self.caller.context(body),
+            self.app.limits().records_examined_max,
+        )?;
+        Ok(check.matched.then_some(check.reads))
+    }
+
+    fn write_context<'l>(&self, now: &'l str, lookup: &'l RelationLookup<'_>) -> WriteContext<'l> {
+        WriteContext { now, lookup }
+    }
+
+    pub async fn create(
+        &self,
+        loaded: &LoadedCollection,
+        body: &Map<String, Value>,
+    ) -> Result<Planned, ApiError> {
+        let collection = &loaded.collection;
+        if !self.caller.is_superuser() && collection.create_rule.is_none() {
+            return Err(ApiError::superusers_only());
+        }
+        let failed = Action::Create.failed();
+        let (mut doc, related) = {
+            let lookup = self.lookup();
+            let now = time::now_string();
+            let doc = record_values::document_for_create(
+                collection,
+                body,
+                &self.write_context(&now, &lookup),
+            )
+            .map_err(|errors| ApiError::validation(failed, errors))?;
+            (doc, lookup.checked.into_inner())
+        };
+        hash_passwords(collection, body, &mut doc).await?;
+        let record_id = text(&doc, "id");
+        let stored = stored_from(&collection.id, &record_id, &doc);
+        let Some(reads) = self.rule_allows(&collection.create_rule, &stored, body)? else {
+            return Err(ApiError::bad_request(failed));
+        };
+        let mut commands = conditions(reads, related, &collection.id, &record_id);
+        commands.push(Command::PutRecord {
+            collection_id: collection.id.clone(),
+            record_id: record_id.clone(),
+            doc_json: self.encode(&doc)?,
+            expect: RecordExpect::Absent,
+        });
+        Ok(Planned {
+            commands,
+            answer: Answer::Record(self.shown(collection, &doc)),
+            effects: vec![Effect {
+                collection_id: collection.id.clone(),
+                record_id,
+                doc: Some(doc),
+            }],
+            failed,
+        })
+    }
+
+    pub async fn update(
+        &self,
+        loaded: &LoadedCollection,
+        record_id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<Planned, ApiError> {
+        let collection = &loaded.collection;
+        let current = self
+            .current(&collection.id, record_id)?
+            .ok_or_else(ApiError::not_found)?;
+        let Some(reads) = self.rule_allows(&collection.update_rule, &current.stored, body)? else {
+            return Err(ApiError::not_found());
+        };
+        let failed = Action::Update.failed();
+        let (mut doc, related) = {
+            let lookup = self.lookup();
+            let now = time::now_string();
+            let doc = record_values::document_for_update(
+                collection,
+                &current.doc,
+                body,
+                &self.write_context(&now, &lookup),
+            )
+            .map_err(|errors| ApiError::validation(failed, errors))?;
+            (doc, lookup.checked.into_inner())
+        };
+        hash_passwords(collection, body, &mut doc).await?;
+        let mut commands = conditions(reads, related, &collection.id, record_id);
+        commands.push(Command::PutRecord {
+            collection_id: collection.id.clone(),
+            record_id: record_id.to_string(),
+            doc_json: self.encode(&doc)?,
+            expect: current.expect,
+        });
+        Ok(Planned {
+            commands,
+            answer: Answer::Record(self.shown(collection, &doc)),
+            effects: vec![Effect {
+                collection_id: collection.id.clone(),
+                record_id: record_id.to_string(),
+                doc: Some(doc),
+            }],
+            failed,
+        })
+    }
+
+    pub async fn delete(
+        &self,
+        loaded: &LoadedCollection,
+        record_id: &str,
+    ) -> Result<Planned, ApiError> {
+        let collection = &loaded.collection;
+        let current = self
+            .current(&collection.id, record_id)?
+            .ok_or_else(ApiError::not_found)?;
+        let Some(reads) =
+            self.rule_allows(&collection.delete_rule, &current.stored, &Map::new())?
+        else {
+            return Err(ApiError::not_found());
+        };
+        let mut commands = conditions(reads, Vec::new(), &collection.id, record_id);
+        commands.push(Command::DeleteRecord {
+            collection_id: collection.id.clone(),
+            record_id: record_id.to_string(),
+            expect: current.expect,
+        });
+        let mut effects = vec![Effect {
+            collection_id: collection.id.clone(),
+            record_id: record_id.to_string(),
+            doc: None,
+        }];
+        let mut cascade = Cascade {
+            planner: self,
+            commands: &mut commands,
+            effects: &mut effects,
+        };
+        cascade.references_to(&collection.id, record_id, 0)?;
+        Ok(Planned {
+            commands,
+            answer: Answer::NoContent,
+            effects,
+            failed: Action::Delete.failed(),
+        })
+    }
+
+    fn lookup(&self) -> RelationLookup<'_> {
+        RelationLookup {
+            app: self.app,
+            pending: self.pending,
+            checked: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn encode(&self, doc: &Document) -> Result<String, ApiError> {
+        let doc_json = serde_json::to_string(doc).map_err(|_| ApiError::internal())?;
+        let max = self.app.limits().record_bytes_max;
+        if doc_json.len() > max {
+            return Err(ApiError::bad_request(format!(
+                "The record is larger than the {max} bytes a record may hold."
+            )));
+        }
+        Ok(doc_json)
+    }
+
+    fn shown(&self, collection: &Collection, doc: &Document) -> Map<String, Value> {
+        record_values::public_record(collection, doc, self.caller.is_superuser())
+    }
+}
+
+/// Deleting a record reaches the records whose relations point at it: PocketBase deletes
+/// them too (`cascadeDelete`), or removes the reference, or refuses when the relation is
+/// required and would be left empty.
+struct Cascade<'p, 'a> {
+    planner: &'p Planner<'a>,
+    commands: &'p mut Vec<Command>,
+    effects: &'p mut Vec<Effect>,
+}
+
+impl Cascade<'_, '_> {
+    fn already_deleted(&self, collection_id: &str, record_id: &str) -> bool {
+        self.effects.iter().any(|effect| {
+            effect.doc.is_none()
+                && effect.collection_id == collection_id
+                && effect.record_id == record_id
+        })
+    }
+
+    fn references_to(
+        &mut self,
+        target_collection_id: &str,
+        target_id: &str,
+        depth: usize,
+    ) -> Result<(), ApiError> {
+        if depth >= CASCADE_DEPTH_MAX {
+            return Err(ApiError::bad_request(format!(
+                "Failed to delete record: cascading deletes go deeper than {CASCADE_DEPTH_MAX} levels."
+            )));
+        }
+        for loaded in self.planner.app.collections()? {
+            let collection = loaded.collection.clone();
+            for field in &collection.fields {
+                let FieldKind::Relation {
+                    collection_id,
+                    cascade_delete,
+                    ..
+                } = &field.kind
+                else {
+                    continue;
+                };
+                if collection_id != target_collection_id {
+                    continue;
+                }
+                for referencing in self.referencing(&collection, &field.name, target_id)? {
+                    if self.already_deleted(&collection.id, &referencing.id) {
+                        continue;
+                    }
+                    if self.effects.len() >= CASCADE_RECORDS_MAX {
+                        return Err(ApiError::bad_request(format!(
+                            "Failed to delete record: it would change more than {CASCADE_RECORDS_MAX} referencing records."
+                        )));
+                    }
+                    let mut doc = decode(&referencing)?;
+                    if *cascade_delete {
+                        self.commands.push(Command::DeleteRecord {
+                            collection_id: collection.id.clone(),
+                            record_id: referencing.id.clone(),
+                            expect: RecordExpect::Version(referencing.version),
+                        });
+                        self.effects.push(Effect {
+                            collection_id: collection.id.clone(),
+                            record_id: referencing.id.clone(),
+                            doc: None,
+                        });
+                        self.references_to(&collection.id, &referencing.id, depth + 1)?;
+                        continue;
+                    }
+                    let remaining = without_reference(doc.get(&field.name), target_id);
+                    if field.required && is_empty_relation(&remaining) {
+                        return Err(ApiError::bad_request(
+                            "The record cannot be deleted because it is part of a required reference in another record.",
+                        ));
+                    }
+                    doc.insert(field.name.clone(), remaining);
+                    self.commands.push(Command::PutRecord {
+                        collection_id: collection.id.clone(),
+                        record_id: referencing.id.clone(),
+                        doc_json: serde_json::to_string(&doc).map_err(|_| ApiError::internal())?,
+                        expect: RecordExpect::Version(referencing.version),
+                    });
+                    self.effects.push(Effect {
+                        collection_id: collection.id.clone(),
+                        record_id: referencing.id.clone(),
+                        doc: Some(doc),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records of `collection` whose relation `field` holds `target_id`.
+    fn referencing(
+        &self,
+        collection: &Collection,
+        field: &str,
+        target_id: &str,
+    ) -> Result<Vec<StoredRecord>, ApiError> {
+        let expr = Expr::Compare {
+            left: Operand::Path(Path {
+                root: PathRoot::Record,
+                segments: vec![field.to_string()],
+                modifier: None,
+            }),
+            op: CompareOp {
+                kind: CompareKind::Eq,
+                any_of: true,
+            },
+            right: Operand::Text(target_id.to_string()),
+        };
+        let limits = self.planner.app.limits();
+        let mut found = Vec::new();
+        let page_size = edgebase_storage::RECORDS_PAGE_LIMIT_MAX;
+        loop {
+            let page = self.planner.app.state().list_records(&ListRequest {
+                collection_id: collection.id.clone(),
+                filters: vec![FilterPart {
+                    expr: expr.clone(),
+                    hidden: HiddenFields::Allow,
+                }],
+                sort: Vec::new(),
+                sort_hidden: HiddenFields::Allow,
+                offset: found.len() as u64,
+                limit: page_size,
+                total: TotalCount::Skip,
+                context: self.planner.caller.context(&Map::new()),
+                records_examined_max: limits.records_examined_max,
+                random_seed: 0,
+            })?;
+            let got = page.records.len() as u64;
+            found.extend(page.records);
+            if got < page_size || found.len() > CASCADE_RECORDS_MAX {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+fn without_reference(value: Option<&Value>, target_id: &str) -> Value {
+    match value {
+        Some(Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .filter(|item| item.as_str() != Some(target_id))
+                .cloned()
+                .collect(),
+        ),
+        Some(Value::String(id)) if id == target_id => json!(""),
+        Some(other) => other.clone(),
+        None => json!(""),
+    }
+}
+
+fn is_empty_relation(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.is_empty(),
+        Value::String(id) => id.is_empty(),
+        _ => true,
+    }
+}
+
+/// The conditions a write carries: the records a rule read must still be at the versions
+/// read, and the related records must still exist. The written record itself carries its
+/// own condition on the write command.
+fn conditions(
+    reads: Vec<RecordRead>,
+    related: Vec<(String, String)>,
+    collection_id: &str,
+    record_id: &str,
+) -> Vec<Command> {
+    let is_self = |c: &str, r: &str| c == collection_id && r == record_id;
+    let mut commands: Vec<Command> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for (collection, record, version) in reads {
+        if is_self(&collection, &record) || seen.contains(&(collection.clone(), record.clone())) {
+            continue;
+        }
+        seen.push((collection.clone(), record.clone()));
+        commands.push(Command::CheckRecord {
+            collection_id: collection,
+            record_id: record,
+            expect: RecordExpect::Version(version),
+        });
+    }
+    for (collection, record) in related {
+        if is_self(&collection, &record) || seen.contains(&(collection.clone(), record.clone())) {
+            continue;
+        }
+        seen.push((collection.clone(), record.clone()));
+        commands.push(Command::CheckRecord {
+            collection_id: collection,
+            record_id: record,
+            expect: RecordExpect::Exists,
+        });
+    }
+    commands
+}
+
+fn parse_rule(rule: &str) -> Result<Option<Expr>, ApiError> {
+    edgebase_storage::query::parse_filter(rule).map_err(|error| {
+        tracing::warn!(%error, rule, "a stored API rule does not parse");
+        ApiError::invalid_body()
+    })
+}
+
+fn text(doc: &Document, key: &str) -> String {
+    doc.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// A document about to be written, shaped as a stored record for rule checks.
+fn stored_from(collection_id: &str, record_id: &str, doc: &Document) -> StoredRecord {
+    StoredRecord {
+        collection_id: collection_id.to_string(),
+        id: record_id.to_string(),
+        doc_json: serde_json::to_string(doc).unwrap_or_default(),
+        version: 0,
+        created_seq: u64::MAX,
+    }
+}
+
+pub fn decode(stored: &StoredRecord) -> Result<Document, ApiError> {
+    serde_json::from_str(&stored.doc_json).map_err(|error| {
+        tracing::error!(%error, record = %stored.id, "decode stored record");
+        ApiError::internal()
+    })
+}
+
+/// Replace newly given passwords (validated as plain text) by their hashes.
+async fn hash_passwords(
+    collection: &Collection,
+    body: &Map<String, Value>,
+    doc: &mut Document,
+) -> Result<(), ApiError> {
+    for name in record_values::passwords_to_hash(collection, body) {
+        let plain = text(doc, &name);
+        let hashed = password::hash(plain).await.map_err(|error| {
+            tracing::error!(%error, "hash a password field");
+            ApiError::internal()
+        })?;
+        doc.insert(name, Value::String(hashed));
+    }
+    Ok(())
+}
