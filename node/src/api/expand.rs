@@ -91,37 +91,62 @@ impl<'a> Expander<'a> {
             return Ok(());
         }
         let tree = ExpandTree::parse(raw);
-        self.expand_tree(collection, records, &tree)
+        // Each top-level path stands alone: one that cannot be resolved is skipped.
+        for (segment, subtree) in &tree.children {
+            self.expand_segment(collection, records, segment, subtree)?;
+        }
+        Ok(())
     }
 
+    /// Expand every path of `tree` on `records`. Returns false when a segment cannot be
+    /// resolved: PocketBase then drops the whole top-level path it belongs to. Segments are
+    /// resolved only where there are records to expand, as PocketBase does.
     fn expand_tree(
         &mut self,
         collection: &Collection,
         records: &mut [Map<String, Value>],
         tree: &ExpandTree,
-    ) -> Result<(), ApiError> {
+    ) -> Result<bool, ApiError> {
+        if records.is_empty() {
+            return Ok(true);
+        }
+        let mut valid = true;
         for (segment, subtree) in &tree.children {
-            let Some(link) = self.link(collection, segment)? else {
-                // PocketBase skips a path it cannot resolve.
-                continue;
-            };
-            for record in records.iter_mut() {
-                record
-                    .entry("expand")
-                    .or_insert_with(|| Value::Object(Map::new()));
-            }
-            match link {
-                Link::Forward {
-                    field,
-                    target,
-                    multiple,
-                } => self.expand_forward(records, segment, &field, &target, multiple, subtree)?,
-                Link::Back { source, field } => {
-                    self.expand_back(records, segment, &source, &field, subtree)?
-                }
+            valid &= self.expand_segment(collection, records, segment, subtree)?;
+        }
+        Ok(valid)
+    }
+
+    fn expand_segment(
+        &mut self,
+        collection: &Collection,
+        records: &mut [Map<String, Value>],
+        segment: &str,
+        subtree: &ExpandTree,
+    ) -> Result<bool, ApiError> {
+        let Some(link) = self.link(collection, segment)? else {
+            return Ok(false);
+        };
+        let values = match link {
+            Link::Forward {
+                field,
+                target,
+                multiple,
+            } => self.expand_forward(records, &field, &target, multiple, subtree)?,
+            Link::Back { source, field } => self.expand_back(records, &source, &field, subtree)?,
+        };
+        let Some(values) = values else {
+            return Ok(false);
+        };
+        for (record, value) in records.iter_mut().zip(values) {
+            let expand = record
+                .entry("expand")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let (Some(value), Value::Object(expand)) = (value, expand) {
+                expand.insert(segment.to_string(), value);
             }
         }
-        Ok(())
+        Ok(true)
     }
 
     fn link(&self, collection: &Collection, segment: &str) -> Result<Option<Link>, ApiError> {
@@ -157,17 +182,18 @@ impl<'a> Expander<'a> {
         }))
     }
 
+    /// Per record, the expanded value of relation `field` (None: nothing visible), or None
+    /// when a nested segment cannot be resolved.
     fn expand_forward(
         &mut self,
-        records: &mut [Map<String, Value>],
-        segment: &str,
+        records: &[Map<String, Value>],
         field: &str,
         target: &LoadedCollection,
         multiple: bool,
         subtree: &ExpandTree,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Option<Vec<Option<Value>>>, ApiError> {
         let mut wanted: Vec<String> = Vec::new();
-        for record in records.iter() {
+        for record in records {
             for id in relation_ids(record.get(field)) {
                 if !wanted.contains(&id) {
                     wanted.push(id);
@@ -182,53 +208,44 @@ impl<'a> Expander<'a> {
                 }
             }
         }
-        self.expand_tree(&target.collection, &mut found, subtree)?;
+        if !self.expand_tree(&target.collection, &mut found, subtree)? {
+            return Ok(None);
+        }
         let by_id: HashMap<String, Map<String, Value>> = found
             .into_iter()
             .map(|record| (text(&record, "id"), record))
             .collect();
-        for record in records.iter_mut() {
-            let related: Vec<Value> = relation_ids(record.get(field))
-                .iter()
-                .filter_map(|id| by_id.get(id).cloned().map(Value::Object))
-                .collect();
-            let value = if multiple {
-                (!related.is_empty()).then_some(Value::Array(related))
-            } else {
-                related.into_iter().next()
-            };
-            if let (Some(value), Some(Value::Object(expand))) = (value, record.get_mut("expand")) {
-                expand.insert(segment.to_string(), value);
-            }
-        }
-        Ok(())
+        let values = records
+            .iter()
+            .map(|record| {
+                let related: Vec<Value> = relation_ids(record.get(field))
+                    .iter()
+                    .filter_map(|id| by_id.get(id).cloned().map(Value::Object))
+                    .collect();
+                if multiple {
+                    (!related.is_empty()).then_some(Value::Array(related))
+                } else {
+                    related.into_iter().next()
+                }
+            })
+            .collect();
+        Ok(Some(values))
     }
 
+    /// Per record, the records of `source` whose relation `field` points at it.
     fn expand_back(
         &mut self,
-        records: &mut [Map<String, Value>],
-        segment: &str,
+        records: &[Map<String, Value>],
         source: &LoadedCollection,
         field: &str,
         subtree: &ExpandTree,
-    ) -> Result<(), ApiError> {
-        for record in records.iter_mut() {
-            let id = text(record, "id");
+    ) -> Result<Option<Vec<Option<Value>>>, ApiError> {
+        let mut values = Vec::with_capacity(records.len());
+        for record in records {
             let page = self.app.state().list_records(&ListRequest {
                 collection_id: source.collection.id.clone(),
                 filters: vec![FilterPart {
-                    expr: Expr::Compare {
-                        left: Operand::Path(Path {
-                            root: PathRoot::Record,
-                            segments: vec![field.to_string()],
-                            modifier: None,
-                        }),
-                        op: CompareOp {
-                            kind: CompareKind::Eq,
-                            any_of: true,
-                        },
-                        right: Operand::Text(id),
-                    },
+                    expr: references(field, &text(record, "id")),
                     hidden: HiddenFields::Allow,
                 }],
                 sort: Vec::new(),
@@ -246,17 +263,15 @@ impl<'a> Expander<'a> {
                     found.push(shown);
                 }
             }
-            self.expand_tree(&source.collection, &mut found, subtree)?;
-            if !found.is_empty() {
-                if let Some(Value::Object(expand)) = record.get_mut("expand") {
-                    expand.insert(
-                        segment.to_string(),
-                        Value::Array(found.into_iter().map(Value::Object).collect()),
-                    );
-                }
+            if !self.expand_tree(&source.collection, &mut found, subtree)? {
+                return Ok(None);
             }
+            values.push(
+                (!found.is_empty())
+                    .then(|| Value::Array(found.into_iter().map(Value::Object).collect())),
+            );
         }
-        Ok(())
+        Ok(Some(values))
     }
 
     /// The related record as the caller may see it, or None if its view rule says no.
@@ -305,6 +320,23 @@ impl<'a> Expander<'a> {
             &decode(stored)?,
             self.caller.is_superuser(),
         )))
+    }
+}
+
+/// `field.id ?= "id"`: the relation `field` (single or multiple) holds record `id`. (A plain
+/// `field ?= "id"` compares a multiple relation's JSON text, as PocketBase does.)
+pub fn references(field: &str, id: &str) -> Expr {
+    Expr::Compare {
+        left: Operand::Path(Path {
+            root: PathRoot::Record,
+            segments: vec![field.to_string(), "id".to_string()],
+            modifier: None,
+        }),
+        op: CompareOp {
+            kind: CompareKind::Eq,
+            any_of: true,
+        },
+        right: Operand::Text(id.to_string()),
     }
 }
 

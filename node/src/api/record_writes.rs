@@ -10,10 +10,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use edgebase_client::wire::{Collection, FieldKind};
-use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterPart, HiddenFields, ListRequest, Operand, Path, PathRoot,
-    TotalCount,
-};
+use edgebase_storage::query::{Expr, FilterPart, HiddenFields, ListRequest, TotalCount};
 use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
 use serde_json::{json, Map, Value};
 
@@ -468,7 +465,7 @@ impl Cascade<'_, '_> {
                     let remaining = without_reference(doc.get(&field.name), target_id);
                     if field.required && is_empty_relation(&remaining) {
                         return Err(ApiError::bad_request(
-                            "The record cannot be deleted because it is part of a required reference in another record.",
+                            "Failed to delete record. Make sure that the record is not part of a required relation reference.",
                         ));
                     }
                     doc.insert(field.name.clone(), remaining);
@@ -496,18 +493,7 @@ impl Cascade<'_, '_> {
         field: &str,
         target_id: &str,
     ) -> Result<Vec<StoredRecord>, ApiError> {
-        let expr = Expr::Compare {
-            left: Operand::Path(Path {
-                root: PathRoot::Record,
-                segments: vec![field.to_string()],
-                modifier: None,
-            }),
-            op: CompareOp {
-                kind: CompareKind::Eq,
-                any_of: true,
-            },
-            right: Operand::Text(target_id.to_string()),
-        };
+        let expr = crate::api::expand::references(field, target_id);
         let limits = self.planner.app.limits();
         let mut found = Vec::new();
         let page_size = edgebase_storage::RECORDS_PAGE_LIMIT_MAX;
