@@ -172,3 +172,259 @@ fn filters_and_sorts_match_pocketbase() {
         failures.join("\n")
     );
 }
+
+const EXPECTED_RULES: &str = include_str!("query_cases/expected_rules.tsv");
+
+/// The request context PocketBase builds for `who` (guest, m1, m2).
+fn member_context(state: &StateMachine, who: &str, method: &str) -> RequestContext {
+    let mut context = RequestContext::at(NOW_UNIX_MS);
+    context.method = method.into();
+    if who != "guest" {
+        let members = state
+            .collection_by_name("members")
+            .expect("read")
+            .expect("members");
+        let id = format!("m{:0>14}", &who[1..]);
+        let record = state
+            .record(&members.id, &id)
+            .expect("read")
+            .expect("member");
+        let mut doc: serde_json::Map<String, Value> =
+            serde_json::from_str(&record.doc_json).expect("member document");
+        doc.insert("collectionId".into(), json!(members.id));
+        doc.insert("collectionName".into(), json!(members.name));
+        context.auth = Some(doc);
+    }
+    context
+}
+
+fn header_map(headers: &str) -> serde_json::Map<String, Value> {
+    let given: serde_json::Map<String, Value> =
+        serde_json::from_str(headers).expect("headers json");
+    given
+        .into_iter()
+        .map(|(name, value)| (name.to_lowercase().replace('-', "_"), value))
+        .collect()
+}
+
+fn parts(rule: &str, filter: &str, who: &str) -> Result<Vec<FilterPart>, QueryError> {
+    let mut parts = Vec::new();
+    if let Some(expr) = parse_filter(rule)? {
+        parts.push(FilterPart {
+            expr,
+            hidden: HiddenFields::Allow,
+        });
+    }
+    if let Some(expr) = parse_filter(filter)? {
+        let hidden = if who == "guest" || who.starts_with('m') {
+            HiddenFields::Deny
+        } else {
+            HiddenFields::Allow
+        };
+        parts.push(FilterPart { expr, hidden });
+    }
+    Ok(parts)
+}
+
+fn check_rule_case(state: &StateMachine, columns: &[&str]) -> Result<String, QueryError> {
+    let [kind, who, rule, input, headers] = columns[..5] else {
+        panic!("bad columns {columns:?}");
+    };
+    let posts = state
+        .collection_by_name("posts")
+        .expect("read")
+        .expect("posts");
+    if kind == "list" {
+        let mut context = member_context(state, who, "GET");
+        context.headers = header_map(headers);
+        context.query = json!({"perPage": "500", "filter": input})
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
+        let request = ListRequest {
+            collection_id: posts.id.clone(),
+            filters: parts(rule, input, who)?,
+            sort: Vec::new(),
+            sort_hidden: HiddenFields::Deny,
+            offset: 0,
+            limit: 500,
+            total: TotalCount::Skip,
+            context,
+            records_examined_max: 100_000,
+            random_seed: 1,
+        };
+        let page = state.list_records(&request)?;
+        let mut ids: Vec<String> = page.records.iter().map(|r| short(&r.id)).collect();
+        ids.sort();
+        return Ok(format!("ids {}", ids.join(",")));
+    }
+    let mut context = member_context(state, who, "PATCH");
+    context.headers = header_map(headers);
+    context.body = serde_json::from_str(input).expect("body json");
+    let record = state
+        .record(&posts.id, "p00000000000001")
+        .expect("read")
+        .expect("p1");
+    let check = state.check_record(&record, &parts(rule, "", who)?, &context, 10_000)?;
+    Ok(if check.matched { "allowed" } else { "denied" }.into())
+}
+
+#[test]
+fn rules_match_pocketbase() {
+    let state = load();
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for line in EXPECTED_RULES.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let columns: Vec<&str> = line.split('\t').collect();
+        assert_eq!(columns.len(), 6, "bad line {line:?}");
+        cases += 1;
+        let expected = columns[5];
+        let got = check_rule_case(&state, &columns);
+        let ok = match (&got, expected.strip_prefix("ids ")) {
+            (Ok(got), Some(ids)) => {
+                let mut want: Vec<&str> = ids.split(',').filter(|s| !s.is_empty()).collect();
+                want.sort();
+                *got == format!("ids {}", want.join(","))
+            }
+            (Ok(got), None) => got == expected,
+            (Err(error), _) => expected.starts_with("error 400") && error.is_bad_request(),
+        };
+        if !ok {
+            failures.push(format!("{line}\n    got {got:?}"));
+        }
+    }
+    assert!(cases >= 70, "only {cases} cases");
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} rule cases differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+fn list_request(state: &StateMachine, filter: &str, sort: &str) -> ListRequest {
+    let posts = state
+        .collection_by_name("posts")
+        .expect("read")
+        .expect("posts");
+    ListRequest {
+        collection_id: posts.id,
+        filters: parts(filter, "", "superuser").expect("valid filter"),
+        sort: parse_sort(sort).expect("valid sort"),
+        sort_hidden: HiddenFields::Allow,
+        offset: 0,
+        limit: 500,
+        total: TotalCount::Count,
+        context: superuser_context(),
+        records_examined_max: 100_000,
+        random_seed: 1,
+    }
+}
+
+#[test]
+fn pages_and_totals() {
+    let state = load();
+    // (offset, limit, total, expected ids, expected total)
+    let cases = [
+        (0, 3, TotalCount::Count, "p6,p2,p4", Some(8)),
+        (3, 3, TotalCount::Count, "p7,p1,p5", Some(8)),
+        (6, 3, TotalCount::Skip, "p8,p3", None),
+        (8, 3, TotalCount::Count, "", Some(8)),
+        (0, 0, TotalCount::Count, "", Some(8)),
+    ];
+    for (offset, limit, total, ids, expected_total) in cases {
+        let mut request = list_request(&state, "", "views");
+        request.offset = offset;
+        request.limit = limit;
+        request.total = total;
+        let page = state.list_records(&request).expect("list");
+        let got: Vec<String> = page.records.iter().map(|r| short(&r.id)).collect();
+        assert_eq!(got.join(","), ids, "offset {offset} limit {limit}");
+        assert_eq!(page.total, expected_total, "offset {offset} limit {limit}");
+    }
+}
+
+#[test]
+fn work_is_bounded() {
+    let state = load();
+    // (filter, records_examined_max, fails)
+    let cases = [
+        ("views > 0", 100, false),
+        ("views > 0", 5, true),
+        ("@collection.comments.post ?= id", 200, false),
+        (
+            "@collection.comments.post ?= id && @collection.tags:t.label ?= 'x'",
+            40,
+            true,
+        ),
+        ("comments_via_post.message ?~ 'spam'", 60, false),
+    ];
+    for (filter, records_examined_max, fails) in cases {
+        let mut request = list_request(&state, filter, "");
+        request.records_examined_max = records_examined_max;
+        match state.list_records(&request) {
+            Err(QueryError::TooMuchWork { .. }) => assert!(fails, "{filter}: unexpected bound"),
+            Ok(_) => assert!(!fails, "{filter}: bound not hit"),
+            Err(other) => panic!("{filter}: {other}"),
+        }
+    }
+}
+
+#[test]
+fn rule_checks_report_the_records_they_read() {
+    let state = load();
+    let posts = state
+        .collection_by_name("posts")
+        .expect("read")
+        .expect("posts");
+    let p1 = state
+        .record(&posts.id, "p00000000000001")
+        .expect("read")
+        .expect("p1");
+    // (rule, matched, records read besides p1 as collection name + short id)
+    let cases = [
+        ("title = 'Hello World'", true, ""),
+        ("author.name = 'Alice'", true, "authors:a1"),
+        ("author.name = 'bob'", false, "authors:a1"),
+        ("tags.label ?= 'green'", true, "tags:t1,tags:t2"),
+        (
+            "comments_via_post.votes ?> 2",
+            true,
+            "comments:c1,comments:c2,comments:c3,comments:c4,comments:c5",
+        ),
+    ];
+    for (rule, matched, reads) in cases {
+        let context = superuser_context();
+        let check = state
+            .check_record(
+                &p1,
+                &parts(rule, "", "superuser").expect("rule"),
+                &context,
+                1000,
+            )
+            .expect("check");
+        assert_eq!(check.matched, matched, "{rule}");
+        let mut got: Vec<String> = check
+            .reads
+            .iter()
+            .map(|(collection_id, id, version)| {
+                let name = state
+                    .collection_by_id(collection_id)
+                    .expect("read")
+                    .expect("collection")
+                    .name;
+                let stored = state
+                    .record(collection_id, id)
+                    .expect("read")
+                    .expect("record");
+                assert_eq!(stored.version, *version, "{rule}: version of {id}");
+                format!("{name}:{}", short(id))
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got.join(","), reads, "{rule}");
+    }
+}

@@ -29,12 +29,48 @@ pub(crate) enum Row {
 }
 
 pub(crate) struct Evaluator<'a, 'v> {
-    pub catalog: &'a Catalog<'v>,
-    pub context: &'a RequestContext,
-    pub filter: &'a ResolvedFilter,
+    catalog: &'a Catalog<'v>,
+    context: &'a RequestContext,
+    filter: &'a ResolvedFilter,
+    /// The authenticated record (as stored, else as the request describes it), or NULL.
+    auth: Row,
 }
 
-impl Evaluator<'_, '_> {
+impl<'a, 'v> Evaluator<'a, 'v> {
+    pub(crate) fn new(
+        catalog: &'a Catalog<'v>,
+        context: &'a RequestContext,
+        filter: &'a ResolvedFilter,
+    ) -> Result<Self, QueryError> {
+        let auth = match &context.auth {
+            None => Row::Null,
+            Some(doc) => {
+                let text = |key: &str| doc.get(key).and_then(Value::as_str).unwrap_or_default();
+                let (collection_id, id) = (text("collectionId"), text("id"));
+                let stored = if collection_id.is_empty() || id.is_empty() {
+                    None
+                } else {
+                    catalog.record(collection_id, id)?
+                };
+                Row::Record(stored.unwrap_or_else(|| {
+                    Rc::new(RecordRow {
+                        collection_id: collection_id.to_string(),
+                        id: id.to_string(),
+                        version: 0,
+                        created_seq: 0,
+                        doc: doc.clone(),
+                    })
+                }))
+            }
+        };
+        Ok(Evaluator {
+            catalog,
+            context,
+            filter,
+            auth,
+        })
+    }
+
     /// Whether `base` matches the filter.
     pub(crate) fn matches(&self, base: &Rc<RecordRow>) -> Result<bool, QueryError> {
         let mut assignment: Vec<Row> = Vec::with_capacity(self.filter.aliases.len());
@@ -65,6 +101,7 @@ impl Evaluator<'_, '_> {
         match from {
             From::Base => Row::Record(base.clone()),
             From::Alias(index) => assignment.get(index).cloned().unwrap_or(Row::Null),
+            From::Auth => self.auth.clone(),
             From::Nothing => Row::Null,
         }
     }
@@ -75,9 +112,29 @@ impl Evaluator<'_, '_> {
         match kind {
             AliasKind::Collection { collection_id } => {
                 for row in self.catalog.all(collection_id)?.iter() {
+                    self.catalog.note_read(row);
                     rows.push(Row::Record(row.clone()));
                 }
             }
+            AliasKind::BodyRelation {
+                collection_id,
+                field,
+            } => {
+                let mut ids = relation_ids(self.context.body.get(field));
+                ids.dedup();
+                for id in ids {
+                    if let Some(row) = self.catalog.record(collection_id, &id)? {
+                        rows.push(Row::Record(row));
+                    }
+                }
+            }
+            AliasKind::BodyItems { field } => match self.context.body.get(field) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    rows.extend(items.iter().map(|item| Row::Item(from_json(item))))
+                }
+                Some(other) => rows.push(Row::Item(from_json(other))),
+            },
             _ => {
                 let Row::Record(record) = parent else {
                     return Ok(vec![Row::Null]);
@@ -116,7 +173,9 @@ impl Evaluator<'_, '_> {
                         }
                         _ => rows.push(Row::Item(column_value(record, field, *column).0)),
                     },
-                    AliasKind::Collection { .. } => {}
+                    AliasKind::Collection { .. }
+                    | AliasKind::BodyRelation { .. }
+                    | AliasKind::BodyItems { .. } => {}
                 }
             }
         }
@@ -207,13 +266,14 @@ impl Evaluator<'_, '_> {
         field: &FieldRef,
         base: &Rc<RecordRow>,
     ) -> Result<Vec<Operand>, QueryError> {
-        let mut rows = vec![Row::Record(base.clone())];
+        let mut rows = vec![self.start_row(field, base)];
         for &index in &field.chain {
             let alias = &self.filter.aliases[index];
             let mut next = Vec::new();
             for row in &rows {
                 let parent = match alias.from {
                     From::Nothing => Row::Null,
+                    From::Auth => self.auth.clone(),
                     _ => row.clone(),
                 };
                 for produced in self.rows(&alias.kind, &parent)? {
@@ -227,17 +287,26 @@ impl Evaluator<'_, '_> {
         Ok(rows.iter().map(|row| extract(field, row)).collect())
     }
 
+    /// The row a path without joins reads from.
+    fn start_row(&self, field: &FieldRef, base: &Rc<RecordRow>) -> Row {
+        match field.from {
+            From::Auth => self.auth.clone(),
+            _ => Row::Record(base.clone()),
+        }
+    }
+
     /// The first value a path yields (what PocketBase's ORDER BY over joins sees).
     pub(crate) fn first_value(
         &self,
         field: &FieldRef,
         base: &Rc<RecordRow>,
     ) -> Result<SqlValue, QueryError> {
-        let mut row = Row::Record(base.clone());
+        let mut row = self.start_row(field, base);
         for &index in &field.chain {
             let alias = &self.filter.aliases[index];
             let parent = match alias.from {
                 From::Nothing => Row::Null,
+                From::Auth => self.auth.clone(),
                 _ => row.clone(),
             };
             row = self
@@ -274,11 +343,7 @@ impl Evaluator<'_, '_> {
                 Operand::keyword(SqlValue::Integer(i64::from(changed)))
             }
             ROperand::Field(field) => {
-                let row = match field.from {
-                    From::Base => Row::Record(base.clone()),
-                    From::Alias(index) => assignment.get(index).cloned().unwrap_or(Row::Null),
-                    From::Nothing => Row::Null,
-                };
+                let row = self.parent_row(field.from, base, assignment);
                 extract(field, &row)
             }
             ROperand::Call { function, args } => {

@@ -84,18 +84,33 @@ fn resolve_filters(
     catalog: &Catalog<'_>,
     schema: &Rc<crate::schema::CollectionSchema>,
     filters: &[FilterPart],
+    context: &RequestContext,
 ) -> Result<Option<ResolvedFilter>, QueryError> {
     if filters.is_empty() {
         return Ok(None);
     }
+    let auth_collection_id = context
+        .auth
+        .as_ref()
+        .and_then(|auth| auth.get("collectionId"))
+        .and_then(serde_json::Value::as_str);
+    let auth_collection = match auth_collection_id {
+        Some(id) => catalog.schema_by_id(id)?,
+        None => None,
+    };
     // Every part shares one resolver (one set of joins), as PocketBase's single query does.
     // Hidden-field checks differ per part, so each part is resolved with its own setting
     // into the shared alias list.
     let mut aliases = Vec::new();
     let mut combined: Option<RExpr> = None;
     for part in filters {
-        let mut resolver = Resolver::new(catalog, schema.clone(), part.hidden);
-        resolver_seed(&mut resolver, &aliases);
+        let mut resolver = Resolver::new(
+            catalog,
+            schema.clone(),
+            part.hidden,
+            auth_collection.clone(),
+        );
+        resolver.seed(&aliases);
         let expr = resolver.expr(&part.expr)?;
         aliases = resolver.aliases().to_vec();
         combined = Some(match combined {
@@ -104,10 +119,6 @@ fn resolve_filters(
         });
     }
     Ok(combined.map(|expr| ResolvedFilter { expr, aliases }))
-}
-
-fn resolver_seed(resolver: &mut Resolver<'_, '_>, aliases: &[crate::query::resolve::Alias]) {
-    resolver.seed(aliases);
 }
 
 fn always() -> RExpr {
@@ -128,7 +139,7 @@ fn resolve_sort(
     sort: &[SortKey],
     hidden: HiddenFields,
 ) -> Result<ResolvedSort, QueryError> {
-    let mut resolver = Resolver::new(catalog, schema.clone(), hidden);
+    let mut resolver = Resolver::new(catalog, schema.clone(), hidden, None);
     let mut keys = Vec::with_capacity(sort.len());
     for key in sort {
         let value = match &key.target {
@@ -176,7 +187,7 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     let schema = catalog
         .schema_by_id(&request.collection_id)?
         .ok_or_else(|| QueryError::MissingCollection(request.collection_id.clone()))?;
-    let filter = resolve_filters(&catalog, &schema, &request.filters)?;
+    let filter = resolve_filters(&catalog, &schema, &request.filters, &request.context)?;
     let sort = resolve_sort(&catalog, &schema, &request.sort, request.sort_hidden)?;
     let limit = request.limit.min(RECORDS_PAGE_LIMIT_MAX);
 
@@ -212,11 +223,7 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     match &filter {
         None => matched = rows,
         Some(filter) => {
-            let evaluator = Evaluator {
-                catalog: &catalog,
-                context: &request.context,
-                filter,
-            };
+            let evaluator = Evaluator::new(&catalog, &request.context, filter)?;
             for row in rows {
                 if evaluator.matches(&row)? {
                     matched.push(row);
@@ -226,11 +233,7 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     }
 
     if !sort.keys.is_empty() && !presorted {
-        let evaluator = Evaluator {
-            catalog: &catalog,
-            context: &request.context,
-            filter: &sort.joins,
-        };
+        let evaluator = Evaluator::new(&catalog, &request.context, &sort.joins)?;
         let mut keyed = Vec::with_capacity(matched.len());
         for row in matched {
             let mut values = Vec::with_capacity(sort.keys.len());
@@ -289,7 +292,7 @@ pub(crate) fn check_record(
     let schema = catalog
         .schema_by_id(&record.collection_id)?
         .ok_or_else(|| QueryError::MissingCollection(record.collection_id.clone()))?;
-    let filter = resolve_filters(&catalog, &schema, filters)?;
+    let filter = resolve_filters(&catalog, &schema, filters, context)?;
     let row = Rc::new(parse_row(
         record.collection_id.clone(),
         record.id.clone(),
@@ -299,12 +302,7 @@ pub(crate) fn check_record(
     )?);
     let matched = match &filter {
         None => true,
-        Some(filter) => Evaluator {
-            catalog: &catalog,
-            context,
-            filter,
-        }
-        .matches(&row)?,
+        Some(filter) => Evaluator::new(&catalog, context, filter)?.matches(&row)?,
     };
     let reads = catalog
         .reads()

@@ -73,6 +73,8 @@ pub(crate) struct RequestRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum From {
     Base,
+    /// The authenticated record.
+    Auth,
     Alias(usize),
     Nothing,
 }
@@ -94,6 +96,15 @@ pub(crate) enum AliasKind {
     Each {
         field: String,
         column: Column,
+    },
+    /// Records of `collection_id` whose ids the request body's relation `field` holds.
+    BodyRelation {
+        collection_id: String,
+        field: String,
+    },
+    /// The items of the request body's `field` (`@request.body.x:each`).
+    BodyItems {
+        field: String,
     },
 }
 
@@ -157,6 +168,7 @@ pub(crate) struct Resolver<'c, 'v> {
     catalog: &'c Catalog<'v>,
     base: Rc<CollectionSchema>,
     hidden: HiddenFields,
+    auth_collection: Option<Rc<CollectionSchema>>,
     aliases: Vec<Alias>,
 }
 
@@ -172,11 +184,13 @@ impl<'c, 'v> Resolver<'c, 'v> {
         catalog: &'c Catalog<'v>,
         base: Rc<CollectionSchema>,
         hidden: HiddenFields,
+        auth_collection: Option<Rc<CollectionSchema>>,
     ) -> Self {
         Resolver {
             catalog,
             base,
             hidden,
+            auth_collection,
             aliases: Vec::new(),
         }
     }
@@ -237,18 +251,20 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let text = path_text(path);
         match &path.root {
             PathRoot::Record => {
-                let base = self.base.clone();
-                let field = self.walk(
+                let start = Start {
+                    collection: self.base.clone(),
+                    from: From::Base,
+                    chain: Vec::new(),
+                    multi_match: false,
+                    alias_key: self.base.name.clone(),
+                    hidden: HiddenCheck::Apply,
+                };
+                Ok(ROperand::Field(self.walk(
                     &text,
-                    base,
-                    From::Base,
-                    Vec::new(),
-                    false,
+                    start,
                     &path.segments,
                     path.modifier,
-                    HiddenCheck::Apply,
-                )?;
-                Ok(ROperand::Field(field))
+                )?))
             }
             PathRoot::Collection { name, alias } => {
                 let schema = self
@@ -260,29 +276,53 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     None => format!("__collection_{}", schema.name),
                 };
                 let index = self.register(Alias {
-                    key,
+                    key: key.clone(),
                     from: From::Nothing,
                     kind: AliasKind::Collection {
                         collection_id: schema.id.clone(),
                     },
                 })?;
-                let field = self.walk(
+                let start = Start {
+                    collection: schema,
+                    from: From::Alias(index),
+                    chain: vec![index],
+                    multi_match: true,
+                    alias_key: key,
+                    hidden: HiddenCheck::Skip,
+                };
+                Ok(ROperand::Field(self.walk(
                     &text,
-                    schema,
-                    From::Alias(index),
-                    vec![index],
-                    true,
+                    start,
                     &path.segments,
                     path.modifier,
-                    HiddenCheck::Skip,
-                )?;
-                Ok(ROperand::Field(field))
+                )?))
             }
-            PathRoot::RequestAuth => self.auth_path(path),
+            PathRoot::RequestAuth => self.auth_path(&text, path),
             PathRoot::RequestBody => {
                 let name = path.segments.first().cloned().unwrap_or_default();
                 let field = self.base.field(&name).cloned();
                 let one = path.segments.len() == 1;
+                if let Some(field) = &field {
+                    if field.shape == FieldShape::Relation && path.segments.len() > 1 {
+                        return self.body_relation_path(&text, field, path);
+                    }
+                    if one && path.modifier == Some(Modifier::Each) && is_multi_valuer(field) {
+                        let index = self.register(Alias {
+                            key: format!("__dataEach_{}_je", field.name),
+                            from: From::Nothing,
+                            kind: AliasKind::BodyItems {
+                                field: field.name.clone(),
+                            },
+                        })?;
+                        return Ok(ROperand::Field(FieldRef {
+                            from: From::Alias(index),
+                            chain: vec![index],
+                            extract: Extract::Item,
+                            lower: false,
+                            multi_match: field.multiple,
+                        }));
+                    }
+                }
                 match (path.modifier, &field) {
                     (Some(Modifier::Changed), Some(field)) if one => Ok(ROperand::Changed {
                         field: field.name.clone(),
@@ -315,15 +355,73 @@ impl<'c, 'v> Resolver<'c, 'v> {
         }
     }
 
-    /// `@request.auth.*`: values of the authenticated record, read statically.
-    fn auth_path(&mut self, path: &ast::Path) -> Result<ROperand, QueryError> {
-        Ok(ROperand::Request(RequestRef {
+    /// `@request.auth.*`: the plain auth fields are static values; other fields and
+    /// relation paths join the authenticated record (missing fields read as NULL).
+    fn auth_path(&mut self, text: &str, path: &ast::Path) -> Result<ROperand, QueryError> {
+        let plain =
+            path.segments.len() == 1 && PLAIN_AUTH_FIELDS.contains(&path.segments[0].as_str());
+        let static_ref = ROperand::Request(RequestRef {
             root: PathRoot::RequestAuth,
             segments: path.segments.clone(),
             modifier: path.modifier,
             number_field: false,
             length: false,
-        }))
+        });
+        let Some(collection) = self.auth_collection.clone().filter(|_| !plain) else {
+            return Ok(static_ref);
+        };
+        let start = Start {
+            alias_key: format!("__auth_{}", collection.name),
+            collection,
+            from: From::Auth,
+            chain: Vec::new(),
+            multi_match: false,
+            hidden: HiddenCheck::Skip,
+        };
+        match self.walk(text, start, &path.segments, path.modifier) {
+            Ok(field) => Ok(ROperand::Field(field)),
+            Err(QueryError::UnknownField { .. }) => {
+                Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `@request.body.rel.field`: the records the body's relation ids name.
+    fn body_relation_path(
+        &mut self,
+        text: &str,
+        field: &FieldInfo,
+        path: &ast::Path,
+    ) -> Result<ROperand, QueryError> {
+        let target_id = field.relation_collection_id.clone().unwrap_or_default();
+        let Some(target) = self.catalog.schema_by_id(&target_id)? else {
+            return Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)));
+        };
+        let key = format!("__data_{}_{}", target.name, field.name);
+        let index = self.register(Alias {
+            key: key.clone(),
+            from: From::Nothing,
+            kind: AliasKind::BodyRelation {
+                collection_id: target.id.clone(),
+                field: field.name.clone(),
+            },
+        })?;
+        let start = Start {
+            collection: target,
+            from: From::Alias(index),
+            chain: vec![index],
+            multi_match: field.multiple,
+            alias_key: key,
+            hidden: HiddenCheck::Skip,
+        };
+        match self.walk(text, start, &path.segments[1..], path.modifier) {
+            Ok(field) => Ok(ROperand::Field(field)),
+            Err(QueryError::UnknownField { .. }) => {
+                Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     fn register(&mut self, alias: Alias) -> Result<usize, QueryError> {
@@ -337,24 +435,23 @@ impl<'c, 'v> Resolver<'c, 'v> {
         Ok(self.aliases.len() - 1)
     }
 
-    /// Follow `segments` from `collection` (rows from `from`), PocketBase's processActiveProps.
-    #[allow(clippy::too_many_arguments)]
+    /// Follow `segments` from `start`, PocketBase's processActiveProps.
     fn walk(
         &mut self,
         text: &str,
-        mut collection: Rc<CollectionSchema>,
-        mut from: From,
-        mut chain: Vec<usize>,
-        mut multi_match: bool,
+        start: Start,
         segments: &[String],
         modifier: Option<Modifier>,
-        hidden: HiddenCheck,
     ) -> Result<FieldRef, QueryError> {
+        let Start {
+            mut collection,
+            mut from,
+            mut chain,
+            mut multi_match,
+            mut alias_key,
+            hidden,
+        } = start;
         let hidden_denied = hidden == HiddenCheck::Apply && self.hidden == HiddenFields::Deny;
-        let mut alias_key = match from {
-            From::Alias(index) => self.aliases[index].key.clone(),
-            _ => collection.name.clone(),
-        };
         let total = segments.len();
         for (i, prop) in segments.iter().enumerate() {
             if i == total - 1 {
@@ -566,19 +663,37 @@ impl<'c, 'v> Resolver<'c, 'v> {
         segments: &[String],
         modifier: Option<Modifier>,
     ) -> Result<FieldRef, QueryError> {
-        let base = self.base.clone();
-        self.walk(
-            text,
-            base,
-            From::Base,
-            Vec::new(),
-            false,
-            segments,
-            modifier,
-            HiddenCheck::Apply,
-        )
+        let start = Start {
+            collection: self.base.clone(),
+            from: From::Base,
+            chain: Vec::new(),
+            multi_match: false,
+            alias_key: self.base.name.clone(),
+            hidden: HiddenCheck::Apply,
+        };
+        self.walk(text, start, segments, modifier)
     }
 }
+
+/// Where a field path starts walking.
+struct Start {
+    collection: Rc<CollectionSchema>,
+    from: From,
+    chain: Vec<usize>,
+    multi_match: bool,
+    alias_key: String,
+    hidden: HiddenCheck,
+}
+
+/// `@request.auth.*` fields read without joining the auth collection.
+const PLAIN_AUTH_FIELDS: &[&str] = &[
+    "id",
+    "collectionId",
+    "collectionName",
+    "email",
+    "emailVisibility",
+    "verified",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HiddenCheck {
