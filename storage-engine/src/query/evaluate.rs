@@ -161,6 +161,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                     AliasKind::Back {
                         collection_id,
                         field,
+                        ..
                     } => {
                         for row in self.catalog.referencing(collection_id, field, &record.id)? {
                             self.catalog.note_read(&row);
@@ -259,8 +260,8 @@ impl<'a, 'v> Evaluator<'a, 'v> {
         })
     }
 
-    /// Every value a fanned-out path yields for `base`, through its own joins (the
-    /// multi-match subquery); NULL rows are left out, as they can never fail a match.
+    /// Every value a fanned-out path yields for `base`, through its own LEFT JOINs (the
+    /// multi-match subquery), NULL rows included.
     fn sub_values(
         &self,
         field: &FieldRef,
@@ -276,11 +277,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                     From::Auth => self.auth.clone(),
                     _ => row.clone(),
                 };
-                for produced in self.rows(&alias.kind, &parent)? {
-                    if !matches!(produced, Row::Null) {
-                        next.push(produced);
-                    }
-                }
+                next.extend(self.rows(&alias.kind, &parent)?);
             }
             rows = next;
         }
@@ -295,12 +292,32 @@ impl<'a, 'v> Evaluator<'a, 'v> {
         }
     }
 
-    /// The first value a path yields (what PocketBase's ORDER BY over joins sees).
-    pub(crate) fn first_value(
+    /// The value a to-many path sorts by, as PocketBase 0.40.6's SQLite picks it (read off
+    /// real answers): through a back-relation whose field holds one id, the smallest value
+    /// in either direction; otherwise the first row (array order of a multiple relation,
+    /// creation order of a back-relation over a multiple field).
+    pub(crate) fn sort_value(
         &self,
         field: &FieldRef,
         base: &Rc<RecordRow>,
     ) -> Result<SqlValue, QueryError> {
+        let smallest = field.chain.iter().any(|&index| {
+            matches!(
+                self.filter.aliases[index].kind,
+                AliasKind::Back {
+                    single_field: true,
+                    ..
+                }
+            )
+        });
+        if smallest {
+            let values = self.sub_values(field, base)?;
+            return Ok(values
+                .into_iter()
+                .map(|operand| operand.value)
+                .min_by(value::order)
+                .unwrap_or(SqlValue::Null));
+        }
         let mut row = self.start_row(field, base);
         for &index in &field.chain {
             let alias = &self.filter.aliases[index];
@@ -647,6 +664,8 @@ fn date_macro(found: DateMacro, now_ms: i64) -> SqlValue {
     let text = |ms: i64| SqlValue::Text(time::format_datetime(ms));
     match found {
         DateMacro::Now => text(now_ms),
+        DateMacro::Yesterday => text(now_ms - time::DAY_MS),
+        DateMacro::Tomorrow => text(now_ms + time::DAY_MS),
         DateMacro::Second => SqlValue::Integer(parts.second),
         DateMacro::Minute => SqlValue::Integer(parts.minute),
         DateMacro::Hour => SqlValue::Integer(parts.hour),

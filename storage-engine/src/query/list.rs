@@ -239,7 +239,7 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
             let mut values = Vec::with_capacity(sort.keys.len());
             for (key, _) in &sort.keys {
                 values.push(match key {
-                    SortValue::Field(field) => evaluator.first_value(field, &row)?,
+                    SortValue::Field(field) => evaluator.sort_value(field, &row)?,
                     SortValue::Random => {
                         SqlValue::Integer(random_key(request.random_seed, &row.id))
                     }

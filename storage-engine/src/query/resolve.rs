@@ -89,6 +89,8 @@ pub(crate) enum AliasKind {
     Back {
         collection_id: String,
         field: String,
+        /// The back field holds one id (not a multiple relation).
+        single_field: bool,
     },
     Collection {
         collection_id: String,
@@ -533,6 +535,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     kind: AliasKind::Back {
                         collection_id: back.id.clone(),
                         field: back_field.name.clone(),
+                        single_field: !back_field.multiple,
                     },
                 })?;
                 chain.push(index);
