@@ -374,6 +374,34 @@ fn work_is_bounded() {
 }
 
 #[test]
+fn unsorted_pages_without_a_total_stop_early() {
+    let state = load();
+    // (sort, total, records_examined_max, expected ids or None when the bound is hit):
+    // "views > 0" matches p1 and p3 among the first three records; looking up the
+    // superuser's auth record costs one more.
+    let cases = [
+        ("", TotalCount::Skip, 4, Some("p1,p3")),
+        ("", TotalCount::Count, 4, None),
+        ("title", TotalCount::Skip, 4, None),
+        ("", TotalCount::Count, 9, Some("p1,p3")),
+    ];
+    for (sort, total, records_examined_max, expected) in cases {
+        let mut request = list_request(&state, "views > 0", sort);
+        request.limit = 2;
+        request.total = total;
+        request.records_examined_max = records_examined_max;
+        match (state.list_records(&request), expected) {
+            (Ok(page), Some(ids)) => {
+                let got: Vec<String> = page.records.iter().map(|r| short(&r.id)).collect();
+                assert_eq!(got.join(","), ids, "{sort:?} {total:?}");
+            }
+            (Err(QueryError::TooMuchWork { .. }), None) => {}
+            (other, _) => panic!("{sort:?} {total:?} {records_examined_max}: {other:?}"),
+        }
+    }
+}
+
+#[test]
 fn rule_checks_report_the_records_they_read() {
     let state = load();
     let posts = state

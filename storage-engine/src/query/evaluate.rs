@@ -81,7 +81,10 @@ impl<'a, 'v> Evaluator<'a, 'v> {
     fn search(&self, base: &Rc<RecordRow>, assignment: &mut Vec<Row>) -> Result<bool, QueryError> {
         let next = assignment.len();
         if next == self.filter.aliases.len() {
-            self.catalog.spend(1)?;
+            if next > 0 {
+                // One combination of joined rows (a plain filter costs nothing extra).
+                self.catalog.spend(1)?;
+            }
             return Ok(self.expr(&self.filter.expr, base, assignment)? == Some(true));
         }
         let parent = self.parent_row(self.filter.aliases[next].from, base, assignment);

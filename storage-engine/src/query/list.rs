@@ -5,7 +5,7 @@
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use crate::kv::KvRead;
+use crate::kv::{KvRead, ScanStep};
 use crate::query::ast::{CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
 use crate::query::catalog::{parse_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
@@ -14,8 +14,9 @@ use crate::query::query_error::QueryError;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{FieldRef, HiddenFields, RExpr, ROperand, ResolvedFilter, Resolver};
 use crate::query::value::{order, Operand, SqlValue};
+use crate::state_machine::record_in;
 use crate::state_machine::RECORDS_PAGE_LIMIT_MAX;
-use crate::StoredRecord;
+use crate::{StorageError, StoredRecord};
 
 /// A filter and who wrote it (a rule may use hidden fields; a user's filter may not unless
 /// the user is a superuser).
@@ -203,8 +204,36 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
         &request.sort,
         request.records_examined_max as usize,
     )?;
-    let (rows, presorted) = match planned {
-        Candidates::FullScan => (catalog.all(&schema.id)?.as_ref().clone(), false),
+    let presorted = matches!(planned, Candidates::Ids { sorted: true, .. });
+    // Without a sort to apply, only the page is kept, and without a total the scan stops
+    // once the page is full.
+    let in_order = sort.keys.is_empty() || presorted;
+    let stop_early = in_order && request.total == TotalCount::Skip;
+    let page_end = request.offset.saturating_add(limit);
+    let evaluator = match &filter {
+        Some(filter) => Some(Evaluator::new(&catalog, &request.context, filter)?),
+        None => None,
+    };
+    let mut kept: Vec<Rc<RecordRow>> = Vec::new();
+    let mut count: u64 = 0;
+    let mut visit = |row: Rc<RecordRow>| -> Result<ScanStep, QueryError> {
+        let matched = match &evaluator {
+            Some(evaluator) => evaluator.matches(&row)?,
+            None => true,
+        };
+        if matched {
+            count += 1;
+            if !in_order || (count > request.offset && count <= page_end) {
+                kept.push(row);
+            }
+            if stop_early && count >= page_end {
+                return Ok(ScanStep::Stop);
+            }
+        }
+        Ok(ScanStep::Continue)
+    };
+    match planned {
+        Candidates::FullScan => catalog.scan_records(&schema.id, &mut visit)?,
         Candidates::Ids { ids, sorted } => {
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
@@ -215,27 +244,19 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
             if !sorted {
                 rows.sort_by_key(|row| row.created_seq);
             }
-            (rows, sorted)
-        }
-    };
-
-    let mut matched = Vec::new();
-    match &filter {
-        None => matched = rows,
-        Some(filter) => {
-            let evaluator = Evaluator::new(&catalog, &request.context, filter)?;
             for row in rows {
-                if evaluator.matches(&row)? {
-                    matched.push(row);
+                if visit(row)? == ScanStep::Stop {
+                    break;
                 }
             }
         }
     }
 
-    if !sort.keys.is_empty() && !presorted {
+    let mut page = kept;
+    if !in_order {
         let evaluator = Evaluator::new(&catalog, &request.context, &sort.joins)?;
-        let mut keyed = Vec::with_capacity(matched.len());
-        for row in matched {
+        let mut keyed = Vec::with_capacity(page.len());
+        for row in page {
             let mut values = Vec::with_capacity(sort.keys.len());
             for (key, _) in &sort.keys {
                 values.push(match key {
@@ -263,19 +284,26 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
             }
             Ordering::Equal
         });
-        matched = keyed.into_iter().map(|(_, row)| row).collect();
+        page = keyed
+            .into_iter()
+            .map(|(_, row)| row)
+            .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect();
     }
 
     let total = match request.total {
-        TotalCount::Count => Some(matched.len() as u64),
+        TotalCount::Count => Some(count),
         TotalCount::Skip => None,
     };
-    let records = matched
-        .into_iter()
-        .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|row| to_stored(&row))
-        .collect();
+    // The page's records exactly as stored (bytes, not a re-encoding).
+    let mut records = Vec::with_capacity(page.len());
+    for row in page {
+        let stored = record_in(view, &row.collection_id, &row.id)?.ok_or_else(|| {
+            StorageError::corrupt("record order", format!("{} has no record", row.id))
+        })?;
+        records.push(stored);
+    }
     Ok(ListPage { records, total })
 }
 
@@ -313,16 +341,6 @@ pub(crate) fn check_record(
         .map(|((collection_id, id), version)| (collection_id, id, version))
         .collect();
     Ok(RuleCheck { matched, reads })
-}
-
-fn to_stored(row: &RecordRow) -> StoredRecord {
-    StoredRecord {
-        collection_id: row.collection_id.clone(),
-        id: row.id.clone(),
-        doc_json: serde_json::Value::Object(row.doc.clone()).to_string(),
-        version: row.version,
-        created_seq: row.created_seq,
-    }
 }
 
 /// A deterministic shuffle key from the request's seed and the record id (splitmix64).
