@@ -516,12 +516,12 @@ fn extract(field: &FieldRef, row: &Row) -> Operand {
             let value = json_path(record.doc.get(field).unwrap_or(&Value::Null), path);
             Operand::column(value, Affinity::None)
         }
-        (Row::Record(record), Extract::Length { field, column }) => {
+        (Row::Record(record), Extract::Length { field }) => {
+            // pb_json_array_length: an array's length, 0 for NULL or '', else 1.
             let count = match record.doc.get(field) {
                 Some(Value::Array(items)) => items.len() as i64,
                 None | Some(Value::Null) => 0,
                 Some(Value::String(text)) if text.is_empty() => 0,
-                Some(_) if *column == Column::JsonArray => 1,
                 Some(_) => 1,
             };
             Operand::column(SqlValue::Integer(count), Affinity::None)

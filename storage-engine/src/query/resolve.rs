@@ -141,7 +141,6 @@ pub(crate) enum Extract {
     },
     Length {
         field: String,
-        column: Column,
     },
     /// The current item of an `:each` join.
     Item,
@@ -620,7 +619,6 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let extract = match modifier {
             Some(Modifier::Length) if multi_valuer => Extract::Length {
                 field: field.name.clone(),
-                column,
             },
             Some(Modifier::Each) if multi_valuer => {
                 multi_match |= field.multiple;
