@@ -214,7 +214,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
             RExpr::Compare { left, op, right } => {
                 let l = self.operand(left, base, assignment)?;
                 let r = self.operand(right, base, assignment)?;
-                let main = compare(*op, &l, &r);
+                let main = compare(*op, &l, &r)?;
                 if op.any_of || main == Some(false) {
                     return Ok(main);
                 }
@@ -228,7 +228,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                         'pairs: for a in &lv {
                             for b in &rv {
                                 self.catalog.spend(1)?;
-                                if not(compare(*op, a, b)) == Some(true) {
+                                if not(compare(*op, a, b)?) == Some(true) {
                                     ok = false;
                                     break 'pairs;
                                 }
@@ -239,7 +239,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                     (Some(lf), None) => {
                         let mut ok = true;
                         for a in self.sub_values(lf, base)? {
-                            if not(compare(*op, &a, &r)) == Some(true) {
+                            if not(compare(*op, &a, &r)?) == Some(true) {
                                 ok = false;
                                 break;
                             }
@@ -249,7 +249,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                     (None, Some(rf)) => {
                         let mut ok = true;
                         for b in self.sub_values(rf, base)? {
-                            if not(compare(*op, &l, &b)) == Some(true) {
+                            if not(compare(*op, &l, &b)?) == Some(true) {
                                 ok = false;
                                 break;
                             }
@@ -561,8 +561,8 @@ fn json_path(value: &Value, path: &[String]) -> SqlValue {
 }
 
 /// The comparison as PocketBase's SQL builder writes it, in three-valued logic.
-pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Truth {
-    match op.kind {
+pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Result<Truth, QueryError> {
+    Ok(match op.kind {
         CompareKind::Eq => equal(true, left, right),
         CompareKind::NotEq => equal(false, left, right),
         CompareKind::Like | CompareKind::NotLike => {
@@ -572,9 +572,11 @@ pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Truth {
                 to_text(&right.value).map(|text| format!("%{text}%"))
             };
             let (Some(text), Some(pattern)) = (to_text(&left.value), pattern) else {
-                return None;
+                return Ok(None);
             };
-            let matched = like(&text, &pattern);
+            let matched = like(&text, &pattern).map_err(|_| QueryError::TooCostly {
+                what: "a ~ comparison",
+            })?;
             Some(if op.kind == CompareKind::Like {
                 matched
             } else {
@@ -587,7 +589,7 @@ pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Truth {
             CompareKind::Less => ordering.is_lt(),
             _ => ordering.is_le(),
         }),
-    }
+    })
 }
 
 /// PocketBase's `resolveEqualExpr`: `=` and `!=` with NULL and '' treated alike.

@@ -22,6 +22,9 @@ pub enum QueryError {
     /// The evaluation would visit more records than allowed.
     #[error("the query examined more than {records_examined_max} records")]
     TooMuchWork { records_examined_max: u64 },
+    /// One step of the evaluation would take too long (e.g. a pathological LIKE pattern).
+    #[error("{what} is too costly to evaluate")]
+    TooCostly { what: &'static str },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
