@@ -14,8 +14,8 @@ use crate::query::query_error::QueryError;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{FieldRef, HiddenFields, RExpr, ROperand, ResolvedFilter, Resolver};
 use crate::query::value::{order, Operand, SqlValue};
-use crate::state_machine::record_in;
 use crate::state_machine::RECORDS_PAGE_LIMIT_MAX;
+use crate::state_machine::{record_count_in, record_in};
 use crate::{StorageError, StoredRecord};
 
 /// A filter and who wrote it (a rule may use hidden fields; a user's filter may not unless
@@ -208,7 +208,14 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     // Without a sort to apply, only the page is kept, and without a total the scan stops
     // once the page is full.
     let in_order = sort.keys.is_empty() || presorted;
-    let stop_early = in_order && request.total == TotalCount::Skip;
+    // With no filter on a full scan, every record matches: the stored count is the total.
+    let stored_total = match (&filter, &planned) {
+        (None, Candidates::FullScan) if request.total == TotalCount::Count => {
+            Some(record_count_in(view, &schema.id)?)
+        }
+        _ => None,
+    };
+    let stop_early = in_order && (request.total == TotalCount::Skip || stored_total.is_some());
     let page_end = request.offset.saturating_add(limit);
     let evaluator = match &filter {
         Some(filter) => Some(Evaluator::new(&catalog, &request.context, filter)?),
@@ -293,7 +300,7 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     }
 
     let total = match request.total {
-        TotalCount::Count => Some(count),
+        TotalCount::Count => Some(stored_total.unwrap_or(count)),
         TotalCount::Skip => None,
     };
     // The page's records exactly as stored (bytes, not a re-encoding).
