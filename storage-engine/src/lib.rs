@@ -35,7 +35,7 @@ pub use kv_batch::{KvBatch, KvOp};
 pub use log_store::{LogMetaKey, LogStore};
 pub use memory_backend::MemoryBackend;
 pub use query::{
-    FilterPart, HiddenFields, ListPage, ListRequest, QueryError, RequestContext, RuleCheck,
+    FilterAccess, FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck,
     TotalCount,
 };
 pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};

@@ -73,11 +73,17 @@ impl<'a, 'v> Evaluator<'a, 'v> {
 
     /// Whether `base` matches the filter.
     pub(crate) fn matches(&self, base: &Rc<RecordRow>) -> Result<bool, QueryError> {
-        let mut assignment: Vec<Row> = Vec::with_capacity(self.filter.aliases.len());
-        self.search(base, &mut assignment)
+        Ok(self.first_match(base)?.is_some())
     }
 
-    /// Depth-first over every combination of joined rows; true at the first that satisfies.
+    /// The first combination of joined rows (in join order) for which `base` matches.
+    pub(crate) fn first_match(&self, base: &Rc<RecordRow>) -> Result<Option<Vec<Row>>, QueryError> {
+        let mut assignment: Vec<Row> = Vec::with_capacity(self.filter.aliases.len());
+        Ok(self.search(base, &mut assignment)?.then_some(assignment))
+    }
+
+    /// Depth-first over every combination of joined rows; true at the first that satisfies
+    /// (leaving that combination in `assignment`).
     fn search(&self, base: &Rc<RecordRow>, assignment: &mut Vec<Row>) -> Result<bool, QueryError> {
         let next = assignment.len();
         if next == self.filter.aliases.len() {
@@ -91,11 +97,10 @@ impl<'a, 'v> Evaluator<'a, 'v> {
         let rows = self.rows(&self.filter.aliases[next].kind, &parent)?;
         for row in rows {
             assignment.push(row);
-            let found = self.search(base, assignment)?;
-            assignment.pop();
-            if found {
+            if self.search(base, assignment)? {
                 return Ok(true);
             }
+            assignment.pop();
         }
         Ok(false)
     }
@@ -197,6 +202,10 @@ impl<'a, 'v> Evaluator<'a, 'v> {
         assignment: &[Row],
     ) -> Result<Truth, QueryError> {
         Ok(match expr {
+            RExpr::Guard { alias, rule } => match assignment.get(*alias) {
+                None | Some(Row::Null) => Some(true),
+                Some(_) => self.expr(rule, base, assignment)?,
+            },
             RExpr::And(a, b) => {
                 let left = self.expr(a, base, assignment)?;
                 if left == Some(false) {
@@ -222,8 +231,8 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                 let right_many = multi(right);
                 let all_match = match (left_many, right_many) {
                     (Some(lf), Some(rf)) => {
-                        let lv = self.sub_values(lf, base)?;
-                        let rv = self.sub_values(rf, base)?;
+                        let lv = self.sub_values(lf, base, assignment)?;
+                        let rv = self.sub_values(rf, base, assignment)?;
                         let mut ok = true;
                         'pairs: for a in &lv {
                             for b in &rv {
@@ -238,7 +247,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                     }
                     (Some(lf), None) => {
                         let mut ok = true;
-                        for a in self.sub_values(lf, base)? {
+                        for a in self.sub_values(lf, base, assignment)? {
                             if not(compare(*op, &a, &r)?) == Some(true) {
                                 ok = false;
                                 break;
@@ -248,7 +257,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                     }
                     (None, Some(rf)) => {
                         let mut ok = true;
-                        for b in self.sub_values(rf, base)? {
+                        for b in self.sub_values(rf, base, assignment)? {
                             if not(compare(*op, &l, &b)?) == Some(true) {
                                 ok = false;
                                 break;
@@ -269,8 +278,9 @@ impl<'a, 'v> Evaluator<'a, 'v> {
         &self,
         field: &FieldRef,
         base: &Rc<RecordRow>,
+        assignment: &[Row],
     ) -> Result<Vec<Operand>, QueryError> {
-        let mut rows = vec![self.start_row(field, base)];
+        let mut rows = vec![self.parent_row(field.start, base, assignment)];
         for &index in &field.chain {
             let alias = &self.filter.aliases[index];
             let mut next = Vec::new();
@@ -287,22 +297,15 @@ impl<'a, 'v> Evaluator<'a, 'v> {
         Ok(rows.iter().map(|row| extract(field, row)).collect())
     }
 
-    /// The row a path without joins reads from.
-    fn start_row(&self, field: &FieldRef, base: &Rc<RecordRow>) -> Row {
-        match field.from {
-            From::Auth => self.auth.clone(),
-            _ => Row::Record(base.clone()),
-        }
-    }
-
-    /// The value a to-many path sorts by, as PocketBase 0.40.6's SQLite picks it (read off
-    /// real answers): through a back-relation whose field holds one id, the smallest value
-    /// in either direction; otherwise the first row (array order of a multiple relation,
-    /// creation order of a back-relation over a multiple field).
+    /// The value a sort key reads for `base`, given the joined rows its match used (the
+    /// first combination, as SQLite's scan meets them). One exception, read off
+    /// PocketBase 0.40.6: through a back-relation whose field holds one id, the smallest
+    /// value, in either direction.
     pub(crate) fn sort_value(
         &self,
         field: &FieldRef,
         base: &Rc<RecordRow>,
+        assignment: &[Row],
     ) -> Result<SqlValue, QueryError> {
         let smallest = field.chain.iter().any(|&index| {
             matches!(
@@ -314,28 +317,14 @@ impl<'a, 'v> Evaluator<'a, 'v> {
             )
         });
         if smallest {
-            let values = self.sub_values(field, base)?;
+            let values = self.sub_values(field, base, assignment)?;
             return Ok(values
                 .into_iter()
                 .map(|operand| operand.value)
                 .min_by(value::order)
                 .unwrap_or(SqlValue::Null));
         }
-        let mut row = self.start_row(field, base);
-        for &index in &field.chain {
-            let alias = &self.filter.aliases[index];
-            let parent = match alias.from {
-                From::Nothing => Row::Null,
-                From::Auth => self.auth.clone(),
-                _ => row.clone(),
-            };
-            row = self
-                .rows(&alias.kind, &parent)?
-                .into_iter()
-                .next()
-                .unwrap_or(Row::Null);
-        }
-        Ok(extract(field, &row).value)
+        Ok(extract(field, &self.parent_row(field.from, base, assignment)).value)
     }
 
     fn operand(

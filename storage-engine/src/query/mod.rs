@@ -26,7 +26,7 @@ pub use list::{FilterPart, ListPage, ListRequest, RuleCheck, TotalCount};
 pub use parser::parse_filter;
 pub use query_error::QueryError;
 pub use request_context::RequestContext;
-pub use resolve::{HiddenFields, ResolvedFilter, RELATION_DEPTH_MAX};
+pub use resolve::{FilterAccess, ResolvedFilter, RELATION_DEPTH_MAX};
 pub use sort::parse_sort;
 
 pub(crate) use list::{check_record, list};

@@ -3,9 +3,10 @@
 use crate::query::error::FilterError;
 use crate::StorageError;
 
-/// A query that could not be run. Every variant but `Storage` is the client's fault and maps
-/// to PocketBase's 400 (`{"status":400,"message":"Something went wrong while processing
-/// your request.","data":{}}` in PocketBase 0.40.6, for syntax and resolution errors alike).
+/// A query that could not be run. Every variant but `Storage` is the client's fault:
+/// `Forbidden` is PocketBase's 403 with its reason as the message; the others are its 400
+/// (`{"status":400,"message":"Something went wrong while processing your request.",
+/// "data":{}}` in PocketBase 0.40.6, for syntax and resolution errors alike).
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]
@@ -16,6 +17,10 @@ pub enum QueryError {
     /// A `sort` parameter that is malformed or names an unknown field.
     #[error("invalid sort {sort:?}: {reason}")]
     InvalidSort { sort: String, reason: String },
+    /// The client may not use this (PocketBase answers 403, e.g. "Only superusers can
+    /// filter by @collection.").
+    #[error("{reason}")]
+    Forbidden { reason: String },
     /// The collection does not exist.
     #[error("missing collection {0:?}")]
     MissingCollection(String),

@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use crate::query::ast::{self, DateMacro, Expr, Function, Modifier, PathRoot};
 use crate::query::catalog::Catalog;
+use crate::query::parser::parse_filter;
 use crate::query::query_error::QueryError;
 use crate::query::value::{Operand, SqlValue};
 use crate::schema::{CollectionSchema, FieldInfo, FieldShape};
@@ -15,11 +16,16 @@ pub const RELATION_DEPTH_MAX: usize = 6;
 /// Most joins one filter may register.
 pub const JOINS_MAX: usize = 64;
 
-/// Whether hidden fields may be filtered on (rules and superusers: yes; other users: no).
+/// Who wrote a filter or sort, which decides what it may reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HiddenFields {
-    Allow,
-    Deny,
+pub enum FilterAccess {
+    /// A collection's rule, or a superuser's filter: every field and collection.
+    Unrestricted,
+    /// Another client's own filter or sort (PocketBase 0.40.6, read off real answers):
+    /// hidden fields are refused, `@collection` is forbidden (403), and every relation it
+    /// joins must be listable: a null listRule is refused, and a set listRule must hold for
+    /// the joined record (a record whose joined row fails it is not listed at all).
+    Restricted,
 }
 
 /// A filter checked against the schema, ready to evaluate.
@@ -31,6 +37,12 @@ pub struct ResolvedFilter {
 
 #[derive(Debug, Clone)]
 pub(crate) enum RExpr {
+    /// The joined collection's listRule on a restricted join: true when the join found no
+    /// row, else the rule on that row.
+    Guard {
+        alias: usize,
+        rule: Box<RExpr>,
+    },
     And(Box<RExpr>, Box<RExpr>),
     Or(Box<RExpr>, Box<RExpr>),
     Compare {
@@ -148,6 +160,8 @@ pub(crate) enum Extract {
 
 #[derive(Debug, Clone)]
 pub(crate) struct FieldRef {
+    /// Where `chain` starts (the base record, the auth record, or a guarded join's row).
+    pub start: From,
     /// The row the value is read from.
     pub from: From,
     /// The joins from the start to `from`, for the multi-match subquery.
@@ -168,9 +182,12 @@ impl FieldRef {
 pub(crate) struct Resolver<'c, 'v> {
     catalog: &'c Catalog<'v>,
     base: Rc<CollectionSchema>,
-    hidden: HiddenFields,
+    access: FilterAccess,
     auth_collection: Option<Rc<CollectionSchema>>,
     aliases: Vec<Alias>,
+    /// Where record paths start: the base record, or a guarded join while its rule resolves.
+    record_start: Option<Start>,
+    guards: Vec<(usize, RExpr)>,
 }
 
 fn unknown(path: &str, reason: impl Into<String>) -> QueryError {
@@ -184,35 +201,84 @@ impl<'c, 'v> Resolver<'c, 'v> {
     pub(crate) fn new(
         catalog: &'c Catalog<'v>,
         base: Rc<CollectionSchema>,
-        hidden: HiddenFields,
         auth_collection: Option<Rc<CollectionSchema>>,
     ) -> Self {
         Resolver {
             catalog,
             base,
-            hidden,
+            access: FilterAccess::Unrestricted,
             auth_collection,
             aliases: Vec::new(),
+            record_start: None,
+            guards: Vec::new(),
         }
     }
 
+    /// Resolve one part of the query, written with `access`.
+    pub(crate) fn part(&mut self, expr: &Expr, access: FilterAccess) -> Result<RExpr, QueryError> {
+        self.access = access;
+        self.expr(expr)
+    }
+
+    /// The whole filter: `expr` and every join guard.
     pub(crate) fn finish(self, expr: RExpr) -> ResolvedFilter {
+        let expr = self.guards.into_iter().fold(expr, |expr, (alias, rule)| {
+            RExpr::And(
+                Box::new(expr),
+                Box::new(RExpr::Guard {
+                    alias,
+                    rule: Box::new(rule),
+                }),
+            )
+        });
         ResolvedFilter {
             expr,
             aliases: self.aliases,
         }
     }
 
-    pub(crate) fn aliases(&self) -> &[Alias] {
-        &self.aliases
+    /// Guard a restricted join into `collection` with its listRule.
+    fn guard(
+        &mut self,
+        text: &str,
+        alias: usize,
+        collection: &Rc<CollectionSchema>,
+    ) -> Result<(), QueryError> {
+        if self.guards.iter().any(|(guarded, _)| *guarded == alias) {
+            return Ok(());
+        }
+        let rule = match &collection.list_rule {
+            None => {
+                return Err(unknown(
+                    text,
+                    format!("only superusers may filter through {:?}", collection.name),
+                ))
+            }
+            Some(rule) => rule.clone(),
+        };
+        let Some(parsed) = parse_filter(&rule)? else {
+            return Ok(());
+        };
+        let saved_start = self.record_start.take();
+        let saved_access = self.access;
+        self.record_start = Some(Start {
+            collection: collection.clone(),
+            anchor: From::Alias(alias),
+            from: From::Alias(alias),
+            chain: Vec::new(),
+            multi_match: false,
+            alias_key: self.aliases[alias].key.clone(),
+            hidden: HiddenCheck::Skip,
+        });
+        self.access = FilterAccess::Unrestricted;
+        let resolved = self.expr(&parsed);
+        self.record_start = saved_start;
+        self.access = saved_access;
+        self.guards.push((alias, resolved?));
+        Ok(())
     }
 
-    /// Start from joins another part of the same query already registered.
-    pub(crate) fn seed(&mut self, aliases: &[Alias]) {
-        self.aliases = aliases.to_vec();
-    }
-
-    pub(crate) fn expr(&mut self, expr: &Expr) -> Result<RExpr, QueryError> {
+    fn expr(&mut self, expr: &Expr) -> Result<RExpr, QueryError> {
         Ok(match expr {
             Expr::And(a, b) => RExpr::And(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
             Expr::Or(a, b) => RExpr::Or(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
@@ -252,14 +318,15 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let text = path_text(path);
         match &path.root {
             PathRoot::Record => {
-                let start = Start {
+                let start = self.record_start.clone().unwrap_or_else(|| Start {
                     collection: self.base.clone(),
+                    anchor: From::Base,
                     from: From::Base,
                     chain: Vec::new(),
                     multi_match: false,
                     alias_key: self.base.name.clone(),
                     hidden: HiddenCheck::Apply,
-                };
+                });
                 Ok(ROperand::Field(self.walk(
                     &text,
                     start,
@@ -268,6 +335,11 @@ impl<'c, 'v> Resolver<'c, 'v> {
                 )?))
             }
             PathRoot::Collection { name, alias } => {
+                if self.access == FilterAccess::Restricted {
+                    return Err(QueryError::Forbidden {
+                        reason: "Only superusers can filter by @collection.".into(),
+                    });
+                }
                 let schema = self
                     .catalog
                     .schema_by_name_or_id(name)?
@@ -285,6 +357,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                 })?;
                 let start = Start {
                     collection: schema,
+                    anchor: From::Nothing,
                     from: From::Alias(index),
                     chain: vec![index],
                     multi_match: true,
@@ -316,6 +389,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                             },
                         })?;
                         return Ok(ROperand::Field(FieldRef {
+                            start: From::Nothing,
                             from: From::Alias(index),
                             chain: vec![index],
                             extract: Extract::Item,
@@ -374,6 +448,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let start = Start {
             alias_key: format!("__auth_{}", collection.name),
             collection,
+            anchor: From::Auth,
             from: From::Auth,
             chain: Vec::new(),
             multi_match: false,
@@ -410,6 +485,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
         })?;
         let start = Start {
             collection: target,
+            anchor: From::Nothing,
             from: From::Alias(index),
             chain: vec![index],
             multi_match: field.multiple,
@@ -446,35 +522,41 @@ impl<'c, 'v> Resolver<'c, 'v> {
     ) -> Result<FieldRef, QueryError> {
         let Start {
             mut collection,
+            anchor,
             mut from,
             mut chain,
             mut multi_match,
             mut alias_key,
             hidden,
         } = start;
-        let hidden_denied = hidden == HiddenCheck::Apply && self.hidden == HiddenFields::Deny;
+        let restricted = hidden == HiddenCheck::Apply && self.access == FilterAccess::Restricted;
         let total = segments.len();
         for (i, prop) in segments.iter().enumerate() {
             if i == total - 1 {
                 return self.last_prop(
                     text,
-                    &collection,
-                    from,
-                    chain,
-                    multi_match,
+                    Start {
+                        collection,
+                        anchor,
+                        from,
+                        chain,
+                        multi_match,
+                        alias_key,
+                        hidden,
+                    },
                     prop,
                     modifier,
-                    hidden_denied,
-                    &alias_key,
+                    restricted,
                 );
             }
             let field = collection.field(prop).cloned();
             if let Some(field) = &field {
-                if field.hidden && hidden_denied {
+                if field.hidden && restricted {
                     return Err(unknown(text, format!("non-filterable field {prop:?}")));
                 }
                 if matches!(field.type_name.as_str(), "json" | "geoPoint") {
                     return Ok(FieldRef {
+                        start: anchor,
                         from,
                         chain,
                         extract: Extract::JsonPath {
@@ -516,7 +598,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                         format!("invalid back relation field {back_field_name:?}"),
                     ));
                 }
-                if back_field.hidden && hidden_denied {
+                if back_field.hidden && restricted {
                     return Err(unknown(
                         text,
                         format!("non-filterable back relation field {back_field_name:?}"),
@@ -537,6 +619,9 @@ impl<'c, 'v> Resolver<'c, 'v> {
                         single_field: !back_field.multiple,
                     },
                 })?;
+                if restricted {
+                    self.guard(text, index, &back)?;
+                }
                 chain.push(index);
                 from = From::Alias(index);
                 collection = back;
@@ -555,14 +640,18 @@ impl<'c, 'v> Resolver<'c, 'v> {
             if !field.multiple && i == total - 2 && segments[i + 1] == "id" {
                 return self.last_prop(
                     text,
-                    &collection,
-                    from,
-                    chain,
-                    multi_match,
+                    Start {
+                        collection,
+                        anchor,
+                        from,
+                        chain,
+                        multi_match,
+                        alias_key,
+                        hidden,
+                    },
                     prop,
                     modifier,
-                    hidden_denied,
-                    &alias_key,
+                    restricted,
                 );
             }
             multi_match |= field.multiple;
@@ -576,6 +665,9 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     multiple: field.multiple,
                 },
             })?;
+            if restricted {
+                self.guard(text, index, &target)?;
+            }
             chain.push(index);
             from = From::Alias(index);
             collection = target;
@@ -587,15 +679,20 @@ impl<'c, 'v> Resolver<'c, 'v> {
     fn last_prop(
         &mut self,
         text: &str,
-        collection: &CollectionSchema,
-        from: From,
-        mut chain: Vec<usize>,
-        mut multi_match: bool,
+        at: Start,
         prop: &str,
         modifier: Option<Modifier>,
-        hidden_denied: bool,
-        alias_key: &str,
+        restricted: bool,
     ) -> Result<FieldRef, QueryError> {
+        let Start {
+            collection,
+            anchor,
+            from,
+            mut chain,
+            mut multi_match,
+            alias_key,
+            ..
+        } = at;
         let field = match collection.field(prop) {
             Some(field) => field.clone(),
             None if prop == "id" => FieldInfo {
@@ -610,7 +707,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             },
             None => return Err(unknown(text, format!("unknown field {prop:?}"))),
         };
-        if field.hidden && hidden_denied {
+        if field.hidden && restricted {
             return Err(unknown(text, format!("non-filterable field {prop:?}")));
         }
         let column = column_of(&field);
@@ -632,6 +729,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                 })?;
                 chain.push(index);
                 return Ok(FieldRef {
+                    start: anchor,
                     from: From::Alias(index),
                     chain,
                     extract: Extract::Item,
@@ -649,6 +747,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             },
         };
         Ok(FieldRef {
+            start: anchor,
             from,
             chain,
             extract,
@@ -663,9 +762,12 @@ impl<'c, 'v> Resolver<'c, 'v> {
         text: &str,
         segments: &[String],
         modifier: Option<Modifier>,
+        access: FilterAccess,
     ) -> Result<FieldRef, QueryError> {
+        self.access = access;
         let start = Start {
             collection: self.base.clone(),
+            anchor: From::Base,
             from: From::Base,
             chain: Vec::new(),
             multi_match: false,
@@ -677,8 +779,12 @@ impl<'c, 'v> Resolver<'c, 'v> {
 }
 
 /// Where a field path starts walking.
+#[derive(Clone)]
 struct Start {
     collection: Rc<CollectionSchema>,
+    /// Where the path's joins start (kept in the [`FieldRef`]).
+    anchor: From,
+    /// The row source reached so far.
     from: From,
     chain: Vec<usize>,
     multi_match: bool,
