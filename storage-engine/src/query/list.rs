@@ -80,12 +80,12 @@ enum SortValue {
 fn always() -> RExpr {
     let one = || ROperand::Fixed(Operand::keyword(SqlValue::Integer(1)));
     RExpr::Compare {
-        left: one(),
+        left: Box::new(one()),
         op: CompareOp {
             kind: CompareKind::Eq,
             any_of: false,
         },
-        right: one(),
+        right: Box::new(one()),
     }
 }
 

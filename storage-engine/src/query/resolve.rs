@@ -46,9 +46,9 @@ pub(crate) enum RExpr {
     And(Box<RExpr>, Box<RExpr>),
     Or(Box<RExpr>, Box<RExpr>),
     Compare {
-        left: ROperand,
+        left: Box<ROperand>,
         op: ast::CompareOp,
-        right: ROperand,
+        right: Box<ROperand>,
     },
 }
 
@@ -283,9 +283,9 @@ impl<'c, 'v> Resolver<'c, 'v> {
             Expr::And(a, b) => RExpr::And(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
             Expr::Or(a, b) => RExpr::Or(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
             Expr::Compare { left, op, right } => RExpr::Compare {
-                left: self.operand(left)?,
+                left: Box::new(self.operand(left)?),
                 op: *op,
-                right: self.operand(right)?,
+                right: Box::new(self.operand(right)?),
             },
         })
     }
