@@ -426,6 +426,18 @@ fn work_is_bounded() {
             true,
         ),
         ("comments_via_post.message ?~ 'spam'", 60, false),
+        // The first condition narrows the @collection join once (to c3), so each post
+        // combines with one comment instead of five.
+        (
+            "@collection.comments.votes ?> 4 && @collection.comments.post ?= id",
+            30,
+            false,
+        ),
+        (
+            "@collection.comments.votes ?> -1 && @collection.comments.post ?= id",
+            30,
+            true,
+        ),
     ];
     for (filter, records_examined_max, fails) in cases {
         let mut request = list_request(&state, filter, "");

@@ -3,6 +3,8 @@
 //! of joined rows satisfies it), and a plain operator on a fanned-out path also requires
 //! that no joined value fails it (PocketBase's multi-match `NOT EXISTS` subquery).
 
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -34,6 +36,12 @@ pub(crate) struct Evaluator<'a, 'v> {
     filter: &'a ResolvedFilter,
     /// The authenticated record (as stored, else as the request describes it), or NULL.
     auth: Row,
+    /// `@collection` joins narrowed once per request by the top-level conditions that read
+    /// only that join (and request values), e.g. `@collection.members.user ?= @request.auth.id`:
+    /// the rows that pass, computed on first use.
+    narrowed: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
+    /// For each such join, the conditions that narrow it.
+    narrowing: HashMap<usize, Vec<&'a RExpr>>,
 }
 
 impl<'a, 'v> Evaluator<'a, 'v> {
@@ -68,7 +76,46 @@ impl<'a, 'v> Evaluator<'a, 'v> {
             context,
             filter,
             auth,
+            narrowed: RefCell::default(),
+            narrowing: narrowing(filter),
         })
+    }
+
+    /// The rows of join `index` for `parent`, narrowed when the join allows it.
+    fn join_rows(&self, index: usize, parent: &Row) -> Result<Rc<Vec<Row>>, QueryError> {
+        let Some(conditions) = self.narrowing.get(&index) else {
+            return Ok(Rc::new(
+                self.rows(&self.filter.aliases[index].kind, parent)?,
+            ));
+        };
+        if let Some(rows) = self.narrowed.borrow().get(&index) {
+            return Ok(rows.clone());
+        }
+        let placeholder = Rc::new(RecordRow {
+            collection_id: String::new(),
+            id: String::new(),
+            version: 0,
+            created_seq: 0,
+            doc: serde_json::Map::new(),
+        });
+        let mut assignment = vec![Row::Null; index + 1];
+        let mut kept = Vec::new();
+        for row in self.rows(&self.filter.aliases[index].kind, &Row::Null)? {
+            assignment[index] = row.clone();
+            let mut passes = true;
+            for condition in conditions {
+                if self.expr(condition, &placeholder, &assignment)? != Some(true) {
+                    passes = false;
+                    break;
+                }
+            }
+            if passes {
+                kept.push(row);
+            }
+        }
+        let kept = Rc::new(kept);
+        self.narrowed.borrow_mut().insert(index, kept.clone());
+        Ok(kept)
     }
 
     /// Whether `base` matches the filter.
@@ -94,9 +141,10 @@ impl<'a, 'v> Evaluator<'a, 'v> {
             return Ok(self.expr(&self.filter.expr, base, assignment)? == Some(true));
         }
         let parent = self.parent_row(self.filter.aliases[next].from, base, assignment);
-        let rows = self.rows(&self.filter.aliases[next].kind, &parent)?;
-        for row in rows {
-            assignment.push(row);
+        // A narrowed join with no rows left means no combination can match.
+        let rows = self.join_rows(next, &parent)?;
+        for row in rows.iter() {
+            assignment.push(row.clone());
             if self.search(base, assignment)? {
                 return Ok(true);
             }
@@ -683,4 +731,84 @@ fn date_macro(found: DateMacro, now_ms: i64) -> SqlValue {
         DateMacro::YearStart => text(time::to_unix_ms(parts.year, 1, 1, 0)),
         DateMacro::YearEnd => text(time::to_unix_ms(parts.year + 1, 1, 1, 0) - 1),
     }
+}
+
+/// What a condition reads: joins, the base record, and whether it needs every row of a
+/// fanned-out path (a plain operator on a multi-match operand).
+#[derive(Default)]
+struct Reads {
+    aliases: BTreeSet<usize>,
+    base: bool,
+    every_row: bool,
+}
+
+fn reads_of(expr: &RExpr, reads: &mut Reads) {
+    match expr {
+        RExpr::Guard { alias, rule } => {
+            reads.aliases.insert(*alias);
+            reads_of(rule, reads);
+        }
+        RExpr::And(a, b) | RExpr::Or(a, b) => {
+            reads_of(a, reads);
+            reads_of(b, reads);
+        }
+        RExpr::Compare { left, op, right } => {
+            if !op.any_of && (multi(left).is_some() || multi(right).is_some()) {
+                reads.every_row = true;
+            }
+            operand_reads(left, reads);
+            operand_reads(right, reads);
+        }
+    }
+}
+
+fn operand_reads(operand: &ROperand, reads: &mut Reads) {
+    match operand {
+        ROperand::Field(field) => {
+            for from in [field.start, field.from] {
+                match from {
+                    From::Base => reads.base = true,
+                    From::Alias(index) => {
+                        reads.aliases.insert(index);
+                    }
+                    From::Auth | From::Nothing => {}
+                }
+            }
+            reads.aliases.extend(field.chain.iter().copied());
+        }
+        ROperand::Changed { .. } => reads.base = true,
+        ROperand::Call { args, .. } => args.iter().for_each(|arg| operand_reads(arg, reads)),
+        ROperand::Fixed(_) | ROperand::Macro(_) | ROperand::Request(_) => {}
+    }
+}
+
+/// The top-level AND conditions that read exactly one `@collection` join and nothing of
+/// the record, by join: they can narrow that join once per request.
+fn narrowing(filter: &ResolvedFilter) -> HashMap<usize, Vec<&RExpr>> {
+    fn conjuncts<'e>(expr: &'e RExpr, out: &mut Vec<&'e RExpr>) {
+        match expr {
+            RExpr::And(a, b) => {
+                conjuncts(a, out);
+                conjuncts(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut all = Vec::new();
+    conjuncts(&filter.expr, &mut all);
+    let mut by_alias: HashMap<usize, Vec<&RExpr>> = HashMap::new();
+    for condition in all {
+        let mut reads = Reads::default();
+        reads_of(condition, &mut reads);
+        if reads.base || reads.every_row || reads.aliases.len() != 1 {
+            continue;
+        }
+        let Some(&alias) = reads.aliases.iter().next() else {
+            continue;
+        };
+        if matches!(filter.aliases[alias].kind, AliasKind::Collection { .. }) {
+            by_alias.entry(alias).or_default().push(condition);
+        }
+    }
+    by_alias
 }
