@@ -169,6 +169,17 @@ impl StateMachine {
         crate::query::check_record(&*view, record, filters, context, records_examined_max)
     }
 
+    /// Check a rule or filter against a collection definition (PocketBase's JSON, stored or
+    /// about to be), as PocketBase validates rules when a collection is saved.
+    pub fn validate_filter(
+        &self,
+        collection_doc_json: &str,
+        expr: &crate::query::Expr,
+    ) -> Result<(), QueryError> {
+        let view = self.backend.view()?;
+        crate::query::validate_filter(&*view, collection_doc_json, expr)
+    }
+
     pub fn count_records(&self, collection_id: &str) -> Result<u64, StorageError> {
         let view = self.backend.view()?;
         record_count_in(&*view, collection_id)

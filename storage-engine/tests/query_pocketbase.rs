@@ -533,3 +533,32 @@ fn rule_checks_report_the_records_they_read() {
         assert_eq!(got.join(","), reads, "{rule}");
     }
 }
+
+#[test]
+fn rules_are_validated_against_unsaved_collections() {
+    let state = load();
+    let drafts = r#"{"id":"drafts00000001","name":"drafts","type":"base","listRule":null,
+        "fields":[{"id":"d1","name":"title","type":"text"},
+                  {"id":"d2","name":"author","type":"relation","collectionId":"authors0000001","maxSelect":1},
+                  {"id":"d3","name":"parent","type":"relation","collectionId":"drafts00000001","maxSelect":1}]}"#;
+    // (rule, valid)
+    let cases = [
+        ("title != ''", true),
+        ("author.name = 'Alice'", true),
+        ("parent.parent.title = 'x'", true),
+        ("author.posts_via_author.title ?= 'x'", true),
+        ("@collection.drafts.title ?= title", true),
+        (
+            "@request.auth.id != '' && @request.body.title:isset = false",
+            true,
+        ),
+        ("nope = 1", false),
+        ("title.x = 1", false),
+        ("drafts_via_parent.nope = 1", false),
+    ];
+    for (rule, valid) in cases {
+        let expr = parse_filter(rule).expect("syntax").expect("non-empty");
+        let result = state.validate_filter(drafts, &expr);
+        assert_eq!(result.is_ok(), valid, "{rule}: {result:?}");
+    }
+}

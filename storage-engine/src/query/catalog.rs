@@ -70,6 +70,16 @@ impl<'v> Catalog<'v> {
         Ok(())
     }
 
+    /// Use `schema` for its id and name (a collection being created or changed).
+    pub(crate) fn insert_schema(&self, schema: Rc<CollectionSchema>) {
+        self.names
+            .borrow_mut()
+            .insert(keys::fold_name(&schema.name), Some(schema.id.clone()));
+        self.schemas
+            .borrow_mut()
+            .insert(schema.id.clone(), Some(schema));
+    }
+
     pub(crate) fn schema_by_id(
         &self,
         id: &str,

@@ -336,6 +336,34 @@ pub(crate) fn check_record(
     Ok(RuleCheck { matched, reads })
 }
 
+/// Check a rule or filter against a collection definition that may not be stored yet (a
+/// collection being created or updated), reading other collections from `view`.
+pub(crate) fn validate_filter(
+    view: &dyn KvRead,
+    collection_doc_json: &str,
+    expr: &Expr,
+) -> Result<(), QueryError> {
+    let catalog = Catalog::new(view, 0);
+    let schema = Rc::new(
+        CollectionSchema::from_doc_json(collection_doc_json)
+            .map_err(|e| StorageError::corrupt("collection document", e))?,
+    );
+    catalog.insert_schema(schema.clone());
+    let part = FilterPart {
+        expr: expr.clone(),
+        access: FilterAccess::Unrestricted,
+    };
+    resolve_query(
+        &catalog,
+        &schema,
+        &[part],
+        &[],
+        FilterAccess::Unrestricted,
+        &RequestContext::at(0),
+    )?;
+    Ok(())
+}
+
 /// A deterministic shuffle key from the request's seed and the record id (splitmix64).
 fn random_key(seed: u64, id: &str) -> i64 {
     let mut hash = seed ^ 0x9E37_79B9_7F4A_7C15;

@@ -29,4 +29,4 @@ pub use request_context::RequestContext;
 pub use resolve::{FilterAccess, ResolvedFilter, RELATION_DEPTH_MAX};
 pub use sort::parse_sort;
 
-pub(crate) use list::{check_record, list};
+pub(crate) use list::{check_record, list, validate_filter};
