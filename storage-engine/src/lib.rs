@@ -35,6 +35,10 @@ pub use kv::{KvBackend, KvPair, KvRead, KvSource, ScanStep, ScanVisit};
 pub use kv_batch::{KvBatch, KvOp};
 pub use log_store::{LogMetaKey, LogStore};
 pub use memory_backend::MemoryBackend;
+pub use query::{
+    FilterAccess, FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck,
+    TotalCount,
+};
 pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};
 pub use state_machine::{AppliedMeta, ApplyEntry, StateMachine, RECORDS_PAGE_LIMIT_MAX};
 pub use store::Store;

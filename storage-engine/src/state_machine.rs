@@ -169,12 +169,20 @@ impl StateMachine {
         crate::query::check_record(&*view, record, filters, context, records_examined_max)
     }
 
+    /// Check a rule or filter against a collection definition (PocketBase's JSON, stored or
+    /// about to be), as PocketBase validates rules when a collection is saved.
+    pub fn validate_filter(
+        &self,
+        collection_doc_json: &str,
+        expr: &crate::query::Expr,
+    ) -> Result<(), QueryError> {
+        let view = self.backend.view()?;
+        crate::query::validate_filter(&*view, collection_doc_json, expr)
+    }
+
     pub fn count_records(&self, collection_id: &str) -> Result<u64, StorageError> {
         let view = self.backend.view()?;
-        match view.get(&keys::record_count(collection_id))? {
-            Some(bytes) => decode_u64(&bytes, "record count"),
-            None => Ok(0),
-        }
+        record_count_in(&*view, collection_id)
     }
 
     pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
@@ -225,6 +233,13 @@ fn applied_meta(view: &dyn KvRead) -> Result<AppliedMeta, StorageError> {
         last_applied: view.get(&keys::last_applied())?,
         membership: view.get(&keys::membership())?,
     })
+}
+
+pub(crate) fn record_count_in(view: &dyn KvRead, collection_id: &str) -> Result<u64, StorageError> {
+    match view.get(&keys::record_count(collection_id))? {
+        Some(bytes) => decode_u64(&bytes, "record count"),
+        None => Ok(0),
+    }
 }
 
 pub(crate) fn collection_in(

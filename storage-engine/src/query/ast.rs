@@ -76,6 +76,8 @@ pub enum Modifier {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DateMacro {
     Now,
+    Yesterday,
+    Tomorrow,
     Second,
     Minute,
     Hour,

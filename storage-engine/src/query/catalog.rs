@@ -70,6 +70,16 @@ impl<'v> Catalog<'v> {
         Ok(())
     }
 
+    /// Use `schema` for its id and name (a collection being created or changed).
+    pub(crate) fn insert_schema(&self, schema: Rc<CollectionSchema>) {
+        self.names
+            .borrow_mut()
+            .insert(keys::fold_name(&schema.name), Some(schema.id.clone()));
+        self.schemas
+            .borrow_mut()
+            .insert(schema.id.clone(), Some(schema));
+    }
+
     pub(crate) fn schema_by_id(
         &self,
         id: &str,
@@ -153,31 +163,58 @@ impl<'v> Catalog<'v> {
             .insert((row.collection_id.clone(), row.id.clone()), row.version);
     }
 
-    /// Every record of a collection, in creation order.
+    /// Visit a collection's records in creation order, one at a time (each counts against
+    /// the budget), until `visit` says stop.
+    pub(crate) fn scan_records(
+        &self,
+        collection_id: &str,
+        visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
+    ) -> Result<(), QueryError> {
+        let mut failure = None;
+        self.view
+            .scan_prefix(&keys::record_order_prefix(collection_id), &mut |_, id| {
+                let step = self.spend(1).and_then(|()| {
+                    let id = decode_string(id, "record order")?;
+                    match record_in(self.view, collection_id, &id)? {
+                        Some(stored) => visit(Rc::new(parse_row(
+                            stored.collection_id,
+                            stored.id,
+                            stored.version,
+                            stored.created_seq,
+                            &stored.doc_json,
+                        )?)),
+                        None => Err(StorageError::corrupt(
+                            "record order",
+                            format!("{id} has no record"),
+                        )
+                        .into()),
+                    }
+                });
+                match step {
+                    Ok(step) => Ok(step),
+                    Err(error) => {
+                        failure = Some(error);
+                        Ok(ScanStep::Stop)
+                    }
+                }
+            })?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
+    /// Every record of a collection, in creation order (loaded once per query).
     pub(crate) fn all(&self, collection_id: &str) -> Result<Rc<Vec<Rc<RecordRow>>>, QueryError> {
         if let Some(found) = self.all.borrow().get(collection_id) {
             return Ok(found.clone());
         }
-        let mut ids = Vec::new();
-        let mut failure = None;
-        self.view
-            .scan_prefix(&keys::record_order_prefix(collection_id), &mut |_, id| {
-                if let Err(error) = self.spend(1) {
-                    failure = Some(error);
-                    return Ok(ScanStep::Stop);
-                }
-                ids.push(decode_string(id, "record order")?);
-                Ok(ScanStep::Continue)
-            })?;
-        if let Some(error) = failure {
-            return Err(error);
-        }
-        let mut rows = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(row) = self.record(collection_id, &id)? {
-                rows.push(row);
-            }
-        }
+        let mut rows = Vec::new();
+        self.scan_records(collection_id, &mut |row| {
+            self.note_read(&row);
+            rows.push(row);
+            Ok(ScanStep::Continue)
+        })?;
         let rows = Rc::new(rows);
         self.all
             .borrow_mut()

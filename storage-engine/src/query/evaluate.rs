@@ -3,6 +3,8 @@
 //! of joined rows satisfies it), and a plain operator on a fanned-out path also requires
 //! that no joined value fails it (PocketBase's multi-match `NOT EXISTS` subquery).
 
+use std::cell::RefCell;
+use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
 use serde_json::Value;
@@ -29,34 +31,124 @@ pub(crate) enum Row {
 }
 
 pub(crate) struct Evaluator<'a, 'v> {
-    pub catalog: &'a Catalog<'v>,
-    pub context: &'a RequestContext,
-    pub filter: &'a ResolvedFilter,
+    catalog: &'a Catalog<'v>,
+    context: &'a RequestContext,
+    filter: &'a ResolvedFilter,
+    /// The authenticated record (as stored, else as the request describes it), or NULL.
+    auth: Row,
+    /// `@collection` joins narrowed once per request by the top-level conditions that read
+    /// only that join (and request values), e.g. `@collection.members.user ?= @request.auth.id`:
+    /// the rows that pass, computed on first use.
+    narrowed: RefCell<HashMap<usize, Rc<Vec<Row>>>>,
+    /// For each such join, the conditions that narrow it.
+    narrowing: HashMap<usize, Vec<&'a RExpr>>,
 }
 
-impl Evaluator<'_, '_> {
-    /// Whether `base` matches the filter.
-    pub(crate) fn matches(&self, base: &Rc<RecordRow>) -> Result<bool, QueryError> {
-        let mut assignment: Vec<Row> = Vec::with_capacity(self.filter.aliases.len());
-        self.search(base, &mut assignment)
+impl<'a, 'v> Evaluator<'a, 'v> {
+    pub(crate) fn new(
+        catalog: &'a Catalog<'v>,
+        context: &'a RequestContext,
+        filter: &'a ResolvedFilter,
+    ) -> Result<Self, QueryError> {
+        let auth = match &context.auth {
+            None => Row::Null,
+            Some(doc) => {
+                let text = |key: &str| doc.get(key).and_then(Value::as_str).unwrap_or_default();
+                let (collection_id, id) = (text("collectionId"), text("id"));
+                let stored = if collection_id.is_empty() || id.is_empty() {
+                    None
+                } else {
+                    catalog.record(collection_id, id)?
+                };
+                Row::Record(stored.unwrap_or_else(|| {
+                    Rc::new(RecordRow {
+                        collection_id: collection_id.to_string(),
+                        id: id.to_string(),
+                        version: 0,
+                        created_seq: 0,
+                        doc: doc.clone(),
+                    })
+                }))
+            }
+        };
+        Ok(Evaluator {
+            catalog,
+            context,
+            filter,
+            auth,
+            narrowed: RefCell::default(),
+            narrowing: narrowing(filter),
+        })
     }
 
-    /// Depth-first over every combination of joined rows; true at the first that satisfies.
+    /// The rows of join `index` for `parent`, narrowed when the join allows it.
+    fn join_rows(&self, index: usize, parent: &Row) -> Result<Rc<Vec<Row>>, QueryError> {
+        let Some(conditions) = self.narrowing.get(&index) else {
+            return Ok(Rc::new(
+                self.rows(&self.filter.aliases[index].kind, parent)?,
+            ));
+        };
+        if let Some(rows) = self.narrowed.borrow().get(&index) {
+            return Ok(rows.clone());
+        }
+        let placeholder = Rc::new(RecordRow {
+            collection_id: String::new(),
+            id: String::new(),
+            version: 0,
+            created_seq: 0,
+            doc: serde_json::Map::new(),
+        });
+        let mut assignment = vec![Row::Null; index + 1];
+        let mut kept = Vec::new();
+        for row in self.rows(&self.filter.aliases[index].kind, &Row::Null)? {
+            assignment[index] = row.clone();
+            let mut passes = true;
+            for condition in conditions {
+                if self.expr(condition, &placeholder, &assignment)? != Some(true) {
+                    passes = false;
+                    break;
+                }
+            }
+            if passes {
+                kept.push(row);
+            }
+        }
+        let kept = Rc::new(kept);
+        self.narrowed.borrow_mut().insert(index, kept.clone());
+        Ok(kept)
+    }
+
+    /// Whether `base` matches the filter.
+    pub(crate) fn matches(&self, base: &Rc<RecordRow>) -> Result<bool, QueryError> {
+        Ok(self.first_match(base)?.is_some())
+    }
+
+    /// The first combination of joined rows (in join order) for which `base` matches.
+    pub(crate) fn first_match(&self, base: &Rc<RecordRow>) -> Result<Option<Vec<Row>>, QueryError> {
+        let mut assignment: Vec<Row> = Vec::with_capacity(self.filter.aliases.len());
+        Ok(self.search(base, &mut assignment)?.then_some(assignment))
+    }
+
+    /// Depth-first over every combination of joined rows; true at the first that satisfies
+    /// (leaving that combination in `assignment`).
     fn search(&self, base: &Rc<RecordRow>, assignment: &mut Vec<Row>) -> Result<bool, QueryError> {
         let next = assignment.len();
         if next == self.filter.aliases.len() {
-            self.catalog.spend(1)?;
+            if next > 0 {
+                // One combination of joined rows (a plain filter costs nothing extra).
+                self.catalog.spend(1)?;
+            }
             return Ok(self.expr(&self.filter.expr, base, assignment)? == Some(true));
         }
         let parent = self.parent_row(self.filter.aliases[next].from, base, assignment);
-        let rows = self.rows(&self.filter.aliases[next].kind, &parent)?;
-        for row in rows {
-            assignment.push(row);
-            let found = self.search(base, assignment)?;
-            assignment.pop();
-            if found {
+        // A narrowed join with no rows left means no combination can match.
+        let rows = self.join_rows(next, &parent)?;
+        for row in rows.iter() {
+            assignment.push(row.clone());
+            if self.search(base, assignment)? {
                 return Ok(true);
             }
+            assignment.pop();
         }
         Ok(false)
     }
@@ -65,6 +157,7 @@ impl Evaluator<'_, '_> {
         match from {
             From::Base => Row::Record(base.clone()),
             From::Alias(index) => assignment.get(index).cloned().unwrap_or(Row::Null),
+            From::Auth => self.auth.clone(),
             From::Nothing => Row::Null,
         }
     }
@@ -75,9 +168,29 @@ impl Evaluator<'_, '_> {
         match kind {
             AliasKind::Collection { collection_id } => {
                 for row in self.catalog.all(collection_id)?.iter() {
+                    self.catalog.note_read(row);
                     rows.push(Row::Record(row.clone()));
                 }
             }
+            AliasKind::BodyRelation {
+                collection_id,
+                field,
+            } => {
+                let mut ids = relation_ids(self.context.body.get(field));
+                ids.dedup();
+                for id in ids {
+                    if let Some(row) = self.catalog.record(collection_id, &id)? {
+                        rows.push(Row::Record(row));
+                    }
+                }
+            }
+            AliasKind::BodyItems { field } => match self.context.body.get(field) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(items)) => {
+                    rows.extend(items.iter().map(|item| Row::Item(from_json(item))))
+                }
+                Some(other) => rows.push(Row::Item(from_json(other))),
+            },
             _ => {
                 let Row::Record(record) = parent else {
                     return Ok(vec![Row::Null]);
@@ -104,6 +217,7 @@ impl Evaluator<'_, '_> {
                     AliasKind::Back {
                         collection_id,
                         field,
+                        ..
                     } => {
                         for row in self.catalog.referencing(collection_id, field, &record.id)? {
                             self.catalog.note_read(&row);
@@ -116,7 +230,9 @@ impl Evaluator<'_, '_> {
                         }
                         _ => rows.push(Row::Item(column_value(record, field, *column).0)),
                     },
-                    AliasKind::Collection { .. } => {}
+                    AliasKind::Collection { .. }
+                    | AliasKind::BodyRelation { .. }
+                    | AliasKind::BodyItems { .. } => {}
                 }
             }
         }
@@ -134,6 +250,10 @@ impl Evaluator<'_, '_> {
         assignment: &[Row],
     ) -> Result<Truth, QueryError> {
         Ok(match expr {
+            RExpr::Guard { alias, rule } => match assignment.get(*alias) {
+                None | Some(Row::Null) => Some(true),
+                Some(_) => self.expr(rule, base, assignment)?,
+            },
             RExpr::And(a, b) => {
                 let left = self.expr(a, base, assignment)?;
                 if left == Some(false) {
@@ -151,7 +271,7 @@ impl Evaluator<'_, '_> {
             RExpr::Compare { left, op, right } => {
                 let l = self.operand(left, base, assignment)?;
                 let r = self.operand(right, base, assignment)?;
-                let main = compare(*op, &l, &r);
+                let main = compare(*op, &l, &r)?;
                 if op.any_of || main == Some(false) {
                     return Ok(main);
                 }
@@ -159,13 +279,13 @@ impl Evaluator<'_, '_> {
                 let right_many = multi(right);
                 let all_match = match (left_many, right_many) {
                     (Some(lf), Some(rf)) => {
-                        let lv = self.sub_values(lf, base)?;
-                        let rv = self.sub_values(rf, base)?;
+                        let lv = self.sub_values(lf, base, assignment)?;
+                        let rv = self.sub_values(rf, base, assignment)?;
                         let mut ok = true;
                         'pairs: for a in &lv {
                             for b in &rv {
                                 self.catalog.spend(1)?;
-                                if not(compare(*op, a, b)) == Some(true) {
+                                if not(compare(*op, a, b)?) == Some(true) {
                                     ok = false;
                                     break 'pairs;
                                 }
@@ -175,8 +295,8 @@ impl Evaluator<'_, '_> {
                     }
                     (Some(lf), None) => {
                         let mut ok = true;
-                        for a in self.sub_values(lf, base)? {
-                            if not(compare(*op, &a, &r)) == Some(true) {
+                        for a in self.sub_values(lf, base, assignment)? {
+                            if not(compare(*op, &a, &r)?) == Some(true) {
                                 ok = false;
                                 break;
                             }
@@ -185,8 +305,8 @@ impl Evaluator<'_, '_> {
                     }
                     (None, Some(rf)) => {
                         let mut ok = true;
-                        for b in self.sub_values(rf, base)? {
-                            if not(compare(*op, &l, &b)) == Some(true) {
+                        for b in self.sub_values(rf, base, assignment)? {
+                            if not(compare(*op, &l, &b)?) == Some(true) {
                                 ok = false;
                                 break;
                             }
@@ -200,53 +320,59 @@ impl Evaluator<'_, '_> {
         })
     }
 
-    /// Every value a fanned-out path yields for `base`, through its own joins (the
-    /// multi-match subquery); NULL rows are left out, as they can never fail a match.
+    /// Every value a fanned-out path yields for `base`, through its own LEFT JOINs (the
+    /// multi-match subquery), NULL rows included.
     fn sub_values(
         &self,
         field: &FieldRef,
         base: &Rc<RecordRow>,
+        assignment: &[Row],
     ) -> Result<Vec<Operand>, QueryError> {
-        let mut rows = vec![Row::Record(base.clone())];
+        let mut rows = vec![self.parent_row(field.start, base, assignment)];
         for &index in &field.chain {
             let alias = &self.filter.aliases[index];
             let mut next = Vec::new();
             for row in &rows {
                 let parent = match alias.from {
                     From::Nothing => Row::Null,
+                    From::Auth => self.auth.clone(),
                     _ => row.clone(),
                 };
-                for produced in self.rows(&alias.kind, &parent)? {
-                    if !matches!(produced, Row::Null) {
-                        next.push(produced);
-                    }
-                }
+                next.extend(self.rows(&alias.kind, &parent)?);
             }
             rows = next;
         }
         Ok(rows.iter().map(|row| extract(field, row)).collect())
     }
 
-    /// The first value a path yields (what PocketBase's ORDER BY over joins sees).
-    pub(crate) fn first_value(
+    /// The value a sort key reads for `base`, given the joined rows its match used (the
+    /// first combination, as SQLite's scan meets them). One exception, read off
+    /// PocketBase 0.40.6: through a back-relation whose field holds one id, the smallest
+    /// value, in either direction.
+    pub(crate) fn sort_value(
         &self,
         field: &FieldRef,
         base: &Rc<RecordRow>,
+        assignment: &[Row],
     ) -> Result<SqlValue, QueryError> {
-        let mut row = Row::Record(base.clone());
-        for &index in &field.chain {
-            let alias = &self.filter.aliases[index];
-            let parent = match alias.from {
-                From::Nothing => Row::Null,
-                _ => row.clone(),
-            };
-            row = self
-                .rows(&alias.kind, &parent)?
+        let smallest = field.chain.iter().any(|&index| {
+            matches!(
+                self.filter.aliases[index].kind,
+                AliasKind::Back {
+                    single_field: true,
+                    ..
+                }
+            )
+        });
+        if smallest {
+            let values = self.sub_values(field, base, assignment)?;
+            return Ok(values
                 .into_iter()
-                .next()
-                .unwrap_or(Row::Null);
+                .map(|operand| operand.value)
+                .min_by(value::order)
+                .unwrap_or(SqlValue::Null));
         }
-        Ok(extract(field, &row).value)
+        Ok(extract(field, &self.parent_row(field.from, base, assignment)).value)
     }
 
     fn operand(
@@ -274,11 +400,7 @@ impl Evaluator<'_, '_> {
                 Operand::keyword(SqlValue::Integer(i64::from(changed)))
             }
             ROperand::Field(field) => {
-                let row = match field.from {
-                    From::Base => Row::Record(base.clone()),
-                    From::Alias(index) => assignment.get(index).cloned().unwrap_or(Row::Null),
-                    From::Nothing => Row::Null,
-                };
+                let row = self.parent_row(field.from, base, assignment);
                 extract(field, &row)
             }
             ROperand::Call { function, args } => {
@@ -431,12 +553,12 @@ fn extract(field: &FieldRef, row: &Row) -> Operand {
             let value = json_path(record.doc.get(field).unwrap_or(&Value::Null), path);
             Operand::column(value, Affinity::None)
         }
-        (Row::Record(record), Extract::Length { field, column }) => {
+        (Row::Record(record), Extract::Length { field }) => {
+            // pb_json_array_length: an array's length, 0 for NULL or '', else 1.
             let count = match record.doc.get(field) {
                 Some(Value::Array(items)) => items.len() as i64,
                 None | Some(Value::Null) => 0,
                 Some(Value::String(text)) if text.is_empty() => 0,
-                Some(_) if *column == Column::JsonArray => 1,
                 Some(_) => 1,
             };
             Operand::column(SqlValue::Integer(count), Affinity::None)
@@ -476,8 +598,8 @@ fn json_path(value: &Value, path: &[String]) -> SqlValue {
 }
 
 /// The comparison as PocketBase's SQL builder writes it, in three-valued logic.
-pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Truth {
-    match op.kind {
+pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Result<Truth, QueryError> {
+    Ok(match op.kind {
         CompareKind::Eq => equal(true, left, right),
         CompareKind::NotEq => equal(false, left, right),
         CompareKind::Like | CompareKind::NotLike => {
@@ -487,9 +609,11 @@ pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Truth {
                 to_text(&right.value).map(|text| format!("%{text}%"))
             };
             let (Some(text), Some(pattern)) = (to_text(&left.value), pattern) else {
-                return None;
+                return Ok(None);
             };
-            let matched = like(&text, &pattern);
+            let matched = like(&text, &pattern).map_err(|_| QueryError::TooCostly {
+                what: "a ~ comparison",
+            })?;
             Some(if op.kind == CompareKind::Like {
                 matched
             } else {
@@ -502,7 +626,7 @@ pub(crate) fn compare(op: CompareOp, left: &Operand, right: &Operand) -> Truth {
             CompareKind::Less => ordering.is_lt(),
             _ => ordering.is_le(),
         }),
-    }
+    })
 }
 
 /// PocketBase's `resolveEqualExpr`: `=` and `!=` with NULL and '' treated alike.
@@ -582,6 +706,8 @@ fn date_macro(found: DateMacro, now_ms: i64) -> SqlValue {
     let text = |ms: i64| SqlValue::Text(time::format_datetime(ms));
     match found {
         DateMacro::Now => text(now_ms),
+        DateMacro::Yesterday => text(now_ms - time::DAY_MS),
+        DateMacro::Tomorrow => text(now_ms + time::DAY_MS),
         DateMacro::Second => SqlValue::Integer(parts.second),
         DateMacro::Minute => SqlValue::Integer(parts.minute),
         DateMacro::Hour => SqlValue::Integer(parts.hour),
@@ -605,4 +731,84 @@ fn date_macro(found: DateMacro, now_ms: i64) -> SqlValue {
         DateMacro::YearStart => text(time::to_unix_ms(parts.year, 1, 1, 0)),
         DateMacro::YearEnd => text(time::to_unix_ms(parts.year + 1, 1, 1, 0) - 1),
     }
+}
+
+/// What a condition reads: joins, the base record, and whether it needs every row of a
+/// fanned-out path (a plain operator on a multi-match operand).
+#[derive(Default)]
+struct Reads {
+    aliases: BTreeSet<usize>,
+    base: bool,
+    every_row: bool,
+}
+
+fn reads_of(expr: &RExpr, reads: &mut Reads) {
+    match expr {
+        RExpr::Guard { alias, rule } => {
+            reads.aliases.insert(*alias);
+            reads_of(rule, reads);
+        }
+        RExpr::And(a, b) | RExpr::Or(a, b) => {
+            reads_of(a, reads);
+            reads_of(b, reads);
+        }
+        RExpr::Compare { left, op, right } => {
+            if !op.any_of && (multi(left).is_some() || multi(right).is_some()) {
+                reads.every_row = true;
+            }
+            operand_reads(left, reads);
+            operand_reads(right, reads);
+        }
+    }
+}
+
+fn operand_reads(operand: &ROperand, reads: &mut Reads) {
+    match operand {
+        ROperand::Field(field) => {
+            for from in [field.start, field.from] {
+                match from {
+                    From::Base => reads.base = true,
+                    From::Alias(index) => {
+                        reads.aliases.insert(index);
+                    }
+                    From::Auth | From::Nothing => {}
+                }
+            }
+            reads.aliases.extend(field.chain.iter().copied());
+        }
+        ROperand::Changed { .. } => reads.base = true,
+        ROperand::Call { args, .. } => args.iter().for_each(|arg| operand_reads(arg, reads)),
+        ROperand::Fixed(_) | ROperand::Macro(_) | ROperand::Request(_) => {}
+    }
+}
+
+/// The top-level AND conditions that read exactly one `@collection` join and nothing of
+/// the record, by join: they can narrow that join once per request.
+fn narrowing(filter: &ResolvedFilter) -> HashMap<usize, Vec<&RExpr>> {
+    fn conjuncts<'e>(expr: &'e RExpr, out: &mut Vec<&'e RExpr>) {
+        match expr {
+            RExpr::And(a, b) => {
+                conjuncts(a, out);
+                conjuncts(b, out);
+            }
+            other => out.push(other),
+        }
+    }
+    let mut all = Vec::new();
+    conjuncts(&filter.expr, &mut all);
+    let mut by_alias: HashMap<usize, Vec<&RExpr>> = HashMap::new();
+    for condition in all {
+        let mut reads = Reads::default();
+        reads_of(condition, &mut reads);
+        if reads.base || reads.every_row || reads.aliases.len() != 1 {
+            continue;
+        }
+        let Some(&alias) = reads.aliases.iter().next() else {
+            continue;
+        };
+        if matches!(filter.aliases[alias].kind, AliasKind::Collection { .. }) {
+            by_alias.entry(alias).or_default().push(condition);
+        }
+    }
+    by_alias
 }

@@ -1,28 +1,30 @@
 //! The list query and the one-record rule check, over one consistent view: resolve the
-//! filters and sort against the schema, pick candidates (`plan::candidates`), evaluate,
-//! order, page and count, with a bound on the records examined.
+//! filters and sort against the schema (one set of joins, as PocketBase's one SQL query),
+//! pick candidates (`plan::candidates`), evaluate, order, page and count, with a bound on
+//! the records examined.
 
 use std::cmp::Ordering;
 use std::rc::Rc;
 
-use crate::kv::KvRead;
+use crate::kv::{KvRead, ScanStep};
 use crate::query::ast::{CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
 use crate::query::catalog::{parse_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
 use crate::query::plan::{candidates, Candidates};
 use crate::query::query_error::QueryError;
 use crate::query::request_context::RequestContext;
-use crate::query::resolve::{FieldRef, HiddenFields, RExpr, ROperand, ResolvedFilter, Resolver};
+use crate::query::resolve::{FieldRef, FilterAccess, RExpr, ROperand, ResolvedFilter, Resolver};
 use crate::query::value::{order, Operand, SqlValue};
-use crate::state_machine::RECORDS_PAGE_LIMIT_MAX;
-use crate::StoredRecord;
+use crate::schema::CollectionSchema;
+use crate::state_machine::{record_count_in, record_in, RECORDS_PAGE_LIMIT_MAX};
+use crate::{StorageError, StoredRecord};
 
-/// A filter and who wrote it (a rule may use hidden fields; a user's filter may not unless
-/// the user is a superuser).
+/// A filter and who wrote it: the collection's rule and a superuser's filter are
+/// [`FilterAccess::Unrestricted`]; another client's filter is [`FilterAccess::Restricted`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterPart {
     pub expr: Expr,
-    pub hidden: HiddenFields,
+    pub access: FilterAccess,
 }
 
 /// Whether a list also counts every match.
@@ -39,8 +41,8 @@ pub struct ListRequest {
     /// ANDed together (the list rule and the user's filter).
     pub filters: Vec<FilterPart>,
     pub sort: Vec<SortKey>,
-    /// Whether the sort may use hidden fields.
-    pub sort_hidden: HiddenFields,
+    /// Who wrote the sort (restricted for clients other than superusers).
+    pub sort_access: FilterAccess,
     pub offset: u64,
     /// Clamped to [`RECORDS_PAGE_LIMIT_MAX`].
     pub limit: u64,
@@ -74,61 +76,53 @@ enum SortValue {
     RowId,
 }
 
-struct ResolvedSort {
-    /// The sort's joins, wrapped as a filter that always holds.
-    joins: ResolvedFilter,
-    keys: Vec<(SortValue, bool)>,
+/// A filter that always holds (the joins of a sort with no filter).
+fn always() -> RExpr {
+    let one = || ROperand::Fixed(Operand::keyword(SqlValue::Integer(1)));
+    RExpr::Compare {
+        left: Box::new(one()),
+        op: CompareOp {
+            kind: CompareKind::Eq,
+            any_of: false,
+        },
+        right: Box::new(one()),
+    }
 }
 
-fn resolve_filters(
+/// The authenticated record's collection, for `@request.auth.*` joins.
+fn auth_collection(
     catalog: &Catalog<'_>,
-    schema: &Rc<crate::schema::CollectionSchema>,
-    filters: &[FilterPart],
-) -> Result<Option<ResolvedFilter>, QueryError> {
-    if filters.is_empty() {
-        return Ok(None);
+    context: &RequestContext,
+) -> Result<Option<Rc<CollectionSchema>>, QueryError> {
+    let id = context
+        .auth
+        .as_ref()
+        .and_then(|auth| auth.get("collectionId"))
+        .and_then(serde_json::Value::as_str);
+    match id {
+        Some(id) => catalog.schema_by_id(id),
+        None => Ok(None),
     }
-    // Every part shares one resolver (one set of joins), as PocketBase's single query does.
-    // Hidden-field checks differ per part, so each part is resolved with its own setting
-    // into the shared alias list.
-    let mut aliases = Vec::new();
+}
+
+/// Resolve every filter part and the sort with one resolver (shared joins).
+fn resolve_query(
+    catalog: &Catalog<'_>,
+    schema: &Rc<CollectionSchema>,
+    filters: &[FilterPart],
+    sort: &[SortKey],
+    sort_access: FilterAccess,
+    context: &RequestContext,
+) -> Result<(ResolvedFilter, Vec<(SortValue, bool)>), QueryError> {
+    let mut resolver = Resolver::new(catalog, schema.clone(), auth_collection(catalog, context)?);
     let mut combined: Option<RExpr> = None;
     for part in filters {
-        let mut resolver = Resolver::new(catalog, schema.clone(), part.hidden);
-        resolver_seed(&mut resolver, &aliases);
-        let expr = resolver.expr(&part.expr)?;
-        aliases = resolver.aliases().to_vec();
+        let expr = resolver.part(&part.expr, part.access)?;
         combined = Some(match combined {
             None => expr,
             Some(previous) => RExpr::And(Box::new(previous), Box::new(expr)),
         });
     }
-    Ok(combined.map(|expr| ResolvedFilter { expr, aliases }))
-}
-
-fn resolver_seed(resolver: &mut Resolver<'_, '_>, aliases: &[crate::query::resolve::Alias]) {
-    resolver.seed(aliases);
-}
-
-fn always() -> RExpr {
-    let one = || ROperand::Fixed(Operand::keyword(SqlValue::Integer(1)));
-    RExpr::Compare {
-        left: one(),
-        op: CompareOp {
-            kind: CompareKind::Eq,
-            any_of: false,
-        },
-        right: one(),
-    }
-}
-
-fn resolve_sort(
-    catalog: &Catalog<'_>,
-    schema: &Rc<crate::schema::CollectionSchema>,
-    sort: &[SortKey],
-    hidden: HiddenFields,
-) -> Result<ResolvedSort, QueryError> {
-    let mut resolver = Resolver::new(catalog, schema.clone(), hidden);
     let mut keys = Vec::with_capacity(sort.len());
     for key in sort {
         let value = match &key.target {
@@ -154,7 +148,7 @@ fn resolve_sort(
                     }
                 }
                 let field = resolver
-                    .sort_path(&text, &segments, modifier)
+                    .sort_path(&text, &segments, modifier, sort_access)
                     .map_err(|error| QueryError::InvalidSort {
                         sort: text.clone(),
                         reason: error.to_string(),
@@ -164,10 +158,7 @@ fn resolve_sort(
         };
         keys.push((value, key.descending));
     }
-    Ok(ResolvedSort {
-        joins: resolver.finish(always()),
-        keys,
-    })
+    Ok((resolver.finish(combined.unwrap_or_else(always)), keys))
 }
 
 /// Run a list request against `view`.
@@ -176,8 +167,14 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     let schema = catalog
         .schema_by_id(&request.collection_id)?
         .ok_or_else(|| QueryError::MissingCollection(request.collection_id.clone()))?;
-    let filter = resolve_filters(&catalog, &schema, &request.filters)?;
-    let sort = resolve_sort(&catalog, &schema, &request.sort, request.sort_hidden)?;
+    let (filter, sort_keys) = resolve_query(
+        &catalog,
+        &schema,
+        &request.filters,
+        &request.sort,
+        request.sort_access,
+        &request.context,
+    )?;
     let limit = request.limit.min(RECORDS_PAGE_LIMIT_MAX);
 
     let plain_filter = request
@@ -190,10 +187,57 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
         &schema,
         plain_filter.as_ref(),
         &request.sort,
-        request.records_examined_max as usize,
+        usize::try_from(request.records_examined_max).unwrap_or(usize::MAX),
     )?;
-    let (rows, presorted) = match planned {
-        Candidates::FullScan => (catalog.all(&schema.id)?.as_ref().clone(), false),
+    let presorted = matches!(planned, Candidates::Ids { sorted: true, .. });
+    // Without a sort to apply, only the page is kept, and without a total the scan stops
+    // once the page is full.
+    let in_order = sort_keys.is_empty() || presorted;
+    // With no filter and no joins on a full scan, every record matches: the stored count
+    // is the total.
+    let unfiltered = request.filters.is_empty() && filter.aliases.is_empty();
+    let stored_total = match planned {
+        Candidates::FullScan if unfiltered && request.total == TotalCount::Count => {
+            Some(record_count_in(view, &schema.id)?)
+        }
+        _ => None,
+    };
+    let stop_early = in_order && (request.total == TotalCount::Skip || stored_total.is_some());
+    let page_end = request.offset.saturating_add(limit);
+    let evaluator = Evaluator::new(&catalog, &request.context, &filter)?;
+    let mut kept: Vec<(Vec<SqlValue>, Rc<RecordRow>)> = Vec::new();
+    let mut count: u64 = 0;
+    let mut visit = |row: Rc<RecordRow>| -> Result<ScanStep, QueryError> {
+        let Some(assignment) = evaluator.first_match(&row)? else {
+            return Ok(ScanStep::Continue);
+        };
+        count += 1;
+        if in_order {
+            if count > request.offset && count <= page_end {
+                kept.push((Vec::new(), row));
+            }
+        } else {
+            let mut values = Vec::with_capacity(sort_keys.len());
+            for (key, _) in &sort_keys {
+                values.push(match key {
+                    SortValue::Field(field) => evaluator.sort_value(field, &row, &assignment)?,
+                    SortValue::Random => {
+                        SqlValue::Integer(random_key(request.random_seed, &row.id))
+                    }
+                    SortValue::RowId => {
+                        SqlValue::Integer(i64::try_from(row.created_seq).unwrap_or(i64::MAX))
+                    }
+                });
+            }
+            kept.push((values, row));
+        }
+        if stop_early && count >= page_end {
+            return Ok(ScanStep::Stop);
+        }
+        Ok(ScanStep::Continue)
+    };
+    match planned {
+        Candidates::FullScan => catalog.scan_records(&schema.id, &mut visit)?,
         Candidates::Ids { ids, sorted } => {
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
@@ -204,50 +248,20 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
             if !sorted {
                 rows.sort_by_key(|row| row.created_seq);
             }
-            (rows, sorted)
-        }
-    };
-
-    let mut matched = Vec::new();
-    match &filter {
-        None => matched = rows,
-        Some(filter) => {
-            let evaluator = Evaluator {
-                catalog: &catalog,
-                context: &request.context,
-                filter,
-            };
             for row in rows {
-                if evaluator.matches(&row)? {
-                    matched.push(row);
+                if visit(row)? == ScanStep::Stop {
+                    break;
                 }
             }
         }
     }
 
-    if !sort.keys.is_empty() && !presorted {
-        let evaluator = Evaluator {
-            catalog: &catalog,
-            context: &request.context,
-            filter: &sort.joins,
-        };
-        let mut keyed = Vec::with_capacity(matched.len());
-        for row in matched {
-            let mut values = Vec::with_capacity(sort.keys.len());
-            for (key, _) in &sort.keys {
-                values.push(match key {
-                    SortValue::Field(field) => evaluator.first_value(field, &row)?,
-                    SortValue::Random => {
-                        SqlValue::Integer(random_key(request.random_seed, &row.id))
-                    }
-                    SortValue::RowId => SqlValue::Integer(row.created_seq as i64),
-                });
-            }
-            keyed.push((values, row));
-        }
+    let page: Vec<Rc<RecordRow>> = if in_order {
+        kept.into_iter().map(|(_, row)| row).collect()
+    } else {
         // A stable sort: equal keys keep creation order, as PocketBase's SQLite does.
-        keyed.sort_by(|(a, _), (b, _)| {
-            for (index, (_, descending)) in sort.keys.iter().enumerate() {
+        kept.sort_by(|(a, _), (b, _)| {
+            for (index, (_, descending)) in sort_keys.iter().enumerate() {
                 let ordering = order(&a[index], &b[index]);
                 let ordering = if *descending {
                     ordering.reverse()
@@ -260,19 +274,25 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
             }
             Ordering::Equal
         });
-        matched = keyed.into_iter().map(|(_, row)| row).collect();
-    }
+        kept.into_iter()
+            .map(|(_, row)| row)
+            .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
+            .take(usize::try_from(limit).unwrap_or(usize::MAX))
+            .collect()
+    };
 
     let total = match request.total {
-        TotalCount::Count => Some(matched.len() as u64),
+        TotalCount::Count => Some(stored_total.unwrap_or(count)),
         TotalCount::Skip => None,
     };
-    let records = matched
-        .into_iter()
-        .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
-        .take(usize::try_from(limit).unwrap_or(usize::MAX))
-        .map(|row| to_stored(&row))
-        .collect();
+    // The page's records exactly as stored (bytes, not a re-encoding).
+    let mut records = Vec::with_capacity(page.len());
+    for row in page {
+        let stored = record_in(view, &row.collection_id, &row.id)?.ok_or_else(|| {
+            StorageError::corrupt("record order", format!("{} has no record", row.id))
+        })?;
+        records.push(stored);
+    }
     Ok(ListPage { records, total })
 }
 
@@ -289,7 +309,14 @@ pub(crate) fn check_record(
     let schema = catalog
         .schema_by_id(&record.collection_id)?
         .ok_or_else(|| QueryError::MissingCollection(record.collection_id.clone()))?;
-    let filter = resolve_filters(&catalog, &schema, filters)?;
+    let (filter, _) = resolve_query(
+        &catalog,
+        &schema,
+        filters,
+        &[],
+        FilterAccess::Unrestricted,
+        context,
+    )?;
     let row = Rc::new(parse_row(
         record.collection_id.clone(),
         record.id.clone(),
@@ -297,15 +324,7 @@ pub(crate) fn check_record(
         record.created_seq,
         &record.doc_json,
     )?);
-    let matched = match &filter {
-        None => true,
-        Some(filter) => Evaluator {
-            catalog: &catalog,
-            context,
-            filter,
-        }
-        .matches(&row)?,
-    };
+    let matched = Evaluator::new(&catalog, context, &filter)?.matches(&row)?;
     let reads = catalog
         .reads()
         .into_iter()
@@ -317,14 +336,32 @@ pub(crate) fn check_record(
     Ok(RuleCheck { matched, reads })
 }
 
-fn to_stored(row: &RecordRow) -> StoredRecord {
-    StoredRecord {
-        collection_id: row.collection_id.clone(),
-        id: row.id.clone(),
-        doc_json: serde_json::Value::Object(row.doc.clone()).to_string(),
-        version: row.version,
-        created_seq: row.created_seq,
-    }
+/// Check a rule or filter against a collection definition that may not be stored yet (a
+/// collection being created or updated), reading other collections from `view`.
+pub(crate) fn validate_filter(
+    view: &dyn KvRead,
+    collection_doc_json: &str,
+    expr: &Expr,
+) -> Result<(), QueryError> {
+    let catalog = Catalog::new(view, 0);
+    let schema = Rc::new(
+        CollectionSchema::from_doc_json(collection_doc_json)
+            .map_err(|e| StorageError::corrupt("collection document", e))?,
+    );
+    catalog.insert_schema(schema.clone());
+    let part = FilterPart {
+        expr: expr.clone(),
+        access: FilterAccess::Unrestricted,
+    };
+    resolve_query(
+        &catalog,
+        &schema,
+        &[part],
+        &[],
+        FilterAccess::Unrestricted,
+        &RequestContext::at(0),
+    )?;
+    Ok(())
 }
 
 /// A deterministic shuffle key from the request's seed and the record id (splitmix64).

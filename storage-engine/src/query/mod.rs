@@ -1,5 +1,6 @@
-//! Queries over the state machine: PocketBase's filter language parsed, resolved against the
-//! schema, evaluated with PocketBase's SQL semantics, sorted and paged.
+//! Queries over the state machine: PocketBase's filter language parsed (`parser`), checked
+//! against the schema (`resolve`), evaluated with PocketBase's SQL semantics (`evaluate`,
+//! `value`), sorted and paged (`list`), over one consistent view (`catalog`).
 
 pub mod ast;
 mod catalog;
@@ -9,24 +10,24 @@ mod lexer;
 mod list;
 pub mod parser;
 pub mod plan;
-pub mod query_error;
-pub mod request_context;
-pub mod resolve;
-pub mod sort;
-pub mod time;
-pub mod value;
+mod query_error;
+mod request_context;
+mod resolve;
+mod sort;
+mod time;
+mod value;
 
 pub use ast::{
     CompareKind, CompareOp, DateMacro, Expr, Function, Modifier, Operand, Path, PathRoot, SortKey,
     SortTarget,
 };
-pub use catalog::RecordRow;
 pub use error::FilterError;
 pub use list::{FilterPart, ListPage, ListRequest, RuleCheck, TotalCount};
 pub use parser::parse_filter;
 pub use query_error::QueryError;
 pub use request_context::RequestContext;
-pub use resolve::{HiddenFields, ResolvedFilter, RELATION_DEPTH_MAX};
-pub use sort::parse_sort;
+pub use resolve::{FilterAccess, JOINS_MAX, RELATION_DEPTH_MAX};
+pub use sort::{parse_sort, SORT_KEYS_MAX};
+pub use value::LIKE_STEPS_MAX;
 
-pub(crate) use list::{check_record, list};
+pub(crate) use list::{check_record, list, validate_filter};

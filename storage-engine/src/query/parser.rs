@@ -253,6 +253,8 @@ fn compare_op(symbol: &str) -> CompareOp {
 fn date_macro(name: &str) -> Option<DateMacro> {
     Some(match name {
         "@now" => DateMacro::Now,
+        "@yesterday" => DateMacro::Yesterday,
+        "@tomorrow" => DateMacro::Tomorrow,
         "@second" => DateMacro::Second,
         "@minute" => DateMacro::Minute,
         "@hour" => DateMacro::Hour,

@@ -3,9 +3,10 @@
 use crate::query::error::FilterError;
 use crate::StorageError;
 
-/// A query that could not be run. Every variant but `Storage` is the client's fault and maps
-/// to PocketBase's 400 (`{"status":400,"message":"Something went wrong while processing
-/// your request.","data":{}}` in PocketBase 0.40.6, for syntax and resolution errors alike).
+/// A query that could not be run. Every variant but `Storage` is the client's fault:
+/// `Forbidden` is PocketBase's 403 with its reason as the message; the others are its 400
+/// (`{"status":400,"message":"Something went wrong while processing your request.",
+/// "data":{}}` in PocketBase 0.40.6, for syntax and resolution errors alike).
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error(transparent)]
@@ -16,12 +17,19 @@ pub enum QueryError {
     /// A `sort` parameter that is malformed or names an unknown field.
     #[error("invalid sort {sort:?}: {reason}")]
     InvalidSort { sort: String, reason: String },
+    /// The client may not use this (PocketBase answers 403, e.g. "Only superusers can
+    /// filter by @collection.").
+    #[error("{reason}")]
+    Forbidden { reason: String },
     /// The collection does not exist.
     #[error("missing collection {0:?}")]
     MissingCollection(String),
     /// The evaluation would visit more records than allowed.
     #[error("the query examined more than {records_examined_max} records")]
     TooMuchWork { records_examined_max: u64 },
+    /// One step of the evaluation would take too long (e.g. a pathological LIKE pattern).
+    #[error("{what} is too costly to evaluate")]
+    TooCostly { what: &'static str },
     #[error(transparent)]
     Storage(#[from] StorageError),
 }

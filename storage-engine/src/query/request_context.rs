@@ -6,8 +6,10 @@ use serde_json::{Map, Value};
 /// The request a filter or rule is evaluated for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RequestContext {
-    /// The authenticated record's public fields plus `collectionId` and `collectionName`,
-    /// or None for a guest.
+    /// The authenticated record's fields, hidden ones included (and `email` whatever its
+    /// `emailVisibility`), plus `id`, `collectionId` and `collectionName`; None for a guest.
+    /// Fields other than `id`, `collectionId`, `collectionName`, `email`,
+    /// `emailVisibility` and `verified` are read from the stored record when it exists.
     pub auth: Option<Map<String, Value>>,
     /// The request body (`@request.body.*`), as parsed JSON or form fields.
     pub body: Map<String, Value>,

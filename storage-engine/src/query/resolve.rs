@@ -6,6 +6,7 @@ use std::rc::Rc;
 
 use crate::query::ast::{self, DateMacro, Expr, Function, Modifier, PathRoot};
 use crate::query::catalog::Catalog;
+use crate::query::parser::parse_filter;
 use crate::query::query_error::QueryError;
 use crate::query::value::{Operand, SqlValue};
 use crate::schema::{CollectionSchema, FieldInfo, FieldShape};
@@ -15,11 +16,16 @@ pub const RELATION_DEPTH_MAX: usize = 6;
 /// Most joins one filter may register.
 pub const JOINS_MAX: usize = 64;
 
-/// Whether hidden fields may be filtered on (rules and superusers: yes; other users: no).
+/// Who wrote a filter or sort, which decides what it may reach.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HiddenFields {
-    Allow,
-    Deny,
+pub enum FilterAccess {
+    /// A collection's rule, or a superuser's filter: every field and collection.
+    Unrestricted,
+    /// Another client's own filter or sort (PocketBase 0.40.6, read off real answers):
+    /// hidden fields are refused, `@collection` is forbidden (403), and every relation it
+    /// joins must be listable: a null listRule is refused, and a set listRule must hold for
+    /// the joined record (a record whose joined row fails it is not listed at all).
+    Restricted,
 }
 
 /// A filter checked against the schema, ready to evaluate.
@@ -31,12 +37,18 @@ pub struct ResolvedFilter {
 
 #[derive(Debug, Clone)]
 pub(crate) enum RExpr {
+    /// The joined collection's listRule on a restricted join: true when the join found no
+    /// row, else the rule on that row.
+    Guard {
+        alias: usize,
+        rule: Box<RExpr>,
+    },
     And(Box<RExpr>, Box<RExpr>),
     Or(Box<RExpr>, Box<RExpr>),
     Compare {
-        left: ROperand,
+        left: Box<ROperand>,
         op: ast::CompareOp,
-        right: ROperand,
+        right: Box<ROperand>,
     },
 }
 
@@ -73,6 +85,8 @@ pub(crate) struct RequestRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum From {
     Base,
+    /// The authenticated record.
+    Auth,
     Alias(usize),
     Nothing,
 }
@@ -87,6 +101,8 @@ pub(crate) enum AliasKind {
     Back {
         collection_id: String,
         field: String,
+        /// The back field holds one id (not a multiple relation).
+        single_field: bool,
     },
     Collection {
         collection_id: String,
@@ -94,6 +110,15 @@ pub(crate) enum AliasKind {
     Each {
         field: String,
         column: Column,
+    },
+    /// Records of `collection_id` whose ids the request body's relation `field` holds.
+    BodyRelation {
+        collection_id: String,
+        field: String,
+    },
+    /// The items of the request body's `field` (`@request.body.x:each`).
+    BodyItems {
+        field: String,
     },
 }
 
@@ -128,7 +153,6 @@ pub(crate) enum Extract {
     },
     Length {
         field: String,
-        column: Column,
     },
     /// The current item of an `:each` join.
     Item,
@@ -136,6 +160,8 @@ pub(crate) enum Extract {
 
 #[derive(Debug, Clone)]
 pub(crate) struct FieldRef {
+    /// Where `chain` starts (the base record, the auth record, or a guarded join's row).
+    pub start: From,
     /// The row the value is read from.
     pub from: From,
     /// The joins from the start to `from`, for the multi-match subquery.
@@ -156,8 +182,12 @@ impl FieldRef {
 pub(crate) struct Resolver<'c, 'v> {
     catalog: &'c Catalog<'v>,
     base: Rc<CollectionSchema>,
-    hidden: HiddenFields,
+    access: FilterAccess,
+    auth_collection: Option<Rc<CollectionSchema>>,
     aliases: Vec<Alias>,
+    /// Where record paths start: the base record, or a guarded join while its rule resolves.
+    record_start: Option<Start>,
+    guards: Vec<(usize, RExpr)>,
 }
 
 fn unknown(path: &str, reason: impl Into<String>) -> QueryError {
@@ -171,40 +201,91 @@ impl<'c, 'v> Resolver<'c, 'v> {
     pub(crate) fn new(
         catalog: &'c Catalog<'v>,
         base: Rc<CollectionSchema>,
-        hidden: HiddenFields,
+        auth_collection: Option<Rc<CollectionSchema>>,
     ) -> Self {
         Resolver {
             catalog,
             base,
-            hidden,
+            access: FilterAccess::Unrestricted,
+            auth_collection,
             aliases: Vec::new(),
+            record_start: None,
+            guards: Vec::new(),
         }
     }
 
+    /// Resolve one part of the query, written with `access`.
+    pub(crate) fn part(&mut self, expr: &Expr, access: FilterAccess) -> Result<RExpr, QueryError> {
+        self.access = access;
+        self.expr(expr)
+    }
+
+    /// The whole filter: `expr` and every join guard.
     pub(crate) fn finish(self, expr: RExpr) -> ResolvedFilter {
+        let expr = self.guards.into_iter().fold(expr, |expr, (alias, rule)| {
+            RExpr::And(
+                Box::new(expr),
+                Box::new(RExpr::Guard {
+                    alias,
+                    rule: Box::new(rule),
+                }),
+            )
+        });
         ResolvedFilter {
             expr,
             aliases: self.aliases,
         }
     }
 
-    pub(crate) fn aliases(&self) -> &[Alias] {
-        &self.aliases
+    /// Guard a restricted join into `collection` with its listRule.
+    fn guard(
+        &mut self,
+        text: &str,
+        alias: usize,
+        collection: &Rc<CollectionSchema>,
+    ) -> Result<(), QueryError> {
+        if self.guards.iter().any(|(guarded, _)| *guarded == alias) {
+            return Ok(());
+        }
+        let rule = match &collection.list_rule {
+            None => {
+                return Err(unknown(
+                    text,
+                    format!("only superusers may filter through {:?}", collection.name),
+                ))
+            }
+            Some(rule) => rule.clone(),
+        };
+        let Some(parsed) = parse_filter(&rule)? else {
+            return Ok(());
+        };
+        let saved_start = self.record_start.take();
+        let saved_access = self.access;
+        self.record_start = Some(Start {
+            collection: collection.clone(),
+            anchor: From::Alias(alias),
+            from: From::Alias(alias),
+            chain: Vec::new(),
+            multi_match: false,
+            alias_key: self.aliases[alias].key.clone(),
+            hidden: HiddenCheck::Skip,
+        });
+        self.access = FilterAccess::Unrestricted;
+        let resolved = self.expr(&parsed);
+        self.record_start = saved_start;
+        self.access = saved_access;
+        self.guards.push((alias, resolved?));
+        Ok(())
     }
 
-    /// Start from joins another part of the same query already registered.
-    pub(crate) fn seed(&mut self, aliases: &[Alias]) {
-        self.aliases = aliases.to_vec();
-    }
-
-    pub(crate) fn expr(&mut self, expr: &Expr) -> Result<RExpr, QueryError> {
+    fn expr(&mut self, expr: &Expr) -> Result<RExpr, QueryError> {
         Ok(match expr {
             Expr::And(a, b) => RExpr::And(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
             Expr::Or(a, b) => RExpr::Or(Box::new(self.expr(a)?), Box::new(self.expr(b)?)),
             Expr::Compare { left, op, right } => RExpr::Compare {
-                left: self.operand(left)?,
+                left: Box::new(self.operand(left)?),
                 op: *op,
-                right: self.operand(right)?,
+                right: Box::new(self.operand(right)?),
             },
         })
     }
@@ -237,20 +318,28 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let text = path_text(path);
         match &path.root {
             PathRoot::Record => {
-                let base = self.base.clone();
-                let field = self.walk(
+                let start = self.record_start.clone().unwrap_or_else(|| Start {
+                    collection: self.base.clone(),
+                    anchor: From::Base,
+                    from: From::Base,
+                    chain: Vec::new(),
+                    multi_match: false,
+                    alias_key: self.base.name.clone(),
+                    hidden: HiddenCheck::Apply,
+                });
+                Ok(ROperand::Field(self.walk(
                     &text,
-                    base,
-                    From::Base,
-                    Vec::new(),
-                    false,
+                    start,
                     &path.segments,
                     path.modifier,
-                    HiddenCheck::Apply,
-                )?;
-                Ok(ROperand::Field(field))
+                )?))
             }
             PathRoot::Collection { name, alias } => {
+                if self.access == FilterAccess::Restricted {
+                    return Err(QueryError::Forbidden {
+                        reason: "Only superusers can filter by @collection.".into(),
+                    });
+                }
                 let schema = self
                     .catalog
                     .schema_by_name_or_id(name)?
@@ -260,29 +349,55 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     None => format!("__collection_{}", schema.name),
                 };
                 let index = self.register(Alias {
-                    key,
+                    key: key.clone(),
                     from: From::Nothing,
                     kind: AliasKind::Collection {
                         collection_id: schema.id.clone(),
                     },
                 })?;
-                let field = self.walk(
+                let start = Start {
+                    collection: schema,
+                    anchor: From::Nothing,
+                    from: From::Alias(index),
+                    chain: vec![index],
+                    multi_match: true,
+                    alias_key: key,
+                    hidden: HiddenCheck::Skip,
+                };
+                Ok(ROperand::Field(self.walk(
                     &text,
-                    schema,
-                    From::Alias(index),
-                    vec![index],
-                    true,
+                    start,
                     &path.segments,
                     path.modifier,
-                    HiddenCheck::Skip,
-                )?;
-                Ok(ROperand::Field(field))
+                )?))
             }
-            PathRoot::RequestAuth => self.auth_path(path),
+            PathRoot::RequestAuth => self.auth_path(&text, path),
             PathRoot::RequestBody => {
                 let name = path.segments.first().cloned().unwrap_or_default();
                 let field = self.base.field(&name).cloned();
                 let one = path.segments.len() == 1;
+                if let Some(field) = &field {
+                    if field.shape == FieldShape::Relation && path.segments.len() > 1 {
+                        return self.body_relation_path(&text, field, path);
+                    }
+                    if one && path.modifier == Some(Modifier::Each) && is_multi_valuer(field) {
+                        let index = self.register(Alias {
+                            key: format!("__dataEach_{}_je", field.name),
+                            from: From::Nothing,
+                            kind: AliasKind::BodyItems {
+                                field: field.name.clone(),
+                            },
+                        })?;
+                        return Ok(ROperand::Field(FieldRef {
+                            start: From::Nothing,
+                            from: From::Alias(index),
+                            chain: vec![index],
+                            extract: Extract::Item,
+                            lower: false,
+                            multi_match: field.multiple,
+                        }));
+                    }
+                }
                 match (path.modifier, &field) {
                     (Some(Modifier::Changed), Some(field)) if one => Ok(ROperand::Changed {
                         field: field.name.clone(),
@@ -315,15 +430,75 @@ impl<'c, 'v> Resolver<'c, 'v> {
         }
     }
 
-    /// `@request.auth.*`: values of the authenticated record, read statically.
-    fn auth_path(&mut self, path: &ast::Path) -> Result<ROperand, QueryError> {
-        Ok(ROperand::Request(RequestRef {
+    /// `@request.auth.*`: the plain auth fields are static values; other fields and
+    /// relation paths join the authenticated record (missing fields read as NULL).
+    fn auth_path(&mut self, text: &str, path: &ast::Path) -> Result<ROperand, QueryError> {
+        let plain =
+            path.segments.len() == 1 && PLAIN_AUTH_FIELDS.contains(&path.segments[0].as_str());
+        let static_ref = ROperand::Request(RequestRef {
             root: PathRoot::RequestAuth,
             segments: path.segments.clone(),
             modifier: path.modifier,
             number_field: false,
             length: false,
-        }))
+        });
+        let Some(collection) = self.auth_collection.clone().filter(|_| !plain) else {
+            return Ok(static_ref);
+        };
+        let start = Start {
+            alias_key: format!("__auth_{}", collection.name),
+            collection,
+            anchor: From::Auth,
+            from: From::Auth,
+            chain: Vec::new(),
+            multi_match: false,
+            hidden: HiddenCheck::Skip,
+        };
+        match self.walk(text, start, &path.segments, path.modifier) {
+            Ok(field) => Ok(ROperand::Field(field)),
+            Err(QueryError::UnknownField { .. }) => {
+                Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)))
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    /// `@request.body.rel.field`: the records the body's relation ids name.
+    fn body_relation_path(
+        &mut self,
+        text: &str,
+        field: &FieldInfo,
+        path: &ast::Path,
+    ) -> Result<ROperand, QueryError> {
+        let target_id = field.relation_collection_id.clone().unwrap_or_default();
+        let Some(target) = self.catalog.schema_by_id(&target_id)? else {
+            return Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)));
+        };
+        let key = format!("__data_{}_{}", target.name, field.name);
+        let index = self.register(Alias {
+            key: key.clone(),
+            from: From::Nothing,
+            kind: AliasKind::BodyRelation {
+                collection_id: target.id.clone(),
+                field: field.name.clone(),
+            },
+        })?;
+        let start = Start {
+            collection: target,
+            anchor: From::Nothing,
+            from: From::Alias(index),
+            chain: vec![index],
+            multi_match: field.multiple,
+            alias_key: key,
+            hidden: HiddenCheck::Skip,
+        };
+        match self.walk(text, start, &path.segments[1..], path.modifier) {
+            Ok(field) => Ok(ROperand::Field(field)),
+            Err(QueryError::UnknownField { .. }) => {
+                Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)))
+            }
+            Err(other) => Err(other),
+        }
     }
 
     fn register(&mut self, alias: Alias) -> Result<usize, QueryError> {
@@ -337,46 +512,51 @@ impl<'c, 'v> Resolver<'c, 'v> {
         Ok(self.aliases.len() - 1)
     }
 
-    /// Follow `segments` from `collection` (rows from `from`), PocketBase's processActiveProps.
-    #[allow(clippy::too_many_arguments)]
+    /// Follow `segments` from `start`, PocketBase's processActiveProps.
     fn walk(
         &mut self,
         text: &str,
-        mut collection: Rc<CollectionSchema>,
-        mut from: From,
-        mut chain: Vec<usize>,
-        mut multi_match: bool,
+        start: Start,
         segments: &[String],
         modifier: Option<Modifier>,
-        hidden: HiddenCheck,
     ) -> Result<FieldRef, QueryError> {
-        let hidden_denied = hidden == HiddenCheck::Apply && self.hidden == HiddenFields::Deny;
-        let mut alias_key = match from {
-            From::Alias(index) => self.aliases[index].key.clone(),
-            _ => collection.name.clone(),
-        };
+        let Start {
+            mut collection,
+            anchor,
+            mut from,
+            mut chain,
+            mut multi_match,
+            mut alias_key,
+            hidden,
+        } = start;
+        let restricted = hidden == HiddenCheck::Apply && self.access == FilterAccess::Restricted;
         let total = segments.len();
         for (i, prop) in segments.iter().enumerate() {
             if i == total - 1 {
                 return self.last_prop(
                     text,
-                    &collection,
-                    from,
-                    chain,
-                    multi_match,
+                    Start {
+                        collection,
+                        anchor,
+                        from,
+                        chain,
+                        multi_match,
+                        alias_key,
+                        hidden,
+                    },
                     prop,
                     modifier,
-                    hidden_denied,
-                    &alias_key,
+                    restricted,
                 );
             }
             let field = collection.field(prop).cloned();
             if let Some(field) = &field {
-                if field.hidden && hidden_denied {
+                if field.hidden && restricted {
                     return Err(unknown(text, format!("non-filterable field {prop:?}")));
                 }
                 if matches!(field.type_name.as_str(), "json" | "geoPoint") {
                     return Ok(FieldRef {
+                        start: anchor,
                         from,
                         chain,
                         extract: Extract::JsonPath {
@@ -418,7 +598,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                         format!("invalid back relation field {back_field_name:?}"),
                     ));
                 }
-                if back_field.hidden && hidden_denied {
+                if back_field.hidden && restricted {
                     return Err(unknown(
                         text,
                         format!("non-filterable back relation field {back_field_name:?}"),
@@ -436,8 +616,12 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     kind: AliasKind::Back {
                         collection_id: back.id.clone(),
                         field: back_field.name.clone(),
+                        single_field: !back_field.multiple,
                     },
                 })?;
+                if restricted {
+                    self.guard(text, index, &back)?;
+                }
                 chain.push(index);
                 from = From::Alias(index);
                 collection = back;
@@ -456,14 +640,18 @@ impl<'c, 'v> Resolver<'c, 'v> {
             if !field.multiple && i == total - 2 && segments[i + 1] == "id" {
                 return self.last_prop(
                     text,
-                    &collection,
-                    from,
-                    chain,
-                    multi_match,
+                    Start {
+                        collection,
+                        anchor,
+                        from,
+                        chain,
+                        multi_match,
+                        alias_key,
+                        hidden,
+                    },
                     prop,
                     modifier,
-                    hidden_denied,
-                    &alias_key,
+                    restricted,
                 );
             }
             multi_match |= field.multiple;
@@ -477,6 +665,9 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     multiple: field.multiple,
                 },
             })?;
+            if restricted {
+                self.guard(text, index, &target)?;
+            }
             chain.push(index);
             from = From::Alias(index);
             collection = target;
@@ -488,15 +679,20 @@ impl<'c, 'v> Resolver<'c, 'v> {
     fn last_prop(
         &mut self,
         text: &str,
-        collection: &CollectionSchema,
-        from: From,
-        mut chain: Vec<usize>,
-        mut multi_match: bool,
+        at: Start,
         prop: &str,
         modifier: Option<Modifier>,
-        hidden_denied: bool,
-        alias_key: &str,
+        restricted: bool,
     ) -> Result<FieldRef, QueryError> {
+        let Start {
+            collection,
+            anchor,
+            from,
+            mut chain,
+            mut multi_match,
+            alias_key,
+            ..
+        } = at;
         let field = match collection.field(prop) {
             Some(field) => field.clone(),
             None if prop == "id" => FieldInfo {
@@ -511,7 +707,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             },
             None => return Err(unknown(text, format!("unknown field {prop:?}"))),
         };
-        if field.hidden && hidden_denied {
+        if field.hidden && restricted {
             return Err(unknown(text, format!("non-filterable field {prop:?}")));
         }
         let column = column_of(&field);
@@ -520,7 +716,6 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let extract = match modifier {
             Some(Modifier::Length) if multi_valuer => Extract::Length {
                 field: field.name.clone(),
-                column,
             },
             Some(Modifier::Each) if multi_valuer => {
                 multi_match |= field.multiple;
@@ -534,6 +729,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                 })?;
                 chain.push(index);
                 return Ok(FieldRef {
+                    start: anchor,
                     from: From::Alias(index),
                     chain,
                     extract: Extract::Item,
@@ -551,6 +747,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             },
         };
         Ok(FieldRef {
+            start: anchor,
             from,
             chain,
             extract,
@@ -565,20 +762,45 @@ impl<'c, 'v> Resolver<'c, 'v> {
         text: &str,
         segments: &[String],
         modifier: Option<Modifier>,
+        access: FilterAccess,
     ) -> Result<FieldRef, QueryError> {
-        let base = self.base.clone();
-        self.walk(
-            text,
-            base,
-            From::Base,
-            Vec::new(),
-            false,
-            segments,
-            modifier,
-            HiddenCheck::Apply,
-        )
+        self.access = access;
+        let start = Start {
+            collection: self.base.clone(),
+            anchor: From::Base,
+            from: From::Base,
+            chain: Vec::new(),
+            multi_match: false,
+            alias_key: self.base.name.clone(),
+            hidden: HiddenCheck::Apply,
+        };
+        self.walk(text, start, segments, modifier)
     }
 }
+
+/// Where a field path starts walking.
+#[derive(Clone)]
+struct Start {
+    collection: Rc<CollectionSchema>,
+    /// Where the path's joins start (kept in the [`FieldRef`]).
+    anchor: From,
+    /// The row source reached so far.
+    from: From,
+    chain: Vec<usize>,
+    multi_match: bool,
+    alias_key: String,
+    hidden: HiddenCheck,
+}
+
+/// `@request.auth.*` fields read without joining the auth collection.
+const PLAIN_AUTH_FIELDS: &[&str] = &[
+    "id",
+    "collectionId",
+    "collectionName",
+    "email",
+    "emailVisibility",
+    "verified",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum HiddenCheck {

@@ -291,16 +291,28 @@ pub fn lower(value: &SqlValue) -> SqlValue {
     }
 }
 
+/// Most character comparisons one LIKE may make; past it the filter is refused (a pattern
+/// like `%a%a%a...%b` on a long text would otherwise take quadratic time).
+pub const LIKE_STEPS_MAX: u64 = 20_000_000;
+
+/// A LIKE that would take more than [`LIKE_STEPS_MAX`] steps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LikeTooCostly;
+
 /// SQLite's `text LIKE pattern ESCAPE '\'`: `%` any run, `_` one character, ASCII letters
 /// compared case-insensitively.
-pub fn like(text: &str, pattern: &str) -> bool {
+pub fn like(text: &str, pattern: &str) -> Result<bool, LikeTooCostly> {
     let text: Vec<char> = text.chars().collect();
     let pattern: Vec<char> = pattern.chars().collect();
-    // Iterative matcher with backtracking to the last `%`: linear in practice, bounded by
-    // text length times pattern length in the worst case.
+    // Iterative matcher that backtracks only to the last `%`.
     let (mut t, mut p) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
+    let mut steps: u64 = 0;
     while t < text.len() {
+        steps += 1;
+        if steps > LIKE_STEPS_MAX {
+            return Err(LikeTooCostly);
+        }
         if p < pattern.len() {
             match pattern[p] {
                 '%' => {
@@ -335,13 +347,13 @@ pub fn like(text: &str, pattern: &str) -> bool {
                 t = star_t + 1;
                 star = Some((star_p, star_t + 1));
             }
-            None => return false,
+            None => return Ok(false),
         }
     }
     while p < pattern.len() && pattern[p] == '%' {
         p += 1;
     }
-    p == pattern.len()
+    Ok(p == pattern.len())
 }
 
 fn same_char(a: char, b: char) -> bool {
@@ -422,8 +434,19 @@ mod tests {
             ("x", "", false),
         ];
         for (text, pattern, expected) in cases {
-            assert_eq!(like(text, pattern), expected, "{text:?} LIKE {pattern:?}");
+            assert_eq!(
+                like(text, pattern),
+                Ok(expected),
+                "{text:?} LIKE {pattern:?}"
+            );
         }
+    }
+
+    #[test]
+    fn costly_likes_are_refused() {
+        let text = "a".repeat(100_000);
+        let pattern = format!("%{}b", "a".repeat(5_000));
+        assert_eq!(like(&text, &pattern), Err(LikeTooCostly));
     }
 
     #[test]
