@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::Query;
 use axum::http::{HeaderMap, Method, Uri};
-use edgebase_storage::query::{HiddenFields, RequestContext};
+use edgebase_storage::query::{FilterAccess, RequestContext};
 use serde_json::{json, Map, Value};
 
 use crate::api::error::ApiError;
@@ -96,11 +96,11 @@ impl Caller {
     }
 
     /// Whether the caller's own filters and sorts may name hidden fields.
-    pub fn hidden_fields(&self) -> HiddenFields {
+    pub fn filter_access(&self) -> FilterAccess {
         if self.is_superuser() {
-            HiddenFields::Allow
+            FilterAccess::Unrestricted
         } else {
-            HiddenFields::Deny
+            FilterAccess::Restricted
         }
     }
 

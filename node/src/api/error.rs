@@ -148,6 +148,10 @@ impl From<QueryError> for ApiError {
                 "The request needs more than {records_examined_max} records examined; narrow \
                  the filter or add an index on the filtered fields."
             )),
+            QueryError::Forbidden { reason } => ApiError::forbidden(reason),
+            QueryError::TooCostly { what } => {
+                ApiError::bad_request(format!("The request is too costly to evaluate: {what}."))
+            }
             other => {
                 // PocketBase answers every unusable filter or sort with its generic 400.
                 tracing::debug!(error = %other, "unusable filter or sort");

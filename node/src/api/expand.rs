@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use edgebase_client::wire::{Collection, FieldKind};
 use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterPart, HiddenFields, ListRequest, Operand, Path, PathRoot,
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand, Path, PathRoot,
     TotalCount,
 };
 use edgebase_storage::StoredRecord;
@@ -246,10 +246,10 @@ impl<'a> Expander<'a> {
                 collection_id: source.collection.id.clone(),
                 filters: vec![FilterPart {
                     expr: references(field, &text(record, "id")),
-                    hidden: HiddenFields::Allow,
+                    access: FilterAccess::Unrestricted,
                 }],
                 sort: Vec::new(),
-                sort_hidden: HiddenFields::Allow,
+                sort_access: FilterAccess::Unrestricted,
                 offset: 0,
                 limit: BACK_RELATION_RECORDS_MAX,
                 total: TotalCount::Skip,
@@ -302,7 +302,7 @@ impl<'a> Expander<'a> {
                                 stored,
                                 &[FilterPart {
                                     expr,
-                                    hidden: HiddenFields::Allow,
+                                    access: FilterAccess::Unrestricted,
                                 }],
                                 &self.caller.context(&Map::new()),
                                 self.app.limits().records_examined_max,

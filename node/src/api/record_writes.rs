@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use edgebase_client::wire::{Collection, FieldKind};
-use edgebase_storage::query::{Expr, FilterPart, HiddenFields, ListRequest, TotalCount};
+use edgebase_storage::query::{Expr, FilterAccess, FilterPart, ListRequest, TotalCount};
 use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
 use serde_json::{json, Map, Value};
 
@@ -228,7 +228,7 @@ impl Planner<'_> {
             record,
             &[FilterPart {
                 expr,
-                hidden: HiddenFields::Allow,
+                access: FilterAccess::Unrestricted,
             }],
             &self.caller.context(body),
             self.app.limits().records_examined_max,
@@ -502,10 +502,10 @@ impl Cascade<'_, '_> {
                 collection_id: collection.id.clone(),
                 filters: vec![FilterPart {
                     expr: expr.clone(),
-                    hidden: HiddenFields::Allow,
+                    access: FilterAccess::Unrestricted,
                 }],
                 sort: Vec::new(),
-                sort_hidden: HiddenFields::Allow,
+                sort_access: FilterAccess::Unrestricted,
                 offset: found.len() as u64,
                 limit: page_size,
                 total: TotalCount::Skip,

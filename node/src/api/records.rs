@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_storage::query::{
-    parse_filter, parse_sort, FilterPart, HiddenFields, ListRequest, QueryError, TotalCount,
+    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, QueryError, TotalCount,
 };
 use edgebase_storage::CommandResult;
 use serde_json::{Map, Value};
@@ -48,7 +48,7 @@ fn rule_filter(caller: &Caller, rule: &Option<String>) -> Result<Option<FilterPa
     })?;
     Ok(expr.map(|expr| FilterPart {
         expr,
-        hidden: HiddenFields::Allow,
+        access: FilterAccess::Unrestricted,
     }))
 }
 
@@ -72,7 +72,7 @@ pub async fn list(
     {
         filters.push(FilterPart {
             expr,
-            hidden: caller.hidden_fields(),
+            access: caller.filter_access(),
         });
     }
     let sort = parse_sort(query.sort.as_deref().unwrap_or_default())?;
@@ -81,7 +81,7 @@ pub async fn list(
         collection_id: loaded.collection.id.clone(),
         filters,
         sort,
-        sort_hidden: caller.hidden_fields(),
+        sort_access: caller.filter_access(),
         offset: page.offset(),
         limit: page.per_page,
         total: if page.skip_total {
