@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod auth_routes;
+pub mod batch;
 pub mod caller;
 pub mod cluster;
 pub mod collections;
@@ -64,6 +65,7 @@ pub fn router(app: App) -> Router {
             "/api/collections/{collection}/auth-refresh",
             post(auth_routes::auth_refresh),
         )
+        .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))

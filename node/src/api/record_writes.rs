@@ -97,7 +97,6 @@ impl Action {
 
 /// What became of a proposed plan.
 pub enum Verdict {
-    Done,
     /// Something it relied on changed between planning and applying: plan again.
     Stale,
     Failed(ApiError),
@@ -205,6 +204,11 @@ impl Planner<'_> {
             stored,
             expect,
         }))
+    }
+
+    /// Whether a record exists, counting the batch's earlier writes.
+    pub fn exists(&self, collection_id: &str, record_id: &str) -> Result<bool, ApiError> {
+        Ok(self.current(collection_id, record_id)?.is_some())
     }
 
     /// Check `rule` for this caller on `record`: `Ok(Some(reads))` when allowed (with the

@@ -209,7 +209,6 @@ async fn write(
                 return Ok(with_index(response, outcome.index));
             }
             CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
-                Verdict::Done => unreachable!("a rejection is never done"),
                 Verdict::Failed(error) => return Err(error),
                 Verdict::Stale => {
                     tracing::debug!(?rejection, "a record changed concurrently; planning again");
