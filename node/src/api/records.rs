@@ -15,7 +15,7 @@ use crate::api::paging::ListQuery;
 use crate::app::{App, LoadedCollection};
 use crate::auth::password;
 use crate::auth::principal::{self, Principal};
-use crate::domain::record_values::{self, Document, WriteContext};
+use crate::domain::record_values::{self, Document, WriteContext, Writer};
 use crate::domain::time;
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
@@ -124,6 +124,14 @@ fn written(
     with_index(Json(record).into_response(), index)
 }
 
+fn writer(principal: &Principal) -> Writer {
+    if principal.is_superuser() {
+        Writer::Superuser
+    } else {
+        Writer::Client
+    }
+}
+
 /// Relation ids are checked against this node's applied state.
 fn record_lookup(app: &App) -> impl Fn(&str, &str) -> bool + '_ {
     move |collection_id: &str, record_id: &str| {
@@ -139,9 +147,10 @@ fn record_lookup(app: &App) -> impl Fn(&str, &str) -> bool + '_ {
 async fn hash_passwords(
     loaded: &LoadedCollection,
     input: &serde_json::Map<String, Value>,
+    principal: &Principal,
     doc: &mut Document,
 ) -> Result<(), ApiError> {
-    for name in record_values::passwords_to_hash(&loaded.collection, input) {
+    for name in record_values::passwords_to_hash(&loaded.collection, input, writer(principal)) {
         let plain = doc
             .get(&name)
             .and_then(Value::as_str)
@@ -176,11 +185,12 @@ pub async fn create(
         let context = WriteContext {
             now: &now,
             lookup: &lookup,
+            writer: writer(&principal),
         };
         record_values::document_for_create(&loaded.collection, &input, &context)
             .map_err(|errors| ApiError::validation(FAILED, errors))?
     };
-    hash_passwords(&loaded, &input, &mut doc).await?;
+    hash_passwords(&loaded, &input, &principal, &mut doc).await?;
     let record_id = doc
         .get("id")
         .and_then(Value::as_str)
@@ -240,6 +250,7 @@ pub async fn update(
             let context = WriteContext {
                 now: &now,
                 lookup: &lookup,
+                writer: writer(&principal),
             };
             record_values::document_for_update(
                 &loaded.collection,
@@ -249,7 +260,7 @@ pub async fn update(
             )
             .map_err(|errors| ApiError::validation("Failed to update record.", errors))?
         };
-        hash_passwords(&loaded, &input, &mut doc).await?;
+        hash_passwords(&loaded, &input, &principal, &mut doc).await?;
         let doc_json = serde_json::to_string(&doc).map_err(|_| ApiError::internal())?;
         check_size(&app, &doc_json)?;
         let outcome = app

@@ -46,7 +46,7 @@ pub fn validate(
     if let Some(min) = min.filter(|min| number < *min) {
         return Some(field_error(
             "validation_min_number_constraint",
-            format!("Must be larger or equal than {}.", number_value(min)),
+            format!("Must be greater or equal than {}.", number_value(min)),
             Some(json!({ "min": number_value(min) })),
         ));
     }
