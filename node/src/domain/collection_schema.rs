@@ -365,6 +365,10 @@ mod tests {
                 "fields",
             ),
             (json!({"name": "ok", "type": "view"}), "type"),
+            (
+                json!({"name": "ok", "fields": [{"name": "f", "type": "file"}]}),
+                "fields",
+            ),
         ];
         for (body, key) in cases {
             let error = create(body.clone()).expect_err("invalid");

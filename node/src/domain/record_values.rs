@@ -7,7 +7,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::error::FieldErrors;
 pub use crate::domain::fields::RecordLookup;
-use crate::domain::fields::{self, text, Modifier};
+use crate::domain::fields::{self, list, text, Modifier};
 use crate::domain::ids;
 
 /// A stored record document: field name to value, `id` included.
@@ -226,10 +226,20 @@ pub fn public_record(
         if field.hidden && !show_hidden {
             continue;
         }
-        let value = doc
-            .get(&field.name)
-            .cloned()
-            .unwrap_or_else(|| fields::zero_value(&field.kind));
+        let value = match doc.get(&field.name) {
+            // A field switched between single and multiple since the record was written
+            // reads in its current shape (the last item when it became single).
+            Some(stored)
+                if matches!(
+                    field.kind,
+                    FieldKind::Select { .. } | FieldKind::Relation { .. }
+                ) =>
+            {
+                list::shape(&field.kind, list::cast_list(stored))
+            }
+            Some(stored) => stored.clone(),
+            None => fields::zero_value(&field.kind),
+        };
         out.insert(field.name.clone(), value);
     }
     out
@@ -363,5 +373,105 @@ mod tests {
         assert_eq!(updated["id"], created["id"]);
         assert_eq!(updated["s"], json!("ab"));
         assert_eq!(updated["n"], json!(4));
+    }
+
+    fn every_type() -> Collection {
+        serde_json::from_value(json!({
+            "id": "pbc_2", "name": "every", "type": "base",
+            "fields": [
+                {"name": "id", "type": "text", "min": 15, "max": 15, "pattern": "^[a-z0-9]+$", "required": true, "system": true, "primaryKey": true, "autogeneratePattern": "[a-z0-9]{15}"},
+                {"name": "e", "type": "email", "exceptDomains": ["bad.com"]},
+                {"name": "u", "type": "url", "onlyDomains": ["good.com"]},
+                {"name": "ed", "type": "editor", "maxSize": 10},
+                {"name": "d", "type": "date", "min": "2020-01-01 00:00:00.000Z"},
+                {"name": "s", "type": "select", "values": ["a", "b", "c"]},
+                {"name": "sm", "type": "select", "values": ["a", "b", "c"], "maxSelect": 2},
+                {"name": "r", "type": "relation", "collectionId": "pbc_rel"},
+                {"name": "rm", "type": "relation", "collectionId": "pbc_rel", "maxSelect": 3, "minSelect": 2},
+                {"name": "g", "type": "geoPoint"},
+                {"name": "h", "type": "text", "hidden": true},
+                {"name": "at", "type": "autodate", "onCreate": true}
+            ]
+        }))
+        .expect("valid collection")
+    }
+
+    fn existing(collection_id: &str, record_id: &str) -> bool {
+        collection_id == "pbc_rel" && ["rel1", "rel2", "rel3"].contains(&record_id)
+    }
+
+    /// Cases read off PocketBase 0.40.6: body -> error codes, or the stored values of the
+    /// keys the expectation names.
+    #[test]
+    fn every_type_matches_pocketbase() {
+        let cases: &[(Value, Result<Value, Value>)] = &[
+            (
+                json!({"e":"a@bad.com","u":"https://x.com","ed":"<p>hello world</p>","d":"2019-01-01","s":"z","sm":["a","b","c"],"r":"nope","g":{"lon":200,"lat":100}}),
+                Err(
+                    json!({"d":"validation_min_greater_equal_than_required","e":"validation_email_domain_not_allowed","ed":"validation_content_size_limit","g":"validation_invalid_latitude","r":"validation_missing_rel_records","s":"validation_invalid_value","sm":"validation_too_many_values","u":"validation_url_domain_not_allowed"}),
+                ),
+            ),
+            (
+                json!({"e":"notanemail","u":"notaurl","rm":["rel1"],"g":{"lon":-200,"lat":0}}),
+                Err(
+                    json!({"e":"validation_is_email","g":"validation_invalid_longitude","rm":"validation_not_enough_values","u":"validation_invalid_url"}),
+                ),
+            ),
+            (
+                json!({"rm":["rel1","rel2","rel3","rel1"],"s":["a","b"],"r":["rel1","rel2"],"sm":["c","a","c"],"d":"2025-05-05T10:11:12.5+02:00","g":"{\"lon\":1,\"lat\":2}","at":"2001-01-01 00:00:00.000Z"}),
+                Ok(
+                    json!({"rm":["rel1","rel2","rel3"],"s":"b","r":"rel2","sm":["c","a"],"d":"2025-05-05 08:11:12.500Z","g":{"lon":1,"lat":2},"at":"2026-01-01 00:00:00.000Z"}),
+                ),
+            ),
+            (
+                json!({"d":"notadate","g":{"lon":"x","lat":"5"},"sm":"b","h":"set by a superuser"}),
+                Ok(
+                    json!({"d":"","g":{"lon":0,"lat":0},"sm":["b"],"h":"set by a superuser","rm":[]}),
+                ),
+            ),
+            (
+                json!({"sm+":"a","+sm":"b","rm+":["rel1","rel2"],"u":"https://good.com/p"}),
+                Ok(json!({"sm":["b","a"],"rm":["rel1","rel2"],"u":"https://good.com/p"})),
+            ),
+        ];
+        let context = WriteContext {
+            now: "2026-01-01 00:00:00.000Z",
+            lookup: &existing,
+            writer: Writer::Superuser,
+        };
+        for (body, expected) in cases {
+            let outcome = document_for_create(&every_type(), body.as_object().unwrap(), &context);
+            match (outcome, expected) {
+                (Ok(doc), Ok(expected)) => {
+                    for (key, value) in expected.as_object().unwrap() {
+                        assert_eq!(&doc[key], value, "{body}: {key}");
+                    }
+                }
+                (Err(errors), Err(expected)) => {
+                    let codes: Map<String, Value> = errors
+                        .iter()
+                        .map(|(key, error)| (key.clone(), error["code"].clone()))
+                        .collect();
+                    assert_eq!(&Value::Object(codes), expected, "{body}");
+                }
+                (outcome, _) => panic!("{body}: unexpected {outcome:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn clients_cannot_set_hidden_fields() {
+        let context = WriteContext {
+            now: "2026-01-01 00:00:00.000Z",
+            lookup: &existing,
+            writer: Writer::Client,
+        };
+        let doc = document_for_create(
+            &every_type(),
+            json!({"h": "x"}).as_object().unwrap(),
+            &context,
+        )
+        .expect("valid");
+        assert_eq!(doc["h"], json!(""));
     }
 }

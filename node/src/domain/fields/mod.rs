@@ -37,12 +37,17 @@ pub enum Modifier {
     Prepend,
     /// `field-`: subtract (number) or remove (list).
     Remove,
+    /// `field:autogenerate`: the given prefix and a string from the text field's
+    /// `autogeneratePattern`.
+    Autogenerate,
 }
 
 impl Modifier {
     /// Split a body key into the field name and its modifier, if it has one.
     pub fn parse(key: &str) -> Option<(&str, Modifier)> {
-        if let Some(name) = key.strip_prefix('+') {
+        if let Some(name) = key.strip_suffix(":autogenerate") {
+            Some((name, Modifier::Autogenerate))
+        } else if let Some(name) = key.strip_prefix('+') {
             Some((name, Modifier::Prepend))
         } else if let Some(name) = key.strip_suffix('+') {
             Some((name, Modifier::Append))
@@ -103,7 +108,22 @@ pub fn modify(kind: &FieldKind, current: &Value, modifier: Modifier, raw: &Value
             match modifier {
                 Modifier::Append => number::number_value(current + delta),
                 Modifier::Remove => number::number_value(current - delta),
-                Modifier::Prepend => number::number_value(current),
+                Modifier::Prepend | Modifier::Autogenerate => number::number_value(current),
+            }
+        }
+        FieldKind::Text {
+            autogenerate_pattern,
+            ..
+        } if modifier == Modifier::Autogenerate => {
+            // Without a pattern the prefix alone is the value, as in PocketBase.
+            let generated = if autogenerate_pattern.is_empty() {
+                Some(String::new())
+            } else {
+                text::autogenerate(autogenerate_pattern)
+            };
+            match generated {
+                Some(generated) => Value::String(text::cast_text(raw) + &generated),
+                None => current.clone(),
             }
         }
         FieldKind::Select { .. } | FieldKind::Relation { .. } => {
@@ -116,6 +136,7 @@ pub fn modify(kind: &FieldKind, current: &Value, modifier: Modifier, raw: &Value
                     .into_iter()
                     .filter(|item| !given.contains(item))
                     .collect(),
+                Modifier::Autogenerate => current,
             };
             list::shape(kind, list::unique(items))
         }
@@ -133,6 +154,16 @@ pub fn cast_bool(raw: &Value) -> bool {
 }
 
 fn is_blank(kind: &FieldKind, value: &Value) -> bool {
+    if matches!(kind, FieldKind::Json { .. }) {
+        // JSON `0` and `false` are values; only null, "", [] and {} are blank.
+        return match value {
+            Value::Null => true,
+            Value::String(text) => text.is_empty(),
+            Value::Array(items) => items.is_empty(),
+            Value::Object(map) => map.is_empty(),
+            Value::Number(_) | Value::Bool(_) => false,
+        };
+    }
     match value {
         Value::Null => true,
         Value::String(text) => text.is_empty(),
