@@ -2,7 +2,7 @@
 //! field by field (the per-type rules live in `domain::fields`), and shaping stored
 //! documents for responses.
 
-use edgebase_client::wire::{Collection, FieldKind};
+use edgebase_client::wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Map, Value};
 
 use crate::api::error::FieldErrors;
@@ -99,6 +99,9 @@ pub fn passwords_to_hash(
     body: &Map<String, Value>,
     writer: Writer,
 ) -> Vec<String> {
+    if collection.kind != CollectionType::Base {
+        return Vec::new();
+    }
     collection
         .fields
         .iter()
@@ -123,6 +126,9 @@ fn assign_and_validate(
         field.name != "id"
             && !matches!(field.kind, FieldKind::Autodate { .. })
             && (!field.hidden || context.writer == Writer::Superuser)
+            // Auth collections' passwords go through their own flows (confirmation).
+            && !(matches!(field.kind, FieldKind::Password { .. })
+                && collection.kind != CollectionType::Base)
     };
     // Plain values first, then modifiers, as PocketBase applies them.
     for field in &collection.fields {
@@ -185,9 +191,18 @@ fn assign_and_validate(
     for field in &collection.fields {
         if matches!(field.kind, FieldKind::Password { .. })
             && !(body.contains_key(&field.name) && writable(field))
-            && !field.required
         {
             // A stored password is a hash: only a newly given one is checked.
+            let missing = doc
+                .get(&field.name)
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty);
+            if field.required && missing {
+                errors.insert(
+                    field.name.clone(),
+                    crate::api::error::field_error("validation_required", "Cannot be blank.", None),
+                );
+            }
             continue;
         }
         let value = doc.get(&field.name).cloned().unwrap_or(Value::Null);
