@@ -232,6 +232,17 @@ fn normalise_fields(
     }
     let mut out: Vec<Field> = vec![system_id_field()];
     for (position, mut field) in fields.into_iter().enumerate() {
+        if field.name == "id" && !matches!(field.kind, FieldKind::Text { .. }) {
+            errors.insert(
+                (position + 1).to_string(),
+                json!({ "name": field_error(
+                    "validation_duplicated_field_name",
+                    "Duplicated or invalid field name id.",
+                    Some(json!({ "fieldName": "id" })),
+                ) }),
+            );
+            continue;
+        }
         if field.name == "id" {
             // The primary key keeps its type and role; its text options may change.
             let id_field = &mut out[0];

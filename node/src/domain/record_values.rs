@@ -130,13 +130,21 @@ fn assign_and_validate(
             && !(matches!(field.kind, FieldKind::Password { .. })
                 && collection.kind != CollectionType::Base)
     };
+    let mut cast_errors = FieldErrors::new();
     // Plain values first, then modifiers, as PocketBase applies them.
     for field in &collection.fields {
         if !writable(field) {
             continue;
         }
         if let Some(raw) = body.get(&field.name) {
-            doc.insert(field.name.clone(), fields::cast(&field.kind, raw));
+            match fields::cast(&field.kind, raw) {
+                Ok(value) => {
+                    doc.insert(field.name.clone(), value);
+                }
+                Err(error) => {
+                    cast_errors.insert(field.name.clone(), error);
+                }
+            }
         }
     }
     for (key, raw) in body {
@@ -187,8 +195,11 @@ fn assign_and_validate(
             _ => {}
         }
     }
-    let mut errors = FieldErrors::new();
+    let mut errors = cast_errors;
     for field in &collection.fields {
+        if errors.contains_key(&field.name) {
+            continue;
+        }
         if matches!(field.kind, FieldKind::Password { .. })
             && !(body.contains_key(&field.name) && writable(field))
         {

@@ -78,8 +78,20 @@ pub fn zero_value(kind: &FieldKind) -> Value {
     }
 }
 
-/// Cast request input to the field's type, as PocketBase's lenient casting does.
-pub fn cast(kind: &FieldKind, raw: &Value) -> Value {
+/// Cast request input to the field's type, as PocketBase's lenient casting does. The one
+/// input casting refuses is a number spelled as infinity or NaN (the field's error).
+pub fn cast(kind: &FieldKind, raw: &Value) -> Result<Value, Value> {
+    if matches!(kind, FieldKind::Number { .. }) && number::names_non_finite(raw) {
+        return Err(field_error(
+            "validation_not_a_number",
+            "The submitted number is not properly formatted.",
+            None,
+        ));
+    }
+    Ok(cast_value(kind, raw))
+}
+
+fn cast_value(kind: &FieldKind, raw: &Value) -> Value {
     match kind {
         FieldKind::Text { .. }
         | FieldKind::Email { .. }
