@@ -296,14 +296,47 @@ fn normalise_fields(
             None => out.push(field),
         }
     }
+    if let Some(previous) = previous {
+        let kept = |old: &Field| {
+            out.iter()
+                .any(|field| field.id == old.id && field.name == old.name)
+        };
+        if previous
+            .iter()
+            .any(|old| old.system && old.name != "id" && !kept(old))
+        {
+            let error = field_error(
+                "validation_system_field_change",
+                "System fields cannot be deleted or renamed.",
+                None,
+            );
+            return Err(error.as_object().cloned().unwrap_or_default());
+        }
+    }
     let mut primary_keys = 0;
     for (index, field) in out.iter().enumerate() {
-        let changed_type = previous.and_then(|previous| {
-            previous
-                .iter()
-                .find(|old| old.id == field.id)
-                .filter(|old| old.kind.type_name() != field.kind.type_name())
-        });
+        let old = previous.and_then(|previous| previous.iter().find(|old| old.id == field.id));
+        if let (
+            Some(FieldKind::Relation {
+                collection_id: old_target,
+                ..
+            }),
+            FieldKind::Relation { collection_id, .. },
+        ) = (old.map(|old| &old.kind), &field.kind)
+        {
+            if old_target != collection_id {
+                errors.insert(
+                    index.to_string(),
+                    json!({ "collectionId": field_error(
+                        "validation_field_relation_change",
+                        "The relation collection cannot be changed.",
+                        None,
+                    ) }),
+                );
+                continue;
+            }
+        }
+        let changed_type = old.filter(|old| old.kind.type_name() != field.kind.type_name());
         if changed_type.is_some() {
             errors.insert(
                 index.to_string(),
