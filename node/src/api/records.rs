@@ -134,12 +134,12 @@ fn writer(principal: &Principal) -> Writer {
 
 /// Relation ids are checked against this node's applied state.
 fn record_lookup(app: &App) -> impl Fn(&str, &str) -> bool + '_ {
-    move |collection_id: &str, record_id: &str| {
-        app.state()
-            .record(collection_id, record_id)
-            .ok()
-            .flatten()
-            .is_some()
+    move |collection_id: &str, record_id: &str| match app.state().record(collection_id, record_id) {
+        Ok(found) => found.is_some(),
+        Err(error) => {
+            tracing::error!(%error, collection_id, record_id, "look up a related record");
+            false
+        }
     }
 }
 
