@@ -12,6 +12,8 @@ use crate::domain::ids;
 
 /// Longest collection or field name.
 const NAME_LENGTH_MAX: usize = 255;
+/// Longest field name.
+const FIELD_NAME_LENGTH_MAX: usize = 100;
 /// Most fields a collection may have.
 const FIELDS_MAX: usize = 1_000;
 /// Field names a record's JSON uses for itself.
@@ -190,6 +192,27 @@ fn name_error(name: &str) -> Option<Value> {
     }
 }
 
+/// A field name's error: PocketBase allows 1 to 100 word characters.
+fn field_name_error(name: &str) -> Option<Value> {
+    if name.is_empty() {
+        Some(field_error("validation_required", "Cannot be blank.", None))
+    } else if name.chars().count() > FIELD_NAME_LENGTH_MAX {
+        Some(field_error(
+            "validation_length_out_of_range",
+            format!("The length must be between 1 and {FIELD_NAME_LENGTH_MAX}."),
+            Some(json!({ "min": 1, "max": FIELD_NAME_LENGTH_MAX })),
+        ))
+    } else if !NAME_PATTERN.is_match(name) {
+        Some(field_error(
+            "validation_match_invalid",
+            "Must be in a valid format.",
+            None,
+        ))
+    } else {
+        None
+    }
+}
+
 /// The system `id` field as PocketBase defines it.
 pub fn system_id_field() -> Field {
     Field {
@@ -273,7 +296,7 @@ fn normalise_fields(
             }
             continue;
         }
-        if let Some(error) = name_error(&field.name) {
+        if let Some(error) = field_name_error(&field.name) {
             errors.insert((position + 1).to_string(), json!({ "name": error }));
             continue;
         }
