@@ -308,15 +308,35 @@ fn normalise_fields(
             continue;
         }
         if field.id.is_empty() {
-            field.id = ids::field_id(field.kind.type_name(), &field.name);
+            // A field without an id takes the id of an earlier one of its name (so the
+            // later definition replaces it), else one derived from its type and name.
+            field.id = out
+                .iter()
+                .find(|existing| existing.name == field.name)
+                .map(|existing| existing.id.clone())
+                .unwrap_or_else(|| ids::field_id(field.kind.type_name(), &field.name));
         }
         settings::normalise(&mut field);
-        match out
-            .iter()
-            .position(|existing| existing.id == field.id || existing.name == field.name)
-        {
+        match out.iter().position(|existing| existing.id == field.id) {
             Some(index) => out[index] = field,
             None => out.push(field),
+        }
+    }
+    // Fields with different ids may not share a name, whatever its case.
+    for index in 1..out.len() {
+        let name = out[index].name.to_lowercase();
+        if out[..index]
+            .iter()
+            .any(|earlier| earlier.name.to_lowercase() == name)
+        {
+            errors.insert(
+                index.to_string(),
+                json!({ "name": field_error(
+                    "validation_duplicated_field_name",
+                    format!("Duplicated or invalid field name {}.", out[index].name),
+                    Some(json!({ "fieldName": out[index].name })),
+                ) }),
+            );
         }
     }
     if let Some(previous) = previous {
@@ -382,7 +402,15 @@ fn normalise_fields(
         }
         let field_errors = settings::validate(field, context);
         if !field_errors.is_empty() {
-            errors.insert(index.to_string(), Value::Object(field_errors));
+            match errors
+                .get_mut(&index.to_string())
+                .and_then(Value::as_object_mut)
+            {
+                Some(existing) => existing.extend(field_errors),
+                None => {
+                    errors.insert(index.to_string(), Value::Object(field_errors));
+                }
+            }
         }
     }
     if primary_keys > 1 {
