@@ -267,32 +267,34 @@ fn normalise_fields(
             continue;
         }
         if field.name == "id" {
-            // The primary key keeps its type and role; its text options may change.
+            // The primary key keeps its role and stays visible; its text options are taken
+            // as given (missing ones are zero), and an empty pattern is the default one.
             let id_field = &mut out[0];
-            id_field.hidden = field.hidden;
             id_field.presentable = field.presentable;
             id_field.help = field.help;
-            if let (
-                FieldKind::Text {
+            if let FieldKind::Text {
+                min,
+                max,
+                pattern,
+                autogenerate_pattern,
+                ..
+            } = field.kind
+            {
+                let default_pattern = match &id_field.kind {
+                    FieldKind::Text { pattern, .. } => pattern.clone(),
+                    _ => String::new(),
+                };
+                id_field.kind = FieldKind::Text {
                     min,
                     max,
-                    pattern,
+                    pattern: if pattern.is_empty() {
+                        default_pattern
+                    } else {
+                        pattern
+                    },
                     autogenerate_pattern,
-                    ..
-                },
-                FieldKind::Text {
-                    min: new_min,
-                    max: new_max,
-                    pattern: new_pattern,
-                    autogenerate_pattern: new_autogenerate,
-                    ..
-                },
-            ) = (&mut id_field.kind, field.kind)
-            {
-                *min = new_min;
-                *max = new_max;
-                *pattern = new_pattern;
-                *autogenerate_pattern = new_autogenerate;
+                    primary_key: true,
+                };
             }
             continue;
         }

@@ -83,11 +83,16 @@ pub fn document_for_update(
 /// pattern is the default one or cannot be used).
 fn new_id(collection: &Collection) -> String {
     match collection.field("id").map(|field| &field.kind) {
+        // No pattern, no id: the create fails as `id` is required.
         Some(FieldKind::Text {
             autogenerate_pattern,
             ..
-        }) if !autogenerate_pattern.is_empty() && autogenerate_pattern != "[a-z0-9]{15}" => {
-            text::autogenerate(autogenerate_pattern).unwrap_or_else(ids::new_record_id)
+        }) if autogenerate_pattern.is_empty() => String::new(),
+        Some(FieldKind::Text {
+            autogenerate_pattern,
+            ..
+        }) if autogenerate_pattern != "[a-z0-9]{15}" => {
+            text::autogenerate(autogenerate_pattern).unwrap_or_default()
         }
         _ => ids::new_record_id(),
     }
