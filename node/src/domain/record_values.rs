@@ -296,7 +296,7 @@ mod tests {
         serde_json::from_value(json!({
             "id": "pbc_1", "name": "t2", "type": "base",
             "fields": [
-                {"name": "id", "type": "text", "min": 15, "max": 15, "pattern": "^[a-z0-9]+$", "required": true, "system": true, "primaryKey": true},
+                {"name": "id", "type": "text", "min": 15, "max": 15, "pattern": "^[a-z0-9]+$", "autogeneratePattern": "[a-z0-9]{15}", "required": true, "system": true, "primaryKey": true},
                 {"name": "s", "type": "text", "min": 2, "max": 4, "pattern": "^[a-z]+$"},
                 {"name": "n", "type": "number", "min": 1, "max": 5, "onlyInt": true, "required": true},
                 {"name": "b", "type": "bool", "required": true},
