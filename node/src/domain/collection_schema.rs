@@ -254,19 +254,8 @@ fn normalise_fields(
         return Err(errors);
     }
     let mut out: Vec<Field> = vec![system_id_field()];
-    for (position, mut field) in fields.into_iter().enumerate() {
-        if field.name == "id" && !matches!(field.kind, FieldKind::Text { .. }) {
-            errors.insert(
-                (position + 1).to_string(),
-                json!({ "name": field_error(
-                    "validation_duplicated_field_name",
-                    "Duplicated or invalid field name id.",
-                    Some(json!({ "fieldName": "id" })),
-                ) }),
-            );
-            continue;
-        }
-        if field.name == "id" {
+    for mut field in fields {
+        if field.name == "id" && matches!(field.kind, FieldKind::Text { .. }) {
             // The primary key keeps its role and stays visible; its text options are taken
             // as given (missing ones are zero), and an empty pattern is the default one.
             let id_field = &mut out[0];
@@ -298,22 +287,12 @@ fn normalise_fields(
             }
             continue;
         }
-        if let Some(error) = field_name_error(&field.name) {
-            errors.insert((position + 1).to_string(), json!({ "name": error }));
-            continue;
-        }
-        if RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
-            errors.insert(
-                (position + 1).to_string(),
-                json!({ "name": field_error("validation_not_in_invalid", "Must not be in list.", None) }),
-            );
-            continue;
-        }
         if field.id.is_empty() {
             // A field without an id takes the id of an earlier one of its name (so the
             // later definition replaces it), else one derived from its type and name.
             field.id = out
                 .iter()
+                .skip(1)
                 .find(|existing| existing.name == field.name)
                 .map(|existing| existing.id.clone())
                 .unwrap_or_else(|| ids::field_id(field.kind.type_name(), &field.name));
@@ -322,23 +301,6 @@ fn normalise_fields(
         match out.iter().position(|existing| existing.id == field.id) {
             Some(index) => out[index] = field,
             None => out.push(field),
-        }
-    }
-    // Fields with different ids may not share a name, whatever its case.
-    for index in 1..out.len() {
-        let name = out[index].name.to_lowercase();
-        if out[..index]
-            .iter()
-            .any(|earlier| earlier.name.to_lowercase() == name)
-        {
-            errors.insert(
-                index.to_string(),
-                json!({ "name": field_error(
-                    "validation_duplicated_field_name",
-                    format!("Duplicated or invalid field name {}.", out[index].name),
-                    Some(json!({ "fieldName": out[index].name })),
-                ) }),
-            );
         }
     }
     if let Some(previous) = previous {
@@ -361,28 +323,7 @@ fn normalise_fields(
     let mut primary_keys = 0;
     for (index, field) in out.iter().enumerate() {
         let old = previous.and_then(|previous| previous.iter().find(|old| old.id == field.id));
-        if let (
-            Some(FieldKind::Relation {
-                collection_id: old_target,
-                ..
-            }),
-            FieldKind::Relation { collection_id, .. },
-        ) = (old.map(|old| &old.kind), &field.kind)
-        {
-            if old_target != collection_id {
-                errors.insert(
-                    index.to_string(),
-                    json!({ "collectionId": field_error(
-                        "validation_field_relation_change",
-                        "The relation collection cannot be changed.",
-                        None,
-                    ) }),
-                );
-                continue;
-            }
-        }
-        let changed_type = old.filter(|old| old.kind.type_name() != field.kind.type_name());
-        if changed_type.is_some() {
+        if old.is_some_and(|old| old.kind.type_name() != field.kind.type_name()) {
             errors.insert(
                 index.to_string(),
                 field_error(
@@ -402,17 +343,49 @@ fn normalise_fields(
         ) {
             primary_keys += 1;
         }
-        let field_errors = settings::validate(field, context);
-        if !field_errors.is_empty() {
-            match errors
-                .get_mut(&index.to_string())
-                .and_then(Value::as_object_mut)
-            {
-                Some(existing) => existing.extend(field_errors),
-                None => {
-                    errors.insert(index.to_string(), Value::Object(field_errors));
-                }
+        let mut field_errors = settings::validate(field, context);
+        if let Some(error) = field_name_error(&field.name) {
+            field_errors.insert("name".into(), error);
+        } else if RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
+            field_errors.insert(
+                "name".into(),
+                field_error("validation_not_in_invalid", "Must not be in list.", None),
+            );
+        } else if out[..index]
+            .iter()
+            .any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name))
+        {
+            // Fields with different ids may not share a name, whatever its case.
+            field_errors.insert(
+                "name".into(),
+                field_error(
+                    "validation_duplicated_field_name",
+                    format!("Duplicated or invalid field name {}.", field.name),
+                    Some(json!({ "fieldName": field.name })),
+                ),
+            );
+        }
+        if let (
+            Some(FieldKind::Relation {
+                collection_id: old_target,
+                ..
+            }),
+            FieldKind::Relation { collection_id, .. },
+        ) = (old.map(|old| &old.kind), &field.kind)
+        {
+            if old_target != collection_id {
+                field_errors.insert(
+                    "collectionId".into(),
+                    field_error(
+                        "validation_field_relation_change",
+                        "The relation collection cannot be changed.",
+                        None,
+                    ),
+                );
             }
+        }
+        if !field_errors.is_empty() {
+            errors.insert(index.to_string(), Value::Object(field_errors));
         }
     }
     if primary_keys > 1 {
