@@ -192,6 +192,9 @@ fn is_blank(kind: &FieldKind, value: &Value) -> bool {
 /// Validate a cast value against the field's options: the first failure, as PocketBase's
 /// `{code, message[, params]}`.
 pub fn validate(field: &Field, value: &Value, lookup: &dyn RecordLookup) -> Option<Value> {
+    if matches!(field.kind, FieldKind::Autodate { .. }) {
+        return None;
+    }
     if is_blank(&field.kind, value) {
         return field
             .required

@@ -76,9 +76,17 @@ fn domain_lists(errors: &mut Map<String, Value>, except: &[String], only: &[Stri
 
 /// Normalise options PocketBase rewrites on save (date bounds to its datetime shape).
 pub fn normalise(field: &mut Field) {
-    if let FieldKind::Date { min, max } = &mut field.kind {
-        *min = date::normalise(min);
-        *max = date::normalise(max);
+    match &mut field.kind {
+        FieldKind::Date { min, max } => {
+            *min = date::normalise(min);
+            *max = date::normalise(max);
+        }
+        // PocketBase's autodate has neither `help` nor `required`.
+        FieldKind::Autodate { .. } => {
+            field.help.clear();
+            field.required = false;
+        }
+        _ => {}
     }
 }
 
