@@ -7,6 +7,12 @@ use serde_json::{json, Map, Value};
 use crate::api::error::field_error;
 use crate::domain::fields::{address, date, text};
 
+/// Longest password bcrypt reads.
+const PASSWORD_LENGTH_MAX: i64 = 71;
+/// bcrypt's cost range.
+const PASSWORD_COST_MIN: i64 = 4;
+const PASSWORD_COST_MAX: i64 = 31;
+
 /// What the checks need to know beyond the field itself.
 pub struct SettingsContext<'a> {
     /// Whether a collection with this id exists (or is the one being saved).
@@ -131,12 +137,28 @@ pub fn validate(field: &Field, context: &SettingsContext<'_>) -> Map<String, Val
                 }
             }
         }
-        FieldKind::Password { min, max, .. } => {
+        FieldKind::Password {
+            min,
+            max,
+            pattern,
+            cost,
+        } => {
+            // bcrypt reads at most 71 bytes and takes costs 4 to 31 (0 is its default).
             if *min < 0 {
-                errors.insert("min".into(), at_least(0));
+                errors.insert("min".into(), at_least(1));
             }
-            if *max != 0 && max < min {
+            if *max > PASSWORD_LENGTH_MAX {
+                errors.insert("max".into(), at_most(PASSWORD_LENGTH_MAX));
+            } else if *max != 0 && max < min {
                 errors.insert("max".into(), at_least(*min));
+            }
+            if let Err(error) = text::compile_pattern(pattern) {
+                errors.insert("pattern".into(), regex_error(&error));
+            }
+            if *cost != 0 && *cost < PASSWORD_COST_MIN {
+                errors.insert("cost".into(), at_least(PASSWORD_COST_MIN));
+            } else if *cost > PASSWORD_COST_MAX {
+                errors.insert("cost".into(), at_most(PASSWORD_COST_MAX));
             }
         }
         FieldKind::Number { min, max, only_int } => {
