@@ -153,13 +153,14 @@ pub fn validate_url(value: &Value, except: &[String], only: &[String]) -> Option
     check_domains(&parsed_host(text), except, only, "url")
 }
 
-/// Go's `is.Domain`, for the domain lists themselves.
+/// Go's `is.Domain`, for the domain lists themselves: dot-separated labels of letters,
+/// digits and inner hyphens, ending in a label of letters only.
 pub fn is_domain(text: &str) -> bool {
     static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"^([a-zA-Z0-9_]([a-zA-Z0-9\-_]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,}$")
+        Regex::new(r"^(?i)([a-z0-9]([a-z0-9\-]{0,61}[a-z0-9])?\.)+[a-z]{1,63}$")
             .expect("static pattern")
     });
-    text.len() <= 253 && DOMAIN.is_match(text)
+    text.len() <= 255 && DOMAIN.is_match(text)
 }
 
 #[cfg(test)]
@@ -231,6 +232,27 @@ mod tests {
         ];
         for (text, valid) in emails {
             assert_eq!(is_email(text), valid, "{text}");
+        }
+    }
+
+    #[test]
+    fn domains_match_pocketbase() {
+        let cases = [
+            ("Good.com", true),
+            ("a.b", true),
+            ("sub.domain.co.uk", true),
+            ("x", false),
+            ("a_b.com", false),
+            ("xn--d1acufc.xn--p1ai", false),
+            ("-a.com", false),
+            ("a-.com", false),
+            ("1.2.3.4", false),
+            ("a.com.", false),
+            ("localhost", false),
+            ("a.c1", false),
+        ];
+        for (text, valid) in cases {
+            assert_eq!(is_domain(text), valid, "{text}");
         }
     }
 
