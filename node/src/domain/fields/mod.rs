@@ -7,6 +7,7 @@ pub mod date;
 pub mod geo_point;
 pub mod json;
 pub mod list;
+pub mod modifier;
 pub mod number;
 pub mod settings;
 pub mod text;
@@ -15,6 +16,8 @@ use edgebase_client::wire::{Field, FieldKind};
 use serde_json::{json, Value};
 
 use crate::api::error::field_error;
+
+pub use modifier::{modify, Modifier};
 
 /// Where relation ids are looked up: the local applied state, or a model in tests.
 pub trait RecordLookup {
@@ -25,35 +28,6 @@ pub trait RecordLookup {
 impl<F: Fn(&str, &str) -> bool> RecordLookup for F {
     fn record_exists(&self, collection_id: &str, record_id: &str) -> bool {
         self(collection_id, record_id)
-    }
-}
-
-/// A write modifier in a request body key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Modifier {
-    /// `field+`: add (number) or append (list).
-    Append,
-    /// `+field`: prepend (list).
-    Prepend,
-    /// `field-`: subtract (number) or remove (list).
-    Remove,
-    /// `field:autogenerate`: the given prefix and a string from the text field's
-    /// `autogeneratePattern`.
-    Autogenerate,
-}
-
-impl Modifier {
-    /// Split a body key into the field name and its modifier, if it has one.
-    pub fn parse(key: &str) -> Option<(&str, Modifier)> {
-        if let Some(name) = key.strip_suffix(":autogenerate") {
-            Some((name, Modifier::Autogenerate))
-        } else if let Some(name) = key.strip_prefix('+') {
-            Some((name, Modifier::Prepend))
-        } else if let Some(name) = key.strip_suffix('+') {
-            Some((name, Modifier::Append))
-        } else {
-            key.strip_suffix('-').map(|name| (name, Modifier::Remove))
-        }
     }
 }
 
@@ -108,51 +82,6 @@ fn cast_value(kind: &FieldKind, raw: &Value) -> Value {
         FieldKind::Select { .. } | FieldKind::Relation { .. } => {
             list::shape(kind, list::cast_list(raw))
         }
-    }
-}
-
-/// Apply a modifier to the current value; fields without modifiers keep their value.
-pub fn modify(kind: &FieldKind, current: &Value, modifier: Modifier, raw: &Value) -> Value {
-    match kind {
-        FieldKind::Number { .. } => {
-            let current = number::cast_number(current);
-            let delta = number::cast_number(raw);
-            match modifier {
-                Modifier::Append => number::number_value(current + delta),
-                Modifier::Remove => number::number_value(current - delta),
-                Modifier::Prepend | Modifier::Autogenerate => number::number_value(current),
-            }
-        }
-        FieldKind::Text {
-            autogenerate_pattern,
-            ..
-        } if modifier == Modifier::Autogenerate => {
-            // Without a pattern the prefix alone is the value, as in PocketBase.
-            let generated = if autogenerate_pattern.is_empty() {
-                Some(String::new())
-            } else {
-                text::autogenerate(autogenerate_pattern)
-            };
-            match generated {
-                Some(generated) => Value::String(text::cast_text(raw) + &generated),
-                None => current.clone(),
-            }
-        }
-        FieldKind::Select { .. } | FieldKind::Relation { .. } => {
-            let current = list::cast_list(current);
-            let given = list::cast_list(raw);
-            let items = match modifier {
-                Modifier::Append => current.into_iter().chain(given).collect(),
-                Modifier::Prepend => given.into_iter().chain(current).collect(),
-                Modifier::Remove => current
-                    .into_iter()
-                    .filter(|item| !given.contains(item))
-                    .collect(),
-                Modifier::Autogenerate => current,
-            };
-            list::shape(kind, list::unique(items))
-        }
-        _ => current.clone(),
     }
 }
 
