@@ -249,3 +249,74 @@ impl FieldKind {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every field type as PocketBase 0.40.6 shows it in `GET /api/collections/{c}`.
+    const POCKETBASE_FIELDS: &str = r#"[
+        {"autogeneratePattern":"[a-z0-9]{15}","help":"","hidden":false,"id":"text3208210256","max":15,"min":15,"name":"id","pattern":"^[a-z0-9]+$","presentable":false,"primaryKey":true,"required":true,"system":true,"type":"text"},
+        {"help":"","hidden":false,"id":"number2013832146","max":null,"min":null,"name":"n","onlyInt":false,"presentable":false,"required":false,"system":false,"type":"number"},
+        {"help":"","hidden":false,"id":"bool1908338681","name":"b","presentable":false,"required":false,"system":false,"type":"bool"},
+        {"exceptDomains":[],"help":"","hidden":false,"id":"email4024072794","name":"e","onlyDomains":[],"presentable":false,"required":false,"system":false,"type":"email"},
+        {"exceptDomains":[],"help":"","hidden":false,"id":"url4067256894","name":"u","onlyDomains":[],"presentable":false,"required":false,"system":false,"type":"url"},
+        {"convertURLs":false,"help":"","hidden":false,"id":"editor327952476","maxSize":0,"name":"ed","presentable":false,"required":false,"system":false,"type":"editor"},
+        {"help":"","hidden":false,"id":"date2564639436","max":"","min":"","name":"d","presentable":false,"required":false,"system":false,"type":"date"},
+        {"hidden":false,"id":"autodate2011229528","name":"ad","onCreate":true,"onUpdate":false,"presentable":false,"system":false,"type":"autodate"},
+        {"help":"","hidden":false,"id":"select453955339","maxSelect":0,"name":"s","presentable":false,"required":false,"system":false,"type":"select","values":["a"]},
+        {"help":"","hidden":false,"id":"json2137352139","maxSize":0,"name":"j","presentable":false,"required":false,"system":false,"type":"json"},
+        {"cascadeDelete":false,"collectionId":"_pb_users_auth_","help":"","hidden":false,"id":"relation1812594589","maxSelect":0,"minSelect":0,"name":"r","presentable":false,"required":false,"system":false,"type":"relation"},
+        {"help":"","hidden":false,"id":"geoPoint30677878","name":"g","presentable":false,"required":false,"system":false,"type":"geoPoint"},
+        {"cost":0,"help":"","hidden":false,"id":"password2181537457","max":0,"min":0,"name":"p","pattern":"","presentable":false,"required":false,"system":false,"type":"password"}
+    ]"#;
+
+    #[test]
+    fn every_field_type_round_trips_pocketbase_json() {
+        let shown: Vec<Value> = serde_json::from_str(POCKETBASE_FIELDS).expect("fixture");
+        for field in shown {
+            let parsed: Field = serde_json::from_value(field.clone()).expect("field");
+            assert_eq!(serde_json::to_value(&parsed).expect("serialise"), field);
+        }
+    }
+
+    #[test]
+    fn missing_options_take_pocketbase_defaults() {
+        let cases = [
+            (
+                r#"{"name":"a","type":"text"}"#,
+                r#"{"autogeneratePattern":"","max":0,"min":0,"pattern":"","primaryKey":false}"#,
+            ),
+            (
+                r#"{"name":"a","type":"number"}"#,
+                r#"{"max":null,"min":null,"onlyInt":false}"#,
+            ),
+            (
+                r#"{"name":"a","type":"select","values":null}"#,
+                r#"{"maxSelect":0,"values":[]}"#,
+            ),
+            (
+                r#"{"name":"a","type":"autodate","help":"x","required":true}"#,
+                r#"{"onCreate":false,"onUpdate":false}"#,
+            ),
+        ];
+        let common = [
+            "help",
+            "hidden",
+            "id",
+            "name",
+            "presentable",
+            "required",
+            "system",
+            "type",
+        ];
+        for (input, options) in cases {
+            let field: Field = serde_json::from_str(input).expect(input);
+            let mut shown = serde_json::to_value(&field).expect("serialise");
+            let object = shown.as_object_mut().expect("object");
+            object.retain(|key, _| !common.contains(&key.as_str()));
+            let expected: Value = serde_json::from_str(options).expect("expected");
+            assert_eq!(shown, expected, "{input}");
+        }
+    }
+}

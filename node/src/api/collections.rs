@@ -4,7 +4,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_client::wire::Collection;
+use edgebase_client::wire::{Collection, FieldKind};
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::Value;
 
@@ -200,6 +200,19 @@ pub async fn delete(
             ),
         );
         return Err(ApiError::validation("Failed to delete collection.", data));
+    }
+    let referencing = app.collections()?.into_iter().find(|other| {
+        other.collection.id != current.collection.id
+            && other.collection.fields.iter().any(|field| {
+                matches!(&field.kind, FieldKind::Relation { collection_id, .. }
+                    if *collection_id == current.collection.id)
+            })
+    });
+    if let Some(other) = referencing {
+        return Err(ApiError::bad_request(format!(
+            "Failed to delete collection probably due to existing reference in {}.",
+            other.collection.name
+        )));
     }
     apply_to_collection(
         &app,

@@ -18,7 +18,7 @@ use crate::api::caller::Caller;
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::app::{App, LoadedCollection};
 use crate::auth::password;
-use crate::domain::record_values::{self, Document, RecordLookup, WriteContext};
+use crate::domain::record_values::{self, Document, RecordLookup, WriteContext, Writer};
 use crate::domain::time;
 
 /// A record a rule read: collection id, record id, version.
@@ -241,7 +241,19 @@ impl Planner<'_> {
     }
 
     fn write_context<'l>(&self, now: &'l str, lookup: &'l RelationLookup<'_>) -> WriteContext<'l> {
-        WriteContext { now, lookup }
+        WriteContext {
+            now,
+            lookup,
+            writer: self.writer(),
+        }
+    }
+
+    fn writer(&self) -> Writer {
+        if self.caller.is_superuser() {
+            Writer::Superuser
+        } else {
+            Writer::Client
+        }
     }
 
     pub async fn create(
@@ -265,7 +277,7 @@ impl Planner<'_> {
             .map_err(|errors| ApiError::validation(failed, errors))?;
             (doc, lookup.checked.into_inner())
         };
-        hash_passwords(collection, body, &mut doc).await?;
+        hash_passwords(collection, body, self.writer(), &mut doc).await?;
         let record_id = text(&doc, "id");
         let stored = stored_from(&collection.id, &record_id, &doc);
         let Some(reads) = self.rule_allows(&collection.create_rule, &stored, body)? else {
@@ -316,7 +328,7 @@ impl Planner<'_> {
             .map_err(|errors| ApiError::validation(failed, errors))?;
             (doc, lookup.checked.into_inner())
         };
-        hash_passwords(collection, body, &mut doc).await?;
+        hash_passwords(collection, body, self.writer(), &mut doc).await?;
         let mut commands = conditions(reads, related, &collection.id, record_id);
         commands.push(Command::PutRecord {
             collection_id: collection.id.clone(),
@@ -622,9 +634,10 @@ pub fn decode(stored: &StoredRecord) -> Result<Document, ApiError> {
 async fn hash_passwords(
     collection: &Collection,
     body: &Map<String, Value>,
+    writer: Writer,
     doc: &mut Document,
 ) -> Result<(), ApiError> {
-    for name in record_values::passwords_to_hash(collection, body) {
+    for name in record_values::passwords_to_hash(collection, body, writer) {
         let plain = text(doc, &name);
         let hashed = password::hash(plain).await.map_err(|error| {
             tracing::error!(%error, "hash a password field");

@@ -12,6 +12,8 @@ use crate::domain::ids;
 
 /// Longest collection or field name.
 const NAME_LENGTH_MAX: usize = 255;
+/// Longest field name.
+const FIELD_NAME_LENGTH_MAX: usize = 100;
 /// Most fields a collection may have.
 const FIELDS_MAX: usize = 1_000;
 /// Field names a record's JSON uses for itself.
@@ -190,6 +192,27 @@ fn name_error(name: &str) -> Option<Value> {
     }
 }
 
+/// A field name's error: PocketBase allows 1 to 100 word characters.
+fn field_name_error(name: &str) -> Option<Value> {
+    if name.is_empty() {
+        Some(field_error("validation_required", "Cannot be blank.", None))
+    } else if name.chars().count() > FIELD_NAME_LENGTH_MAX {
+        Some(field_error(
+            "validation_length_out_of_range",
+            format!("The length must be between 1 and {FIELD_NAME_LENGTH_MAX}."),
+            Some(json!({ "min": 1, "max": FIELD_NAME_LENGTH_MAX })),
+        ))
+    } else if !NAME_PATTERN.is_match(name) {
+        Some(field_error(
+            "validation_match_invalid",
+            "Must be in a valid format.",
+            None,
+        ))
+    } else {
+        None
+    }
+}
+
 /// The system `id` field as PocketBase defines it.
 pub fn system_id_field() -> Field {
     Field {
@@ -231,69 +254,76 @@ fn normalise_fields(
         return Err(errors);
     }
     let mut out: Vec<Field> = vec![system_id_field()];
-    for (position, mut field) in fields.into_iter().enumerate() {
-        if field.name == "id" {
-            // The primary key keeps its type and role; its text options may change.
+    for mut field in fields {
+        if field.name == "id" && matches!(field.kind, FieldKind::Text { .. }) {
+            // The primary key keeps its role and stays visible; its text options are taken
+            // as given (missing ones are zero), and an empty pattern is the default one.
             let id_field = &mut out[0];
-            id_field.hidden = field.hidden;
             id_field.presentable = field.presentable;
             id_field.help = field.help;
-            if let (
-                FieldKind::Text {
+            if let FieldKind::Text {
+                min,
+                max,
+                pattern,
+                autogenerate_pattern,
+                ..
+            } = field.kind
+            {
+                let default_pattern = match &id_field.kind {
+                    FieldKind::Text { pattern, .. } => pattern.clone(),
+                    _ => String::new(),
+                };
+                id_field.kind = FieldKind::Text {
                     min,
                     max,
-                    pattern,
+                    pattern: if pattern.is_empty() {
+                        default_pattern
+                    } else {
+                        pattern
+                    },
                     autogenerate_pattern,
-                    ..
-                },
-                FieldKind::Text {
-                    min: new_min,
-                    max: new_max,
-                    pattern: new_pattern,
-                    autogenerate_pattern: new_autogenerate,
-                    ..
-                },
-            ) = (&mut id_field.kind, field.kind)
-            {
-                *min = new_min;
-                *max = new_max;
-                *pattern = new_pattern;
-                *autogenerate_pattern = new_autogenerate;
+                    primary_key: true,
+                };
             }
             continue;
         }
-        if let Some(error) = name_error(&field.name) {
-            errors.insert((position + 1).to_string(), json!({ "name": error }));
-            continue;
-        }
-        if RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
-            errors.insert(
-                (position + 1).to_string(),
-                json!({ "name": field_error("validation_not_in_invalid", "Must not be in list.", None) }),
-            );
-            continue;
-        }
         if field.id.is_empty() {
-            field.id = ids::field_id(field.kind.type_name(), &field.name);
+            // A field without an id takes the id of an earlier one of its name (so the
+            // later definition replaces it), else one derived from its type and name.
+            field.id = out
+                .iter()
+                .skip(1)
+                .find(|existing| existing.name == field.name)
+                .map(|existing| existing.id.clone())
+                .unwrap_or_else(|| ids::field_id(field.kind.type_name(), &field.name));
         }
         settings::normalise(&mut field);
-        match out
-            .iter()
-            .position(|existing| existing.id == field.id || existing.name == field.name)
-        {
+        match out.iter().position(|existing| existing.id == field.id) {
             Some(index) => out[index] = field,
             None => out.push(field),
         }
     }
+    if let Some(previous) = previous {
+        let kept = |old: &Field| {
+            out.iter()
+                .any(|field| field.id == old.id && field.name == old.name)
+        };
+        if previous
+            .iter()
+            .any(|old| old.system && old.name != "id" && !kept(old))
+        {
+            let error = field_error(
+                "validation_system_field_change",
+                "System fields cannot be deleted or renamed.",
+                None,
+            );
+            return Err(error.as_object().cloned().unwrap_or_default());
+        }
+    }
     let mut primary_keys = 0;
     for (index, field) in out.iter().enumerate() {
-        let changed_type = previous.and_then(|previous| {
-            previous
-                .iter()
-                .find(|old| old.id == field.id)
-                .filter(|old| old.kind.type_name() != field.kind.type_name())
-        });
-        if changed_type.is_some() {
+        let old = previous.and_then(|previous| previous.iter().find(|old| old.id == field.id));
+        if old.is_some_and(|old| old.kind.type_name() != field.kind.type_name()) {
             errors.insert(
                 index.to_string(),
                 field_error(
@@ -313,7 +343,47 @@ fn normalise_fields(
         ) {
             primary_keys += 1;
         }
-        let field_errors = settings::validate(field, context);
+        let mut field_errors = settings::validate(field, context);
+        if let Some(error) = field_name_error(&field.name) {
+            field_errors.insert("name".into(), error);
+        } else if RESERVED_FIELD_NAMES.contains(&field.name.as_str()) {
+            field_errors.insert(
+                "name".into(),
+                field_error("validation_not_in_invalid", "Must not be in list.", None),
+            );
+        } else if out[..index]
+            .iter()
+            .any(|earlier| earlier.name.eq_ignore_ascii_case(&field.name))
+        {
+            // Fields with different ids may not share a name, whatever its case.
+            field_errors.insert(
+                "name".into(),
+                field_error(
+                    "validation_duplicated_field_name",
+                    format!("Duplicated or invalid field name {}.", field.name),
+                    Some(json!({ "fieldName": field.name })),
+                ),
+            );
+        }
+        if let (
+            Some(FieldKind::Relation {
+                collection_id: old_target,
+                ..
+            }),
+            FieldKind::Relation { collection_id, .. },
+        ) = (old.map(|old| &old.kind), &field.kind)
+        {
+            if old_target != collection_id {
+                field_errors.insert(
+                    "collectionId".into(),
+                    field_error(
+                        "validation_field_relation_change",
+                        "The relation collection cannot be changed.",
+                        None,
+                    ),
+                );
+            }
+        }
         if !field_errors.is_empty() {
             errors.insert(index.to_string(), Value::Object(field_errors));
         }
@@ -365,6 +435,10 @@ mod tests {
                 "fields",
             ),
             (json!({"name": "ok", "type": "view"}), "type"),
+            (
+                json!({"name": "ok", "fields": [{"name": "f", "type": "file"}]}),
+                "fields",
+            ),
         ];
         for (body, key) in cases {
             let error = create(body.clone()).expect_err("invalid");

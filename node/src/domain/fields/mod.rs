@@ -7,6 +7,7 @@ pub mod date;
 pub mod geo_point;
 pub mod json;
 pub mod list;
+pub mod modifier;
 pub mod number;
 pub mod settings;
 pub mod text;
@@ -15,6 +16,8 @@ use edgebase_client::wire::{Field, FieldKind};
 use serde_json::{json, Value};
 
 use crate::api::error::field_error;
+
+pub use modifier::{modify, Modifier};
 
 /// Where relation ids are looked up: the local applied state, or a model in tests.
 pub trait RecordLookup {
@@ -25,30 +28,6 @@ pub trait RecordLookup {
 impl<F: Fn(&str, &str) -> bool> RecordLookup for F {
     fn record_exists(&self, collection_id: &str, record_id: &str) -> bool {
         self(collection_id, record_id)
-    }
-}
-
-/// A write modifier in a request body key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Modifier {
-    /// `field+`: add (number) or append (list).
-    Append,
-    /// `+field`: prepend (list).
-    Prepend,
-    /// `field-`: subtract (number) or remove (list).
-    Remove,
-}
-
-impl Modifier {
-    /// Split a body key into the field name and its modifier, if it has one.
-    pub fn parse(key: &str) -> Option<(&str, Modifier)> {
-        if let Some(name) = key.strip_prefix('+') {
-            Some((name, Modifier::Prepend))
-        } else if let Some(name) = key.strip_suffix('+') {
-            Some((name, Modifier::Append))
-        } else {
-            key.strip_suffix('-').map(|name| (name, Modifier::Remove))
-        }
     }
 }
 
@@ -73,8 +52,20 @@ pub fn zero_value(kind: &FieldKind) -> Value {
     }
 }
 
-/// Cast request input to the field's type, as PocketBase's lenient casting does.
-pub fn cast(kind: &FieldKind, raw: &Value) -> Value {
+/// Cast request input to the field's type, as PocketBase's lenient casting does. The one
+/// input casting refuses is a number spelled as infinity or NaN (the field's error).
+pub fn cast(kind: &FieldKind, raw: &Value) -> Result<Value, Value> {
+    if matches!(kind, FieldKind::Number { .. }) && number::names_non_finite(raw) {
+        return Err(field_error(
+            "validation_not_a_number",
+            "The submitted number is not properly formatted.",
+            None,
+        ));
+    }
+    Ok(cast_value(kind, raw))
+}
+
+fn cast_value(kind: &FieldKind, raw: &Value) -> Value {
     match kind {
         FieldKind::Text { .. }
         | FieldKind::Email { .. }
@@ -94,35 +85,6 @@ pub fn cast(kind: &FieldKind, raw: &Value) -> Value {
     }
 }
 
-/// Apply a modifier to the current value; fields without modifiers keep their value.
-pub fn modify(kind: &FieldKind, current: &Value, modifier: Modifier, raw: &Value) -> Value {
-    match kind {
-        FieldKind::Number { .. } => {
-            let current = number::cast_number(current);
-            let delta = number::cast_number(raw);
-            match modifier {
-                Modifier::Append => number::number_value(current + delta),
-                Modifier::Remove => number::number_value(current - delta),
-                Modifier::Prepend => number::number_value(current),
-            }
-        }
-        FieldKind::Select { .. } | FieldKind::Relation { .. } => {
-            let current = list::cast_list(current);
-            let given = list::cast_list(raw);
-            let items = match modifier {
-                Modifier::Append => current.into_iter().chain(given).collect(),
-                Modifier::Prepend => given.into_iter().chain(current).collect(),
-                Modifier::Remove => current
-                    .into_iter()
-                    .filter(|item| !given.contains(item))
-                    .collect(),
-            };
-            list::shape(kind, list::unique(items))
-        }
-        _ => current.clone(),
-    }
-}
-
 pub fn cast_bool(raw: &Value) -> bool {
     match raw {
         Value::Bool(flag) => *flag,
@@ -133,6 +95,16 @@ pub fn cast_bool(raw: &Value) -> bool {
 }
 
 fn is_blank(kind: &FieldKind, value: &Value) -> bool {
+    if matches!(kind, FieldKind::Json { .. }) {
+        // JSON `0` and `false` are values; only null, "", [] and {} are blank.
+        return match value {
+            Value::Null => true,
+            Value::String(text) => text.is_empty(),
+            Value::Array(items) => items.is_empty(),
+            Value::Object(map) => map.is_empty(),
+            Value::Number(_) | Value::Bool(_) => false,
+        };
+    }
     match value {
         Value::Null => true,
         Value::String(text) => text.is_empty(),
@@ -149,6 +121,9 @@ fn is_blank(kind: &FieldKind, value: &Value) -> bool {
 /// Validate a cast value against the field's options: the first failure, as PocketBase's
 /// `{code, message[, params]}`.
 pub fn validate(field: &Field, value: &Value, lookup: &dyn RecordLookup) -> Option<Value> {
+    if matches!(field.kind, FieldKind::Autodate { .. }) {
+        return None;
+    }
     if is_blank(&field.kind, value) {
         return field
             .required

@@ -4,6 +4,18 @@ use serde_json::{json, Value};
 
 use crate::api::error::field_error;
 
+/// Whether `raw` is a string Go's float parser reads as infinity or NaN.
+pub fn names_non_finite(raw: &Value) -> bool {
+    let Value::String(text) = raw else {
+        return false;
+    };
+    let unsigned = text.strip_prefix(['+', '-']).unwrap_or(text);
+    ["inf", "infinity", "nan"]
+        .iter()
+        .any(|name| unsigned.eq_ignore_ascii_case(name))
+}
+
+/// A number from input; what does not read as a finite number is 0 (as Go's cast gives).
 pub fn cast_number(raw: &Value) -> f64 {
     match raw {
         Value::Number(number) => number.as_f64().unwrap_or(0.0),
@@ -46,7 +58,7 @@ pub fn validate(
     if let Some(min) = min.filter(|min| number < *min) {
         return Some(field_error(
             "validation_min_number_constraint",
-            format!("Must be larger or equal than {}.", number_value(min)),
+            format!("Must be greater or equal than {}.", number_value(min)),
             Some(json!({ "min": number_value(min) })),
         ));
     }

@@ -7,6 +7,12 @@ use serde_json::{json, Map, Value};
 use crate::api::error::field_error;
 use crate::domain::fields::{address, date, text};
 
+/// Longest password bcrypt reads.
+const PASSWORD_LENGTH_MAX: i64 = 71;
+/// bcrypt's cost range.
+const PASSWORD_COST_MIN: i64 = 4;
+const PASSWORD_COST_MAX: i64 = 31;
+
 /// What the checks need to know beyond the field itself.
 pub struct SettingsContext<'a> {
     /// Whether a collection with this id exists (or is the one being saved).
@@ -33,22 +39,68 @@ fn required() -> Value {
     field_error("validation_required", "Cannot be blank.", None)
 }
 
-/// A regex error in the words Go's `regexp` would use where they agree; the code is the
-/// part clients rely on.
-fn regex_error(error: &regex::Error) -> Value {
-    let detail = match error {
-        regex::Error::Syntax(text) => text.lines().last().unwrap_or_default().to_string(),
-        regex::Error::CompiledTooBig(_) => "expression too large".to_string(),
-        _ => "invalid pattern".to_string(),
-    };
+/// A regex error in the words Go's `regexp` uses for the common mistakes (what PocketBase
+/// reports); other errors keep the Rust description.
+fn regex_error(pattern: &str, error: &regex::Error) -> Value {
     field_error(
         "validation_invalid_regex",
         format!(
             "Error parsing regexp: {}.",
-            detail.trim_start_matches("error: ")
+            go_regex_message(pattern, error)
         ),
         None,
     )
+}
+
+fn go_regex_message(pattern: &str, error: &regex::Error) -> String {
+    let regex::Error::Syntax(text) = error else {
+        return "expression too large".to_string();
+    };
+    let description = text
+        .lines()
+        .find_map(|line| line.strip_prefix("error: "))
+        .unwrap_or("invalid pattern");
+    // The caret line under the one-line pattern marks the span (4 columns of indent).
+    let span: Option<(usize, usize)> = text.lines().find_map(|line| {
+        let trimmed = line.trim_end();
+        let start = trimmed.find('^')?;
+        trimmed[start..]
+            .chars()
+            .all(|c| c == '^')
+            .then(|| (start.saturating_sub(4), trimmed.len().saturating_sub(4)))
+    });
+    let chars: Vec<char> = pattern.chars().collect();
+    let spanned = |to_end: bool| -> String {
+        match span {
+            Some((start, end)) if start < chars.len() => {
+                let end = if to_end {
+                    chars.len()
+                } else {
+                    end.min(chars.len())
+                };
+                chars[start..end].iter().collect()
+            }
+            _ => pattern.to_string(),
+        }
+    };
+    if description.starts_with("unclosed character class") {
+        format!("missing closing ]: `{}`", spanned(true))
+    } else if description.starts_with("unclosed group") {
+        format!("missing closing ): `{pattern}`")
+    } else if description.starts_with("unopened group") {
+        format!("unexpected ): `{pattern}`")
+    } else if description.starts_with("repetition operator missing expression") {
+        format!(
+            "missing argument to repetition operator: `{}`",
+            spanned(false)
+        )
+    } else if description.starts_with("invalid repetition count range") {
+        format!("invalid repeat count: `{}`", spanned(false))
+    } else if description.starts_with("invalid character class range") {
+        format!("invalid character class range: `{}`", spanned(false))
+    } else {
+        description.to_string()
+    }
 }
 
 fn domain_lists(errors: &mut Map<String, Value>, except: &[String], only: &[String]) {
@@ -76,9 +128,17 @@ fn domain_lists(errors: &mut Map<String, Value>, except: &[String], only: &[Stri
 
 /// Normalise options PocketBase rewrites on save (date bounds to its datetime shape).
 pub fn normalise(field: &mut Field) {
-    if let FieldKind::Date { min, max } = &mut field.kind {
-        *min = date::normalise(min);
-        *max = date::normalise(max);
+    match &mut field.kind {
+        FieldKind::Date { min, max } => {
+            *min = date::normalise(min);
+            *max = date::normalise(max);
+        }
+        // PocketBase's autodate has neither `help` nor `required`.
+        FieldKind::Autodate { .. } => {
+            field.help.clear();
+            field.required = false;
+        }
+        _ => {}
     }
 }
 
@@ -100,10 +160,13 @@ pub fn validate(field: &Field, context: &SettingsContext<'_>) -> Map<String, Val
                 errors.insert("max".into(), at_least(*min));
             }
             if let Err(error) = text::compile_pattern(pattern) {
-                errors.insert("pattern".into(), regex_error(&error));
+                errors.insert("pattern".into(), regex_error(pattern, &error));
             }
             if let Err(error) = text::compile_pattern(autogenerate_pattern) {
-                errors.insert("autogeneratePattern".into(), regex_error(&error));
+                errors.insert(
+                    "autogeneratePattern".into(),
+                    regex_error(autogenerate_pattern, &error),
+                );
             }
             if *primary_key && field.name != "id" {
                 errors.insert(
@@ -123,12 +186,28 @@ pub fn validate(field: &Field, context: &SettingsContext<'_>) -> Map<String, Val
                 }
             }
         }
-        FieldKind::Password { min, max, .. } => {
+        FieldKind::Password {
+            min,
+            max,
+            pattern,
+            cost,
+        } => {
+            // bcrypt reads at most 71 bytes and takes costs 4 to 31 (0 is its default).
             if *min < 0 {
-                errors.insert("min".into(), at_least(0));
+                errors.insert("min".into(), at_least(1));
             }
-            if *max != 0 && max < min {
+            if *max > PASSWORD_LENGTH_MAX {
+                errors.insert("max".into(), at_most(PASSWORD_LENGTH_MAX));
+            } else if *max != 0 && max < min {
                 errors.insert("max".into(), at_least(*min));
+            }
+            if let Err(error) = text::compile_pattern(pattern) {
+                errors.insert("pattern".into(), regex_error(pattern, &error));
+            }
+            if *cost != 0 && *cost < PASSWORD_COST_MIN {
+                errors.insert("cost".into(), at_least(PASSWORD_COST_MIN));
+            } else if *cost > PASSWORD_COST_MAX {
+                errors.insert("cost".into(), at_most(PASSWORD_COST_MAX));
             }
         }
         FieldKind::Number { min, max, only_int } => {
@@ -274,6 +353,25 @@ mod tests {
             })
             .collect();
         assert_eq!(Value::Object(codes), expected, "{field:?}");
+    }
+
+    /// Read off PocketBase 0.40.6.
+    #[test]
+    fn regex_errors_read_like_go() {
+        let cases = [
+            ("([", "missing closing ]: `[`"),
+            ("[a-z", "missing closing ]: `[a-z`"),
+            ("(abc", "missing closing ): `(abc`"),
+            ("abc)", "unexpected ): `abc)`"),
+            ("*a", "missing argument to repetition operator: `*`"),
+            ("a{2,1}", "invalid repeat count: `{2,1}`"),
+            ("[z-a]", "invalid character class range: `z-a`"),
+            ("(?P<n>a", "missing closing ): `(?P<n>a`"),
+        ];
+        for (pattern, expected) in cases {
+            let error = text::compile_pattern(pattern).expect_err(pattern);
+            assert_eq!(go_regex_message(pattern, &error), expected, "{pattern}");
+        }
     }
 
     /// Read off PocketBase 0.40.6.

@@ -22,7 +22,14 @@ const PATTERNS_MAX: usize = 1_024;
 pub fn cast_text(raw: &Value) -> String {
     match raw {
         Value::String(text) => text.clone(),
-        Value::Number(number) => number.to_string(),
+        // Go prints floats without an exponent (`1e21` is `1000000000000000000000`).
+        Value::Number(number) => match number.as_i64() {
+            Some(integer) => integer.to_string(),
+            None => number
+                .as_f64()
+                .map(|float| float.to_string())
+                .unwrap_or_default(),
+        },
         Value::Bool(flag) => flag.to_string(),
         Value::Null | Value::Array(_) | Value::Object(_) => String::new(),
     }
