@@ -9,6 +9,7 @@ use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, 
 use serde_json::Value;
 
 use crate::api::access::require_superuser;
+use crate::api::collection_checks;
 use crate::api::consistency::{read_barrier, with_index};
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::Body;
@@ -109,6 +110,7 @@ pub async fn create(
     if app.collection(&collection.name)?.is_some() {
         return Err(name_exists(FAILED));
     }
+    collection_checks::check(&app, &collection, FAILED)?;
     let outcome = app
         .propose(Command::PutCollection {
             collection: encode(&collection)?,
@@ -124,6 +126,10 @@ pub async fn create(
             Err(name_exists(FAILED))
         }
         CommandResult::Rejected(rejection) => {
+            if let Some(error) = collection_checks::index_rejection(&collection, &rejection, FAILED)
+            {
+                return Err(error);
+            }
             tracing::error!(?rejection, "unexpected rejection creating a collection");
             Err(ApiError::internal())
         }
@@ -154,6 +160,7 @@ pub async fn update(
         {
             return Err(name_exists(FAILED));
         }
+        collection_checks::check(&app, &updated, FAILED)?;
         let outcome = app
             .propose(Command::PutCollection {
                 collection: encode(&updated)?,
@@ -174,6 +181,11 @@ pub async fn update(
                 return Err(ApiError::not_found())
             }
             CommandResult::Rejected(rejection) => {
+                if let Some(error) =
+                    collection_checks::index_rejection(&updated, &rejection, FAILED)
+                {
+                    return Err(error);
+                }
                 tracing::debug!(?rejection, "collection changed concurrently; retrying");
             }
         }

@@ -229,6 +229,8 @@ fn plan(app: &App, form: &ImportForm) -> Result<Vec<Command>, ApiError> {
                 (collection, CollectionExpect::Absent)
             }
         };
+        crate::api::collection_checks::check(app, &collection, "Failed to import collections.")
+            .map_err(|error| invalid_collection(data, error))?;
         imported.insert(collection.id.clone());
         puts.push(Command::PutCollection {
             collection: encode(&collection)?,
@@ -280,6 +282,12 @@ pub async fn import(
                 Rejection::CollectionNameTaken | Rejection::CollectionExists => {
                     return Err(import_failure(format!(
                         "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: the collection name or id is already taken.",
+                        names_in(&commands, position)
+                    )))
+                }
+                Rejection::UniqueViolation { index, .. } | Rejection::InvalidIndex { index, .. } => {
+                    return Err(import_failure(format!(
+                        "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: index {index} cannot be built over the existing records.",
                         names_in(&commands, position)
                     )))
                 }

@@ -5,6 +5,7 @@ pub mod auth_routes;
 pub mod batch;
 pub mod caller;
 pub mod cluster;
+pub mod collection_checks;
 pub mod collections;
 pub mod collections_import;
 pub mod consistency;

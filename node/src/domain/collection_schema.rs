@@ -145,16 +145,6 @@ fn finish(
             ),
         );
     }
-    if !collection.indexes.is_empty() && !collection.system {
-        errors.insert(
-            "indexes".into(),
-            field_error(
-                "validation_unsupported_indexes",
-                "Collection indexes are not supported on this version of EdgeBase.",
-                None,
-            ),
-        );
-    }
     let fields = std::mem::take(&mut collection.fields);
     // A collection is not yet there while it is being created, so it cannot relate to
     // itself until an update (as in PocketBase).

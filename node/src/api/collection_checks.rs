@@ -1,0 +1,129 @@
+//! Checks of a collection definition that need the other collections: its index statements
+//! (names unique across collections, columns that exist) and its API rules (fields and
+//! relations they name), as PocketBase checks them when a collection is saved. Also the
+//! answer when applying the definition was refused (a unique index over duplicate values).
+
+use edgebase_client::wire::Collection;
+use edgebase_storage::index::{validate_indexes, IndexError};
+use edgebase_storage::query::parse_filter;
+use edgebase_storage::schema::CollectionSchema;
+use edgebase_storage::Rejection;
+use serde_json::{json, Map, Value};
+
+use crate::api::error::{field_error, ApiError, FieldErrors};
+use crate::app::App;
+
+/// The rules of a collection, by their JSON names.
+fn rules(collection: &Collection) -> [(&'static str, &Option<String>); 5] {
+    [
+        ("listRule", &collection.list_rule),
+        ("viewRule", &collection.view_rule),
+        ("createRule", &collection.create_rule),
+        ("updateRule", &collection.update_rule),
+        ("deleteRule", &collection.delete_rule),
+    ]
+}
+
+/// Check `collection`'s indexes and rules against the other collections of this node.
+pub fn check(app: &App, collection: &Collection, failed: &str) -> Result<(), ApiError> {
+    let doc_json = serde_json::to_string(collection).map_err(|_| ApiError::internal())?;
+    let schema = CollectionSchema::from_doc_json(&doc_json).map_err(|_| ApiError::internal())?;
+    let mut others = Vec::new();
+    for loaded in app.collections()? {
+        if loaded.collection.id == collection.id {
+            continue;
+        }
+        let json = serde_json::to_string(&*loaded.collection).map_err(|_| ApiError::internal())?;
+        others.push(CollectionSchema::from_doc_json(&json).map_err(|_| ApiError::internal())?);
+    }
+    let mut errors = FieldErrors::new();
+    let problems = validate_indexes(&schema, &others);
+    if !problems.is_empty() {
+        let mut by_position = Map::new();
+        for problem in problems {
+            // PocketBase words every statement it cannot parse the same way; the detail
+            // goes to the log.
+            let message = match &problem.error {
+                IndexError::Syntax(detail) => {
+                    tracing::debug!(detail, "index statement does not parse");
+                    "Invalid CREATE INDEX expression.".to_string()
+                }
+                _ => problem.message(),
+            };
+            by_position.insert(
+                problem.position.to_string(),
+                field_error(problem.code(), message, None),
+            );
+        }
+        errors.insert("indexes".into(), Value::Object(by_position));
+    }
+    for (name, rule) in rules(collection) {
+        let Some(rule) = rule else { continue };
+        let outcome = parse_filter(rule)
+            .map_err(|error| error.to_string())
+            .and_then(|expr| match expr {
+                None => Ok(()),
+                Some(expr) => app
+                    .state()
+                    .validate_filter(&doc_json, &expr)
+                    .map_err(|error| error.to_string()),
+            });
+        if let Err(reason) = outcome {
+            errors.insert(
+                name.into(),
+                field_error(
+                    "validation_invalid_rule",
+                    format!("Invalid rule. Raw error: {reason}."),
+                    None,
+                ),
+            );
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::validation(failed, errors))
+    }
+}
+
+/// The answer when applying a collection write was refused because of one of its indexes
+/// (existing records break a new unique index, or an index cannot be built); None for other
+/// rejections.
+pub fn index_rejection(
+    collection: &Collection,
+    rejection: &Rejection,
+    failed: &str,
+) -> Option<ApiError> {
+    let (index, message) = match rejection {
+        Rejection::InBatch { reason, .. } => return index_rejection(collection, reason, failed),
+        Rejection::UniqueViolation { index, columns } => {
+            let columns: Vec<String> = columns
+                .iter()
+                .map(|column| format!("{}.{column}", collection.name))
+                .collect();
+            (
+                index.clone(),
+                format!(
+                    "Failed to create index {index} - constraint failed: UNIQUE constraint failed: {} (2067).",
+                    columns.join(", ")
+                ),
+            )
+        }
+        Rejection::InvalidIndex { index, message } => (
+            index.clone(),
+            format!("Failed to create index {index} - {message}."),
+        ),
+        _ => return None,
+    };
+    let position = collection
+        .indexes
+        .iter()
+        .position(|sql| sql.contains(&index))
+        .unwrap_or(0);
+    let mut data = FieldErrors::new();
+    data.insert(
+        "indexes".into(),
+        json!({ position.to_string(): field_error("validation_invalid_index_expression", message, None) }),
+    );
+    Some(ApiError::validation(failed, data))
+}
