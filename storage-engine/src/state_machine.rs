@@ -169,6 +169,24 @@ impl StateMachine {
         crate::query::check_record(&*view, record, filters, context, records_examined_max)
     }
 
+    /// How a list with this filter and sort would read its candidates: which index, how many
+    /// candidates (for tests, logs and benchmarks).
+    pub fn explain_list(
+        &self,
+        collection_id: &str,
+        filter: Option<&crate::query::Expr>,
+        sort: &[crate::query::SortKey],
+        candidates_max: usize,
+    ) -> Result<crate::query::plan::Explain, StorageError> {
+        let view = self.backend.view()?;
+        let stored = collection_in(&*view, collection_id)?.ok_or_else(|| {
+            StorageError::corrupt("explain", format!("no collection {collection_id}"))
+        })?;
+        let schema = crate::schema::CollectionSchema::from_doc_json(&stored.doc_json)
+            .map_err(|error| StorageError::corrupt("collection", error))?;
+        crate::query::plan::explain(&*view, &schema, filter, sort, candidates_max)
+    }
+
     /// Check a rule or filter against a collection definition (PocketBase's JSON, stored or
     /// about to be), as PocketBase validates rules when a collection is saved.
     pub fn validate_filter(

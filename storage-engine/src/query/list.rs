@@ -189,7 +189,11 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
         &request.sort,
         usize::try_from(request.records_examined_max).unwrap_or(usize::MAX),
     )?;
-    let presorted = matches!(planned, Candidates::Ids { sorted: true, .. });
+    // An index gives its candidates in key order, but equal keys come in record-id order,
+    // and PocketBase breaks ties by creation order: candidates are always put in creation
+    // order and sorted here. (The seeded property test `query_index_equivalence` found
+    // this; an index key carrying the creation sequence before the id would lift it.)
+    let presorted = false;
     // Without a sort to apply, only the page is kept, and without a total the scan stops
     // once the page is full.
     let in_order = sort_keys.is_empty() || presorted;
@@ -238,16 +242,14 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     };
     match planned {
         Candidates::FullScan => catalog.scan_records(&schema.id, &mut visit)?,
-        Candidates::Ids { ids, sorted } => {
+        Candidates::Ids { ids, .. } => {
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(row) = catalog.record(&schema.id, &id)? {
                     rows.push(row);
                 }
             }
-            if !sorted {
-                rows.sort_by_key(|row| row.created_seq);
-            }
+            rows.sort_by_key(|row| row.created_seq);
             for row in rows {
                 if visit(row)? == ScanStep::Stop {
                     break;
