@@ -1,5 +1,6 @@
 //! Bad input gets PocketBase's error envelope and status, and changes nothing stored:
-//! malformed JSON, an oversized body, an unknown collection, wrong field types.
+//! malformed JSON, an oversized body, an unknown collection, wrong field types, unusable
+//! filters and sorts (filter bombs included), and batches refused whole.
 
 use std::time::Duration;
 
@@ -66,6 +67,17 @@ async fn bad_input_is_refused_and_changes_nothing() {
                 .await?;
             ids.push(string_field(&record, "id")?);
         }
+        // Batches are off by default; on, with a small limit, so an oversized one is refused.
+        RawClient::new(&node.http_url())?
+            .send(
+                "PATCH",
+                "/api/settings",
+                Some(auth.token.as_str()),
+                RawBody::Json(json!({"batch": {"enabled": true, "maxRequests": 5, "maxBodySize": 4096}})),
+                &[],
+            )
+            .await
+            .context("enable batches")?;
         let before = stored_state(&admin).await?;
 
         let records = format!("/api/collections/{COLLECTION}/records");
@@ -193,6 +205,9 @@ async fn bad_input_is_refused_and_changes_nothing() {
                 field_code: None,
             },
         ];
+        let mut cases = cases;
+        cases.extend(query_cases(&records));
+        cases.extend(batch_cases(&records, &ids));
 
         let mut failures = Vec::new();
         for case in cases {
@@ -239,6 +254,153 @@ async fn bad_input_is_refused_and_changes_nothing() {
         Ok(())
     })
     .await;
+}
+
+const GENERIC: &str = "Something went wrong while processing your request.";
+
+/// Percent-encode a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => {
+                (byte as char).to_string()
+            }
+            other => format!("%{other:02X}"),
+        })
+        .collect()
+}
+
+/// Filters and sorts that cannot be used, filter bombs included: every one is PocketBase's
+/// generic 400 (the bombs trip EdgeBase's bounds on length, nesting and comparisons).
+fn query_cases(records: &str) -> Vec<Case> {
+    let deep = format!("{}count > 0{}", "(".repeat(40), ")".repeat(40));
+    let many = (0..600)
+        .map(|n| format!("count = {n}"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let long = format!("title = '{}'", "a".repeat(12_000));
+    let any_of = (0..600)
+        .map(|n| format!("title ?= 'x{n}'"))
+        .collect::<Vec<_>>()
+        .join(" || ");
+    let filters: Vec<(&'static str, String)> = vec![
+        ("malformed filter", "count >".to_owned()),
+        ("unclosed parenthesis", "(count > 1".to_owned()),
+        ("unknown field in a filter", "nope = 1".to_owned()),
+        ("unknown relation path", "title.name = 1".to_owned()),
+        ("unknown operator", "count ?? 1".to_owned()),
+        ("filter nested 40 deep", deep),
+        ("filter of 600 comparisons", many),
+        ("filter of 12k characters", long),
+        ("600 any-of comparisons", any_of),
+    ];
+    let mut cases: Vec<Case> = filters
+        .into_iter()
+        .map(|(name, filter)| Case {
+            name,
+            method: "GET",
+            path: format!("{records}?filter={}", encode(&filter)),
+            who: As::Guest,
+            body: RawBody::None,
+            status: 400,
+            message: GENERIC,
+            field_code: None,
+        })
+        .collect();
+    for (name, sort) in [
+        ("unknown sort field", "nope"),
+        ("empty sort key", "-"),
+        ("sort through a non-relation", "title.x"),
+    ] {
+        cases.push(Case {
+            name,
+            method: "GET",
+            path: format!("{records}?sort={}", encode(sort)),
+            who: As::Guest,
+            body: RawBody::None,
+            status: 400,
+            message: GENERIC,
+            field_code: None,
+        });
+    }
+    cases.push(Case {
+        name: "@collection in a guest's filter",
+        method: "GET",
+        path: format!("{records}?filter={}", encode("@collection.items.count > 0")),
+        who: As::Guest,
+        body: RawBody::None,
+        status: 403,
+        message: "Only superusers can filter by @collection.",
+        field_code: None,
+    });
+    cases
+}
+
+/// Batches that must be refused whole: too many requests, too large a body, a failing
+/// request after good ones (no partial write), an unknown action.
+fn batch_cases(records: &str, ids: &[String]) -> Vec<Case> {
+    let create = |title: &str| json!({"method": "POST", "url": records, "body": {"title": title, "count": 1}});
+    let too_many: Vec<Value> = (0..6).map(|n| create(&format!("b{n}"))).collect();
+    let failing = vec![
+        create("good one"),
+        json!({"method": "PATCH", "url": format!("{records}/{}", ids[0]), "body": {"title": "changed"}}),
+        json!({"method": "POST", "url": records, "body": {"title": "no count"}}),
+    ];
+    let big = vec![
+        json!({"method": "POST", "url": records, "body": {"title": "x".repeat(5000), "count": 1}}),
+    ];
+    vec![
+        Case {
+            name: "batch of too many requests",
+            method: "POST",
+            path: "/api/batch".into(),
+            who: As::Guest,
+            body: RawBody::Json(json!({"requests": too_many})),
+            status: 400,
+            message: "Invalid batch request data.",
+            field_code: Some(("requests", "validation_length_too_long")),
+        },
+        Case {
+            name: "batch whose third request fails",
+            method: "POST",
+            path: "/api/batch".into(),
+            who: As::Guest,
+            body: RawBody::Json(json!({"requests": failing})),
+            status: 400,
+            message: "Batch transaction failed.",
+            field_code: None,
+        },
+        Case {
+            name: "batch larger than maxBodySize",
+            method: "POST",
+            path: "/api/batch".into(),
+            who: As::Guest,
+            body: RawBody::Json(json!({"requests": big})),
+            status: 413,
+            message: "Request entity too large.",
+            field_code: None,
+        },
+        Case {
+            name: "batch of an unknown action",
+            method: "POST",
+            path: "/api/batch".into(),
+            who: As::Guest,
+            body: RawBody::Json(json!({"requests": [{"method": "GET", "url": records}]})),
+            status: 400,
+            message: "Batch transaction failed.",
+            field_code: None,
+        },
+        Case {
+            name: "batch body not JSON",
+            method: "POST",
+            path: "/api/batch".into(),
+            who: As::Guest,
+            body: RawBody::Text("{\"requests\": [".to_owned()),
+            status: 400,
+            message: "Failed to read the submitted batch data.",
+            field_code: None,
+        },
+    ]
 }
 
 /// Everything a client can see: every collection and every record of ours.
