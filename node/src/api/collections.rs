@@ -280,3 +280,10 @@ async fn apply_to_collection(app: &App, command: Command) -> Result<Response, Ap
         CommandResult::Rejected(_) => Err(ApiError::not_found()),
     }
 }
+
+/// `GET /api/collections/meta/scaffolds` (superusers only).
+pub async fn scaffolds(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
+    read_barrier(&app, &headers).await?;
+    require_superuser(&principal::resolve(&app, &headers)?)?;
+    Ok(Json(crate::domain::scaffolds::scaffolds()).into_response())
+}

@@ -35,6 +35,10 @@ pub fn router(app: App) -> Router {
             get(collections::list).post(collections::create),
         )
         .route(
+            "/api/collections/meta/scaffolds",
+            get(collections::scaffolds),
+        )
+        .route(
             "/api/collections/import",
             axum::routing::put(collections_import::import),
         )

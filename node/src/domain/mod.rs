@@ -1,11 +1,13 @@
 //! PocketBase's data model as EdgeBase implements it: ids, timestamps, collection
 //! definitions, record values, and the superusers collection.
 
+pub mod auth_collection;
 pub mod collection_schema;
 pub mod fields;
 pub mod fields_param;
 pub mod ids;
 pub mod record_values;
+pub mod scaffolds;
 pub mod settings;
 pub mod superusers;
 pub mod time;

@@ -1,6 +1,6 @@
 //! The `_superusers` auth collection: its definition and superuser upsert.
 
-use edgebase_client::wire::{Collection, CollectionType, Field, FieldKind};
+use edgebase_client::wire::{Collection, CollectionType, FieldKind};
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect, Rejection};
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
@@ -8,8 +8,7 @@ use sha2::{Digest, Sha256};
 use crate::api::error::ApiError;
 use crate::app::App;
 use crate::auth::password;
-use crate::domain::collection_schema::system_id_field;
-use crate::domain::{ids, record_values::Document, time};
+use crate::domain::{auth_collection, ids, record_values::Document, time};
 
 pub const SUPERUSERS_NAME: &str = "_superusers";
 /// Length of a record's `tokenKey`; changing it invalidates the record's tokens.
@@ -22,59 +21,12 @@ pub fn superusers_id() -> String {
     ids::collection_id("auth", SUPERUSERS_NAME)
 }
 
-fn system_field(name: &str, hidden: bool, required: bool, kind: FieldKind) -> Field {
-    Field {
-        id: ids::field_id(kind.type_name(), name),
-        name: name.into(),
-        help: String::new(),
-        hidden,
-        presentable: false,
-        required,
-        system: true,
-        kind,
-    }
-}
-
 /// The `_superusers` collection as PocketBase 0.40 defines it, with a fresh token secret
 /// chosen here, on the proposing node.
 pub fn superusers_collection(now: &str) -> Collection {
-    let fields = vec![
-        system_id_field(),
-        system_field(
-            "password",
-            true,
-            true,
-            FieldKind::Password {
-                min: 8,
-                max: 0,
-                pattern: String::new(),
-                cost: 0,
-            },
-        ),
-        system_field(
-            "tokenKey",
-            true,
-            true,
-            FieldKind::Text {
-                min: 30,
-                max: 60,
-                pattern: String::new(),
-                autogenerate_pattern: "[a-zA-Z0-9]{50}".into(),
-                primary_key: false,
-            },
-        ),
-        system_field(
-            "email",
-            false,
-            true,
-            FieldKind::Email {
-                except_domains: vec![],
-                only_domains: vec![],
-            },
-        ),
-        system_field("emailVisibility", false, false, FieldKind::Bool {}),
-        system_field("verified", false, false, FieldKind::Bool {}),
-        system_field(
+    let mut fields = auth_collection::system_fields();
+    fields.extend([
+        auth_collection::system_field(
             "created",
             false,
             false,
@@ -83,7 +35,7 @@ pub fn superusers_collection(now: &str) -> Collection {
                 on_update: false,
             },
         ),
-        system_field(
+        auth_collection::system_field(
             "updated",
             false,
             false,
@@ -92,7 +44,7 @@ pub fn superusers_collection(now: &str) -> Collection {
                 on_update: true,
             },
         ),
-    ];
+    ]);
     let id = superusers_id();
     let mut options = Map::new();
     options.insert("authRule".into(), json!(""));

@@ -1,0 +1,155 @@
+//! What every auth collection has: PocketBase 0.40's system fields (password, tokenKey,
+//! email, emailVisibility, verified) and its default auth options. Email template wording is
+//! EdgeBase's own; the placeholders (`{APP_NAME}`, `{APP_URL}`, `{TOKEN}`, `{OTP}`,
+//! `{ALERT_INFO}`) are PocketBase's.
+
+use edgebase_client::wire::{Field, FieldKind};
+use serde_json::{json, Map, Value};
+
+use crate::domain::collection_schema::system_id_field;
+use crate::domain::ids;
+
+/// Default auth token lifetime of a new auth collection (PocketBase's 5 days).
+pub const AUTH_TOKEN_DURATION_SECS: u64 = 432_000;
+
+pub(crate) fn system_field(name: &str, hidden: bool, required: bool, kind: FieldKind) -> Field {
+    Field {
+        id: ids::field_id(kind.type_name(), name),
+        name: name.into(),
+        help: String::new(),
+        hidden,
+        presentable: false,
+        required,
+        system: true,
+        kind,
+    }
+}
+
+/// The system fields of an auth collection, `id` first.
+pub fn system_fields() -> Vec<Field> {
+    vec![
+        system_id_field(),
+        system_field(
+            "password",
+            true,
+            true,
+            FieldKind::Password {
+                min: 8,
+                max: 0,
+                pattern: String::new(),
+                cost: 0,
+            },
+        ),
+        system_field(
+            "tokenKey",
+            true,
+            true,
+            FieldKind::Text {
+                min: 30,
+                max: 60,
+                pattern: String::new(),
+                autogenerate_pattern: "[a-zA-Z0-9]{50}".into(),
+                primary_key: false,
+            },
+        ),
+        system_field(
+            "email",
+            false,
+            true,
+            FieldKind::Email {
+                except_domains: vec![],
+                only_domains: vec![],
+            },
+        ),
+        system_field("emailVisibility", false, false, FieldKind::Bool {}),
+        system_field("verified", false, false, FieldKind::Bool {}),
+    ]
+}
+
+/// The unique indexes every auth collection has (token key, and email when set), named with
+/// a random suffix as PocketBase names them.
+pub fn system_indexes(collection_name: &str) -> Vec<String> {
+    let suffix = ids::new_record_id()[..10].to_string();
+    vec![
+        format!("CREATE UNIQUE INDEX `idx_tokenKey_{suffix}` ON `{collection_name}` (`tokenKey`)"),
+        format!(
+            "CREATE UNIQUE INDEX `idx_email_{suffix}` ON `{collection_name}` (`email`) WHERE `email` != ''"
+        ),
+    ]
+}
+
+fn template(subject: &str, lines: &[&str]) -> Value {
+    let body: String = lines
+        .iter()
+        .map(|line| format!("<p>{line}</p>\n"))
+        .collect();
+    json!({ "subject": subject, "body": body.trim_end() })
+}
+
+/// The auth options of a new auth collection.
+pub fn default_options() -> Map<String, Value> {
+    let thanks = "Thanks,<br/>\n  the {APP_NAME} team";
+    let options = json!({
+        "authRule": "",
+        "manageRule": null,
+        "authAlert": {
+            "enabled": true,
+            "emailTemplate": template("New sign-in to {APP_NAME}", &[
+                "Hi,",
+                "Your {APP_NAME} account was just signed in to from a place we had not seen before:",
+                "<em>{ALERT_INFO}</em>",
+                "<strong>If it was not you, change your {APP_NAME} password now; that signs out every other session.</strong>",
+                "If it was you, there is nothing to do.",
+                thanks,
+            ]),
+        },
+        "oauth2": {
+            "providers": [],
+            "mappedFields": {"id": "", "name": "", "username": "", "avatarURL": ""},
+            "enabled": false,
+        },
+        "passwordAuth": {"enabled": true, "identityFields": ["email"]},
+        "mfa": {"enabled": false, "duration": 600, "rule": ""},
+        "otp": {
+            "enabled": false,
+            "duration": 180,
+            "length": 8,
+            "emailTemplate": template("Your {APP_NAME} sign-in code", &[
+                "Hi,",
+                "Your one-time sign-in code is <strong>{OTP}</strong>.",
+                "<i>If you did not ask for a code, you can ignore this email.</i>",
+                thanks,
+            ]),
+        },
+        "authToken": {"duration": AUTH_TOKEN_DURATION_SECS},
+        "passwordResetToken": {"duration": 1800},
+        "emailChangeToken": {"duration": 1800},
+        "verificationToken": {"duration": 86400},
+        "fileToken": {"duration": 180},
+        "verificationTemplate": template("Confirm your {APP_NAME} email", &[
+            "Hi,",
+            "Welcome to {APP_NAME}. Please confirm your email address:",
+            "<a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-verification/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm email</a>",
+            "<i>If you did not sign up, you can ignore this email.</i>",
+            thanks,
+        ]),
+        "resetPasswordTemplate": template("Reset your {APP_NAME} password", &[
+            "Hi,",
+            "Follow the link to choose a new password:",
+            "<a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-password-reset/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Choose a new password</a>",
+            "<i>If you did not ask for this, you can ignore this email.</i>",
+            thanks,
+        ]),
+        "confirmEmailChangeTemplate": template("Confirm your new {APP_NAME} email", &[
+            "Hi,",
+            "Follow the link to confirm your new email address:",
+            "<a class=\"btn\" href=\"{APP_URL}/_/#/auth/confirm-email-change/{TOKEN}\" target=\"_blank\" rel=\"noopener\">Confirm new email</a>",
+            "<i>If you did not ask for this, you can ignore this email.</i>",
+            thanks,
+        ]),
+    });
+    match options {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
