@@ -8,14 +8,13 @@ use edgebase_client::wire::{Collection, FieldKind};
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::Value;
 
-use crate::api::access::require_superuser;
+use crate::api::access::superuser_request;
 use crate::api::collection_checks;
-use crate::api::consistency::{read_barrier, with_index};
+use crate::api::consistency::with_index;
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::Body;
 use crate::api::paging::ListQuery;
 use crate::app::{App, LoadedCollection};
-use crate::auth::principal;
 use crate::domain::{collection_schema, superusers, time};
 
 /// A collection as the API shows it: secrets stay inside.
@@ -63,8 +62,7 @@ pub async fn list(
     headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     if query
         .filter
         .as_deref()
@@ -102,8 +100,7 @@ pub async fn create(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     const FAILED: &str = "Failed to create collection.";
     let exists = collection_exists(&app);
     let collection = collection_schema::new_collection(&body, &time::now_string(), &exists)?;
@@ -142,8 +139,7 @@ pub async fn update(
     Path(id_or_name): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     const FAILED: &str = "Failed to update collection.";
     for _ in 0..app.limits().write_attempts_max {
         let current = app
@@ -264,8 +260,7 @@ async fn managed_collection(
     headers: &HeaderMap,
     id_or_name: &str,
 ) -> Result<LoadedCollection, ApiError> {
-    read_barrier(app, headers).await?;
-    require_superuser(&principal::resolve(app, headers)?)?;
+    superuser_request(app, headers).await?;
     app.collection(id_or_name)?.ok_or_else(ApiError::not_found)
 }
 
@@ -283,7 +278,6 @@ async fn apply_to_collection(app: &App, command: Command) -> Result<Response, Ap
 
 /// `GET /api/collections/meta/scaffolds` (superusers only).
 pub async fn scaffolds(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     Ok(Json(crate::domain::scaffolds::scaffolds()).into_response())
 }

@@ -10,13 +10,12 @@ use edgebase_client::wire::Collection;
 use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::{json, Map, Value};
 
-use crate::api::access::require_superuser;
+use crate::api::access::superuser_request;
 use crate::api::collections::{collection_exists, encode};
-use crate::api::consistency::{read_barrier, with_index};
+use crate::api::consistency::with_index;
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::Body;
 use crate::app::{App, LoadedCollection};
-use crate::auth::principal;
 use crate::domain::{collection_schema, ids, time};
 
 /// Most collections one import may carry.
@@ -265,8 +264,7 @@ pub async fn import(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     let form = parse_form(&body)?;
     for _ in 0..app.limits().write_attempts_max {
         let commands = plan(&app, &form)?;

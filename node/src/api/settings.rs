@@ -6,17 +6,15 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_storage::{Command, CommandResult};
 
-use crate::api::access::require_superuser;
-use crate::api::consistency::{read_barrier, with_index};
+use crate::api::access::superuser_request;
+use crate::api::consistency::with_index;
 use crate::api::error::ApiError;
 use crate::api::extract::Body;
 use crate::app::App;
-use crate::auth::principal;
 use crate::domain::settings::SETTINGS_KEY;
 
 pub async fn view(State(app): State<App>, headers: HeaderMap) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     Ok(Json(app.settings()?.redacted()).into_response())
 }
 
@@ -25,8 +23,7 @@ pub async fn update(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    read_barrier(&app, &headers).await?;
-    require_superuser(&principal::resolve(&app, &headers)?)?;
+    superuser_request(&app, &headers).await?;
     // Last writer wins, as in PocketBase: the patch applies to the settings this node holds.
     let updated = app.settings()?.patched(&body)?;
     let value_json = serde_json::to_string(&updated).map_err(|_| ApiError::internal())?;
