@@ -11,6 +11,7 @@ use crate::api::error::ApiError;
 use crate::domain::record_values::Document;
 use crate::domain::settings::{Settings, SETTINGS_KEY};
 use crate::parsed_cache::ParsedCache;
+use crate::rate_limiter::RateLimiter;
 
 /// Bounds on what one request may ask of the node.
 #[derive(Debug, Clone)]
@@ -52,6 +53,7 @@ struct AppInner {
     limits: Limits,
     collections: ParsedCache<Collection>,
     auth_records: ParsedCache<Document>,
+    rate_limiter: RateLimiter,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -73,6 +75,7 @@ impl App {
                 collections: ParsedCache::default(),
                 auth_records: ParsedCache::default(),
                 settings: Mutex::new(None),
+                rate_limiter: RateLimiter::default(),
             }),
         }
     }
@@ -87,6 +90,11 @@ impl App {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// This node's rate-limit windows.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
     }
 
     /// Propose a command through the leader; returns once this node has applied it.

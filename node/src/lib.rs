@@ -9,4 +9,5 @@ pub mod boot;
 pub mod cli;
 pub mod domain;
 pub mod parsed_cache;
+pub mod rate_limiter;
 pub mod serve;

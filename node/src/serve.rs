@@ -22,7 +22,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         node_id = app.consensus().node_id(),
         "EdgeBase is serving"
     );
-    axum::serve(listener, api::router(app))
+    let service = api::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("serve HTTP")?;

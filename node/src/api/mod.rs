@@ -14,6 +14,7 @@ pub mod expand;
 pub mod extract;
 pub mod fields_layer;
 pub mod paging;
+pub mod rate_limit;
 pub mod record_writes;
 pub mod records;
 pub mod settings;
@@ -82,6 +83,10 @@ pub fn router(app: App) -> Router {
         // PocketBase answers a known path with an unknown method as a missing route.
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn(fields_layer::pick_fields))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            rate_limit::limit,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             consistency::index_header,
