@@ -47,7 +47,8 @@ pub struct Explain {
     pub reason: &'static str,
 }
 
-/// Pick the candidates for `filter` and `sort` over `schema`'s collection. At most
+/// Pick the candidates for `filter` and `sort` over `schema`'s collection (`schema.id` must
+/// be the stored collection's id, as it is in documents the node writes). At most
 /// `candidates_max` ids are gathered from an index; past that the plan falls back to a scan.
 pub fn candidates(
     view: &dyn KvRead,
@@ -113,6 +114,10 @@ fn plan(
     sort: &[SortKey],
     candidates_max: usize,
 ) -> Result<(Candidates, Explain), StorageError> {
+    // Index keys are named by the collection id; a schema without one cannot find them.
+    if schema.id.is_empty() {
+        return Ok(full_scan("the schema has no collection id"));
+    }
     let Ok(indexes) = compile_indexes(schema) else {
         return Ok(full_scan("the collection's indexes do not compile"));
     };
