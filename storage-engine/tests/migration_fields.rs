@@ -290,3 +290,43 @@ fn deleting_a_collection_removes_its_index_entries() {
         .count();
     assert_eq!(index_keys, 1);
 }
+
+#[test]
+fn an_update_in_a_batch_sees_the_batch_s_earlier_records() {
+    let mut fixture = Fixture::new(FIELDS, &[], &[("r1", r#"{"slug":"x"}"#)]);
+    let version = fixture
+        .state
+        .collection_by_id("c1")
+        .expect("read")
+        .expect("exists")
+        .version;
+    let unique = &["CREATE UNIQUE INDEX idx_slug ON posts (slug)"];
+    let update = || put_collection(doc(FIELDS, unique), CollectionExpect::Version(version));
+    // A record written earlier in the batch duplicates a stored one: the index build sees it.
+    let batch = Command::Batch(vec![
+        put_record("c1", "r2", r#"{"slug":"x"}"#, RecordExpect::Absent),
+        update(),
+    ]);
+    assert_eq!(
+        fixture.apply(batch),
+        CommandResult::Rejected(Rejection::InBatch {
+            position: 1,
+            reason: Box::new(Rejection::UniqueViolation {
+                index: "idx_slug".into(),
+                columns: vec!["slug".into()],
+            }),
+        })
+    );
+    assert!(fixture.state.record("c1", "r2").expect("read").is_none());
+    // Without the duplicate, the batch's record is indexed along with the stored one.
+    let batch = Command::Batch(vec![
+        put_record("c1", "r2", r#"{"slug":"y"}"#, RecordExpect::Absent),
+        update(),
+    ]);
+    assert!(matches!(
+        fixture.apply(batch),
+        CommandResult::Applied { .. }
+    ));
+    assert_eq!(fixture.explain("slug >= 'x'").candidates, Some(2));
+    assert_eq!(fixture.explain("slug = 'y'").candidates, Some(1));
+}
