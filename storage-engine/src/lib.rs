@@ -3,7 +3,9 @@
 //!
 //! Entry points: [`Store::open`], then [`Store::log`] (the raw Raft log, openraft-free) and
 //! [`Store::state`] (apply and reads). The state machine talks to storage only through
-//! [`KvBackend`]; [`MemoryBackend`] is the in-memory model beside RocksDB.
+//! [`KvBackend`]; [`MemoryBackend`] is the in-memory model beside RocksDB. [`index`] holds
+//! secondary indexes (parsed from PocketBase's index statements, maintained and enforced by
+//! apply) and [`query::plan`] reads them for lists.
 
 mod apply;
 mod codec;

@@ -16,7 +16,8 @@ fn posts(indexes: &[&str]) -> Command {
             {"id": "f_id", "name": "id", "type": "text"},
             {"id": "f_slug", "name": "slug", "type": "text"},
             {"id": "f_n", "name": "n", "type": "number"},
-            {"id": "f_j", "name": "j", "type": "json"}
+            {"id": "f_j", "name": "j", "type": "json"},
+            {"id": "f_tags", "name": "tags", "type": "select", "maxSelect": 2}
         ],
         "indexes": indexes,
     });
@@ -139,6 +140,22 @@ fn unique_cases() {
                 r#"{"slug":"aB","n":4}"#,
                 Some(violation("idx_s", &["slug"])),
             ),
+        ],
+    );
+    // PocketBase 0.40.6: a multiple select is its JSON array text, order kept; two empty
+    // selections ([]) conflict.
+    check(
+        &["CREATE UNIQUE INDEX idx_tags ON posts (tags)"],
+        &[
+            ("r1", r#"{"tags":["a","b"]}"#, None),
+            ("r2", r#"{"tags":["b","a"]}"#, None),
+            (
+                "r3",
+                r#"{"tags":["a","b"]}"#,
+                Some(violation("idx_tags", &["tags"])),
+            ),
+            ("r4", r#"{"tags":[]}"#, None),
+            ("r5", r#"{}"#, Some(violation("idx_tags", &["tags"]))),
         ],
     );
     // The `id` column reads the record id.

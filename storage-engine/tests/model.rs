@@ -3,10 +3,15 @@
 
 mod common;
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use common::{observe, seed};
+use edgebase_storage::index::compile_indexes;
+use edgebase_storage::schema::CollectionSchema;
 use edgebase_storage::{
-    ApplyEntry, CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect,
-    StateMachine, Store,
+    ApplyEntry, CollectionDoc, CollectionExpect, Command, CommandResult, MemoryBackend,
+    RecordExpect, StateMachine, Store,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -16,6 +21,36 @@ const NAMES: &[&str] = &["posts", "Posts", "users", "tags", "Tags2"];
 const RECORD_IDS: &[&str] = &["r0", "r1", "r2", "r3", "r4", "r5"];
 const SETTINGS: &[&str] = &["meta", "smtp"];
 const ENTRIES: u64 = 400;
+
+const TEXTS: &[&str] = &["", "a", "A", "b"];
+
+/// A collection document: sometimes opaque JSON, mostly fields `v` (number) and a text field
+/// whose name changes by id (`s` or `t`), with unique, plain, NOCASE or partial indexes, some
+/// of which name a missing column (rejected) or clash with existing records (rejected).
+fn collection_doc(rng: &mut StdRng, collection_id: &str) -> String {
+    if rng.gen_bool(0.2) {
+        return format!("{{\"n\":{}}}", rng.gen_range(0..100));
+    }
+    let text_name = pick(rng, &["s", "t"]);
+    let indexes: Vec<String> = [
+        format!("CREATE UNIQUE INDEX idx_v_{collection_id} ON x (v)"),
+        format!("CREATE INDEX idx_s_{collection_id} ON x (s COLLATE NOCASE, v DESC)"),
+        format!("CREATE UNIQUE INDEX idx_sv_{collection_id} ON x (s, v) WHERE v > 10"),
+        format!("CREATE INDEX idx_t_{collection_id} ON x (t)"),
+    ]
+    .into_iter()
+    .filter(|_| rng.gen_bool(0.4))
+    .collect();
+    serde_json::json!({
+        "id": collection_id,
+        "fields": [
+            {"id": "fv", "name": "v", "type": "number"},
+            {"id": "fs", "name": text_name, "type": "text"},
+        ],
+        "indexes": indexes,
+    })
+    .to_string()
+}
 
 fn pick<'a>(rng: &mut StdRng, items: &[&'a str]) -> &'a str {
     items[rng.gen_range(0..items.len())]
@@ -55,7 +90,7 @@ fn random_command(rng: &mut StdRng, model: &StateMachine, depth: u32) -> Command
             collection: CollectionDoc {
                 id: collection_id.into(),
                 name: pick(rng, NAMES).into(),
-                doc_json: format!("{{\"n\":{}}}", rng.gen_range(0..100)),
+                doc_json: collection_doc(rng, collection_id),
             },
             expect: if collection_version.is_none() || rng.gen_bool(0.2) {
                 CollectionExpect::Absent
@@ -69,7 +104,12 @@ fn random_command(rng: &mut StdRng, model: &StateMachine, depth: u32) -> Command
         17..=64 => Command::PutRecord {
             collection_id: collection_id.into(),
             record_id: record_id.into(),
-            doc_json: format!("{{\"v\":{}}}", rng.gen_range(0..1000)),
+            doc_json: format!(
+                "{{\"v\":{},\"s\":\"{}\",\"t\":\"{}\"}}",
+                rng.gen_range(0..40),
+                pick(rng, TEXTS),
+                pick(rng, TEXTS)
+            ),
             expect: record_expect(rng),
         },
         65..=79 => Command::DeleteRecord {
@@ -95,6 +135,36 @@ fn random_command(rng: &mut StdRng, model: &StateMachine, depth: u32) -> Command
     }
 }
 
+/// The index entries the model's records and collections call for, recomputed from scratch,
+/// against the entries it holds: apply's upkeep leaves none stale and misses none.
+fn check_index_entries(model: &StateMachine, backend: &MemoryBackend, context: &str) {
+    let mut expected = BTreeSet::new();
+    for collection in model.collections().expect("collections") {
+        let Ok(schema) = CollectionSchema::from_doc_json(&collection.doc_json) else {
+            continue;
+        };
+        let indexes = compile_indexes(&schema).expect("stored indexes compile");
+        for record in model.records_page(&collection.id, 0, 1000).expect("page") {
+            let map = match serde_json::from_str(&record.doc_json) {
+                Ok(serde_json::Value::Object(map)) => map,
+                _ => serde_json::Map::new(),
+            };
+            for index in &indexes {
+                if let Some(entry) = index.entry(&collection.id, &record.id, &map) {
+                    expected.insert((entry.key, record.id.clone().into_bytes()));
+                }
+            }
+        }
+    }
+    let held: BTreeSet<(Vec<u8>, Vec<u8>)> = backend
+        .dump()
+        .expect("dump")
+        .into_iter()
+        .filter(|(key, _)| key.first() == Some(&0x08))
+        .collect();
+    assert_eq!(held, expected, "{context}: index entries");
+}
+
 #[test]
 fn rocksdb_matches_the_model() {
     let seed = seed("rocksdb_matches_the_model");
@@ -102,7 +172,8 @@ fn rocksdb_matches_the_model() {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path()).expect("open store");
     let rocks = store.state();
-    let model = StateMachine::in_memory();
+    let model_backend = Arc::new(MemoryBackend::new());
+    let model = StateMachine::with_backend(model_backend.clone());
     let (mut applied, mut rejected, mut batches) = (0, 0, 0);
     for index in 1..=ENTRIES {
         let command = random_command(&mut rng, &model, 0);
@@ -131,6 +202,11 @@ fn rocksdb_matches_the_model() {
             observe(&model, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
             "seed {seed}, after index {index}: {command:?}"
         );
+        check_index_entries(
+            &model,
+            &model_backend,
+            &format!("seed {seed}, after index {index}: {command:?}"),
+        );
     }
 
     // The random mix must really exercise both outcomes and batches.
@@ -154,7 +230,8 @@ fn rocksdb_matches_the_model() {
     // The snapshot of one backend installed into the other reads the same.
     let snapshot = dir.path().join("state.snap");
     rocks.build_snapshot(&snapshot).expect("build snapshot");
-    let fresh_model = StateMachine::in_memory();
+    let fresh_backend = Arc::new(MemoryBackend::new());
+    let fresh_model = StateMachine::with_backend(fresh_backend.clone());
     fresh_model
         .install_snapshot(&snapshot)
         .expect("install snapshot");
@@ -162,5 +239,17 @@ fn rocksdb_matches_the_model() {
         observe(&rocks, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
         observe(&fresh_model, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
         "seed {seed}: snapshot"
+    );
+    // Every key, index entries included, is the same in RocksDB as in the model.
+    let model_keys = model_backend.dump().expect("dump model");
+    let index_keys = model_keys
+        .iter()
+        .filter(|(key, _)| key.first() == Some(&0x08))
+        .count();
+    eprintln!("index entries at the end {index_keys}");
+    assert_eq!(
+        fresh_backend.dump().expect("dump installed"),
+        model_keys,
+        "seed {seed}: every key"
     );
 }

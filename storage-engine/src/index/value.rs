@@ -21,14 +21,16 @@ const KEY_TEXT: u8 = 0x20;
 impl IndexValue {
     /// The value PocketBase's column holds for `field`, given the record's JSON value for it
     /// (`None` when the record lacks the field). Bools are 0/1 as in SQLite; json, multiple
-    /// values and anything of an unexpected type are their JSON text; JSON null is NULL.
+    /// values and anything of an unexpected type are their JSON text. PocketBase's columns
+    /// are `NOT NULL` with an empty default except json's, so a missing or null value reads
+    /// as the empty value (`''`, `0`, `[]`) and only a json field can be NULL.
     pub fn from_field(field: &FieldInfo, json: Option<&serde_json::Value>) -> IndexValue {
         use serde_json::Value;
-        let Some(json) = json else {
-            return IndexValue::Null;
+        let json = match json {
+            None | Some(Value::Null) => return IndexValue::empty(field),
+            Some(json) => json,
         };
         match (field.shape, json) {
-            (_, Value::Null) => IndexValue::Null,
             (FieldShape::Json, other) => IndexValue::Text(other.to_string()),
             (_, Value::Array(_)) if field.multiple => IndexValue::Text(json.to_string()),
             (FieldShape::Number, Value::Number(number)) => {
@@ -40,6 +42,18 @@ impl IndexValue {
                 number.as_f64().map_or(IndexValue::Null, IndexValue::Number)
             }
             (_, other) => IndexValue::Text(other.to_string()),
+        }
+    }
+
+    /// The column's value for a record without the field.
+    pub fn empty(field: &FieldInfo) -> IndexValue {
+        match field.shape {
+            FieldShape::Json => IndexValue::Null,
+            _ if field.multiple => IndexValue::Text("[]".into()),
+            FieldShape::Number | FieldShape::Bool => IndexValue::Number(0.0),
+            FieldShape::Text | FieldShape::Date | FieldShape::Relation => {
+                IndexValue::Text(String::new())
+            }
         }
     }
 
@@ -203,7 +217,17 @@ mod tests {
         check(
             field("text", FieldShape::Text, false),
             None,
-            IndexValue::Null,
+            IndexValue::Text(String::new()),
+        );
+        check(
+            field("number", FieldShape::Number, false),
+            Some(json!(null)),
+            IndexValue::Number(0.0),
+        );
+        check(
+            field("select", FieldShape::Text, true),
+            None,
+            IndexValue::Text("[]".into()),
         );
         check(
             field("text", FieldShape::Text, false),

@@ -5,9 +5,8 @@
 //! ever narrows a superset of the matches; it never decides a match on its own. Only the
 //! comparisons of an AND-chain between a plain field (no relation path, no modifier) and a
 //! literal of the field's own type narrow; every other part of the filter is ignored, which
-//! keeps the superset. A comparison whose accepted values include the field's empty value
-//! (`''`, `0`, `false`) never excludes records missing the field, so a record stored without
-//! it is never missed.
+//! keeps the superset. A record stored without a field is indexed under the field's empty
+//! value (`''`, `0`, `false`), as PocketBase's `NOT NULL DEFAULT` columns hold it.
 
 use std::cmp::Ordering;
 
@@ -48,7 +47,8 @@ pub struct Explain {
     pub reason: &'static str,
 }
 
-/// Pick the candidates for `filter` and `sort` over `schema`'s collection. At most
+/// Pick the candidates for `filter` and `sort` over `schema`'s collection (`schema.id` must
+/// be the stored collection's id, as it is in documents the node writes). At most
 /// `candidates_max` ids are gathered from an index; past that the plan falls back to a scan.
 pub fn candidates(
     view: &dyn KvRead,
@@ -77,8 +77,6 @@ struct Predicate {
     field: String,
     kind: CompareKind,
     value: IndexValue,
-    /// Whether the field's empty value satisfies the comparison.
-    admits_empty: bool,
 }
 
 /// How one index would serve the query.
@@ -116,6 +114,10 @@ fn plan(
     sort: &[SortKey],
     candidates_max: usize,
 ) -> Result<(Candidates, Explain), StorageError> {
+    // Index keys are named by the collection id; a schema without one cannot find them.
+    if schema.id.is_empty() {
+        return Ok(full_scan("the schema has no collection id"));
+    }
     let Ok(indexes) = compile_indexes(schema) else {
         return Ok(full_scan("the collection's indexes do not compile"));
     };
@@ -209,33 +211,18 @@ fn predicate(term: &Expr, schema: &CollectionSchema) -> Option<Predicate> {
         }
         field.shape
     };
-    let (value, empty) = match (shape, literal) {
-        (FieldShape::Number, Operand::Number(number)) => {
-            (IndexValue::Number(*number), IndexValue::Number(0.0))
+    let value = match (shape, literal) {
+        (FieldShape::Number, Operand::Number(number)) => IndexValue::Number(*number),
+        (FieldShape::Bool, Operand::Bool(flag)) => IndexValue::Number(f64::from(u8::from(*flag))),
+        (FieldShape::Text | FieldShape::Date | FieldShape::Relation, Operand::Text(text)) => {
+            IndexValue::Text(text.clone())
         }
-        (FieldShape::Bool, Operand::Bool(flag)) => (
-            IndexValue::Number(f64::from(u8::from(*flag))),
-            IndexValue::Number(0.0),
-        ),
-        (FieldShape::Text | FieldShape::Date | FieldShape::Relation, Operand::Text(text)) => (
-            IndexValue::Text(text.clone()),
-            IndexValue::Text(String::new()),
-        ),
         _ => return None,
-    };
-    let order = empty.compare(&value, Collation::Binary)?;
-    let admits_empty = match kind {
-        CompareKind::Eq => order == Ordering::Equal,
-        CompareKind::Greater => order == Ordering::Greater,
-        CompareKind::GreaterOrEq => order != Ordering::Less,
-        CompareKind::Less => order == Ordering::Less,
-        _ => order != Ordering::Greater,
     };
     Some(Predicate {
         field: name.clone(),
         kind,
         value,
-        admits_empty,
     })
 }
 
@@ -250,7 +237,7 @@ fn choose<'a>(
     for column in &index.columns {
         let found = predicates
             .iter()
-            .find(|p| p.field == column.field.name && p.kind == CompareKind::Eq && !p.admits_empty);
+            .find(|p| p.field == column.field.name && p.kind == CompareKind::Eq);
         match found {
             Some(predicate) => equality.push(predicate),
             None => break,
@@ -262,13 +249,11 @@ fn choose<'a>(
             && (column.column.collation == Collation::Binary
                 || matches!(column.field.shape, FieldShape::Number | FieldShape::Bool));
         if exact_order {
-            range.extend(predicates.iter().filter(|p| {
-                p.field == column.field.name
-                    && p.kind != CompareKind::Eq
-                    // An upper bound keeps the NULL section; a lower one must not admit ''.
-                    && (matches!(p.kind, CompareKind::Less | CompareKind::LessOrEq)
-                        || !p.admits_empty)
-            }));
+            range.extend(
+                predicates
+                    .iter()
+                    .filter(|p| p.field == column.field.name && p.kind != CompareKind::Eq),
+            );
         }
     }
     let sort_order = sort_order(index, equality.len(), sort);
