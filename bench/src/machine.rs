@@ -61,26 +61,10 @@ pub async fn versions(plan: &ComparePlan) -> Vec<(String, String)> {
         .iter()
         .any(|target| matches!(target, TargetKind::Edgebase | TargetKind::EdgebaseCluster));
     if runs_edgebase {
-        let version = first_line(&plan.edgebase_bin, &["--version"]).await;
-        let commit = first_line(Path::new("git"), &["rev-parse", "--short", "HEAD"]).await;
-        // Cargo puts release builds under `target/release/`; a copy keeps the word in its path.
-        let is_release = plan
-            .edgebase_bin
-            .components()
-            .any(|part| part.as_os_str().to_string_lossy().contains("release"));
-        let profile = if is_release {
-            "release build"
-        } else {
-            "dev build: EdgeBase's own crates unoptimised, dependencies (RocksDB included) at opt-level 2"
-        };
-        versions.push((
-            "EdgeBase".to_owned(),
-            format!("{version}, commit {commit}, {profile}"),
-        ));
+        versions.push(edgebase_version(&plan.edgebase_bin).await);
     }
     if plan.targets.contains(&TargetKind::Pocketbase) {
-        let version = first_line(&plan.pocketbase_bin, &["--version"]).await;
-        versions.push(("PocketBase".to_owned(), version));
+        versions.push(pocketbase_version(&plan.pocketbase_bin).await);
     }
     if plan.targets.contains(&TargetKind::Etcd) {
         let version = first_line(&plan.etcd_bin, &["--version"]).await;
@@ -90,6 +74,31 @@ pub async fn versions(plan: &ComparePlan) -> Vec<(String, String)> {
         ));
     }
     versions
+}
+
+/// The EdgeBase binary's version, the commit checked out and whether it is a release build.
+pub async fn edgebase_version(edgebase_bin: &Path) -> (String, String) {
+    let version = first_line(edgebase_bin, &["--version"]).await;
+    let commit = first_line(Path::new("git"), &["rev-parse", "--short", "HEAD"]).await;
+    // Cargo puts release builds under `target/release/`; a copy keeps the word in its path.
+    let is_release = edgebase_bin
+        .components()
+        .any(|part| part.as_os_str().to_string_lossy().contains("release"));
+    let profile = if is_release {
+        "release build"
+    } else {
+        "dev build: EdgeBase's own crates unoptimised, dependencies (RocksDB included) at opt-level 2"
+    };
+    (
+        "EdgeBase".to_owned(),
+        format!("{version}, commit {commit}, {profile}"),
+    )
+}
+
+/// The PocketBase binary's version line.
+pub async fn pocketbase_version(pocketbase_bin: &Path) -> (String, String) {
+    let version = first_line(pocketbase_bin, &["--version"]).await;
+    ("PocketBase".to_owned(), version)
 }
 
 /// The first line a command prints, or why it could not be run.

@@ -10,6 +10,12 @@ mod driver;
 mod edgebase_cluster;
 mod etcd_cluster;
 mod etcd_driver;
+mod filtered_list;
+mod filtered_report;
+mod items_client;
+mod items_dataset;
+mod list_load;
+mod list_query;
 mod machine;
 mod measurement;
 mod pocketbase_server;
@@ -29,6 +35,8 @@ use clap::{Parser, Subcommand};
 
 use crate::compare::{ComparePlan, TargetKind};
 use crate::driver::{http_client, Driver};
+use crate::filtered_list::FilteredListPlan;
+use crate::filtered_report::FilteredReport;
 use crate::records_driver::RecordsDriver;
 use crate::workload::{preload, run_load, LoadShape, Workload};
 
@@ -45,6 +53,37 @@ enum Command {
     Run(RunArgs),
     /// Start EdgeBase, PocketBase and etcd in turn, load each, write the markdown report.
     Compare(CompareArgs),
+    /// Load the same seeded `items` collection into one EdgeBase node and then PocketBase,
+    /// time filtered lists on indexed and non-indexed fields, write the markdown section.
+    FilteredList(FilteredListArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FilteredListArgs {
+    /// Records loaded into each server.
+    #[arg(long, default_value_t = 100_000)]
+    records: usize,
+    /// Seed of the records and of the random filter values (printed in the report).
+    #[arg(long, default_value_t = 4)]
+    seed: u64,
+    /// Connection counts each query runs with.
+    #[arg(long, value_delimiter = ',', default_value = "1,8")]
+    connections: Vec<usize>,
+    /// Warm-up seconds before every run.
+    #[arg(long, default_value_t = 2)]
+    warmup_secs: u64,
+    /// Measured seconds of every run.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// The `edgebase` binary [default: $CARGO_TARGET_DIR/debug/edgebase, else target/debug/edgebase].
+    #[arg(long, env = "EDGEBASE_BIN")]
+    edgebase_bin: Option<PathBuf>,
+    /// The PocketBase binary.
+    #[arg(long, default_value = "pocketbase")]
+    pocketbase_bin: PathBuf,
+    /// Markdown file to write; an earlier filtered-list section in it is replaced.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -130,7 +169,55 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => run_one(args).await,
         Command::Compare(args) => run_compare(args).await,
+        Command::FilteredList(args) => run_filtered_list(args).await,
     }
+}
+
+async fn run_filtered_list(args: FilteredListArgs) -> anyhow::Result<()> {
+    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
+    if !edgebase_bin.exists() {
+        anyhow::bail!(
+            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
+            edgebase_bin.display()
+        );
+    }
+    let plan = FilteredListPlan {
+        edgebase_bin,
+        pocketbase_bin: args.pocketbase_bin,
+        records: args.records,
+        seed: args.seed,
+        connections: args.connections,
+        warmup: Duration::from_secs(args.warmup_secs),
+        duration: Duration::from_secs(args.duration_secs),
+    };
+    let machine = machine::describe();
+    let versions = vec![
+        machine::edgebase_version(&plan.edgebase_bin).await,
+        machine::pocketbase_version(&plan.pocketbase_bin).await,
+    ];
+    let results = filtered_list::run(&plan).await?;
+    let report = FilteredReport {
+        date: machine::utc_now(),
+        command: command_line(),
+        machine,
+        versions,
+        records: plan.records,
+        seed: plan.seed,
+        connections: plan.connections.clone(),
+        warmup_secs: args.warmup_secs,
+        duration_secs: args.duration_secs,
+        results,
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    report::write_between(
+        &args.output,
+        filtered_report::BEGIN_MARKER,
+        filtered_report::END_MARKER,
+        &markdown,
+    )?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
 }
 
 async fn run_one(args: RunArgs) -> anyhow::Result<()> {

@@ -270,6 +270,17 @@ fn ratio(ours: f64, peer: f64) -> String {
 /// Put `generated` (markers included) into the file at `path`, replacing an earlier
 /// generated part if there is one, else appending it.
 pub fn write_into(path: &Path, generated: &str) -> anyhow::Result<()> {
+    write_between(path, BEGIN_MARKER, END_MARKER, generated)
+}
+
+/// Write `generated` (which starts with `begin` and ends with `end`) into `path` in place of
+/// the text between those markers, or append it when the file has none.
+pub fn write_between(
+    path: &Path,
+    begin_marker: &str,
+    end_marker: &str,
+    generated: &str,
+) -> anyhow::Result<()> {
     let existing = match std::fs::read_to_string(path) {
         Ok(text) => text,
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
@@ -277,9 +288,9 @@ pub fn write_into(path: &Path, generated: &str) -> anyhow::Result<()> {
         }
         Err(error) => return Err(error).with_context(|| format!("read {}", path.display())),
     };
-    let updated = match (existing.find(BEGIN_MARKER), existing.find(END_MARKER)) {
+    let updated = match (existing.find(begin_marker), existing.find(end_marker)) {
         (Some(begin), Some(end)) if begin < end => {
-            let after = end + END_MARKER.len();
+            let after = end + end_marker.len();
             let rest = existing[after..]
                 .strip_prefix('\n')
                 .unwrap_or(&existing[after..]);
