@@ -22,7 +22,18 @@ pub trait KvRead {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
 
     /// Visit every key starting with `prefix` in ascending order until `visit` says stop.
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisit<'_>) -> Result<(), StorageError>;
+    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisit<'_>) -> Result<(), StorageError> {
+        self.scan_prefix_from(prefix, prefix, visit)
+    }
+
+    /// Like [`KvRead::scan_prefix`], but starting at the first key at or after `start` (a
+    /// seek, not a skip: an index range read costs what it returns).
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<(), StorageError>;
 }
 
 /// A stream of key/value pairs, e.g. a snapshot file being read.

@@ -44,10 +44,15 @@ impl KvRead for MemoryView<'_> {
         Ok(self.map.get(key).cloned())
     }
 
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisit<'_>) -> Result<(), StorageError> {
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<(), StorageError> {
         let range = self
             .map
-            .range::<[u8], _>((Bound::Included(prefix), Bound::Unbounded));
+            .range::<[u8], _>((Bound::Included(start.max(prefix)), Bound::Unbounded));
         for (key, value) in range {
             if !key.starts_with(prefix) {
                 break;

@@ -138,15 +138,20 @@ impl KvRead for RocksView<'_> {
         Ok(self.snapshot.get_cf(self.cf, physical(&self.prefix, key))?)
     }
 
-    fn scan_prefix(&self, prefix: &[u8], visit: &mut ScanVisit<'_>) -> Result<(), StorageError> {
-        let start = physical(&self.prefix, prefix);
+    fn scan_prefix_from(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<(), StorageError> {
+        let physical_prefix = physical(&self.prefix, prefix);
         let mut iterator = self.snapshot.raw_iterator_cf(self.cf);
-        iterator.seek(&start);
+        iterator.seek(physical(&self.prefix, start.max(prefix)));
         while iterator.valid() {
             let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
                 break;
             };
-            if !key.starts_with(&start) {
+            if !key.starts_with(&physical_prefix) {
                 break;
             }
             if visit(&key[self.prefix.len()..], value)? == ScanStep::Stop {

@@ -167,14 +167,26 @@ fn list(
 }
 
 #[test]
-fn index_backed_lists_equal_full_scans() {
+fn index_backed_lists_equal_full_scans_in_memory() {
+    check_equivalence(StateMachine::in_memory(), "memory");
+}
+
+#[test]
+fn index_backed_lists_equal_full_scans_on_rocksdb() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let store = edgebase_storage::Store::open(dir.path()).expect("open the store");
+    check_equivalence(store.state(), "rocksdb");
+}
+
+fn check_equivalence(state: StateMachine, backend: &str) {
     let seed = std::env::var("EDGEBASE_TEST_SEED")
         .ok()
         .and_then(|value| value.parse::<u64>().ok())
         .unwrap_or_else(rand::random);
-    eprintln!("query_index_equivalence seed {seed} (replay with EDGEBASE_TEST_SEED={seed})");
+    eprintln!(
+        "query_index_equivalence ({backend}) seed {seed} (replay with EDGEBASE_TEST_SEED={seed})"
+    );
     let mut rng = StdRng::seed_from_u64(seed);
-    let state = StateMachine::in_memory();
     let mut index = 0;
     let mut next = || {
         index += 1;

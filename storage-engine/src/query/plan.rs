@@ -331,10 +331,7 @@ fn scan(
     let mut ids = Vec::new();
     let mut over = false;
     let mut corrupt = None;
-    view.scan_prefix(&prefix, &mut |key, value| {
-        if key < start.as_slice() {
-            return Ok(ScanStep::Continue);
-        }
+    view.scan_prefix_from(&prefix, &start, &mut |key, value| {
         if end.as_ref().is_some_and(|end| key >= end.as_slice()) {
             return Ok(ScanStep::Stop);
         }
