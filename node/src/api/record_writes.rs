@@ -359,7 +359,7 @@ impl Planner<'_> {
         });
         Ok(Planned {
             commands,
-            answer: Answer::Record(self.shown(collection, &doc)),
+            answer: Answer::Record(self.shown(collection, &doc, access)),
             effects: vec![Effect {
                 collection_id: collection.id.clone(),
                 record_id,
@@ -424,7 +424,7 @@ impl Planner<'_> {
         });
         Ok(Planned {
             commands,
-            answer: Answer::Record(self.shown(collection, &doc)),
+            answer: Answer::Record(self.shown(collection, &doc, access)),
             effects: vec![Effect {
                 collection_id: collection.id.clone(),
                 record_id: record_id.to_string(),
@@ -492,8 +492,18 @@ impl Planner<'_> {
         Ok(doc_json)
     }
 
-    fn shown(&self, collection: &Collection, doc: &Document) -> Map<String, Value> {
-        self.caller.shown(collection, doc)
+    /// The written record as the caller sees it; one who manages it sees its email.
+    fn shown(
+        &self,
+        collection: &Collection,
+        doc: &Document,
+        access: AuthAccess,
+    ) -> Map<String, Value> {
+        let mut shown = self.caller.shown(collection, doc);
+        if access == AuthAccess::Manage && collection.kind == CollectionType::Auth {
+            shown = record_values::public_record(collection, doc, self.caller.is_superuser());
+        }
+        shown
     }
 }
 

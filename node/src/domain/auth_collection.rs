@@ -103,28 +103,31 @@ pub fn system_indexes_for(collection_id: &str, collection_name: &str) -> Vec<Str
     ]
 }
 
-/// Make a new auth collection whole: the system fields first (a sent field with a system
-/// field's name is replaced by it), the system indexes when missing, and its options.
+/// Make a new auth collection whole: the system fields the body left out are appended
+/// (PocketBase's order), the system indexes added when missing, and its options prepared.
 pub fn prepare_new(collection: &mut Collection) -> Result<(), FieldErrors> {
-    let sent = std::mem::take(&mut collection.fields);
-    let mut fields: Vec<Field> = system_fields().into_iter().skip(1).collect();
-    fields.extend(
-        sent.into_iter()
-            .filter(|field| !SYSTEM_FIELD_NAMES.contains(&field.name.as_str())),
-    );
-    collection.fields = fields;
+    add_missing_system_fields(collection);
     add_missing_system_indexes(collection);
     auth_options::prepare(collection, None)
 }
 
-/// An auth collection's update: the system indexes stay, options merge over the current ones
-/// (secrets kept unless new ones are sent).
+/// An auth collection's update: system fields left out of the field list are put back (as
+/// PocketBase does), the system indexes stay, and options merge over the current ones.
 pub fn prepare_update(
     collection: &mut Collection,
     previous: &Collection,
 ) -> Result<(), FieldErrors> {
+    add_missing_system_fields(collection);
     add_missing_system_indexes(collection);
     auth_options::prepare(collection, Some(previous))
+}
+
+fn add_missing_system_fields(collection: &mut Collection) {
+    for field in system_fields().into_iter().skip(1) {
+        if collection.field(&field.name).is_none() {
+            collection.fields.push(field);
+        }
+    }
 }
 
 fn add_missing_system_indexes(collection: &mut Collection) {

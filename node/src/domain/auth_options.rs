@@ -142,6 +142,25 @@ pub fn prepare(
             .and_then(|token| token.get("secret"))
             .and_then(Value::as_str)
             .filter(|secret| !secret.is_empty());
+        // An update body is merged over the stored definition, so the stored secret comes
+        // back as if sent: only a different one is new.
+        let sent_secret = sent_secret.filter(|secret| Some(*secret) != kept);
+        // PocketBase invalidates every issued auth token when the authRule changes.
+        let rule_text = |options: &Map<String, Value>| {
+            options
+                .get("authRule")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        let kept = match previous {
+            Some(previous)
+                if name == "authToken" && rule_text(&previous.options) != rule_text(&options) =>
+            {
+                None
+            }
+            _ => kept,
+        };
         let secret = match (sent_secret, kept) {
             (Some(secret), _) | (None, Some(secret)) => secret.to_string(),
             (None, None) => ids::new_secret(SECRET_LENGTH),
@@ -264,7 +283,14 @@ fn insert_nested(errors: &mut FieldErrors, option: &str, nested: Map<String, Val
 
 fn validate(collection: &Collection, options: &Map<String, Value>, errors: &mut FieldErrors) {
     if options.get("manageRule").and_then(Value::as_str) == Some("") {
-        errors.insert("manageRule".into(), required());
+        errors.insert(
+            "manageRule".into(),
+            field_error(
+                "validation_nil_or_not_empty_required",
+                "Cannot be blank.",
+                None,
+            ),
+        );
     }
     for name in TOKEN_OPTIONS {
         let token = options.get(name);
@@ -541,7 +567,7 @@ mod tests {
             ),
             (
                 json!({"manageRule": ""}),
-                json!({"manageRule": "validation_required"}),
+                json!({"manageRule": "validation_nil_or_not_empty_required"}),
             ),
         ];
         for (options, expected) in cases {
@@ -565,6 +591,13 @@ mod tests {
         prepare(&mut updated, Some(&created)).expect("valid");
         assert_eq!(updated.options["authToken"]["secret"], secret);
         assert_eq!(updated.options["authToken"]["duration"], json!(60));
+        let mut rule_changed = auth_collection(json!({"authRule": "verified = true"}));
+        prepare(&mut rule_changed, Some(&updated)).expect("valid");
+        assert_ne!(rule_changed.options["authToken"]["secret"], secret);
+        assert_eq!(
+            rule_changed.options["passwordResetToken"]["secret"],
+            updated.options["passwordResetToken"]["secret"]
+        );
         let mut shown = serde_json::to_value(&updated).expect("serialises");
         without_secrets(&mut shown);
         assert!(shown["authToken"].get("secret").is_none());

@@ -24,14 +24,16 @@ use crate::domain::superusers;
 /// The auth collection named in the path: PocketBase answers 404 for a missing one and for
 /// one that is not an auth collection.
 pub fn auth_collection(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
-    app.collection(id_or_name)?
-        .filter(|loaded| loaded.collection.kind == CollectionType::Auth)
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::NOT_FOUND,
-                "Missing or invalid collection context.",
-            )
-        })
+    let loaded = app
+        .collection(id_or_name)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
+    if loaded.collection.kind != CollectionType::Auth {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "Missing or invalid auth collection context.",
+        ));
+    }
+    Ok(loaded)
 }
 
 fn text(doc: &Document, key: &str) -> String {
