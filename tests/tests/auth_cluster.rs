@@ -189,6 +189,33 @@ async fn tokens_follow_replicated_state() {
                     refused.body
                 );
             }
+            // Secrets and password hashes never leave a node: not in answers, not in logs.
+            let admin = cluster.admin(a).await?;
+            let token = admin.token().context("the admin session has a token")?;
+            let definition = call(&http, &url(a), Method::GET, "/api/collections/users", Some(&token), None, changed.index).await?;
+            let listed = call(&http, &url(a), Method::GET, "/api/collections/users/records", Some(&token), None, changed.index).await?;
+            ensure!(definition.status == 200 && listed.status == 200, "superuser reads failed");
+            let definition_text = definition.body.to_string();
+            ensure!(
+                !definition_text.contains("\"secret\""),
+                "the collection shows a token secret: {definition_text}"
+            );
+            let items = listed.body["items"].as_array().context("a record list")?;
+            ensure!(!items.is_empty(), "the superuser sees no users");
+            for record in items {
+                ensure!(
+                    record.get("password").is_none() && record.get("tokenKey").is_none(),
+                    "a record shows its password hash or token key: {record}"
+                );
+            }
+            for node in cluster.nodes() {
+                let log = node.log_text()?;
+                ensure!(
+                    !log.contains("$argon2") && !log.contains("first-pass-1") && !log.contains("second-pass-2"),
+                    "node {} logged a password or hash",
+                    node.id()
+                );
+            }
             eprintln!("login at {b} after sign-up at {a}; password change at {b} refused the old token at {c} and {a}; foreign token refused");
             Ok(())
         },

@@ -107,6 +107,23 @@ mod tests {
         );
     }
 
+    /// PocketBase 0.40.6 writes the claims in this order (read off one of its tokens).
+    #[test]
+    fn claims_are_pocketbase_shaped() {
+        let token = sign("rec", "pbc_1", "key", "secret", 60, Refresh::Refused).expect("sign");
+        let payload = token.split('.').nth(1).expect("three parts");
+        use base64::Engine;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url");
+        let text = String::from_utf8(json).expect("utf-8");
+        let expected = regex::Regex::new(
+            r#"^\{"collectionId":"pbc_1","exp":\d+,"id":"rec","refreshable":false,"type":"auth"\}$"#,
+        )
+        .expect("pattern");
+        assert!(expected.is_match(&text), "{text}");
+    }
+
     #[test]
     fn another_key_or_secret_is_refused() {
         let token = sign("rec", "pbc_1", "key", "secret", 60, Refresh::Allowed).expect("sign");
