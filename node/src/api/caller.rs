@@ -116,6 +116,53 @@ impl Caller {
         record
     }
 
+    /// [`Caller::shown`], and an auth record's email also to a caller the collection's
+    /// manageRule admits for that record (PocketBase checks it for lists and views too).
+    pub fn shown_checked(
+        &self,
+        app: &App,
+        collection: &Collection,
+        doc: &Document,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut record = self.shown(collection, doc);
+        let hidden_email = collection.kind == CollectionType::Auth
+            && !record.contains_key("email")
+            && doc.contains_key("email");
+        if !hidden_email || self.auth.is_none() {
+            return Ok(record);
+        }
+        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
+            return Ok(record);
+        };
+        let Ok(Some(expr)) = edgebase_storage::query::parse_filter(rule) else {
+            return Ok(record);
+        };
+        let stored = edgebase_storage::StoredRecord {
+            collection_id: collection.id.clone(),
+            id: doc
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            doc_json: serde_json::to_string(doc).map_err(|_| ApiError::internal())?,
+            version: 0,
+            created_seq: u64::MAX,
+        };
+        let check = app.state().check_record(
+            &stored,
+            &[edgebase_storage::query::FilterPart {
+                expr,
+                access: FilterAccess::Unrestricted,
+            }],
+            &self.context(&Map::new()),
+            app.limits().records_examined_max,
+        )?;
+        if check.matched {
+            record = record_values::public_record(collection, doc, false);
+        }
+        Ok(record)
+    }
+
     /// Whether the caller's own filters and sorts may name hidden fields.
     pub fn filter_access(&self) -> FilterAccess {
         if self.is_superuser() {

@@ -314,7 +314,11 @@ impl<'a> Expander<'a> {
         if !allowed {
             return Ok(None);
         }
-        Ok(Some(self.caller.shown(collection, &decode(stored)?)))
+        Ok(Some(self.caller.shown_checked(
+            self.app,
+            collection,
+            &decode(stored)?,
+        )?))
     }
 }
 

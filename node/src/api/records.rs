@@ -103,7 +103,7 @@ pub async fn list(
     let mut items = found
         .records
         .iter()
-        .map(|stored| Ok(caller.shown(&loaded.collection, &decode(stored)?)))
+        .map(|stored| caller.shown_checked(&app, &loaded.collection, &decode(stored)?))
         .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
     if let Some(expand) = query.expand.as_deref() {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
@@ -140,7 +140,7 @@ pub async fn view(
             return Err(ApiError::not_found());
         }
     }
-    let mut record = [caller.shown(&loaded.collection, &decode(&stored)?)];
+    let mut record = [caller.shown_checked(&app, &loaded.collection, &decode(&stored)?)?];
     if let Some(expand) = expand_param(&uri) {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
     }
