@@ -122,10 +122,17 @@ pub fn prepare_update(
     auth_options::prepare(collection, Some(previous))
 }
 
+/// System fields the list lacks (by id and by name) are appended; a given field with a
+/// system field's id stays a system field.
 fn add_missing_system_fields(collection: &mut Collection) {
-    for field in system_fields().into_iter().skip(1) {
-        if collection.field(&field.name).is_none() {
-            collection.fields.push(field);
+    for system in system_fields().into_iter().skip(1) {
+        let position = collection.fields.iter().position(|field| {
+            field.id == system.id || (field.id.is_empty() && field.name == system.name)
+        });
+        match position {
+            Some(index) => collection.fields[index].system = true,
+            None if collection.field(&system.name).is_none() => collection.fields.push(system),
+            None => {}
         }
     }
 }
