@@ -216,6 +216,34 @@ async fn tokens_follow_replicated_state() {
                     node.id()
                 );
             }
+            // An impersonation token of one second expires, and is then refused everywhere.
+            let impersonated = call(
+                &http,
+                &url(b),
+                Method::POST,
+                &format!("/api/collections/users/impersonate/{USER_ID}"),
+                Some(&token),
+                Some(json!({"duration": 1})),
+                changed.index,
+            )
+            .await?;
+            ensure!(impersonated.status == 200, "impersonate at node {b}: {}", impersonated.body);
+            let short_token = text(&impersonated.body, "token")?;
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+            loop {
+                let refresh = call(&http, &url(c), Method::POST, "/api/collections/users/auth-refresh", Some(&short_token), None, changed.index).await?;
+                if refresh.status == 401 {
+                    break;
+                }
+                ensure!(refresh.status == 200, "refresh of a live impersonation token: {}", refresh.body);
+                ensure!(
+                    text(&refresh.body, "token")? == short_token,
+                    "an impersonation token was refreshed into a new one"
+                );
+                ensure!(tokio::time::Instant::now() < deadline, "a one-second token still works after 10 s");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+
             eprintln!("login at {b} after sign-up at {a}; password change at {b} refused the old token at {c} and {a}; foreign token refused");
             Ok(())
         },
