@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
 use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot, TotalCount,
 };
 use serde_json::Value;
@@ -63,8 +63,8 @@ fn looks_like_email(identity: &str) -> bool {
     }
 }
 
-/// The record whose `field` equals `identity` exactly (the field's unique index makes it
-/// at most one).
+/// The record whose `field` equals `identity` (the field's unique index makes it at most
+/// one; without such an index the field is not an identity).
 fn find_by_field(
     app: &App,
     loaded: &LoadedCollection,
@@ -72,20 +72,29 @@ fn find_by_field(
     field: &str,
     identity: &str,
 ) -> Result<Option<Document>, ApiError> {
-    if !crate::domain::auth_options::has_single_column_unique_index(&loaded.collection, field) {
+    let Some(case_insensitive) =
+        crate::domain::auth_options::single_column_unique_index(&loaded.collection, field)
+    else {
         return Ok(None);
-    }
+    };
+    // A `COLLATE NOCASE` index makes the identity match whatever its ASCII case, as in
+    // PocketBase; otherwise it matches exactly.
+    let (modifier, identity) = if case_insensitive {
+        (Some(Modifier::Lower), identity.to_ascii_lowercase())
+    } else {
+        (None, identity.to_string())
+    };
     let expr = Expr::Compare {
         left: Operand::Path(FieldPath {
             root: PathRoot::Record,
             segments: vec![field.to_string()],
-            modifier: None,
+            modifier,
         }),
         op: CompareOp {
             kind: CompareKind::Eq,
             any_of: false,
         },
-        right: Operand::Text(identity.to_string()),
+        right: Operand::Text(identity),
     };
     let page = app.state().list_records(&ListRequest {
         collection_id: loaded.collection.id.clone(),
