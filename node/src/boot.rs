@@ -8,9 +8,11 @@ use edgebase_consensus::tls::{self, TlsPaths};
 use edgebase_consensus::{ConsensusConfig, ConsensusNode, JoinRole, NodeInfo};
 use edgebase_storage::Store;
 
+use crate::api::error::ApiError;
 use crate::app::{App, Limits};
 use crate::cli::ServeArgs;
-use crate::domain::superusers;
+use crate::domain::{auth_collection, superusers, time};
+use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
 
 /// Node id of a node that made its own certificates (a lone `edgebase serve`).
 const SELF_SIGNED_NODE_ID: u64 = 1;
@@ -84,6 +86,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         .await
         .context("start consensus")?;
     let initialized = consensus.is_initialized().await?;
+    let mut first_start = FirstStart::Existing;
     match (&args.join, initialized, consensus.join_pending()) {
         (Some(seed), false, _) | (Some(seed), true, true) => {
             let role = if args.learner {
@@ -112,6 +115,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
                 .initialize_single()
                 .await
                 .context("initialise the cluster")?;
+            first_start = FirstStart::NewCluster;
         }
         (_, true, false) => {}
     }
@@ -120,16 +124,50 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     if args.join.is_none() && !args.wait_to_be_added {
         // The node that started the cluster creates the system collections; a rejection
         // because they exist already is success.
-        bootstrap(&app).await;
+        bootstrap(&app, first_start).await;
     }
     Ok(StartedNode { app })
 }
 
-async fn bootstrap(app: &App) {
+/// Whether this start made a new cluster (which then gets PocketBase's `users` collection).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FirstStart {
+    NewCluster,
+    Existing,
+}
+
+async fn create_system_collections(app: &App, first_start: FirstStart) -> Result<(), ApiError> {
+    superusers::ensure_collection(app).await?;
+    if first_start == FirstStart::NewCluster {
+        let users = auth_collection::users_collection(&time::now_string()).map_err(|errors| {
+            tracing::error!(?errors, "the users collection does not validate");
+            ApiError::internal()
+        })?;
+        let outcome = app
+            .propose(Command::PutCollection {
+                collection: crate::api::collections::encode(&users)?,
+                expect: CollectionExpect::Absent,
+            })
+            .await?;
+        match outcome.result {
+            CommandResult::Applied { .. }
+            | CommandResult::Rejected(
+                Rejection::CollectionExists | Rejection::CollectionNameTaken,
+            ) => {}
+            CommandResult::Rejected(other) => {
+                tracing::error!(?other, "create the users collection");
+                return Err(ApiError::internal());
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn bootstrap(app: &App, first_start: FirstStart) {
     let deadline = tokio::time::Instant::now() + BOOTSTRAP_DEADLINE;
     let mut delay = Duration::from_millis(100);
     loop {
-        match superusers::ensure_collection(app).await {
+        match create_system_collections(app, first_start).await {
             Ok(()) => return,
             Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::debug!(message = %error.message, "system collections not created yet; retrying");

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use axum::extract::Query;
 use axum::http::{HeaderMap, Method, Uri};
+use edgebase_client::wire::{Collection, CollectionType};
 use edgebase_storage::query::{FilterAccess, RequestContext};
 use serde_json::{json, Map, Value};
 
@@ -93,6 +94,73 @@ impl Caller {
 
     pub fn is_superuser(&self) -> bool {
         self.principal.is_superuser()
+    }
+
+    /// Whether the caller is the auth record `record_id` of collection `collection_id`.
+    pub fn is_record(&self, collection_id: &str, record_id: &str) -> bool {
+        matches!(&self.principal, Principal::Record { collection_id: c, id } if c == collection_id && id == record_id)
+    }
+
+    /// A record as this caller may see it: hidden fields for superusers only, and an auth
+    /// record's email only to superusers, to the record itself, or when `emailVisibility`
+    /// is on (PocketBase's rule).
+    pub fn shown(&self, collection: &Collection, doc: &Document) -> Map<String, Value> {
+        let mut record = record_values::public_record(collection, doc, self.is_superuser());
+        if collection.kind == CollectionType::Auth && !self.is_superuser() {
+            let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+            let visible = doc.get("emailVisibility").and_then(Value::as_bool) == Some(true);
+            if !visible && !self.is_record(&collection.id, id) {
+                record.remove("email");
+            }
+        }
+        record
+    }
+
+    /// [`Caller::shown`], and an auth record's email also to a caller the collection's
+    /// manageRule admits for that record (PocketBase checks it for lists and views too).
+    pub fn shown_checked(
+        &self,
+        app: &App,
+        collection: &Collection,
+        doc: &Document,
+    ) -> Result<Map<String, Value>, ApiError> {
+        let mut record = self.shown(collection, doc);
+        let hidden_email = collection.kind == CollectionType::Auth
+            && !record.contains_key("email")
+            && doc.contains_key("email");
+        if !hidden_email || self.auth.is_none() {
+            return Ok(record);
+        }
+        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
+            return Ok(record);
+        };
+        let Ok(Some(expr)) = edgebase_storage::query::parse_filter(rule) else {
+            return Ok(record);
+        };
+        let stored = edgebase_storage::StoredRecord {
+            collection_id: collection.id.clone(),
+            id: doc
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            doc_json: serde_json::to_string(doc).map_err(|_| ApiError::internal())?,
+            version: 0,
+            created_seq: u64::MAX,
+        };
+        let check = app.state().check_record(
+            &stored,
+            &[edgebase_storage::query::FilterPart {
+                expr,
+                access: FilterAccess::Unrestricted,
+            }],
+            &self.context(&Map::new()),
+            app.limits().records_examined_max,
+        )?;
+        if check.matched {
+            record = record_values::public_record(collection, doc, false);
+        }
+        Ok(record)
     }
 
     /// Whether the caller's own filters and sorts may name hidden fields.

@@ -1,6 +1,7 @@
 //! Checks of a collection definition that need the other collections: its index statements
 //! (names unique across collections, columns that exist) and its API rules (fields and
-//! relations they name), as PocketBase checks them when a collection is saved. Also the
+//! relations they name; an auth collection's authRule, manageRule and MFA rule too), as
+//! PocketBase checks them when a collection is saved. Also the
 //! answer when applying the definition was refused (a unique index over duplicate values).
 
 use edgebase_client::wire::Collection;
@@ -57,9 +58,8 @@ pub fn check(app: &App, collection: &Collection, failed: &str) -> Result<(), Api
         }
         errors.insert("indexes".into(), Value::Object(by_position));
     }
-    for (name, rule) in rules(collection) {
-        let Some(rule) = rule else { continue };
-        let outcome = parse_filter(rule)
+    let rule_error = |rule: &str| {
+        parse_filter(rule)
             .map_err(|error| error.to_string())
             .and_then(|expr| match expr {
                 None => Ok(()),
@@ -67,16 +67,45 @@ pub fn check(app: &App, collection: &Collection, failed: &str) -> Result<(), Api
                     .state()
                     .validate_filter(&doc_json, &expr)
                     .map_err(|error| error.to_string()),
-            });
-        if let Err(reason) = outcome {
-            errors.insert(
-                name.into(),
+            })
+            .err()
+            .map(|reason| {
                 field_error(
                     "validation_invalid_rule",
                     format!("Invalid rule. Raw error: {reason}."),
                     None,
-                ),
-            );
+                )
+            })
+    };
+    for (name, rule) in rules(collection) {
+        let Some(rule) = rule else { continue };
+        if let Some(error) = rule_error(rule) {
+            errors.insert(name.into(), error);
+        }
+    }
+    // An auth collection's rules: who may authenticate, who manages records, who needs MFA.
+    for name in ["authRule", "manageRule"] {
+        if errors.contains_key(name) {
+            continue;
+        }
+        if let Some(rule) = collection.options.get(name).and_then(Value::as_str) {
+            if let Some(error) = rule_error(rule) {
+                errors.insert(name.into(), error);
+            }
+        }
+    }
+    let mfa = collection.options.get("mfa");
+    let mfa_rule = mfa
+        .and_then(|mfa| mfa.get("rule"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let mfa_enabled = mfa
+        .and_then(|mfa| mfa.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    if errors.is_empty() && mfa_enabled && !mfa_rule.is_empty() {
+        if let Some(error) = rule_error(mfa_rule) {
+            errors.insert("mfa".into(), json!({ "rule": error }));
         }
     }
     if errors.is_empty() {

@@ -20,9 +20,7 @@ use crate::domain::{collection_schema, superusers, time};
 /// A collection as the API shows it: secrets stay inside.
 pub fn collection_for_api(collection: &Collection) -> Value {
     let mut value = serde_json::to_value(collection).unwrap_or(Value::Null);
-    if let Some(token) = value.get_mut("authToken").and_then(Value::as_object_mut) {
-        token.remove("secret");
-    }
+    crate::domain::auth_options::without_secrets(&mut value);
     value
 }
 

@@ -16,7 +16,6 @@ use crate::api::caller::Caller;
 use crate::api::error::ApiError;
 use crate::api::record_writes::decode;
 use crate::app::{App, LoadedCollection};
-use crate::domain::record_values;
 
 /// PocketBase's deepest expand path.
 const EXPAND_DEPTH_MAX: usize = 6;
@@ -315,11 +314,11 @@ impl<'a> Expander<'a> {
         if !allowed {
             return Ok(None);
         }
-        Ok(Some(record_values::public_record(
+        Ok(Some(self.caller.shown_checked(
+            self.app,
             collection,
             &decode(stored)?,
-            self.caller.is_superuser(),
-        )))
+        )?))
     }
 }
 

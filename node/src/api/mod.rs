@@ -1,7 +1,7 @@
 //! The public HTTP API: PocketBase's routes plus EdgeBase's cluster endpoints.
 
 pub mod access;
-pub mod auth_routes;
+pub mod auth;
 pub mod batch;
 pub mod caller;
 pub mod cluster;
@@ -13,6 +13,7 @@ pub mod error;
 pub mod expand;
 pub mod extract;
 pub mod fields_layer;
+pub mod health;
 pub mod paging;
 pub mod rate_limit;
 pub mod record_writes;
@@ -30,7 +31,7 @@ use error::ApiError;
 pub fn router(app: App) -> Router {
     let body_limit = app.limits().body_bytes_max;
     Router::new()
-        .route("/api/health", get(auth_routes::health))
+        .route("/api/health", get(health::health))
         .route(
             "/api/collections",
             get(collections::list).post(collections::create),
@@ -65,11 +66,19 @@ pub fn router(app: App) -> Router {
         )
         .route(
             "/api/collections/{collection}/auth-with-password",
-            post(auth_routes::auth_with_password),
+            post(auth::password::auth_with_password),
         )
         .route(
             "/api/collections/{collection}/auth-refresh",
-            post(auth_routes::auth_refresh),
+            post(auth::refresh::auth_refresh),
+        )
+        .route(
+            "/api/collections/{collection}/auth-methods",
+            get(auth::methods::auth_methods),
+        )
+        .route(
+            "/api/collections/{collection}/impersonate/{id}",
+            post(auth::impersonate::impersonate),
         )
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))

@@ -9,7 +9,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use edgebase_client::wire::{Collection, FieldKind};
+use edgebase_client::wire::{Collection, CollectionType, FieldKind};
 use edgebase_storage::query::{Expr, FilterAccess, FilterPart, ListRequest, TotalCount};
 use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
 use serde_json::{json, Map, Value};
@@ -18,6 +18,7 @@ use crate::api::caller::Caller;
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::app::{App, LoadedCollection};
 use crate::auth::password;
+use crate::domain::auth_record::{self, AuthAccess};
 use crate::domain::record_values::{self, Document, RecordLookup, WriteContext, Writer};
 use crate::domain::time;
 
@@ -240,11 +241,76 @@ impl Planner<'_> {
         Ok(check.matched.then_some(check.reads))
     }
 
-    fn write_context<'l>(&self, now: &'l str, lookup: &'l RelationLookup<'_>) -> WriteContext<'l> {
+    fn write_context<'l>(
+        &self,
+        now: &'l str,
+        lookup: &'l RelationLookup<'_>,
+        auth_access: AuthAccess,
+    ) -> WriteContext<'l> {
         WriteContext {
             now,
             lookup,
             writer: self.writer(),
+            auth_access,
+        }
+    }
+
+    /// Whether this caller manages `record` of an auth collection: a superuser, or one the
+    /// collection's manageRule admits for it.
+    fn auth_access(
+        &self,
+        collection: &Collection,
+        record: &StoredRecord,
+        body: &Map<String, Value>,
+    ) -> Result<AuthAccess, ApiError> {
+        if self.caller.is_superuser() {
+            return Ok(AuthAccess::Manage);
+        }
+        if collection.kind != CollectionType::Auth {
+            return Ok(AuthAccess::Own);
+        }
+        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
+            return Ok(AuthAccess::Own);
+        };
+        let allowed = self.rule_allows(&Some(rule.to_string()), record, body)?;
+        Ok(if allowed.is_some() {
+            AuthAccess::Manage
+        } else {
+            AuthAccess::Own
+        })
+    }
+
+    /// The access a create of an auth record has: the manageRule is checked on the record
+    /// the body would make.
+    fn create_access(
+        &self,
+        collection: &Collection,
+        body: &Map<String, Value>,
+    ) -> Result<AuthAccess, ApiError> {
+        if self.caller.is_superuser() {
+            return Ok(AuthAccess::Manage);
+        }
+        if collection.kind != CollectionType::Auth
+            || collection
+                .options
+                .get("manageRule")
+                .is_none_or(Value::is_null)
+        {
+            return Ok(AuthAccess::Own);
+        }
+        let lookup = self.lookup();
+        let now = time::now_string();
+        let probe = record_values::document_for_create(
+            collection,
+            body,
+            &self.write_context(&now, &lookup, AuthAccess::Manage),
+        );
+        match probe {
+            Ok(doc) => {
+                let stored = stored_from(&collection.id, &text(&doc, "id"), &doc);
+                self.auth_access(collection, &stored, body)
+            }
+            Err(_) => Ok(AuthAccess::Own),
         }
     }
 
@@ -266,13 +332,14 @@ impl Planner<'_> {
             return Err(ApiError::superusers_only());
         }
         let failed = Action::Create.failed();
+        let access = self.create_access(collection, body)?;
         let (mut doc, related) = {
             let lookup = self.lookup();
             let now = time::now_string();
             let doc = record_values::document_for_create(
                 collection,
                 body,
-                &self.write_context(&now, &lookup),
+                &self.write_context(&now, &lookup, access),
             )
             .map_err(|errors| ApiError::validation(failed, errors))?;
             (doc, lookup.checked.into_inner())
@@ -292,7 +359,7 @@ impl Planner<'_> {
         });
         Ok(Planned {
             commands,
-            answer: Answer::Record(self.shown(collection, &doc)),
+            answer: Answer::Record(self.shown(collection, &doc, access)),
             effects: vec![Effect {
                 collection_id: collection.id.clone(),
                 record_id,
@@ -316,6 +383,7 @@ impl Planner<'_> {
             return Err(ApiError::not_found());
         };
         let failed = Action::Update.failed();
+        let access = self.auth_access(collection, &current.stored, body)?;
         let (mut doc, related) = {
             let lookup = self.lookup();
             let now = time::now_string();
@@ -323,11 +391,29 @@ impl Planner<'_> {
                 collection,
                 &current.doc,
                 body,
-                &self.write_context(&now, &lookup),
+                &self.write_context(&now, &lookup, access),
             )
             .map_err(|errors| ApiError::validation(failed, errors))?;
             (doc, lookup.checked.into_inner())
         };
+        if let Some(old_password) = auth_record::old_password_to_check(collection, body, access) {
+            let stored_hash = current
+                .doc
+                .get("password")
+                .and_then(Value::as_str)
+                .map(String::from);
+            let matches = password::verify(old_password, stored_hash)
+                .await
+                .map_err(|error| {
+                    tracing::error!(%error, "verify an old password");
+                    ApiError::internal()
+                })?;
+            if !matches {
+                let mut errors = FieldErrors::new();
+                errors.insert("oldPassword".into(), auth_record::invalid_old_password());
+                return Err(ApiError::validation(failed, errors));
+            }
+        }
         hash_passwords(collection, body, self.writer(), &mut doc).await?;
         let mut commands = conditions(reads, related, &collection.id, record_id);
         commands.push(Command::PutRecord {
@@ -338,7 +424,7 @@ impl Planner<'_> {
         });
         Ok(Planned {
             commands,
-            answer: Answer::Record(self.shown(collection, &doc)),
+            answer: Answer::Record(self.shown(collection, &doc, access)),
             effects: vec![Effect {
                 collection_id: collection.id.clone(),
                 record_id: record_id.to_string(),
@@ -406,8 +492,18 @@ impl Planner<'_> {
         Ok(doc_json)
     }
 
-    fn shown(&self, collection: &Collection, doc: &Document) -> Map<String, Value> {
-        record_values::public_record(collection, doc, self.caller.is_superuser())
+    /// The written record as the caller sees it; one who manages it sees its email.
+    fn shown(
+        &self,
+        collection: &Collection,
+        doc: &Document,
+        access: AuthAccess,
+    ) -> Map<String, Value> {
+        let mut shown = self.caller.shown(collection, doc);
+        if access == AuthAccess::Manage && collection.kind == CollectionType::Auth {
+            shown = record_values::public_record(collection, doc, self.caller.is_superuser());
+        }
+        shown
     }
 }
 

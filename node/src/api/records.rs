@@ -19,7 +19,6 @@ use crate::api::extract::{json_object, Body};
 use crate::api::paging::ListQuery;
 use crate::api::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
 use crate::app::{App, LoadedCollection};
-use crate::domain::record_values;
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     app.collection(id_or_name)?
@@ -104,13 +103,7 @@ pub async fn list(
     let mut items = found
         .records
         .iter()
-        .map(|stored| {
-            Ok(record_values::public_record(
-                &loaded.collection,
-                &decode(stored)?,
-                caller.is_superuser(),
-            ))
-        })
+        .map(|stored| caller.shown_checked(&app, &loaded.collection, &decode(stored)?))
         .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
     if let Some(expand) = query.expand.as_deref() {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
@@ -147,11 +140,7 @@ pub async fn view(
             return Err(ApiError::not_found());
         }
     }
-    let mut record = [record_values::public_record(
-        &loaded.collection,
-        &decode(&stored)?,
-        caller.is_superuser(),
-    )];
+    let mut record = [caller.shown_checked(&app, &loaded.collection, &decode(&stored)?)?];
     if let Some(expand) = expand_param(&uri) {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
     }

@@ -12,12 +12,23 @@ const LANES: u32 = 1;
 /// does the same work as a wrong password.
 const DUMMY_PASSWORD: &str = "edgebase-dummy-password-for-timing";
 
+/// Most hashes computed at once: each takes `MEMORY_KIB` of memory and a core for tens of
+/// milliseconds, so a burst of logins waits here instead of exhausting memory.
+const CONCURRENT_HASHES_MAX: usize = 8;
+
+fn hash_permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(CONCURRENT_HASHES_MAX))
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum PasswordError {
     #[error("hash password: {0}")]
     Hash(String),
     #[error("hashing task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+    #[error("the hashing pool is closed")]
+    Closed(#[from] tokio::sync::AcquireError),
 }
 
 fn hasher() -> Argon2<'static> {
@@ -28,6 +39,7 @@ fn hasher() -> Argon2<'static> {
 
 /// Hash `password` into a PHC string on the blocking pool.
 pub async fn hash(password: String) -> Result<String, PasswordError> {
+    let _permit = hash_permits().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         hasher()
@@ -41,6 +53,7 @@ pub async fn hash(password: String) -> Result<String, PasswordError> {
 /// Check `password` against a stored PHC string (constant-time compare inside argon2).
 /// With no stored hash, a dummy hash is checked so the work done is the same.
 pub async fn verify(password: String, stored_hash: Option<String>) -> Result<bool, PasswordError> {
+    let _permit = hash_permits().acquire().await?;
     tokio::task::spawn_blocking(move || {
         let (phc, known) = match stored_hash {
             Some(phc) => (phc, true),

@@ -5,16 +5,26 @@
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+/// PocketBase's auth token claims, in the order it writes them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuthClaims {
-    pub id: String,
     #[serde(rename = "collectionId")]
     pub collection_id: String,
-    #[serde(rename = "type")]
-    pub token_type: String,
-    pub refreshable: bool,
     /// Expiry, seconds since the Unix epoch.
     pub exp: u64,
+    pub id: String,
+    /// False for impersonation tokens: `auth-refresh` hands them back unchanged.
+    pub refreshable: bool,
+    #[serde(rename = "type")]
+    pub token_type: String,
+}
+
+/// Whether `auth-refresh` may issue a new token for a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refresh {
+    Allowed,
+    /// Impersonation tokens live exactly their given duration.
+    Refused,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,14 +48,15 @@ pub fn sign(
     token_key: &str,
     collection_secret: &str,
     duration_secs: u64,
+    refresh: Refresh,
 ) -> Result<String, TokenError> {
     let now_secs = chrono::Utc::now().timestamp().max(0) as u64;
     let claims = AuthClaims {
-        id: record_id.to_string(),
         collection_id: collection_id.to_string(),
+        exp: now_secs.saturating_add(duration_secs),
+        id: record_id.to_string(),
+        refreshable: refresh == Refresh::Allowed,
         token_type: "auth".to_string(),
-        refreshable: true,
-        exp: now_secs + duration_secs,
     };
     let key = EncodingKey::from_secret(&signing_key(token_key, collection_secret));
     Ok(encode(&Header::new(Algorithm::HS256), &claims, &key)?)
@@ -87,7 +98,7 @@ mod tests {
 
     #[test]
     fn sign_and_verify_round_trip() {
-        let token = sign("rec", "pbc_1", "key", "secret", 60).expect("sign");
+        let token = sign("rec", "pbc_1", "key", "secret", 60, Refresh::Allowed).expect("sign");
         let claims = verify(&token, "key", "secret").expect("valid");
         assert_eq!(claims.id, "rec");
         assert_eq!(
@@ -96,9 +107,26 @@ mod tests {
         );
     }
 
+    /// PocketBase 0.40.6 writes the claims in this order (read off one of its tokens).
+    #[test]
+    fn claims_are_pocketbase_shaped() {
+        let token = sign("rec", "pbc_1", "key", "secret", 60, Refresh::Refused).expect("sign");
+        let payload = token.split('.').nth(1).expect("three parts");
+        use base64::Engine;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .expect("base64url");
+        let text = String::from_utf8(json).expect("utf-8");
+        let expected = regex::Regex::new(
+            r#"^\{"collectionId":"pbc_1","exp":\d+,"id":"rec","refreshable":false,"type":"auth"\}$"#,
+        )
+        .expect("pattern");
+        assert!(expected.is_match(&text), "{text}");
+    }
+
     #[test]
     fn another_key_or_secret_is_refused() {
-        let token = sign("rec", "pbc_1", "key", "secret", 60).expect("sign");
+        let token = sign("rec", "pbc_1", "key", "secret", 60, Refresh::Allowed).expect("sign");
         assert!(verify(&token, "other-key", "secret").is_err());
         assert!(verify(&token, "key", "other-cluster-secret").is_err());
         assert!(unverified_claims("not a token").is_err());

@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::domain::fields::settings::{self, SettingsContext};
-use crate::domain::ids;
+use crate::domain::{auth_collection, auth_options, ids};
 
 /// Longest collection or field name.
 const NAME_LENGTH_MAX: usize = 255;
@@ -35,9 +35,14 @@ pub fn new_collection(
     collection.system = false;
     collection.created = now.to_string();
     collection.updated = now.to_string();
+    let errors = match collection.kind {
+        CollectionType::Auth => auth_options_errors(auth_collection::prepare_new(&mut collection))?,
+        _ => FieldErrors::new(),
+    };
     finish(
         &mut collection,
         None,
+        errors,
         collection_exists,
         "Failed to create collection.",
     )?;
@@ -99,13 +104,31 @@ pub fn patched_collection(
         );
         return Err(ApiError::validation("Failed to update collection.", data));
     }
+    let errors = match collection.kind {
+        CollectionType::Auth => {
+            auth_options_errors(auth_collection::prepare_update(&mut collection, current))?
+        }
+        _ => FieldErrors::new(),
+    };
     finish(
         &mut collection,
         Some(&current.fields),
+        errors,
         collection_exists,
         "Failed to update collection.",
     )?;
     Ok(collection)
+}
+
+/// An auth collection's option errors to merge with the others, or the format error.
+fn auth_options_errors(outcome: Result<(), FieldErrors>) -> Result<FieldErrors, ApiError> {
+    match outcome {
+        Ok(()) => Ok(FieldErrors::new()),
+        Err(errors) if auth_options::is_format_error(&errors) => Err(ApiError::bad_request(
+            "Failed to load the submitted data due to invalid formatting.",
+        )),
+        Err(errors) => Ok(errors),
+    }
 }
 
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
@@ -128,19 +151,19 @@ fn deserialize(value: Value) -> Result<Collection, ApiError> {
 fn finish(
     collection: &mut Collection,
     previous: Option<&[Field]>,
+    mut errors: FieldErrors,
     collection_exists: &dyn Fn(&str) -> bool,
     message: &str,
 ) -> Result<(), ApiError> {
-    let mut errors = FieldErrors::new();
     if let Some(error) = name_error(&collection.name) {
         errors.insert("name".into(), error);
     }
-    if collection.kind != CollectionType::Base && !collection.system {
+    if collection.kind == CollectionType::View {
         errors.insert(
             "type".into(),
             field_error(
                 "validation_unsupported_collection_type",
-                "Only base collections can be created on this version of EdgeBase.",
+                "View collections cannot be created on this version of EdgeBase.",
                 None,
             ),
         );

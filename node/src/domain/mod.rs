@@ -2,6 +2,8 @@
 //! definitions, record values, and the superusers collection.
 
 pub mod auth_collection;
+pub mod auth_options;
+pub mod auth_record;
 pub mod collection_schema;
 pub mod fields;
 pub mod fields_param;

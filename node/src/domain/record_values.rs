@@ -6,6 +6,7 @@ use edgebase_client::wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Map, Value};
 
 use crate::api::error::FieldErrors;
+use crate::domain::auth_record::{self, AuthAccess};
 pub use crate::domain::fields::RecordLookup;
 use crate::domain::fields::{self, list, text, Modifier};
 use crate::domain::ids;
@@ -20,6 +21,9 @@ pub struct WriteContext<'a> {
     pub now: &'a str,
     pub lookup: &'a dyn RecordLookup,
     pub writer: Writer,
+    /// What the writer may do to an auth record's system fields (unused for other
+    /// collections).
+    pub auth_access: AuthAccess,
 }
 
 /// Who sends the body: PocketBase ignores what non-superusers send for hidden fields.
@@ -55,7 +59,7 @@ pub fn document_for_create(
         id
     };
     doc.insert("id".into(), Value::String(id));
-    assign_and_validate(collection, doc, body, context, WriteKind::Create)
+    assign_and_validate(collection, None, doc, body, context, WriteKind::Create)
 }
 
 /// Build the document an update stores: the current document with the body's fields
@@ -76,7 +80,14 @@ pub fn document_for_update(
     }
     let mut body = body.clone();
     body.remove("id");
-    assign_and_validate(collection, doc, &body, context, WriteKind::Update)
+    assign_and_validate(
+        collection,
+        Some(current),
+        doc,
+        &body,
+        context,
+        WriteKind::Update,
+    )
 }
 
 /// A new record id from the id field's pattern (PocketBase's default shape when the
@@ -104,6 +115,13 @@ pub fn passwords_to_hash(
     body: &Map<String, Value>,
     writer: Writer,
 ) -> Vec<String> {
+    if collection.kind == CollectionType::Auth {
+        return if auth_record::new_password_given(collection, body) {
+            vec!["password".to_string()]
+        } else {
+            Vec::new()
+        };
+    }
     if collection.kind != CollectionType::Base {
         return Vec::new();
     }
@@ -122,6 +140,7 @@ pub fn passwords_to_hash(
 
 fn assign_and_validate(
     collection: &Collection,
+    original: Option<&Document>,
     mut doc: Document,
     body: &Map<String, Value>,
     context: &WriteContext<'_>,
@@ -201,6 +220,14 @@ fn assign_and_validate(
         }
     }
     let mut errors = cast_errors;
+    let auth_errors = auth_record::apply(
+        collection,
+        original,
+        body,
+        &mut doc,
+        context.auth_access,
+        context.lookup,
+    );
     for field in &collection.fields {
         if errors.contains_key(&field.name) {
             continue;
@@ -225,6 +252,9 @@ fn assign_and_validate(
         if let Some(error) = fields::validate(field, &value, context.lookup) {
             errors.insert(field.name.clone(), error);
         }
+    }
+    for (key, error) in auth_errors {
+        errors.insert(key, error);
     }
     if errors.is_empty() {
         Ok(doc)
@@ -289,6 +319,7 @@ mod tests {
             now: "2026-01-01 00:00:00.000Z",
             lookup: &no_records,
             writer: Writer::Superuser,
+            auth_access: AuthAccess::Manage,
         }
     }
 
@@ -469,6 +500,7 @@ mod tests {
             now: "2026-01-01 00:00:00.000Z",
             lookup: &existing,
             writer: Writer::Superuser,
+            auth_access: AuthAccess::Manage,
         };
         for (body, expected) in cases {
             let outcome = document_for_create(&every_type(), body.as_object().unwrap(), &context);
@@ -496,6 +528,7 @@ mod tests {
             now: "2026-01-01 00:00:00.000Z",
             lookup: &existing,
             writer: Writer::Client,
+            auth_access: AuthAccess::Own,
         };
         let doc = document_for_create(
             &every_type(),

@@ -8,14 +8,13 @@ use sha2::{Digest, Sha256};
 use crate::api::error::ApiError;
 use crate::app::App;
 use crate::auth::password;
-use crate::domain::{auth_collection, ids, record_values::Document, time};
+use crate::domain::{auth_collection, auth_options, ids, record_values::Document, time};
 
 pub const SUPERUSERS_NAME: &str = "_superusers";
 /// Length of a record's `tokenKey`; changing it invalidates the record's tokens.
 pub const TOKEN_KEY_LENGTH: usize = 50;
 /// Default lifetime of a superuser token (PocketBase's 1 day).
 const TOKEN_DURATION_SECS: u64 = 86_400;
-const SECRET_LENGTH: usize = 50;
 
 pub fn superusers_id() -> String {
     ids::collection_id("auth", SUPERUSERS_NAME)
@@ -46,18 +45,7 @@ pub fn superusers_collection(now: &str) -> Collection {
         ),
     ]);
     let id = superusers_id();
-    let mut options = Map::new();
-    options.insert("authRule".into(), json!(""));
-    options.insert("manageRule".into(), Value::Null);
-    options.insert(
-        "passwordAuth".into(),
-        json!({"enabled": true, "identityFields": ["email"]}),
-    );
-    options.insert(
-        "authToken".into(),
-        json!({"duration": TOKEN_DURATION_SECS, "secret": ids::new_secret(SECRET_LENGTH)}),
-    );
-    Collection {
+    let mut collection = Collection {
         id: id.clone(),
         list_rule: None,
         view_rule: None,
@@ -74,8 +62,16 @@ pub fn superusers_collection(now: &str) -> Collection {
         created: now.into(),
         updated: now.into(),
         system: true,
-        options,
+        options: Map::new(),
+    };
+    collection
+        .options
+        .insert("authToken".into(), json!({"duration": TOKEN_DURATION_SECS}));
+    if let Err(errors) = auth_options::prepare(&mut collection, None) {
+        // The defaults are valid; a failure here is a bug in them.
+        tracing::error!(?errors, "the _superusers options do not validate");
     }
+    collection
 }
 
 /// The collection's token signing secret (never shown by the API).
@@ -83,13 +79,14 @@ pub fn token_secret(collection: &Collection) -> Option<&str> {
     collection.options.get("authToken")?.get("secret")?.as_str()
 }
 
+/// How long the collection's auth tokens live.
 pub fn token_duration_secs(collection: &Collection) -> u64 {
     collection
         .options
         .get("authToken")
         .and_then(|token| token.get("duration"))
         .and_then(Value::as_u64)
-        .unwrap_or(TOKEN_DURATION_SECS)
+        .unwrap_or(auth_collection::AUTH_TOKEN_DURATION_SECS)
 }
 
 /// A superuser's record id is derived from the email, so two nodes racing to create the

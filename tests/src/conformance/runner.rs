@@ -184,10 +184,20 @@ async fn send(step: &Step, side: &mut Side) -> anyhow::Result<Outcome> {
         (None, Some(raw)) => RawBody::Text(substitute(raw, &side.vars)?),
         (None, None) => RawBody::None,
     };
-    let auth = match step.auth {
-        Auth::None => None,
-        Auth::Superuser => Some(side.target.superuser_token.as_str()),
-        Auth::Garbage => Some(GARBAGE_TOKEN),
+    let captured_token = match &step.auth_token {
+        Some(name) => Some(
+            side.vars
+                .get(name)
+                .with_context(|| format!("token variable {name:?} was never captured"))?
+                .clone(),
+        ),
+        None => None,
+    };
+    let auth = match (&captured_token, step.auth) {
+        (Some(token), _) => Some(token.as_str()),
+        (None, Auth::None) => None,
+        (None, Auth::Superuser) => Some(side.target.superuser_token.as_str()),
+        (None, Auth::Garbage) => Some(GARBAGE_TOKEN),
     };
     let response: RawResponse = side
         .target

@@ -63,6 +63,10 @@ pub struct Step {
     pub path: String,
     #[serde(default)]
     pub auth: Auth,
+    /// A captured variable holding a token (say, a user's login) to send as
+    /// `Authorization` instead of `auth`.
+    #[serde(default)]
+    pub auth_token: Option<String>,
     /// A JSON body (string values get `{{var}}` substitution).
     #[serde(default)]
     pub body: Option<Value>,
