@@ -147,14 +147,18 @@ fn deserialize(value: Value) -> Result<Collection, ApiError> {
 }
 
 /// Validate and normalise: names, the system `id` field, field ids and options,
-/// unsupported features. `previous` is the field list before an update.
+/// unsupported features. `previous` is the field list before an update. An auth
+/// collection's option errors (`option_errors`) are reported here only with other errors;
+/// alone, `api::collection_checks` reports them with the rules, as PocketBase reports them
+/// together.
 fn finish(
     collection: &mut Collection,
     previous: Option<&[Field]>,
-    mut errors: FieldErrors,
+    option_errors: FieldErrors,
     collection_exists: &dyn Fn(&str) -> bool,
     message: &str,
 ) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
     if let Some(error) = name_error(&collection.name) {
         errors.insert("name".into(), error);
     }
@@ -181,6 +185,7 @@ fn finish(
     if errors.is_empty() {
         Ok(())
     } else {
+        errors.extend(option_errors);
         Err(ApiError::validation(message, errors))
     }
 }
