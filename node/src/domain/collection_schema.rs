@@ -464,6 +464,47 @@ mod tests {
         }
     }
 
+    /// Read off PocketBase 0.40.6: the system fields follow the given ones, the two system
+    /// indexes are named after the collection id, and every token kind gets a secret.
+    #[test]
+    fn auth_collections_get_system_fields_indexes_and_secrets() {
+        let collection = create(json!({
+            "name": "members", "type": "auth",
+            "fields": [{"name": "username", "type": "text"}]
+        }))
+        .expect("valid");
+        let names: Vec<&str> = collection.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "username",
+                "password",
+                "tokenKey",
+                "email",
+                "emailVisibility",
+                "verified"
+            ]
+        );
+        assert_eq!(
+            collection.indexes,
+            [
+                "CREATE UNIQUE INDEX `idx_tokenKey_pbc_2620428958` ON `members` (`tokenKey`)",
+                "CREATE UNIQUE INDEX `idx_email_pbc_2620428958` ON `members` (`email`) WHERE `email` != ''"
+            ]
+        );
+        for token in crate::domain::auth_options::TOKEN_OPTIONS {
+            let secret = collection.options[token]["secret"]
+                .as_str()
+                .unwrap_or_default();
+            assert_eq!(
+                secret.len(),
+                crate::domain::auth_options::SECRET_LENGTH,
+                "{token}"
+            );
+        }
+    }
+
     #[test]
     fn unknown_field_type_is_a_format_error() {
         let error = create(json!({"name": "ok", "fields": [{"name": "a", "type": "weird"}]}))
