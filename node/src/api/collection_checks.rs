@@ -4,7 +4,7 @@
 //! PocketBase checks them when a collection is saved. Also the
 //! answer when applying the definition was refused (a unique index over duplicate values).
 
-use edgebase_client::wire::Collection;
+use edgebase_client::wire::{Collection, CollectionType};
 use edgebase_storage::index::{validate_indexes, IndexError};
 use edgebase_storage::query::parse_filter;
 use edgebase_storage::schema::CollectionSchema;
@@ -13,6 +13,7 @@ use serde_json::{json, Map, Value};
 
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::app::App;
+use crate::domain::auth_options;
 
 /// The rules of a collection, by their JSON names.
 fn rules(collection: &Collection) -> [(&'static str, &Option<String>); 5] {
@@ -83,29 +84,43 @@ pub fn check(app: &App, collection: &Collection, failed: &str) -> Result<(), Api
             errors.insert(name.into(), error);
         }
     }
-    // An auth collection's rules: who may authenticate, who manages records, who needs MFA.
-    for name in ["authRule", "manageRule"] {
-        if errors.contains_key(name) {
-            continue;
-        }
-        if let Some(rule) = collection.options.get(name).and_then(Value::as_str) {
-            if let Some(error) = rule_error(rule) {
-                errors.insert(name.into(), error);
+    // An auth collection: its options' shapes and its rules (who may authenticate, who
+    // manages records), then, when all of that holds, PocketBase's last checks in its order.
+    if collection.kind == CollectionType::Auth {
+        errors.extend(auth_options::shape_errors(collection));
+        for name in ["authRule", "manageRule"] {
+            if errors.contains_key(name) {
+                continue;
+            }
+            if let Some(rule) = collection.options.get(name).and_then(Value::as_str) {
+                if let Some(error) = rule_error(rule) {
+                    errors.insert(name.into(), error);
+                }
             }
         }
-    }
-    let mfa = collection.options.get("mfa");
-    let mfa_rule = mfa
-        .and_then(|mfa| mfa.get("rule"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let mfa_enabled = mfa
-        .and_then(|mfa| mfa.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if errors.is_empty() && mfa_enabled && !mfa_rule.is_empty() {
-        if let Some(error) = rule_error(mfa_rule) {
-            errors.insert("mfa".into(), json!({ "rule": error }));
+        if errors.is_empty() {
+            if let Some((key, error)) = auth_options::mfa_methods_error(&collection.options) {
+                errors.insert(key, error);
+            }
+        }
+        let mfa = collection.options.get("mfa");
+        let mfa_rule = mfa
+            .and_then(|mfa| mfa.get("rule"))
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let mfa_enabled = mfa
+            .and_then(|mfa| mfa.get("enabled"))
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if errors.is_empty() && mfa_enabled && !mfa_rule.is_empty() {
+            if let Some(error) = rule_error(mfa_rule) {
+                errors.insert("mfa".into(), json!({ "rule": error }));
+            }
+        }
+        if errors.is_empty() {
+            if let Some((key, error)) = auth_options::identity_fields_error(collection) {
+                errors.insert(key, error);
+            }
         }
     }
     if errors.is_empty() {

@@ -170,8 +170,15 @@ pub fn prepare(
         }
     }
     unset_missing_mapped_fields(collection, &mut options);
-    validate(collection, &options, &mut errors);
     collection.options = options;
+    // The rules' syntax is checked between the shapes and the last checks, by the caller
+    // that knows the other collections (`api::collection_checks`).
+    errors.extend(shape_errors(collection));
+    if errors.is_empty() {
+        let last =
+            mfa_methods_error(&collection.options).or_else(|| identity_fields_error(collection));
+        errors.extend(last);
+    }
     if errors.is_empty() {
         Ok(())
     } else {
@@ -281,7 +288,7 @@ fn insert_nested(errors: &mut FieldErrors, option: &str, nested: Map<String, Val
     }
 }
 
-fn validate(collection: &Collection, options: &Map<String, Value>, errors: &mut FieldErrors) {
+fn validate(options: &Map<String, Value>, errors: &mut FieldErrors) {
     if options.get("manageRule").and_then(Value::as_str) == Some("") {
         errors.insert(
             "manageRule".into(),
@@ -377,49 +384,62 @@ fn validate(collection: &Collection, options: &Map<String, Value>, errors: &mut 
             insert_nested(errors, "oauth2", wrapper);
         }
     }
-    if !errors.is_empty() {
-        return;
+}
+
+/// PocketBase's first check after the options (and rules) are valid: MFA needs two methods.
+pub fn mfa_methods_error(options: &Map<String, Value>) -> Option<(String, Value)> {
+    if !enabled(options, "mfa") {
+        return None;
     }
-    // PocketBase's extra checks, made only when everything above is valid.
-    if enabled(options, "mfa") {
-        let methods = ["passwordAuth", "oauth2", "otp"]
-            .into_iter()
-            .filter(|name| enabled(options, name))
-            .count();
-        if methods < 2 {
-            errors.insert(
-                "mfa".into(),
-                json!({"enabled": field_error(
-                    "validation_mfa_not_enough_auths",
-                    "MFA requires at least 2 auth methods to be enabled.",
-                    None,
+    let methods = ["passwordAuth", "oauth2", "otp"]
+        .into_iter()
+        .filter(|name| enabled(options, name))
+        .count();
+    (methods < 2).then(|| {
+        (
+            "mfa".to_string(),
+            json!({"enabled": field_error(
+                "validation_mfa_not_enough_auths",
+                "MFA requires at least 2 auth methods to be enabled.",
+                None,
+            )}),
+        )
+    })
+}
+
+/// PocketBase's last check: every identity field has a single-column unique index.
+pub fn identity_fields_error(collection: &Collection) -> Option<(String, Value)> {
+    let options = &collection.options;
+    if !enabled(options, "passwordAuth") {
+        return None;
+    }
+    let fields = options
+        .get("passwordAuth")
+        .and_then(|auth| auth.get("identityFields"))
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    fields.iter().find_map(|field| {
+        let name = field.as_str().unwrap_or_default();
+        (!has_single_column_unique_index(collection, name)).then(|| {
+            (
+                "passwordAuth".to_string(),
+                json!({"identityFields": field_error(
+                    "validation_missing_unique_constraint",
+                    format!("The field {name} doesn't have a UNIQUE constraint."),
+                    Some(json!({ "fieldName": name })),
                 )}),
-            );
-            return;
-        }
-    }
-    if enabled(options, "passwordAuth") {
-        let fields = options
-            .get("passwordAuth")
-            .and_then(|auth| auth.get("identityFields"))
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for field in fields {
-            let name = field.as_str().unwrap_or_default();
-            if !has_single_column_unique_index(collection, name) {
-                errors.insert(
-                    "passwordAuth".into(),
-                    json!({"identityFields": field_error(
-                        "validation_missing_unique_constraint",
-                        format!("The field {name} doesn't have a UNIQUE constraint."),
-                        Some(json!({ "fieldName": name })),
-                    )}),
-                );
-                return;
-            }
-        }
-    }
+            )
+        })
+    })
+}
+
+/// The checks of the options' own shapes (PocketBase's struct validation): token configs,
+/// OTP and MFA when on, templates, identity fields present, OAuth2 providers.
+pub fn shape_errors(collection: &Collection) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    validate(&collection.options, &mut errors);
+    errors
 }
 
 fn providers_errors(options: &Map<String, Value>) -> Option<Value> {

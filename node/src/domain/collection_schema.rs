@@ -147,14 +147,18 @@ fn deserialize(value: Value) -> Result<Collection, ApiError> {
 }
 
 /// Validate and normalise: names, the system `id` field, field ids and options,
-/// unsupported features. `previous` is the field list before an update.
+/// unsupported features. `previous` is the field list before an update. An auth
+/// collection's option errors (`option_errors`) are reported here only with other errors;
+/// alone, `api::collection_checks` reports them with the rules, as PocketBase reports them
+/// together.
 fn finish(
     collection: &mut Collection,
     previous: Option<&[Field]>,
-    mut errors: FieldErrors,
+    option_errors: FieldErrors,
     collection_exists: &dyn Fn(&str) -> bool,
     message: &str,
 ) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
     if let Some(error) = name_error(&collection.name) {
         errors.insert("name".into(), error);
     }
@@ -181,6 +185,7 @@ fn finish(
     if errors.is_empty() {
         Ok(())
     } else {
+        errors.extend(option_errors);
         Err(ApiError::validation(message, errors))
     }
 }
@@ -456,6 +461,47 @@ mod tests {
         for (body, key) in cases {
             let error = create(body.clone()).expect_err("invalid");
             assert!(error.data.contains_key(key), "{body}: {:?}", error.data);
+        }
+    }
+
+    /// Read off PocketBase 0.40.6: the system fields follow the given ones, the two system
+    /// indexes are named after the collection id, and every token kind gets a secret.
+    #[test]
+    fn auth_collections_get_system_fields_indexes_and_secrets() {
+        let collection = create(json!({
+            "name": "members", "type": "auth",
+            "fields": [{"name": "username", "type": "text"}]
+        }))
+        .expect("valid");
+        let names: Vec<&str> = collection.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "id",
+                "username",
+                "password",
+                "tokenKey",
+                "email",
+                "emailVisibility",
+                "verified"
+            ]
+        );
+        assert_eq!(
+            collection.indexes,
+            [
+                "CREATE UNIQUE INDEX `idx_tokenKey_pbc_2620428958` ON `members` (`tokenKey`)",
+                "CREATE UNIQUE INDEX `idx_email_pbc_2620428958` ON `members` (`email`) WHERE `email` != ''"
+            ]
+        );
+        for token in crate::domain::auth_options::TOKEN_OPTIONS {
+            let secret = collection.options[token]["secret"]
+                .as_str()
+                .unwrap_or_default();
+            assert_eq!(
+                secret.len(),
+                crate::domain::auth_options::SECRET_LENGTH,
+                "{token}"
+            );
         }
     }
 
