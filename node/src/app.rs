@@ -8,6 +8,7 @@ use edgebase_consensus::{ConsensusNode, WriteOutcome};
 use edgebase_storage::{Command, StateMachine, StoredCollection};
 
 use crate::api::error::ApiError;
+use crate::auth::login_guard::LoginGuard;
 use crate::domain::record_values::Document;
 use crate::domain::settings::{Settings, SETTINGS_KEY};
 use crate::parsed_cache::ParsedCache;
@@ -54,6 +55,7 @@ struct AppInner {
     collections: ParsedCache<Collection>,
     auth_records: ParsedCache<Document>,
     rate_limiter: RateLimiter,
+    login_guard: LoginGuard,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -76,6 +78,7 @@ impl App {
                 auth_records: ParsedCache::default(),
                 settings: Mutex::new(None),
                 rate_limiter: RateLimiter::default(),
+                login_guard: LoginGuard::default(),
             }),
         }
     }
@@ -90,6 +93,11 @@ impl App {
 
     pub fn limits(&self) -> &Limits {
         &self.inner.limits
+    }
+
+    /// This node's failed sign-in counters.
+    pub fn login_guard(&self) -> &LoginGuard {
+        &self.inner.login_guard
     }
 
     /// This node's rate-limit windows.
