@@ -1,5 +1,6 @@
 //! Identity: password hashing, auth tokens, and who a request is from.
 
+pub mod oauth2_client;
 pub mod password;
 pub mod principal;
 pub mod token;
