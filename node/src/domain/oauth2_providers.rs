@@ -1,6 +1,6 @@
 //! An auth collection's `oauth2.providers` option: the built-in endpoints of the providers
 //! EdgeBase can log in with, each configured provider decoded as PocketBase decodes it
-//! (merged position by position over the stored list, so a client that never saw the
+//! (merged over the stored provider of the same name, so a client that never saw the
 //! `clientSecret` keeps it by sending the list back), PocketBase's checks on it, and the
 //! secret hidden from answers.
 
@@ -178,10 +178,11 @@ const STRING_KEYS: [&str; 7] = [
     "displayName",
 ];
 
-/// Decode the sent `providers` over the stored ones as Go decodes a JSON array onto an
-/// existing slice: element `i` merges over stored element `i`, the list takes the sent
-/// length. Every entry gets PocketBase's keys (`pkce` null, `extra` {}). A value of the
-/// wrong type is PocketBase's format error (`Err(FormatError)`).
+/// Decode the sent `providers` over the stored ones as PocketBase 0.40.6 does: a sent entry
+/// merges over the stored entry of the same name (an explicit value, even empty, wins), a
+/// new name starts empty, and the list takes the sent order and length. Every entry gets
+/// PocketBase's keys (`pkce` null, `extra` {}). A value of the wrong type is PocketBase's
+/// format error.
 pub fn decode(sent: &Value, stored: &[Value]) -> Result<Vec<Value>, FormatError> {
     let Value::Array(sent) = sent else {
         return if sent.is_null() {
@@ -191,11 +192,18 @@ pub fn decode(sent: &Value, stored: &[Value]) -> Result<Vec<Value>, FormatError>
         };
     };
     let mut decoded = Vec::with_capacity(sent.len());
-    for (index, entry) in sent.iter().enumerate() {
+    for entry in sent {
         let Value::Object(entry) = entry else {
             return Err(FormatError);
         };
-        let mut merged = match stored.get(index) {
+        let name = entry
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let previous = stored.iter().find(|previous| {
+            !name.is_empty() && previous.get("name").and_then(Value::as_str) == Some(name)
+        });
+        let mut merged = match previous {
             Some(Value::Object(previous)) => previous.clone(),
             _ => Map::new(),
         };
@@ -304,7 +312,7 @@ mod tests {
 
     /// Sent providers over stored ones -> stored result, read off PocketBase 0.40.6.
     #[test]
-    fn decode_merges_by_position() {
+    fn decode_merges_by_name() {
         let stored = vec![
             json!({"pkce": null, "name": "oidc", "clientId": "cid", "clientSecret": "sec",
             "authURL": "http://a", "tokenURL": "", "userInfoURL": "", "displayName": "", "extra": {}}),
@@ -319,11 +327,22 @@ mod tests {
             ),
             (json!([]), Some(json!([]))),
             (
-                json!([{}, {"name": "google", "pkce": false}]),
-                Some(
-                    json!([stored[0].clone(), {"pkce": false, "name": "google", "clientId": "",
+                json!([{"name": "google", "pkce": false}, {"name": "oidc"}]),
+                Some(json!([{"pkce": false, "name": "google", "clientId": "",
                     "clientSecret": "", "authURL": "", "tokenURL": "", "userInfoURL": "",
-                    "displayName": "", "extra": {}}]),
+                    "displayName": "", "extra": {}}, stored[0].clone()])),
+            ),
+            (
+                json!([{"name": "bogus"}]),
+                Some(json!([{"pkce": null, "name": "bogus", "clientId": "",
+                    "clientSecret": "", "authURL": "", "tokenURL": "", "userInfoURL": "",
+                    "displayName": "", "extra": {}}])),
+            ),
+            (
+                json!([{"name": "oidc", "clientSecret": ""}]),
+                Some(
+                    json!([{"pkce": null, "name": "oidc", "clientId": "cid", "clientSecret": "",
+                    "authURL": "http://a", "tokenURL": "", "userInfoURL": "", "displayName": "", "extra": {}}]),
                 ),
             ),
             (json!([{"name": "oidc", "pkce": "x"}]), None),

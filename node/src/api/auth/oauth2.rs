@@ -89,8 +89,9 @@ impl LoginForm {
                 "provider".into(),
                 field_error(
                     "validation_invalid_provider",
+                    // PocketBase 0.40.6 names the provider without quotes.
                     format!(
-                        "Provider with name {:?} is missing or is not enabled.",
+                        "Provider with name {} is missing or is not enabled.",
                         self.provider
                     ),
                     Some(json!({ "name": self.provider })),
