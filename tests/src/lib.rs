@@ -27,7 +27,7 @@ pub use cluster::{
 pub use data::{all_records, string_field};
 pub use harness::{run_test, TestContext};
 pub use node::{Node, NodeSpec};
-pub use oidc_provider::{OidcProvider, CLIENT_ID, CLIENT_SECRET};
+pub use oidc_provider::{OidcProvider, UserSource, CLIENT_ID, CLIENT_SECRET};
 pub use ports::{free_addr, free_addr_pair};
 pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};

@@ -42,6 +42,13 @@ struct ProviderState {
     exchanges: u64,
 }
 
+/// Where a relying party configured for this provider reads the user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserSource {
+    UserInfo,
+    IdToken,
+}
+
 /// A running provider; dropping it stops the server.
 pub struct OidcProvider {
     addr: SocketAddr,
@@ -178,8 +185,34 @@ async fn token(
         "token_type": "Bearer",
         "expires_in": 3600,
         "refresh_token": format!("refresh-{}", provider.counter),
+        "id_token": id_token(&pending.user),
     }))
     .into_response()
+}
+
+/// An id_token carrying the user's claims for [`CLIENT_ID`], valid an hour. Its signature
+/// is a placeholder: a relying party may trust an id_token it received straight from the
+/// token endpoint over a connection it opened (OpenID Connect Core 3.1.3.7).
+fn id_token(user: &Value) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|elapsed| elapsed.as_secs())
+        .unwrap_or_default();
+    let mut claims = user.clone();
+    if let Some(claims) = claims.as_object_mut() {
+        claims.insert("aud".into(), json!(CLIENT_ID));
+        claims.insert("iss".into(), json!("edgebase-test-provider"));
+        claims.insert("iat".into(), json!(now));
+        claims.insert("exp".into(), json!(now + 3600));
+    }
+    let encode = |value: &Value| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string().as_bytes())
+    };
+    format!(
+        "{}.{}.c2lnbmF0dXJl",
+        encode(&json!({"alg": "RS256", "typ": "JWT"})),
+        encode(&claims)
+    )
 }
 
 async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -230,16 +263,21 @@ impl OidcProvider {
         format!("http://{}", self.addr)
     }
 
-    /// The provider entry of an auth collection's `oauth2.providers` for this provider.
-    pub fn provider_option(&self, name: &str) -> Value {
+    /// The provider entry of an auth collection's `oauth2.providers` for this provider;
+    /// without `user_info` the relying party reads the user from the id_token.
+    pub fn provider_option(&self, name: &str, user_info: UserSource) -> Value {
         let base = self.base_url();
+        let user_info_url = match user_info {
+            UserSource::UserInfo => format!("{base}/userinfo"),
+            UserSource::IdToken => String::new(),
+        };
         json!({
             "name": name,
             "clientId": CLIENT_ID,
             "clientSecret": CLIENT_SECRET,
             "authURL": format!("{base}/authorize"),
             "tokenURL": format!("{base}/token"),
-            "userInfoURL": format!("{base}/userinfo"),
+            "userInfoURL": user_info_url,
         })
     }
 

@@ -2,14 +2,19 @@
 //! this process. The test reads the authorization URL from auth-methods, follows it as a
 //! browser would (the provider signs the chosen user in and redirects with a code), then
 //! posts the code and the node's verifier to auth-with-oauth2. A first login creates the
-//! record, a second one logs the same record in through its `_externalAuths` link, a wrong
-//! verifier is refused by the provider (and the node answers PocketBase's error), and an
-//! unknown provider is PocketBase's validation error.
+//! record, a second one logs the same record in through its `_externalAuths` link, a second
+//! provider (reading the user from the id_token) links the same record by its verified
+//! email, a provider user whose email an unverified password account holds takes that
+//! account over (verified, its password replaced), a wrong verifier is refused by the
+//! provider (and the node answers PocketBase's error), and an unknown provider is
+//! PocketBase's validation error.
 
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
-use edgebase_tests::{run_test, Cluster, OidcProvider, SUPERUSER_EMAIL, SUPERUSER_PASSWORD};
+use edgebase_tests::{
+    run_test, Cluster, OidcProvider, UserSource, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+};
 use serde_json::{json, Value};
 
 /// Where the provider sends the browser back (never fetched: the test reads the redirect).
@@ -124,15 +129,85 @@ fn query_escape(value: &str) -> String {
         .collect()
 }
 
-/// One login attempt's expectation.
+/// Which record a login must end in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    /// A new record (`meta.isNew`), remembered as Ada's.
+    NewAda,
+    /// Ada's record again.
+    Ada,
+    /// Bob's password account, taken over.
+    Bob,
+    /// A failure with this message.
+    Failure(u16, &'static str),
+}
+
+/// One login attempt.
 struct Case {
     what: &'static str,
     provider: &'static str,
+    user: fn() -> Value,
     /// Replace the node's verifier with this one.
     verifier_override: Option<&'static str>,
-    status: u16,
-    /// The answer's `message` for a failure, `meta.isNew` for a success.
-    expected: Value,
+    expect: Expect,
+}
+
+fn ada() -> Value {
+    json!({
+        "sub": "idp-user-1",
+        "name": "Ada Lovelace",
+        "preferred_username": "ada",
+        "email": "ada@example.com",
+        "email_verified": true,
+        "picture": "https://idp.example.com/ada.png"
+    })
+}
+
+fn bob() -> Value {
+    json!({"sub": "idp-user-2", "name": "Bob", "email": BOB_EMAIL, "email_verified": true})
+}
+
+const BOB_EMAIL: &str = "bob@example.com";
+const BOB_PASSWORD: &str = "bob-chose-this-1";
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            what: "first login creates the record",
+            provider: "oidc",
+            user: ada,
+            verifier_override: None,
+            expect: Expect::NewAda,
+        },
+        Case {
+            what: "second login uses the link",
+            provider: "oidc",
+            user: ada,
+            verifier_override: None,
+            expect: Expect::Ada,
+        },
+        Case {
+            what: "another provider (id_token claims) links the same record by email",
+            provider: "oidc2",
+            user: ada,
+            verifier_override: None,
+            expect: Expect::Ada,
+        },
+        Case {
+            what: "a wrong verifier fails PKCE at the provider",
+            provider: "oidc",
+            user: ada,
+            verifier_override: Some("not-the-verifier-that-was-challenged-0000000"),
+            expect: Expect::Failure(400, "Failed to fetch OAuth2 token."),
+        },
+        Case {
+            what: "an unverified password account with the email is taken over",
+            provider: "oidc",
+            user: bob,
+            verifier_override: None,
+            expect: Expect::Bob,
+        },
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,22 +222,20 @@ async fn oauth2_login_with_pkce() {
             let browser = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .build()?;
-            let provider = OidcProvider::start(json!({
-                "sub": "idp-user-1",
-                "name": "Ada Lovelace",
-                "preferred_username": "ada",
-                "email": "ada@example.com",
-                "email_verified": true,
-                "picture": "https://idp.example.com/ada.png"
-            }))
-            .await?;
+            let provider = OidcProvider::start(ada()).await?;
+            let post = |path: &str, body: Value| {
+                call(
+                    &http,
+                    format!("{base}{path}"),
+                    reqwest::Method::POST,
+                    None,
+                    Some(body),
+                )
+            };
 
-            let admin = call(
-                &http,
-                format!("{base}/api/collections/_superusers/auth-with-password"),
-                reqwest::Method::POST,
-                None,
-                Some(json!({"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD})),
+            let admin = post(
+                "/api/collections/_superusers/auth-with-password",
+                json!({"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD}),
             )
             .await?;
             ensure!(admin.status == 200, "superuser login: {}", admin.body);
@@ -175,7 +248,10 @@ async fn oauth2_login_with_pkce() {
                 Some(json!({"oauth2": {
                     "enabled": true,
                     "mappedFields": {"name": "name", "avatarURL": "avatar"},
-                    "providers": [provider.provider_option("oidc")]
+                    "providers": [
+                        provider.provider_option("oidc", UserSource::UserInfo),
+                        provider.provider_option("oidc2", UserSource::IdToken)
+                    ]
                 }})),
             )
             .await?;
@@ -187,74 +263,68 @@ async fn oauth2_login_with_pkce() {
                 "the client secret is shown: {}",
                 enabled.body
             );
+            // Bob signed up with a password and never verified his email.
+            let bob_signup = post(
+            "/api/collections/users/records",
+            json!({"email": BOB_EMAIL, "password": BOB_PASSWORD, "passwordConfirm": BOB_PASSWORD}),
+        )
+        .await?;
+            ensure!(
+                bob_signup.status == 200,
+                "Bob's sign-up: {}",
+                bob_signup.body
+            );
+            let bob_id = bob_signup.body["id"]
+                .as_str()
+                .context("Bob's id")?
+                .to_string();
 
-            let cases = [
-                Case {
-                    what: "first login creates the record",
-                    provider: "oidc",
-                    verifier_override: None,
-                    status: 200,
-                    expected: json!(true),
-                },
-                Case {
-                    what: "second login links the same record",
-                    provider: "oidc",
-                    verifier_override: None,
-                    status: 200,
-                    expected: json!(false),
-                },
-                Case {
-                    what: "a wrong verifier fails PKCE at the provider",
-                    provider: "oidc",
-                    verifier_override: Some("not-the-verifier-that-was-challenged-0000000"),
-                    status: 400,
-                    expected: json!("Failed to fetch OAuth2 token."),
-                },
-            ];
-            let mut record_id: Option<String> = None;
-            for case in &cases {
+            let mut ada_id: Option<String> = None;
+            let mut logins = 0;
+            for case in cases() {
+                provider.sign_in((case.user)());
                 let (auth_url, verifier, state) = auth_method(&http, &base, case.provider).await?;
                 let code = authorize(&browser, &auth_url, &state).await?;
                 let verifier = case.verifier_override.map_or(verifier, String::from);
-                let answer = call(
-                    &http,
-                    format!("{base}/api/collections/users/auth-with-oauth2"),
-                    reqwest::Method::POST,
-                    None,
-                    Some(json!({
+                let answer = post(
+                    "/api/collections/users/auth-with-oauth2",
+                    json!({
                         "provider": case.provider,
                         "code": code,
                         "codeVerifier": verifier,
                         "redirectURL": REDIRECT_URL,
                         "createData": {"emailVisibility": true}
-                    })),
+                    }),
                 )
                 .await?;
-                ensure!(
-                    answer.status == case.status,
-                    "{}: {} {}",
-                    case.what,
-                    answer.status,
-                    answer.body
-                );
-                if case.status != 200 {
+                let body = &answer.body;
+                if let Expect::Failure(status, message) = case.expect {
                     ensure!(
-                        answer.body["message"] == case.expected,
-                        "{}: {}",
+                        answer.status == status && body["message"] == message,
+                        "{}: {} {body}",
                         case.what,
-                        answer.body
+                        answer.status
                     );
                     continue;
                 }
-                let body = &answer.body;
                 ensure!(
-                    body["meta"]["isNew"] == case.expected,
+                    answer.status == 200,
+                    "{}: {} {body}",
+                    case.what,
+                    answer.status
+                );
+                logins += 1;
+                let user = (case.user)();
+                let record = &body["record"];
+                let id = record["id"].as_str().context("record id")?.to_string();
+                ensure!(
+                    body["meta"]["isNew"] == (case.expect == Expect::NewAda),
                     "{}: {body}",
                     case.what
                 );
-                ensure!(body["meta"]["id"] == "idp-user-1", "{}: {body}", case.what);
+                ensure!(body["meta"]["id"] == user["sub"], "{}: {body}", case.what);
                 ensure!(
-                    body["meta"]["rawUser"]["preferred_username"] == "ada",
+                    body["meta"]["rawUser"]["sub"] == user["sub"],
                     "{}: {body}",
                     case.what
                 );
@@ -265,22 +335,41 @@ async fn oauth2_login_with_pkce() {
                     "{}: {body}",
                     case.what
                 );
-                let record = &body["record"];
-                ensure!(
-                    record["email"] == "ada@example.com",
-                    "{}: {body}",
-                    case.what
-                );
+                ensure!(record["email"] == user["email"], "{}: {body}", case.what);
                 ensure!(record["verified"] == true, "{}: {body}", case.what);
-                ensure!(record["name"] == "Ada Lovelace", "{}: {body}", case.what);
-                ensure!(record["emailVisibility"] == true, "{}: {body}", case.what);
                 ensure!(record.get("password").is_none(), "{}: {body}", case.what);
-                let id = record["id"].as_str().context("record id")?.to_string();
-                match &record_id {
-                    None => record_id = Some(id.clone()),
-                    Some(first) => {
-                        ensure!(first == &id, "{}: logged in {id}, not {first}", case.what)
+                match case.expect {
+                    Expect::NewAda => {
+                        ensure!(record["name"] == "Ada Lovelace", "{}: {body}", case.what);
+                        ensure!(record["emailVisibility"] == true, "{}: {body}", case.what);
+                        ada_id = Some(id.clone());
                     }
+                    Expect::Ada => {
+                        ensure!(
+                            ada_id.as_deref() == Some(id.as_str()),
+                            "{}: logged in {id}",
+                            case.what
+                        )
+                    }
+                    Expect::Bob => {
+                        ensure!(
+                            id == bob_id,
+                            "{}: logged in {id}, not Bob's {bob_id}",
+                            case.what
+                        );
+                        let old_password = post(
+                            "/api/collections/users/auth-with-password",
+                            json!({"identity": BOB_EMAIL, "password": BOB_PASSWORD}),
+                        )
+                        .await?;
+                        ensure!(
+                            old_password.status == 400,
+                            "{}: the unverified account's password still works: {}",
+                            case.what,
+                            old_password.body
+                        );
+                    }
+                    Expect::Failure(..) => {}
                 }
                 // The token is a working auth token for the record.
                 let token = body["token"].as_str().context("token")?;
@@ -294,21 +383,17 @@ async fn oauth2_login_with_pkce() {
                 .await?;
                 ensure!(own.status == 200, "{}: own record: {}", case.what, own.body);
             }
+            ensure!(logins == 4, "{logins} logins succeeded");
             ensure!(
                 provider.pkce_failures() == 1,
                 "the provider saw {} PKCE failures",
                 provider.pkce_failures()
             );
-            ensure!(
-                provider.exchanges() == 3,
-                "the provider saw {} exchanges",
-                provider.exchanges()
-            );
 
-            // One link, visible to the superuser in `_externalAuths`.
+            // Three links (Ada with two providers, Bob with one), visible to the superuser.
             let links = call(
                 &http,
-                format!("{base}/api/collections/_externalAuths/records"),
+                format!("{base}/api/collections/_externalAuths/records?sort=providerId,provider"),
                 reqwest::Method::GET,
                 Some(&admin_token),
                 None,
@@ -316,22 +401,27 @@ async fn oauth2_login_with_pkce() {
             .await?;
             ensure!(links.status == 200, "list links: {}", links.body);
             let items = links.body["items"].as_array().context("items")?;
-            ensure!(items.len() == 1, "links: {}", links.body);
-            ensure!(
-                items[0]["recordRef"] == json!(record_id)
-                    && items[0]["provider"] == "oidc"
-                    && items[0]["providerId"] == "idp-user-1",
-                "link: {}",
-                items[0]
-            );
+            let seen: Vec<(Value, Value, Value)> = items
+                .iter()
+                .map(|link| {
+                    (
+                        link["recordRef"].clone(),
+                        link["provider"].clone(),
+                        link["providerId"].clone(),
+                    )
+                })
+                .collect();
+            let expected = vec![
+                (json!(ada_id), json!("oidc"), json!("idp-user-1")),
+                (json!(ada_id), json!("oidc2"), json!("idp-user-1")),
+                (json!(bob_id), json!("oidc"), json!("idp-user-2")),
+            ];
+            ensure!(seen == expected, "links: {}", links.body);
 
             // An unknown provider and a missing code are PocketBase's validation errors.
-            let refused = call(
-                &http,
-                format!("{base}/api/collections/users/auth-with-oauth2"),
-                reqwest::Method::POST,
-                None,
-                Some(json!({"provider": "github", "redirectURL": REDIRECT_URL})),
+            let refused = post(
+                "/api/collections/users/auth-with-oauth2",
+                json!({"provider": "github", "redirectURL": REDIRECT_URL}),
             )
             .await?;
             ensure!(
