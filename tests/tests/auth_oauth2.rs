@@ -7,7 +7,8 @@
 //! email, a provider user whose email an unverified password account holds takes that
 //! account over (verified, its password replaced), a wrong verifier is refused by the
 //! provider (and the node answers PocketBase's error), and an unknown provider is
-//! PocketBase's validation error.
+//! PocketBase's validation error. A link whose record was deleted is replaced by a new
+//! sign-up rather than locking the provider user out.
 
 use std::time::Duration;
 
@@ -127,6 +128,34 @@ fn query_escape(value: &str) -> String {
             other => format!("%{other:02X}"),
         })
         .collect()
+}
+
+/// The whole flow for `provider`: auth-methods, the provider's redirect, auth-with-oauth2
+/// with the node's verifier (or `verifier_override`).
+async fn oauth2_login(
+    http: &reqwest::Client,
+    browser: &reqwest::Client,
+    base: &str,
+    provider: &str,
+    verifier_override: Option<&str>,
+) -> anyhow::Result<Answer> {
+    let (auth_url, verifier, state) = auth_method(http, base, provider).await?;
+    let code = authorize(browser, &auth_url, &state).await?;
+    let verifier = verifier_override.map_or(verifier, String::from);
+    call(
+        http,
+        format!("{base}/api/collections/users/auth-with-oauth2"),
+        reqwest::Method::POST,
+        None,
+        Some(json!({
+            "provider": provider,
+            "code": code,
+            "codeVerifier": verifier,
+            "redirectURL": REDIRECT_URL,
+            "createData": {"emailVisibility": true}
+        })),
+    )
+    .await
 }
 
 /// Which record a login must end in.
@@ -283,18 +312,12 @@ async fn oauth2_login_with_pkce() {
             let mut logins = 0;
             for case in cases() {
                 provider.sign_in((case.user)());
-                let (auth_url, verifier, state) = auth_method(&http, &base, case.provider).await?;
-                let code = authorize(&browser, &auth_url, &state).await?;
-                let verifier = case.verifier_override.map_or(verifier, String::from);
-                let answer = post(
-                    "/api/collections/users/auth-with-oauth2",
-                    json!({
-                        "provider": case.provider,
-                        "code": code,
-                        "codeVerifier": verifier,
-                        "redirectURL": REDIRECT_URL,
-                        "createData": {"emailVisibility": true}
-                    }),
+                let answer = oauth2_login(
+                    &http,
+                    &browser,
+                    &base,
+                    case.provider,
+                    case.verifier_override,
                 )
                 .await?;
                 let body = &answer.body;
@@ -417,6 +440,29 @@ async fn oauth2_login_with_pkce() {
                 (json!(bob_id), json!("oidc"), json!("idp-user-2")),
             ];
             ensure!(seen == expected, "links: {}", links.body);
+
+            // Ada deletes her account; her links are stale. Logging in again signs her up anew
+            // instead of failing on the stale link, which is replaced.
+            let ada_id = ada_id.context("Ada's id")?;
+            let deleted = call(
+                &http,
+                format!("{base}/api/collections/users/records/{ada_id}"),
+                reqwest::Method::DELETE,
+                Some(&admin_token),
+                None,
+            )
+            .await?;
+            ensure!(deleted.status == 204, "delete Ada: {}", deleted.body);
+            provider.sign_in(ada());
+            let again = oauth2_login(&http, &browser, &base, "oidc", None).await?;
+            ensure!(
+                again.status == 200
+                    && again.body["meta"]["isNew"] == true
+                    && again.body["record"]["id"] != json!(ada_id),
+                "login after deletion: {} {}",
+                again.status,
+                again.body
+            );
 
             // An unknown provider and a missing code are PocketBase's validation errors.
             let refused = post(

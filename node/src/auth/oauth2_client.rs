@@ -71,16 +71,17 @@ impl OAuth2User {
             .expiry
             .map(|at| at.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string())
             .unwrap_or_default();
+        // PocketBase 0.40.6's key order.
         serde_json::json!({
             "id": self.id,
             "name": self.name,
             "username": self.username,
-            "email": self.email,
             "avatarURL": self.avatar_url,
-            "accessToken": self.access_token,
-            "refreshToken": self.refresh_token,
             "expiry": expiry,
             "rawUser": self.raw_user,
+            "accessToken": self.access_token,
+            "refreshToken": self.refresh_token,
+            "email": self.email,
             "avatarUrl": self.avatar_url,
             "isNew": is_new,
         })

@@ -202,17 +202,12 @@ impl Flow<'_> {
     fn existing(&self, link: Option<&Document>) -> Result<Option<Document>, ApiError> {
         let collection_id = &self.loaded.collection.id;
         if let Some(link) = link {
-            let record = self
+            if let Some(doc) = self
                 .app
                 .auth_record(collection_id, &text(link, "recordRef"))?
-                .map(|doc| (*doc).clone());
-            return record.map(Some).ok_or_else(|| {
-                tracing::warn!(
-                    provider = self.provider,
-                    "an external auth links a missing record"
-                );
-                ApiError::bad_request("Failed to authenticate.")
-            });
+            {
+                return Ok(Some((*doc).clone()));
+            }
         }
         if let Principal::Record {
             collection_id: c,
@@ -323,6 +318,27 @@ impl Flow<'_> {
         let existing = self.existing(link.as_ref())?;
         let mut pending = Pending::default();
         let mut plans = Vec::new();
+        // A link whose record is gone (deleted since) is dropped and made anew, in the
+        // same batch, rather than locking the provider user out.
+        let link = match link {
+            Some(stale)
+                if existing.as_ref().map(|doc| text(doc, "id"))
+                    != Some(text(&stale, "recordRef")) =>
+            {
+                let planner = Planner {
+                    app: self.app,
+                    caller: &internal_caller(),
+                    pending: &pending,
+                };
+                let planned = planner
+                    .delete(self.external_auths, &text(&stale, "id"))
+                    .await?;
+                pending.absorb(&planned);
+                plans.push(planned);
+                None
+            }
+            link => link,
+        };
         let internal = internal_caller();
         let is_new = existing.is_none();
         let mut doc = match existing {
