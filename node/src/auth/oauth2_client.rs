@@ -28,7 +28,7 @@ pub enum OAuth2Error {
     Request(#[from] reqwest::Error),
     #[error("the provider answered {status}")]
     Status { status: u16 },
-    #[error("the provider's answer exceeds {ANSWER_BYTES_MAX} bytes")]
+    #[error("the provider's answer is too large")]
     TooLarge,
     #[error("the provider's answer does not parse: {0}")]
     Parse(String),
@@ -151,17 +151,20 @@ fn client() -> Result<reqwest::Client, OAuth2Error> {
         .build()?)
 }
 
-/// Read an answer's body, refusing more than [`ANSWER_BYTES_MAX`].
-async fn bounded_body(mut response: reqwest::Response) -> Result<Vec<u8>, OAuth2Error> {
+/// Read an answer's body, refusing more than `bytes_max`.
+async fn bounded_body(
+    mut response: reqwest::Response,
+    bytes_max: usize,
+) -> Result<Vec<u8>, OAuth2Error> {
     if response
         .content_length()
-        .is_some_and(|length| length > ANSWER_BYTES_MAX as u64)
+        .is_some_and(|length| length > bytes_max as u64)
     {
         return Err(OAuth2Error::TooLarge);
     }
     let mut body = Vec::new();
     while let Some(chunk) = response.chunk().await? {
-        if body.len() + chunk.len() > ANSWER_BYTES_MAX {
+        if body.len() + chunk.len() > bytes_max {
             return Err(OAuth2Error::TooLarge);
         }
         body.extend_from_slice(&chunk);
@@ -250,7 +253,7 @@ pub async fn exchange_code(
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|value| value.to_str().ok())
             .is_some_and(|value| value.starts_with("application/x-www-form-urlencoded"));
-        let body = bounded_body(response).await?;
+        let body = bounded_body(response, ANSWER_BYTES_MAX).await?;
         if status.is_success() {
             return parse_token_answer(&body, is_form);
         }
@@ -265,34 +268,118 @@ pub async fn exchange_code(
     })
 }
 
-/// The claims of an id_token received straight from the token endpoint (OpenID Connect
-/// Core 3.1.3.7: TLS to the token endpoint stands in for the signature check), accepted only
-/// when issued to this client and not expired.
-fn id_token_claims(id_token: &str, client_id: &str) -> Result<Map<String, Value>, OAuth2Error> {
-    let payload = id_token
-        .split('.')
-        .nth(1)
-        .ok_or_else(|| OAuth2Error::Parse("id_token is not a JWT".into()))?;
-    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .decode(payload.trim_end_matches('='))
-        .map_err(|error| OAuth2Error::Parse(error.to_string()))?;
-    let claims: Map<String, Value> =
-        serde_json::from_slice(&bytes).map_err(|error| OAuth2Error::Parse(error.to_string()))?;
-    let audience_matches = match claims.get("aud") {
-        Some(Value::String(audience)) => audience == client_id,
-        Some(Value::Array(audiences)) => audiences
-            .iter()
-            .any(|audience| audience.as_str() == Some(client_id)),
-        _ => false,
+/// How far PocketBase lets an id_token's time claims be off (its default 5 minutes).
+const ID_TOKEN_LEEWAY_SECS: i64 = 300;
+/// Largest JWKS document read.
+const JWKS_BYTES_MAX: usize = 256 * 1024;
+
+/// The claims of an id_token received straight from the token endpoint, checked as
+/// PocketBase checks them: issued to this client, `exp`, `nbf` and `iat` within the leeway,
+/// `iss` among the `issuers` extra option when set, and the signature against the
+/// `jwksURL` extra option when set (OpenID Connect Core 3.1.3.7 lets TLS to the token
+/// endpoint stand in for the signature otherwise).
+async fn id_token_claims(
+    config: &ProviderConfig,
+    id_token: &str,
+) -> Result<Map<String, Value>, OAuth2Error> {
+    let mut parts = id_token.split('.');
+    let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
+        return Err(OAuth2Error::Parse("id_token is not a JWT".into()));
     };
-    let unexpired = claims
-        .get("exp")
-        .and_then(Value::as_i64)
-        .is_some_and(|exp| exp > Utc::now().timestamp());
-    if !(audience_matches && unexpired) {
-        return Err(OAuth2Error::IdToken);
+    let decode_part = |part: &str| -> Result<Map<String, Value>, OAuth2Error> {
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(part.trim_end_matches('='))
+            .map_err(|error| OAuth2Error::Parse(error.to_string()))?;
+        serde_json::from_slice(&bytes).map_err(|error| OAuth2Error::Parse(error.to_string()))
+    };
+    let header = decode_part(header)?;
+    let claims = decode_part(payload)?;
+    check_id_token_claims(&claims, config, Utc::now().timestamp())?;
+    if let Some(jwks_url) = config
+        .extra
+        .get("jwksURL")
+        .and_then(Value::as_str)
+        .filter(|url| !url.is_empty())
+    {
+        let kid = header
+            .get("kid")
+            .and_then(Value::as_str)
+            .ok_or(OAuth2Error::IdToken)?;
+        verify_id_token_signature(id_token, jwks_url, kid).await?;
     }
     Ok(claims)
+}
+
+/// The claim checks of [`id_token_claims`] at `now` (seconds since the epoch).
+fn check_id_token_claims(
+    claims: &Map<String, Value>,
+    config: &ProviderConfig,
+    now: i64,
+) -> Result<(), OAuth2Error> {
+    let audience_matches = match claims.get("aud") {
+        Some(Value::String(audience)) => *audience == config.client_id,
+        Some(Value::Array(audiences)) => audiences
+            .iter()
+            .any(|audience| audience.as_str() == Some(config.client_id.as_str())),
+        _ => false,
+    };
+    let time = |key: &str| claims.get(key).and_then(Value::as_f64).map(|at| at as i64);
+    let expired = time("exp").is_some_and(|exp| now > exp + ID_TOKEN_LEEWAY_SECS);
+    let not_yet = time("nbf").is_some_and(|nbf| now + ID_TOKEN_LEEWAY_SECS < nbf);
+    let issued_later = time("iat").is_some_and(|iat| now + ID_TOKEN_LEEWAY_SECS < iat);
+    let issuers: Vec<&str> = config
+        .extra
+        .get("issuers")
+        .and_then(Value::as_array)
+        .map(|issuers| issuers.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let issuer = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let issuer_ok = issuers.is_empty() || issuers.contains(&issuer);
+    if audience_matches && !expired && !not_yet && !issued_later && issuer_ok {
+        Ok(())
+    } else {
+        Err(OAuth2Error::IdToken)
+    }
+}
+
+/// Check the id_token's RSA signature with the key `kid` of the provider's JWKS.
+async fn verify_id_token_signature(
+    id_token: &str,
+    jwks_url: &str,
+    kid: &str,
+) -> Result<(), OAuth2Error> {
+    let response = client()?.get(jwks_url).send().await?;
+    let status = response.status();
+    let body = bounded_body(response, JWKS_BYTES_MAX).await?;
+    if !status.is_success() {
+        return Err(OAuth2Error::Status {
+            status: status.as_u16(),
+        });
+    }
+    let jwks: Value =
+        serde_json::from_slice(&body).map_err(|error| OAuth2Error::Parse(error.to_string()))?;
+    let key = jwks
+        .get("keys")
+        .and_then(Value::as_array)
+        .and_then(|keys| keys.iter().find(|key| key["kid"].as_str() == Some(kid)))
+        .ok_or(OAuth2Error::IdToken)?;
+    let component = |name: &str| key.get(name).and_then(Value::as_str).unwrap_or_default();
+    let algorithm: jsonwebtoken::Algorithm =
+        component("alg").parse().map_err(|_| OAuth2Error::IdToken)?;
+    let decoding_key =
+        jsonwebtoken::DecodingKey::from_rsa_components(component("n"), component("e"))
+            .map_err(|_| OAuth2Error::IdToken)?;
+    let mut validation = jsonwebtoken::Validation::new(algorithm);
+    // The claims were checked above, with PocketBase's leeway.
+    validation.validate_aud = false;
+    validation.validate_exp = false;
+    validation.required_spec_claims.clear();
+    jsonwebtoken::decode::<Value>(id_token, &decoding_key, &validation)
+        .map(|_| ())
+        .map_err(|_| OAuth2Error::IdToken)
 }
 
 /// Fetch the provider's user: its userinfo endpoint when one is configured, else (OpenID
@@ -309,7 +396,7 @@ pub async fn fetch_user(
             .send()
             .await?;
         let status = response.status();
-        let body = bounded_body(response).await?;
+        let body = bounded_body(response, ANSWER_BYTES_MAX).await?;
         if !status.is_success() {
             return Err(OAuth2Error::Status {
                 status: status.as_u16(),
@@ -317,11 +404,58 @@ pub async fn fetch_user(
         }
         serde_json::from_slice(&body).map_err(|error| OAuth2Error::Parse(error.to_string()))?
     } else if config.kind.claims == UserClaims::OpenIdConnect && !token.id_token.is_empty() {
-        id_token_claims(&token.id_token, &config.client_id)?
+        id_token_claims(config, &token.id_token).await?
     } else {
         return Err(OAuth2Error::MissingUrl("userInfoURL"));
     };
-    Ok(user_from_raw(config.kind.claims, raw_user, token))
+    let mut user = user_from_raw(config.kind.claims, raw_user, token);
+    if config.kind.claims == UserClaims::GitHub && user.email.is_empty() {
+        user.email = github_primary_email(config, token).await?;
+    }
+    Ok(user)
+}
+
+/// GitHub hides a private address from `/user`; its verified primary address comes from
+/// `/user/emails`, when the token's scopes allow (a refusal leaves the email empty).
+async fn github_primary_email(
+    config: &ProviderConfig,
+    token: &TokenAnswer,
+) -> Result<String, OAuth2Error> {
+    let response = client()?
+        .get(format!("{}/emails", config.user_info_url))
+        .bearer_auth(&token.access_token)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
+        .await?;
+    let status = response.status().as_u16();
+    if matches!(status, 401 | 403 | 404) {
+        return Ok(String::new());
+    }
+    let body = bounded_body(response, ANSWER_BYTES_MAX).await?;
+    if status >= 400 {
+        return Err(OAuth2Error::Status { status });
+    }
+    let emails: Vec<Value> =
+        serde_json::from_slice(&body).map_err(|error| OAuth2Error::Parse(error.to_string()))?;
+    Ok(emails
+        .iter()
+        .find(|email| email["verified"] == true && email["primary"] == true)
+        .and_then(|email| email["email"].as_str())
+        .unwrap_or_default()
+        .to_string())
+}
+
+/// Go's `cast.ToBool`: true for `true`, a non-zero number, or a string `strconv.ParseBool`
+/// reads as true.
+fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        Some(Value::Bool(flag)) => *flag,
+        Some(Value::Number(number)) => number.as_f64().is_some_and(|number| number != 0.0),
+        Some(Value::String(text)) => {
+            matches!(text.as_str(), "1" | "t" | "T" | "TRUE" | "true" | "True")
+        }
+        _ => false,
+    }
 }
 
 /// Map a provider's raw user answer to PocketBase's fields.
@@ -330,32 +464,61 @@ pub fn user_from_raw(
     raw_user: Map<String, Value>,
     token: &TokenAnswer,
 ) -> OAuth2User {
+    let text = |key: &str| text_of(&raw_user, key);
     let (id, name, username, avatar_url, email) = match claims {
         UserClaims::OpenIdConnect => {
-            let verified = raw_user
-                .get("email_verified")
-                .and_then(Value::as_bool)
-                .unwrap_or(false);
-            let email = if verified {
-                text_of(&raw_user, "email")
+            let email = if truthy(raw_user.get("email_verified")) {
+                text("email")
             } else {
                 String::new()
             };
             (
-                text_of(&raw_user, "sub"),
-                text_of(&raw_user, "name"),
-                text_of(&raw_user, "preferred_username"),
-                text_of(&raw_user, "picture"),
+                text("sub"),
+                text("name"),
+                text("preferred_username"),
+                text("picture"),
                 email,
             )
         }
-        UserClaims::GitLab => (
-            text_of(&raw_user, "id"),
-            text_of(&raw_user, "name"),
-            text_of(&raw_user, "username"),
-            text_of(&raw_user, "avatar_url"),
-            text_of(&raw_user, "email"),
+        UserClaims::GitLab => {
+            let confirmed = chrono::DateTime::parse_from_rfc3339(&text("confirmed_at")).is_ok();
+            (
+                text("id"),
+                text("name"),
+                text("username"),
+                text("avatar_url"),
+                if confirmed {
+                    text("email")
+                } else {
+                    String::new()
+                },
+            )
+        }
+        UserClaims::GitHub => (
+            text("id"),
+            text("name"),
+            text("login"),
+            text("avatar_url"),
+            text("email"),
         ),
+        UserClaims::Discord => {
+            let verified = raw_user.get("verified").and_then(Value::as_bool) == Some(true);
+            (
+                text("id"),
+                format!("{}#{}", text("username"), text("discriminator")),
+                text("username"),
+                format!(
+                    "https://cdn.discordapp.com/avatars/{}/{}.png",
+                    text("id"),
+                    text("avatar")
+                ),
+                if verified {
+                    text("email")
+                } else {
+                    String::new()
+                },
+            )
+        }
     };
     OAuth2User {
         id,
@@ -403,6 +566,7 @@ mod tests {
             token_url: String::new(),
             user_info_url: String::new(),
             pkce: true,
+            extra: Map::new(),
         };
         let cases = [
             (Some("uP3r"), "http://127.0.0.1:18221/authorize?client_id=cid&code_challenge=uP3r&code_challenge_method=S256&response_type=code&scope=openid+email+profile&state=st&redirect_uri="),
@@ -443,6 +607,101 @@ mod tests {
                 .as_ref()
                 .map(|answer| (answer.access_token.as_str(), answer.refresh_token.as_str()));
             assert_eq!(got, *expected, "{}", String::from_utf8_lossy(body));
+        }
+    }
+
+    /// Raw users -> (id, name, username, avatar, email), as PocketBase's providers map them.
+    #[test]
+    fn provider_users_map() {
+        let token = TokenAnswer::default();
+        let cases = [
+            (
+                UserClaims::OpenIdConnect,
+                json!({"sub": "s", "name": "N", "preferred_username": "u", "picture": "p", "email": "e@x.com", "email_verified": "true"}),
+                ["s", "N", "u", "p", "e@x.com"],
+            ),
+            (
+                UserClaims::GitLab,
+                json!({"id": 7, "name": "N", "username": "u", "avatar_url": "p", "email": "e@x.com", "confirmed_at": "2024-01-02T03:04:05Z"}),
+                ["7", "N", "u", "p", "e@x.com"],
+            ),
+            (
+                UserClaims::GitLab,
+                json!({"id": 7, "email": "e@x.com", "confirmed_at": null}),
+                ["7", "", "", "", ""],
+            ),
+            (
+                UserClaims::GitHub,
+                json!({"id": 9, "name": "N", "login": "octo", "avatar_url": "p", "email": "e@x.com"}),
+                ["9", "N", "octo", "p", "e@x.com"],
+            ),
+            (
+                UserClaims::Discord,
+                json!({"id": "1", "username": "d", "discriminator": "0", "avatar": "h", "email": "e@x.com", "verified": false}),
+                [
+                    "1",
+                    "d#0",
+                    "d",
+                    "https://cdn.discordapp.com/avatars/1/h.png",
+                    "",
+                ],
+            ),
+        ];
+        for (claims, raw, expected) in cases {
+            let Value::Object(raw) = raw else { continue };
+            let user = user_from_raw(claims, raw, &token);
+            assert_eq!(
+                [
+                    user.id.as_str(),
+                    &user.name,
+                    &user.username,
+                    &user.avatar_url,
+                    &user.email
+                ],
+                expected,
+                "{claims:?}"
+            );
+        }
+    }
+
+    /// id_token claims at now = 1000, PocketBase's leeway of 300 s.
+    #[test]
+    fn id_token_claim_checks() {
+        let mut config = ProviderConfig::from_option(&json!({"name": "oidc", "clientId": "cid"}))
+            .expect("supported");
+        let cases = [
+            (json!({"aud": "cid", "exp": 1100}), true),
+            (json!({"aud": ["x", "cid"], "exp": 1100}), true),
+            (json!({"aud": "other", "exp": 1100}), false),
+            (json!({"exp": 1100}), false),
+            (json!({"aud": "cid", "exp": 800}), true),
+            (json!({"aud": "cid", "exp": 600}), false),
+            (json!({"aud": "cid", "iat": 1400}), false),
+            (json!({"aud": "cid", "nbf": 1200}), true),
+        ];
+        for (claims, valid) in &cases {
+            let Value::Object(claims) = claims else {
+                continue;
+            };
+            assert_eq!(
+                check_id_token_claims(claims, &config, 1000).is_ok(),
+                *valid,
+                "{claims:?}"
+            );
+        }
+        config
+            .extra
+            .insert("issuers".into(), json!(["https://idp"]));
+        for (issuer, valid) in [("https://idp", true), ("https://evil", false)] {
+            let claims = json!({"aud": "cid", "iss": issuer});
+            let Value::Object(claims) = claims else {
+                continue;
+            };
+            assert_eq!(
+                check_id_token_claims(&claims, &config, 1000).is_ok(),
+                valid,
+                "{issuer}"
+            );
         }
     }
 

@@ -14,8 +14,15 @@ pub enum UserClaims {
     /// OpenID Connect standard claims: `sub`, `name`, `preferred_username`, `picture`, and
     /// `email` only when `email_verified` is true.
     OpenIdConnect,
-    /// GitLab's `/api/v4/user`: numeric `id`, `name`, `username`, `avatar_url`, `email`.
+    /// GitLab's `/api/v4/user`: numeric `id`, `name`, `username`, `avatar_url`, and
+    /// `email` only when `confirmed_at` is set.
     GitLab,
+    /// GitHub's `/user`: numeric `id`, `name`, `login`, `avatar_url`, `email`, else the
+    /// verified primary address from `/user/emails`.
+    GitHub,
+    /// Discord's `/users/@me`: `id`, `username#discriminator` as the name, the avatar hash
+    /// as a CDN URL, `email` only when `verified`.
+    Discord,
 }
 
 /// A provider EdgeBase can run the authorization code flow with.
@@ -95,6 +102,26 @@ pub const SUPPORTED: &[ProviderKind] = &[
         pkce: true,
         claims: UserClaims::GitLab,
     },
+    ProviderKind {
+        name: "github",
+        display_name: "GitHub",
+        auth_url: "https://github.com/login/oauth/authorize",
+        token_url: "https://github.com/login/oauth/access_token",
+        user_info_url: "https://api.github.com/user",
+        scopes: &["read:user", "user:email"],
+        pkce: true,
+        claims: UserClaims::GitHub,
+    },
+    ProviderKind {
+        name: "discord",
+        display_name: "Discord",
+        auth_url: "https://discord.com/api/oauth2/authorize",
+        token_url: "https://discord.com/api/oauth2/token",
+        user_info_url: "https://discord.com/api/users/@me",
+        scopes: &["identify", "email"],
+        pkce: true,
+        claims: UserClaims::Discord,
+    },
 ];
 
 /// The supported provider called `name`.
@@ -113,6 +140,8 @@ pub struct ProviderConfig {
     pub token_url: String,
     pub user_info_url: String,
     pub pkce: bool,
+    /// Provider specific options (`jwksURL`, `issuers` for OpenID Connect id_tokens).
+    pub extra: Map<String, Value>,
 }
 
 fn text(value: &Value, key: &str) -> String {
@@ -147,6 +176,11 @@ impl ProviderConfig {
                 .get("pkce")
                 .and_then(Value::as_bool)
                 .unwrap_or(kind.pkce),
+            extra: entry
+                .get("extra")
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default(),
         })
     }
 }
