@@ -14,7 +14,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use edgebase_tests::{
-    run_test, Cluster, OidcProvider, UserSource, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+    run_test, Cluster, OidcProvider, UserSource, NODE_START_TIMEOUT, SUPERUSER_EMAIL,
+    SUPERUSER_PASSWORD,
 };
 use serde_json::{json, Value};
 
@@ -480,6 +481,114 @@ async fn oauth2_login_with_pkce() {
                 refused.status,
                 refused.body
             );
+            Ok(())
+        },
+    )
+    .await;
+}
+
+/// Across a cluster: the auth URL comes from node A, the login goes to node B (the node
+/// keeps no flow state: the verifier travels with the client), and a second login at node C
+/// finds the link B created. Every request asks for a strong read so each node has applied
+/// the writes before it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oauth2_login_across_nodes() {
+    run_test(
+        "auth_oauth2_cluster",
+        Duration::from_secs(300),
+        |context| async move {
+            let cluster = Cluster::builder(context.root()).size(3).start().await?;
+            let ids = cluster.ids();
+            cluster.wait_for_leader(&ids, NODE_START_TIMEOUT).await?;
+            let url = |index: usize| cluster.node(ids[index]).http_url();
+            let mut strong = reqwest::header::HeaderMap::new();
+            strong.insert(
+                "X-Edgebase-Consistency",
+                reqwest::header::HeaderValue::from_static("strong"),
+            );
+            let http = reqwest::Client::builder().default_headers(strong).build()?;
+            let browser = reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()?;
+            let provider = OidcProvider::start(ada()).await?;
+            let admin = call(
+                &http,
+                format!("{}/api/collections/_superusers/auth-with-password", url(0)),
+                reqwest::Method::POST,
+                None,
+                Some(json!({"identity": SUPERUSER_EMAIL, "password": SUPERUSER_PASSWORD})),
+            )
+            .await?;
+            ensure!(admin.status == 200, "superuser login: {}", admin.body);
+            let admin_token = admin.body["token"].as_str().context("token")?.to_string();
+            let enabled = call(
+                &http,
+                format!("{}/api/collections/users", url(0)),
+                reqwest::Method::PATCH,
+                Some(&admin_token),
+                Some(json!({"oauth2": {
+                    "enabled": true,
+                    "providers": [provider.provider_option("oidc", UserSource::UserInfo)]
+                }})),
+            )
+            .await?;
+            ensure!(enabled.status == 200, "enable OAuth2: {}", enabled.body);
+
+            // (node giving the auth URL, node taking the code, expected isNew)
+            let mut first_id: Option<Value> = None;
+            for (methods_at, login_at, is_new) in [(0, 1, true), (2, 2, false), (1, 0, false)] {
+                let (auth_url, verifier, state) =
+                    auth_method(&http, &url(methods_at), "oidc").await?;
+                let code = authorize(&browser, &auth_url, &state).await?;
+                let answer = call(
+                    &http,
+                    format!("{}/api/collections/users/auth-with-oauth2", url(login_at)),
+                    reqwest::Method::POST,
+                    None,
+                    Some(json!({
+                        "provider": "oidc",
+                        "code": code,
+                        "codeVerifier": verifier,
+                        "redirectURL": REDIRECT_URL
+                    })),
+                )
+                .await?;
+                let what = format!("auth URL from node {methods_at}, login at node {login_at}");
+                ensure!(
+                    answer.status == 200,
+                    "{what}: {} {}",
+                    answer.status,
+                    answer.body
+                );
+                ensure!(
+                    answer.body["meta"]["isNew"] == is_new,
+                    "{what}: {}",
+                    answer.body
+                );
+                let id = answer.body["record"]["id"].clone();
+                match &first_id {
+                    None => first_id = Some(id.clone()),
+                    Some(first) => ensure!(first == &id, "{what}: logged in {id}, not {first}"),
+                }
+                // The token works at every node.
+                let token = answer.body["token"].as_str().context("token")?;
+                let record_id = id.as_str().context("record id")?;
+                for node in 0..ids.len() {
+                    let own = call(
+                        &http,
+                        format!("{}/api/collections/users/records/{record_id}", url(node)),
+                        reqwest::Method::GET,
+                        Some(token),
+                        None,
+                    )
+                    .await?;
+                    ensure!(
+                        own.status == 200,
+                        "{what}: own record at node {node}: {}",
+                        own.body
+                    );
+                }
+            }
             Ok(())
         },
     )
