@@ -7,8 +7,8 @@
 //! email, a provider user whose email an unverified password account holds takes that
 //! account over (verified, its password replaced), a wrong verifier is refused by the
 //! provider (and the node answers PocketBase's error), and an unknown provider is
-//! PocketBase's validation error. A link whose record was deleted is replaced by a new
-//! sign-up rather than locking the provider user out.
+//! PocketBase's validation error. Deleting a record deletes its links, and the provider
+//! user signs up anew; a link to a missing record is replaced.
 
 use std::time::Duration;
 
@@ -442,8 +442,8 @@ async fn oauth2_login_with_pkce() {
             ];
             ensure!(seen == expected, "links: {}", links.body);
 
-            // Ada deletes her account; her links are stale. Logging in again signs her up anew
-            // instead of failing on the stale link, which is replaced.
+            // Ada's account is deleted, and her links with it; logging in again signs her up
+            // anew.
             let ada_id = ada_id.context("Ada's id")?;
             let deleted = call(
                 &http,
@@ -454,6 +454,21 @@ async fn oauth2_login_with_pkce() {
             )
             .await?;
             ensure!(deleted.status == 204, "delete Ada: {}", deleted.body);
+            // Her links went with her record, as in PocketBase.
+            let links = call(
+                &http,
+                format!("{base}/api/collections/_externalAuths/records"),
+                reqwest::Method::GET,
+                Some(&admin_token),
+                None,
+            )
+            .await?;
+            ensure!(
+                links.body["items"].as_array().map(Vec::len) == Some(1)
+                    && links.body["items"][0]["recordRef"] == json!(bob_id),
+                "links after Ada's deletion: {}",
+                links.body
+            );
             provider.sign_in(ada());
             let again = oauth2_login(&http, &browser, &base, "oidc", None).await?;
             ensure!(
@@ -463,6 +478,42 @@ async fn oauth2_login_with_pkce() {
                 "login after deletion: {} {}",
                 again.status,
                 again.body
+            );
+
+            // A link left pointing at a record that no longer exists (here made by hand) is
+            // replaced by the next login instead of locking the provider user out.
+            let users_id = enabled.body["id"].as_str().context("users id")?;
+            let stale = call(
+                &http,
+                format!("{base}/api/collections/_externalAuths/records"),
+                reqwest::Method::POST,
+                Some(&admin_token),
+                Some(json!({"collectionRef": users_id, "recordRef": "gone00000000000",
+                    "provider": "oidc", "providerId": "idp-user-3"})),
+            )
+            .await?;
+            ensure!(stale.status == 200, "make a stale link: {}", stale.body);
+            provider.sign_in(json!({"sub": "idp-user-3", "email": "cy@example.com", "email_verified": true}));
+            let relinked = oauth2_login(&http, &browser, &base, "oidc", None).await?;
+            ensure!(
+                relinked.status == 200 && relinked.body["meta"]["isNew"] == true,
+                "login over a stale link: {} {}",
+                relinked.status,
+                relinked.body
+            );
+            let links = call(
+                &http,
+                format!("{base}/api/collections/_externalAuths/records?filter=providerId%3D%27idp-user-3%27"),
+                reqwest::Method::GET,
+                Some(&admin_token),
+                None,
+            )
+            .await?;
+            ensure!(
+                links.body["items"].as_array().map(Vec::len) == Some(1)
+                    && links.body["items"][0]["recordRef"] == relinked.body["record"]["id"],
+                "links after the stale one: {}",
+                links.body
             );
 
             // An unknown provider and a missing code are PocketBase's validation errors.
