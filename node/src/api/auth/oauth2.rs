@@ -35,6 +35,8 @@ use crate::domain::{ids, superusers};
 /// Length of the random password a record created or taken over by OAuth2 gets
 /// (PocketBase's 30).
 const RANDOM_PASSWORD_LENGTH: usize = 30;
+/// Longest the provider's part of a login (code exchange and user lookup) may take.
+const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 const LOAD_FAILED: &str = "An error occurred while loading the submitted data.";
 
 /// The request body, as PocketBase's form reads it.
@@ -410,7 +412,13 @@ impl Flow<'_> {
                 "providerId": self.user.id,
             });
             let body = body.as_object().cloned().unwrap_or_default();
-            let planned = planner.create(self.external_auths, &body).await?;
+            let planned = planner
+                .create(self.external_auths, &body)
+                .await
+                .map_err(|error| {
+                    tracing::info!(message = %error.message, provider = self.provider, "OAuth2 link refused");
+                    ApiError::bad_request("Failed to authenticate.")
+                })?;
             plans.push(planned);
         }
         Ok(Login { plans, doc, is_new })
@@ -475,18 +483,27 @@ pub async fn auth_with_oauth2(
             )
         })?;
     let verifier = config.pkce.then_some(form.code_verifier.as_str());
-    let token = oauth2_client::exchange_code(&config, &form.code, &form.redirect_url, verifier)
+    // PocketBase gives the exchange and the user lookup 30 s together.
+    let provider_steps = async {
+        let token = oauth2_client::exchange_code(&config, &form.code, &form.redirect_url, verifier)
+            .await
+            .map_err(|error| {
+                tracing::info!(%error, provider = form.provider, "OAuth2 code exchange failed");
+                ApiError::bad_request("Failed to fetch OAuth2 token.")
+            })?;
+        oauth2_client::fetch_user(&config, &token)
+            .await
+            .map_err(|error| {
+                tracing::info!(%error, provider = form.provider, "OAuth2 user fetch failed");
+                ApiError::bad_request("Failed to fetch OAuth2 user.")
+            })
+    };
+    let user = tokio::time::timeout(PROVIDER_TIMEOUT, provider_steps)
         .await
-        .map_err(|error| {
-            tracing::info!(%error, provider = form.provider, "OAuth2 code exchange failed");
+        .map_err(|_| {
+            tracing::info!(provider = form.provider, "OAuth2 provider too slow");
             ApiError::bad_request("Failed to fetch OAuth2 token.")
-        })?;
-    let user = oauth2_client::fetch_user(&config, &token)
-        .await
-        .map_err(|error| {
-            tracing::info!(%error, provider = form.provider, "OAuth2 user fetch failed");
-            ApiError::bad_request("Failed to fetch OAuth2 user.")
-        })?;
+        })??;
     let external_auths = app.collection(EXTERNAL_AUTHS_NAME)?.ok_or_else(|| {
         tracing::error!("the _externalAuths collection is missing");
         ApiError::internal()
