@@ -8,7 +8,8 @@
 //! account over (verified, its password replaced), a wrong verifier is refused by the
 //! provider (and the node answers PocketBase's error), and an unknown provider is
 //! PocketBase's validation error. Deleting a record deletes its links, and the provider
-//! user signs up anew; a link to a missing record is replaced.
+//! user signs up anew; a link to a missing record is replaced; two racing first logins
+//! end in one record.
 
 use std::time::Duration;
 
@@ -515,6 +516,34 @@ async fn oauth2_login_with_pkce() {
                 "links after the stale one: {}",
                 links.body
             );
+
+            // Two first logins of one provider user race: both plan a sign-up, one wins, the
+            // other plans again, finds the winner's link and logs the same record in.
+            provider.sign_in(json!({"sub": "idp-user-5", "email": "dee@example.com", "email_verified": true}));
+            let (first, second) = tokio::join!(
+                oauth2_login(&http, &browser, &base, "oidc", None),
+                oauth2_login(&http, &browser, &base, "oidc", None)
+            );
+            let (first, second) = (first?, second?);
+            ensure!(
+                first.status == 200 && second.status == 200,
+                "racing logins: {} {} / {} {}",
+                first.status,
+                first.body,
+                second.status,
+                second.body
+            );
+            ensure!(
+                first.body["record"]["id"] == second.body["record"]["id"],
+                "racing logins ended in two records: {} / {}",
+                first.body,
+                second.body
+            );
+            let new_count = [&first, &second]
+                .iter()
+                .filter(|answer| answer.body["meta"]["isNew"] == true)
+                .count();
+            ensure!(new_count == 1, "{new_count} of the racing logins were new");
 
             // An unknown provider and a missing code are PocketBase's validation errors.
             let refused = post(

@@ -517,7 +517,8 @@ pub async fn auth_with_oauth2(
         user: &user,
         create_data: &form.create_data,
     };
-    for _ in 0..app.limits().write_attempts_max {
+    let attempts = app.limits().write_attempts_max;
+    for attempt in 1..=attempts {
         let login = flow.plan().await?;
         let commands: Vec<Command> = login
             .plans
@@ -530,21 +531,31 @@ pub async fn auth_with_oauth2(
             let outcome = app.propose(Command::Batch(commands)).await?;
             match outcome.result {
                 CommandResult::Applied { .. } => Some(outcome.index),
+                // Whatever raced this login (another login of the same provider user
+                // linking first, a sign-up taking the email) is seen by planning again.
+                CommandResult::Rejected(rejection) if attempt < attempts => {
+                    tracing::debug!(?rejection, "OAuth2 login raced a write; planning again");
+                    continue;
+                }
                 CommandResult::Rejected(rejection) => {
-                    let verdicts: Vec<Verdict> = login
-                        .plans
-                        .iter()
-                        .map(|plan| plan.verdict(&rejection))
-                        .collect();
-                    if verdicts
-                        .iter()
-                        .any(|verdict| matches!(verdict, Verdict::Stale))
-                    {
-                        tracing::debug!(?rejection, "OAuth2 login raced a write; planning again");
-                        continue;
-                    }
                     tracing::info!(?rejection, "OAuth2 login rejected");
-                    return Err(ApiError::bad_request("Failed to authenticate."));
+                    let failed =
+                        login
+                            .plans
+                            .iter()
+                            .find_map(|plan| match plan.verdict(&rejection) {
+                                Verdict::Failed(error) => Some(error),
+                                Verdict::Stale => None,
+                            });
+                    return Err(match failed {
+                        Some(error) if error.status == StatusCode::BAD_REQUEST => {
+                            ApiError::bad_request("Failed to authenticate.")
+                        }
+                        Some(error) => error,
+                        None => ApiError::unavailable(
+                            "The record changed concurrently too many times; retry.",
+                        ),
+                    });
                 }
             }
         };
