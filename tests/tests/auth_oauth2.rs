@@ -9,7 +9,7 @@
 //! provider (and the node answers PocketBase's error), and an unknown provider is
 //! PocketBase's validation error. Deleting a record deletes its links, and the provider
 //! user signs up anew; a link to a missing record is replaced; two racing first logins
-//! end in one record.
+//! end in one record; a logged-in record links a provider user with another email.
 
 use std::time::Duration;
 
@@ -133,13 +133,14 @@ fn query_escape(value: &str) -> String {
 }
 
 /// The whole flow for `provider`: auth-methods, the provider's redirect, auth-with-oauth2
-/// with the node's verifier (or `verifier_override`).
+/// with the node's verifier (or `verifier_override`), as the `logged_in` token's record if any.
 async fn oauth2_login(
     http: &reqwest::Client,
     browser: &reqwest::Client,
     base: &str,
     provider: &str,
     verifier_override: Option<&str>,
+    logged_in: Option<&str>,
 ) -> anyhow::Result<Answer> {
     let (auth_url, verifier, state) = auth_method(http, base, provider).await?;
     let code = authorize(browser, &auth_url, &state).await?;
@@ -148,7 +149,7 @@ async fn oauth2_login(
         http,
         format!("{base}/api/collections/users/auth-with-oauth2"),
         reqwest::Method::POST,
-        None,
+        logged_in,
         Some(json!({
             "provider": provider,
             "code": code,
@@ -320,6 +321,7 @@ async fn oauth2_login_with_pkce() {
                     &base,
                     case.provider,
                     case.verifier_override,
+                    None,
                 )
                 .await?;
                 let body = &answer.body;
@@ -471,7 +473,7 @@ async fn oauth2_login_with_pkce() {
                 links.body
             );
             provider.sign_in(ada());
-            let again = oauth2_login(&http, &browser, &base, "oidc", None).await?;
+            let again = oauth2_login(&http, &browser, &base, "oidc", None, None).await?;
             ensure!(
                 again.status == 200
                     && again.body["meta"]["isNew"] == true
@@ -495,7 +497,7 @@ async fn oauth2_login_with_pkce() {
             .await?;
             ensure!(stale.status == 200, "make a stale link: {}", stale.body);
             provider.sign_in(json!({"sub": "idp-user-3", "email": "cy@example.com", "email_verified": true}));
-            let relinked = oauth2_login(&http, &browser, &base, "oidc", None).await?;
+            let relinked = oauth2_login(&http, &browser, &base, "oidc", None, None).await?;
             ensure!(
                 relinked.status == 200 && relinked.body["meta"]["isNew"] == true,
                 "login over a stale link: {} {}",
@@ -521,8 +523,8 @@ async fn oauth2_login_with_pkce() {
             // other plans again, finds the winner's link and logs the same record in.
             provider.sign_in(json!({"sub": "idp-user-5", "email": "dee@example.com", "email_verified": true}));
             let (first, second) = tokio::join!(
-                oauth2_login(&http, &browser, &base, "oidc", None),
-                oauth2_login(&http, &browser, &base, "oidc", None)
+                oauth2_login(&http, &browser, &base, "oidc", None, None),
+                oauth2_login(&http, &browser, &base, "oidc", None, None)
             );
             let (first, second) = (first?, second?);
             ensure!(
@@ -544,6 +546,39 @@ async fn oauth2_login_with_pkce() {
                 .filter(|answer| answer.body["meta"]["isNew"] == true)
                 .count();
             ensure!(new_count == 1, "{new_count} of the racing logins were new");
+
+            // A logged-in record links the provider user whatever its email, and keeps its
+            // password (it is its owner asking).
+            let eve = post(
+                "/api/collections/users/records",
+                json!({"email": "eve@example.com", "password": "eve-pass-123", "passwordConfirm": "eve-pass-123"}),
+            )
+            .await?;
+            ensure!(eve.status == 200, "Eve's sign-up: {}", eve.body);
+            let eve_login = post(
+                "/api/collections/users/auth-with-password",
+                json!({"identity": "eve@example.com", "password": "eve-pass-123"}),
+            )
+            .await?;
+            let eve_token = eve_login.body["token"].as_str().context("Eve's token")?;
+            provider.sign_in(json!({"sub": "idp-user-6", "email": "eve.elsewhere@example.com", "email_verified": true}));
+            let linked = oauth2_login(&http, &browser, &base, "oidc", None, Some(eve_token)).await?;
+            ensure!(
+                linked.status == 200
+                    && linked.body["record"]["id"] == eve.body["id"]
+                    && linked.body["meta"]["isNew"] == false
+                    && linked.body["record"]["email"] == "eve@example.com"
+                    && linked.body["record"]["verified"] == false,
+                "a logged-in record linking: {} {}",
+                linked.status,
+                linked.body
+            );
+            let eve_again = post(
+                "/api/collections/users/auth-with-password",
+                json!({"identity": "eve@example.com", "password": "eve-pass-123"}),
+            )
+            .await?;
+            ensure!(eve_again.status == 200, "Eve's password after linking: {}", eve_again.body);
 
             // An unknown provider and a missing code are PocketBase's validation errors.
             let refused = post(
