@@ -1,8 +1,9 @@
 //! A small OpenID Connect provider for tests, served by axum inside the test process:
 //! `/authorize` signs in whichever user the test chose (no UI) and redirects back with a
 //! code; `/token` exchanges a code once, checking the client, the redirect URI and PKCE
-//! (the S256 of the verifier must equal the challenge); `/userinfo` answers the user's
-//! claims for an access token it issued. Every map it keeps is bounded.
+//! (the S256 of the verifier must equal the challenge) and answering an RS256 id_token
+//! too; `/userinfo` answers the user's claims for an access token it issued; `/jwks`
+//! publishes the signing key. Every map it keeps is bounded.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -17,6 +18,12 @@ use axum::{Json, Router};
 use base64::Engine;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+
+/// The provider's id_token signing key: an RSA key made for these tests only, published at
+/// `/jwks` with its modulus below (exponent 65537).
+const SIGNING_KEY_PEM: &str = include_str!("oidc_test_key.pem");
+const SIGNING_KEY_MODULUS: &str = "pRsvpvtFaP7QTOVyUfz30FfvTPUdAy3qJDokbWpJWxWLkUYoedgIOGyDlQt8q-WcvUvJjhoV5SlysuhDmCd6Px4GGPgnyJ78IJr3Am3tRvlyBVV6L7XJxDR6uchFZ13tTBElWZXwqPpz7BPaTNMlClrI4vq4jrCShlDe-389YGE0Kdbsi2aVimxcN31AAnvPJWv5ZGhZ8Hb444HomlMBBv1U-pIaMFPHKpJy6wQ03e3DqCQPP99bqx0_c8PchraHCeWfiQCQ9C__KamQl1PJCjJp04pK6H_rF0CcMqo9_9f1uAphD5TOT5ww7JMyNtf2_Go-fzaNk4gmzF9VdN67FQ";
+const SIGNING_KEY_ID: &str = "edgebase-test-key";
 
 /// Most codes or access tokens outstanding at once; more is a test bug.
 const OUTSTANDING_MAX: usize = 1_000;
@@ -40,13 +47,18 @@ struct ProviderState {
     counter: u64,
     pkce_failures: u64,
     exchanges: u64,
+    /// Sign id_tokens with a signature the published key does not verify.
+    forge_signatures: bool,
 }
 
 /// Where a relying party configured for this provider reads the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserSource {
     UserInfo,
+    /// The id_token's claims, its signature unchecked.
     IdToken,
+    /// The id_token's claims, its signature checked against the provider's .
+    VerifiedIdToken,
 }
 
 /// A running provider; dropping it stops the server.
@@ -185,15 +197,14 @@ async fn token(
         "token_type": "Bearer",
         "expires_in": 3600,
         "refresh_token": format!("refresh-{}", provider.counter),
-        "id_token": id_token(&pending.user),
+        "id_token": id_token(&pending.user, provider.forge_signatures),
     }))
     .into_response()
 }
 
-/// An id_token carrying the user's claims for [`CLIENT_ID`], valid an hour. Its signature
-/// is a placeholder: a relying party may trust an id_token it received straight from the
-/// token endpoint over a connection it opened (OpenID Connect Core 3.1.3.7).
-fn id_token(user: &Value) -> String {
+/// An id_token carrying the user's claims for [`CLIENT_ID`], valid an hour, signed RS256
+/// with the test key (or, when `forged`, with its signature's bytes reversed).
+fn id_token(user: &Value, forged: bool) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
@@ -205,14 +216,35 @@ fn id_token(user: &Value) -> String {
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 3600));
     }
-    let encode = |value: &Value| {
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(value.to_string().as_bytes())
-    };
-    format!(
-        "{}.{}.c2lnbmF0dXJl",
-        encode(&json!({"alg": "RS256", "typ": "JWT"})),
-        encode(&claims)
-    )
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(SIGNING_KEY_ID.into());
+    let signed = jsonwebtoken::EncodingKey::from_rsa_pem(SIGNING_KEY_PEM.as_bytes())
+        .and_then(|key| jsonwebtoken::encode(&header, &claims, &key))
+        .unwrap_or_else(|error| {
+            tracing::error!(%error, "sign a test id_token");
+            String::new()
+        });
+    if !forged {
+        return signed;
+    }
+    match signed.rsplit_once('.') {
+        Some((content, signature)) => {
+            let reversed: String = signature.chars().rev().collect();
+            format!("{content}.{reversed}")
+        }
+        None => signed,
+    }
+}
+
+async fn jwks() -> Json<Value> {
+    Json(json!({"keys": [{
+        "kty": "RSA",
+        "kid": SIGNING_KEY_ID,
+        "use": "sig",
+        "alg": "RS256",
+        "n": SIGNING_KEY_MODULUS,
+        "e": "AQAB"
+    }]}))
 }
 
 async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
@@ -246,6 +278,7 @@ impl OidcProvider {
             .route("/authorize", get(authorize))
             .route("/token", post(token))
             .route("/userinfo", get(userinfo))
+            .route("/jwks", get(jwks))
             .with_state(state.clone());
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
@@ -267,9 +300,13 @@ impl OidcProvider {
     /// without `user_info` the relying party reads the user from the id_token.
     pub fn provider_option(&self, name: &str, user_info: UserSource) -> Value {
         let base = self.base_url();
-        let user_info_url = match user_info {
-            UserSource::UserInfo => format!("{base}/userinfo"),
-            UserSource::IdToken => String::new(),
+        let (user_info_url, extra) = match user_info {
+            UserSource::UserInfo => (format!("{base}/userinfo"), json!({})),
+            UserSource::IdToken => (String::new(), json!({})),
+            UserSource::VerifiedIdToken => (
+                String::new(),
+                json!({"jwksURL": format!("{base}/jwks"), "issuers": ["edgebase-test-provider"]}),
+            ),
         };
         json!({
             "name": name,
@@ -278,12 +315,18 @@ impl OidcProvider {
             "authURL": format!("{base}/authorize"),
             "tokenURL": format!("{base}/token"),
             "userInfoURL": user_info_url,
+            "extra": extra,
         })
     }
 
     /// Who signs in at the next `/authorize`.
     pub fn sign_in(&self, user: Value) {
         lock(&self.state).user = user;
+    }
+
+    /// Sign the next id_tokens with a signature that does not verify (or stop doing so).
+    pub fn forge_signatures(&self, forged: bool) {
+        lock(&self.state).forge_signatures = forged;
     }
 
     /// How many token exchanges failed the PKCE check.

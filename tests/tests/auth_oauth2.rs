@@ -2,11 +2,12 @@
 //! this process. The test reads the authorization URL from auth-methods, follows it as a
 //! browser would (the provider signs the chosen user in and redirects with a code), then
 //! posts the code and the node's verifier to auth-with-oauth2. A first login creates the
-//! record, a second one logs the same record in through its `_externalAuths` link, a second
-//! provider (reading the user from the id_token) links the same record by its verified
-//! email, a provider user whose email an unverified password account holds takes that
-//! account over (verified, its password replaced), a wrong verifier is refused by the
-//! provider (and the node answers PocketBase's error), and an unknown provider is
+//! record, a second one logs the same record in through its `_externalAuths` link, other
+//! providers (reading the user from the id_token, its RS256 signature checked against the
+//! provider's JWKS or not) link the same record by its verified email, a forged id_token
+//! signature is refused, a provider user whose email an unverified password account holds
+//! takes that account over (verified, its password replaced), a wrong verifier is refused
+//! by the provider (and the node answers PocketBase's error), and an unknown provider is
 //! PocketBase's validation error. Deleting a record deletes its links, and the provider
 //! user signs up anew; a link to a missing record is replaced; two racing first logins
 //! end in one record; a logged-in record links a provider user with another email.
@@ -181,6 +182,8 @@ struct Case {
     user: fn() -> Value,
     /// Replace the node's verifier with this one.
     verifier_override: Option<&'static str>,
+    /// The provider signs the id_token with a signature its key does not verify.
+    forge: bool,
     expect: Expect,
 }
 
@@ -209,6 +212,7 @@ fn cases() -> Vec<Case> {
             provider: "oidc",
             user: ada,
             verifier_override: None,
+            forge: false,
             expect: Expect::NewAda,
         },
         Case {
@@ -216,6 +220,7 @@ fn cases() -> Vec<Case> {
             provider: "oidc",
             user: ada,
             verifier_override: None,
+            forge: false,
             expect: Expect::Ada,
         },
         Case {
@@ -223,13 +228,31 @@ fn cases() -> Vec<Case> {
             provider: "oidc2",
             user: ada,
             verifier_override: None,
+            forge: false,
             expect: Expect::Ada,
+        },
+        Case {
+            what: "a provider whose id_token signature is checked links by email too",
+            provider: "oidc3",
+            user: ada,
+            verifier_override: None,
+            forge: false,
+            expect: Expect::Ada,
+        },
+        Case {
+            what: "a forged id_token signature is refused",
+            provider: "oidc3",
+            user: ada,
+            verifier_override: None,
+            forge: true,
+            expect: Expect::Failure(400, "Failed to fetch OAuth2 user."),
         },
         Case {
             what: "a wrong verifier fails PKCE at the provider",
             provider: "oidc",
             user: ada,
             verifier_override: Some("not-the-verifier-that-was-challenged-0000000"),
+            forge: false,
             expect: Expect::Failure(400, "Failed to fetch OAuth2 token."),
         },
         Case {
@@ -237,6 +260,7 @@ fn cases() -> Vec<Case> {
             provider: "oidc",
             user: bob,
             verifier_override: None,
+            forge: false,
             expect: Expect::Bob,
         },
     ]
@@ -282,7 +306,8 @@ async fn oauth2_login_with_pkce() {
                     "mappedFields": {"name": "name", "avatarURL": "avatar"},
                     "providers": [
                         provider.provider_option("oidc", UserSource::UserInfo),
-                        provider.provider_option("oidc2", UserSource::IdToken)
+                        provider.provider_option("oidc2", UserSource::IdToken),
+                        provider.provider_option("oidc3", UserSource::VerifiedIdToken)
                     ]
                 }})),
             )
@@ -315,6 +340,7 @@ async fn oauth2_login_with_pkce() {
             let mut logins = 0;
             for case in cases() {
                 provider.sign_in((case.user)());
+                provider.forge_signatures(case.forge);
                 let answer = oauth2_login(
                     &http,
                     &browser,
@@ -410,14 +436,14 @@ async fn oauth2_login_with_pkce() {
                 .await?;
                 ensure!(own.status == 200, "{}: own record: {}", case.what, own.body);
             }
-            ensure!(logins == 4, "{logins} logins succeeded");
+            ensure!(logins == 5, "{logins} logins succeeded");
             ensure!(
                 provider.pkce_failures() == 1,
                 "the provider saw {} PKCE failures",
                 provider.pkce_failures()
             );
 
-            // Three links (Ada with two providers, Bob with one), visible to the superuser.
+            // Four links (Ada with three providers, Bob with one), visible to the superuser.
             let links = call(
                 &http,
                 format!("{base}/api/collections/_externalAuths/records?sort=providerId,provider"),
@@ -441,6 +467,7 @@ async fn oauth2_login_with_pkce() {
             let expected = vec![
                 (json!(ada_id), json!("oidc"), json!("idp-user-1")),
                 (json!(ada_id), json!("oidc2"), json!("idp-user-1")),
+                (json!(ada_id), json!("oidc3"), json!("idp-user-1")),
                 (json!(bob_id), json!("oidc"), json!("idp-user-2")),
             ];
             ensure!(seen == expected, "links: {}", links.body);
