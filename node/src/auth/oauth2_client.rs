@@ -180,6 +180,13 @@ fn text_of(map: &Map<String, Value>, key: &str) -> String {
     }
 }
 
+fn text_of_value(value: &Value, key: &str) -> String {
+    value
+        .as_object()
+        .map(|map| text_of(map, key))
+        .unwrap_or_default()
+}
+
 /// Parse a token answer: JSON, or form encoding (as some providers answer).
 fn parse_token_answer(body: &[u8], is_form: bool) -> Result<TokenAnswer, OAuth2Error> {
     let fields: Map<String, Value> = if is_form {
@@ -501,6 +508,33 @@ pub fn user_from_raw(
             text("avatar_url"),
             text("email"),
         ),
+        UserClaims::Spotify => (
+            text("id"),
+            text("display_name"),
+            String::new(),
+            raw_user
+                .get("images")
+                .and_then(|images| images.get(0))
+                .map(|image| text_of_value(image, "url"))
+                .unwrap_or_default(),
+            String::new(),
+        ),
+        UserClaims::Plain(fields) => {
+            let field = |key: &str| {
+                if key.is_empty() {
+                    String::new()
+                } else {
+                    text(key)
+                }
+            };
+            (
+                field(fields.id),
+                field(fields.name),
+                field(fields.username),
+                field(fields.avatar_url),
+                field(fields.email),
+            )
+        }
         UserClaims::Discord => {
             let verified = raw_user.get("verified").and_then(Value::as_bool) == Some(true);
             (
@@ -634,6 +668,21 @@ mod tests {
                 UserClaims::GitHub,
                 json!({"id": 9, "name": "N", "login": "octo", "avatar_url": "p", "email": "e@x.com"}),
                 ["9", "N", "octo", "p", "e@x.com"],
+            ),
+            (
+                UserClaims::Spotify,
+                json!({"id": "sp", "display_name": "N", "email": "e@x.com", "images": [{"url": "p1"}, {"url": "p2"}]}),
+                ["sp", "N", "", "p1", ""],
+            ),
+            (
+                supported("microsoft").expect("supported").claims,
+                json!({"id": "m", "displayName": "N", "mail": "e@x.com"}),
+                ["m", "N", "", "", "e@x.com"],
+            ),
+            (
+                supported("gitea").expect("supported").claims,
+                json!({"id": 3, "full_name": "N", "login": "g", "avatar_url": "p", "email": "e@x.com"}),
+                ["3", "N", "g", "p", "e@x.com"],
             ),
             (
                 UserClaims::Discord,

@@ -23,6 +23,21 @@ pub enum UserClaims {
     /// Discord's `/users/@me`: `id`, `username#discriminator` as the name, the avatar hash
     /// as a CDN URL, `email` only when `verified`.
     Discord,
+    /// Spotify's `/v1/me`: `id`, `display_name`, the first of `images`, never the email
+    /// (Spotify does not verify it).
+    Spotify,
+    /// A user answer whose fields are named by [`PlainFields`] (an empty name maps nothing).
+    Plain(PlainFields),
+}
+
+/// The keys of a provider's user answer holding PocketBase's user fields.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlainFields {
+    pub id: &'static str,
+    pub name: &'static str,
+    pub username: &'static str,
+    pub avatar_url: &'static str,
+    pub email: &'static str,
 }
 
 /// A provider EdgeBase can run the authorization code flow with.
@@ -121,6 +136,48 @@ pub const SUPPORTED: &[ProviderKind] = &[
         scopes: &["identify", "email"],
         pkce: true,
         claims: UserClaims::Discord,
+    },
+    ProviderKind {
+        name: "gitea",
+        display_name: "Gitea",
+        auth_url: "https://gitea.com/login/oauth/authorize",
+        token_url: "https://gitea.com/login/oauth/access_token",
+        user_info_url: "https://gitea.com/api/v1/user",
+        scopes: &["read:user", "user:email"],
+        pkce: true,
+        claims: UserClaims::Plain(PlainFields {
+            id: "id",
+            name: "full_name",
+            username: "login",
+            avatar_url: "avatar_url",
+            email: "email",
+        }),
+    },
+    ProviderKind {
+        name: "microsoft",
+        display_name: "Microsoft",
+        auth_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+        token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+        user_info_url: "https://graph.microsoft.com/v1.0/me",
+        scopes: &["User.Read"],
+        pkce: true,
+        claims: UserClaims::Plain(PlainFields {
+            id: "id",
+            name: "displayName",
+            username: "",
+            avatar_url: "",
+            email: "mail",
+        }),
+    },
+    ProviderKind {
+        name: "spotify",
+        display_name: "Spotify",
+        auth_url: "https://accounts.spotify.com/authorize",
+        token_url: "https://accounts.spotify.com/api/token",
+        user_info_url: "https://api.spotify.com/v1/me",
+        scopes: &["user-read-private"],
+        pkce: true,
+        claims: UserClaims::Spotify,
     },
 ];
 
