@@ -139,7 +139,7 @@ pub const SUPPORTED: &[ProviderKind] = &[
     },
     ProviderKind {
         name: "gitea",
-        display_name: "Gitea",
+        display_name: "Gitea/Forgejo",
         auth_url: "https://gitea.com/login/oauth/authorize",
         token_url: "https://gitea.com/login/oauth/access_token",
         user_info_url: "https://gitea.com/api/v1/user",
