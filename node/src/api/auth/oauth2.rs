@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::FieldKind;
 use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot, TotalCount,
 };
 use edgebase_storage::{Command, CommandResult};
@@ -223,14 +223,51 @@ impl Flow<'_> {
             }
         }
         if !self.user.email.is_empty() {
-            return find_one(
-                self.app,
-                self.caller,
-                collection_id,
-                &[("email", &self.user.email)],
-            );
+            return self.find_by_email();
         }
         Ok(None)
+    }
+
+    /// The record with the provider's email, compared without ASCII case when the email's
+    /// unique index is `COLLATE NOCASE` (PocketBase's `FindAuthRecordByEmail`).
+    fn find_by_email(&self) -> Result<Option<Document>, ApiError> {
+        let collection = &self.loaded.collection;
+        let case_insensitive =
+            crate::domain::auth_options::single_column_unique_index(collection, "email")
+                == Some(true);
+        let (modifier, email) = if case_insensitive {
+            (Some(Modifier::Lower), self.user.email.to_ascii_lowercase())
+        } else {
+            (None, self.user.email.clone())
+        };
+        let expr = Expr::Compare {
+            left: Operand::Path(FieldPath {
+                root: PathRoot::Record,
+                segments: vec!["email".into()],
+                modifier,
+            }),
+            op: CompareOp {
+                kind: CompareKind::Eq,
+                any_of: false,
+            },
+            right: Operand::Text(email),
+        };
+        let page = self.app.state().list_records(&ListRequest {
+            collection_id: collection.id.clone(),
+            filters: vec![FilterPart {
+                expr,
+                access: FilterAccess::Unrestricted,
+            }],
+            sort: Vec::new(),
+            sort_access: FilterAccess::Unrestricted,
+            offset: 0,
+            limit: 1,
+            total: TotalCount::Skip,
+            context: self.caller.context(&Map::new()),
+            records_examined_max: self.app.limits().records_examined_max,
+            random_seed: 0,
+        })?;
+        page.records.first().map(decode).transpose()
     }
 
     /// The create body: `createData`, the provider's email, a random password unless one
