@@ -4,6 +4,7 @@ pub mod access;
 pub mod auth;
 pub mod batch;
 pub mod caller;
+pub mod client_address;
 pub mod cluster;
 pub mod collection_checks;
 pub mod collections;
@@ -19,6 +20,7 @@ pub mod rate_limit;
 pub mod record_writes;
 pub mod records;
 pub mod settings;
+pub mod superuser_ips;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -96,6 +98,10 @@ pub fn router(app: App) -> Router {
         // PocketBase answers a known path with an unknown method as a missing route.
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
         .layer(axum::middleware::from_fn(fields_layer::pick_fields))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            superuser_ips::whitelist,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             rate_limit::limit,

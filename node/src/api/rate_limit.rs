@@ -3,17 +3,16 @@
 //! `@auth`, everyone), counted per client address on this node, 429 past the limit.
 //! Superusers and excluded addresses are never limited.
 
-use std::net::{IpAddr, SocketAddr};
-
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode};
+use axum::extract::{Request, State};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
+use crate::api::client_address::{client_address, peer};
 use crate::api::error::ApiError;
 use crate::app::App;
 use crate::auth::principal::{self, Principal};
-use crate::domain::settings::{RateLimitRule, Settings};
+use crate::domain::settings::RateLimitRule;
 
 /// The audiences a rule may name that apply to this caller.
 fn audiences(principal: &Principal) -> [&'static str; 2] {
@@ -97,31 +96,6 @@ fn collection_route(
     Some((collection, pattern, tags))
 }
 
-/// The client's address: the peer, or the trusted proxy header the settings name.
-fn client_address(settings: &Settings, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
-    for name in &settings.trusted_proxy.headers {
-        let Some(value) = headers
-            .get(name.as_str())
-            .and_then(|value| value.to_str().ok())
-        else {
-            continue;
-        };
-        let mut addresses = value
-            .split(',')
-            .map(str::trim)
-            .filter(|part| !part.is_empty());
-        let picked = if settings.trusted_proxy.use_leftmost_ip {
-            addresses.next()
-        } else {
-            addresses.next_back()
-        };
-        if let Some(address) = picked.and_then(|text| text.parse::<IpAddr>().ok()) {
-            return address.to_string();
-        }
-    }
-    peer.map(|peer| peer.ip().to_string()).unwrap_or_default()
-}
-
 fn too_many() -> Response {
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response()
 }
@@ -139,11 +113,7 @@ pub async fn limit(State(app): State<App>, request: Request, next: Next) -> Resp
     if principal.is_superuser() {
         return next.run(request).await;
     }
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(address)| *address);
-    let client = client_address(&settings, request.headers(), peer);
+    let client = client_address(&settings, request.headers(), peer(&request));
     if client.is_empty() || settings.rate_limits.excluded_ips.contains(&client) {
         return next.run(request).await;
     }
@@ -280,21 +250,5 @@ mod tests {
             Some(("users".into(), vec!["authWithPassword", "auth"]))
         );
         assert_eq!(route(Method::GET, "/api/collections/posts"), None);
-    }
-
-    #[test]
-    fn client_address_honours_trusted_proxy_headers() {
-        let mut settings = Settings::default();
-        let peer: Option<SocketAddr> = "10.0.0.9:5000".parse().ok();
-        let mut headers = HeaderMap::new();
-        headers.insert(
-            "x-forwarded-for",
-            "1.1.1.1, 2.2.2.2".parse().expect("header"),
-        );
-        assert_eq!(client_address(&settings, &headers, peer), "10.0.0.9");
-        settings.trusted_proxy.headers = vec!["X-Forwarded-For".into()];
-        assert_eq!(client_address(&settings, &headers, peer), "2.2.2.2");
-        settings.trusted_proxy.use_leftmost_ip = true;
-        assert_eq!(client_address(&settings, &headers, peer), "1.1.1.1");
     }
 }

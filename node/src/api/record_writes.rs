@@ -334,17 +334,9 @@ impl Planner<'_> {
         }
         let failed = Action::Create.failed();
         let access = self.create_access(collection, body)?;
-        let (mut doc, related) = {
-            let lookup = self.lookup();
-            let now = time::now_string();
-            let doc = record_values::document_for_create(
-                collection,
-                body,
-                &self.write_context(&now, &lookup, access),
-            )
-            .map_err(|errors| ApiError::validation(failed, errors))?;
-            (doc, lookup.checked.into_inner())
-        };
+        let (mut doc, related) = self.build(failed, access, |context| {
+            record_values::document_for_create(collection, body, context)
+        })?;
         hash_passwords(collection, body, self.writer(), &mut doc).await?;
         let record_id = text(&doc, "id");
         let stored = stored_from(&collection.id, &record_id, &doc);
@@ -385,18 +377,9 @@ impl Planner<'_> {
         };
         let failed = Action::Update.failed();
         let access = self.auth_access(collection, &current.stored, body)?;
-        let (mut doc, related) = {
-            let lookup = self.lookup();
-            let now = time::now_string();
-            let doc = record_values::document_for_update(
-                collection,
-                &current.doc,
-                body,
-                &self.write_context(&now, &lookup, access),
-            )
-            .map_err(|errors| ApiError::validation(failed, errors))?;
-            (doc, lookup.checked.into_inner())
-        };
+        let (mut doc, related) = self.build(failed, access, |context| {
+            record_values::document_for_update(collection, &current.doc, body, context)
+        })?;
         if let Some(old_password) = auth_record::old_password_to_check(collection, body, access) {
             let stored_hash = current
                 .doc
@@ -478,6 +461,22 @@ impl Planner<'_> {
             effects,
             failed: Action::Delete.failed(),
         })
+    }
+
+    /// Build a document with this node's clock and a relation lookup that remembers the
+    /// related records it found (they become conditions of the write). Synchronous, so the
+    /// lookup never lives across an await.
+    fn build(
+        &self,
+        failed: &'static str,
+        access: AuthAccess,
+        document: impl FnOnce(&WriteContext<'_>) -> Result<Document, FieldErrors>,
+    ) -> Result<(Document, Vec<(String, String)>), ApiError> {
+        let lookup = self.lookup();
+        let now = time::now_string();
+        let doc = document(&self.write_context(&now, &lookup, access))
+            .map_err(|errors| ApiError::validation(failed, errors))?;
+        Ok((doc, lookup.checked.into_inner()))
     }
 
     fn lookup(&self) -> RelationLookup<'_> {

@@ -1,0 +1,35 @@
+//! `superuserIPs`: when the settings list addresses, a superuser's request from any other
+//! address is refused (403), as PocketBase's whitelist middleware does.
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+
+use crate::api::client_address::{client_address, in_list, peer};
+use crate::api::error::ApiError;
+use crate::app::App;
+use crate::auth::principal;
+
+pub async fn whitelist(State(app): State<App>, request: Request, next: Next) -> Response {
+    let Ok(settings) = app.settings() else {
+        return next.run(request).await;
+    };
+    if settings.superuser_ips.is_empty() {
+        return next.run(request).await;
+    }
+    let is_superuser = principal::resolve(&app, request.headers())
+        .map(|principal| principal.is_superuser())
+        .unwrap_or(false);
+    if is_superuser {
+        let client = client_address(&settings, request.headers(), peer(&request));
+        if !in_list(&settings.superuser_ips, &client) {
+            tracing::warn!(
+                client,
+                "superuser request from an address not in superuserIPs"
+            );
+            return ApiError::forbidden("You are not allowed to perform this request.")
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
