@@ -10,7 +10,8 @@
 //! by the provider (and the node answers PocketBase's error), and an unknown provider is
 //! PocketBase's validation error. Deleting a record deletes its links, and the provider
 //! user signs up anew; a link to a missing record is replaced; two racing first logins
-//! end in one record; a logged-in record links a provider user with another email.
+//! end in one record; a logged-in record links a provider user with another email; rules
+//! see `@request.context = "oauth2"`.
 
 use std::time::Duration;
 
@@ -606,6 +607,32 @@ async fn oauth2_login_with_pkce() {
             )
             .await?;
             ensure!(eve_again.status == 200, "Eve's password after linking: {}", eve_again.body);
+
+            // Rules see `@request.context = "oauth2"` during an OAuth2 login (sign-up's
+            // create rule and the authRule), as in PocketBase; a plain sign-up does not.
+            let oauth2_only = call(
+                &http,
+                format!("{base}/api/collections/users"),
+                reqwest::Method::PATCH,
+                Some(&admin_token),
+                Some(json!({"createRule": "@request.context = 'oauth2'", "authRule": "@request.context = 'oauth2'"})),
+            )
+            .await?;
+            ensure!(oauth2_only.status == 200, "OAuth2-only rules: {}", oauth2_only.body);
+            let plain = post(
+                "/api/collections/users/records",
+                json!({"email": "plain@example.com", "password": "plain-pass-1", "passwordConfirm": "plain-pass-1"}),
+            )
+            .await?;
+            ensure!(plain.status == 400, "a plain sign-up under an OAuth2-only rule: {}", plain.body);
+            provider.sign_in(json!({"sub": "idp-user-7", "email": "fay@example.com", "email_verified": true}));
+            let fay = oauth2_login(&http, &browser, &base, "oidc", None, None).await?;
+            ensure!(
+                fay.status == 200 && fay.body["meta"]["isNew"] == true,
+                "an OAuth2 sign-up under an OAuth2-only rule: {} {}",
+                fay.status,
+                fay.body
+            );
 
             // An unknown provider and a missing code are PocketBase's validation errors.
             let refused = post(

@@ -37,6 +37,9 @@ use crate::domain::{ids, superusers};
 const RANDOM_PASSWORD_LENGTH: usize = 30;
 /// Longest the provider's part of a login (code exchange and user lookup) may take.
 const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// `@request.context` of the rules an OAuth2 login evaluates (the sign-up's create rule, the
+/// authRule), as PocketBase's.
+const OAUTH2_CONTEXT: &str = "oauth2";
 const LOAD_FAILED: &str = "An error occurred while loading the submitted data.";
 
 /// The request body, as PocketBase's form reads it.
@@ -179,6 +182,7 @@ fn internal_caller() -> Caller {
         query: Map::new(),
         headers: Map::new(),
         method: "POST".into(),
+        request_context: OAUTH2_CONTEXT,
     }
 }
 
@@ -503,7 +507,10 @@ pub async fn auth_with_oauth2(
             "The collection is not configured to allow OAuth2 authentication.",
         ));
     }
-    let caller = Caller::resolve(&app, &method, &uri, &headers)?;
+    let caller = Caller {
+        request_context: OAUTH2_CONTEXT,
+        ..Caller::resolve(&app, &method, &uri, &headers)?
+    };
     let input = json_object(&body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
     let form = LoginForm::read(&input)?;
     let errors = form.errors(&loaded.collection.options);
