@@ -138,6 +138,7 @@ enum FirstStart {
 
 async fn create_system_collections(app: &App, first_start: FirstStart) -> Result<(), ApiError> {
     superusers::ensure_collection(app).await?;
+    crate::domain::external_auths::ensure_collection(app).await?;
     if first_start == FirstStart::NewCluster {
         let users = auth_collection::users_collection(&time::now_string()).map_err(|errors| {
             tracing::error!(?errors, "the users collection does not validate");

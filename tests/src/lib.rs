@@ -11,6 +11,7 @@ pub mod conformance;
 mod data;
 mod harness;
 mod node;
+mod oidc_provider;
 mod ports;
 mod process;
 mod raw;
@@ -26,6 +27,7 @@ pub use cluster::{
 pub use data::{all_records, string_field};
 pub use harness::{run_test, TestContext};
 pub use node::{Node, NodeSpec};
+pub use oidc_provider::{OidcProvider, UserSource, CLIENT_ID, CLIENT_SECRET};
 pub use ports::{free_addr, free_addr_pair};
 pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};

@@ -24,6 +24,8 @@ pub struct Caller {
     pub query: Map<String, Value>,
     pub headers: Map<String, Value>,
     pub method: String,
+    /// `@request.context`: `default`, or the auth method a write runs inside (`oauth2`).
+    pub request_context: &'static str,
 }
 
 impl Caller {
@@ -68,6 +70,7 @@ impl Caller {
             query,
             headers,
             method: method.as_str().to_string(),
+            request_context: "default",
         })
     }
 
@@ -181,7 +184,7 @@ impl Caller {
             query: self.query.clone(),
             headers: self.headers.clone(),
             method: self.method.clone(),
-            context: "default".into(),
+            context: self.request_context.into(),
             now_unix_ms: chrono::Utc::now().timestamp_millis(),
         }
     }

@@ -79,6 +79,10 @@ pub fn router(app: App) -> Router {
             get(auth::methods::auth_methods),
         )
         .route(
+            "/api/collections/{collection}/auth-with-oauth2",
+            post(auth::oauth2::auth_with_oauth2),
+        )
+        .route(
             "/api/collections/{collection}/impersonate/{id}",
             post(auth::impersonate::impersonate),
         )

@@ -19,6 +19,7 @@ use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::app::{App, LoadedCollection};
 use crate::auth::password;
 use crate::domain::auth_record::{self, AuthAccess};
+use crate::domain::external_auths;
 use crate::domain::record_values::{self, Document, RecordLookup, WriteContext, Writer};
 use crate::domain::time;
 
@@ -448,6 +449,12 @@ impl Planner<'_> {
             effects: &mut effects,
         };
         cascade.references_to(&collection.id, record_id, 0)?;
+        if collection.kind == CollectionType::Auth {
+            let context = self.caller.context(&Map::new());
+            let unlink =
+                external_auths::unlink_commands(self.app, &context, &collection.id, record_id);
+            commands.extend(unlink?);
+        }
         Ok(Planned {
             commands,
             answer: Answer::NoContent,

@@ -9,7 +9,7 @@ use edgebase_storage::index::{parse_index, Collation};
 use serde_json::{json, Map, Value};
 
 use crate::api::error::{field_error, FieldErrors};
-use crate::domain::{auth_collection, ids};
+use crate::domain::{auth_collection, ids, oauth2_providers};
 
 /// The token configurations every auth collection has, each with its own secret.
 pub const TOKEN_OPTIONS: [&str; 5] = [
@@ -127,6 +127,8 @@ pub fn prepare(
             return Err(format_error());
         }
     }
+    let mut sent = sent;
+    oauth2_providers::decode_in_options(&mut sent, &merged).map_err(|_| format_error())?;
     merge(&mut merged, &Value::Object(sent.clone()));
     let Value::Object(mut options) = merged else {
         return Err(format_error());
@@ -486,6 +488,7 @@ fn providers_errors(options: &Map<String, Value>) -> Option<Value> {
                 nested.insert(key.into(), required());
             }
         }
+        nested.extend(oauth2_providers::url_errors(provider));
         if !nested.is_empty() {
             errors.insert(index.to_string(), Value::Object(nested));
         }
@@ -520,6 +523,7 @@ pub fn without_secrets(value: &mut Value) {
             token.remove("secret");
         }
     }
+    oauth2_providers::without_client_secrets(value);
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 
 pub mod impersonate;
 pub mod methods;
+pub mod oauth2;
 pub mod password;
 pub mod refresh;
 
