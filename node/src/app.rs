@@ -54,6 +54,7 @@ struct AppInner {
     collections: ParsedCache<Collection>,
     auth_records: ParsedCache<Document>,
     rate_limiter: RateLimiter,
+    mailer: crate::mail::Mailer,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -76,6 +77,7 @@ impl App {
                 auth_records: ParsedCache::default(),
                 settings: Mutex::new(None),
                 rate_limiter: RateLimiter::default(),
+                mailer: crate::mail::Mailer::default(),
             }),
         }
     }
@@ -95,6 +97,11 @@ impl App {
     /// This node's rate-limit windows.
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.inner.rate_limiter
+    }
+
+    /// This node's outgoing mail queue.
+    pub fn mailer(&self) -> &crate::mail::Mailer {
+        &self.inner.mailer
     }
 
     /// Propose a command through the leader; returns once this node has applied it.

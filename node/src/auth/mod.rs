@@ -2,4 +2,5 @@
 
 pub mod password;
 pub mod principal;
+pub mod record_token;
 pub mod token;

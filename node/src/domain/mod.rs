@@ -4,6 +4,7 @@
 pub mod auth_collection;
 pub mod auth_options;
 pub mod auth_record;
+pub mod auth_sessions;
 pub mod collection_schema;
 pub mod fields;
 pub mod fields_param;

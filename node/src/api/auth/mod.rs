@@ -2,10 +2,16 @@
 //! one file per endpoint; what they share (finding the collection, the authRule check, the
 //! token answer) is here.
 
+pub mod email_change;
 pub mod impersonate;
 pub mod methods;
+pub mod mfa;
+pub mod otp;
 pub mod password;
+pub mod password_reset;
+pub mod record_mail;
 pub mod refresh;
+pub mod verification;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
