@@ -69,6 +69,7 @@ struct MailerInner {
     sent: AtomicU64,
     failed: AtomicU64,
     dropped: AtomicU64,
+    resend_guard: crate::mail::ResendGuard,
 }
 
 impl Default for Mailer {
@@ -81,6 +82,7 @@ impl Default for Mailer {
                 sent: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
+                resend_guard: crate::mail::ResendGuard::default(),
             }),
         }
     }
@@ -93,6 +95,11 @@ impl Mailer {
             failed: self.inner.failed.load(Ordering::Relaxed),
             dropped: self.inner.dropped.load(Ordering::Relaxed),
         }
+    }
+
+    /// This node's guard against mailing the same record again too soon.
+    pub fn resend_guard(&self) -> &crate::mail::ResendGuard {
+        &self.inner.resend_guard
     }
 
     /// Queue a mail to be sent in the background. Must be called inside the Tokio runtime.

@@ -3,9 +3,11 @@
 //! replicated `smtp` and `meta` settings at the time of the request.
 
 pub mod mailer;
+pub mod resend_guard;
 pub mod template;
 
 pub use mailer::{Mail, MailStats, Mailer};
+pub use resend_guard::ResendGuard;
 pub use template::{render, Placeholders};
 
 /// Why a mail was not sent.

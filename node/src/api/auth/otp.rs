@@ -5,7 +5,7 @@
 //! login that consumes it deletes the record conditioned on its version.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
@@ -37,6 +37,9 @@ const OTPS_EXAMINED_MAX: u64 = 100;
 /// Longest OTP id and code accepted (PocketBase's form).
 const OTP_ID_LENGTH_MAX: usize = 255;
 const OTP_PASSWORD_LENGTH_MAX: usize = 71;
+/// Code attempts one record may make per interval (PocketBase's).
+const OTP_ATTEMPTS_MAX: i64 = 5;
+const OTP_ATTEMPTS_INTERVAL_SECS: i64 = 180;
 /// Bounds on the configured code length.
 const CODE_LENGTH_MAX: u64 = 64;
 
@@ -251,6 +254,23 @@ pub async fn auth_with_otp(
         return Err(invalid());
     };
     let mut doc = decode(&record)?;
+    // Codes are short digit strings: PocketBase allows a record 5 attempts per 3 minutes
+    // (counted here per node, so a cluster of N nodes allows at most 5N).
+    let settings = app.settings()?;
+    let allowed = app.rate_limiter().allow(
+        &settings,
+        &format!("@pb_otp_{}", text(&doc, "id")),
+        "",
+        OTP_ATTEMPTS_MAX,
+        OTP_ATTEMPTS_INTERVAL_SECS,
+        chrono::Utc::now().timestamp(),
+    );
+    if !allowed {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts, please try again later with a new OTP.",
+        ));
+    }
     let stored_hash = Some(text(&otp, "password")).filter(|hash| !hash.is_empty());
     let matches = password::verify(code, stored_hash).await.map_err(|error| {
         tracing::error!(%error, "verify OTP");

@@ -28,6 +28,11 @@ use crate::domain::superusers;
 /// Longest password these forms accept.
 const PASSWORD_LENGTH_MAX: usize = 255;
 
+/// The resend guard's key for a record's password reset mail.
+fn resend_key(collection_id: &str, record_id: &str) -> String {
+    format!("password-reset:{collection_id}:{record_id}")
+}
+
 pub async fn request_password_reset(
     State(app): State<App>,
     headers: HeaderMap,
@@ -42,7 +47,14 @@ pub async fn request_password_reset(
     if !errors.is_empty() {
         return Err(validating_error(errors));
     }
-    if let Some(doc) = find_by_email(&app, &loaded, &email)? {
+    let found = find_by_email(&app, &loaded, &email)?;
+    let claimed = |doc: &crate::domain::record_values::Document| {
+        app.mailer().resend_guard().try_claim(
+            &resend_key(&loaded.collection.id, &text(doc, "id")),
+            std::time::Instant::now(),
+        )
+    };
+    if let Some(doc) = found.filter(|doc| claimed(doc)) {
         let token = sign_record_token(&loaded, &doc, RecordTokenKind::PasswordReset, None)?;
         let to = text(&doc, "email");
         queue_template_mail(
@@ -158,7 +170,12 @@ pub async fn confirm_password_reset(
     })
     .await;
     match saved {
-        Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Ok(_) => {
+            app.mailer()
+                .resend_guard()
+                .release(&resend_key(&loaded.collection.id, &record_id));
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
         Err(SaveError::Api(error)) => Err(error),
         Err(SaveError::Unique) => Err(ApiError::bad_request("Failed to set new password.")),
     }

@@ -38,6 +38,11 @@ pub(crate) fn body_text(body: &serde_json::Map<String, Value>, key: &str) -> Str
         .to_string()
 }
 
+/// The resend guard's key for a record's verification mail.
+fn resend_key(collection_id: &str, record_id: &str) -> String {
+    format!("verification:{collection_id}:{record_id}")
+}
+
 pub async fn request_verification(
     State(app): State<App>,
     headers: HeaderMap,
@@ -58,7 +63,13 @@ pub async fn request_verification(
         return Err(validating_error(errors));
     }
     if let Some(doc) = find_by_email(&app, &loaded, &email)? {
-        if doc.get("verified").and_then(Value::as_bool) != Some(true) {
+        let resend_key = resend_key(&loaded.collection.id, &text(&doc, "id"));
+        if doc.get("verified").and_then(Value::as_bool) != Some(true)
+            && app
+                .mailer()
+                .resend_guard()
+                .try_claim(&resend_key, std::time::Instant::now())
+        {
             let token = sign_record_token(&loaded, &doc, RecordTokenKind::Verification, None)?;
             let to = text(&doc, "email");
             queue_template_mail(
@@ -184,5 +195,8 @@ pub async fn confirm_verification(
             }
         }
     }
+    app.mailer()
+        .resend_guard()
+        .release(&resend_key(&loaded.collection.id, &text(&doc, "id")));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
