@@ -6,8 +6,11 @@
 
 use chrono::{NaiveDateTime, Utc};
 use edgebase_client::wire::{Collection, CollectionType, Field, FieldKind};
-use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
-use serde_json::Map;
+use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
+use edgebase_storage::{
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+};
+use serde_json::{Map, Value};
 
 use crate::api::error::ApiError;
 use crate::app::{App, LoadedCollection};
@@ -17,6 +20,8 @@ use crate::domain::{ids, time};
 
 pub const OTPS_NAME: &str = "_otps";
 pub const MFAS_NAME: &str = "_mfas";
+/// Sessions of one record examined (and expired ones removed) per new session.
+const SESSIONS_EXAMINED_MAX: u64 = 100;
 
 /// Which system collection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -150,6 +155,75 @@ pub async fn ensure(app: &App, kind: SessionKind) -> Result<LoadedCollection, Ap
         }
     }
     app.collection(kind.name())?.ok_or_else(ApiError::internal)
+}
+
+/// The unexpired sessions of one auth record, as `(created, id)` sorted oldest first; the
+/// expired ones seen are deleted (one batch, each on its version; a batch that lost a race
+/// is left for the next call). So a record's sessions stay few without a cleanup job.
+pub async fn prune_sessions(
+    app: &App,
+    sessions: &LoadedCollection,
+    auth_collection_id: &str,
+    record_id: &str,
+    duration_secs: u64,
+) -> Result<Vec<(String, String)>, ApiError> {
+    // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
+    let filter = format!("recordRef = '{record_id}' && collectionRef = '{auth_collection_id}'");
+    let parsed = edgebase_storage::query::parse_filter(&filter).map_err(|error| {
+        tracing::error!(%error, "session lookup filter");
+        ApiError::internal()
+    })?;
+    let Some(expr) = parsed else {
+        return Ok(Vec::new());
+    };
+    let page = app.state().list_records(&ListRequest {
+        collection_id: sessions.collection.id.clone(),
+        filters: vec![FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }],
+        sort: Vec::new(),
+        sort_access: FilterAccess::Unrestricted,
+        offset: 0,
+        limit: SESSIONS_EXAMINED_MAX,
+        total: TotalCount::Skip,
+        context: RequestContext::at(Utc::now().timestamp_millis()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: 0,
+    })?;
+    let mut unexpired = Vec::new();
+    let mut deletes = Vec::new();
+    for stored in &page.records {
+        let doc: Map<String, Value> = serde_json::from_str(&stored.doc_json).map_err(|error| {
+            tracing::error!(%error, session = %stored.id, "decode stored session");
+            ApiError::internal()
+        })?;
+        let created = doc
+            .get("created")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if has_expired(&created, duration_secs) {
+            deletes.push(Command::DeleteRecord {
+                collection_id: sessions.collection.id.clone(),
+                record_id: stored.id.clone(),
+                expect: RecordExpect::Version(stored.version),
+            });
+        } else {
+            unexpired.push((created, stored.id.clone()));
+        }
+    }
+    if !deletes.is_empty() {
+        let outcome = app.propose(Command::Batch(deletes)).await?;
+        if let CommandResult::Rejected(rejection) = outcome.result {
+            tracing::debug!(
+                ?rejection,
+                "expired sessions changed meanwhile; left for later"
+            );
+        }
+    }
+    unexpired.sort();
+    Ok(unexpired)
 }
 
 /// Whether a session created at `created` (PocketBase's date text) is older than

@@ -116,7 +116,18 @@ async fn check(
     }
     let sessions = auth_sessions::ensure(app, SessionKind::Mfa).await?;
     let record_id = text(doc, "id");
+    let duration_secs = mfa_option(loaded, "duration")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
     if mfa_id.is_empty() {
+        auth_sessions::prune_sessions(
+            app,
+            &sessions,
+            &loaded.collection.id,
+            &record_id,
+            duration_secs,
+        )
+        .await?;
         let now = time::now_string();
         let id = ids::new_record_id();
         let session = json!({
@@ -156,9 +167,6 @@ async fn check(
         record_id: mfa_id.to_string(),
         expect: RecordExpect::Version(stored.version),
     };
-    let duration_secs = mfa_option(loaded, "duration")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
     if auth_sessions::has_expired(&text(&session, "created"), duration_secs) {
         if let Err(error) = app.propose(delete).await {
             tracing::warn!(?error, "delete expired MFA session");

@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use rand::Rng;
 use serde_json::{json, Value};
@@ -32,8 +31,6 @@ use crate::domain::{ids, time};
 /// Unexpired codes one record may hold; past it the newest is handed out again, unmailed
 /// (PocketBase's limit).
 const RECENT_OTPS_MAX: usize = 10;
-/// Codes of one record examined when counting recent ones.
-const OTPS_EXAMINED_MAX: u64 = 100;
 /// Longest OTP id and code accepted (PocketBase's form).
 const OTP_ID_LENGTH_MAX: usize = 255;
 const OTP_PASSWORD_LENGTH_MAX: usize = 71;
@@ -69,56 +66,6 @@ fn new_code(length: u64) -> String {
         .collect()
 }
 
-/// The id of the newest unexpired code of the record, if it already has too many.
-fn reusable_otp(
-    app: &App,
-    otps: &LoadedCollection,
-    loaded: &LoadedCollection,
-    record_id: &str,
-) -> Result<Option<String>, ApiError> {
-    // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
-    let filter = format!(
-        "recordRef = '{record_id}' && collectionRef = '{}'",
-        loaded.collection.id
-    );
-    let parsed = edgebase_storage::query::parse_filter(&filter).map_err(|error| {
-        tracing::error!(%error, "OTP lookup filter");
-        ApiError::internal()
-    })?;
-    let Some(expr) = parsed else {
-        return Ok(None);
-    };
-    let page = app.state().list_records(&ListRequest {
-        collection_id: otps.collection.id.clone(),
-        filters: vec![FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: OTPS_EXAMINED_MAX,
-        total: TotalCount::Skip,
-        context: RequestContext::at(chrono::Utc::now().timestamp_millis()),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
-    let duration = duration_secs(loaded);
-    let mut recent = Vec::new();
-    for stored in &page.records {
-        let doc = decode(stored)?;
-        let created = text(&doc, "created");
-        if !auth_sessions::has_expired(&created, duration) {
-            recent.push((created, text(&doc, "id")));
-        }
-    }
-    if recent.len() < RECENT_OTPS_MAX {
-        return Ok(None);
-    }
-    recent.sort();
-    Ok(recent.pop().map(|(_, id)| id))
-}
-
 pub async fn request_otp(
     State(app): State<App>,
     headers: HeaderMap,
@@ -141,7 +88,16 @@ pub async fn request_otp(
     };
     let otps = auth_sessions::ensure(&app, SessionKind::Otp).await?;
     let record_id = text(&doc, "id");
-    if let Some(id) = reusable_otp(&app, &otps, &loaded, &record_id)? {
+    let mut recent = auth_sessions::prune_sessions(
+        &app,
+        &otps,
+        &loaded.collection.id,
+        &record_id,
+        duration_secs(&loaded),
+    )
+    .await?;
+    if recent.len() >= RECENT_OTPS_MAX {
+        let (_, id) = recent.pop().ok_or_else(ApiError::internal)?;
         tracing::warn!(record = %record_id, otp = %id, "too many OTP requests, reusing the last issued");
         return Ok(answer(id));
     }
