@@ -118,9 +118,16 @@ pub fn definition(kind: SessionKind, now: &str) -> Collection {
         name: name.into(),
         kind: CollectionType::Base,
         fields,
-        indexes: vec![format!(
-            "CREATE INDEX `idx_{id}_collectionRef` ON `{name}` (collectionRef, recordRef)"
-        )],
+        // PocketBase's statements, spacing included.
+        indexes: vec![match kind {
+            SessionKind::Otp => {
+                "CREATE INDEX `idx_otps_collectionRef_recordRef` ON `_otps` (collectionRef, recordRef)"
+            }
+            SessionKind::Mfa => {
+                "CREATE INDEX `idx_mfas_collectionRef_recordRef` ON `_mfas` (collectionRef,recordRef)"
+            }
+        }
+        .to_string()],
         created: now.into(),
         updated: now.into(),
         system: true,

@@ -24,7 +24,7 @@ const QUEUE_LENGTH_MAX: usize = 256;
 const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// One mail, with the SMTP settings and sender as they were when it was asked for.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Mail {
     pub to: String,
     pub subject: String,
@@ -32,6 +32,9 @@ pub struct Mail {
     pub smtp: SmtpSettings,
     pub sender_name: String,
     pub sender_address: String,
+    /// Told whether the mail went out (true) or failed or was dropped (false), for a caller
+    /// that must undo something when it did not.
+    pub delivered: Option<tokio::sync::oneshot::Sender<bool>>,
 }
 
 impl Mail {
@@ -43,6 +46,7 @@ impl Mail {
             smtp: settings.smtp.clone(),
             sender_name: settings.meta.sender_name.clone(),
             sender_address: settings.meta.sender_address.clone(),
+            delivered: None,
         }
     }
 }
@@ -105,10 +109,18 @@ impl Mailer {
     /// Queue a mail to be sent in the background. Must be called inside the Tokio runtime.
     pub fn enqueue(&self, mail: Mail) -> Result<(), MailError> {
         self.start_worker();
-        let subject = mail.subject.clone();
-        if self.inner.sender.try_send(mail).is_err() {
+        if let Err(refused) = self.inner.sender.try_send(mail) {
+            let mut mail = match refused {
+                mpsc::error::TrySendError::Full(mail) | mpsc::error::TrySendError::Closed(mail) => {
+                    mail
+                }
+            };
             let dropped = self.inner.dropped.fetch_add(1, Ordering::Relaxed) + 1;
-            tracing::error!(subject, dropped, "mail queue full, mail not sent");
+            tracing::error!(subject = %mail.subject, dropped, "mail queue full, mail not sent");
+            if let Some(delivered) = mail.delivered.take() {
+                // The caller may have stopped waiting; nothing to do then.
+                let _ = delivered.send(false);
+            }
             return Err(MailError::QueueFull);
         }
         Ok(())
@@ -117,11 +129,11 @@ impl Mailer {
     /// Send a mail now and say how it went (the test email endpoint).
     pub async fn send_now(&self, mail: Mail) -> Result<(), MailError> {
         let outcome = send(&mail).await;
-        self.record(&mail, &outcome);
+        self.record(mail, &outcome);
         outcome
     }
 
-    fn record(&self, mail: &Mail, outcome: &Result<(), MailError>) {
+    fn record(&self, mut mail: Mail, outcome: &Result<(), MailError>) {
         match outcome {
             Ok(()) => {
                 self.inner.sent.fetch_add(1, Ordering::Relaxed);
@@ -131,6 +143,10 @@ impl Mailer {
                 let failed = self.inner.failed.fetch_add(1, Ordering::Relaxed) + 1;
                 tracing::error!(%error, subject = %mail.subject, failed, "send mail");
             }
+        }
+        if let Some(delivered) = mail.delivered.take() {
+            // The caller may have stopped waiting; nothing to do then.
+            let _ = delivered.send(outcome.is_ok());
         }
     }
 
@@ -148,7 +164,7 @@ impl Mailer {
         tokio::spawn(async move {
             while let Some(mail) = receiver.recv().await {
                 let outcome = send(&mail).await;
-                mailer.record(&mail, &outcome);
+                mailer.record(mail, &outcome);
             }
         });
     }

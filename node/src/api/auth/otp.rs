@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::api::auth::mfa::{complete_auth, requested_mfa_id, METHOD_OTP};
 use crate::api::auth::record_mail::{
-    email_errors, find_by_email, queue_template_mail, save_record, text,
+    email_errors, find_by_email, queue_tracked_template_mail, save_record, text,
 };
 use crate::api::auth::verification::{body_text, loading_error, validating_error};
 use crate::api::auth::{auth_collection, check_auth_rule};
@@ -134,7 +134,7 @@ pub async fn request_otp(
         tracing::error!(?rejection, "store OTP");
         return Err(ApiError::internal());
     }
-    queue_template_mail(
+    let delivered = queue_tracked_template_mail(
         &app,
         &loaded,
         &["otp", "emailTemplate"],
@@ -144,6 +144,21 @@ pub async fn request_otp(
         &code,
         &id,
     )?;
+    // As PocketBase: a code whose mail did not go out is deleted, so it cannot be guessed at.
+    let cleanup_app = app.clone();
+    let (otps_id, otp_id) = (otps.collection.id.clone(), id.clone());
+    tokio::spawn(async move {
+        if let Ok(false) = delivered.await {
+            let delete = Command::DeleteRecord {
+                collection_id: otps_id,
+                record_id: otp_id.clone(),
+                expect: RecordExpect::Exists,
+            };
+            if let Err(error) = cleanup_app.propose(delete).await {
+                tracing::warn!(?error, otp = %otp_id, "delete the OTP whose mail failed");
+            }
+        }
+    });
     Ok(answer(id))
 }
 

@@ -180,8 +180,9 @@ pub fn find_by_token(
 }
 
 /// Render the collection's template at the option path `template_path` (`{subject, body}`)
-/// for `doc` and queue it to `to`. A mail that cannot be queued is logged and counted by the mailer; the request still
-/// succeeds, as the flows answer the same whatever happens to the mail.
+/// for `doc` and queue it to `to`. A mail that cannot be queued is logged and counted by the
+/// mailer; the request still succeeds, as the flows answer the same whatever happens to the
+/// mail.
 #[allow(clippy::too_many_arguments)]
 pub fn queue_template_mail(
     app: &App,
@@ -193,6 +194,22 @@ pub fn queue_template_mail(
     otp: &str,
     otp_id: &str,
 ) -> Result<(), ApiError> {
+    queue_tracked_template_mail(app, loaded, template_path, to, doc, token, otp, otp_id).map(drop)
+}
+
+/// [`queue_template_mail`], with a receiver that says whether the mail went out, for a flow
+/// that undoes something when it did not.
+#[allow(clippy::too_many_arguments)]
+pub fn queue_tracked_template_mail(
+    app: &App,
+    loaded: &LoadedCollection,
+    template_path: &[&str],
+    to: &str,
+    doc: &Document,
+    token: &str,
+    otp: &str,
+    otp_id: &str,
+) -> Result<tokio::sync::oneshot::Receiver<bool>, ApiError> {
     let settings = app.settings()?;
     let mut template = None;
     for (depth, key) in template_path.iter().enumerate() {
@@ -218,16 +235,18 @@ pub fn queue_template_mail(
         alert_info: "",
         record: Some(doc),
     };
-    let mail = Mail::new(
+    let mut mail = Mail::new(
         &settings,
         to,
         render(&field("subject"), &values),
         render(&field("body"), &values),
     );
+    let (delivered, outcome) = tokio::sync::oneshot::channel();
+    mail.delivered = Some(delivered);
     if let Err(error) = app.mailer().enqueue(mail) {
         tracing::error!(%error, template = ?template_path, "queue mail");
     }
-    Ok(())
+    Ok(outcome)
 }
 
 /// Why a record save did not happen.
