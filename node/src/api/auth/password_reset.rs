@@ -22,6 +22,7 @@ use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::{json_object, Body};
 use crate::app::{App, LoadedCollection};
 use crate::auth::record_token::RecordTokenKind;
+use crate::domain::fields::text::validate_password;
 use crate::domain::ids;
 use crate::domain::superusers;
 
@@ -83,6 +84,31 @@ fn password_min(loaded: &LoadedCollection) -> usize {
         })
         .map(|min| min.max(1) as usize)
         .unwrap_or(1)
+}
+
+/// The password field's own checks on the new password, as PocketBase's save runs them:
+/// past bcrypt's 72 bytes the hash itself fails ("Invalid value."), else length and pattern.
+fn password_field_error(loaded: &LoadedCollection, new_password: &str) -> Option<Value> {
+    const BCRYPT_BYTES_MAX: usize = 72;
+    if new_password.len() > BCRYPT_BYTES_MAX {
+        return Some(field_error(
+            "validation_invalid_value",
+            "Invalid value.",
+            None,
+        ));
+    }
+    loaded
+        .collection
+        .fields
+        .iter()
+        .find_map(|field| match &field.kind {
+            FieldKind::Password {
+                min, max, pattern, ..
+            } if field.name == "password" => {
+                validate_password(&json!(new_password), *min, *max, pattern)
+            }
+            _ => None,
+        })
 }
 
 pub async fn confirm_password_reset(
@@ -150,6 +176,11 @@ pub async fn confirm_password_reset(
     let Some((_, doc, claims)) = found.filter(|_| errors.is_empty()) else {
         return Err(validating_error(errors));
     };
+    if let Some(error) = password_field_error(&loaded, &new_password) {
+        let mut errors = FieldErrors::new();
+        errors.insert("password".into(), error);
+        return Err(ApiError::validation("Failed to set new password.", errors));
+    }
     let hash = crate::auth::password::hash(new_password)
         .await
         .map_err(|error| {
