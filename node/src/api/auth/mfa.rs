@@ -7,7 +7,7 @@
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_storage::query::{FilterAccess, FilterPart};
+use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use serde_json::{json, Map, Value};
 
@@ -33,12 +33,14 @@ fn mfa_option<'a>(loaded: &'a LoadedCollection, key: &str) -> Option<&'a Value> 
     loaded.collection.options.get("mfa")?.get(key)
 }
 
-/// Whether `rule` (a filter over the auth collection) matches `doc` for this caller.
+/// Whether `rule` (a filter over the auth collection) matches `doc` for this caller, with
+/// the auth method as `@request.context`.
 fn rule_matches(
     app: &App,
     loaded: &LoadedCollection,
     doc: &Document,
     caller: &Caller,
+    method: &str,
     rule: &str,
 ) -> Result<bool, ApiError> {
     let parsed = edgebase_storage::query::parse_filter(rule).map_err(|error| {
@@ -61,7 +63,10 @@ fn rule_matches(
             expr,
             access: FilterAccess::Unrestricted,
         }],
-        &caller.context(&Map::new()),
+        &RequestContext {
+            context: method.to_string(),
+            ..caller.context(&Map::new())
+        },
         app.limits().records_examined_max,
     )?;
     Ok(check.matched)
@@ -104,7 +109,7 @@ async fn check(
         .and_then(Value::as_str)
         .unwrap_or_default();
     // As PocketBase: a rule that cannot be checked still asks for the second factor.
-    let wanted = match rule_matches(app, loaded, doc, caller, rule) {
+    let wanted = match rule_matches(app, loaded, doc, caller, method, rule) {
         Ok(wanted) => wanted,
         Err(error) => {
             tracing::warn!(?error, "MFA rule failure");

@@ -17,7 +17,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::{AuthResponse, CollectionType};
-use edgebase_storage::query::{FilterAccess, FilterPart};
+use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use serde_json::{Map, Value};
 
 use crate::api::caller::Caller;
@@ -88,6 +88,18 @@ pub fn check_auth_rule(
     doc: &Document,
     caller: &Caller,
 ) -> Result<(), ApiError> {
+    check_auth_rule_in(app, loaded, doc, caller, "default")
+}
+
+/// [`check_auth_rule`] with PocketBase's `@request.context` of the auth method (`password`,
+/// `otp`, `oauth2`).
+pub fn check_auth_rule_in(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    caller: &Caller,
+    request_context: &str,
+) -> Result<(), ApiError> {
     let denied = || {
         ApiError::forbidden(
             "The request doesn't satisfy the collection requirements to authenticate.",
@@ -121,7 +133,10 @@ pub fn check_auth_rule(
             expr,
             access: FilterAccess::Unrestricted,
         }],
-        &caller.context(&Map::new()),
+        &RequestContext {
+            context: request_context.to_string(),
+            ..caller.context(&Map::new())
+        },
         app.limits().records_examined_max,
     )?;
     if check.matched {

@@ -17,7 +17,7 @@ use crate::api::auth::record_mail::{
     email_errors, find_by_email, queue_tracked_template_mail, save_record, text,
 };
 use crate::api::auth::verification::{body_text, loading_error, validating_error};
-use crate::api::auth::{auth_collection, check_auth_rule};
+use crate::api::auth::{auth_collection, check_auth_rule_in};
 use crate::api::caller::Caller;
 use crate::api::consistency::read_barrier;
 use crate::api::error::{field_error, ApiError, FieldErrors};
@@ -279,7 +279,7 @@ pub async fn auth_with_otp(
         }
     }
     let caller = Caller::resolve(&app, &method, &uri, &headers)?;
-    check_auth_rule(&app, &loaded, &doc, &caller)?;
+    check_auth_rule_in(&app, &loaded, &doc, &caller, METHOD_OTP)?;
     complete_auth(
         &app,
         &loaded,

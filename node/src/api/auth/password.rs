@@ -12,7 +12,7 @@ use edgebase_storage::query::{
 use serde_json::Value;
 
 use crate::api::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
-use crate::api::auth::{auth_collection, check_auth_rule};
+use crate::api::auth::{auth_collection, check_auth_rule_in};
 use crate::api::caller::Caller;
 use crate::api::consistency::read_barrier;
 use crate::api::error::{field_error, ApiError, FieldErrors};
@@ -234,7 +234,7 @@ pub async fn auth_with_password(
         Some(doc) if matches => doc,
         _ => return Err(ApiError::bad_request("Failed to authenticate.")),
     };
-    check_auth_rule(&app, &loaded, &doc, &caller)?;
+    check_auth_rule_in(&app, &loaded, &doc, &caller, METHOD_PASSWORD)?;
     complete_auth(
         &app,
         &loaded,
