@@ -282,6 +282,12 @@ async fn mail_flows_work_across_the_cluster() {
         ensure!(confirmed.status == 204, "confirm reset: {}", confirmed.body);
         let refresh = calls.post(&b, "/api/collections/users/auth-refresh", Some(&old_token), json!({})).await?;
         ensure!(refresh.status == 401, "the old token refreshed after the reset: {}", refresh.body);
+        // The email lookup is exact, as PocketBase's: another case finds no one (and the
+        // count at the end shows B mailed nothing for it).
+        let other_case = calls
+            .post(&b, "/api/collections/users/request-password-reset", None, json!({"email": email.to_uppercase()}))
+            .await?;
+        ensure!(other_case.status == 204, "reset for another case: {}", other_case.body);
         let again = calls.post(&b, "/api/collections/users/confirm-password-reset", None, body).await?;
         ensure!(again.status == 400, "a used reset token worked again: {}", again.body);
         let old_password = calls.post(&c, "/api/collections/users/auth-with-password", None, json!({"identity": email, "password": "first-pass-1"})).await?;

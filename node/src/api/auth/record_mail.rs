@@ -4,7 +4,7 @@
 
 use edgebase_client::wire::FieldKind;
 use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
     Path as FieldPath, PathRoot, RequestContext, TotalCount,
 };
 use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
@@ -75,8 +75,9 @@ pub fn email_errors(key: &str, value: &str) -> FieldErrors {
     errors
 }
 
-/// The auth record of `loaded` with this email (ASCII case-insensitive, as PocketBase's
-/// `FindAuthRecordByEmail`).
+/// The auth record of `loaded` with exactly this email (PocketBase's `FindAuthRecordByEmail`
+/// is case-sensitive: read off 0.40.6, `C@X.COM` does not find `c@x.com`); the email's
+/// unique index serves the lookup.
 pub fn find_by_email(
     app: &App,
     loaded: &LoadedCollection,
@@ -86,13 +87,13 @@ pub fn find_by_email(
         left: Operand::Path(FieldPath {
             root: PathRoot::Record,
             segments: vec!["email".to_string()],
-            modifier: Some(Modifier::Lower),
+            modifier: None,
         }),
         op: CompareOp {
             kind: CompareKind::Eq,
             any_of: false,
         },
-        right: Operand::Text(email.to_ascii_lowercase()),
+        right: Operand::Text(email.to_string()),
     };
     let page = app.state().list_records(&ListRequest {
         collection_id: loaded.collection.id.clone(),
