@@ -82,8 +82,15 @@ pub async fn request_otp(
         return Err(validating_error(errors));
     }
     let answer = |id: String| Json(json!({ "otpId": id })).into_response();
+    let length = otp_option(&loaded, "length")
+        .and_then(Value::as_u64)
+        .unwrap_or(8);
     let Some(doc) = find_by_email(&app, &loaded, &email)? else {
-        // An unknown email gets an id that leads nowhere.
+        // An unknown email gets an id that leads nowhere, after the same hash a real code
+        // costs (the write a real code also costs is not imitated).
+        if let Err(error) = password::hash(new_code(length)).await {
+            tracing::error!(%error, "hash OTP");
+        }
         return Ok(answer(ids::new_record_id()));
     };
     let otps = auth_sessions::ensure(&app, SessionKind::Otp).await?;
@@ -101,11 +108,7 @@ pub async fn request_otp(
         tracing::warn!(record = %record_id, otp = %id, "too many OTP requests, reusing the last issued");
         return Ok(answer(id));
     }
-    let code = new_code(
-        otp_option(&loaded, "length")
-            .and_then(Value::as_u64)
-            .unwrap_or(8),
-    );
+    let code = new_code(length);
     let hash = password::hash(code.clone()).await.map_err(|error| {
         tracing::error!(%error, "hash OTP");
         ApiError::internal()
