@@ -125,7 +125,7 @@ pub async fn test_email(
         otp: "123456",
         otp_id: "__TEST_OTP_ID__",
         alert_info: "test alert info",
-        record: None,
+        record: Vec::new(),
     };
     let mail = Mail::new(
         &settings,

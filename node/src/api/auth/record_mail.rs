@@ -16,6 +16,7 @@ use crate::app::{App, LoadedCollection};
 use crate::auth::record_token::{self, RecordTokenKind, TokenSubject};
 use crate::domain::record_values::Document;
 use crate::domain::time;
+use crate::mail::template::record_placeholders;
 use crate::mail::{render, Mail, Placeholders};
 
 /// Longest email PocketBase accepts in these forms.
@@ -234,7 +235,7 @@ pub fn queue_tracked_template_mail(
         otp,
         otp_id,
         alert_info: "",
-        record: Some(doc),
+        record: record_placeholders(&loaded.collection, doc),
     };
     let mut mail = Mail::new(
         &settings,
