@@ -404,6 +404,59 @@ async fn mail_flows_work_across_the_cluster() {
         ensure!(second_address.len() == 3, "mails to {new_email}: {second_address:?}");
         eprintln!("auth_mail: {} mails received", sink.mails()?.len());
         ensure!(sink.mails_to("nobody@example.com")?.is_empty(), "a mail went to an unknown address");
+
+        // The login alert: the user's device so far (this test's client) is noted in
+        // `_authOrigins` after the logins above; a login from another user agent mails an
+        // alert, a second login from it does not.
+        let origins_path = format!("/api/collections/_authOrigins/records?filter=recordRef%3D%27{user_id}%27");
+        let origins = |count: u64| {
+            let (calls, a, su, path) = (&calls, a.clone(), su.clone(), origins_path.clone());
+            async move {
+                wait_until(&format!("{count} devices noted"), MAIL_TIMEOUT, || {
+                    let (a, su, path) = (a.clone(), su.clone(), path.clone());
+                    async move {
+                        let listed = calls.call(&a, Method::GET, &path, Some(&su), None).await?;
+                        Ok((listed.body["totalItems"].as_u64() == Some(count)).then_some(()))
+                    }
+                })
+                .await
+            }
+        };
+        origins(1).await?;
+        let device = Calls {
+            http: reqwest::Client::builder().user_agent("edgebase-test-device/2").build()?,
+            after: std::sync::atomic::AtomicU64::new(calls.after.load(std::sync::atomic::Ordering::SeqCst)),
+        };
+        let before = sink.mails_to(new_email)?.len();
+        let new_device = device
+            .post(&a, "/api/collections/users/auth-with-password", None, json!({"identity": new_email, "password": "second-pass-2"}))
+            .await?;
+        ensure!(new_device.status == 200, "login from a new device: {}", new_device.body);
+        let alert = sink.wait_mail(new_email, before + 1).await?;
+        ensure!(
+            alert["subject"].as_str().is_some_and(|subject| subject.contains("New sign-in")),
+            "alert subject: {}",
+            alert["subject"]
+        );
+        ensure!(
+            alert["html"].as_str().is_some_and(|html| html.contains("edgebase-test-device/2")),
+            "the alert does not name the device: {}",
+            alert["html"]
+        );
+        origins(2).await?;
+        let known_device = device
+            .post(&a, "/api/collections/users/auth-with-password", None, json!({"identity": new_email, "password": "second-pass-2"}))
+            .await?;
+        ensure!(known_device.status == 200, "login from a known device: {}", known_device.body);
+        // A later mail through A's queue: had the second login alerted, it would be before.
+        let requested = calls.post(&a, "/api/collections/users/request-otp", None, json!({"email": new_email})).await?;
+        ensure!(requested.status == 200, "request OTP: {}", requested.body);
+        let last = sink.wait_mail(new_email, before + 2).await?;
+        ensure!(
+            last["subject"].as_str().is_some_and(|subject| !subject.contains("New sign-in")),
+            "a known device alerted again: {}",
+            last["subject"]
+        );
         Ok(())
     })
     .await;

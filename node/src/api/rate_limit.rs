@@ -98,7 +98,11 @@ fn collection_route(
 }
 
 /// The client's address: the peer, or the trusted proxy header the settings name.
-fn client_address(settings: &Settings, headers: &HeaderMap, peer: Option<SocketAddr>) -> String {
+pub(crate) fn client_address(
+    settings: &Settings,
+    headers: &HeaderMap,
+    peer: Option<SocketAddr>,
+) -> String {
     for name in &settings.trusted_proxy.headers {
         let Some(value) = headers
             .get(name.as_str())

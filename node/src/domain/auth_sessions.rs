@@ -1,6 +1,6 @@
-//! PocketBase's `_otps` and `_mfas` system collections: one-time codes (hashed, with the
-//! address they were sent to) and first-factor MFA sessions, stored as ordinary replicated
-//! records so any node can check them. Each is created on first use, once cluster-wide
+//! PocketBase's `_otps`, `_mfas` and `_authOrigins` system collections: one-time codes
+//! (hashed, with the address they were sent to), first-factor MFA sessions and the devices
+//! a record logged in from, stored as ordinary replicated records so any node can use them. Each is created on first use, once cluster-wide
 //! (two nodes racing both propose `Absent`; one wins). Expiry is the record's `created`
 //! plus the auth collection's `otp.duration` or `mfa.duration`.
 
@@ -8,7 +8,7 @@ use chrono::{NaiveDateTime, Utc};
 use edgebase_client::wire::{Collection, CollectionType, Field, FieldKind};
 use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
 use edgebase_storage::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, StoredRecord,
 };
 use serde_json::{Map, Value};
 
@@ -20,6 +20,7 @@ use crate::domain::{ids, time};
 
 pub const OTPS_NAME: &str = "_otps";
 pub const MFAS_NAME: &str = "_mfas";
+pub const AUTH_ORIGINS_NAME: &str = "_authOrigins";
 /// Sessions of one record examined (and expired ones removed) per new session.
 const SESSIONS_EXAMINED_MAX: u64 = 100;
 
@@ -28,6 +29,7 @@ const SESSIONS_EXAMINED_MAX: u64 = 100;
 pub enum SessionKind {
     Otp,
     Mfa,
+    AuthOrigin,
 }
 
 impl SessionKind {
@@ -35,6 +37,7 @@ impl SessionKind {
         match self {
             SessionKind::Otp => OTPS_NAME,
             SessionKind::Mfa => MFAS_NAME,
+            SessionKind::AuthOrigin => AUTH_ORIGINS_NAME,
         }
     }
 }
@@ -103,6 +106,7 @@ pub fn definition(kind: SessionKind, now: &str) -> Collection {
             ));
         }
         SessionKind::Mfa => fields.push(text_field("method", false)),
+        SessionKind::AuthOrigin => fields.push(text_field("fingerprint", false)),
     }
     fields.push(autodate_field("created", false));
     fields.push(autodate_field("updated", true));
@@ -111,10 +115,11 @@ pub fn definition(kind: SessionKind, now: &str) -> Collection {
     Collection {
         id: id.clone(),
         list_rule: owner.clone(),
-        view_rule: owner,
+        view_rule: owner.clone(),
         create_rule: None,
         update_rule: None,
-        delete_rule: None,
+        // A record may forget its own devices.
+        delete_rule: (kind == SessionKind::AuthOrigin).then(|| owner.clone()).flatten(),
         name: name.into(),
         kind: CollectionType::Base,
         fields,
@@ -125,6 +130,9 @@ pub fn definition(kind: SessionKind, now: &str) -> Collection {
             }
             SessionKind::Mfa => {
                 "CREATE INDEX `idx_mfas_collectionRef_recordRef` ON `_mfas` (collectionRef,recordRef)"
+            }
+            SessionKind::AuthOrigin => {
+                "CREATE UNIQUE INDEX `idx_authOrigins_unique_pairs` ON `_authOrigins` (collectionRef, recordRef, fingerprint)"
             }
         }
         .to_string()],
@@ -174,37 +182,9 @@ pub async fn prune_sessions(
     record_id: &str,
     duration_secs: u64,
 ) -> Result<Vec<(String, String)>, ApiError> {
-    // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
-    let filter = format!("recordRef = '{record_id}' && collectionRef = '{auth_collection_id}'");
-    let parsed = edgebase_storage::query::parse_filter(&filter).map_err(|error| {
-        tracing::error!(%error, "session lookup filter");
-        ApiError::internal()
-    })?;
-    let Some(expr) = parsed else {
-        return Ok(Vec::new());
-    };
-    let page = app.state().list_records(&ListRequest {
-        collection_id: sessions.collection.id.clone(),
-        filters: vec![FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: SESSIONS_EXAMINED_MAX,
-        total: TotalCount::Skip,
-        context: RequestContext::at(Utc::now().timestamp_millis()),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
     let mut unexpired = Vec::new();
     let mut deletes = Vec::new();
-    for stored in &page.records {
-        let doc: Map<String, Value> = serde_json::from_str(&stored.doc_json).map_err(|error| {
-            tracing::error!(%error, session = %stored.id, "decode stored session");
-            ApiError::internal()
-        })?;
+    for (stored, doc) in records_of(app, sessions, auth_collection_id, record_id)? {
         let created = doc
             .get("created")
             .and_then(Value::as_str)
@@ -231,6 +211,54 @@ pub async fn prune_sessions(
     }
     unexpired.sort();
     Ok(unexpired)
+}
+
+/// A stored session with its decoded document.
+pub type SessionRecord = (StoredRecord, Map<String, Value>);
+
+/// The records of `sessions` that belong to one auth record (at most
+/// `SESSIONS_EXAMINED_MAX`), each with its decoded document.
+pub fn records_of(
+    app: &App,
+    sessions: &LoadedCollection,
+    auth_collection_id: &str,
+    record_id: &str,
+) -> Result<Vec<SessionRecord>, ApiError> {
+    // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
+    let filter = format!("recordRef = '{record_id}' && collectionRef = '{auth_collection_id}'");
+    let parsed = edgebase_storage::query::parse_filter(&filter).map_err(|error| {
+        tracing::error!(%error, "session lookup filter");
+        ApiError::internal()
+    })?;
+    let Some(expr) = parsed else {
+        return Ok(Vec::new());
+    };
+    let page = app.state().list_records(&ListRequest {
+        collection_id: sessions.collection.id.clone(),
+        filters: vec![FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }],
+        sort: Vec::new(),
+        sort_access: FilterAccess::Unrestricted,
+        offset: 0,
+        limit: SESSIONS_EXAMINED_MAX,
+        total: TotalCount::Skip,
+        context: RequestContext::at(Utc::now().timestamp_millis()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: 0,
+    })?;
+    page.records
+        .into_iter()
+        .map(|stored| {
+            let doc: Map<String, Value> =
+                serde_json::from_str(&stored.doc_json).map_err(|error| {
+                    tracing::error!(%error, session = %stored.id, "decode stored session");
+                    ApiError::internal()
+                })?;
+            Ok((stored, doc))
+        })
+        .collect()
 }
 
 /// Whether a session created at `created` (PocketBase's date text) is older than

@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use crate::api::auth::auth_collection;
 use crate::api::auth::record_mail::{
     email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, text, SaveError,
+    sign_record_token, text, MailValues, SaveError,
 };
 use crate::api::auth::verification::{
     body_text, invalid_token, loading_error, other_collection_token, validating_error,
@@ -102,9 +102,10 @@ pub async fn request_email_change(
         &["confirmEmailChangeTemplate"],
         &new_email,
         &doc,
-        &token,
-        "",
-        "",
+        MailValues {
+            token: &token,
+            ..MailValues::default()
+        },
     )?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

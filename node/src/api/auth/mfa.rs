@@ -11,6 +11,7 @@ use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use serde_json::{json, Map, Value};
 
+use crate::api::auth::auth_alert::{note_login, ClientInfo};
 use crate::api::auth::record_mail::text;
 use crate::api::auth::{auth_answer, sign_for};
 use crate::api::caller::Caller;
@@ -197,7 +198,7 @@ async fn check(
 }
 
 /// The end of every successful auth method once the authRule passed: the MFA step, then the
-/// token answer.
+/// login alert and the token answer.
 pub async fn complete_auth(
     app: &App,
     loaded: &LoadedCollection,
@@ -205,12 +206,14 @@ pub async fn complete_auth(
     caller: &Caller,
     method: &str,
     mfa_id: &str,
+    client: &ClientInfo,
 ) -> Result<Response, ApiError> {
     match check(app, loaded, doc, caller, method, mfa_id).await? {
         MfaStep::Required(id) => {
             Ok((StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": id }))).into_response())
         }
         MfaStep::Complete => {
+            note_login(app, loaded, doc, client);
             let token = sign_for(
                 loaded,
                 doc,

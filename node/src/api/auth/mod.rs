@@ -2,6 +2,7 @@
 //! one file per endpoint; what they share (finding the collection, the authRule check, the
 //! token answer) is here.
 
+pub mod auth_alert;
 pub mod email_change;
 pub mod impersonate;
 pub mod methods;

@@ -4,17 +4,21 @@
 //! answer does not tell whether the account exists. A code is single use cluster-wide: the
 //! login that consumes it deletes the record conditioned on its version.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
+use axum::Extension;
 use axum::Json;
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use rand::Rng;
 use serde_json::{json, Value};
 
+use crate::api::auth::auth_alert::ClientInfo;
 use crate::api::auth::mfa::{complete_auth, requested_mfa_id, METHOD_OTP};
 use crate::api::auth::record_mail::{
-    email_errors, find_by_email, queue_tracked_template_mail, save_record, text,
+    email_errors, find_by_email, queue_tracked_template_mail, save_record, text, MailValues,
 };
 use crate::api::auth::verification::{body_text, loading_error, validating_error};
 use crate::api::auth::{auth_collection, check_auth_rule_in};
@@ -143,9 +147,11 @@ pub async fn request_otp(
         &["otp", "emailTemplate"],
         &sent_to,
         &doc,
-        "",
-        &code,
-        &id,
+        MailValues {
+            otp: &code,
+            otp_id: &id,
+            ..MailValues::default()
+        },
     )?;
     // As PocketBase: a code whose mail did not go out is deleted, so it cannot be guessed at.
     let cleanup_app = app.clone();
@@ -192,6 +198,7 @@ fn form_errors(otp_id: &str, code: &str) -> FieldErrors {
 
 pub async fn auth_with_otp(
     State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -290,6 +297,11 @@ pub async fn auth_with_otp(
         &caller,
         METHOD_OTP,
         &requested_mfa_id(&uri, &input),
+        &ClientInfo::of_request(
+            &app,
+            &headers,
+            peer.map(|Extension(ConnectInfo(peer))| peer),
+        ),
     )
     .await
 }

@@ -2,15 +2,19 @@
 //! failure to find the record or match the password answers PocketBase's one 400, and an
 //! unknown identity still pays for a hash, so neither answer nor timing tells them apart.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use axum::Extension;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot, TotalCount,
 };
 use serde_json::Value;
 
+use crate::api::auth::auth_alert::ClientInfo;
 use crate::api::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
 use crate::api::auth::{auth_collection, check_auth_rule_in};
 use crate::api::caller::Caller;
@@ -178,6 +182,7 @@ fn input_errors(
 
 pub async fn auth_with_password(
     State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -242,6 +247,11 @@ pub async fn auth_with_password(
         &caller,
         METHOD_PASSWORD,
         &requested_mfa_id(&uri, &input),
+        &ClientInfo::of_request(
+            &app,
+            &headers,
+            peer.map(|Extension(ConnectInfo(peer))| peer),
+        ),
     )
     .await
 }

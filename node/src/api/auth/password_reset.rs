@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use crate::api::auth::auth_collection;
 use crate::api::auth::record_mail::{
     email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, text, SaveError,
+    sign_record_token, text, MailValues, SaveError,
 };
 use crate::api::auth::verification::{
     body_text, invalid_token, loading_error, other_collection_token, validating_error,
@@ -64,9 +64,10 @@ pub async fn request_password_reset(
             &["resetPasswordTemplate"],
             &to,
             &doc,
-            &token,
-            "",
-            "",
+            MailValues {
+                token: &token,
+                ..MailValues::default()
+            },
         )?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())

@@ -181,36 +181,40 @@ pub fn find_by_token(
     }
 }
 
+/// The per-mail values of a template (the app's name and URL and the record's fields come
+/// from the settings and the record).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MailValues<'a> {
+    pub token: &'a str,
+    pub otp: &'a str,
+    pub otp_id: &'a str,
+    pub alert_info: &'a str,
+}
+
 /// Render the collection's template at the option path `template_path` (`{subject, body}`)
 /// for `doc` and queue it to `to`. A mail that cannot be queued is logged and counted by the
 /// mailer; the request still succeeds, as the flows answer the same whatever happens to the
 /// mail.
-#[allow(clippy::too_many_arguments)]
 pub fn queue_template_mail(
     app: &App,
     loaded: &LoadedCollection,
     template_path: &[&str],
     to: &str,
     doc: &Document,
-    token: &str,
-    otp: &str,
-    otp_id: &str,
+    values: MailValues<'_>,
 ) -> Result<(), ApiError> {
-    queue_tracked_template_mail(app, loaded, template_path, to, doc, token, otp, otp_id).map(drop)
+    queue_tracked_template_mail(app, loaded, template_path, to, doc, values).map(drop)
 }
 
 /// [`queue_template_mail`], with a receiver that says whether the mail went out, for a flow
 /// that undoes something when it did not.
-#[allow(clippy::too_many_arguments)]
 pub fn queue_tracked_template_mail(
     app: &App,
     loaded: &LoadedCollection,
     template_path: &[&str],
     to: &str,
     doc: &Document,
-    token: &str,
-    otp: &str,
-    otp_id: &str,
+    values: MailValues<'_>,
 ) -> Result<tokio::sync::oneshot::Receiver<bool>, ApiError> {
     let settings = app.settings()?;
     let mut template = None;
@@ -228,20 +232,20 @@ pub fn queue_tracked_template_mail(
             .unwrap_or_default()
             .to_string()
     };
-    let values = Placeholders {
+    let placeholders = Placeholders {
         app_name: &settings.meta.app_name,
         app_url: &settings.meta.app_url,
-        token,
-        otp,
-        otp_id,
-        alert_info: "",
+        token: values.token,
+        otp: values.otp,
+        otp_id: values.otp_id,
+        alert_info: values.alert_info,
         record: record_placeholders(&loaded.collection, doc),
     };
     let mut mail = Mail::new(
         &settings,
         to,
-        render(&field("subject"), &values),
-        render(&field("body"), &values),
+        render(&field("subject"), &placeholders),
+        render(&field("body"), &placeholders),
     );
     let (delivered, outcome) = tokio::sync::oneshot::channel();
     mail.delivered = Some(delivered);

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::api::auth::auth_collection;
 use crate::api::auth::record_mail::{
     email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, text, SaveError,
+    sign_record_token, text, MailValues, SaveError,
 };
 use crate::api::consistency::read_barrier;
 use crate::api::error::{field_error, ApiError, FieldErrors};
@@ -78,9 +78,10 @@ pub async fn request_verification(
                 &["verificationTemplate"],
                 &to,
                 &doc,
-                &token,
-                "",
-                "",
+                MailValues {
+                    token: &token,
+                    ..MailValues::default()
+                },
             )?;
         }
     }
