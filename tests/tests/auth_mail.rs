@@ -193,7 +193,7 @@ const TOKEN_PATTERN: &str = r"[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+\.[A-Za-z0-9_\-]+"
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn mail_flows_work_across_the_cluster() {
-    run_test("auth_mail", Duration::from_secs(420), |context| async move {
+    run_test("auth_mail", Duration::from_secs(480), |context| async move {
         let mut rng = seeded_rng("auth_mail");
         let sink = SmtpSink::start(context.root()).await?;
         let cluster = Cluster::builder(context.root()).size(3).start().await?;
@@ -456,6 +456,51 @@ async fn mail_flows_work_across_the_cluster() {
             last["subject"].as_str().is_some_and(|subject| !subject.contains("New sign-in")),
             "a known device alerted again: {}",
             last["subject"]
+        );
+
+        // Expiry: with the shortest lifetimes PocketBase allows (10 s), a reset token, a code
+        // and an MFA session that were valid fail once their time is up.
+        let shortened = calls
+            .call(&a, Method::PATCH, "/api/collections/users", Some(&su), Some(json!({"passwordResetToken": {"duration": 10}, "otp": {"duration": 10}})))
+            .await?;
+        ensure!(shortened.status == 200, "shorten users' lifetimes: {}", shortened.body);
+        let shortened = calls
+            .call(&a, Method::PATCH, "/api/collections/guarded", Some(&su), Some(json!({"mfa": {"duration": 10}})))
+            .await?;
+        ensure!(shortened.status == 200, "shorten guarded's MFA: {}", shortened.body);
+        let before = sink.mails_to(new_email)?.len();
+        let requested = calls.post(&c, "/api/collections/users/request-password-reset", None, json!({"email": new_email})).await?;
+        ensure!(requested.status == 204, "request reset: {}", requested.body);
+        let reset = find_in_mail(&sink.wait_mail(new_email, before + 1).await?, &format!(r"confirm-password-reset/({TOKEN_PATTERN})"))?;
+        let requested = calls.post(&c, "/api/collections/users/request-otp", None, json!({"email": new_email})).await?;
+        let otp_id = text(&requested.body, "otpId")?;
+        let code = find_in_mail(&sink.wait_mail(new_email, before + 2).await?, r"<strong>(\d+)</strong>")?;
+        let first = calls.post(&b, "/api/collections/guarded/auth-with-password", None, password_body("")).await?;
+        let mfa_id = text(&first.body, "mfaId")?;
+        // Everything above was created by now: past 10 s (and a second of clock rounding)
+        // from here, all of it has expired on every node.
+        let expired_at = tokio::time::Instant::now() + Duration::from_secs(12);
+        wait_until("the short lifetimes to pass", Duration::from_secs(30), || async {
+            Ok((tokio::time::Instant::now() >= expired_at).then_some(()))
+        })
+        .await?;
+        let late = calls
+            .post(&a, "/api/collections/users/confirm-password-reset", None, json!({"token": reset, "password": "third-pass-3", "passwordConfirm": "third-pass-3"}))
+            .await?;
+        ensure!(
+            late.status == 400 && late.body["data"]["token"]["code"] == "validation_invalid_token",
+            "an expired reset token: {} {}",
+            late.status,
+            late.body
+        );
+        let late = calls.post(&b, "/api/collections/users/auth-with-otp", None, json!({"otpId": otp_id, "password": code})).await?;
+        ensure!(late.status == 400 && late.body["message"] == "Invalid or expired OTP.", "an expired OTP: {} {}", late.status, late.body);
+        let late = calls.post(&c, "/api/collections/guarded/auth-with-password", None, password_body(&mfa_id)).await?;
+        ensure!(
+            late.status == 400 && late.body["message"] == "Invalid or expired MFA session.",
+            "an expired MFA session: {} {}",
+            late.status,
+            late.body
         );
         Ok(())
     })
