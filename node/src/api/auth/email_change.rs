@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::api::auth::auth_collection;
 use crate::api::auth::record_mail::{
-    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
+    email_errors, find_by_email, find_by_token, queue_tracked_template_mail, save_record,
     sign_record_token, text, MailValues, SaveError,
 };
 use crate::api::auth::verification::{
@@ -25,6 +25,8 @@ use crate::auth::record_token::{self, RecordTokenKind};
 use crate::domain::ids;
 use crate::domain::superusers::{self, SUPERUSERS_NAME};
 
+/// Longest the request waits to learn whether its mail went out.
+const DELIVERY_WAIT_MAX: std::time::Duration = std::time::Duration::from_secs(45);
 /// Longest password the confirmation accepts (PocketBase's form).
 const PASSWORD_LENGTH_MAX: usize = 100;
 
@@ -96,7 +98,9 @@ pub async fn request_email_change(
         RecordTokenKind::EmailChange,
         Some(&new_email),
     )?;
-    queue_template_mail(
+    // As PocketBase, this request says whether the mail went out (it waits on the queue, at
+    // most DELIVERY_WAIT_MAX).
+    let delivered = queue_tracked_template_mail(
         &app,
         &loaded,
         &["confirmEmailChangeTemplate"],
@@ -107,6 +111,13 @@ pub async fn request_email_change(
             ..MailValues::default()
         },
     )?;
+    let sent = matches!(
+        tokio::time::timeout(DELIVERY_WAIT_MAX, delivered).await,
+        Ok(Ok(true))
+    );
+    if !sent {
+        return Err(ApiError::bad_request("Failed to request email change."));
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
