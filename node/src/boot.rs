@@ -11,6 +11,7 @@ use edgebase_storage::Store;
 use crate::api::error::ApiError;
 use crate::app::{App, Limits};
 use crate::cli::ServeArgs;
+use crate::domain::auth_sessions::{self, SessionKind};
 use crate::domain::{auth_collection, superusers, time};
 use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
 
@@ -139,6 +140,9 @@ enum FirstStart {
 async fn create_system_collections(app: &App, first_start: FirstStart) -> Result<(), ApiError> {
     superusers::ensure_collection(app).await?;
     crate::domain::external_auths::ensure_collection(app).await?;
+    for kind in [SessionKind::Mfa, SessionKind::Otp, SessionKind::AuthOrigin] {
+        auth_sessions::ensure(app, kind).await?;
+    }
     if first_start == FirstStart::NewCluster {
         let users = auth_collection::users_collection(&time::now_string()).map_err(|errors| {
             tracing::error!(?errors, "the users collection does not validate");

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod boot;
 pub mod cli;
 pub mod domain;
+pub mod mail;
 pub mod parsed_cache;
 pub mod rate_limiter;
 pub mod serve;

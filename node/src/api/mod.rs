@@ -21,6 +21,7 @@ pub mod record_writes;
 pub mod records;
 pub mod settings;
 pub mod superuser_ips;
+pub mod test_email;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -86,6 +87,39 @@ pub fn router(app: App) -> Router {
             "/api/collections/{collection}/impersonate/{id}",
             post(auth::impersonate::impersonate),
         )
+        .route(
+            "/api/collections/{collection}/request-verification",
+            post(auth::verification::request_verification),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-verification",
+            post(auth::verification::confirm_verification),
+        )
+        .route(
+            "/api/collections/{collection}/request-password-reset",
+            post(auth::password_reset::request_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-password-reset",
+            post(auth::password_reset::confirm_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/request-email-change",
+            post(auth::email_change::request_email_change),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-email-change",
+            post(auth::email_change::confirm_email_change),
+        )
+        .route(
+            "/api/collections/{collection}/request-otp",
+            post(auth::otp::request_otp),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-otp",
+            post(auth::otp::auth_with_otp),
+        )
+        .route("/api/settings/test/email", post(test_email::test_email))
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))
         .route("/api/cluster/status", get(cluster::status))

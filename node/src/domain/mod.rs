@@ -4,6 +4,7 @@
 pub mod auth_collection;
 pub mod auth_options;
 pub mod auth_record;
+pub mod auth_sessions;
 pub mod collection_schema;
 pub mod external_auths;
 pub mod fields;

@@ -2,17 +2,24 @@
 //! one file per endpoint; what they share (finding the collection, the authRule check, the
 //! token answer) is here.
 
+pub mod auth_alert;
+pub mod email_change;
 pub mod impersonate;
 pub mod methods;
+pub mod mfa;
 pub mod oauth2;
+pub mod otp;
 pub mod password;
+pub mod password_reset;
+pub mod record_mail;
 pub mod refresh;
+pub mod verification;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::{AuthResponse, CollectionType};
-use edgebase_storage::query::{FilterAccess, FilterPart};
+use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use serde_json::{Map, Value};
 
 use crate::api::caller::Caller;
@@ -83,6 +90,19 @@ pub fn check_auth_rule(
     doc: &Document,
     caller: &Caller,
 ) -> Result<(), ApiError> {
+    // The caller carries its auth method when the route set one (OAuth2 does).
+    check_auth_rule_in(app, loaded, doc, caller, caller.request_context)
+}
+
+/// [`check_auth_rule`] with PocketBase's `@request.context` of the auth method (`password`,
+/// `otp`, `oauth2`).
+pub fn check_auth_rule_in(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    caller: &Caller,
+    request_context: &str,
+) -> Result<(), ApiError> {
     let denied = || {
         ApiError::forbidden(
             "The request doesn't satisfy the collection requirements to authenticate.",
@@ -116,7 +136,10 @@ pub fn check_auth_rule(
             expr,
             access: FilterAccess::Unrestricted,
         }],
-        &caller.context(&Map::new()),
+        &RequestContext {
+            context: request_context.to_string(),
+            ..caller.context(&Map::new())
+        },
         app.limits().records_examined_max,
     )?;
     if check.matched {

@@ -2,16 +2,21 @@
 //! failure to find the record or match the password answers PocketBase's one 400, and an
 //! unknown identity still pays for a hash, so neither answer nor timing tells them apart.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use axum::Extension;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot, TotalCount,
 };
 use serde_json::Value;
 
-use crate::api::auth::{auth_answer, auth_collection, check_auth_rule, sign_for};
+use crate::api::auth::auth_alert::ClientInfo;
+use crate::api::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
+use crate::api::auth::{auth_collection, check_auth_rule_in};
 use crate::api::caller::Caller;
 use crate::api::consistency::read_barrier;
 use crate::api::error::{field_error, ApiError, FieldErrors};
@@ -19,9 +24,7 @@ use crate::api::extract::{json_object, Body};
 use crate::api::record_writes::decode;
 use crate::app::{App, LoadedCollection};
 use crate::auth::password;
-use crate::auth::token::Refresh;
 use crate::domain::record_values::Document;
-use crate::domain::superusers;
 
 /// Longest identity, password or identity field name PocketBase accepts.
 const INPUT_LENGTH_MAX: usize = 255;
@@ -179,6 +182,7 @@ fn input_errors(
 
 pub async fn auth_with_password(
     State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -235,33 +239,21 @@ pub async fn auth_with_password(
         Some(doc) if matches => doc,
         _ => return Err(ApiError::bad_request("Failed to authenticate.")),
     };
-    check_auth_rule(&app, &loaded, &doc, &caller)?;
-    refuse_without_mfa(&loaded)?;
-    let token = sign_for(
+    check_auth_rule_in(&app, &loaded, &doc, &caller, METHOD_PASSWORD)?;
+    complete_auth(
+        &app,
         &loaded,
         &doc,
-        superusers::token_duration_secs(&loaded.collection),
-        Refresh::Allowed,
-    )?;
-    Ok(auth_answer(&loaded, &doc, token, &caller))
-}
-
-/// Multi-factor authentication is not built yet: a collection that asks for it gets no
-/// single-factor token (failing closed rather than skipping the second factor).
-fn refuse_without_mfa(loaded: &LoadedCollection) -> Result<(), ApiError> {
-    let mfa_enabled = loaded
-        .collection
-        .options
-        .get("mfa")
-        .and_then(|mfa| mfa.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if mfa_enabled {
-        return Err(ApiError::forbidden(
-            "This collection requires multi-factor authentication, which this version of EdgeBase does not offer yet.",
-        ));
-    }
-    Ok(())
+        &caller,
+        METHOD_PASSWORD,
+        &requested_mfa_id(&uri, &input),
+        &ClientInfo::of_request(
+            &app,
+            &headers,
+            peer.map(|Extension(ConnectInfo(peer))| peer),
+        ),
+    )
+    .await
 }
 
 #[cfg(test)]
