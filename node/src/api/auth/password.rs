@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, Uri};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::Response;
 use axum::Extension;
 use edgebase_storage::query::{
@@ -18,6 +18,7 @@ use crate::api::auth::auth_alert::ClientInfo;
 use crate::api::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
 use crate::api::auth::{auth_collection, check_auth_rule_in};
 use crate::api::caller::Caller;
+use crate::api::client_address::client_address;
 use crate::api::consistency::read_barrier;
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::extract::{json_object, Body};
@@ -220,6 +221,17 @@ pub async fn auth_with_password(
             errors,
         ));
     }
+    let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
+    // Failed sign-ins are limited whatever the rate-limit settings say (`login_guard`).
+    let client = client_address(&*app.settings()?, &headers, peer);
+    let now_secs = chrono::Utc::now().timestamp();
+    let guard = app.login_guard();
+    if !guard.allows(&loaded.collection.id, &identity, &client, now_secs) {
+        return Err(ApiError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too Many Requests.",
+        ));
+    }
     let caller = Caller::resolve(&app, &method, &uri, &headers)?;
     let doc = find_record(&app, &loaded, &caller, &identity, &identity_field)?;
     let stored_hash = doc.as_ref().and_then(|doc| {
@@ -236,8 +248,14 @@ pub async fn auth_with_password(
             ApiError::internal()
         })?;
     let doc = match doc {
-        Some(doc) if matches => doc,
-        _ => return Err(ApiError::bad_request("Failed to authenticate.")),
+        Some(doc) if matches => {
+            guard.succeeded(&loaded.collection.id, &identity);
+            doc
+        }
+        _ => {
+            guard.failed(&loaded.collection.id, &identity, &client, now_secs);
+            return Err(ApiError::bad_request("Failed to authenticate."));
+        }
     };
     check_auth_rule_in(&app, &loaded, &doc, &caller, METHOD_PASSWORD)?;
     complete_auth(
@@ -247,11 +265,7 @@ pub async fn auth_with_password(
         &caller,
         METHOD_PASSWORD,
         &requested_mfa_id(&uri, &input),
-        &ClientInfo::of_request(
-            &app,
-            &headers,
-            peer.map(|Extension(ConnectInfo(peer))| peer),
-        ),
+        &ClientInfo::of_request(&app, &headers, peer),
     )
     .await
 }
