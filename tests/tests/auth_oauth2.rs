@@ -608,6 +608,59 @@ async fn oauth2_login_with_pkce() {
             .await?;
             ensure!(eve_again.status == 200, "Eve's password after linking: {}", eve_again.body);
 
+            // With MFA on, OAuth2 is one factor of two: Eve's password answers 401 with an
+            // mfaId, and her linked OAuth2 identity with that mfaId completes the login. (Her
+            // password comes first: an OAuth2 login resets an unverified account's password,
+            // as PocketBase's does.)
+            let patch_users = |body: Value| {
+                call(
+                    &http,
+                    format!("{base}/api/collections/users"),
+                    reqwest::Method::PATCH,
+                    Some(&admin_token),
+                    Some(body),
+                )
+            };
+            let mfa_on = patch_users(json!({"mfa": {"enabled": true, "duration": 600, "rule": ""}})).await?;
+            ensure!(mfa_on.status == 200, "turn MFA on: {}", mfa_on.body);
+            let first_factor = post(
+                "/api/collections/users/auth-with-password",
+                json!({"identity": "eve@example.com", "password": "eve-pass-123"}),
+            )
+            .await?;
+            let mfa_id = first_factor.body["mfaId"].as_str().unwrap_or_default().to_string();
+            ensure!(
+                first_factor.status == 401 && !mfa_id.is_empty(),
+                "the password as a first factor: {} {}",
+                first_factor.status,
+                first_factor.body
+            );
+            provider.sign_in(json!({"sub": "idp-user-6", "email": "eve.elsewhere@example.com", "email_verified": true}));
+            let (auth_url, verifier, state) = auth_method(&http, &base, "oidc").await?;
+            let code = authorize(&browser, &auth_url, &state).await?;
+            let second_factor = post(
+                "/api/collections/users/auth-with-oauth2",
+                json!({"provider": "oidc", "code": code, "codeVerifier": verifier,
+                       "redirectURL": REDIRECT_URL, "mfaId": mfa_id}),
+            )
+            .await?;
+            ensure!(
+                second_factor.status == 200 && second_factor.body["record"]["id"] == eve.body["id"],
+                "OAuth2 as the second factor: {} {}",
+                second_factor.status,
+                second_factor.body
+            );
+            provider.sign_in(json!({"sub": "idp-user-6", "email": "eve.elsewhere@example.com", "email_verified": true}));
+            let alone = oauth2_login(&http, &browser, &base, "oidc", None, None).await?;
+            ensure!(
+                alone.status == 401 && alone.body["mfaId"].is_string(),
+                "OAuth2 alone under MFA asks for a second factor: {} {}",
+                alone.status,
+                alone.body
+            );
+            let mfa_off = patch_users(json!({"mfa": {"enabled": false}})).await?;
+            ensure!(mfa_off.status == 200, "turn MFA off: {}", mfa_off.body);
+
             // Rules see `@request.context = "oauth2"` during an OAuth2 login (sign-up's
             // create rule and the authRule), as in PocketBase; a plain sign-up does not.
             let oauth2_only = call(

@@ -26,6 +26,7 @@ use crate::domain::{ids, superusers, time};
 /// PocketBase's auth method names, as stored in `_mfas.method`.
 pub const METHOD_PASSWORD: &str = "password";
 pub const METHOD_OTP: &str = "otp";
+pub const METHOD_OAUTH2: &str = "oauth2";
 
 /// Longest `mfaId` looked up.
 const MFA_ID_LENGTH_MAX: usize = 255;
@@ -88,14 +89,14 @@ pub fn requested_mfa_id(uri: &Uri, body: &Map<String, Value>) -> String {
 }
 
 /// What the MFA check decided.
-enum MfaStep {
+pub(crate) enum MfaStep {
     /// No (further) factor needed: answer with a token.
     Complete,
     /// First factor passed: answer 401 with this session id.
     Required(String),
 }
 
-async fn check(
+pub(crate) async fn check(
     app: &App,
     loaded: &LoadedCollection,
     doc: &Document,

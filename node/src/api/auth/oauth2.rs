@@ -17,6 +17,7 @@ use edgebase_storage::query::{
 use edgebase_storage::{Command, CommandResult};
 use serde_json::{json, Map, Value};
 
+use crate::api::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
 use crate::api::auth::{auth_collection, check_auth_rule, sign_for};
 use crate::api::caller::Caller;
 use crate::api::consistency::{read_barrier, with_index};
@@ -474,24 +475,6 @@ fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
         .ok_or_else(ApiError::internal)
 }
 
-/// A collection that asks for MFA gets no single-factor token (failing closed, as the
-/// password login does until MFA is built).
-fn refuse_without_mfa(loaded: &LoadedCollection) -> Result<(), ApiError> {
-    let mfa = loaded
-        .collection
-        .options
-        .get("mfa")
-        .and_then(|mfa| mfa.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    if mfa {
-        return Err(ApiError::forbidden(
-            "This collection requires multi-factor authentication, which this version of EdgeBase does not offer yet.",
-        ));
-    }
-    Ok(())
-}
-
 pub async fn auth_with_oauth2(
     State(app): State<App>,
     method: Method,
@@ -604,7 +587,18 @@ pub async fn auth_with_oauth2(
             }
         };
         check_auth_rule(&app, &loaded, &login.doc, &caller)?;
-        refuse_without_mfa(&loaded)?;
+        // With MFA on, OAuth2 is one factor: the first answers 401 with an `mfaId`, the
+        // second (another method, or this one after another) completes the login.
+        let mfa_id = requested_mfa_id(&uri, &input);
+        if let MfaStep::Required(id) =
+            mfa::check(&app, &loaded, &login.doc, &caller, METHOD_OAUTH2, &mfa_id).await?
+        {
+            let response = (StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": id }))).into_response();
+            return Ok(match index {
+                Some(index) => with_index(response, index),
+                None => response,
+            });
+        }
         let token = sign_for(
             &loaded,
             &login.doc,
