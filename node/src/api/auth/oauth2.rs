@@ -5,10 +5,12 @@
 //! create rule, with `createData` and the mapped fields). The record's changes and the new
 //! link are proposed as one command, so every replica applies all of it or none.
 
-use axum::extract::{Path, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use edgebase_client::wire::FieldKind;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
@@ -17,6 +19,7 @@ use edgebase_storage::query::{
 use edgebase_storage::{Command, CommandResult};
 use serde_json::{json, Map, Value};
 
+use crate::api::auth::auth_alert::{note_login, ClientInfo};
 use crate::api::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
 use crate::api::auth::{auth_collection, check_auth_rule, sign_for};
 use crate::api::caller::Caller;
@@ -477,6 +480,7 @@ fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
 
 pub async fn auth_with_oauth2(
     State(app): State<App>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -599,6 +603,13 @@ pub async fn auth_with_oauth2(
                 None => response,
             });
         }
+        // A login from a device the record has not used before mails the auth alert.
+        let client = ClientInfo::of_request(
+            &app,
+            &headers,
+            peer.as_ref().map(|Extension(ConnectInfo(peer))| *peer),
+        );
+        note_login(&app, &loaded, &login.doc, &client);
         let token = sign_for(
             &loaded,
             &login.doc,
