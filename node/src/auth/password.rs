@@ -97,4 +97,15 @@ mod tests {
             .await
             .expect("verify"));
     }
+
+    /// An unknown identity is checked against a dummy hash made with the very same argon2id
+    /// parameters as real ones, so a failed login costs the same work whether or not the
+    /// identity exists (the timing differs in noise, not in kind).
+    #[tokio::test]
+    async fn unknown_identities_pay_for_the_same_hash() {
+        let real = super::hash("some password".into()).await.expect("hash");
+        let parameters = |phc: &str| phc.split('$').take(4).collect::<Vec<_>>().join("$");
+        assert_eq!(parameters(&real), parameters(super::dummy_hash()));
+        assert!(parameters(&real).starts_with("$argon2id$v=19$m="));
+    }
 }
