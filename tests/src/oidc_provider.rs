@@ -2,7 +2,8 @@
 //! `/authorize` signs in whichever user the test chose (no UI) and redirects back with a
 //! code; `/token` exchanges a code once, checking the client, the redirect URI and PKCE
 //! (the S256 of the verifier must equal the challenge) and answering an RS256 id_token
-//! too; `/userinfo` answers the user's claims for an access token it issued; `/jwks`
+//! too; `/userinfo` answers the user's claims for an access token it issued (to a GET, or
+//! to a POST as GraphQL user endpoints take); `/jwks`
 //! publishes the signing key. Every map it keeps is bounded.
 
 use std::collections::HashMap;
@@ -277,7 +278,7 @@ impl OidcProvider {
         let router = Router::new()
             .route("/authorize", get(authorize))
             .route("/token", post(token))
-            .route("/userinfo", get(userinfo))
+            .route("/userinfo", get(userinfo).post(userinfo))
             .route("/jwks", get(jwks))
             .with_state(state.clone());
         let server = tokio::spawn(async move {

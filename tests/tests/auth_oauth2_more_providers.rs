@@ -1,6 +1,6 @@
 //! OAuth2 logins end to end through providers other than OpenID Connect: a real `edgebase`
 //! node and the test provider in this process, configured under PocketBase's names
-//! `twitch`, `kakao` and `patreon` and serving each provider's own user answer shape at its
+//! `twitch`, `kakao`, `patreon` and `monday` (a GraphQL endpoint, asked with a POST) and serving each provider's own user answer shape at its
 //! userinfo endpoint. The node must map that answer as PocketBase does (id, name,
 //! username, avatar, an email only when the provider vouches for it), create the record,
 //! log it in again through its link, and refuse an answer that names no user. Without an
@@ -196,6 +196,23 @@ fn patreon_user() -> Value {
     }})
 }
 
+fn monday_user() -> Value {
+    json!({"data": {"me": {
+        "id": "4012345",
+        "enabled": true,
+        "name": "Mon Day",
+        "email": "monday@example.com",
+        "is_verified": true,
+        "photo_small": "https://files.monday.com/photo_small.png"
+    }}, "account_id": 1})
+}
+
+fn monday_disabled() -> Value {
+    let mut user = monday_user();
+    user["data"]["me"]["enabled"] = json!(false);
+    user
+}
+
 fn twitch_without_user() -> Value {
     json!({"data": []})
 }
@@ -271,6 +288,27 @@ fn cases() -> Vec<Case> {
             },
         },
         Case {
+            what: "monday: the user from a GraphQL query",
+            provider: "monday",
+            user: monday_user,
+            expect: Expect::Login {
+                is_new: true,
+                meta: [
+                    "4012345",
+                    "Mon Day",
+                    "",
+                    "https://files.monday.com/photo_small.png",
+                ],
+                email: "monday@example.com",
+            },
+        },
+        Case {
+            what: "monday: a disabled account is refused",
+            provider: "monday",
+            user: monday_disabled,
+            expect: Expect::Failure(400, "Failed to fetch OAuth2 user."),
+        },
+        Case {
             what: "twitch: an answer without a user entry is refused",
             provider: "twitch",
             user: twitch_without_user,
@@ -342,7 +380,7 @@ async fn oauth2_login_through_more_providers() {
             .await?;
             ensure!(admin.status == 200, "superuser login: {}", admin.body);
             let admin_token = admin.body["token"].as_str().context("token")?.to_string();
-            let providers = ["twitch", "kakao", "patreon"]
+            let providers = ["twitch", "kakao", "patreon", "monday"]
                 .map(|name| provider.provider_option(name, UserSource::UserInfo));
             let enabled = call(
                 &http,

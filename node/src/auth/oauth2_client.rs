@@ -406,16 +406,32 @@ fn user_info_headers(config: &ProviderConfig) -> Vec<(&'static str, String)> {
     }
 }
 
-/// GET a provider endpoint with the access token; `Ok(None)` when it answered one of
-/// `ignored` statuses (a scope the user did not grant).
+/// The GraphQL query providers without a user endpoint answer the user to (POSTed as JSON).
+fn user_info_query(config: &ProviderConfig) -> Option<&'static str> {
+    match config.kind.name {
+        "linear" => Some("query Me { viewer { id displayName name email avatarUrl active } }"),
+        "monday" => Some("query { me { id enabled name email is_verified photo_small }}"),
+        _ => None,
+    }
+}
+
+/// GET a provider endpoint with the access token (POST `query` as GraphQL when given);
+/// `Ok(None)` when it answered one of `ignored` statuses (a scope the user did not grant).
 async fn get_json(
     url: &str,
     token: &TokenAnswer,
     headers: &[(&'static str, String)],
+    query: Option<&str>,
     ignored: fn(u16) -> bool,
 ) -> Result<Option<Vec<u8>>, OAuth2Error> {
-    let mut request = client()?
-        .get(url)
+    let client = client()?;
+    let request = match query {
+        Some(query) => client
+            .post(url)
+            .json(&serde_json::json!({ "query": query })),
+        None => client.get(url),
+    };
+    let mut request = request
         .bearer_auth(&token.access_token)
         .header(reqwest::header::ACCEPT, "application/json");
     for (name, value) in headers {
@@ -444,6 +460,7 @@ pub async fn fetch_user(
             &config.user_info_url,
             token,
             &user_info_headers(config),
+            user_info_query(config),
             |_| false,
         )
         .await?
@@ -476,7 +493,7 @@ async fn bitbucket_primary_email(
     token: &TokenAnswer,
 ) -> Result<String, OAuth2Error> {
     let url = format!("{}/emails", config.user_info_url);
-    let Some(body) = get_json(&url, token, &[], |status| status >= 400).await? else {
+    let Some(body) = get_json(&url, token, &[], None, |status| status >= 400).await? else {
         return Ok(String::new());
     };
     let answer: Value =
@@ -504,7 +521,7 @@ async fn gitee_primary_email(
         .unwrap_or(&config.user_info_url);
     let url = format!("{base}/emails");
     let ignored = |status| matches!(status, 401 | 403 | 404);
-    let Some(body) = get_json(&url, token, &[], ignored).await? else {
+    let Some(body) = get_json(&url, token, &[], None, ignored).await? else {
         return Ok(String::new());
     };
     let Ok(emails) = serde_json::from_slice::<Vec<Value>>(&body) else {
@@ -532,7 +549,7 @@ async fn github_primary_email(
 ) -> Result<String, OAuth2Error> {
     let url = format!("{}/emails", config.user_info_url);
     let ignored = |status| matches!(status, 401 | 403 | 404);
-    let Some(body) = get_json(&url, token, &[], ignored).await? else {
+    let Some(body) = get_json(&url, token, &[], None, ignored).await? else {
         return Ok(String::new());
     };
     let emails: Vec<Value> =
@@ -630,6 +647,9 @@ mod tests {
             ("gitee", "Gitee", true, "https://gitee.com/oauth/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=user_info+emails&state=ST&redirect_uri="),
             ("instagram2", "Instagram", true, "https://www.instagram.com/oauth/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=instagram_business_basic&state=ST&redirect_uri="),
             ("kakao", "Kakao", true, "https://kauth.kakao.com/oauth/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=account_email+profile_nickname+profile_image&state=ST&redirect_uri="),
+            ("lark", "Lark", true, "https://accounts.feishu.cn/open-apis/authen/v1/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&state=ST&redirect_uri="),
+            ("linear", "Linear", false, "https://linear.app/oauth/authorize?client_id=cid&response_type=code&scope=read&state=ST&redirect_uri="),
+            ("monday", "monday.com", true, "https://auth.monday.com/oauth2/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=me%3Aread&state=ST&redirect_uri="),
             ("livechat", "LiveChat", true, "https://accounts.livechat.com/?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&state=ST&redirect_uri="),
             ("mailcow", "mailcow", true, "?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=profile&state=ST&redirect_uri="),
             ("notion", "Notion", true, "https://api.notion.com/v1/oauth/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&state=ST&redirect_uri="),

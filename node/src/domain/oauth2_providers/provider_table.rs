@@ -74,7 +74,8 @@ pub struct UserPaths {
     pub email_verified_by: &'static [&'static str],
     /// The avatar is taken only when this path holds `true` (empty: always).
     pub avatar_shown_by: &'static str,
-    /// The login is refused unless the value at this path reads as this text.
+    /// The login is refused unless the value at this path reads as this text (a boolean
+    /// as `true`/`false`).
     pub active_when: Option<(&'static str, &'static str)>,
     /// The login is refused unless this path holds a value (empty: no check).
     pub present: &'static str,
@@ -112,9 +113,9 @@ const OIDC_SCOPES: &[&str] = &["openid", "email", "profile"];
 /// The providers the login flow supports: PocketBase's generic OpenID Connect slots and the
 /// standard OAuth2 providers whose user answer is mapped above, with PocketBase 0.40.6's
 /// default URLs, scopes, PKCE and display names. PocketBase accepts the other names of
-/// [`crate::domain::auth_options::OAUTH2_PROVIDERS`] (apple, lark, linear, monday: flows
-/// that are not plain OAuth2) in the options; EdgeBase stores them but does not offer them
-/// (as PocketBase does for a provider it cannot init).
+/// [`crate::domain::auth_options::OAUTH2_PROVIDERS`] (apple only: its `form_post`
+/// redirect and id_token user are not plain OAuth2) in the options; EdgeBase stores it but
+/// does not offer it (as PocketBase does for a provider it cannot init).
 pub const SUPPORTED: &[ProviderKind] = &[
     ProviderKind {
         name: "oidc",
@@ -312,6 +313,62 @@ pub const SUPPORTED: &[ProviderKind] = &[
                 "kakao_account.is_email_valid",
                 "kakao_account.is_email_verified",
             ],
+            ..UserPaths::NONE
+        }),
+    },
+    ProviderKind {
+        name: "lark",
+        display_name: "Lark",
+        // Lark serves feishu.cn (China) and larksuite.com with the same API; PocketBase
+        // defaults to feishu.cn, and the URLs can be set in the options.
+        auth_url: "https://accounts.feishu.cn/open-apis/authen/v1/authorize",
+        token_url: "https://open.feishu.cn/open-apis/authen/v2/oauth/token",
+        user_info_url: "https://open.feishu.cn/open-apis/authen/v1/user_info",
+        scopes: &[],
+        pkce: true,
+        claims: UserClaims::Paths(UserPaths {
+            id: "data.union_id",
+            name: "data.name",
+            avatar_url: "data.avatar_url",
+            ..UserPaths::NONE
+        }),
+    },
+    ProviderKind {
+        name: "linear",
+        display_name: "Linear",
+        auth_url: "https://linear.app/oauth/authorize",
+        token_url: "https://api.linear.app/oauth/token",
+        // A GraphQL endpoint: the user is asked for with a POSTed query.
+        user_info_url: "https://api.linear.app/graphql",
+        scopes: &["read"],
+        // Linear refuses PKCE.
+        pkce: false,
+        claims: UserClaims::Paths(UserPaths {
+            id: "data.viewer.id",
+            name: "data.viewer.name",
+            username: "data.viewer.displayName",
+            avatar_url: "data.viewer.avatarUrl",
+            email: "data.viewer.email",
+            active_when: Some(("data.viewer.active", "true")),
+            ..UserPaths::NONE
+        }),
+    },
+    ProviderKind {
+        name: "monday",
+        display_name: "monday.com",
+        auth_url: "https://auth.monday.com/oauth2/authorize",
+        token_url: "https://auth.monday.com/oauth2/token",
+        // A GraphQL endpoint: the user is asked for with a POSTed query.
+        user_info_url: "https://api.monday.com/v2",
+        scopes: &["me:read"],
+        pkce: true,
+        claims: UserClaims::Paths(UserPaths {
+            id: "data.me.id",
+            name: "data.me.name",
+            avatar_url: "data.me.photo_small",
+            email: "data.me.email",
+            email_verified_by: &["data.me.is_verified"],
+            active_when: Some(("data.me.enabled", "true")),
             ..UserPaths::NONE
         }),
     },

@@ -79,7 +79,11 @@ fn numeric_id(root: &Map<String, Value>, path: &str) -> String {
 
 fn map_paths(paths: &UserPaths, raw: &Map<String, Value>) -> Result<UserFields, InactiveAccount> {
     if let Some((path, expected)) = paths.active_when {
-        if text_at(raw, path) != expected {
+        let actual = match at_path(raw, path) {
+            Some(Value::Bool(flag)) => flag.to_string(),
+            _ => text_at(raw, path),
+        };
+        if actual != expected {
             return Err(InactiveAccount {
                 reason: "the account is not active",
             });
@@ -447,6 +451,45 @@ mod tests {
                 json!({"id": 123, "kakao_account": {"email": "k@x.com", "is_email_valid": true, "is_email_verified": false}}),
                 none.clone(),
                 Some(["123", "", "", "", ""]),
+            ),
+            (
+                "lark",
+                json!({"code": 0, "msg": "success", "data": {"union_id": "on_1", "open_id": "ou_1",
+                    "name": "L K", "avatar_url": "https://lark/a", "email": "l@x.com"}}),
+                none.clone(),
+                Some(["on_1", "L K", "", "https://lark/a", ""]),
+            ),
+            (
+                "linear",
+                json!({"data": {"viewer": {"id": "li1", "displayName": "lin", "name": "L I",
+                    "email": "li@x.com", "avatarUrl": "https://li/a", "active": true}}}),
+                none.clone(),
+                Some(["li1", "L I", "lin", "https://li/a", "li@x.com"]),
+            ),
+            (
+                "linear",
+                json!({"data": {"viewer": {"id": "li1", "active": false}}}),
+                none.clone(),
+                None,
+            ),
+            (
+                "monday",
+                json!({"data": {"me": {"id": "12", "enabled": true, "name": "M O", "email": "m@x.com",
+                    "is_verified": true, "photo_small": "https://m/p"}}}),
+                none.clone(),
+                Some(["12", "M O", "", "https://m/p", "m@x.com"]),
+            ),
+            (
+                "monday",
+                json!({"data": {"me": {"id": "12", "enabled": true, "email": "m@x.com", "is_verified": false}}}),
+                none.clone(),
+                Some(["12", "", "", "", ""]),
+            ),
+            (
+                "monday",
+                json!({"data": {"me": {"id": "12", "enabled": false}}}),
+                none.clone(),
+                None,
             ),
             (
                 "livechat",
