@@ -50,6 +50,8 @@ struct ProviderState {
     exchanges: u64,
     /// Sign id_tokens with a signature the published key does not verify.
     forge_signatures: bool,
+    /// How many user lookups came as a POST (GraphQL user endpoints).
+    user_info_posts: u64,
 }
 
 /// Where a relying party configured for this provider reads the user.
@@ -248,7 +250,14 @@ async fn jwks() -> Json<Value> {
     }]}))
 }
 
-async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
+async fn userinfo(
+    State(state): State<Shared>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    if method == axum::http::Method::POST {
+        lock(&state).user_info_posts += 1;
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -333,6 +342,11 @@ impl OidcProvider {
     /// How many token exchanges failed the PKCE check.
     pub fn pkce_failures(&self) -> u64 {
         lock(&self.state).pkce_failures
+    }
+
+    /// How many user lookups came as a POST.
+    pub fn user_info_posts(&self) -> u64 {
+        lock(&self.state).user_info_posts
     }
 
     /// How many token exchanges reached the code check.

@@ -400,6 +400,12 @@ async fn oauth2_login_through_more_providers() {
                 let answer = oauth2_login(&http, &browser, &base, case.provider).await?;
                 check(&case, &answer)?;
             }
+            // Only monday's two lookups are GraphQL queries.
+            ensure!(
+                provider.user_info_posts() == 2,
+                "{} user lookups were POSTs",
+                provider.user_info_posts()
+            );
             ensure!(
                 provider.pkce_failures() == 0,
                 "PKCE failed {} times",
