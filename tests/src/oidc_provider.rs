@@ -2,7 +2,8 @@
 //! `/authorize` signs in whichever user the test chose (no UI) and redirects back with a
 //! code; `/token` exchanges a code once, checking the client, the redirect URI and PKCE
 //! (the S256 of the verifier must equal the challenge) and answering an RS256 id_token
-//! too; `/userinfo` answers the user's claims for an access token it issued; `/jwks`
+//! too; `/userinfo` answers the user's claims for an access token it issued (to a GET, or
+//! to a POST as GraphQL user endpoints take); `/jwks`
 //! publishes the signing key. Every map it keeps is bounded.
 
 use std::collections::HashMap;
@@ -49,6 +50,8 @@ struct ProviderState {
     exchanges: u64,
     /// Sign id_tokens with a signature the published key does not verify.
     forge_signatures: bool,
+    /// How many user lookups came as a POST (GraphQL user endpoints).
+    user_info_posts: u64,
 }
 
 /// Where a relying party configured for this provider reads the user.
@@ -247,7 +250,14 @@ async fn jwks() -> Json<Value> {
     }]}))
 }
 
-async fn userinfo(State(state): State<Shared>, headers: HeaderMap) -> Response {
+async fn userinfo(
+    State(state): State<Shared>,
+    method: axum::http::Method,
+    headers: HeaderMap,
+) -> Response {
+    if method == axum::http::Method::POST {
+        lock(&state).user_info_posts += 1;
+    }
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -277,7 +287,7 @@ impl OidcProvider {
         let router = Router::new()
             .route("/authorize", get(authorize))
             .route("/token", post(token))
-            .route("/userinfo", get(userinfo))
+            .route("/userinfo", get(userinfo).post(userinfo))
             .route("/jwks", get(jwks))
             .with_state(state.clone());
         let server = tokio::spawn(async move {
@@ -332,6 +342,11 @@ impl OidcProvider {
     /// How many token exchanges failed the PKCE check.
     pub fn pkce_failures(&self) -> u64 {
         lock(&self.state).pkce_failures
+    }
+
+    /// How many user lookups came as a POST.
+    pub fn user_info_posts(&self) -> u64 {
+        lock(&self.state).user_info_posts
     }
 
     /// How many token exchanges reached the code check.
