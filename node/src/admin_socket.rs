@@ -1,5 +1,6 @@
 //! A Unix socket in the data dir for local operator commands against a running node
-//! (`superuser upsert`). Only who can open the data dir can use it, as with PocketBase's CLI.
+//! (`superuser upsert`). Only who can open the data dir can use it, as with PocketBase's CLI
+//! (a data dir too deep for a socket path gets a 0600 socket in the temp dir instead).
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +10,7 @@ use axum::{Json, Router};
 use http_body_util::{BodyExt, Full};
 use hyper_util::rt::TokioIo;
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 use tokio::net::{UnixListener, UnixStream};
 
 use crate::api::error::ApiError;
@@ -25,8 +27,20 @@ struct UpsertRequest {
     password: String,
 }
 
+/// Longest socket path the OS takes (`sun_path` is 108 bytes on Linux, with its terminator).
+const SOCKET_PATH_BYTES_MAX: usize = 100;
+
+/// `DIR/admin.sock`; when that is longer than a Unix socket path may be, a socket in the temp
+/// dir named after a hash of the (canonical) data dir, so the node and the CLI agree on it.
+/// Either way only the owner may open it (mode 0600).
 pub fn socket_path(dir: &Path) -> PathBuf {
-    dir.join(SOCKET_FILE)
+    let beside = dir.join(SOCKET_FILE);
+    if beside.as_os_str().len() <= SOCKET_PATH_BYTES_MAX {
+        return beside;
+    }
+    let canonical = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
+    let digest = Sha256::digest(canonical.as_os_str().as_encoded_bytes());
+    std::env::temp_dir().join(format!("edgebase-{}.sock", &hex::encode(digest)[..16]))
 }
 
 /// Serve the admin socket until the process ends.
@@ -97,4 +111,23 @@ async fn send_upsert(stream: UnixStream, email: &str, password: &str) -> anyhow:
         anyhow::bail!("{message}");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_data_dirs_get_a_short_socket_path() {
+        let short = Path::new("/var/lib/edgebase");
+        assert_eq!(socket_path(short), short.join(SOCKET_FILE));
+        let long = PathBuf::from(format!("/tmp/{}", "d".repeat(120)));
+        let path = socket_path(&long);
+        assert!(
+            path.as_os_str().len() <= SOCKET_PATH_BYTES_MAX,
+            "{}",
+            path.display()
+        );
+        assert_eq!(path, socket_path(&long), "the node and the CLI agree");
+    }
 }
