@@ -11,6 +11,7 @@ pub mod conformance;
 mod data;
 mod harness;
 mod node;
+pub mod oauth2_flow;
 mod oidc_provider;
 mod ports;
 mod process;

@@ -16,126 +16,16 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
+use edgebase_tests::oauth2_flow::{
+    self, auth_method, authorize, call, Answer, LoginOptions, REDIRECT_URL,
+};
 use edgebase_tests::{
     run_test, Cluster, OidcProvider, UserSource, NODE_START_TIMEOUT, SUPERUSER_EMAIL,
     SUPERUSER_PASSWORD,
 };
 use serde_json::{json, Value};
 
-/// Where the provider sends the browser back (never fetched: the test reads the redirect).
-const REDIRECT_URL: &str = "http://127.0.0.1:9/oauth2-redirect";
-
-/// One answer: status and JSON body.
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-async fn call(
-    http: &reqwest::Client,
-    url: String,
-    method: reqwest::Method,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> anyhow::Result<Answer> {
-    let mut request = http.request(method.clone(), &url);
-    if let Some(token) = token {
-        request = request.header("Authorization", token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("{method} {url}"))?;
-    let status = response.status().as_u16();
-    let text = response.text().await.context("read the answer")?;
-    Ok(Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-    })
-}
-
-/// auth-methods' entry for `provider`: the authorization URL and the verifier.
-async fn auth_method(
-    http: &reqwest::Client,
-    base: &str,
-    provider: &str,
-) -> anyhow::Result<(String, String, String)> {
-    let methods = call(
-        http,
-        format!("{base}/api/collections/users/auth-methods"),
-        reqwest::Method::GET,
-        None,
-        None,
-    )
-    .await?;
-    ensure!(methods.status == 200, "auth-methods: {}", methods.body);
-    let entry = methods.body["oauth2"]["providers"]
-        .as_array()
-        .and_then(|providers| providers.iter().find(|entry| entry["name"] == provider))
-        .with_context(|| format!("no {provider} in {}", methods.body))?
-        .clone();
-    ensure!(entry["codeChallengeMethod"] == "S256", "no PKCE in {entry}");
-    let text = |key: &str| entry[key].as_str().unwrap_or_default().to_string();
-    Ok((text("authURL"), text("codeVerifier"), text("state")))
-}
-
-/// Follow the authorization URL as a browser would and read the code from the redirect.
-async fn authorize(
-    browser: &reqwest::Client,
-    auth_url: &str,
-    state: &str,
-) -> anyhow::Result<String> {
-    let url = format!("{auth_url}{}", query_escape(REDIRECT_URL));
-    let response = browser
-        .get(&url)
-        .send()
-        .await
-        .context("follow the auth URL")?;
-    ensure!(
-        response.status().is_redirection(),
-        "the provider answered {} to {url}",
-        response.status()
-    );
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .context("a redirect without a location")?;
-    let location = reqwest::Url::parse(location)?;
-    ensure!(
-        location.as_str().starts_with(REDIRECT_URL),
-        "redirected to {location}"
-    );
-    let param = |key: &str| {
-        location
-            .query_pairs()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value.into_owned())
-    };
-    ensure!(
-        param("state").as_deref() == Some(state),
-        "the state came back changed: {location}"
-    );
-    param("code").context("no code in the redirect")
-}
-
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-/// The whole flow for `provider`: auth-methods, the provider's redirect, auth-with-oauth2
-/// with the node's verifier (or `verifier_override`), as the `logged_in` token's record if any.
+/// The flow with this suite's `createData` (the new record shows its email).
 async fn oauth2_login(
     http: &reqwest::Client,
     browser: &reqwest::Client,
@@ -144,23 +34,12 @@ async fn oauth2_login(
     verifier_override: Option<&str>,
     logged_in: Option<&str>,
 ) -> anyhow::Result<Answer> {
-    let (auth_url, verifier, state) = auth_method(http, base, provider).await?;
-    let code = authorize(browser, &auth_url, &state).await?;
-    let verifier = verifier_override.map_or(verifier, String::from);
-    call(
-        http,
-        format!("{base}/api/collections/users/auth-with-oauth2"),
-        reqwest::Method::POST,
+    let options = LoginOptions {
+        verifier_override,
         logged_in,
-        Some(json!({
-            "provider": provider,
-            "code": code,
-            "codeVerifier": verifier,
-            "redirectURL": REDIRECT_URL,
-            "createData": {"emailVisibility": true}
-        })),
-    )
-    .await
+        create_data: Some(json!({"emailVisibility": true})),
+    };
+    oauth2_flow::oauth2_login(http, browser, base, provider, options).await
 }
 
 /// Which record a login must end in.

@@ -9,124 +9,11 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
+use edgebase_tests::oauth2_flow::{call, oauth2_login, Answer, LoginOptions};
 use edgebase_tests::{
     run_test, Cluster, OidcProvider, UserSource, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
 };
 use serde_json::{json, Value};
-
-/// Where the provider sends the browser back (never fetched: the test reads the redirect).
-const REDIRECT_URL: &str = "http://127.0.0.1:9/oauth2-redirect";
-
-/// One answer: status and JSON body.
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
-async fn call(
-    http: &reqwest::Client,
-    url: String,
-    method: reqwest::Method,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> anyhow::Result<Answer> {
-    let mut request = http.request(method.clone(), &url);
-    if let Some(token) = token {
-        request = request.header("Authorization", token);
-    }
-    if let Some(body) = body {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("{method} {url}"))?;
-    let status = response.status().as_u16();
-    let text = response.text().await.context("read the answer")?;
-    Ok(Answer {
-        status,
-        body: serde_json::from_str(&text).unwrap_or(Value::Null),
-    })
-}
-
-fn query_escape(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                char::from(byte).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
-}
-
-/// The whole flow for `provider`: its auth-methods entry, the provider's redirect with a
-/// code, and auth-with-oauth2 with the node's verifier.
-async fn oauth2_login(
-    http: &reqwest::Client,
-    browser: &reqwest::Client,
-    base: &str,
-    provider: &str,
-) -> anyhow::Result<Answer> {
-    let methods = call(
-        http,
-        format!("{base}/api/collections/users/auth-methods"),
-        reqwest::Method::GET,
-        None,
-        None,
-    )
-    .await?;
-    ensure!(methods.status == 200, "auth-methods: {}", methods.body);
-    let entry = methods.body["oauth2"]["providers"]
-        .as_array()
-        .and_then(|providers| providers.iter().find(|entry| entry["name"] == provider))
-        .with_context(|| format!("no {provider} in {}", methods.body))?
-        .clone();
-    ensure!(entry["codeChallengeMethod"] == "S256", "no PKCE in {entry}");
-    let text = |key: &str| entry[key].as_str().unwrap_or_default().to_string();
-    let url = format!("{}{}", text("authURL"), query_escape(REDIRECT_URL));
-    let response = browser
-        .get(&url)
-        .send()
-        .await
-        .context("follow the auth URL")?;
-    ensure!(
-        response.status().is_redirection(),
-        "the provider answered {} to {url}",
-        response.status()
-    );
-    let location = response
-        .headers()
-        .get(reqwest::header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .context("a redirect without a location")?;
-    let location = reqwest::Url::parse(location)?;
-    let param = |key: &str| {
-        location
-            .query_pairs()
-            .find(|(name, _)| name == key)
-            .map(|(_, value)| value.into_owned())
-    };
-    ensure!(
-        param("state") == Some(text("state")),
-        "the state came back changed: {location}"
-    );
-    let code = param("code").context("no code in the redirect")?;
-    call(
-        http,
-        format!("{base}/api/collections/users/auth-with-oauth2"),
-        reqwest::Method::POST,
-        None,
-        Some(json!({
-            "provider": provider,
-            "code": code,
-            "codeVerifier": text("codeVerifier"),
-            "redirectURL": REDIRECT_URL,
-        })),
-    )
-    .await
-}
 
 /// What a login must end in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -397,7 +284,14 @@ async fn oauth2_login_through_more_providers() {
 
             for case in cases() {
                 provider.sign_in((case.user)());
-                let answer = oauth2_login(&http, &browser, &base, case.provider).await?;
+                let answer = oauth2_login(
+                    &http,
+                    &browser,
+                    &base,
+                    case.provider,
+                    LoginOptions::default(),
+                )
+                .await?;
                 check(&case, &answer)?;
             }
             // Only monday's two lookups are GraphQL queries.
