@@ -7,9 +7,10 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
+use crate::connection_tally::{self, ConnectionTally};
 use crate::items_client::ItemsClient;
 use crate::list_query::ListQuery;
-use crate::measurement::{latency_histogram, Measurement};
+use crate::measurement::Measurement;
 use crate::workload::CONNECTIONS_MAX;
 
 /// How wide and how long one list run is.
@@ -38,9 +39,7 @@ pub async fn run_list_load(
         let worker_seed = seed.wrapping_add(worker as u64);
         workers.push(tokio::spawn(async move {
             let mut rng = StdRng::seed_from_u64(worker_seed);
-            let mut histogram = latency_histogram();
-            let mut errors = 0u64;
-            let mut first_error = None;
+            let mut tally = ConnectionTally::default();
             while Instant::now() < end {
                 let params = query.params(&mut rng);
                 let began = Instant::now();
@@ -48,34 +47,10 @@ pub async fn run_list_load(
                 if began < warmup_end {
                     continue;
                 }
-                match outcome {
-                    Ok(_) => histogram.saturating_record(
-                        u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX),
-                    ),
-                    Err(error) => {
-                        errors += 1;
-                        first_error.get_or_insert_with(|| format!("{error:#}"));
-                    }
-                }
+                tally.record(began, outcome);
             }
-            (histogram, errors, first_error)
+            tally
         }));
     }
-    let mut total = latency_histogram();
-    let mut errors = 0;
-    let mut first_error = None;
-    for worker in workers {
-        let (histogram, worker_errors, worker_first_error) = worker.await?;
-        total.add(histogram)?;
-        errors += worker_errors;
-        if first_error.is_none() {
-            first_error = worker_first_error;
-        }
-    }
-    Ok(Measurement::from_histogram(
-        &total,
-        errors,
-        first_error,
-        shape.duration.as_secs_f64(),
-    ))
+    connection_tally::merge(workers, shape.duration.as_secs_f64()).await
 }

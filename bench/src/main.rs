@@ -6,6 +6,7 @@
 
 mod child_process;
 mod compare;
+mod connection_tally;
 mod driver;
 mod edgebase_cluster;
 mod etcd_cluster;

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use clap::ValueEnum;
 
+use crate::connection_tally::{self, ConnectionTally};
 use crate::driver::Driver;
-use crate::measurement::{latency_histogram, Measurement};
+use crate::measurement::Measurement;
 
 /// Most connections one run opens.
 pub const CONNECTIONS_MAX: usize = 4096;
@@ -68,9 +69,7 @@ pub async fn run_load(
     for worker in 0..shape.connections {
         let (driver, ids) = (Arc::clone(&driver), Arc::clone(&ids));
         workers.push(tokio::spawn(async move {
-            let mut histogram = latency_histogram();
-            let mut errors = 0u64;
-            let mut first_error = None;
+            let mut tally = ConnectionTally::default();
             let mut n = 0usize;
             // Spread connections over the preloaded ids so they do not read in lockstep.
             let offset = worker.wrapping_mul(7919);
@@ -89,36 +88,12 @@ pub async fn run_load(
                 if began < warmup_end {
                     continue;
                 }
-                match outcome {
-                    Ok(()) => histogram.saturating_record(
-                        u64::try_from(began.elapsed().as_micros()).unwrap_or(u64::MAX),
-                    ),
-                    Err(error) => {
-                        errors += 1;
-                        first_error.get_or_insert_with(|| format!("{error:#}"));
-                    }
-                }
+                tally.record(began, outcome);
             }
-            (histogram, errors, first_error)
+            tally
         }));
     }
-    let mut total = latency_histogram();
-    let mut errors = 0;
-    let mut first_error = None;
-    for worker in workers {
-        let (histogram, worker_errors, worker_first_error) = worker.await?;
-        total.add(histogram)?;
-        errors += worker_errors;
-        if first_error.is_none() {
-            first_error = worker_first_error;
-        }
-    }
-    Ok(Measurement::from_histogram(
-        &total,
-        errors,
-        first_error,
-        shape.duration.as_secs_f64(),
-    ))
+    connection_tally::merge(workers, shape.duration.as_secs_f64()).await
 }
 
 /// Create `count` records (keys) through `driver` with `parallelism` concurrent requests.
