@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use edgebase_client::wire::{Collection, FieldKind};
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand, Path, PathRoot,
-    TotalCount,
+    RequestContext, TotalCount,
 };
 use edgebase_storage::StoredRecord;
 use serde_json::{Map, Value};
@@ -67,6 +67,8 @@ enum Link {
 pub struct Expander<'a> {
     pub app: &'a App,
     pub caller: &'a Caller,
+    /// What the related collections' view rules read, built once per request.
+    context: RequestContext,
     expanded: usize,
 }
 
@@ -75,6 +77,7 @@ impl<'a> Expander<'a> {
         Expander {
             app,
             caller,
+            context: caller.context(&Map::new()),
             expanded: 0,
         }
     }
@@ -252,7 +255,7 @@ impl<'a> Expander<'a> {
                 offset: 0,
                 limit: BACK_RELATION_RECORDS_MAX,
                 total: TotalCount::Skip,
-                context: self.caller.context(&Map::new()),
+                context: self.context.clone(),
                 records_examined_max: self.app.limits().records_examined_max,
                 random_seed: 0,
             })?;
@@ -303,7 +306,7 @@ impl<'a> Expander<'a> {
                                     expr,
                                     access: FilterAccess::Unrestricted,
                                 }],
-                                &self.caller.context(&Map::new()),
+                                &self.context,
                                 self.app.limits().records_examined_max,
                             )?
                             .matched

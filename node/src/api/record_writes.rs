@@ -700,7 +700,9 @@ fn conditions(
     commands
 }
 
-fn parse_rule(rule: &str) -> Result<Option<Expr>, ApiError> {
+/// A stored API rule as a filter; a rule that does not parse (saved before rules were
+/// checked) answers PocketBase's generic 400.
+pub(crate) fn parse_rule(rule: &str) -> Result<Option<Expr>, ApiError> {
     edgebase_storage::query::parse_filter(rule).map_err(|error| {
         tracing::warn!(%error, rule, "a stored API rule does not parse");
         ApiError::invalid_body()

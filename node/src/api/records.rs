@@ -17,7 +17,7 @@ use crate::api::error::ApiError;
 use crate::api::expand::Expander;
 use crate::api::extract::{json_object, Body};
 use crate::api::paging::ListQuery;
-use crate::api::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
+use crate::api::record_writes::{decode, parse_rule, Answer, Pending, Planned, Planner, Verdict};
 use crate::app::{App, LoadedCollection};
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
@@ -41,11 +41,7 @@ fn rule_filter(caller: &Caller, rule: &Option<String>) -> Result<Option<FilterPa
     let Some(rule) = rule else {
         return Err(ApiError::superusers_only());
     };
-    let expr = parse_filter(rule).map_err(|error| {
-        tracing::warn!(%error, rule, "a stored API rule does not parse");
-        ApiError::invalid_body()
-    })?;
-    Ok(expr.map(|expr| FilterPart {
+    Ok(parse_rule(rule)?.map(|expr| FilterPart {
         expr,
         access: FilterAccess::Unrestricted,
     }))

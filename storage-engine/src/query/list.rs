@@ -193,10 +193,9 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     // and PocketBase breaks ties by creation order: candidates are always put in creation
     // order and sorted here. (The seeded property test `query_index_equivalence` found
     // this; an index key carrying the creation sequence before the id would lift it.)
-    let presorted = false;
     // Without a sort to apply, only the page is kept, and without a total the scan stops
     // once the page is full.
-    let in_order = sort_keys.is_empty() || presorted;
+    let in_order = sort_keys.is_empty();
     // With no filter and no joins on a full scan, every record matches: the stored count
     // is the total.
     let unfiltered = request.filters.is_empty() && filter.aliases.is_empty();
