@@ -100,7 +100,7 @@ fn too_many() -> Response {
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response()
 }
 
-pub async fn limit(State(app): State<App>, request: Request, next: Next) -> Response {
+pub async fn limit(State(app): State<App>, mut request: Request, next: Next) -> Response {
     let Ok(settings) = app.settings() else {
         return next.run(request).await;
     };
@@ -110,6 +110,9 @@ pub async fn limit(State(app): State<App>, request: Request, next: Next) -> Resp
     let Ok(principal) = principal::resolve(&app, request.headers()) else {
         return next.run(request).await;
     };
+    // The superuser allowlist inside this layer reuses the identity instead of verifying the
+    // token again.
+    request.extensions_mut().insert(principal.clone());
     if principal.is_superuser() {
         return next.run(request).await;
     }

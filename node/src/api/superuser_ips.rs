@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::api::client_address::{client_address, in_list, peer};
 use crate::api::error::ApiError;
 use crate::app::App;
-use crate::auth::principal;
+use crate::auth::principal::{self, Principal};
 
 pub async fn whitelist(State(app): State<App>, request: Request, next: Next) -> Response {
     let Ok(settings) = app.settings() else {
@@ -17,9 +17,13 @@ pub async fn whitelist(State(app): State<App>, request: Request, next: Next) -> 
     if settings.superuser_ips.is_empty() {
         return next.run(request).await;
     }
-    let is_superuser = principal::resolve(&app, request.headers())
-        .map(|principal| principal.is_superuser())
-        .unwrap_or(false);
+    // The rate-limit layer outside this one may have resolved the identity already.
+    let is_superuser = match request.extensions().get::<Principal>() {
+        Some(principal) => principal.is_superuser(),
+        None => principal::resolve(&app, request.headers())
+            .map(|principal| principal.is_superuser())
+            .unwrap_or(false),
+    };
     if is_superuser {
         let client = client_address(&settings, request.headers(), peer(&request));
         if !in_list(&settings.superuser_ips, &client) {
