@@ -18,7 +18,7 @@ mod consistency;
 mod error;
 mod node_pool;
 mod records;
-pub mod wire;
+pub use edgebase_wire as wire;
 
 pub use client::{Client, ClientOptions};
 pub use collections::Collections;

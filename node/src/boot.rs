@@ -8,12 +8,14 @@ use edgebase_consensus::tls::{self, TlsPaths};
 use edgebase_consensus::{ConsensusConfig, ConsensusNode, JoinRole, NodeInfo};
 use edgebase_storage::Store;
 
-use crate::api::error::ApiError;
-use crate::app::{App, Limits};
+use edgebase_service::ServiceError;
+use edgebase_service::app::{App, Limits};
 use crate::cli::ServeArgs;
-use crate::domain::auth_sessions::{self, SessionKind};
-use crate::domain::{auth_collection, superusers, time};
-use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
+use edgebase_service::auth_sessions::{self, SessionKind};
+use edgebase_model::auth_collection;
+use edgebase_service::collections::ensure_system_collection;
+use edgebase_service::superusers;
+use edgebase_model::time;
 
 /// Node id of a node that made its own certificates (a lone `edgebase serve`).
 const SELF_SIGNED_NODE_ID: u64 = 1;
@@ -137,33 +139,19 @@ enum FirstStart {
     Existing,
 }
 
-async fn create_system_collections(app: &App, first_start: FirstStart) -> Result<(), ApiError> {
+async fn create_system_collections(app: &App, first_start: FirstStart) -> Result<(), ServiceError> {
     superusers::ensure_collection(app).await?;
-    crate::domain::external_auths::ensure_collection(app).await?;
+    edgebase_service::external_auths::ensure_collection(app).await?;
     for kind in [SessionKind::Mfa, SessionKind::Otp, SessionKind::AuthOrigin] {
         auth_sessions::ensure(app, kind).await?;
     }
     if first_start == FirstStart::NewCluster {
         let users = auth_collection::users_collection(&time::now_string()).map_err(|errors| {
             tracing::error!(?errors, "the users collection does not validate");
-            ApiError::internal()
+            ServiceError::internal("build the users collection")
         })?;
-        let outcome = app
-            .propose(Command::PutCollection {
-                collection: crate::api::collections::encode(&users)?,
-                expect: CollectionExpect::Absent,
-            })
-            .await?;
-        match outcome.result {
-            CommandResult::Applied { .. }
-            | CommandResult::Rejected(
-                Rejection::CollectionExists | Rejection::CollectionNameTaken,
-            ) => {}
-            CommandResult::Rejected(other) => {
-                tracing::error!(?other, "create the users collection");
-                return Err(ApiError::internal());
-            }
-        }
+        let name = users.name.clone();
+        ensure_system_collection(app, &name, || users).await?;
     }
     Ok(())
 }
@@ -175,12 +163,12 @@ async fn bootstrap(app: &App, first_start: FirstStart) {
         match create_system_collections(app, first_start).await {
             Ok(()) => return,
             Err(error) if tokio::time::Instant::now() < deadline => {
-                tracing::debug!(message = %error.message, "system collections not created yet; retrying");
+                tracing::debug!(%error, "system collections not created yet; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
             Err(error) => {
-                tracing::error!(message = %error.message, "could not create the system collections");
+                tracing::error!(%error, "could not create the system collections");
                 return;
             }
         }

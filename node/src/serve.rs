@@ -2,8 +2,7 @@
 
 use anyhow::Context;
 
-use crate::admin_socket;
-use crate::api;
+use edgebase_api::admin_socket;
 use crate::boot;
 use crate::cli::ServeArgs;
 
@@ -22,9 +21,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         node_id = app.consensus().node_id(),
         "EdgeBase is serving"
     );
-    let service = api::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
+    edgebase_api::server::serve(listener, app, shutdown_signal())
         .await
         .context("serve HTTP")?;
     tracing::info!("shutting down");

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::kv::{KvBackend, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
-use crate::query::{FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck};
+use crate::query::{
+    FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck, RuleSubject,
+};
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
 use crate::stored::{CollectionValue, RecordValue};
 use crate::{apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord};
@@ -160,13 +162,13 @@ impl StateMachine {
     /// write can carry them as conditions.
     pub fn check_record(
         &self,
-        record: &StoredRecord,
+        subject: RuleSubject<'_>,
         filters: &[FilterPart],
         context: &RequestContext,
         records_examined_max: u64,
     ) -> Result<RuleCheck, QueryError> {
         let view = self.backend.view()?;
-        crate::query::check_record(&*view, record, filters, context, records_examined_max)
+        crate::query::check_record(&*view, subject, filters, context, records_examined_max)
     }
 
     /// How a list with this filter and sort would read its candidates: which index, how many

@@ -8,7 +8,7 @@ mod common;
 use common::apply;
 use edgebase_storage::query::{
     parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, QueryError, RequestContext,
-    TotalCount,
+    RuleSubject, TotalCount,
 };
 use edgebase_storage::{
     CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, StateMachine,
@@ -311,7 +311,12 @@ fn check_rule_case(state: &StateMachine, columns: &[&str]) -> Result<String, Que
         .record(&posts.id, "p00000000000001")
         .expect("read")
         .expect("p1");
-    let check = state.check_record(&record, &parts(rule, "", who)?, &context, 10_000)?;
+    let check = state.check_record(
+        RuleSubject::Stored(&record),
+        &parts(rule, "", who)?,
+        &context,
+        10_000,
+    )?;
     Ok(if check.matched { "allowed" } else { "denied" }.into())
 }
 
@@ -519,7 +524,7 @@ fn rule_checks_report_the_records_they_read() {
         let context = superuser_context();
         let check = state
             .check_record(
-                &p1,
+                RuleSubject::Stored(&p1),
                 &parts(rule, "", "superuser").expect("rule"),
                 &context,
                 1000,
@@ -529,7 +534,8 @@ fn rule_checks_report_the_records_they_read() {
         let mut got: Vec<String> = check
             .reads
             .iter()
-            .map(|(collection_id, id, version)| {
+            .map(|read| {
+                let (collection_id, id, version) = (&read.collection_id, &read.record_id, read.version);
                 let name = state
                     .collection_by_id(collection_id)
                     .expect("read")
@@ -539,7 +545,7 @@ fn rule_checks_report_the_records_they_read() {
                     .record(collection_id, id)
                     .expect("read")
                     .expect("record");
-                assert_eq!(stored.version, *version, "{rule}: version of {id}");
+                assert_eq!(stored.version, version, "{rule}: version of {id}");
                 format!("{name}:{}", short(id))
             })
             .collect();

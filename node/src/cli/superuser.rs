@@ -6,10 +6,10 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
-use crate::admin_socket;
+use edgebase_api::admin_socket;
 use crate::boot;
 use crate::cli::ServeArgs;
-use crate::domain::superusers;
+use edgebase_service::superusers;
 
 #[derive(Debug, Subcommand)]
 pub enum SuperuserCommand {

@@ -2,10 +2,10 @@
 //! fields, their order-preserving RocksDB entries, maintained by apply in the same batch as
 //! the record, and unique constraints enforced there.
 
+pub use edgebase_syntax::index::{definition, error};
+
 pub mod compiled;
 pub mod condition;
-pub mod definition;
-pub mod error;
 pub(crate) mod maintain;
 pub mod validate;
 pub mod value;

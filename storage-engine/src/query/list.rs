@@ -18,6 +18,7 @@ use crate::query::value::{order, Operand, SqlValue};
 use crate::schema::CollectionSchema;
 use crate::state_machine::{record_count_in, record_in, RECORDS_PAGE_LIMIT_MAX};
 use crate::{StorageError, StoredRecord};
+use serde_json::{Map, Value};
 
 /// A filter and who wrote it: the collection's rule and a superuser's filter are
 /// [`FilterAccess::Unrestricted`]; another client's filter is [`FilterAccess::Restricted`].
@@ -66,8 +67,70 @@ pub struct ListPage {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RuleCheck {
     pub matched: bool,
-    /// Every other record the evaluation read: (collection id, record id, version).
-    pub reads: Vec<(String, String, u64)>,
+    /// Every other record the evaluation read, with the version it read.
+    pub reads: Vec<RecordRead>,
+}
+
+/// A record a rule check read, at the version it read: a write that relied on the check
+/// carries it as a condition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordRead {
+    pub collection_id: String,
+    pub record_id: String,
+    pub version: u64,
+}
+
+/// The record a rule is checked against.
+#[derive(Debug, Clone, Copy)]
+pub enum RuleSubject<'a> {
+    /// A stored record, as read.
+    Stored(&'a StoredRecord),
+    /// A document as it is about to be written, or as a login's changes would leave it: not
+    /// stored in this shape, so it has no version and sorts after every stored record.
+    Document {
+        collection_id: &'a str,
+        id: &'a str,
+        doc: &'a Map<String, Value>,
+    },
+}
+
+impl RuleSubject<'_> {
+    fn collection_id(&self) -> &str {
+        match self {
+            RuleSubject::Stored(record) => &record.collection_id,
+            RuleSubject::Document { collection_id, .. } => collection_id,
+        }
+    }
+
+    fn id(&self) -> &str {
+        match self {
+            RuleSubject::Stored(record) => &record.id,
+            RuleSubject::Document { id, .. } => id,
+        }
+    }
+
+    fn row(&self) -> Result<RecordRow, QueryError> {
+        match self {
+            RuleSubject::Stored(record) => parse_row(
+                record.collection_id.clone(),
+                record.id.clone(),
+                record.version,
+                record.created_seq,
+                &record.doc_json,
+            ),
+            RuleSubject::Document {
+                collection_id,
+                id,
+                doc,
+            } => Ok(RecordRow {
+                collection_id: collection_id.to_string(),
+                id: id.to_string(),
+                version: 0,
+                created_seq: u64::MAX,
+                doc: (*doc).clone(),
+            }),
+        }
+    }
 }
 
 enum SortValue {
@@ -301,15 +364,16 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
 /// write), reporting the other records the evaluation read.
 pub(crate) fn check_record(
     view: &dyn KvRead,
-    record: &StoredRecord,
+    subject: RuleSubject<'_>,
     filters: &[FilterPart],
     context: &RequestContext,
     records_examined_max: u64,
 ) -> Result<RuleCheck, QueryError> {
     let catalog = Catalog::new(view, records_examined_max);
+    let collection_id = subject.collection_id();
     let schema = catalog
-        .schema_by_id(&record.collection_id)?
-        .ok_or_else(|| QueryError::MissingCollection(record.collection_id.clone()))?;
+        .schema_by_id(collection_id)?
+        .ok_or_else(|| QueryError::MissingCollection(collection_id.to_string()))?;
     let (filter, _) = resolve_query(
         &catalog,
         &schema,
@@ -318,21 +382,19 @@ pub(crate) fn check_record(
         FilterAccess::Unrestricted,
         context,
     )?;
-    let row = Rc::new(parse_row(
-        record.collection_id.clone(),
-        record.id.clone(),
-        record.version,
-        record.created_seq,
-        &record.doc_json,
-    )?);
+    let row = Rc::new(subject.row()?);
     let matched = Evaluator::new(&catalog, context, &filter)?.matches(&row)?;
     let reads = catalog
         .reads()
         .into_iter()
-        .filter(|((collection_id, id), _)| {
-            !(collection_id == &record.collection_id && id == &record.id)
+        .filter(|((read_collection, id), _)| {
+            !(read_collection == collection_id && id == subject.id())
         })
-        .map(|((collection_id, id), version)| (collection_id, id, version))
+        .map(|((collection_id, record_id), version)| RecordRead {
+            collection_id,
+            record_id,
+            version,
+        })
         .collect();
     Ok(RuleCheck { matched, reads })
 }

@@ -2,13 +2,11 @@
 //! against the schema (`resolve`), evaluated with PocketBase's SQL semantics (`evaluate`,
 //! `value`), sorted and paged (`list`), over one consistent view (`catalog`).
 
-pub mod ast;
+pub use edgebase_syntax::query::{ast, error, parser};
+
 mod catalog;
-pub mod error;
 mod evaluate;
-mod lexer;
 mod list;
-pub mod parser;
 pub mod plan;
 mod query_error;
 mod request_context;
@@ -22,7 +20,7 @@ pub use ast::{
     SortTarget,
 };
 pub use error::FilterError;
-pub use list::{FilterPart, ListPage, ListRequest, RuleCheck, TotalCount};
+pub use list::{FilterPart, ListPage, ListRequest, RecordRead, RuleCheck, RuleSubject, TotalCount};
 pub use parser::parse_filter;
 pub use query_error::QueryError;
 pub use request_context::RequestContext;

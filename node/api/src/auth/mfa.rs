@@ -1,0 +1,255 @@
+//! Multi-factor authentication, as PocketBase does it: when an auth collection has
+//! `mfa.enabled` (and its `mfa.rule`, if any, matches the record), the first successful auth
+//! method answers 401 with an `mfaId` (a replicated `_mfas` record naming the method), and a
+//! second, different method sent with that `mfaId` (query or body) completes the login and
+//! uses the session up.
+
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
+use edgebase_storage::{Command, CommandResult, RecordExpect};
+use serde_json::{json, Map, Value};
+
+use edgebase_service::auth_alert::{note_login, ClientInfo};
+use edgebase_model::record_values::text;
+use crate::auth::auth_answer;
+use crate::auth::sign_for;
+use edgebase_service::caller::Caller;
+use crate::error::ApiError;
+use edgebase_service::record_writes::decode;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_auth::token::Refresh;
+use edgebase_service::auth_sessions::{self, SessionKind};
+use edgebase_model::record_values::Document;
+use edgebase_model::ids;
+use edgebase_service::superusers;
+use edgebase_model::time;
+
+/// PocketBase's auth method names, as stored in `_mfas.method`.
+pub const METHOD_PASSWORD: &str = "password";
+pub const METHOD_OTP: &str = "otp";
+pub const METHOD_OAUTH2: &str = "oauth2";
+
+/// Longest `mfaId` looked up.
+const MFA_ID_LENGTH_MAX: usize = 255;
+
+fn mfa_option<'a>(loaded: &'a LoadedCollection, key: &str) -> Option<&'a Value> {
+    loaded.collection.options.get("mfa")?.get(key)
+}
+
+/// Whether `rule` (a filter over the auth collection) matches `doc` for this caller, with
+/// the auth method as `@request.context`.
+fn rule_matches(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    caller: &Caller,
+    method: &str,
+    rule: &str,
+) -> Result<bool, ApiError> {
+    let parsed = edgebase_storage::query::parse_filter(rule).map_err(|error| {
+        tracing::warn!(%error, rule, "a stored MFA rule does not parse");
+        ApiError::bad_request("Failed to authenticate.")
+    })?;
+    let Some(expr) = parsed else {
+        return Ok(true);
+    };
+    let id = text(doc, "id");
+    let check = app.state().check_record(
+        edgebase_storage::query::RuleSubject::Document {
+            collection_id: &loaded.collection.id,
+            id: &id,
+            doc,
+        },
+        &[FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }],
+        &RequestContext {
+            context: method.to_string(),
+            ..caller.context(&Map::new())
+        },
+        app.limits().records_examined_max,
+    )?;
+    Ok(check.matched)
+}
+
+/// The `mfaId` of the request: the query's, else the body's.
+pub fn requested_mfa_id(uri: &Uri, body: &Map<String, Value>) -> String {
+    let from_query = uri.query().and_then(|query| {
+        query.split('&').find_map(|pair| {
+            let (key, value) = pair.split_once('=')?;
+            (key == "mfaId").then(|| value.to_string())
+        })
+    });
+    from_query
+        .filter(|id| !id.is_empty())
+        .or_else(|| body.get("mfaId").and_then(Value::as_str).map(String::from))
+        .unwrap_or_default()
+}
+
+/// What the MFA check decided.
+pub(crate) enum MfaStep {
+    /// No (further) factor needed: answer with a token.
+    Complete,
+    /// First factor passed: answer 401 with this session id.
+    Required(String),
+}
+
+pub(crate) async fn check(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    caller: &Caller,
+    method: &str,
+    mfa_id: &str,
+) -> Result<MfaStep, ApiError> {
+    if mfa_option(loaded, "enabled").and_then(Value::as_bool) != Some(true) {
+        return Ok(MfaStep::Complete);
+    }
+    let rule = mfa_option(loaded, "rule")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // As PocketBase: a rule that cannot be checked still asks for the second factor.
+    let wanted = match rule_matches(app, loaded, doc, caller, method, rule) {
+        Ok(wanted) => wanted,
+        Err(error) => {
+            tracing::warn!(?error, "MFA rule failure");
+            return Err(ApiError::bad_request("Failed to authenticate."));
+        }
+    };
+    if !wanted {
+        return Ok(MfaStep::Complete);
+    }
+    let sessions = auth_sessions::ensure(app, SessionKind::Mfa).await?;
+    let record_id = text(doc, "id");
+    let duration_secs = mfa_option(loaded, "duration")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    if mfa_id.is_empty() {
+        auth_sessions::prune_sessions(
+            app,
+            &sessions,
+            &loaded.collection.id,
+            &record_id,
+            duration_secs,
+        )
+        .await?;
+        let now = time::now_string();
+        let id = ids::new_record_id();
+        let session = json!({
+            "id": id,
+            "collectionRef": loaded.collection.id,
+            "recordRef": record_id,
+            "method": method,
+            "created": now,
+            "updated": now,
+        });
+        let outcome = app
+            .propose(Command::PutRecord {
+                collection_id: sessions.collection.id.clone(),
+                record_id: id.clone(),
+                doc_json: session.to_string(),
+                expect: RecordExpect::Absent,
+            })
+            .await?;
+        return match outcome.result {
+            CommandResult::Applied { .. } => Ok(MfaStep::Required(id)),
+            CommandResult::Rejected(rejection) => {
+                tracing::error!(?rejection, "create MFA session");
+                Err(ApiError::internal())
+            }
+        };
+    }
+    let invalid = || ApiError::bad_request("Invalid or expired MFA session.");
+    if mfa_id.len() > MFA_ID_LENGTH_MAX {
+        return Err(invalid());
+    }
+    let Some(stored) = app.state().record(&sessions.collection.id, mfa_id)? else {
+        return Err(invalid());
+    };
+    let session = decode(&stored)?;
+    let delete = Command::DeleteRecord {
+        collection_id: sessions.collection.id.clone(),
+        record_id: mfa_id.to_string(),
+        expect: RecordExpect::Version(stored.version),
+    };
+    if auth_sessions::has_expired(&text(&session, "created"), duration_secs) {
+        if let Err(error) = app.propose(delete).await {
+            tracing::warn!(?error, "delete expired MFA session");
+        }
+        return Err(invalid());
+    }
+    if text(&session, "recordRef") != record_id
+        || text(&session, "collectionRef") != loaded.collection.id
+    {
+        return Err(ApiError::bad_request("Invalid MFA session."));
+    }
+    if text(&session, "method") == method {
+        return Err(ApiError::bad_request(
+            "A different authentication method is required.",
+        ));
+    }
+    // Used up: only the request whose delete applies completes (two racing second factors
+    // cannot both log in with one session).
+    match app.propose(delete).await?.result {
+        CommandResult::Applied { .. } => Ok(MfaStep::Complete),
+        CommandResult::Rejected(_) => Err(invalid()),
+    }
+}
+
+/// The end of every successful auth method once the authRule passed: the MFA step, then the
+/// login alert and the token answer.
+pub async fn complete_auth(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    caller: &Caller,
+    method: &str,
+    mfa_id: &str,
+    client: &ClientInfo,
+) -> Result<Response, ApiError> {
+    match check(app, loaded, doc, caller, method, mfa_id).await? {
+        MfaStep::Required(id) => {
+            Ok((StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": id }))).into_response())
+        }
+        MfaStep::Complete => {
+            note_login(app, loaded, doc, client);
+            let token = sign_for(
+                loaded,
+                doc,
+                superusers::token_duration_secs(&loaded.collection),
+                Refresh::Allowed,
+            )?;
+            Ok(auth_answer(loaded, doc, token, caller))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    #[test]
+    fn mfa_id_comes_from_query_then_body() {
+        let body = match json!({"mfaId": "frombody"}) {
+            serde_json::Value::Object(map) => map,
+            _ => serde_json::Map::new(),
+        };
+        for (uri, body, expected) in [
+            ("/x?mfaId=fromquery", body.clone(), "fromquery"),
+            (
+                "/x?a=1&mfaId=fromquery",
+                serde_json::Map::new(),
+                "fromquery",
+            ),
+            ("/x?mfaId=", body.clone(), "frombody"),
+            ("/x", body, "frombody"),
+            ("/x", serde_json::Map::new(), ""),
+        ] {
+            let uri: axum::http::Uri = uri.parse().expect("uri");
+            assert_eq!(super::requested_mfa_id(&uri, &body), expected, "{uri}");
+        }
+    }
+}

@@ -1,0 +1,631 @@
+//! `POST /api/collections/{c}/auth-with-oauth2`: a provider's authorization code (and PKCE
+//! verifier) to a token. The node exchanges the code, fetches the provider's user, then logs
+//! in the record linked to that user in `_externalAuths`, else the caller's own record, else
+//! the record with the user's verified email, else creates one (through the collection's
+//! create rule, with `createData` and the mapped fields). The record's changes and the new
+//! link are proposed as one command, so every replica applies all of it or none.
+
+use edgebase_model::record_values::text;
+use edgebase_model::ValidationCode;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use edgebase_client::wire::FieldKind;
+use edgebase_storage::query::{
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
+    Path as FieldPath, PathRoot, TotalCount,
+};
+use edgebase_storage::{Command, CommandResult};
+use serde_json::{json, Map, Value};
+
+use edgebase_service::auth_alert::{note_login, ClientInfo};
+use crate::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
+use crate::auth::auth_collection;
+use crate::auth::check_auth_rule;
+use crate::auth::sign_for;
+use edgebase_service::caller::Caller;
+use crate::consistency::{with_index, Fresh};
+use crate::error::{field_error, ApiError, FieldErrors};
+use crate::extract::{json_object, Body};
+use edgebase_service::record_writes::{decode, Pending, Planned, Planner, Verdict};
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_auth::oauth2_client::{self, OAuth2User};
+use edgebase_service::principal::Principal;
+use edgebase_auth::token::Refresh;
+use edgebase_service::external_auths::EXTERNAL_AUTHS_NAME;
+use edgebase_model::oauth2_providers::{self, ProviderConfig};
+use edgebase_model::record_values::{public_record, Document};
+use edgebase_model::ids;
+use edgebase_service::superusers;
+
+/// Length of the random password a record created or taken over by OAuth2 gets
+/// (PocketBase's 30).
+const RANDOM_PASSWORD_LENGTH: usize = 30;
+/// Longest the provider's part of a login (code exchange and user lookup) may take.
+const PROVIDER_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// `@request.context` of the rules an OAuth2 login evaluates (the sign-up's create rule, the
+/// authRule), as PocketBase's.
+const OAUTH2_CONTEXT: &str = "oauth2";
+const LOAD_FAILED: &str = "An error occurred while loading the submitted data.";
+
+/// The request body, as PocketBase's form reads it.
+#[derive(Debug, Default)]
+struct LoginForm {
+    provider: String,
+    code: String,
+    code_verifier: String,
+    redirect_url: String,
+    create_data: Map<String, Value>,
+}
+
+impl LoginForm {
+    /// Read the body; a value of the wrong type is PocketBase's load error.
+    fn read(input: &Map<String, Value>) -> Result<LoginForm, ApiError> {
+        let text = |key: &str| -> Result<String, ApiError> {
+            match input.get(key) {
+                None | Some(Value::Null) => Ok(String::new()),
+                Some(Value::String(text)) => Ok(text.clone()),
+                Some(_) => Err(ApiError::bad_request(LOAD_FAILED)),
+            }
+        };
+        let create_data = match input.get("createData") {
+            None | Some(Value::Null) => Map::new(),
+            Some(Value::Object(data)) => data.clone(),
+            Some(_) => return Err(ApiError::bad_request(LOAD_FAILED)),
+        };
+        let mut redirect_url = text("redirectURL")?;
+        if redirect_url.is_empty() {
+            // The pre-0.23 spelling PocketBase still reads.
+            redirect_url = text("redirectUrl")?;
+        }
+        Ok(LoginForm {
+            provider: text("provider")?,
+            code: text("code")?,
+            code_verifier: text("codeVerifier")?,
+            redirect_url,
+            create_data,
+        })
+    }
+
+    /// PocketBase's checks: provider required and configured, code required.
+    fn errors(&self, options: &Map<String, Value>) -> FieldErrors {
+        let mut errors = FieldErrors::new();
+        if self.provider.is_empty() {
+            errors.insert(
+                "provider".into(),
+                field_error(ValidationCode::Required, "Cannot be blank.", None),
+            );
+        } else if oauth2_providers::entry(options, &self.provider).is_none() {
+            errors.insert(
+                "provider".into(),
+                field_error(
+                    ValidationCode::InvalidProvider,
+                    // PocketBase 0.40.6 names the provider without quotes.
+                    format!(
+                        "Provider with name {} is missing or is not enabled.",
+                        self.provider
+                    ),
+                    Some(json!({ "name": self.provider })),
+                ),
+            );
+        }
+        if self.code.is_empty() {
+            errors.insert(
+                "code".into(),
+                field_error(ValidationCode::Required, "Cannot be blank.", None),
+            );
+        }
+        errors
+    }
+}
+
+fn oauth2_enabled(loaded: &LoadedCollection) -> bool {
+    loaded
+        .collection
+        .options
+        .get("oauth2")
+        .and_then(|oauth2| oauth2.get("enabled"))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
+}
+
+fn equals(field: &str, value: &str) -> Expr {
+    Expr::Compare {
+        left: Operand::Path(FieldPath {
+            root: PathRoot::Record,
+            segments: vec![field.to_string()],
+            modifier: None,
+        }),
+        op: CompareOp {
+            kind: CompareKind::Eq,
+            any_of: false,
+        },
+        right: Operand::Text(value.to_string()),
+    }
+}
+
+/// The first record of `collection_id` whose fields equal the given values.
+fn find_one(
+    app: &App,
+    caller: &Caller,
+    collection_id: &str,
+    matches: &[(&str, &str)],
+) -> Result<Option<Document>, ApiError> {
+    let page = app.state().list_records(&ListRequest {
+        collection_id: collection_id.to_string(),
+        filters: matches
+            .iter()
+            .map(|(field, value)| FilterPart {
+                expr: equals(field, value),
+                access: FilterAccess::Unrestricted,
+            })
+            .collect(),
+        sort: Vec::new(),
+        sort_access: FilterAccess::Unrestricted,
+        offset: 0,
+        limit: 1,
+        total: TotalCount::Skip,
+        context: caller.context(&Map::new()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: 0,
+    })?;
+    page.records.first().map(decode).transpose()
+}
+
+/// The caller the node's own writes run as (the link record and the verified flag, which
+/// PocketBase sets from inside, past the collection's rules).
+fn internal_caller() -> Caller {
+    Caller {
+        principal: Principal::Superuser { id: String::new() },
+        auth: None,
+        query: Map::new(),
+        headers: Map::new(),
+        method: "POST".into(),
+        request_context: OAUTH2_CONTEXT,
+    }
+}
+
+/// The planned login: every plan (proposed together), the record to log in, whether it is new.
+struct Login {
+    plans: Vec<Planned>,
+    doc: Document,
+    is_new: bool,
+}
+
+struct Flow<'a> {
+    app: &'a App,
+    loaded: &'a LoadedCollection,
+    external_auths: &'a LoadedCollection,
+    caller: &'a Caller,
+    provider: &'a str,
+    user: &'a OAuth2User,
+    create_data: &'a Map<String, Value>,
+}
+
+impl Flow<'_> {
+    /// The record to log in before any change: linked, the caller's own, or by email.
+    fn existing(&self, link: Option<&Document>) -> Result<Option<Document>, ApiError> {
+        let collection_id = &self.loaded.collection.id;
+        if let Some(link) = link {
+            if let Some(doc) = self
+                .app
+                .auth_record(collection_id, &text(link, "recordRef"))?
+            {
+                return Ok(Some((*doc).clone()));
+            }
+        }
+        if let Principal::Record {
+            collection_id: c,
+            id,
+        } = &self.caller.principal
+        {
+            if c == collection_id {
+                if let Some(doc) = self.app.auth_record(collection_id, id)? {
+                    return Ok(Some((*doc).clone()));
+                }
+            }
+        }
+        if !self.user.email.is_empty() {
+            return self.find_by_email();
+        }
+        Ok(None)
+    }
+
+    /// The record with the provider's email, compared without ASCII case when the email's
+    /// unique index is `COLLATE NOCASE` (PocketBase's `FindAuthRecordByEmail`).
+    fn find_by_email(&self) -> Result<Option<Document>, ApiError> {
+        let collection = &self.loaded.collection;
+        let case_insensitive =
+            edgebase_model::auth_options::single_column_unique_index(collection, "email")
+                == Some(true);
+        let (modifier, email) = if case_insensitive {
+            (Some(Modifier::Lower), self.user.email.to_ascii_lowercase())
+        } else {
+            (None, self.user.email.clone())
+        };
+        let expr = Expr::Compare {
+            left: Operand::Path(FieldPath {
+                root: PathRoot::Record,
+                segments: vec!["email".into()],
+                modifier,
+            }),
+            op: CompareOp {
+                kind: CompareKind::Eq,
+                any_of: false,
+            },
+            right: Operand::Text(email),
+        };
+        let page = self.app.state().list_records(&ListRequest {
+            collection_id: collection.id.clone(),
+            filters: vec![FilterPart {
+                expr,
+                access: FilterAccess::Unrestricted,
+            }],
+            sort: Vec::new(),
+            sort_access: FilterAccess::Unrestricted,
+            offset: 0,
+            limit: 1,
+            total: TotalCount::Skip,
+            context: self.caller.context(&Map::new()),
+            records_examined_max: self.app.limits().records_examined_max,
+            random_seed: 0,
+        })?;
+        page.records.first().map(decode).transpose()
+    }
+
+    /// The create body: `createData`, the provider's email, a random password unless one
+    /// was given, and the mapped fields not given explicitly.
+    fn create_body(&self) -> Result<Map<String, Value>, ApiError> {
+        let collection = &self.loaded.collection;
+        let mut body = self.create_data.clone();
+        body.insert("email".into(), json!(self.user.email));
+        if body
+            .get("password")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .is_empty()
+        {
+            let password = ids::new_secret(RANDOM_PASSWORD_LENGTH);
+            body.insert("password".into(), json!(password));
+            body.insert("passwordConfirm".into(), json!(password));
+        }
+        let mapped = |key: &str| {
+            collection
+                .options
+                .get("oauth2")
+                .and_then(|oauth2| oauth2.get("mappedFields"))
+                .and_then(|fields| fields.get(key))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
+        for (key, value) in [("id", &self.user.id), ("name", &self.user.name)] {
+            let field = mapped(key);
+            if !field.is_empty() && !body.contains_key(&field) {
+                body.insert(field, json!(value));
+            }
+        }
+        let username_field = mapped("username");
+        if !username_field.is_empty()
+            && !body.contains_key(&username_field)
+            && !self.user.username.is_empty()
+            && collection.field(&username_field).is_some_and(|field| {
+                matches!(field.kind, FieldKind::Text { .. })
+            })
+            // A taken username is left out rather than failing the login, as PocketBase.
+            && find_one(
+                self.app,
+                &internal_caller(),
+                &collection.id,
+                &[(&username_field, &self.user.username)],
+            )?
+            .is_none()
+        {
+            body.insert(username_field, json!(self.user.username));
+        }
+        let avatar_field = mapped("avatarURL");
+        if !avatar_field.is_empty()
+            && !body.contains_key(&avatar_field)
+            && !self.user.avatar_url.is_empty()
+        {
+            match collection.field(&avatar_field).map(|field| &field.kind) {
+                // File fields are not built: the avatar is not downloaded.
+                Some(FieldKind::File { .. }) => {
+                    tracing::debug!(
+                        field = avatar_field,
+                        "OAuth2 avatar not stored in a file field"
+                    );
+                }
+                Some(_) => {
+                    body.insert(avatar_field, json!(self.user.avatar_url));
+                }
+                None => {}
+            }
+        }
+        Ok(body)
+    }
+
+    async fn plan(&self) -> Result<Login, ApiError> {
+        let collection = &self.loaded.collection;
+        let link = find_one(
+            self.app,
+            &internal_caller(),
+            &self.external_auths.collection.id,
+            &[
+                ("collectionRef", &collection.id),
+                ("provider", self.provider),
+                ("providerId", &self.user.id),
+            ],
+        )?;
+        let existing = self.existing(link.as_ref())?;
+        let mut pending = Pending::default();
+        let mut plans = Vec::new();
+        // A link whose record is gone (deleted since) is dropped and made anew, in the
+        // same batch, rather than locking the provider user out.
+        let link = match link {
+            Some(stale)
+                if existing.as_ref().map(|doc| text(doc, "id"))
+                    != Some(text(&stale, "recordRef")) =>
+            {
+                let planner = Planner {
+                    app: self.app,
+                    caller: &internal_caller(),
+                    pending: &pending,
+                };
+                let planned = planner
+                    .delete(self.external_auths, &text(&stale, "id"))
+                    .await?;
+                pending.absorb(&planned);
+                plans.push(planned);
+                None
+            }
+            link => link,
+        };
+        let internal = internal_caller();
+        let is_new = existing.is_none();
+        let mut doc = match existing {
+            Some(doc) => doc,
+            None => {
+                if collection.name == superusers::SUPERUSERS_NAME {
+                    tracing::warn!("refused an OAuth2 sign-up into _superusers");
+                    return Err(ApiError::bad_request("Failed to authenticate."));
+                }
+                let planner = Planner {
+                    app: self.app,
+                    caller: self.caller,
+                    pending: &pending,
+                };
+                let planned = planner.create(self.loaded, &self.create_body()?).await?;
+                let doc = planned_doc(&planned)?;
+                pending.absorb(&planned);
+                plans.push(planned);
+                doc
+            }
+        };
+        let mut changes = Map::new();
+        let email = text(&doc, "email");
+        let verified = doc.get("verified").and_then(Value::as_bool) == Some(true);
+        let id = text(&doc, "id");
+        if !is_new {
+            // Someone who signed up with this email unverified must not keep a password
+            // that the email's owner never chose.
+            if !self.caller.is_record(&collection.id, &id) && !email.is_empty() && !verified {
+                let password = ids::new_secret(RANDOM_PASSWORD_LENGTH);
+                changes.insert("password".into(), json!(password));
+                changes.insert("passwordConfirm".into(), json!(password));
+            }
+        }
+        let mut effective_email = email.clone();
+        if !is_new && email.is_empty() && !self.user.email.is_empty() {
+            changes.insert("email".into(), json!(self.user.email));
+            effective_email = self.user.email.clone();
+        }
+        let mark_verified = if is_new {
+            effective_email == self.user.email && !verified
+        } else {
+            !verified && (effective_email.is_empty() || effective_email == self.user.email)
+        };
+        if mark_verified {
+            changes.insert("verified".into(), json!(true));
+        }
+        if !changes.is_empty() {
+            let planner = Planner {
+                app: self.app,
+                caller: &internal,
+                pending: &pending,
+            };
+            let planned = planner.update(self.loaded, &id, &changes).await?;
+            doc = planned_doc(&planned)?;
+            pending.absorb(&planned);
+            plans.push(planned);
+        }
+        if link.is_none() {
+            let planner = Planner {
+                app: self.app,
+                caller: &internal,
+                pending: &pending,
+            };
+            let body = json!({
+                "collectionRef": collection.id,
+                "recordRef": id,
+                "provider": self.provider,
+                "providerId": self.user.id,
+            });
+            let body = body.as_object().cloned().unwrap_or_default();
+            let planned = planner
+                .create(self.external_auths, &body)
+                .await
+                .map_err(|error| {
+                    tracing::info!(message = %error.message, provider = self.provider, "OAuth2 link refused");
+                    ApiError::bad_request("Failed to authenticate.")
+                })?;
+            plans.push(planned);
+        }
+        Ok(Login { plans, doc, is_new })
+    }
+}
+
+fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
+    planned
+        .effects
+        .first()
+        .and_then(|effect| effect.doc.clone())
+        .ok_or_else(ApiError::internal)
+}
+
+pub async fn auth_with_oauth2(
+    State(app): State<App>,
+    _fresh: Fresh,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let loaded = auth_collection(&app, &collection)?;
+    if !oauth2_enabled(&loaded) {
+        return Err(ApiError::forbidden(
+            "The collection is not configured to allow OAuth2 authentication.",
+        ));
+    }
+    let caller = Caller {
+        request_context: OAUTH2_CONTEXT,
+        ..crate::identity::caller(&app, &method, &uri, &headers)?
+    };
+    let input = json_object(&body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
+    let form = LoginForm::read(&input)?;
+    let errors = form.errors(&loaded.collection.options);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(LOAD_FAILED, errors));
+    }
+    let config = oauth2_providers::entry(&loaded.collection.options, &form.provider)
+        .as_ref()
+        .and_then(ProviderConfig::from_option)
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("Failed to init provider {}", form.provider),
+            )
+        })?;
+    let verifier = config.pkce.then_some(form.code_verifier.as_str());
+    // PocketBase gives the exchange and the user lookup 30 s together.
+    let provider_steps = async {
+        let token = oauth2_client::exchange_code(&config, &form.code, &form.redirect_url, verifier)
+            .await
+            .map_err(|error| {
+                tracing::info!(%error, provider = form.provider, "OAuth2 code exchange failed");
+                ApiError::bad_request("Failed to fetch OAuth2 token.")
+            })?;
+        oauth2_client::fetch_user(&config, &token)
+            .await
+            .map_err(|error| {
+                tracing::info!(%error, provider = form.provider, "OAuth2 user fetch failed");
+                ApiError::bad_request("Failed to fetch OAuth2 user.")
+            })
+    };
+    let user = tokio::time::timeout(PROVIDER_TIMEOUT, provider_steps)
+        .await
+        .map_err(|_| {
+            tracing::info!(provider = form.provider, "OAuth2 provider too slow");
+            ApiError::bad_request("Failed to fetch OAuth2 token.")
+        })??;
+    let external_auths = app.collection(EXTERNAL_AUTHS_NAME)?.ok_or_else(|| {
+        tracing::error!("the _externalAuths collection is missing");
+        ApiError::internal()
+    })?;
+    let flow = Flow {
+        app: &app,
+        loaded: &loaded,
+        external_auths: &external_auths,
+        caller: &caller,
+        provider: &form.provider,
+        user: &user,
+        create_data: &form.create_data,
+    };
+    let attempts = app.limits().write_attempts_max;
+    for attempt in 1..=attempts {
+        let login = flow.plan().await?;
+        let commands: Vec<Command> = login
+            .plans
+            .iter()
+            .flat_map(|plan| plan.commands.clone())
+            .collect();
+        let index = if commands.is_empty() {
+            None
+        } else {
+            let outcome = app.propose(Command::Batch(commands)).await?;
+            match outcome.result {
+                CommandResult::Applied { .. } => Some(outcome.index),
+                // Whatever raced this login (another login of the same provider user
+                // linking first, a sign-up taking the email) is seen by planning again.
+                CommandResult::Rejected(rejection) if attempt < attempts => {
+                    tracing::debug!(?rejection, "OAuth2 login raced a write; planning again");
+                    continue;
+                }
+                CommandResult::Rejected(rejection) => {
+                    tracing::info!(?rejection, "OAuth2 login rejected");
+                    let failed =
+                        login
+                            .plans
+                            .iter()
+                            .find_map(|plan| match plan.verdict(&rejection) {
+                                Verdict::Failed(error) => Some(error),
+                                Verdict::Stale => None,
+                            });
+                    return Err(match failed {
+                        Some(error) if error.status == StatusCode::BAD_REQUEST => {
+                            ApiError::bad_request("Failed to authenticate.")
+                        }
+                        Some(error) => error,
+                        None => ApiError::unavailable(
+                            "The record changed concurrently too many times; retry.",
+                        ),
+                    });
+                }
+            }
+        };
+        check_auth_rule(&app, &loaded, &login.doc, &caller)?;
+        // With MFA on, OAuth2 is one factor: the first answers 401 with an `mfaId`, the
+        // second (another method, or this one after another) completes the login.
+        let mfa_id = requested_mfa_id(&uri, &input);
+        if let MfaStep::Required(id) =
+            mfa::check(&app, &loaded, &login.doc, &caller, METHOD_OAUTH2, &mfa_id).await?
+        {
+            let response = (StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": id }))).into_response();
+            return Ok(match index {
+                Some(index) => with_index(response, index),
+                None => response,
+            });
+        }
+        // A login from a device the record has not used before mails the auth alert.
+        let client = crate::identity::client_info(
+            &app,
+            &headers,
+            peer.as_ref().map(|Extension(ConnectInfo(peer))| *peer),
+        );
+        note_login(&app, &loaded, &login.doc, &client);
+        let token = sign_for(
+            &loaded,
+            &login.doc,
+            superusers::token_duration_secs(&loaded.collection),
+            Refresh::Allowed,
+        )?;
+        let body = json!({
+            "token": token,
+            "record": public_record(&loaded.collection, &login.doc, caller.is_superuser()),
+            "meta": user.meta(login.is_new),
+        });
+        let response = Json(body).into_response();
+        return Ok(match index {
+            Some(index) => with_index(response, index),
+            None => response,
+        });
+    }
+    Err(ApiError::unavailable(
+        "The record changed concurrently too many times; retry.",
+    ))
+}

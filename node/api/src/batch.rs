@@ -1,0 +1,421 @@
+//! `POST /api/batch`: several record writes as ONE replicated command. Each request is
+//! planned as if the earlier ones had been applied (`record_writes::Pending`); all plans go
+//! to the leader as one `Command::Batch`, so every replica applies all of them or none.
+//! Off until a superuser enables it in the settings, as in PocketBase.
+
+use edgebase_model::ValidationCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use edgebase_storage::{Command, CommandResult, Rejection};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use edgebase_service::caller::Caller;
+use crate::consistency::{with_index, Fresh};
+use crate::error::{field_error, ApiError, FieldErrors};
+use edgebase_service::expand::Expander;
+use crate::extract::Body;
+use edgebase_service::record_writes::{Answer, Pending, Planned, Planner, Verdict};
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_model::fields_param::FieldsPicker;
+
+/// One request of a batch, in PocketBase's shape.
+#[derive(Debug, Clone, Deserialize)]
+struct BatchRequest {
+    #[serde(default)]
+    method: String,
+    #[serde(default)]
+    url: String,
+    #[serde(default)]
+    body: Option<Map<String, Value>>,
+}
+
+#[derive(Debug, Deserialize)]
+struct BatchForm {
+    #[serde(default)]
+    requests: Option<Vec<BatchRequest>>,
+}
+
+/// What a batch request asks for, read off its method and URL.
+enum Action {
+    Create { collection: String },
+    Upsert { collection: String },
+    Update { collection: String, id: String },
+    Delete { collection: String, id: String },
+}
+
+fn parse_action(method: &str, url: &str) -> Option<(Action, String)> {
+    let (path, query) = match url.split_once('?') {
+        Some((path, query)) => (path, query.to_string()),
+        None => (url, String::new()),
+    };
+    let rest = path.strip_prefix("/api/collections/")?;
+    let parts: Vec<&str> = rest.split('/').collect();
+    let segment_ok = |text: &str| !text.is_empty();
+    let action = match (method.to_ascii_uppercase().as_str(), parts.as_slice()) {
+        ("POST", [collection, "records"]) if segment_ok(collection) => Action::Create {
+            collection: collection.to_string(),
+        },
+        ("PUT", [collection, "records"]) if segment_ok(collection) => Action::Upsert {
+            collection: collection.to_string(),
+        },
+        ("PATCH", [collection, "records", id]) if segment_ok(collection) && segment_ok(id) => {
+            Action::Update {
+                collection: collection.to_string(),
+                id: id.to_string(),
+            }
+        }
+        ("DELETE", [collection, "records", id]) if segment_ok(collection) && segment_ok(id) => {
+            Action::Delete {
+                collection: collection.to_string(),
+                id: id.to_string(),
+            }
+        }
+        _ => return None,
+    };
+    Some((action, query))
+}
+
+/// PocketBase's answer when request `index` of a batch failed with `error`.
+fn batch_failed(index: usize, error: ApiError) -> ApiError {
+    let response = json!({
+        "status": error.status.as_u16(),
+        "message": error.message,
+        "data": error.data,
+    });
+    let mut requests = Map::new();
+    requests.insert(
+        index.to_string(),
+        json!({
+            "code": "batch_request_failed",
+            "message": "Batch request failed.",
+            "response": response,
+        }),
+    );
+    let mut data = FieldErrors::new();
+    data.insert("requests".into(), Value::Object(requests));
+    ApiError::validation("Batch transaction failed.", data)
+}
+
+fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<BatchForm, ApiError> {
+    const READ_FAILED: &str = "Failed to read the submitted batch data.";
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if content_type.starts_with("multipart/form-data") {
+        // File uploads come with the files issue; a multipart batch carries its JSON in
+        // `@jsonPayload`, which is all a batch without files needs.
+        return Err(ApiError::bad_request(
+            "Batch requests with files (multipart/form-data) are not supported yet; send the \
+             batch as JSON.",
+        ));
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(BatchForm { requests: None });
+    }
+    serde_json::from_slice(body).map_err(|_| ApiError::bad_request(READ_FAILED))
+}
+
+fn validate(form: BatchForm, max_requests: usize) -> Result<Vec<BatchRequest>, ApiError> {
+    let requests = form.requests.unwrap_or_default();
+    let error = if requests.is_empty() {
+        Some(field_error(ValidationCode::Required, "Cannot be blank.", None))
+    } else if requests.len() > max_requests {
+        Some(field_error(
+            ValidationCode::LengthTooLong,
+            format!("The length must be no more than {max_requests}."),
+            Some(json!({ "max": max_requests, "min": 0 })),
+        ))
+    } else {
+        None
+    };
+    match error {
+        Some(error) => {
+            let mut data = FieldErrors::new();
+            data.insert("requests".into(), error);
+            Err(ApiError::validation("Invalid batch request data.", data))
+        }
+        None => Ok(requests),
+    }
+}
+
+/// One planned request: its plan, where its commands sit in the batch, and its URL query.
+struct PlannedRequest {
+    loaded: LoadedCollection,
+    planned: Planned,
+    first_command: usize,
+    query: String,
+}
+
+async fn plan_all(
+    app: &App,
+    caller: &Caller,
+    requests: &[BatchRequest],
+) -> Result<Vec<PlannedRequest>, ApiError> {
+    let mut pending = Pending::default();
+    let mut plans = Vec::with_capacity(requests.len());
+    let mut commands_so_far = 0;
+    for (index, request) in requests.iter().enumerate() {
+        let planned = plan_one(app, caller, &pending, request)
+            .await
+            .map_err(|error| batch_failed(index, error))?;
+        pending.absorb(&planned.1);
+        let count = planned.1.commands.len();
+        plans.push(PlannedRequest {
+            loaded: planned.0,
+            planned: planned.1,
+            first_command: commands_so_far,
+            query: planned.2,
+        });
+        commands_so_far += count;
+    }
+    Ok(plans)
+}
+
+async fn plan_one(
+    app: &App,
+    caller: &Caller,
+    pending: &Pending,
+    request: &BatchRequest,
+) -> Result<(LoadedCollection, Planned, String), ApiError> {
+    let Some((action, query)) = parse_action(&request.method, &request.url) else {
+        // PocketBase answers an action it has no route for with its generic 400.
+        return Err(ApiError::invalid_body());
+    };
+    let planner = Planner {
+        app,
+        caller,
+        pending,
+    };
+    let body = request.body.clone().unwrap_or_default();
+    let collection_of = |name: &str| {
+        app.collection(name)?
+            .ok_or_else(ApiError::missing_collection)
+    };
+    let (loaded, planned) = match action {
+        Action::Create { collection } => {
+            let loaded = collection_of(&collection)?;
+            let planned = planner.create(&loaded, &body).await?;
+            (loaded, planned)
+        }
+        Action::Upsert { collection } => {
+            let loaded = collection_of(&collection)?;
+            let id = body
+                .get("id")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let planned = if !id.is_empty() && planner.exists(&loaded.collection.id, &id)? {
+                planner.update(&loaded, &id, &body).await?
+            } else {
+                planner.create(&loaded, &body).await?
+            };
+            (loaded, planned)
+        }
+        Action::Update { collection, id } => {
+            let loaded = collection_of(&collection)?;
+            let planned = planner.update(&loaded, &id, &body).await?;
+            (loaded, planned)
+        }
+        Action::Delete { collection, id } => {
+            let loaded = collection_of(&collection)?;
+            let planned = planner.delete(&loaded, &id).await?;
+            (loaded, planned)
+        }
+    };
+    Ok((loaded, planned, query))
+}
+
+/// The answer of one applied request: `{"body": .., "status": ..}`.
+fn result_of(app: &App, caller: &Caller, planned: &PlannedRequest) -> Result<Value, ApiError> {
+    let (status, body) = match &planned.planned.answer {
+        Answer::NoContent => (StatusCode::NO_CONTENT, Value::Null),
+        Answer::Record(record) => {
+            let mut record = [record.clone()];
+            let params: Map<String, Value> = url_params(&planned.query);
+            if let Some(expand) = params.get("expand").and_then(Value::as_str) {
+                Expander::new(app, caller).expand(
+                    &planned.loaded.collection,
+                    &mut record,
+                    expand,
+                )?;
+            }
+            let [mut record] = record;
+            if let Some(fields) = params.get("fields").and_then(Value::as_str) {
+                if let Some(picker) = FieldsPicker::parse(fields)? {
+                    picker.apply(&mut record);
+                }
+            }
+            (StatusCode::OK, Value::Object(record))
+        }
+    };
+    Ok(json!({ "body": body, "status": status.as_u16() }))
+}
+
+fn url_params(query: &str) -> Map<String, Value> {
+    let uri: Uri = match format!("/?{query}").parse() {
+        Ok(uri) => uri,
+        Err(_) => return Map::new(),
+    };
+    axum::extract::Query::<std::collections::HashMap<String, String>>::try_from_uri(&uri)
+        .map(|axum::extract::Query(params)| {
+            params
+                .into_iter()
+                .map(|(key, value)| (key, Value::String(value)))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub async fn batch(
+    State(app): State<App>,
+    _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let settings = app.settings()?;
+    let max_requests = usize::try_from(settings.batch.max_requests).unwrap_or(0);
+    if !settings.batch.enabled || max_requests == 0 {
+        return Err(ApiError::forbidden("Batch requests are not allowed."));
+    }
+    if body.len() as u64 > settings.batch_body_bytes_max() {
+        return Err(ApiError::too_large());
+    }
+    let requests = validate(read_form(&headers, &body)?, max_requests)?;
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    let timeout = settings.batch_timeout();
+    for _ in 0..app.limits().write_attempts_max {
+        let plans = tokio::time::timeout(timeout, plan_all(&app, &caller, &requests))
+            .await
+            .map_err(|_| {
+                ApiError::bad_request("Batch transaction failed: the batch timed out.")
+            })??;
+        let commands: Vec<Command> = plans
+            .iter()
+            .flat_map(|plan| plan.planned.commands.iter().cloned())
+            .collect();
+        let outcome = app.propose(Command::Batch(commands)).await?;
+        match outcome.result {
+            CommandResult::Applied { .. } => {
+                let results = plans
+                    .iter()
+                    .map(|plan| result_of(&app, &caller, plan))
+                    .collect::<Result<Vec<Value>, ApiError>>()?;
+                return Ok(with_index(Json(results).into_response(), outcome.index));
+            }
+            CommandResult::Rejected(Rejection::InBatch { position, reason }) => {
+                let position = position as usize;
+                let Some(index) = plans
+                    .iter()
+                    .rposition(|plan| plan.first_command <= position)
+                else {
+                    return Err(ApiError::internal());
+                };
+                match plans[index].planned.verdict(&reason) {
+                    Verdict::Failed(error) => return Err(batch_failed(index, error)),
+                    Verdict::Stale => {
+                        tracing::debug!(
+                            ?reason,
+                            "a batch's record changed concurrently; planning again"
+                        );
+                    }
+                }
+            }
+            CommandResult::Rejected(rejection) => {
+                tracing::error!(?rejection, "unexpected rejection of a batch");
+                return Err(ApiError::internal());
+            }
+        }
+    }
+    Err(ApiError::unavailable(
+        "The batch's records changed concurrently too many times; retry.",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_follow_pocketbase_routes() {
+        let check = |method: &str, url: &str, expected: Option<&str>| {
+            let got = parse_action(method, url).map(|(action, query)| {
+                let kind = match action {
+                    Action::Create { collection } => format!("create {collection}"),
+                    Action::Upsert { collection } => format!("upsert {collection}"),
+                    Action::Update { collection, id } => format!("update {collection} {id}"),
+                    Action::Delete { collection, id } => format!("delete {collection} {id}"),
+                };
+                format!("{kind} ?{query}")
+            });
+            assert_eq!(got.as_deref(), expected, "{method} {url}");
+        };
+        check(
+            "POST",
+            "/api/collections/posts/records",
+            Some("create posts ?"),
+        );
+        check(
+            "post",
+            "/api/collections/posts/records?expand=a",
+            Some("create posts ?expand=a"),
+        );
+        check(
+            "PUT",
+            "/api/collections/posts/records",
+            Some("upsert posts ?"),
+        );
+        check(
+            "PATCH",
+            "/api/collections/posts/records/abc",
+            Some("update posts abc ?"),
+        );
+        check(
+            "DELETE",
+            "/api/collections/posts/records/abc",
+            Some("delete posts abc ?"),
+        );
+        check("GET", "/api/collections/posts/records", None);
+        check("POST", "/api/collections/posts", None);
+        check("DELETE", "/api/collections/posts/records/", None);
+        check("POST", "/api/batch", None);
+    }
+
+    #[test]
+    fn form_errors() {
+        let headers = HeaderMap::new();
+        assert_eq!(
+            read_form(&headers, b"[1]").err().map(|e| e.message),
+            Some("Failed to read the submitted batch data.".into())
+        );
+        let empty = validate(
+            BatchForm {
+                requests: Some(vec![]),
+            },
+            5,
+        )
+        .expect_err("empty");
+        assert_eq!(empty.message, "Invalid batch request data.");
+        let many = vec![
+            BatchRequest {
+                method: "POST".into(),
+                url: "/api/collections/a/records".into(),
+                body: None,
+            };
+            6
+        ];
+        let error = validate(
+            BatchForm {
+                requests: Some(many),
+            },
+            5,
+        )
+        .expect_err("too many");
+        assert_eq!(error.data["requests"]["code"], "validation_length_too_long");
+    }
+}

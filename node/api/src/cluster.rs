@@ -1,0 +1,251 @@
+//! `/api/cluster/*`: operator endpoints (superusers only).
+
+use edgebase_model::ValidationCode;
+use std::net::SocketAddr;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::Json;
+use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus};
+use edgebase_consensus::{NodeId, NodeInfo};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::access::require_superuser;
+use crate::error::{field_error, ApiError, FieldErrors};
+use crate::extract::Body;
+use edgebase_service::app::App;
+use edgebase_service::principal;
+
+pub async fn status(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Json<ClusterStatus>, ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    let state = app.consensus().cluster_state().await?;
+    let leader_last_log = state
+        .members
+        .iter()
+        .find(|member| member.is_leader)
+        .and_then(|leader| leader.last_log_index);
+    let members = state
+        .members
+        .into_iter()
+        .map(|member| MemberStatus {
+            id: member.id,
+            region: member.info.region,
+            raft_addr: member.info.raft_addr,
+            http_addr: member.info.http_addr,
+            role: if member.is_voter {
+                MemberRole::Voter
+            } else {
+                MemberRole::Learner
+            },
+            is_leader: member.is_leader,
+            reachable: member.reachable,
+            term: member.term,
+            last_applied_index: member.last_applied_index,
+            lag: leader_last_log
+                .zip(member.last_applied_index)
+                .map(|(last, applied)| last.saturating_sub(applied)),
+        })
+        .collect();
+    Ok(Json(ClusterStatus {
+        node_id: state.node_id,
+        leader_id: state.leader_id,
+        term: state.term,
+        members,
+    }))
+}
+
+pub async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Result<Json<Value>, ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    let index = app.consensus().snapshot_and_purge().await?;
+    Ok(Json(json!({ "snapshotIndex": index })))
+}
+
+/// Body of `POST /api/cluster/learners`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct AddLearnerBody {
+    id: NodeId,
+    raft_addr: String,
+    #[serde(default)]
+    http_addr: String,
+    #[serde(default)]
+    region: String,
+}
+
+/// Body of `POST /api/cluster/leader`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TransferLeaderBody {
+    id: NodeId,
+}
+
+/// Longest region label accepted.
+const REGION_BYTES_MAX: usize = 64;
+
+/// Membership and leadership changes: a refusal (bad target, last voter, the leader itself)
+/// is the operator's mistake, so 400 with the reason; everything else as any consensus error.
+fn parse_body<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, ApiError> {
+    serde_json::from_slice(body)
+        .map_err(|error| ApiError::bad_request(format!("Invalid request body: {error}.")))
+}
+
+fn parse_node_id(text: &str) -> Result<NodeId, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::bad_request(format!("Invalid node id {text:?}.")))
+}
+
+fn validate_learner(body: &AddLearnerBody) -> Result<NodeInfo, ApiError> {
+    let mut errors = FieldErrors::new();
+    if body.raft_addr.parse::<SocketAddr>().is_err() {
+        errors.insert(
+            "raftAddr".into(),
+            field_error(
+                ValidationCode::InvalidAddress,
+                "Must be an IP address and port.",
+                None,
+            ),
+        );
+    }
+    if !body.http_addr.is_empty() && body.http_addr.parse::<SocketAddr>().is_err() {
+        errors.insert(
+            "httpAddr".into(),
+            field_error(
+                ValidationCode::InvalidAddress,
+                "Must be an IP address and port.",
+                None,
+            ),
+        );
+    }
+    if body.region.len() > REGION_BYTES_MAX {
+        errors.insert(
+            "region".into(),
+            field_error(
+                ValidationCode::MaxTextConstraint,
+                format!("Must be no more than {REGION_BYTES_MAX} character(s)."),
+                None,
+            ),
+        );
+    }
+    if body.id == 0 {
+        errors.insert(
+            "id".into(),
+            field_error(ValidationCode::Required, "Cannot be blank.", None),
+        );
+    }
+    if !errors.is_empty() {
+        return Err(ApiError::validation("Failed to add the learner.", errors));
+    }
+    Ok(NodeInfo {
+        raft_addr: body.raft_addr.clone(),
+        http_addr: body.http_addr.clone(),
+        region: body.region.clone(),
+    })
+}
+
+/// `POST /api/cluster/learners`: add a non-voting member (it must be running with a
+/// certificate from the cluster CA); answers once the membership change is committed.
+pub async fn add_learner(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    let request: AddLearnerBody = parse_body(&body)?;
+    let info = validate_learner(&request)?;
+    app.consensus().add_learner(request.id, info).await?;
+    tracing::info!(node = request.id, "learner added by an operator");
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "id": request.id, "role": "learner" })),
+    ))
+}
+
+/// `POST /api/cluster/members/{id}/promote`: make a learner a voter.
+pub async fn promote(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    let id = parse_node_id(&id)?;
+    app.consensus().promote(id).await?;
+    tracing::info!(node = id, "member promoted by an operator");
+    Ok(Json(json!({ "id": id, "role": "voter" })))
+}
+
+/// `DELETE /api/cluster/members/{id}`: remove a voter or learner. The leader and the last
+/// voter are refused (transfer leadership first).
+pub async fn remove(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    let id = parse_node_id(&id)?;
+    app.consensus().remove(id).await?;
+    tracing::info!(node = id, "member removed by an operator");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /api/cluster/leader` `{"id"}`: hand leadership to voter `id`; answers once it leads.
+pub async fn transfer_leader(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Json<Value>, ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    let request: TransferLeaderBody = parse_body(&body)?;
+    app.consensus().transfer_leader(request.id).await?;
+    tracing::info!(node = request.id, "leadership transferred by an operator");
+    Ok(Json(json!({ "leaderId": request.id })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn learner_bodies_are_validated() {
+        let check = |body: &str, expected: Result<(), &[&str]>| {
+            let parsed: Result<AddLearnerBody, ApiError> = parse_body(body.as_bytes());
+            let outcome = parsed.and_then(|request| validate_learner(&request).map(|_| ()));
+            match (outcome, expected) {
+                (Ok(()), Ok(())) => {}
+                (Err(error), Err(fields)) => {
+                    assert_eq!(error.status, StatusCode::BAD_REQUEST, "{body}");
+                    let mut got: Vec<&str> = error.data.keys().map(String::as_str).collect();
+                    got.sort_unstable();
+                    assert_eq!(got, fields, "{body}");
+                }
+                (outcome, expected) => panic!("{body}: got {outcome:?}, expected {expected:?}"),
+            }
+        };
+        check(r#"{"id":4,"raftAddr":"127.0.0.1:9001"}"#, Ok(()));
+        check(
+            r#"{"id":4,"raftAddr":"10.0.0.4:9001","httpAddr":"10.0.0.4:8090","region":"ap"}"#,
+            Ok(()),
+        );
+        check(r#"{"id":4,"raftAddr":"nowhere"}"#, Err(&["raftAddr"]));
+        check(
+            r#"{"id":0,"raftAddr":"127.0.0.1:9001","httpAddr":"x"}"#,
+            Err(&["httpAddr", "id"]),
+        );
+        let long_region = format!(
+            r#"{{"id":4,"raftAddr":"127.0.0.1:9001","region":"{}"}}"#,
+            "r".repeat(REGION_BYTES_MAX + 1)
+        );
+        check(&long_region, Err(&["region"]));
+        // Not the body's shape at all: a 400 without field errors.
+        check(r#"{"raftAddr":"127.0.0.1:9001"}"#, Err(&[]));
+        check(r#"{"id":-1,"raftAddr":"127.0.0.1:9001"}"#, Err(&[]));
+        check(
+            r#"{"id":4,"raftAddr":"127.0.0.1:9001","extra":1}"#,
+            Err(&[]),
+        );
+        check("[]", Err(&[]));
+    }
+}

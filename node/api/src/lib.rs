@@ -1,0 +1,149 @@
+//! The public HTTP API: PocketBase's routes plus EdgeBase's cluster endpoints.
+
+pub mod access;
+pub mod admin_socket;
+pub mod auth;
+pub mod batch;
+pub mod client_address;
+pub mod cluster;
+pub mod collections;
+pub mod collections_import;
+pub mod consistency;
+pub mod error;
+pub mod extract;
+pub mod fields_layer;
+pub mod health;
+pub mod identity;
+pub mod paging;
+pub mod rate_limit;
+pub mod records;
+pub mod server;
+pub mod settings;
+pub mod superuser_ips;
+pub mod test_email;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{delete, get, post};
+use axum::Router;
+use tower_http::trace::TraceLayer;
+
+use edgebase_service::app::App;
+use error::ApiError;
+
+pub fn router(app: App) -> Router {
+    let body_limit = app.limits().body_bytes_max;
+    Router::new()
+        .route("/api/health", get(health::health))
+        .route(
+            "/api/collections",
+            get(collections::list).post(collections::create),
+        )
+        .route(
+            "/api/collections/meta/scaffolds",
+            get(collections::scaffolds),
+        )
+        .route(
+            "/api/collections/import",
+            axum::routing::put(collections_import::import),
+        )
+        .route(
+            "/api/collections/{collection}/truncate",
+            axum::routing::delete(collections::truncate),
+        )
+        .route(
+            "/api/collections/{collection}",
+            get(collections::view)
+                .patch(collections::update)
+                .delete(collections::delete),
+        )
+        .route(
+            "/api/collections/{collection}/records",
+            get(records::list).post(records::create),
+        )
+        .route(
+            "/api/collections/{collection}/records/{id}",
+            get(records::view)
+                .patch(records::update)
+                .delete(records::delete),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-password",
+            post(auth::password::auth_with_password),
+        )
+        .route(
+            "/api/collections/{collection}/auth-refresh",
+            post(auth::refresh::auth_refresh),
+        )
+        .route(
+            "/api/collections/{collection}/auth-methods",
+            get(auth::methods::auth_methods),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-oauth2",
+            post(auth::oauth2::auth_with_oauth2),
+        )
+        .route(
+            "/api/collections/{collection}/impersonate/{id}",
+            post(auth::impersonate::impersonate),
+        )
+        .route(
+            "/api/collections/{collection}/request-verification",
+            post(auth::verification::request_verification),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-verification",
+            post(auth::verification::confirm_verification),
+        )
+        .route(
+            "/api/collections/{collection}/request-password-reset",
+            post(auth::password_reset::request_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-password-reset",
+            post(auth::password_reset::confirm_password_reset),
+        )
+        .route(
+            "/api/collections/{collection}/request-email-change",
+            post(auth::email_change::request_email_change),
+        )
+        .route(
+            "/api/collections/{collection}/confirm-email-change",
+            post(auth::email_change::confirm_email_change),
+        )
+        .route(
+            "/api/collections/{collection}/request-otp",
+            post(auth::otp::request_otp),
+        )
+        .route(
+            "/api/collections/{collection}/auth-with-otp",
+            post(auth::otp::auth_with_otp),
+        )
+        .route("/api/settings/test/email", post(test_email::test_email))
+        .route("/api/batch", post(batch::batch))
+        .route("/api/settings", get(settings::view).patch(settings::update))
+        .route("/api/cluster/status", get(cluster::status))
+        .route("/api/cluster/snapshot", post(cluster::snapshot))
+        .route("/api/cluster/learners", post(cluster::add_learner))
+        .route("/api/cluster/members/{id}/promote", post(cluster::promote))
+        .route("/api/cluster/members/{id}", delete(cluster::remove))
+        .route("/api/cluster/leader", post(cluster::transfer_leader))
+        .fallback(|| async { ApiError::not_found() })
+        // PocketBase answers a known path with an unknown method as a missing route.
+        .method_not_allowed_fallback(|| async { ApiError::not_found() })
+        .layer(axum::middleware::from_fn(fields_layer::pick_fields))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            superuser_ips::whitelist,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            rate_limit::limit,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            consistency::index_header,
+        ))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(TraceLayer::new_for_http())
+        .with_state(app)
+}

@@ -1,0 +1,271 @@
+//! `/api/collections/{collection}/records`: record CRUD and lists, PocketBase-shaped, with
+//! filters, sorts, expands and API rules.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use edgebase_storage::query::{
+    RuleSubject,
+    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, QueryError, TotalCount,
+};
+use edgebase_storage::CommandResult;
+use serde_json::{Map, Value};
+
+use edgebase_service::caller::Caller;
+use crate::consistency::{with_index, Fresh};
+use crate::error::ApiError;
+use edgebase_service::expand::Expander;
+use crate::extract::{json_object, Body};
+use crate::paging::ListQuery;
+use edgebase_service::record_writes::{decode, parse_rule, Answer, Pending, Planned, Planner, Verdict};
+use edgebase_service::app::{App, LoadedCollection};
+
+fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
+    app.collection(id_or_name)?
+        .ok_or_else(ApiError::missing_collection)
+}
+
+/// The `expand` parameter of any request (lists, views and writes all honour it).
+fn expand_param(uri: &Uri) -> Option<String> {
+    Query::<ListQuery>::try_from_uri(uri)
+        .ok()
+        .and_then(|Query(query)| query.expand)
+        .filter(|expand| !expand.trim().is_empty())
+}
+
+/// The filter a rule adds for a non-superuser: `Err` when the rule is superusers-only.
+fn rule_filter(caller: &Caller, rule: &Option<String>) -> Result<Option<FilterPart>, ApiError> {
+    if caller.is_superuser() {
+        return Ok(None);
+    }
+    let Some(rule) = rule else {
+        return Err(ApiError::superusers_only());
+    };
+    Ok(parse_rule(rule)?.map(|expr| FilterPart {
+        expr,
+        access: FilterAccess::Unrestricted,
+    }))
+}
+
+pub async fn list(
+    State(app): State<App>,
+    _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    caller.check_query_fields()?;
+    let mut filters: Vec<FilterPart> = rule_filter(&caller, &loaded.collection.list_rule)?
+        .into_iter()
+        .collect();
+    if let Some(expr) =
+        parse_filter(query.filter.as_deref().unwrap_or_default()).map_err(QueryError::from)?
+    {
+        filters.push(FilterPart {
+            expr,
+            access: caller.filter_access(),
+        });
+    }
+    let sort = parse_sort(query.sort.as_deref().unwrap_or_default())?;
+    let page = query.page()?;
+    let request = ListRequest {
+        collection_id: loaded.collection.id.clone(),
+        filters,
+        sort,
+        sort_access: caller.filter_access(),
+        offset: page.offset(),
+        limit: page.per_page,
+        total: if page.skip_total {
+            TotalCount::Skip
+        } else {
+            TotalCount::Count
+        },
+        context: caller.context(&Map::new()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: rand::random(),
+    };
+    // A list may scan many records: keep it off the async workers.
+    let state = app.state().clone();
+    let found = tokio::task::spawn_blocking(move || state.list_records(&request))
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "list task failed");
+            ApiError::internal()
+        })??;
+    let mut items = found
+        .records
+        .iter()
+        .map(|stored| caller.shown_checked(&app, &loaded.collection, &decode(stored)?))
+        .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
+    if let Some(expand) = query.expand.as_deref() {
+        Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
+    }
+    let body = page.result(items, found.total);
+    // The index header is set after the read (see `consistency::index_header`).
+    Ok(Json(body).into_response())
+}
+
+pub async fn view(
+    State(app): State<App>,
+    _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    caller.check_query_fields()?;
+    let rule = rule_filter(&caller, &loaded.collection.view_rule)?;
+    let stored = app
+        .state()
+        .record(&loaded.collection.id, &record_id)?
+        .ok_or_else(ApiError::not_found)?;
+    if let Some(rule) = rule {
+        let check = app.state().check_record(
+            RuleSubject::Stored(&stored),
+            &[rule],
+            &caller.context(&Map::new()),
+            app.limits().records_examined_max,
+        )?;
+        if !check.matched {
+            return Err(ApiError::not_found());
+        }
+    }
+    let mut record = [caller.shown_checked(&app, &loaded.collection, &decode(&stored)?)?];
+    if let Some(expand) = expand_param(&uri) {
+        Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
+    }
+    let [record] = record;
+    Ok(Json(record).into_response())
+}
+
+/// Which write a request asks for.
+enum WriteKind<'a> {
+    Create,
+    Update(&'a str),
+    Delete(&'a str),
+}
+
+/// Plan, propose and answer one record write, planning again (a bounded number of times)
+/// when something the plan relied on changed before it applied.
+async fn write(
+    app: &App,
+    caller: &Caller,
+    uri: &Uri,
+    loaded: &LoadedCollection,
+    kind: WriteKind<'_>,
+    body: &Map<String, Value>,
+) -> Result<Response, ApiError> {
+    let pending = Pending::default();
+    let planner = Planner {
+        app,
+        caller,
+        pending: &pending,
+    };
+    for _ in 0..app.limits().write_attempts_max {
+        let planned: Planned = match kind {
+            WriteKind::Create => planner.create(loaded, body).await?,
+            WriteKind::Update(id) => planner.update(loaded, id, body).await?,
+            WriteKind::Delete(id) => planner.delete(loaded, id).await?,
+        };
+        let outcome = app.propose(planned.command()).await?;
+        match outcome.result {
+            CommandResult::Applied { .. } => {
+                let response = match planned.answer {
+                    Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
+                    Answer::Record(record) => {
+                        let mut record = [record];
+                        if let Some(expand) = expand_param(uri) {
+                            Expander::new(app, caller).expand(
+                                &loaded.collection,
+                                &mut record,
+                                &expand,
+                            )?;
+                        }
+                        let [record] = record;
+                        Json(record).into_response()
+                    }
+                };
+                return Ok(with_index(response, outcome.index));
+            }
+            CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
+                Verdict::Failed(error) => return Err(error),
+                Verdict::Stale => {
+                    tracing::debug!(?rejection, "a record changed concurrently; planning again");
+                }
+            },
+        }
+    }
+    Err(ApiError::unavailable(
+        "The record changed concurrently too many times; retry.",
+    ))
+}
+
+pub async fn create(
+    State(app): State<App>,
+    _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path(collection): Path<String>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let loaded = app
+        .collection(&collection)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    let input = json_object(&body)?;
+    write(&app, &caller, &uri, &loaded, WriteKind::Create, &input).await
+}
+
+pub async fn update(
+    State(app): State<App>,
+    _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let loaded = app
+        .collection(&collection)?
+        .ok_or_else(ApiError::missing_or_invalid_collection)?;
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    let input = json_object(&body)?;
+    write(
+        &app,
+        &caller,
+        &uri,
+        &loaded,
+        WriteKind::Update(&record_id),
+        &input,
+    )
+    .await
+}
+
+pub async fn delete(
+    State(app): State<App>,
+    _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    Path((collection, record_id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let loaded = collection_context(&app, &collection)?;
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    write(
+        &app,
+        &caller,
+        &uri,
+        &loaded,
+        WriteKind::Delete(&record_id),
+        &Map::new(),
+    )
+    .await
+}

@@ -1,0 +1,136 @@
+//! `POST /api/settings/test/email` (superusers): send one of an auth collection's templates
+//! to an address now, with the current SMTP settings, and say whether it went out.
+
+use edgebase_model::record_values::text;
+use edgebase_model::ValidationCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use edgebase_client::wire::CollectionType;
+use serde_json::{Map, Value};
+
+use crate::access::Superuser;
+use edgebase_service::record_mail::is_email;
+use crate::error::{field_error, ApiError, FieldErrors};
+use crate::extract::{json_object, Body};
+use edgebase_service::app::App;
+use edgebase_service::superusers::SUPERUSERS_NAME;
+use edgebase_service::mail::{render, Mail, Placeholders};
+
+/// PocketBase's template names and the option path of each.
+const TEMPLATES: [(&str, &[&str]); 5] = [
+    ("verification", &["verificationTemplate"]),
+    ("password-reset", &["resetPasswordTemplate"]),
+    ("email-change", &["confirmEmailChangeTemplate"]),
+    ("otp", &["otp", "emailTemplate"]),
+    ("login-alert", &["authAlert", "emailTemplate"]),
+];
+
+pub async fn test_email(
+    State(app): State<App>,
+    _superuser: Superuser,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let input = json_object(&body).map_err(|_| {
+        ApiError::bad_request("An error occurred while loading the submitted data.")
+    })?;
+    let (email, template, collection) = (
+        text(&input, "email"),
+        text(&input, "template"),
+        text(&input, "collection"),
+    );
+    let mut errors = FieldErrors::new();
+    if email.is_empty() {
+        errors.insert(
+            "email".into(),
+            field_error(ValidationCode::Required, "Cannot be blank.", None),
+        );
+    } else if !is_email(&email) {
+        errors.insert(
+            "email".into(),
+            field_error(
+                ValidationCode::IsEmail,
+                "Must be a valid email address.",
+                None,
+            ),
+        );
+    }
+    let path = TEMPLATES
+        .iter()
+        .find(|(name, _)| *name == template)
+        .map(|(_, path)| *path);
+    if template.is_empty() {
+        errors.insert(
+            "template".into(),
+            field_error(ValidationCode::Required, "Cannot be blank.", None),
+        );
+    } else if path.is_none() {
+        errors.insert(
+            "template".into(),
+            field_error(ValidationCode::InInvalid, "Must be a valid value.", None),
+        );
+    }
+    let collection = if collection.is_empty() {
+        SUPERUSERS_NAME.to_string()
+    } else {
+        collection
+    };
+    let loaded = app
+        .collection(&collection)?
+        .filter(|loaded| loaded.collection.kind == CollectionType::Auth);
+    if loaded.is_none() {
+        errors.insert(
+            "collection".into(),
+            field_error(
+                ValidationCode::InvalidAuthCollection,
+                "Must be a valid auth collection id or name.",
+                None,
+            ),
+        );
+    }
+    let (Some(loaded), Some(path), true) = (loaded, path, errors.is_empty()) else {
+        return Err(ApiError::validation(
+            "Failed to send the test email.",
+            errors,
+        ));
+    };
+    let mut found = None;
+    for (depth, key) in path.iter().enumerate() {
+        found = if depth == 0 {
+            loaded.collection.options.get(*key)
+        } else {
+            found.and_then(|parent: &Value| parent.get(*key))
+        };
+    }
+    let part = |key: &str| {
+        found
+            .and_then(|template| template.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let settings = app.settings()?;
+    // PocketBase fills a test mail with sample values.
+    let values = Placeholders {
+        app_name: &settings.meta.app_name,
+        app_url: &settings.meta.app_url,
+        token: "__TEST_TOKEN__",
+        otp: "123456",
+        otp_id: "__TEST_OTP_ID__",
+        alert_info: "test alert info",
+        record: Vec::new(),
+    };
+    let mail = Mail::new(
+        &settings,
+        &email,
+        render(&part("subject"), &values),
+        render(&part("body"), &values),
+    );
+    match app.mailer().send_now(mail).await {
+        Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(error) => Err(ApiError::bad_request(format!(
+            "Failed to send the test email. Raw error: \n{error}"
+        ))),
+    }
+}

@@ -1,0 +1,193 @@
+//! The running node as the HTTP layer sees it: consensus, local state and limits.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use edgebase_wire::Collection;
+use edgebase_consensus::{ConsensusNode, WriteOutcome};
+use edgebase_storage::{Command, StateMachine, StoredCollection};
+
+use crate::error::ServiceError;
+use edgebase_auth::login_guard::LoginGuard;
+use edgebase_model::record_values::Document;
+use edgebase_model::settings::{Settings, SETTINGS_KEY};
+use crate::parsed_cache::ParsedCache;
+use crate::rate_limiter::RateLimiter;
+
+/// Bounds on what one request may ask of the node.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest request body (PocketBase's default is 32 MiB).
+    pub body_bytes_max: usize,
+    /// Largest stored record document; Raft entries must stay well under the frame bound.
+    pub record_bytes_max: usize,
+    /// Longest a read waits for `X-Edgebase-After` or a strong read barrier.
+    pub read_wait_max: Duration,
+    /// Attempts for a write whose conditions went stale between read and apply.
+    pub write_attempts_max: u32,
+    /// Records (and joined rows) one list or rule check may examine before it fails: the
+    /// bound on a filter no index can narrow.
+    pub records_examined_max: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            body_bytes_max: 32 << 20,
+            record_bytes_max: 4 << 20,
+            read_wait_max: Duration::from_secs(10),
+            write_attempts_max: 3,
+            records_examined_max: 1_000_000,
+        }
+    }
+}
+
+/// Cheap to clone; shared by every request handler.
+#[derive(Clone)]
+pub struct App {
+    inner: Arc<AppInner>,
+}
+
+struct AppInner {
+    consensus: ConsensusNode,
+    state: StateMachine,
+    limits: Limits,
+    collections: ParsedCache<Collection>,
+    auth_records: ParsedCache<Document>,
+    rate_limiter: RateLimiter,
+    login_guard: LoginGuard,
+    mailer: crate::mail::Mailer,
+    /// The settings last parsed, with the stored text they came from.
+    settings: Mutex<Option<(String, Arc<Settings>)>>,
+}
+
+/// A collection definition with the version of the entry that last wrote it.
+#[derive(Debug, Clone)]
+pub struct LoadedCollection {
+    pub collection: Arc<Collection>,
+    pub version: u64,
+}
+
+impl App {
+    pub fn new(consensus: ConsensusNode, state: StateMachine, limits: Limits) -> Self {
+        App {
+            inner: Arc::new(AppInner {
+                consensus,
+                state,
+                limits,
+                collections: ParsedCache::default(),
+                auth_records: ParsedCache::default(),
+                settings: Mutex::new(None),
+                rate_limiter: RateLimiter::default(),
+                login_guard: LoginGuard::default(),
+                mailer: crate::mail::Mailer::default(),
+            }),
+        }
+    }
+
+    pub fn consensus(&self) -> &ConsensusNode {
+        &self.inner.consensus
+    }
+
+    pub fn state(&self) -> &StateMachine {
+        &self.inner.state
+    }
+
+    pub fn limits(&self) -> &Limits {
+        &self.inner.limits
+    }
+
+    /// This node's failed sign-in counters.
+    pub fn login_guard(&self) -> &LoginGuard {
+        &self.inner.login_guard
+    }
+
+    /// This node's rate-limit windows.
+    pub fn rate_limiter(&self) -> &RateLimiter {
+        &self.inner.rate_limiter
+    }
+
+    /// This node's outgoing mail queue.
+    pub fn mailer(&self) -> &crate::mail::Mailer {
+        &self.inner.mailer
+    }
+
+    /// Propose a command through the leader; returns once this node has applied it.
+    pub async fn propose(&self, command: Command) -> Result<WriteOutcome, ServiceError> {
+        Ok(self.inner.consensus.write(command).await?)
+    }
+
+    /// Look a collection up by id, then by (case-insensitive) name.
+    pub fn collection(&self, id_or_name: &str) -> Result<Option<LoadedCollection>, ServiceError> {
+        let state = &self.inner.state;
+        let stored = match state.collection_by_id(id_or_name)? {
+            Some(stored) => Some(stored),
+            None => state.collection_by_name(id_or_name)?,
+        };
+        stored
+            .map(|stored| self.parse_collection(stored))
+            .transpose()
+    }
+
+    /// Every collection, in creation order.
+    pub fn collections(&self) -> Result<Vec<LoadedCollection>, ServiceError> {
+        self.inner
+            .state
+            .collections()?
+            .into_iter()
+            .map(|stored| self.parse_collection(stored))
+            .collect()
+    }
+
+    fn parse_collection(&self, stored: StoredCollection) -> Result<LoadedCollection, ServiceError> {
+        let collection = self
+            .inner
+            .collections
+            .get_or_parse(&stored.id, stored.version, || {
+                serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored collection", error))
+            })?;
+        Ok(LoadedCollection {
+            collection,
+            version: stored.version,
+        })
+    }
+
+    /// An auth record's document (tokens are checked against it on every request).
+    pub fn auth_record(
+        &self,
+        collection_id: &str,
+        record_id: &str,
+    ) -> Result<Option<Arc<Document>>, ServiceError> {
+        let Some(stored) = self.inner.state.record(collection_id, record_id)? else {
+            return Ok(None);
+        };
+        let key = format!("{collection_id}/{record_id}");
+        self.inner
+            .auth_records
+            .get_or_parse(&key, stored.version, || {
+                serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored auth record", error))
+            })
+            .map(Some)
+    }
+
+    /// The application settings as this node has applied them (PocketBase's defaults until a
+    /// superuser saves some).
+    pub fn settings(&self) -> Result<Arc<Settings>, ServiceError> {
+        let Some(stored) = self.inner.state.setting(SETTINGS_KEY)? else {
+            return Ok(Arc::new(Settings::default()));
+        };
+        let mut cached = self
+            .inner
+            .settings
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((text, settings)) = cached.as_ref() {
+            if *text == stored {
+                return Ok(settings.clone());
+            }
+        }
+        let settings: Arc<Settings> = Arc::new(serde_json::from_str(&stored).map_err(|error| ServiceError::internal_from("decode stored settings", error))?);
+        *cached = Some((stored, settings.clone()));
+        Ok(settings)
+    }
+}

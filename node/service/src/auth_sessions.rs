@@ -1,0 +1,118 @@
+//! PocketBase's `_otps`, `_mfas` and `_authOrigins` system collections: one-time codes
+//! (hashed, with the address they were sent to), first-factor MFA sessions and the devices
+//! a record logged in from, stored as ordinary replicated records so any node can use them. Each is created on first use, once cluster-wide
+//! (two nodes racing both propose `Absent`; one wins). Expiry is the record's `created`
+//! plus the auth collection's `otp.duration` or `mfa.duration`.
+
+pub use edgebase_model::auth_sessions::*;
+
+use chrono::{NaiveDateTime, Utc};
+use edgebase_wire::{Collection, CollectionType, Field, FieldKind};
+use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
+use edgebase_storage::{
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, StoredRecord,
+};
+use serde_json::{Map, Value};
+
+use crate::error::ServiceError;
+use crate::app::{App, LoadedCollection};
+use crate::collections::ensure_system_collection;
+use edgebase_model::auth_collection::system_field;
+use edgebase_model::collection_schema::system_id_field;
+use edgebase_model::ids;
+use edgebase_model::time;
+
+pub const OTPS_NAME: &str = "_otps";
+pub const MFAS_NAME: &str = "_mfas";
+pub const AUTH_ORIGINS_NAME: &str = "_authOrigins";
+/// Sessions of one record examined (and expired ones removed) per new session.
+const SESSIONS_EXAMINED_MAX: u64 = 100;
+
+/// The collection, created if this cluster has none yet.
+pub async fn ensure(app: &App, kind: SessionKind) -> Result<LoadedCollection, ServiceError> {
+    ensure_system_collection(app, kind.name(), || definition(kind, &time::now_string())).await
+}
+
+/// The unexpired sessions of one auth record, as `(created, id)` sorted oldest first; the
+/// expired ones seen are deleted (one batch, each on its version; a batch that lost a race
+/// is left for the next call). So a record's sessions stay few without a cleanup job.
+pub async fn prune_sessions(
+    app: &App,
+    sessions: &LoadedCollection,
+    auth_collection_id: &str,
+    record_id: &str,
+    duration_secs: u64,
+) -> Result<Vec<(String, String)>, ServiceError> {
+    let mut unexpired = Vec::new();
+    let mut deletes = Vec::new();
+    for (stored, doc) in records_of(app, sessions, auth_collection_id, record_id)? {
+        let created = doc
+            .get("created")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        if has_expired(&created, duration_secs) {
+            deletes.push(Command::DeleteRecord {
+                collection_id: sessions.collection.id.clone(),
+                record_id: stored.id.clone(),
+                expect: RecordExpect::Version(stored.version),
+            });
+        } else {
+            unexpired.push((created, stored.id.clone()));
+        }
+    }
+    if !deletes.is_empty() {
+        let outcome = app.propose(Command::Batch(deletes)).await?;
+        if let CommandResult::Rejected(rejection) = outcome.result {
+            tracing::debug!(
+                ?rejection,
+                "expired sessions changed meanwhile; left for later"
+            );
+        }
+    }
+    unexpired.sort();
+    Ok(unexpired)
+}
+
+/// A stored session with its decoded document.
+pub type SessionRecord = (StoredRecord, Map<String, Value>);
+
+/// The records of `sessions` that belong to one auth record (at most
+/// `SESSIONS_EXAMINED_MAX`), each with its decoded document.
+pub fn records_of(
+    app: &App,
+    sessions: &LoadedCollection,
+    auth_collection_id: &str,
+    record_id: &str,
+) -> Result<Vec<SessionRecord>, ServiceError> {
+    // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
+    let filter = format!("recordRef = '{record_id}' && collectionRef = '{auth_collection_id}'");
+    let parsed = edgebase_storage::query::parse_filter(&filter).map_err(|error| ServiceError::internal_from("session lookup filter", error))?;
+    let Some(expr) = parsed else {
+        return Ok(Vec::new());
+    };
+    let page = app.state().list_records(&ListRequest {
+        collection_id: sessions.collection.id.clone(),
+        filters: vec![FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }],
+        sort: Vec::new(),
+        sort_access: FilterAccess::Unrestricted,
+        offset: 0,
+        limit: SESSIONS_EXAMINED_MAX,
+        total: TotalCount::Skip,
+        context: RequestContext::at(Utc::now().timestamp_millis()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: 0,
+    })?;
+    page.records
+        .into_iter()
+        .map(|stored| {
+            let doc: Map<String, Value> =
+                serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored session", error))?;
+            Ok((stored, doc))
+        })
+        .collect()
+}
+

@@ -1,0 +1,189 @@
+//! Who is asking and how: the principal, its auth record, and the request data rules may
+//! read (`@request.*`), gathered once per request.
+
+use std::sync::Arc;
+
+use edgebase_wire::{Collection, CollectionType};
+use edgebase_storage::query::{FilterAccess, RequestContext, RuleSubject};
+use serde_json::{json, Map, Value};
+
+use crate::error::ServiceError;
+use crate::app::App;
+use crate::principal::{self, Principal};
+use edgebase_model::record_values::{self, Document};
+
+/// The caller of one request.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    /// The authenticated record, as `@request.auth` shows it to rules.
+    pub auth: Option<Map<String, Value>>,
+    pub query: Map<String, Value>,
+    pub headers: Map<String, Value>,
+    pub method: String,
+    /// `@request.context`: `default`, or the auth method a write runs inside (`oauth2`).
+    pub request_context: &'static str,
+}
+
+impl Caller {
+    /// The caller behind `raw_token` (anonymous when it is missing, invalid, expired or
+    /// revoked), with the request's query parameters, headers (names lower-cased, `-` as
+    /// `_`, as rules name them) and method.
+    pub fn resolve(
+        app: &App,
+        raw_token: Option<&str>,
+        query: Map<String, Value>,
+        headers: Map<String, Value>,
+        method: &str,
+    ) -> Result<Caller, ServiceError> {
+        let verified = match raw_token {
+            Some(raw) => principal::verified(app, raw)?,
+            None => None,
+        };
+        let (principal, auth) = match verified {
+            Some((principal, doc)) => {
+                let auth = auth_fields(app, &principal, &doc)?;
+                (principal, auth)
+            }
+            None => (Principal::Anonymous, None),
+        };
+        Ok(Caller {
+            principal,
+            auth,
+            query,
+            headers,
+            method: method.to_string(),
+            request_context: "default",
+        })
+    }
+
+    /// PocketBase refuses `@collection.` and `@request.` in a non-superuser's `filter` or
+    /// `sort` (a loose text check, as PocketBase's).
+    pub fn check_query_fields(&self) -> Result<(), ServiceError> {
+        if self.is_superuser() {
+            return Ok(());
+        }
+        for param in ["filter", "sort"] {
+            let Some(Value::String(text)) = self.query.get(param) else {
+                continue;
+            };
+            for field in ["@collection.", "@request."] {
+                if text.contains(field) {
+                    return Err(ServiceError::forbidden(format!(
+                        "Only superusers can filter by {field}"
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn is_superuser(&self) -> bool {
+        self.principal.is_superuser()
+    }
+
+    /// Whether the caller is the auth record `record_id` of collection `collection_id`.
+    pub fn is_record(&self, collection_id: &str, record_id: &str) -> bool {
+        matches!(&self.principal, Principal::Record { collection_id: c, id } if c == collection_id && id == record_id)
+    }
+
+    /// A record as this caller may see it: hidden fields for superusers only, and an auth
+    /// record's email only to superusers, to the record itself, or when `emailVisibility`
+    /// is on (PocketBase's rule).
+    pub fn shown(&self, collection: &Collection, doc: &Document) -> Map<String, Value> {
+        let mut record = record_values::public_record(collection, doc, self.is_superuser());
+        if collection.kind == CollectionType::Auth && !self.is_superuser() {
+            let id = doc.get("id").and_then(Value::as_str).unwrap_or_default();
+            let visible = doc.get("emailVisibility").and_then(Value::as_bool) == Some(true);
+            if !visible && !self.is_record(&collection.id, id) {
+                record.remove("email");
+            }
+        }
+        record
+    }
+
+    /// [`Caller::shown`], and an auth record's email also to a caller the collection's
+    /// manageRule admits for that record (PocketBase checks it for lists and views too).
+    pub fn shown_checked(
+        &self,
+        app: &App,
+        collection: &Collection,
+        doc: &Document,
+    ) -> Result<Map<String, Value>, ServiceError> {
+        let mut record = self.shown(collection, doc);
+        let hidden_email = collection.kind == CollectionType::Auth
+            && !record.contains_key("email")
+            && doc.contains_key("email");
+        if !hidden_email || self.auth.is_none() {
+            return Ok(record);
+        }
+        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
+            return Ok(record);
+        };
+        let Ok(Some(expr)) = edgebase_storage::query::parse_filter(rule) else {
+            return Ok(record);
+        };
+        let id = edgebase_model::record_values::text(doc, "id");
+        let check = app.state().check_record(
+            RuleSubject::Document {
+                collection_id: &collection.id,
+                id: &id,
+                doc,
+            },
+            &[edgebase_storage::query::FilterPart {
+                expr,
+                access: FilterAccess::Unrestricted,
+            }],
+            &self.context(&Map::new()),
+            app.limits().records_examined_max,
+        )?;
+        if check.matched {
+            record = record_values::public_record(collection, doc, false);
+        }
+        Ok(record)
+    }
+
+    /// Whether the caller's own filters and sorts may name hidden fields.
+    pub fn filter_access(&self) -> FilterAccess {
+        if self.is_superuser() {
+            FilterAccess::Unrestricted
+        } else {
+            FilterAccess::Restricted
+        }
+    }
+
+    /// The data rules and filters read, with `body` as `@request.body` and the clock read
+    /// now (evaluation itself never reads it).
+    pub fn context(&self, body: &Map<String, Value>) -> RequestContext {
+        RequestContext {
+            auth: self.auth.clone(),
+            body: body.clone(),
+            query: self.query.clone(),
+            headers: self.headers.clone(),
+            method: self.method.clone(),
+            context: self.request_context.into(),
+            now_unix_ms: chrono::Utc::now().timestamp_millis(),
+        }
+    }
+}
+
+/// The auth record as rules see it: every field (hidden ones too, as PocketBase exposes the
+/// whole auth record to rules) plus `collectionId` and `collectionName`, without secrets.
+fn auth_fields(
+    app: &App,
+    principal: &Principal,
+    doc: &Arc<Document>,
+) -> Result<Option<Map<String, Value>>, ServiceError> {
+    let collection_id = match principal {
+        Principal::Anonymous => return Ok(None),
+        Principal::Superuser { .. } => crate::superusers::superusers_id(),
+        Principal::Record { collection_id, .. } => collection_id.clone(),
+    };
+    let Some(loaded) = app.collection(&collection_id)? else {
+        return Ok(None);
+    };
+    let mut auth = record_values::public_record(&loaded.collection, doc, true);
+    auth.insert("collectionId".into(), json!(loaded.collection.id));
+    auth.insert("collectionName".into(), json!(loaded.collection.name));
+    Ok(Some(auth))
+}

@@ -1,0 +1,93 @@
+//! The `_externalAuths` system collection as PocketBase 0.40 defines it: one record per link
+//! between an auth record and an OAuth2 provider's user id, replicated like any record, with
+//! unique indexes so two nodes racing to link the same provider user cannot both win.
+
+pub use edgebase_model::external_auths::*;
+
+use edgebase_wire::{Collection, CollectionType, FieldKind};
+use edgebase_storage::query::{
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
+    Path as FieldPath, PathRoot, RequestContext, TotalCount,
+};
+use edgebase_storage::{
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+};
+use serde_json::Map;
+
+use crate::error::ServiceError;
+use crate::app::App;
+use crate::collections::ensure_system_collection;
+use edgebase_model::collection_schema::system_id_field;
+use edgebase_model::auth_collection::system_field;
+use edgebase_model::ids;
+use edgebase_model::time;
+
+pub const EXTERNAL_AUTHS_NAME: &str = "_externalAuths";
+
+/// Most links one auth record can have (one per provider of its collection).
+const LINKS_PER_RECORD_MAX: u64 = 100;
+
+fn equals(field: &str, value: &str) -> FilterPart {
+    FilterPart {
+        expr: Expr::Compare {
+            left: Operand::Path(FieldPath {
+                root: PathRoot::Record,
+                segments: vec![field.to_string()],
+                modifier: None,
+            }),
+            op: CompareOp {
+                kind: CompareKind::Eq,
+                any_of: false,
+            },
+            right: Operand::Text(value.to_string()),
+        },
+        access: FilterAccess::Unrestricted,
+    }
+}
+
+/// The commands that delete every link of the auth record `record_id` of `collection_id`,
+/// for the record's own delete (PocketBase removes a record's links with it).
+pub fn unlink_commands(
+    app: &App,
+    context: &RequestContext,
+    collection_id: &str,
+    record_id: &str,
+) -> Result<Vec<Command>, ServiceError> {
+    let Some(links) = app.collection(EXTERNAL_AUTHS_NAME)? else {
+        return Ok(Vec::new());
+    };
+    let page = app.state().list_records(&ListRequest {
+        collection_id: links.collection.id.clone(),
+        filters: vec![
+            equals("collectionRef", collection_id),
+            equals("recordRef", record_id),
+        ],
+        sort: Vec::new(),
+        sort_access: FilterAccess::Unrestricted,
+        offset: 0,
+        limit: LINKS_PER_RECORD_MAX,
+        total: TotalCount::Skip,
+        context: context.clone(),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: 0,
+    })?;
+    Ok(page
+        .records
+        .iter()
+        .map(|link| Command::DeleteRecord {
+            collection_id: links.collection.id.clone(),
+            record_id: link.id.clone(),
+            expect: RecordExpect::Exists,
+        })
+        .collect())
+}
+
+/// Create `_externalAuths` if this cluster has none yet (a node that started before OAuth2
+/// existed gets it on its next start).
+pub async fn ensure_collection(app: &App) -> Result<(), ServiceError> {
+    ensure_system_collection(app, EXTERNAL_AUTHS_NAME, || {
+        external_auths_collection(&time::now_string())
+    })
+    .await
+    .map(drop)
+}

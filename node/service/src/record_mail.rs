@@ -1,0 +1,329 @@
+//! What the email flows share: finding an auth record by email, mailing it one of its
+//! collection's templates (queued on this node, so each mail leaves the cluster once), and
+//! saving a changed auth record through consensus with its version as the condition.
+
+use edgebase_model::record_values::text;
+use edgebase_model::ValidationCode;
+use edgebase_wire::FieldKind;
+use edgebase_storage::query::{
+    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
+    Path as FieldPath, PathRoot, RequestContext, TotalCount,
+};
+use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
+use serde_json::{json, Value};
+
+use crate::error::{field_error, ServiceError, FieldErrors};
+use crate::record_writes::decode;
+use crate::app::{App, LoadedCollection};
+use edgebase_auth::record_token::{self, RecordTokenKind, TokenSubject};
+use edgebase_model::record_values::Document;
+use edgebase_model::time;
+use crate::mail::template::record_placeholders;
+use crate::mail::{render, Mail, Placeholders};
+
+/// Longest email PocketBase accepts in these forms.
+pub const EMAIL_LENGTH_MAX: usize = 255;
+
+/// A loose shape check like ozzo's `is.EmailFormat`: one `@`, a non-empty local part, a
+/// dotted domain, no spaces.
+pub fn is_email(value: &str) -> bool {
+    match value.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !value.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+/// PocketBase's `email` field errors for a request form (`Cannot be blank.`, length, format).
+pub fn email_errors(key: &str, value: &str) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    if value.is_empty() {
+        errors.insert(
+            key.into(),
+            field_error(ValidationCode::Required, "Cannot be blank.", None),
+        );
+    } else if value.chars().count() > EMAIL_LENGTH_MAX {
+        errors.insert(
+            key.into(),
+            field_error(
+                ValidationCode::LengthOutOfRange,
+                format!("The length must be between 1 and {EMAIL_LENGTH_MAX}."),
+                Some(json!({"min": 1, "max": EMAIL_LENGTH_MAX})),
+            ),
+        );
+    } else if !is_email(value) {
+        errors.insert(
+            key.into(),
+            field_error(
+                ValidationCode::IsEmail,
+                "Must be a valid email address.",
+                None,
+            ),
+        );
+    }
+    errors
+}
+
+/// The auth record of `loaded` with exactly this email (PocketBase's `FindAuthRecordByEmail`
+/// is case-sensitive: read off 0.40.6, `C@X.COM` does not find `c@x.com`); the email's
+/// unique index serves the lookup.
+pub fn find_by_email(
+    app: &App,
+    loaded: &LoadedCollection,
+    email: &str,
+) -> Result<Option<Document>, ServiceError> {
+    let expr = Expr::Compare {
+        left: Operand::Path(FieldPath {
+            root: PathRoot::Record,
+            segments: vec!["email".to_string()],
+            modifier: None,
+        }),
+        op: CompareOp {
+            kind: CompareKind::Eq,
+            any_of: false,
+        },
+        right: Operand::Text(email.to_string()),
+    };
+    let page = app.state().list_records(&ListRequest {
+        collection_id: loaded.collection.id.clone(),
+        filters: vec![FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }],
+        sort: Vec::new(),
+        sort_access: FilterAccess::Unrestricted,
+        offset: 0,
+        limit: 1,
+        total: TotalCount::Skip,
+        context: RequestContext::at(chrono::Utc::now().timestamp_millis()),
+        records_examined_max: app.limits().records_examined_max,
+        random_seed: 0,
+    })?;
+    page.records.first().map(decode).transpose()
+}
+
+/// Sign a `kind` token for `doc` with the collection's secret and lifetime for it.
+pub fn sign_record_token(
+    loaded: &LoadedCollection,
+    doc: &Document,
+    kind: RecordTokenKind,
+    new_email: Option<&str>,
+) -> Result<String, ServiceError> {
+    let (secret, duration_secs) =
+        record_token::secret_and_duration(&loaded.collection.options, kind).ok_or_else(|| {
+            tracing::error!(collection = %loaded.collection.name, kind = kind.option(), "auth collection without a token secret");
+            ServiceError::internal("find the collection's token secret")
+        })?;
+    let (record_id, email, token_key) =
+        (text(doc, "id"), text(doc, "email"), text(doc, "tokenKey"));
+    if token_key.is_empty() {
+        tracing::error!(collection = %loaded.collection.name, "auth record without a token key");
+        return Err(ServiceError::internal("read the record's token key"));
+    }
+    record_token::sign(
+        kind,
+        &TokenSubject {
+            record_id: &record_id,
+            collection_id: &loaded.collection.id,
+            email: &email,
+            token_key: &token_key,
+        },
+        new_email,
+        secret,
+        duration_secs,
+    )
+    .map_err(|error| ServiceError::internal_from("sign record token", error))
+}
+
+/// The auth record a `kind` token names, if the token's signature, type and expiry check out
+/// against the record's current `tokenKey` (with the record's collection).
+pub fn find_by_token(
+    app: &App,
+    token: &str,
+    kind: RecordTokenKind,
+) -> Result<Option<(LoadedCollection, Document, record_token::RecordTokenClaims)>, ServiceError> {
+    let Ok(claims) = record_token::unverified_claims(token) else {
+        return Ok(None);
+    };
+    let Some(loaded) = app.collection(&claims.collection_id)? else {
+        return Ok(None);
+    };
+    let Some((secret, _)) = record_token::secret_and_duration(&loaded.collection.options, kind)
+    else {
+        return Ok(None);
+    };
+    let Some(stored) = app.state().record(&loaded.collection.id, &claims.id)? else {
+        return Ok(None);
+    };
+    let doc = decode(&stored)?;
+    let token_key = text(&doc, "tokenKey");
+    if token_key.is_empty() {
+        return Ok(None);
+    }
+    match record_token::verify(token, kind, &token_key, secret) {
+        Ok(claims) => Ok(Some((loaded, doc, claims))),
+        Err(_) => Ok(None),
+    }
+}
+
+/// The per-mail values of a template (the app's name and URL and the record's fields come
+/// from the settings and the record).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct MailValues<'a> {
+    pub token: &'a str,
+    pub otp: &'a str,
+    pub otp_id: &'a str,
+    pub alert_info: &'a str,
+}
+
+/// Render the collection's template at the option path `template_path` (`{subject, body}`)
+/// for `doc` and queue it to `to`. A mail that cannot be queued is logged and counted by the
+/// mailer; the request still succeeds, as the flows answer the same whatever happens to the
+/// mail.
+pub fn queue_template_mail(
+    app: &App,
+    loaded: &LoadedCollection,
+    template_path: &[&str],
+    to: &str,
+    doc: &Document,
+    values: MailValues<'_>,
+) -> Result<(), ServiceError> {
+    queue_tracked_template_mail(app, loaded, template_path, to, doc, values).map(drop)
+}
+
+/// [`queue_template_mail`], with a receiver that says whether the mail went out, for a flow
+/// that undoes something when it did not.
+pub fn queue_tracked_template_mail(
+    app: &App,
+    loaded: &LoadedCollection,
+    template_path: &[&str],
+    to: &str,
+    doc: &Document,
+    values: MailValues<'_>,
+) -> Result<tokio::sync::oneshot::Receiver<bool>, ServiceError> {
+    let settings = app.settings()?;
+    let mut template = None;
+    for (depth, key) in template_path.iter().enumerate() {
+        template = if depth == 0 {
+            loaded.collection.options.get(*key)
+        } else {
+            template.and_then(|parent: &Value| parent.get(*key))
+        };
+    }
+    let field = |key: &str| {
+        template
+            .and_then(|template| template.get(key))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let placeholders = Placeholders {
+        app_name: &settings.meta.app_name,
+        app_url: &settings.meta.app_url,
+        token: values.token,
+        otp: values.otp,
+        otp_id: values.otp_id,
+        alert_info: values.alert_info,
+        record: record_placeholders(&loaded.collection, doc),
+    };
+    let mut mail = Mail::new(
+        &settings,
+        to,
+        render(&field("subject"), &placeholders),
+        render(&field("body"), &placeholders),
+    );
+    let (delivered, outcome) = tokio::sync::oneshot::channel();
+    mail.delivered = Some(delivered);
+    if let Err(error) = app.mailer().enqueue(mail) {
+        tracing::error!(%error, template = ?template_path, "queue mail");
+    }
+    Ok(outcome)
+}
+
+/// Why a record save did not happen.
+pub enum SaveError {
+    /// Another record holds a unique value (the email, for instance).
+    Unique,
+    Api(ServiceError),
+}
+
+impl From<ServiceError> for SaveError {
+    fn from(error: ServiceError) -> Self {
+        SaveError::Api(error)
+    }
+}
+
+/// Apply `change` to the stored record and write it through consensus, conditioned on the
+/// version it read; a record changed meanwhile is read again (bounded attempts). The
+/// `updated` autodate fields move to now. Returns the saved document.
+pub async fn save_record(
+    app: &App,
+    loaded: &LoadedCollection,
+    record_id: &str,
+    change: impl Fn(&mut Document),
+) -> Result<Document, SaveError> {
+    for _ in 0..app.limits().write_attempts_max {
+        let stored = app
+            .state()
+            .record(&loaded.collection.id, record_id)
+            .map_err(ServiceError::from)?
+            .ok_or_else(|| ServiceError::bad_request("The auth record no longer exists."))?;
+        let mut doc = decode(&stored)?;
+        change(&mut doc);
+        let now = time::now_string();
+        for field in &loaded.collection.fields {
+            if let FieldKind::Autodate {
+                on_update: true, ..
+            } = field.kind
+            {
+                doc.insert(field.name.clone(), json!(now));
+            }
+        }
+        let doc_json = serde_json::to_string(&doc).map_err(|source| ServiceError::internal_from("encode a document", source))?;
+        let outcome = app
+            .propose(Command::PutRecord {
+                collection_id: loaded.collection.id.clone(),
+                record_id: record_id.to_string(),
+                doc_json,
+                expect: RecordExpect::Version(stored.version),
+            })
+            .await?;
+        match outcome.result {
+            CommandResult::Applied { .. } => return Ok(doc),
+            CommandResult::Rejected(Rejection::UniqueViolation { .. }) => {
+                return Err(SaveError::Unique)
+            }
+            CommandResult::Rejected(rejection) => {
+                tracing::debug!(?rejection, "auth record changed meanwhile, retrying");
+            }
+        }
+    }
+    Err(SaveError::Api(ServiceError::unavailable(
+        "The record changed concurrently; retry.",
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn email_shapes() {
+        for (value, expected) in [
+            ("a@x.com", true),
+            ("a.b+c@sub.x.org", true),
+            ("a@x", false),
+            ("@x.com", false),
+            ("a b@x.com", false),
+            ("a@@x.com", false),
+            ("ax.com", false),
+        ] {
+            assert_eq!(super::is_email(value), expected, "{value}");
+        }
+    }
+}

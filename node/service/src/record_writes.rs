@@ -1,0 +1,749 @@
+//! Planning record writes: validate the body, check the collection's API rule on this node's
+//! state, and build the commands whose conditions name everything the decision relied on
+//! (the record's version, the records a rule or a relation read), plus cascades on delete.
+//!
+//! Planning never writes. A single request proposes its plan as one command; a batch plans
+//! request after request over [`Pending`] (what the earlier requests will have written) and
+//! proposes all plans as one `Batch`, so every replica applies all of it or none.
+
+use edgebase_model::record_values::text;
+use edgebase_model::ValidationCode;
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use edgebase_wire::{Collection, CollectionType, FieldKind};
+use edgebase_storage::query::{
+    Expr, FilterAccess, FilterPart, ListRequest, RecordRead, RuleSubject, TotalCount,
+};
+use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
+use serde_json::{json, Map, Value};
+
+use crate::caller::Caller;
+use crate::error::{field_error, ServiceError, FieldErrors};
+use crate::app::{App, LoadedCollection};
+use edgebase_auth::password;
+use edgebase_model::auth_record::{self, AuthAccess};
+use crate::external_auths;
+use edgebase_model::record_values::{self, Document, RecordLookup, WriteContext, Writer};
+use edgebase_model::time;
+
+/// A record a rule read: collection id, record id, version.
+
+/// Most records one delete may touch through cascades and reference removals.
+const CASCADE_RECORDS_MAX: usize = 10_000;
+/// Deepest chain of cascading deletes followed.
+const CASCADE_DEPTH_MAX: usize = 16;
+
+/// What the earlier requests of a batch will have written: `None` for a deleted record.
+#[derive(Debug, Default)]
+pub struct Pending {
+    records: HashMap<(String, String), Option<Document>>,
+}
+
+impl Pending {
+    fn get(&self, collection_id: &str, record_id: &str) -> Option<&Option<Document>> {
+        self.records
+            .get(&(collection_id.to_string(), record_id.to_string()))
+    }
+
+    /// Take a plan's effects into account for the requests after it.
+    pub fn absorb(&mut self, planned: &Planned) {
+        for effect in &planned.effects {
+            self.records.insert(
+                (effect.collection_id.clone(), effect.record_id.clone()),
+                effect.doc.clone(),
+            );
+        }
+    }
+}
+
+/// One record a plan writes (`doc`) or deletes (`None`).
+#[derive(Debug, Clone)]
+pub struct Effect {
+    pub collection_id: String,
+    pub record_id: String,
+    pub doc: Option<Document>,
+}
+
+/// The answer a write gives once its commands applied.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    Record(Map<String, Value>),
+    NoContent,
+}
+
+/// A planned write: its commands (conditions first), its answer and its effects.
+#[derive(Debug, Clone)]
+pub struct Planned {
+    pub commands: Vec<Command>,
+    pub answer: Answer,
+    pub effects: Vec<Effect>,
+    /// The message a rejected write answers with (`Failed to create record.`, ...).
+    failed: &'static str,
+}
+
+/// Which record write a plan is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn failed(self) -> &'static str {
+        match self {
+            Action::Create => "Failed to create record.",
+            Action::Update => "Failed to update record.",
+            Action::Delete => "Failed to delete record.",
+        }
+    }
+}
+
+/// What became of a proposed plan.
+pub enum Verdict {
+    /// Something it relied on changed between planning and applying: plan again.
+    Stale,
+    Failed(ServiceError),
+}
+
+impl Planned {
+    /// The plan's commands as one command.
+    pub fn command(&self) -> Command {
+        match self.commands.as_slice() {
+            [single] => single.clone(),
+            _ => Command::Batch(self.commands.clone()),
+        }
+    }
+
+    /// Judge a rejection of this plan's own commands.
+    pub fn verdict(&self, rejection: &Rejection) -> Verdict {
+        match rejection {
+            Rejection::InBatch { reason, .. } => self.verdict(reason),
+            Rejection::UniqueViolation { columns, .. } => {
+                let mut data = FieldErrors::new();
+                for column in columns {
+                    data.insert(
+                        column.clone(),
+                        field_error(ValidationCode::NotUnique, "Value must be unique.", None),
+                    );
+                }
+                Verdict::Failed(ServiceError::validation(self.failed, data))
+            }
+            Rejection::RecordExists => {
+                let mut data = FieldErrors::new();
+                data.insert(
+                    "id".into(),
+                    field_error(ValidationCode::NotUnique, "Value must be unique.", None),
+                );
+                Verdict::Failed(ServiceError::validation(self.failed, data))
+            }
+            Rejection::CollectionMissing => {
+                Verdict::Failed(ServiceError::missing_or_invalid_collection())
+            }
+            Rejection::RecordMissing | Rejection::VersionMismatch { .. } => Verdict::Stale,
+            other => {
+                tracing::error!(rejection = ?other, "unexpected rejection of a record write");
+                Verdict::Failed(ServiceError::internal("apply a record write"))
+            }
+        }
+    }
+}
+
+/// A record as a plan found it, and the condition that says "still as found".
+struct Current {
+    doc: Document,
+    expect: RecordExpect,
+}
+
+/// Plans writes for one caller over local state and `pending`.
+pub struct Planner<'a> {
+    pub app: &'a App,
+    pub caller: &'a Caller,
+    pub pending: &'a Pending,
+}
+
+/// Relation ids a write refers to, checked against local state (or the batch) and
+/// remembered so the write can require them to still exist.
+struct RelationLookup<'a> {
+    app: &'a App,
+    pending: &'a Pending,
+    checked: RefCell<Vec<(String, String)>>,
+}
+
+impl RecordLookup for RelationLookup<'_> {
+    fn record_exists(&self, collection_id: &str, record_id: &str) -> bool {
+        if let Some(pending) = self.pending.get(collection_id, record_id) {
+            return pending.is_some();
+        }
+        let exists = matches!(
+            self.app.state().record(collection_id, record_id),
+            Ok(Some(_))
+        );
+        if exists {
+            self.checked
+                .borrow_mut()
+                .push((collection_id.to_string(), record_id.to_string()));
+        }
+        exists
+    }
+}
+
+impl Planner<'_> {
+    fn current(&self, collection_id: &str, record_id: &str) -> Result<Option<Current>, ServiceError> {
+        if let Some(pending) = self.pending.get(collection_id, record_id) {
+            return Ok(pending.as_ref().map(|doc| Current {
+                doc: doc.clone(),
+                expect: RecordExpect::Exists,
+            }));
+        }
+        let Some(stored) = self.app.state().record(collection_id, record_id)? else {
+            return Ok(None);
+        };
+        let doc = decode(&stored)?;
+        let expect = RecordExpect::Version(stored.version);
+        Ok(Some(Current { doc, expect }))
+    }
+
+    /// Whether a record exists, counting the batch's earlier writes.
+    pub fn exists(&self, collection_id: &str, record_id: &str) -> Result<bool, ServiceError> {
+        Ok(self.current(collection_id, record_id)?.is_some())
+    }
+
+    /// Check `rule` for this caller on `record`: `Ok(Some(reads))` when allowed (with the
+    /// records the rule read), `Ok(None)` when the rule does not match.
+    fn rule_allows(
+        &self,
+        rule: &Option<String>,
+        subject: RuleSubject<'_>,
+        body: &Map<String, Value>,
+    ) -> Result<Option<Vec<RecordRead>>, ServiceError> {
+        if self.caller.is_superuser() {
+            return Ok(Some(Vec::new()));
+        }
+        let Some(rule) = rule else {
+            return Err(ServiceError::superusers_only());
+        };
+        let Some(expr) = parse_rule(rule)? else {
+            return Ok(Some(Vec::new()));
+        };
+        let check = self.app.state().check_record(
+            subject,
+            &[FilterPart {
+                expr,
+                access: FilterAccess::Unrestricted,
+            }],
+            &self.caller.context(body),
+            self.app.limits().records_examined_max,
+        )?;
+        Ok(check.matched.then_some(check.reads))
+    }
+
+    fn write_context<'l>(
+        &self,
+        now: &'l str,
+        lookup: &'l RelationLookup<'_>,
+        auth_access: AuthAccess,
+    ) -> WriteContext<'l> {
+        WriteContext {
+            now,
+            lookup,
+            writer: self.writer(),
+            auth_access,
+        }
+    }
+
+    /// Whether this caller manages `record` of an auth collection: a superuser, or one the
+    /// collection's manageRule admits for it.
+    fn auth_access(
+        &self,
+        collection: &Collection,
+        subject: RuleSubject<'_>,
+        body: &Map<String, Value>,
+    ) -> Result<AuthAccess, ServiceError> {
+        if self.caller.is_superuser() {
+            return Ok(AuthAccess::Manage);
+        }
+        if collection.kind != CollectionType::Auth {
+            return Ok(AuthAccess::Own);
+        }
+        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
+            return Ok(AuthAccess::Own);
+        };
+        let allowed = self.rule_allows(&Some(rule.to_string()), subject, body)?;
+        Ok(if allowed.is_some() {
+            AuthAccess::Manage
+        } else {
+            AuthAccess::Own
+        })
+    }
+
+    /// The access a create of an auth record has: the manageRule is checked on the record
+    /// the body would make.
+    fn create_access(
+        &self,
+        collection: &Collection,
+        body: &Map<String, Value>,
+    ) -> Result<AuthAccess, ServiceError> {
+        if self.caller.is_superuser() {
+            return Ok(AuthAccess::Manage);
+        }
+        if collection.kind != CollectionType::Auth
+            || collection
+                .options
+                .get("manageRule")
+                .is_none_or(Value::is_null)
+        {
+            return Ok(AuthAccess::Own);
+        }
+        let lookup = self.lookup();
+        let now = time::now_string();
+        let probe = record_values::document_for_create(
+            collection,
+            body,
+            &self.write_context(&now, &lookup, AuthAccess::Manage),
+        );
+        match probe {
+            Ok(doc) => {
+                let id = text(&doc, "id");
+                self.auth_access(collection, document(&collection.id, &id, &doc), body)
+            }
+            Err(_) => Ok(AuthAccess::Own),
+        }
+    }
+
+    fn writer(&self) -> Writer {
+        if self.caller.is_superuser() {
+            Writer::Superuser
+        } else {
+            Writer::Client
+        }
+    }
+
+    pub async fn create(
+        &self,
+        loaded: &LoadedCollection,
+        body: &Map<String, Value>,
+    ) -> Result<Planned, ServiceError> {
+        let collection = &loaded.collection;
+        if !self.caller.is_superuser() && collection.create_rule.is_none() {
+            return Err(ServiceError::superusers_only());
+        }
+        let failed = Action::Create.failed();
+        let access = self.create_access(collection, body)?;
+        let (mut doc, related) = self.build(failed, access, |context| {
+            record_values::document_for_create(collection, body, context)
+        })?;
+        hash_passwords(collection, body, self.writer(), &mut doc).await?;
+        let record_id = text(&doc, "id");
+        let subject = document(&collection.id, &record_id, &doc);
+        let Some(reads) = self.rule_allows(&collection.create_rule, subject, body)? else {
+            return Err(ServiceError::bad_request(failed));
+        };
+        let mut commands = conditions(reads, related, &collection.id, &record_id);
+        commands.push(Command::PutRecord {
+            collection_id: collection.id.clone(),
+            record_id: record_id.clone(),
+            doc_json: self.encode(&doc)?,
+            expect: RecordExpect::Absent,
+        });
+        Ok(Planned {
+            commands,
+            answer: Answer::Record(self.shown(collection, &doc, access)),
+            effects: vec![Effect {
+                collection_id: collection.id.clone(),
+                record_id,
+                doc: Some(doc),
+            }],
+            failed,
+        })
+    }
+
+    pub async fn update(
+        &self,
+        loaded: &LoadedCollection,
+        record_id: &str,
+        body: &Map<String, Value>,
+    ) -> Result<Planned, ServiceError> {
+        let collection = &loaded.collection;
+        let current = self
+            .current(&collection.id, record_id)?
+            .ok_or_else(ServiceError::not_found)?;
+        let Some(reads) = self.rule_allows(
+            &collection.update_rule,
+            document(&collection.id, record_id, &current.doc),
+            body,
+        )? else {
+            return Err(ServiceError::not_found());
+        };
+        let failed = Action::Update.failed();
+        let access = self.auth_access(
+            collection,
+            document(&collection.id, record_id, &current.doc),
+            body,
+        )?;
+        let (mut doc, related) = self.build(failed, access, |context| {
+            record_values::document_for_update(collection, &current.doc, body, context)
+        })?;
+        if let Some(old_password) = auth_record::old_password_to_check(collection, body, access) {
+            let stored_hash = current
+                .doc
+                .get("password")
+                .and_then(Value::as_str)
+                .map(String::from);
+            let matches = password::verify(old_password, stored_hash)
+                .await
+                .map_err(|error| ServiceError::internal_from("verify an old password", error))?;
+            if !matches {
+                let mut errors = FieldErrors::new();
+                errors.insert("oldPassword".into(), auth_record::invalid_old_password());
+                return Err(ServiceError::validation(failed, errors));
+            }
+        }
+        hash_passwords(collection, body, self.writer(), &mut doc).await?;
+        let mut commands = conditions(reads, related, &collection.id, record_id);
+        commands.push(Command::PutRecord {
+            collection_id: collection.id.clone(),
+            record_id: record_id.to_string(),
+            doc_json: self.encode(&doc)?,
+            expect: current.expect,
+        });
+        Ok(Planned {
+            commands,
+            answer: Answer::Record(self.shown(collection, &doc, access)),
+            effects: vec![Effect {
+                collection_id: collection.id.clone(),
+                record_id: record_id.to_string(),
+                doc: Some(doc),
+            }],
+            failed,
+        })
+    }
+
+    pub async fn delete(
+        &self,
+        loaded: &LoadedCollection,
+        record_id: &str,
+    ) -> Result<Planned, ServiceError> {
+        let collection = &loaded.collection;
+        let current = self
+            .current(&collection.id, record_id)?
+            .ok_or_else(ServiceError::not_found)?;
+        let Some(reads) =
+            self.rule_allows(
+                &collection.delete_rule,
+                document(&collection.id, record_id, &current.doc),
+                &Map::new(),
+            )?
+        else {
+            return Err(ServiceError::not_found());
+        };
+        let mut commands = conditions(reads, Vec::new(), &collection.id, record_id);
+        commands.push(Command::DeleteRecord {
+            collection_id: collection.id.clone(),
+            record_id: record_id.to_string(),
+            expect: current.expect,
+        });
+        let mut effects = vec![Effect {
+            collection_id: collection.id.clone(),
+            record_id: record_id.to_string(),
+            doc: None,
+        }];
+        let mut cascade = Cascade {
+            planner: self,
+            commands: &mut commands,
+            effects: &mut effects,
+        };
+        cascade.references_to(&collection.id, record_id, 0)?;
+        if collection.kind == CollectionType::Auth {
+            let context = self.caller.context(&Map::new());
+            let unlink =
+                external_auths::unlink_commands(self.app, &context, &collection.id, record_id);
+            commands.extend(unlink?);
+        }
+        Ok(Planned {
+            commands,
+            answer: Answer::NoContent,
+            effects,
+            failed: Action::Delete.failed(),
+        })
+    }
+
+    /// Build a document with this node's clock and a relation lookup that remembers the
+    /// related records it found (they become conditions of the write). Synchronous, so the
+    /// lookup never lives across an await.
+    fn build(
+        &self,
+        failed: &'static str,
+        access: AuthAccess,
+        document: impl FnOnce(&WriteContext<'_>) -> Result<Document, FieldErrors>,
+    ) -> Result<(Document, Vec<(String, String)>), ServiceError> {
+        let lookup = self.lookup();
+        let now = time::now_string();
+        let doc = document(&self.write_context(&now, &lookup, access))
+            .map_err(|errors| ServiceError::validation(failed, errors))?;
+        Ok((doc, lookup.checked.into_inner()))
+    }
+
+    fn lookup(&self) -> RelationLookup<'_> {
+        RelationLookup {
+            app: self.app,
+            pending: self.pending,
+            checked: RefCell::new(Vec::new()),
+        }
+    }
+
+    fn encode(&self, doc: &Document) -> Result<String, ServiceError> {
+        let doc_json = serde_json::to_string(doc).map_err(|source| ServiceError::internal_from("encode a document", source))?;
+        let max = self.app.limits().record_bytes_max;
+        if doc_json.len() > max {
+            return Err(ServiceError::bad_request(format!(
+                "The record is larger than the {max} bytes a record may hold."
+            )));
+        }
+        Ok(doc_json)
+    }
+
+    /// The written record as the caller sees it; one who manages it sees its email.
+    fn shown(
+        &self,
+        collection: &Collection,
+        doc: &Document,
+        access: AuthAccess,
+    ) -> Map<String, Value> {
+        let mut shown = self.caller.shown(collection, doc);
+        if access == AuthAccess::Manage && collection.kind == CollectionType::Auth {
+            shown = record_values::public_record(collection, doc, self.caller.is_superuser());
+        }
+        shown
+    }
+}
+
+/// Deleting a record reaches the records whose relations point at it: PocketBase deletes
+/// them too (`cascadeDelete`), or removes the reference, or refuses when the relation is
+/// required and would be left empty.
+struct Cascade<'p, 'a> {
+    planner: &'p Planner<'a>,
+    commands: &'p mut Vec<Command>,
+    effects: &'p mut Vec<Effect>,
+}
+
+impl Cascade<'_, '_> {
+    fn already_deleted(&self, collection_id: &str, record_id: &str) -> bool {
+        self.effects.iter().any(|effect| {
+            effect.doc.is_none()
+                && effect.collection_id == collection_id
+                && effect.record_id == record_id
+        })
+    }
+
+    fn references_to(
+        &mut self,
+        target_collection_id: &str,
+        target_id: &str,
+        depth: usize,
+    ) -> Result<(), ServiceError> {
+        if depth >= CASCADE_DEPTH_MAX {
+            return Err(ServiceError::bad_request(format!(
+                "Failed to delete record: cascading deletes go deeper than {CASCADE_DEPTH_MAX} levels."
+            )));
+        }
+        for loaded in self.planner.app.collections()? {
+            let collection = loaded.collection.clone();
+            for field in &collection.fields {
+                let FieldKind::Relation {
+                    collection_id,
+                    cascade_delete,
+                    ..
+                } = &field.kind
+                else {
+                    continue;
+                };
+                if collection_id != target_collection_id {
+                    continue;
+                }
+                for referencing in self.referencing(&collection, &field.name, target_id)? {
+                    if self.already_deleted(&collection.id, &referencing.id) {
+                        continue;
+                    }
+                    if self.effects.len() >= CASCADE_RECORDS_MAX {
+                        return Err(ServiceError::bad_request(format!(
+                            "Failed to delete record: it would change more than {CASCADE_RECORDS_MAX} referencing records."
+                        )));
+                    }
+                    let mut doc = decode(&referencing)?;
+                    if *cascade_delete {
+                        self.commands.push(Command::DeleteRecord {
+                            collection_id: collection.id.clone(),
+                            record_id: referencing.id.clone(),
+                            expect: RecordExpect::Version(referencing.version),
+                        });
+                        self.effects.push(Effect {
+                            collection_id: collection.id.clone(),
+                            record_id: referencing.id.clone(),
+                            doc: None,
+                        });
+                        self.references_to(&collection.id, &referencing.id, depth + 1)?;
+                        continue;
+                    }
+                    let remaining = without_reference(doc.get(&field.name), target_id);
+                    if field.required && is_empty_relation(&remaining) {
+                        return Err(ServiceError::bad_request(
+                            "Failed to delete record. Make sure that the record is not part of a required relation reference.",
+                        ));
+                    }
+                    doc.insert(field.name.clone(), remaining);
+                    self.commands.push(Command::PutRecord {
+                        collection_id: collection.id.clone(),
+                        record_id: referencing.id.clone(),
+                        doc_json: serde_json::to_string(&doc).map_err(|source| ServiceError::internal_from("encode a document", source))?,
+                        expect: RecordExpect::Version(referencing.version),
+                    });
+                    self.effects.push(Effect {
+                        collection_id: collection.id.clone(),
+                        record_id: referencing.id.clone(),
+                        doc: Some(doc),
+                    });
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records of `collection` whose relation `field` holds `target_id`.
+    fn referencing(
+        &self,
+        collection: &Collection,
+        field: &str,
+        target_id: &str,
+    ) -> Result<Vec<StoredRecord>, ServiceError> {
+        let expr = crate::expand::references(field, target_id);
+        let limits = self.planner.app.limits();
+        let mut found = Vec::new();
+        let page_size = edgebase_storage::RECORDS_PAGE_LIMIT_MAX;
+        loop {
+            let page = self.planner.app.state().list_records(&ListRequest {
+                collection_id: collection.id.clone(),
+                filters: vec![FilterPart {
+                    expr: expr.clone(),
+                    access: FilterAccess::Unrestricted,
+                }],
+                sort: Vec::new(),
+                sort_access: FilterAccess::Unrestricted,
+                offset: found.len() as u64,
+                limit: page_size,
+                total: TotalCount::Skip,
+                context: self.planner.caller.context(&Map::new()),
+                records_examined_max: limits.records_examined_max,
+                random_seed: 0,
+            })?;
+            let got = page.records.len() as u64;
+            found.extend(page.records);
+            if got < page_size || found.len() > CASCADE_RECORDS_MAX {
+                return Ok(found);
+            }
+        }
+    }
+}
+
+fn without_reference(value: Option<&Value>, target_id: &str) -> Value {
+    match value {
+        Some(Value::Array(items)) => Value::Array(
+            items
+                .iter()
+                .filter(|item| item.as_str() != Some(target_id))
+                .cloned()
+                .collect(),
+        ),
+        Some(Value::String(id)) if id == target_id => json!(""),
+        Some(other) => other.clone(),
+        None => json!(""),
+    }
+}
+
+fn is_empty_relation(value: &Value) -> bool {
+    match value {
+        Value::Array(items) => items.is_empty(),
+        Value::String(id) => id.is_empty(),
+        _ => true,
+    }
+}
+
+/// The conditions a write carries: the records a rule read must still be at the versions
+/// read, and the related records must still exist. The written record itself carries its
+/// own condition on the write command.
+fn conditions(
+    reads: Vec<RecordRead>,
+    related: Vec<(String, String)>,
+    collection_id: &str,
+    record_id: &str,
+) -> Vec<Command> {
+    let is_self = |c: &str, r: &str| c == collection_id && r == record_id;
+    let mut commands: Vec<Command> = Vec::new();
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for RecordRead {
+        collection_id: collection,
+        record_id: record,
+        version,
+    } in reads
+    {
+        if is_self(&collection, &record) || seen.contains(&(collection.clone(), record.clone())) {
+            continue;
+        }
+        seen.push((collection.clone(), record.clone()));
+        commands.push(Command::CheckRecord {
+            collection_id: collection,
+            record_id: record,
+            expect: RecordExpect::Version(version),
+        });
+    }
+    for (collection, record) in related {
+        if is_self(&collection, &record) || seen.contains(&(collection.clone(), record.clone())) {
+            continue;
+        }
+        seen.push((collection.clone(), record.clone()));
+        commands.push(Command::CheckRecord {
+            collection_id: collection,
+            record_id: record,
+            expect: RecordExpect::Exists,
+        });
+    }
+    commands
+}
+
+/// A stored API rule as a filter; a rule that does not parse (saved before rules were
+/// checked) answers PocketBase's generic 400.
+pub(crate) fn parse_rule(rule: &str) -> Result<Option<Expr>, ServiceError> {
+    edgebase_storage::query::parse_filter(rule).map_err(|error| {
+        tracing::warn!(%error, rule, "a stored API rule does not parse");
+        ServiceError::invalid_body()
+    })
+}
+
+/// A record's document as the subject of a rule check.
+fn document<'a>(collection_id: &'a str, record_id: &'a str, doc: &'a Document) -> RuleSubject<'a> {
+    RuleSubject::Document {
+        collection_id,
+        id: record_id,
+        doc,
+    }
+}
+
+pub fn decode(stored: &StoredRecord) -> Result<Document, ServiceError> {
+    serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored record", error))
+}
+
+/// Replace newly given passwords (validated as plain text) by their hashes.
+async fn hash_passwords(
+    collection: &Collection,
+    body: &Map<String, Value>,
+    writer: Writer,
+    doc: &mut Document,
+) -> Result<(), ServiceError> {
+    for name in record_values::passwords_to_hash(collection, body, writer) {
+        let plain = text(doc, &name);
+        let hashed = password::hash(plain).await.map_err(|error| ServiceError::internal_from("hash a password field", error))?;
+        doc.insert(name, Value::String(hashed));
+    }
+    Ok(())
+}

@@ -1,0 +1,184 @@
+//! The crates' layers, checked on `cargo metadata`: dependencies run one way
+//! (`node -> api -> service -> {auth, model, consensus}`, `consensus -> storage`), the
+//! model knows no runtime, HTTP or storage, and only the api crate knows axum.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+use serde_json::Value;
+
+/// Crates of the product whose dependencies are checked; the test and bench tooling
+/// (`edgebase-tests`, `edgebase-bench`) may use anything.
+const PRODUCT_CRATES: &[&str] = &[
+    "edgebase-node",
+    "edgebase-api",
+    "edgebase-service",
+    "edgebase-auth",
+    "edgebase-model",
+    "edgebase-consensus",
+    "edgebase-storage",
+    "edgebase-syntax",
+    "edgebase-client",
+    "edgebase-wire",
+];
+
+/// `(crate, dependency it must not reach, even transitively, through normal dependencies)`.
+const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
+    (
+        "edgebase-model",
+        &[
+            "tokio",
+            "axum",
+            "hyper",
+            "rocksdb",
+            "edgebase-storage",
+            "edgebase-consensus",
+            "edgebase-auth",
+            "edgebase-service",
+            "edgebase-api",
+        ],
+    ),
+    ("edgebase-syntax", &["tokio", "serde", "rocksdb", "axum"]),
+    ("edgebase-wire", &["tokio", "reqwest", "rocksdb", "axum"]),
+    (
+        "edgebase-auth",
+        &[
+            "axum",
+            "rocksdb",
+            "edgebase-storage",
+            "edgebase-consensus",
+            "edgebase-service",
+            "edgebase-api",
+        ],
+    ),
+    ("edgebase-service", &["axum", "edgebase-api", "edgebase-client"]),
+    (
+        "edgebase-consensus",
+        &["axum", "edgebase-model", "edgebase-service", "edgebase-api", "edgebase-auth"],
+    ),
+    (
+        "edgebase-storage",
+        &["tokio", "quinn", "openraft", "axum", "hyper", "edgebase-consensus"],
+    ),
+    ("edgebase-client", &["rocksdb", "openraft", "quinn", "edgebase-storage"]),
+];
+
+/// The only product crate that may name axum as a direct dependency.
+const AXUM_OWNER: &str = "edgebase-api";
+
+struct Graph {
+    /// Package name -> names of its normal (not dev, not build) dependencies.
+    normal_deps: BTreeMap<String, BTreeSet<String>>,
+}
+
+impl Graph {
+    fn load() -> Graph {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        let output = Command::new(cargo)
+            .args(["metadata", "--format-version", "1", "--offline"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .expect("run cargo metadata");
+        assert!(
+            output.status.success(),
+            "cargo metadata failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let metadata: Value = serde_json::from_slice(&output.stdout).expect("metadata is JSON");
+        let names: BTreeMap<&str, &str> = metadata["packages"]
+            .as_array()
+            .expect("packages")
+            .iter()
+            .map(|package| {
+                (
+                    package["id"].as_str().expect("package id"),
+                    package["name"].as_str().expect("package name"),
+                )
+            })
+            .collect();
+        let mut normal_deps = BTreeMap::new();
+        for node in metadata["resolve"]["nodes"].as_array().expect("resolve") {
+            let name = names[node["id"].as_str().expect("node id")];
+            let deps: BTreeSet<String> = node["deps"]
+                .as_array()
+                .expect("deps")
+                .iter()
+                .filter(|dep| {
+                    dep["dep_kinds"]
+                        .as_array()
+                        .expect("dep_kinds")
+                        .iter()
+                        .any(|kind| kind["kind"].is_null())
+                })
+                .map(|dep| names[dep["pkg"].as_str().expect("dep pkg")].to_string())
+                .collect();
+            normal_deps
+                .entry(name.to_string())
+                .or_insert_with(BTreeSet::new)
+                .extend(deps);
+        }
+        Graph { normal_deps }
+    }
+
+    fn direct(&self, name: &str) -> &BTreeSet<String> {
+        self.normal_deps
+            .get(name)
+            .unwrap_or_else(|| panic!("{name} is not in the workspace's dependency graph"))
+    }
+
+    /// Every crate `name` reaches through normal dependencies, with one path to each.
+    fn reachable(&self, name: &str) -> BTreeMap<String, Vec<String>> {
+        let mut paths: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        let mut queue = vec![vec![name.to_string()]];
+        while let Some(path) = queue.pop() {
+            let last = path.last().expect("paths are never empty").clone();
+            for dep in self.normal_deps.get(&last).into_iter().flatten() {
+                if paths.contains_key(dep) {
+                    continue;
+                }
+                let mut next = path.clone();
+                next.push(dep.clone());
+                paths.insert(dep.clone(), next.clone());
+                queue.push(next);
+            }
+        }
+        paths
+    }
+}
+
+#[test]
+fn layers_point_one_way() {
+    let graph = Graph::load();
+    let mut problems = Vec::new();
+    for (krate, forbidden) in FORBIDDEN_TRANSITIVE {
+        let reachable = graph.reachable(krate);
+        for dep in *forbidden {
+            if let Some(path) = reachable.get(*dep) {
+                problems.push(format!("{krate} reaches {dep}: {}", path.join(" -> ")));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+}
+
+#[test]
+fn only_the_api_crate_depends_on_axum() {
+    let graph = Graph::load();
+    let owners: Vec<&str> = PRODUCT_CRATES
+        .iter()
+        .copied()
+        .filter(|krate| graph.direct(krate).contains("axum"))
+        .collect();
+    assert_eq!(owners, [AXUM_OWNER], "crates that depend on axum directly");
+}
+
+/// The check above is only as good as the graph it reads: the api crate must be seen to
+/// reach axum, and the node to reach the api.
+#[test]
+fn the_graph_is_read_correctly() {
+    let graph = Graph::load();
+    assert!(graph.direct("edgebase-api").contains("axum"));
+    assert!(graph.reachable("edgebase-node").contains_key("edgebase-api"));
+    assert!(graph.reachable("edgebase-node").contains_key("rocksdb"));
+    assert!(!graph.direct("edgebase-model").contains("edgebase-service"));
+}
