@@ -42,6 +42,13 @@ fi
 # unify the same way each time and RocksDB's C++ is built once, not once per command.
 step "format and lint"
 cargo fmt --all -- --check
+# Unused dependencies fail the run. A false positive (a crate used only through a macro or
+# under another name) goes in that crate's `[package.metadata.cargo-machete] ignored`.
+MACHETE_VERSION=0.9.2
+if [ "$(cargo machete --version 2>/dev/null)" != "$MACHETE_VERSION" ]; then
+    cargo install --locked cargo-machete --version "$MACHETE_VERSION"
+fi
+cargo machete
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "build everything (the edgebase binary included)"
