@@ -12,18 +12,12 @@ PB_VERSION=0.40.6
 step() { printf '\n=== %s\n' "$*"; }
 
 step "system packages"
-missing=()
-for package in clang libclang-dev iproute2 curl python3; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" \
-        || missing+=("$package")
-done
+# deploy/build-deps.sh installs what the build needs (clang, libclang-dev) and checks cargo;
+# the test tools are passed to it, so one apt-get run installs whatever is missing.
+test_packages=(iproute2 curl python3)
 # Node.js runs the unmodified PocketBase JS SDK against EdgeBase (tests/tests/js_sdk.rs).
-command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
-if [ ${#missing[@]} -gt 0 ]; then
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
-fi
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
+deploy/build-deps.sh "${test_packages[@]}"
 
 step "PocketBase $PB_VERSION (reference server for differential tests)"
 if ! pocketbase --version 2>/dev/null | grep -q "$PB_VERSION"; then
@@ -48,6 +42,13 @@ fi
 # unify the same way each time and RocksDB's C++ is built once, not once per command.
 step "format and lint"
 cargo fmt --all -- --check
+# Unused dependencies fail the run. A false positive (a crate used only through a macro or
+# under another name) goes in that crate's `[package.metadata.cargo-machete] ignored`.
+MACHETE_VERSION=0.9.2
+if [ "$(cargo machete --version 2>/dev/null)" != "$MACHETE_VERSION" ]; then
+    cargo install --locked cargo-machete --version "$MACHETE_VERSION"
+fi
+cargo machete
 cargo clippy --locked --workspace --all-targets -- -D warnings
 
 step "build everything (the edgebase binary included)"
