@@ -11,6 +11,12 @@ use crate::{
     StorageError,
 };
 
+/// Creation order is `(index << 16) | position`: a create must sit among the first this many
+/// commands of its entry, or its position would spill into the index bits (or, masked, wrap
+/// around) and reorder creates. `creates_past_order_bound` rejects such an entry before any
+/// of it is evaluated.
+pub(crate) const CREATE_POSITIONS_MAX: u64 = 1 << 16;
+
 /// Per-entry counters: `position` numbers every non-batch command of the entry in order, so
 /// creations in one entry get distinct, ordered `created_seq`s.
 struct EntryContext {
@@ -20,8 +26,19 @@ struct EntryContext {
 
 impl EntryContext {
     fn next_created_seq(&mut self) -> u64 {
-        // Positions beyond 16 bits wrap; order keys also hold the id, so keys stay unique.
-        let seq = (self.index << 16) | (self.position & 0xFFFF);
+        debug_assert!(
+            self.position < CREATE_POSITIONS_MAX,
+            "create at position {} of entry {}: creates_past_order_bound should have rejected it",
+            self.position,
+            self.index
+        );
+        // 2^48 log indexes are far beyond any log's life.
+        debug_assert!(
+            self.index < 1 << 48,
+            "log index {} overflows creation order",
+            self.index
+        );
+        let seq = (self.index << 16) | self.position;
         self.position += 1;
         seq
     }
@@ -51,6 +68,11 @@ pub(crate) fn apply_entry(
         let mut overlay = Overlay::new(&*view);
         let result = match &entry.command {
             None => None,
+            Some(command) if creates_past_order_bound(command) => {
+                Some(CommandResult::Rejected(Rejection::TooManyCreates {
+                    commands_max: CREATE_POSITIONS_MAX,
+                }))
+            }
             Some(command) => {
                 let mut context = EntryContext {
                     index: entry.index,
@@ -144,6 +166,34 @@ fn evaluate(
             }
             Ok(Ok(()))
         }
+    }
+}
+
+/// Whether a command that may create a record or collection sits at a position (as
+/// `EntryContext` numbers them: non-batch commands in order) that creation order cannot hold.
+fn creates_past_order_bound(command: &Command) -> bool {
+    fn walk(command: &Command, position: &mut u64) -> bool {
+        if let Command::Batch(commands) = command {
+            return commands.iter().any(|command| walk(command, position));
+        }
+        let at = *position;
+        *position += 1;
+        at >= CREATE_POSITIONS_MAX && may_create(command)
+    }
+    walk(command, &mut 0)
+}
+
+/// Whether applying `command` can take a creation position (`EntryContext::next_created_seq`).
+fn may_create(command: &Command) -> bool {
+    match command {
+        Command::PutCollection { expect, .. } => *expect == CollectionExpect::Absent,
+        Command::PutRecord { expect, .. } => *expect == RecordExpect::Absent,
+        Command::Batch(commands) => commands.iter().any(may_create),
+        Command::DeleteCollection { .. }
+        | Command::TruncateCollection { .. }
+        | Command::CheckRecord { .. }
+        | Command::DeleteRecord { .. }
+        | Command::PutSetting { .. } => false,
     }
 }
 

@@ -82,32 +82,42 @@ pub enum CommandResult {
     Rejected(Rejection),
 }
 
-/// Why a command was rejected. Deterministic: every replica rejects the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Why a command was rejected. Deterministic: every replica rejects the same way. (Variants
+/// are only ever added at the end: forwarded writes carry them between nodes by position.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum Rejection {
+    #[error("a collection with this id or name already exists")]
     CollectionExists,
+    #[error("another collection has this name")]
     CollectionNameTaken,
+    #[error("the collection does not exist")]
     CollectionMissing,
+    #[error("the record already exists")]
     RecordExists,
+    #[error("the record does not exist")]
     RecordMissing,
-    VersionMismatch {
-        current: u64,
-    },
+    #[error("the version is {current}, not the one expected")]
+    VersionMismatch { current: u64 },
     /// In a batch: the command at `position` was rejected for `reason`.
+    #[error("command {position} of the batch: {reason}")]
     InBatch {
         position: u32,
         reason: Box<Rejection>,
     },
     /// Another record already holds this record's values in a unique index (named with its
     /// columns); or, on a collection update, existing records violate a new unique index.
-    UniqueViolation {
-        index: String,
-        columns: Vec<String>,
-    },
+    #[error("unique index {index} already holds these values of {columns:?}")]
+    UniqueViolation { index: String, columns: Vec<String> },
     /// A collection's index statement cannot be used (unparsable, an unknown column, a
     /// repeated name). `index` is empty when the statement has no readable name.
-    InvalidIndex {
-        index: String,
-        message: String,
-    },
+    #[error("index {index:?} cannot be used: {message}")]
+    InvalidIndex { index: String, message: String },
+    /// A command that creates a record or collection sits at or past position
+    /// `commands_max` among the entry's commands, where creation order
+    /// (`index << 16 | position`) cannot hold it.
+    #[error(
+        "too many commands in one entry to keep creation order: a create must be among its \
+         first {commands_max} commands"
+    )]
+    TooManyCreates { commands_max: u64 },
 }
