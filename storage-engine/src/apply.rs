@@ -1,6 +1,7 @@
 //! Applying one log entry: check each command's conditions and compute its writes, all or
 //! nothing, deterministically (no clock, randomness or environment).
 
+use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
 use crate::index::maintain::{self, RecordMap};
 use crate::kv::KvBackend;
@@ -17,10 +18,12 @@ use crate::{
 /// of it is evaluated.
 pub(crate) const CREATE_POSITIONS_MAX: u64 = 1 << 16;
 
-/// Per-entry counters: `position` numbers every non-batch command of the entry in order, so
-/// creations in one entry get distinct, ordered `created_seq`s.
+/// What applying one entry carries along: its index, the bounds apply enforces, and
+/// `position`, which numbers every non-batch command of the entry in order, so creations in
+/// one entry get distinct, ordered `created_seq`s.
 struct EntryContext {
     index: u64,
+    limits: ApplyLimits,
     position: u64,
 }
 
@@ -53,6 +56,7 @@ type Outcome = Result<(), Rejection>;
 pub(crate) fn apply_entry(
     backend: &dyn KvBackend,
     entry: ApplyEntry,
+    limits: ApplyLimits,
 ) -> Result<Option<CommandResult>, StorageError> {
     let (mut batch, result) = {
         let view = backend.view()?;
@@ -76,6 +80,7 @@ pub(crate) fn apply_entry(
             Some(command) => {
                 let mut context = EntryContext {
                     index: entry.index,
+                    limits,
                     position: 0,
                 };
                 match evaluate(&mut overlay, command, &mut context)? {
@@ -274,7 +279,7 @@ fn put_collection(
                 &current.doc_json,
                 &doc.doc_json,
                 &new_indexes,
-                context.index,
+                context,
             )? {
                 return Ok(Err(rejection));
             }
@@ -306,14 +311,17 @@ fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, Sto
 /// values move to the new name and a removed field's values are dropped in every record
 /// (whose version becomes this entry's), indexes no longer listed are dropped, and new or
 /// changed ones are built over the records (a unique conflict rejects the whole update).
+/// Rewriting or indexing more than `limits.migration_records_max` records rejects it before
+/// anything is written, so one entry's apply stays bounded.
 fn migrate_collection(
     overlay: &mut Overlay<'_>,
     collection_id: &str,
     old_doc_json: &str,
     new_doc_json: &str,
     new_indexes: &[crate::index::CompiledIndex],
-    version: u64,
+    context: &EntryContext,
 ) -> Result<Outcome, StorageError> {
+    let version = context.index;
     // The old statements were accepted when written; should one no longer compile, it has
     // no entries worth keeping, and dropping all of them below is correct.
     let old_indexes = maintain::collection_indexes(old_doc_json).unwrap_or_default();
@@ -323,6 +331,17 @@ fn migrate_collection(
         .iter()
         .filter(|index| !old_indexes.contains(index))
         .collect();
+    if rewrite || !added.is_empty() {
+        let records = record_count(overlay, collection_id)?;
+        let records_max = context.limits.migration_records_max;
+        if records > records_max {
+            return Ok(Err(Rejection::MigrationTooLarge {
+                records,
+                records_max,
+            }));
+        }
+    }
+    // Range deletes: bounded work whatever the index holds.
     for index in &old_indexes {
         if !new_indexes.contains(index) {
             maintain::drop_index(overlay, collection_id, index.name());

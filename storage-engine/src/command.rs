@@ -120,4 +120,11 @@ pub enum Rejection {
          first {commands_max} commands"
     )]
     TooManyCreates { commands_max: u64 },
+    /// A collection update would rewrite or index its `records` records (renamed or removed
+    /// fields, new or changed indexes), more than one apply may.
+    #[error(
+        "the collection update would migrate {records} records, more than the {records_max} \
+         one update may"
+    )]
+    MigrationTooLarge { records: u64, records_max: u64 },
 }

@@ -8,6 +8,7 @@
 //! apply) and [`query::plan`] reads them for lists.
 
 mod apply;
+mod apply_limits;
 mod codec;
 mod command;
 mod error;
@@ -27,6 +28,7 @@ mod state_machine;
 mod store;
 mod stored;
 
+pub use apply_limits::MIGRATION_RECORDS_MAX;
 pub use codec::VALUE_BYTES_MAX;
 pub use command::{
     CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,

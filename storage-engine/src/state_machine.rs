@@ -5,6 +5,7 @@ use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::kv::{KvBackend, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
@@ -38,6 +39,7 @@ pub struct AppliedMeta {
 #[derive(Clone)]
 pub struct StateMachine {
     backend: Arc<dyn KvBackend>,
+    limits: ApplyLimits,
 }
 
 impl std::fmt::Debug for StateMachine {
@@ -48,7 +50,17 @@ impl std::fmt::Debug for StateMachine {
 
 impl StateMachine {
     pub fn with_backend(backend: Arc<dyn KvBackend>) -> Self {
-        Self { backend }
+        Self {
+            backend,
+            limits: ApplyLimits::default(),
+        }
+    }
+
+    /// A state machine that applies with other bounds than every replica's (tests only: a
+    /// replica with its own bounds would reject what the others apply).
+    #[cfg(test)]
+    pub(crate) fn with_limits(backend: Arc<dyn KvBackend>, limits: ApplyLimits) -> Self {
+        Self { backend, limits }
     }
 
     /// A state machine held in memory (tests and the model).
@@ -66,7 +78,7 @@ impl StateMachine {
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
     pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
-        apply::apply_entry(&*self.backend, entry)
+        apply::apply_entry(&*self.backend, entry, self.limits)
     }
 
     pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {

@@ -16,7 +16,7 @@ use crate::api::consistency::{read_barrier, with_index};
 use crate::api::error::{field_error, ApiError, FieldErrors};
 use crate::api::expand::Expander;
 use crate::api::extract::Body;
-use crate::api::record_writes::{Answer, Pending, Planned, Planner, Verdict};
+use crate::api::record_writes::{too_many_creates, Answer, Pending, Planned, Planner, Verdict};
 use crate::app::{App, LoadedCollection};
 use crate::domain::fields_param::FieldsPicker;
 
@@ -324,6 +324,9 @@ pub async fn batch(
                         );
                     }
                 }
+            }
+            CommandResult::Rejected(Rejection::TooManyCreates { commands_max }) => {
+                return Err(too_many_creates(commands_max));
             }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection of a batch");
