@@ -9,7 +9,7 @@ use crate::overlay::Overlay;
 use crate::stored::{CollectionValue, RecordValue};
 use crate::{
     keys, ApplyEntry, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
-    StorageError,
+    SettingExpect, StorageError,
 };
 
 /// Creation order is `(index << 16) | position`: a create must sit among the first this many
@@ -155,7 +155,27 @@ fn evaluate(
         }
         Command::PutSetting { key, value_json } => {
             context.skip();
-            overlay.put(keys::setting(key), value_json.as_bytes().to_vec());
+            put_setting(overlay, key, value_json, context.index);
+            Ok(Ok(()))
+        }
+        Command::PutSettingIf {
+            key,
+            value_json,
+            expect,
+        } => {
+            context.skip();
+            let current = match overlay.get(&keys::setting_version(key))? {
+                Some(bytes) => Some(decode_u64(&bytes, "setting version")?),
+                None => None,
+            };
+            let expected = match expect {
+                SettingExpect::Unversioned => None,
+                SettingExpect::Version(version) => Some(*version),
+            };
+            if current != expected {
+                return Ok(Err(Rejection::SettingVersionMismatch { current }));
+            }
+            put_setting(overlay, key, value_json, context.index);
             Ok(Ok(()))
         }
         Command::Batch(commands) => {
@@ -172,6 +192,12 @@ fn evaluate(
             Ok(Ok(()))
         }
     }
+}
+
+/// A setting's value and its version (this entry's index), whichever command wrote it.
+fn put_setting(overlay: &mut Overlay<'_>, key: &str, value_json: &str, version: u64) {
+    overlay.put(keys::setting(key), value_json.as_bytes().to_vec());
+    overlay.put(keys::setting_version(key), encode_u64(version).to_vec());
 }
 
 /// Whether a command that may create a record or collection sits at a position (as
@@ -198,7 +224,8 @@ fn may_create(command: &Command) -> bool {
         | Command::TruncateCollection { .. }
         | Command::CheckRecord { .. }
         | Command::DeleteRecord { .. }
-        | Command::PutSetting { .. } => false,
+        | Command::PutSetting { .. }
+        | Command::PutSettingIf { .. } => false,
     }
 }
 

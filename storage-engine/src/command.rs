@@ -44,6 +44,14 @@ pub enum Command {
         record_id: String,
         expect: RecordExpect,
     },
+    /// Set a setting only if it is still at the version the proposer read (so a write
+    /// planned on stale state cannot undo a newer one). Supersedes `PutSetting`, which stays
+    /// for the entries logs already hold.
+    PutSettingIf {
+        key: String,
+        value_json: String,
+        expect: SettingExpect,
+    },
 }
 
 /// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.
@@ -71,6 +79,16 @@ pub enum RecordExpect {
     Version(u64),
     /// The record must exist, any version.
     Exists,
+}
+
+/// The version a setting must be at for `Command::PutSettingIf` to write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SettingExpect {
+    /// No version is stored: the setting was never written, or only before versions were
+    /// kept.
+    Unversioned,
+    /// The log index of the setting's last write.
+    Version(u64),
 }
 
 /// What applying one command did.
@@ -127,4 +145,8 @@ pub enum Rejection {
          one update may"
     )]
     MigrationTooLarge { records: u64, records_max: u64 },
+    /// A setting is not at the version a `PutSettingIf` expected; `current` is None when no
+    /// version is stored.
+    #[error("the setting is at version {current:?}, not the one expected")]
+    SettingVersionMismatch { current: Option<u64> },
 }

@@ -31,7 +31,7 @@ mod stored;
 pub use apply_limits::MIGRATION_RECORDS_MAX;
 pub use codec::VALUE_BYTES_MAX;
 pub use command::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, SettingExpect,
 };
 pub use error::StorageError;
 pub use group_commit::{SyncDone, SYNC_QUEUE_MAX};
@@ -46,4 +46,4 @@ pub use query::{
 pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};
 pub use state_machine::{AppliedMeta, ApplyEntry, StateMachine, RECORDS_PAGE_LIMIT_MAX};
 pub use store::Store;
-pub use stored::{StoredCollection, StoredRecord};
+pub use stored::{StoredCollection, StoredRecord, StoredSetting};

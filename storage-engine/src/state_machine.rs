@@ -12,7 +12,10 @@ use crate::memory_backend::MemoryBackend;
 use crate::query::{FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck};
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
 use crate::stored::{CollectionValue, RecordValue};
-use crate::{apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord};
+use crate::{
+    apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord,
+    StoredSetting,
+};
 
 /// At most this many records per page; larger limits are clamped (PocketBase's `perPage`
 /// maximum).
@@ -223,6 +226,24 @@ impl StateMachine {
         }
     }
 
+    /// A setting with its version, both from one view (a write conditioned on the version
+    /// then replaces exactly the value read). None if it was never written, which a
+    /// `PutSettingIf` expects as `SettingExpect::Unversioned`.
+    pub fn stored_setting(&self, key: &str) -> Result<Option<StoredSetting>, StorageError> {
+        let view = self.backend.view()?;
+        let Some(bytes) = view.get(&keys::setting(key))? else {
+            return Ok(None);
+        };
+        let version = match view.get(&keys::setting_version(key))? {
+            Some(version) => Some(decode_u64(&version, "setting version")?),
+            None => None,
+        };
+        Ok(Some(StoredSetting {
+            value_json: decode_string(&bytes, "setting")?,
+            version,
+        }))
+    }
+
     /// Write a consistent point-in-time copy of the whole state machine to `path` (synced).
     pub fn build_snapshot(&self, path: &Path) -> Result<SnapshotStats, StorageError> {
         let file = File::create(path).map_err(|e| StorageError::io("create snapshot", path, e))?;
@@ -296,5 +317,65 @@ pub(crate) fn record_in(
             Ok(Some(value.into_stored(collection_id, record_id)))
         }
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::StateMachine;
+    use crate::{
+        keys, ApplyEntry, Command, CommandResult, KvBackend, KvBatch, MemoryBackend, Rejection,
+        SettingExpect, StoredSetting,
+    };
+
+    /// A setting written before versions were kept has none; a conditioned write expecting
+    /// "unversioned" replaces it and gives it one.
+    #[test]
+    fn a_setting_from_before_versions_reads_as_unversioned() {
+        let backend = Arc::new(MemoryBackend::new());
+        let mut old_write = KvBatch::new();
+        old_write.put(keys::setting("k"), b"\"old\"".to_vec());
+        backend.write(old_write).expect("write");
+        let state = StateMachine::with_backend(backend);
+        let stored = state.stored_setting("k").expect("read").expect("written");
+        assert_eq!(
+            stored,
+            StoredSetting {
+                value_json: "\"old\"".into(),
+                version: None,
+            }
+        );
+        let apply = |index, expect| {
+            state
+                .apply(ApplyEntry {
+                    index,
+                    command: Some(Command::PutSettingIf {
+                        key: "k".into(),
+                        value_json: index.to_string(),
+                        expect,
+                    }),
+                    last_applied: Vec::new(),
+                    membership: None,
+                })
+                .expect("apply")
+        };
+        let cases = [
+            (
+                SettingExpect::Version(1),
+                CommandResult::Rejected(Rejection::SettingVersionMismatch { current: None }),
+            ),
+            (stored.expect(), CommandResult::Applied { version: 2 }),
+        ];
+        for (position, (expect, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                apply(position as u64 + 1, expect),
+                Some(expected),
+                "{expect:?}"
+            );
+        }
+        let stored = state.stored_setting("k").expect("read").expect("written");
+        assert_eq!(stored.version, Some(2));
     }
 }

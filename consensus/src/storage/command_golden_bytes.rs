@@ -9,7 +9,7 @@
 
 use std::fmt::Debug;
 
-use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect};
+use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect, SettingExpect};
 use openraft::{CommittedLeaderId, EntryPayload};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -84,6 +84,11 @@ fn command_samples() -> Vec<Command> {
             record_id: "r1".into(),
             expect: RecordExpect::Version(1),
         },
+        Command::PutSettingIf {
+            key: "settings".into(),
+            value_json: "{}".into(),
+            expect: SettingExpect::Version(300),
+        },
     ]
 }
 
@@ -100,6 +105,7 @@ fn command_golden(command: &Command) -> &'static str {
         Command::Batch(_) => "0502060263320702633102723200",
         Command::TruncateCollection { .. } => "06026331",
         Command::CheckRecord { .. } => "070263310272310101",
+        Command::PutSettingIf { .. } => "080873657474696e6773027b7d01fb2c01",
     }
 }
 
@@ -111,6 +117,17 @@ fn collection_expect_golden(expect: &CollectionExpect) -> &'static str {
     match expect {
         CollectionExpect::Absent => "00",
         CollectionExpect::Version(_) => "01fb2c01",
+    }
+}
+
+fn setting_expect_samples() -> Vec<SettingExpect> {
+    vec![SettingExpect::Unversioned, SettingExpect::Version(300)]
+}
+
+fn setting_expect_golden(expect: &SettingExpect) -> &'static str {
+    match expect {
+        SettingExpect::Unversioned => "00",
+        SettingExpect::Version(_) => "01fb2c01",
     }
 }
 
@@ -185,6 +202,15 @@ fn collection_expect_golden_bytes() {
         "CollectionExpect",
         &collection_expect_samples(),
         collection_expect_golden,
+    );
+}
+
+#[test]
+fn setting_expect_golden_bytes() {
+    check(
+        "SettingExpect",
+        &setting_expect_samples(),
+        setting_expect_golden,
     );
 }
 
