@@ -1,6 +1,7 @@
 //! Applying one log entry: check each command's conditions and compute its writes, all or
 //! nothing, deterministically (no clock, randomness or environment).
 
+use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
 use crate::index::maintain::{self, RecordMap};
 use crate::kv::KvBackend;
@@ -8,20 +9,39 @@ use crate::overlay::Overlay;
 use crate::stored::{CollectionValue, RecordValue};
 use crate::{
     keys, ApplyEntry, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
-    StorageError,
+    SettingExpect, StorageError,
 };
 
-/// Per-entry counters: `position` numbers every non-batch command of the entry in order, so
-/// creations in one entry get distinct, ordered `created_seq`s.
+/// Creation order is `(index << 16) | position`: a create must sit among the first this many
+/// commands of its entry, or its position would spill into the index bits (or, masked, wrap
+/// around) and reorder creates. `creates_past_order_bound` rejects such an entry before any
+/// of it is evaluated.
+pub(crate) const CREATE_POSITIONS_MAX: u64 = 1 << 16;
+
+/// What applying one entry carries along: its index, the bounds apply enforces, and
+/// `position`, which numbers every non-batch command of the entry in order, so creations in
+/// one entry get distinct, ordered `created_seq`s.
 struct EntryContext {
     index: u64,
+    limits: ApplyLimits,
     position: u64,
 }
 
 impl EntryContext {
     fn next_created_seq(&mut self) -> u64 {
-        // Positions beyond 16 bits wrap; order keys also hold the id, so keys stay unique.
-        let seq = (self.index << 16) | (self.position & 0xFFFF);
+        debug_assert!(
+            self.position < CREATE_POSITIONS_MAX,
+            "create at position {} of entry {}: creates_past_order_bound should have rejected it",
+            self.position,
+            self.index
+        );
+        // 2^48 log indexes are far beyond any log's life.
+        debug_assert!(
+            self.index < 1 << 48,
+            "log index {} overflows creation order",
+            self.index
+        );
+        let seq = (self.index << 16) | self.position;
         self.position += 1;
         seq
     }
@@ -36,6 +56,7 @@ type Outcome = Result<(), Rejection>;
 pub(crate) fn apply_entry(
     backend: &dyn KvBackend,
     entry: ApplyEntry,
+    limits: ApplyLimits,
 ) -> Result<Option<CommandResult>, StorageError> {
     let (mut batch, result) = {
         let view = backend.view()?;
@@ -51,9 +72,15 @@ pub(crate) fn apply_entry(
         let mut overlay = Overlay::new(&*view);
         let result = match &entry.command {
             None => None,
+            Some(command) if creates_past_order_bound(command) => {
+                Some(CommandResult::Rejected(Rejection::TooManyCreates {
+                    commands_max: CREATE_POSITIONS_MAX,
+                }))
+            }
             Some(command) => {
                 let mut context = EntryContext {
                     index: entry.index,
+                    limits,
                     position: 0,
                 };
                 match evaluate(&mut overlay, command, &mut context)? {
@@ -128,7 +155,27 @@ fn evaluate(
         }
         Command::PutSetting { key, value_json } => {
             context.skip();
-            overlay.put(keys::setting(key), value_json.as_bytes().to_vec());
+            put_setting(overlay, key, value_json, context.index);
+            Ok(Ok(()))
+        }
+        Command::PutSettingIf {
+            key,
+            value_json,
+            expect,
+        } => {
+            context.skip();
+            let current = match overlay.get(&keys::setting_version(key))? {
+                Some(bytes) => Some(decode_u64(&bytes, "setting version")?),
+                None => None,
+            };
+            let expected = match expect {
+                SettingExpect::Unversioned => None,
+                SettingExpect::Version(version) => Some(*version),
+            };
+            if current != expected {
+                return Ok(Err(Rejection::SettingVersionMismatch { current }));
+            }
+            put_setting(overlay, key, value_json, context.index);
             Ok(Ok(()))
         }
         Command::Batch(commands) => {
@@ -144,6 +191,41 @@ fn evaluate(
             }
             Ok(Ok(()))
         }
+    }
+}
+
+/// A setting's value and its version (this entry's index), whichever command wrote it.
+fn put_setting(overlay: &mut Overlay<'_>, key: &str, value_json: &str, version: u64) {
+    overlay.put(keys::setting(key), value_json.as_bytes().to_vec());
+    overlay.put(keys::setting_version(key), encode_u64(version).to_vec());
+}
+
+/// Whether a command that may create a record or collection sits at a position (as
+/// `EntryContext` numbers them: non-batch commands in order) that creation order cannot hold.
+fn creates_past_order_bound(command: &Command) -> bool {
+    fn walk(command: &Command, position: &mut u64) -> bool {
+        if let Command::Batch(commands) = command {
+            return commands.iter().any(|command| walk(command, position));
+        }
+        let at = *position;
+        *position += 1;
+        at >= CREATE_POSITIONS_MAX && may_create(command)
+    }
+    walk(command, &mut 0)
+}
+
+/// Whether applying `command` can take a creation position (`EntryContext::next_created_seq`).
+fn may_create(command: &Command) -> bool {
+    match command {
+        Command::PutCollection { expect, .. } => *expect == CollectionExpect::Absent,
+        Command::PutRecord { expect, .. } => *expect == RecordExpect::Absent,
+        Command::Batch(commands) => commands.iter().any(may_create),
+        Command::DeleteCollection { .. }
+        | Command::TruncateCollection { .. }
+        | Command::CheckRecord { .. }
+        | Command::DeleteRecord { .. }
+        | Command::PutSetting { .. }
+        | Command::PutSettingIf { .. } => false,
     }
 }
 
@@ -224,7 +306,7 @@ fn put_collection(
                 &current.doc_json,
                 &doc.doc_json,
                 &new_indexes,
-                context.index,
+                context,
             )? {
                 return Ok(Err(rejection));
             }
@@ -256,14 +338,17 @@ fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, Sto
 /// values move to the new name and a removed field's values are dropped in every record
 /// (whose version becomes this entry's), indexes no longer listed are dropped, and new or
 /// changed ones are built over the records (a unique conflict rejects the whole update).
+/// Rewriting or indexing more than `limits.migration_records_max` records rejects it before
+/// anything is written, so one entry's apply stays bounded.
 fn migrate_collection(
     overlay: &mut Overlay<'_>,
     collection_id: &str,
     old_doc_json: &str,
     new_doc_json: &str,
     new_indexes: &[crate::index::CompiledIndex],
-    version: u64,
+    context: &EntryContext,
 ) -> Result<Outcome, StorageError> {
+    let version = context.index;
     // The old statements were accepted when written; should one no longer compile, it has
     // no entries worth keeping, and dropping all of them below is correct.
     let old_indexes = maintain::collection_indexes(old_doc_json).unwrap_or_default();
@@ -273,6 +358,17 @@ fn migrate_collection(
         .iter()
         .filter(|index| !old_indexes.contains(index))
         .collect();
+    if rewrite || !added.is_empty() {
+        let records = record_count(overlay, collection_id)?;
+        let records_max = context.limits.migration_records_max;
+        if records > records_max {
+            return Ok(Err(Rejection::MigrationTooLarge {
+                records,
+                records_max,
+            }));
+        }
+    }
+    // Range deletes: bounded work whatever the index holds.
     for index in &old_indexes {
         if !new_indexes.contains(index) {
             maintain::drop_index(overlay, collection_id, index.name());

@@ -44,6 +44,14 @@ pub enum Command {
         record_id: String,
         expect: RecordExpect,
     },
+    /// Set a setting only if it is still at the version the proposer read (so a write
+    /// planned on stale state cannot undo a newer one). Supersedes `PutSetting`, which stays
+    /// for the entries logs already hold.
+    PutSettingIf {
+        key: String,
+        value_json: String,
+        expect: SettingExpect,
+    },
 }
 
 /// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.
@@ -73,6 +81,16 @@ pub enum RecordExpect {
     Exists,
 }
 
+/// The version a setting must be at for `Command::PutSettingIf` to write it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SettingExpect {
+    /// No version is stored: the setting was never written, or only before versions were
+    /// kept.
+    Unversioned,
+    /// The log index of the setting's last write.
+    Version(u64),
+}
+
 /// What applying one command did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CommandResult {
@@ -82,32 +100,53 @@ pub enum CommandResult {
     Rejected(Rejection),
 }
 
-/// Why a command was rejected. Deterministic: every replica rejects the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// Why a command was rejected. Deterministic: every replica rejects the same way. (Variants
+/// are only ever added at the end: forwarded writes carry them between nodes by position.)
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum Rejection {
+    #[error("a collection with this id or name already exists")]
     CollectionExists,
+    #[error("another collection has this name")]
     CollectionNameTaken,
+    #[error("the collection does not exist")]
     CollectionMissing,
+    #[error("the record already exists")]
     RecordExists,
+    #[error("the record does not exist")]
     RecordMissing,
-    VersionMismatch {
-        current: u64,
-    },
+    #[error("the version is {current}, not the one expected")]
+    VersionMismatch { current: u64 },
     /// In a batch: the command at `position` was rejected for `reason`.
+    #[error("command {position} of the batch: {reason}")]
     InBatch {
         position: u32,
         reason: Box<Rejection>,
     },
     /// Another record already holds this record's values in a unique index (named with its
     /// columns); or, on a collection update, existing records violate a new unique index.
-    UniqueViolation {
-        index: String,
-        columns: Vec<String>,
-    },
+    #[error("unique index {index} already holds these values of {columns:?}")]
+    UniqueViolation { index: String, columns: Vec<String> },
     /// A collection's index statement cannot be used (unparsable, an unknown column, a
     /// repeated name). `index` is empty when the statement has no readable name.
-    InvalidIndex {
-        index: String,
-        message: String,
-    },
+    #[error("index {index:?} cannot be used: {message}")]
+    InvalidIndex { index: String, message: String },
+    /// A command that creates a record or collection sits at or past position
+    /// `commands_max` among the entry's commands, where creation order
+    /// (`index << 16 | position`) cannot hold it.
+    #[error(
+        "too many commands in one entry to keep creation order: a create must be among its \
+         first {commands_max} commands"
+    )]
+    TooManyCreates { commands_max: u64 },
+    /// A collection update would rewrite or index its `records` records (renamed or removed
+    /// fields, new or changed indexes), more than one apply may.
+    #[error(
+        "the collection update would migrate {records} records, more than the {records_max} \
+         one update may"
+    )]
+    MigrationTooLarge { records: u64, records_max: u64 },
+    /// A setting is not at the version a `PutSettingIf` expected; `current` is None when no
+    /// version is stored.
+    #[error("the setting is at version {current:?}, not the one expected")]
+    SettingVersionMismatch { current: Option<u64> },
 }

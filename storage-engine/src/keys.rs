@@ -14,9 +14,11 @@
 //! | 06  | collection id                         | record count (8 BE)         |
 //! | 07  | setting key                           | setting JSON                |
 //! | 08  | len+collection id, len+index name, encoded column values [, record id] | record id |
+//! | 09  | setting key                           | log index of its last write (8 BE) |
 //!
 //! Index entries (tag 08) carry the record id suffix unless the index is unique and every
-//! column is non-null; see `index::key_encoding` for the column value encoding.
+//! column is non-null; see `index::key_encoding` for the column value encoding. A setting
+//! written before versions were kept has no tag 09 key.
 
 const TAG_META: u8 = 0x00;
 const TAG_COLLECTION: u8 = 0x01;
@@ -27,6 +29,7 @@ const TAG_RECORD_ORDER: u8 = 0x05;
 const TAG_RECORD_COUNT: u8 = 0x06;
 const TAG_SETTING: u8 = 0x07;
 const TAG_INDEX: u8 = 0x08;
+const TAG_SETTING_VERSION: u8 = 0x09;
 
 pub(crate) fn last_applied() -> Vec<u8> {
     vec![TAG_META, b'a']
@@ -88,6 +91,10 @@ pub(crate) fn record_count(collection_id: &str) -> Vec<u8> {
 
 pub(crate) fn setting(key: &str) -> Vec<u8> {
     tagged(TAG_SETTING, key.as_bytes())
+}
+
+pub(crate) fn setting_version(key: &str) -> Vec<u8> {
+    tagged(TAG_SETTING_VERSION, key.as_bytes())
 }
 
 /// Every index entry of one collection.

@@ -8,6 +8,7 @@
 //! apply) and [`query::plan`] reads them for lists.
 
 mod apply;
+mod apply_limits;
 mod codec;
 mod command;
 mod error;
@@ -27,9 +28,10 @@ mod state_machine;
 mod store;
 mod stored;
 
+pub use apply_limits::MIGRATION_RECORDS_MAX;
 pub use codec::VALUE_BYTES_MAX;
 pub use command::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
+    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, SettingExpect,
 };
 pub use error::StorageError;
 pub use group_commit::{SyncDone, SYNC_QUEUE_MAX};
@@ -44,4 +46,4 @@ pub use query::{
 pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};
 pub use state_machine::{AppliedMeta, ApplyEntry, StateMachine, RECORDS_PAGE_LIMIT_MAX};
 pub use store::Store;
-pub use stored::{StoredCollection, StoredRecord};
+pub use stored::{StoredCollection, StoredRecord, StoredSetting};

@@ -5,6 +5,7 @@ use std::io::{BufReader, BufWriter};
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::kv::{KvBackend, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
@@ -13,7 +14,10 @@ use crate::query::{
 };
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
 use crate::stored::{CollectionValue, RecordValue};
-use crate::{apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord};
+use crate::{
+    apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord,
+    StoredSetting,
+};
 
 /// At most this many records per page; larger limits are clamped (PocketBase's `perPage`
 /// maximum).
@@ -40,6 +44,7 @@ pub struct AppliedMeta {
 #[derive(Clone)]
 pub struct StateMachine {
     backend: Arc<dyn KvBackend>,
+    limits: ApplyLimits,
 }
 
 impl std::fmt::Debug for StateMachine {
@@ -50,7 +55,17 @@ impl std::fmt::Debug for StateMachine {
 
 impl StateMachine {
     pub fn with_backend(backend: Arc<dyn KvBackend>) -> Self {
-        Self { backend }
+        Self {
+            backend,
+            limits: ApplyLimits::default(),
+        }
+    }
+
+    /// A state machine that applies with other bounds than every replica's (tests only: a
+    /// replica with its own bounds would reject what the others apply).
+    #[cfg(test)]
+    pub(crate) fn with_limits(backend: Arc<dyn KvBackend>, limits: ApplyLimits) -> Self {
+        Self { backend, limits }
     }
 
     /// A state machine held in memory (tests and the model).
@@ -68,7 +83,7 @@ impl StateMachine {
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
     pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
-        apply::apply_entry(&*self.backend, entry)
+        apply::apply_entry(&*self.backend, entry, self.limits)
     }
 
     pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
@@ -213,6 +228,24 @@ impl StateMachine {
         }
     }
 
+    /// A setting with its version, both from one view (a write conditioned on the version
+    /// then replaces exactly the value read). None if it was never written, which a
+    /// `PutSettingIf` expects as `SettingExpect::Unversioned`.
+    pub fn stored_setting(&self, key: &str) -> Result<Option<StoredSetting>, StorageError> {
+        let view = self.backend.view()?;
+        let Some(bytes) = view.get(&keys::setting(key))? else {
+            return Ok(None);
+        };
+        let version = match view.get(&keys::setting_version(key))? {
+            Some(version) => Some(decode_u64(&version, "setting version")?),
+            None => None,
+        };
+        Ok(Some(StoredSetting {
+            value_json: decode_string(&bytes, "setting")?,
+            version,
+        }))
+    }
+
     /// Write a consistent point-in-time copy of the whole state machine to `path` (synced).
     pub fn build_snapshot(&self, path: &Path) -> Result<SnapshotStats, StorageError> {
         let file = File::create(path).map_err(|e| StorageError::io("create snapshot", path, e))?;
@@ -286,5 +319,65 @@ pub(crate) fn record_in(
             Ok(Some(value.into_stored(collection_id, record_id)))
         }
         None => Ok(None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::StateMachine;
+    use crate::{
+        keys, ApplyEntry, Command, CommandResult, KvBackend, KvBatch, MemoryBackend, Rejection,
+        SettingExpect, StoredSetting,
+    };
+
+    /// A setting written before versions were kept has none; a conditioned write expecting
+    /// "unversioned" replaces it and gives it one.
+    #[test]
+    fn a_setting_from_before_versions_reads_as_unversioned() {
+        let backend = Arc::new(MemoryBackend::new());
+        let mut old_write = KvBatch::new();
+        old_write.put(keys::setting("k"), b"\"old\"".to_vec());
+        backend.write(old_write).expect("write");
+        let state = StateMachine::with_backend(backend);
+        let stored = state.stored_setting("k").expect("read").expect("written");
+        assert_eq!(
+            stored,
+            StoredSetting {
+                value_json: "\"old\"".into(),
+                version: None,
+            }
+        );
+        let apply = |index, expect| {
+            state
+                .apply(ApplyEntry {
+                    index,
+                    command: Some(Command::PutSettingIf {
+                        key: "k".into(),
+                        value_json: index.to_string(),
+                        expect,
+                    }),
+                    last_applied: Vec::new(),
+                    membership: None,
+                })
+                .expect("apply")
+        };
+        let cases = [
+            (
+                SettingExpect::Version(1),
+                CommandResult::Rejected(Rejection::SettingVersionMismatch { current: None }),
+            ),
+            (stored.expect(), CommandResult::Applied { version: 2 }),
+        ];
+        for (position, (expect, expected)) in cases.into_iter().enumerate() {
+            assert_eq!(
+                apply(position as u64 + 1, expect),
+                Some(expected),
+                "{expect:?}"
+            );
+        }
+        let stored = state.stored_setting("k").expect("read").expect("written");
+        assert_eq!(stored.version, Some(2));
     }
 }

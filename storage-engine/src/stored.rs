@@ -2,6 +2,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::SettingExpect;
+
 /// A collection definition as last written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredCollection {
@@ -23,6 +25,22 @@ pub struct StoredRecord {
     /// Creation order within the collection: `index << 16 | position in the entry`. Updates
     /// keep it.
     pub created_seq: u64,
+}
+
+/// A setting as last written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredSetting {
+    pub value_json: String,
+    /// Log index of the entry that last wrote it; None if that was before versions were kept.
+    pub version: Option<u64>,
+}
+
+impl StoredSetting {
+    /// The condition under which a write of this setting replaces exactly this value.
+    pub fn expect(&self) -> SettingExpect {
+        self.version
+            .map_or(SettingExpect::Unversioned, SettingExpect::Version)
+    }
 }
 
 /// The value stored under a collection key.

@@ -5,7 +5,7 @@ mod common;
 use common::{apply, create_collection, put_record};
 use edgebase_storage::{
     ApplyEntry, CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
-    StateMachine, Store,
+    SettingExpect, StateMachine, Store, StoredSetting,
 };
 
 fn applied(version: u64) -> CommandResult {
@@ -343,6 +343,60 @@ fn truncate_keeps_the_collection_and_removes_only_its_records() {
             let page = state.records_page("a", 0, 10).expect("page");
             assert_eq!(page.len(), 1);
             assert_eq!(state.count_records("b").expect("count"), 1);
+        },
+    );
+}
+
+fn put_setting_if(value: &str, expect: SettingExpect) -> Command {
+    Command::PutSettingIf {
+        key: "k".into(),
+        value_json: value.into(),
+        expect,
+    }
+}
+
+#[test]
+fn setting_writes_are_conditioned_on_the_version_read() {
+    let mismatch = |current| rejected(Rejection::SettingVersionMismatch { current });
+    check(
+        vec![
+            (
+                put_setting_if("1", SettingExpect::Version(1)),
+                mismatch(None),
+            ),
+            (put_setting_if("2", SettingExpect::Unversioned), applied(2)),
+            // Planned before step 2 applied: it would undo it.
+            (
+                put_setting_if("3", SettingExpect::Unversioned),
+                mismatch(Some(2)),
+            ),
+            (put_setting_if("4", SettingExpect::Version(2)), applied(4)),
+            // A legacy write keeps the version too.
+            (
+                Command::PutSetting {
+                    key: "k".into(),
+                    value_json: "5".into(),
+                },
+                applied(5),
+            ),
+            (
+                put_setting_if("6", SettingExpect::Version(4)),
+                mismatch(Some(5)),
+            ),
+            (put_setting_if("7", SettingExpect::Version(5)), applied(7)),
+        ],
+        |state| {
+            let stored = state.stored_setting("k").expect("read").expect("written");
+            assert_eq!(
+                stored,
+                StoredSetting {
+                    value_json: "7".into(),
+                    version: Some(7),
+                }
+            );
+            assert_eq!(stored.expect(), SettingExpect::Version(7));
+            assert_eq!(state.setting("k").expect("read").as_deref(), Some("7"));
+            assert_eq!(state.stored_setting("other").expect("read"), None);
         },
     );
 }

@@ -157,6 +157,16 @@ impl Node {
         self.process.kill9()
     }
 
+    /// SIGSTOP: the node stops (it neither serves nor takes part in Raft) until `resume`.
+    pub fn pause(&mut self) -> anyhow::Result<()> {
+        self.process.pause()
+    }
+
+    /// SIGCONT after `pause`.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        self.process.resume()
+    }
+
     /// Graceful stop: SIGTERM and wait.
     pub async fn terminate(&mut self, timeout: Duration) -> anyhow::Result<ExitStatus> {
         self.process.terminate(timeout).await

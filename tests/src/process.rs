@@ -231,6 +231,35 @@ impl ServerProcess {
         }
     }
 
+    /// SIGSTOP: the process stops running (timers, Raft, HTTP) while the kernel still queues
+    /// what peers and clients send it; `resume` lets it go on. Dropping a paused process
+    /// still kills it (SIGKILL needs no cooperation).
+    pub fn pause(&mut self) -> anyhow::Result<()> {
+        self.signal(libc::SIGSTOP, "SIGSTOP")?;
+        self.note("paused with SIGSTOP");
+        Ok(())
+    }
+
+    /// SIGCONT after `pause`.
+    pub fn resume(&mut self) -> anyhow::Result<()> {
+        self.signal(libc::SIGCONT, "SIGCONT")?;
+        self.note("resumed with SIGCONT");
+        Ok(())
+    }
+
+    fn signal(&mut self, signal: libc::c_int, name: &str) -> anyhow::Result<()> {
+        if !self.is_running() {
+            bail!("{} is not running", self.name);
+        }
+        let pid = self.pid().context("a running process has a pid")?;
+        let pid = libc::pid_t::try_from(pid).context("pid fits pid_t")?;
+        // SAFETY: kill(2) with a pid of our own unreaped child; no memory is shared.
+        if unsafe { libc::kill(pid, signal) } != 0 {
+            bail!("{name} {}: {}", self.name, std::io::Error::last_os_error());
+        }
+        Ok(())
+    }
+
     /// Start again with the same binary, arguments and log (it must have stopped).
     pub fn restart(&mut self) -> anyhow::Result<()> {
         if self.is_running() {

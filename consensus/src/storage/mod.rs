@@ -2,6 +2,8 @@
 //! and [`RaftStateMachineStore`] for the state machine and its snapshot files.
 
 mod codec;
+#[cfg(test)]
+mod command_golden_bytes;
 mod error;
 mod log_store;
 mod snapshot_files;

@@ -17,7 +17,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
 use edgebase_service::expand::Expander;
 use crate::extract::Body;
-use edgebase_service::record_writes::{Answer, Pending, Planned, Planner, Verdict};
+use edgebase_service::record_writes::{too_many_creates, Answer, Pending, Planned, Planner, Verdict};
 use edgebase_service::app::{App, LoadedCollection};
 use edgebase_model::fields_param::FieldsPicker;
 
@@ -325,6 +325,9 @@ pub async fn batch(
                         );
                     }
                 }
+            }
+            CommandResult::Rejected(Rejection::TooManyCreates { commands_max }) => {
+                return Err(too_many_creates(commands_max));
             }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection of a batch");

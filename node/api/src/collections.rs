@@ -28,6 +28,14 @@ pub fn collection_for_api(collection: &Collection) -> Value {
     value
 }
 
+/// The answer when a collection update would migrate more records than one apply may.
+fn migration_too_large(records: u64, records_max: u64) -> ApiError {
+    ApiError::bad_request(format!(
+        "Failed to update collection: it holds {records} records, more than the {records_max} \
+         one update may migrate (renamed or removed fields, new or changed indexes)."
+    ))
+}
+
 fn name_exists(message: &str) -> ApiError {
     let mut data = FieldErrors::new();
     data.insert(
@@ -160,6 +168,10 @@ pub async fn update(
             CommandResult::Rejected(Rejection::CollectionMissing) => {
                 return Err(ApiError::not_found())
             }
+            CommandResult::Rejected(Rejection::MigrationTooLarge {
+                records,
+                records_max,
+            }) => return Err(migration_too_large(records, records_max)),
             CommandResult::Rejected(rejection) => {
                 if let Some(error) =
                     collection_checks::index_rejection(&updated, &rejection, FAILED)

@@ -286,6 +286,15 @@ pub async fn import(
                         names_in(&commands, position)
                     )))
                 }
+                Rejection::MigrationTooLarge {
+                    records,
+                    records_max,
+                } => {
+                    return Err(import_failure(format!(
+                        "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: it holds {records} records, more than the {records_max} one update may migrate.",
+                        names_in(&commands, position)
+                    )))
+                }
                 Rejection::UniqueViolation { index, .. } | Rejection::InvalidIndex { index, .. } => {
                     return Err(import_failure(format!(
                         "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: index {index} cannot be built over the existing records.",
@@ -297,6 +306,11 @@ pub async fn import(
                     tracing::debug!(?other, "collections changed during import; retrying");
                 }
             },
+            CommandResult::Rejected(Rejection::TooManyCreates { commands_max }) => {
+                return Err(import_failure(format!(
+                    "Failed to import the collections configuration. Raw error:\none import may create at most {commands_max} collections."
+                )))
+            }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection importing collections");
                 return Err(ApiError::internal());

@@ -100,6 +100,15 @@ impl Action {
     }
 }
 
+/// The answer when one command would create records past the positions creation order
+/// holds (a batch, or a write carrying very many rule checks).
+pub fn too_many_creates(commands_max: u64) -> ApiError {
+    ApiError::bad_request(format!(
+        "Too many writes in one request: records can only be created among its first \
+         {commands_max} writes."
+    ))
+}
+
 /// What became of a proposed plan.
 pub enum Verdict {
     /// Something it relied on changed between planning and applying: plan again.
@@ -142,6 +151,9 @@ impl Planned {
                 Verdict::Failed(ServiceError::missing_or_invalid_collection())
             }
             Rejection::RecordMissing | Rejection::VersionMismatch { .. } => Verdict::Stale,
+            Rejection::TooManyCreates { commands_max } => {
+                Verdict::Failed(too_many_creates(*commands_max))
+            }
             other => {
                 tracing::error!(rejection = ?other, "unexpected rejection of a record write");
                 Verdict::Failed(ServiceError::internal("apply a record write"))
