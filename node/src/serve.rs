@@ -1,9 +1,12 @@
 //! `edgebase serve`: start the node and serve HTTP until asked to stop.
 
+use std::time::Duration;
+
 use anyhow::Context;
 
 use crate::admin_socket;
 use crate::api;
+use crate::api::http_server::{self, HttpLimits};
 use crate::boot;
 use crate::cli::ServeArgs;
 
@@ -22,11 +25,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         node_id = app.consensus().node_id(),
         "EdgeBase is serving"
     );
-    let service = api::router(app).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serve HTTP")?;
+    let edge = &args.http_edge;
+    let limits = HttpLimits {
+        connections_max: edge.http_connections_max,
+        header_read_timeout: Duration::from_millis(edge.http_header_read_timeout_ms),
+    };
+    let request_timeout = Duration::from_secs(edge.http_request_timeout_secs);
+    let router = api::router(app, request_timeout);
+    http_server::serve(listener, router, limits, shutdown_signal()).await;
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())

@@ -15,6 +15,7 @@ pub mod expand;
 pub mod extract;
 pub mod fields_layer;
 pub mod health;
+pub mod http_server;
 pub mod paging;
 pub mod rate_limit;
 pub mod record_writes;
@@ -22,6 +23,8 @@ pub mod records;
 pub mod settings;
 pub mod superuser_ips;
 pub mod test_email;
+
+use std::time::Duration;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
@@ -31,7 +34,8 @@ use tower_http::trace::TraceLayer;
 use crate::app::App;
 use error::ApiError;
 
-pub fn router(app: App) -> Router {
+/// Every route; each PocketBase one is bounded by `request_timeout`.
+pub fn router(app: App, request_timeout: Duration) -> Router {
     let body_limit = app.limits().body_bytes_max;
     Router::new()
         .route("/api/health", get(health::health))
@@ -122,6 +126,12 @@ pub fn router(app: App) -> Router {
         .route("/api/settings/test/email", post(test_email::test_email))
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))
+        .route_layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            http_server::request_timeout,
+        ))
+        // Cluster operations wait on catch-up and membership changes (minutes at most),
+        // bounded by consensus; the request timeout above would cut them off.
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
         .route("/api/cluster/learners", post(cluster::add_learner))

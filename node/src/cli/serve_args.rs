@@ -48,6 +48,42 @@ pub struct ServeArgs {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub leader_regions: Vec<String>,
+    #[command(flatten)]
+    #[serde(default)]
+    pub http_edge: HttpEdgeArgs,
+}
+
+const HTTP_CONNECTIONS_MAX_DEFAULT: u32 = 4_096;
+const HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS: u64 = 10_000;
+const HTTP_REQUEST_TIMEOUT_DEFAULT_SECS: u64 = 60;
+
+/// Bounds at the HTTP edge.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct HttpEdgeArgs {
+    /// Most HTTP connections open at once; more wait in the accept backlog until one ends.
+    /// Keep it below the open-file limit (`ulimit -n`), which RocksDB and Raft share.
+    #[arg(long, default_value_t = HTTP_CONNECTIONS_MAX_DEFAULT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_connections_max: u32,
+    /// Longest a client may take to send a request's headers; an idle keep-alive
+    /// connection is closed after the same time.
+    #[arg(long, default_value_t = HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_read_timeout_ms: u64,
+    /// Longest a PocketBase API request may take, reading its body included, before it is
+    /// answered 504 (a write it made may still be applied). The longest bounds inside a
+    /// request are 30 s (SMTP, OAuth2 providers); raise this with a longer batch timeout in
+    /// the settings. `/api/cluster/*` is bounded by consensus instead.
+    #[arg(long, default_value_t = HTTP_REQUEST_TIMEOUT_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_request_timeout_secs: u64,
+}
+
+impl Default for HttpEdgeArgs {
+    fn default() -> Self {
+        HttpEdgeArgs {
+            http_connections_max: HTTP_CONNECTIONS_MAX_DEFAULT,
+            http_header_read_timeout_ms: HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS,
+            http_request_timeout_secs: HTTP_REQUEST_TIMEOUT_DEFAULT_SECS,
+        }
+    }
 }
 
 const PERSISTED_FILE: &str = "node.json";
@@ -67,6 +103,7 @@ impl ServeArgs {
             node_id: None,
             snapshot_threshold: 5_000,
             leader_regions: Vec::new(),
+            http_edge: HttpEdgeArgs::default(),
         }
     }
 
