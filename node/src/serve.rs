@@ -11,6 +11,7 @@ use crate::boot;
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    api::panic::log_panics_with_tracing();
     let node = boot::start_node(&args).await?;
     let app = node.app.clone();
     admin_socket::serve(app.clone(), &args.dir)

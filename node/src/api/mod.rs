@@ -17,6 +17,7 @@ pub mod fields_layer;
 pub mod health;
 pub mod http_server;
 pub mod paging;
+pub mod panic;
 pub mod rate_limit;
 pub mod record_writes;
 pub mod records;
@@ -29,14 +30,18 @@ use std::time::Duration;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::app::App;
 use error::ApiError;
 
-/// Every route; each PocketBase one is bounded by `request_timeout`.
+/// Every route, each PocketBase one bounded by `request_timeout`, in [`with_middleware`].
 pub fn router(app: App, request_timeout: Duration) -> Router {
-    let body_limit = app.limits().body_bytes_max;
+    with_middleware(routes(request_timeout), app)
+}
+
+fn routes(request_timeout: Duration) -> Router<App> {
     Router::new()
         .route("/api/health", get(health::health))
         .route(
@@ -141,6 +146,14 @@ pub fn router(app: App, request_timeout: Duration) -> Router {
         .fallback(|| async { ApiError::not_found() })
         // PocketBase answers a known path with an unknown method as a missing route.
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
+}
+
+/// The middleware every request goes through, around `routes`. Panics are caught outermost,
+/// so a panic anywhere in the stack answers PocketBase's 500 (logged once, by the hook in
+/// [`panic`]; inside `TraceLayer` its failure would be logged again).
+pub fn with_middleware(routes: Router<App>, app: App) -> Router {
+    let body_limit = app.limits().body_bytes_max;
+    routes
         .layer(axum::middleware::from_fn(fields_layer::pick_fields))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -157,4 +170,5 @@ pub fn router(app: App, request_timeout: Duration) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+        .layer(CatchPanicLayer::custom(panic::answer))
 }
