@@ -1,12 +1,16 @@
 //! The HTTP edge holds against slow and greedy clients: a client that trickles its headers is
 //! cut off after the header-read timeout while others are served, and
 //! `--http-connections-max` caps the connections served at once, the node serving again
-//! once they end.
+//! once they end. Before the node has joined its cluster it answers 503 (health included),
+//! and a node that cannot join within `--join-timeout-secs` exits with an error.
 
 use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
-use edgebase_tests::{run_test, wait_until, Node, NodeSpec, RawClient, NODE_START_TIMEOUT};
+use edgebase_tests::{
+    free_addr, run_test, wait_until, Node, NodeSpec, RawClient, NODE_START_TIMEOUT,
+};
+use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -198,6 +202,94 @@ async fn connections_beyond_the_cap_wait_until_one_ends() {
             })
             .await?;
             ensure!(node.is_running(), "the node stopped");
+            Ok(())
+        },
+    )
+    .await;
+}
+
+/// A node that joins a Raft address where nobody answers.
+fn joining_nobody(context_root: &std::path::Path, flags: &[&str]) -> anyhow::Result<NodeSpec> {
+    let mut spec = node_with(context_root, flags)?;
+    spec.join = Some(free_addr()?);
+    Ok(spec)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_answers_503_until_it_has_joined() {
+    run_test(
+        "http_edge_starting",
+        Duration::from_secs(120),
+        |context| async move {
+            // The join gives up after five unanswered attempts (about 15 s); the checks below
+            // take a moment.
+            let mut node = Node::start(joining_nobody(context.root(), &[])?)?;
+            wait_until("the node to be joining", ANSWER_DEADLINE, || {
+                let log = node.log_text();
+                async move { Ok(log?.contains("joining the cluster").then_some(())) }
+            })
+            .await?;
+            let raw = RawClient::new(&node.http_url())?;
+            let health = raw.get("/api/health", None).await?;
+            ensure!(
+                health.status == 503,
+                "health: {} {}",
+                health.status,
+                health.text
+            );
+            let body = health.json.context("health answers JSON")?;
+            let shaped = body["code"] == json!(503) && body["data"] == json!({});
+            ensure!(
+                shaped && body["message"].is_string(),
+                "health's body: {body}"
+            );
+            let collections = raw.get("/api/collections", None).await?;
+            ensure!(collections.status == 503, "{}", collections.text);
+            let envelope = collections.envelope().context("an error envelope")?;
+            ensure!(
+                envelope.status == 503 && envelope.data.is_empty(),
+                "{envelope:?}"
+            );
+            ensure!(node.is_running(), "the node exited while joining");
+            // A node still starting stops cleanly when asked.
+            let status = node.terminate(ANSWER_DEADLINE).await?;
+            ensure!(
+                status.success(),
+                "SIGTERM while joining ended it with {status}"
+            );
+            Ok(())
+        },
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_cannot_join_exits_with_the_reason() {
+    run_test(
+        "http_edge_join_fails",
+        Duration::from_secs(120),
+        |context| async move {
+            let spec = joining_nobody(context.root(), &["--join-timeout-secs", "2"])?;
+            let mut node = Node::start(spec)?;
+            let status = wait_until(
+                "the node to give up joining",
+                Duration::from_secs(30),
+                || {
+                    let status = node.exit_status();
+                    async move { Ok(status) }
+                },
+            )
+            .await?;
+            ensure!(!status.success(), "the node exited with {status}");
+            let log = node.log_text()?;
+            let reason = log
+                .lines()
+                .find(|line| line.contains("ERROR") && line.contains("the node cannot start"))
+                .with_context(|| format!("no error line says why:\n{log}"))?;
+            ensure!(
+                reason.contains("did not join through") && reason.contains("within 2 s"),
+                "{reason}"
+            );
             Ok(())
         },
     )

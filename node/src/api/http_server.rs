@@ -1,5 +1,6 @@
 //! The HTTP edge: the accept loop (a cap on connections, a header-read timeout, graceful
-//! shutdown) and the request timeout.
+//! shutdown), the request timeout, and the switch from the starting answers to the node's
+//! router.
 //!
 //! When `connections_max` connections are open the loop stops accepting: new connections
 //! wait in the kernel's accept backlog (and once that is full the kernel drops their SYNs, so
@@ -8,7 +9,7 @@
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -38,11 +39,38 @@ pub struct HttpLimits {
     pub header_read_timeout: Duration,
 }
 
+/// The router requests go to: the starting one until the node is bootstrapped, then the
+/// node's own.
+#[derive(Clone)]
+pub struct RouterSlot {
+    starting: Router,
+    ready: Arc<OnceLock<Router>>,
+}
+
+impl RouterSlot {
+    pub fn new(starting: Router) -> Self {
+        RouterSlot {
+            starting,
+            ready: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// From now on every request goes to `router`.
+    pub fn set_ready(&self, router: Router) {
+        let installed = self.ready.set(router).is_ok();
+        assert!(installed, "the node's router is installed once");
+    }
+
+    fn current(&self) -> Router {
+        self.ready.get().unwrap_or(&self.starting).clone()
+    }
+}
+
 /// Serve HTTP/1 on `listener` until `shutdown` resolves; then stop accepting, let open
 /// connections finish their requests (at most [`SHUTDOWN_DRAIN_TIMEOUT`]) and return.
 pub async fn serve(
     listener: TcpListener,
-    router: Router,
+    routers: RouterSlot,
     limits: HttpLimits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -73,10 +101,10 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
-        let router = router.clone();
+        let routers = routers.clone();
         let service = hyper::service::service_fn(move |mut request: Request<_>| {
             request.extensions_mut().insert(ConnectInfo(remote));
-            router.clone().oneshot(request)
+            routers.current().oneshot(request)
         });
         let connection = builder
             .serve_connection(TokioIo::new(stream), service)

@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// Raft address of a running member to join on first start.
     #[arg(long)]
     pub join: Option<String>,
+    /// Longest `--join` may take (reaching a member, catching up, being promoted) before the
+    /// node gives up and exits with an error.
+    #[arg(long, default_value_t = JOIN_TIMEOUT_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    #[serde(default = "join_timeout_default_secs")]
+    pub join_timeout_secs: u64,
     /// Join as a non-voting learner.
     #[arg(long)]
     pub learner: bool,
@@ -51,6 +56,13 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(default)]
     pub http_edge: HttpEdgeArgs,
+}
+
+/// Default of `--join-timeout-secs`: a join that catches up a large state takes minutes.
+const JOIN_TIMEOUT_DEFAULT_SECS: u64 = 600;
+
+fn join_timeout_default_secs() -> u64 {
+    JOIN_TIMEOUT_DEFAULT_SECS
 }
 
 const HTTP_CONNECTIONS_MAX_DEFAULT: u32 = 4_096;
@@ -98,6 +110,7 @@ impl ServeArgs {
             region: "local".into(),
             certs: None,
             join: None,
+            join_timeout_secs: JOIN_TIMEOUT_DEFAULT_SECS,
             learner: false,
             wait_to_be_added: false,
             node_id: None,
