@@ -22,7 +22,7 @@ const SELF_SIGNED_NODE_ID: u64 = 1;
 /// How long bootstrap keeps trying to create the system collections.
 const BOOTSTRAP_DEADLINE: Duration = Duration::from_secs(120);
 
-/// A started node: consensus running, state readable, HTTP not yet serving.
+/// A started node: consensus running, state readable, the API not yet served.
 pub struct StartedNode {
     pub app: App,
 }
@@ -98,9 +98,15 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
                 JoinRole::Voter
             };
             tracing::info!(%seed, ?role, "joining the cluster");
-            consensus
-                .join(seed, role)
+            let join_timeout = Duration::from_secs(args.join_timeout_secs);
+            tokio::time::timeout(join_timeout, consensus.join(seed, role))
                 .await
+                .map_err(|_| {
+                    anyhow::anyhow!(
+                        "did not join through {seed} within {} s (--join-timeout-secs)",
+                        join_timeout.as_secs()
+                    )
+                })?
                 .context("join the cluster")?;
         }
         (None, false, _) | (None, true, true) if args.wait_to_be_added => {
@@ -127,7 +133,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     if args.join.is_none() && !args.wait_to_be_added {
         // The node that started the cluster creates the system collections; a rejection
         // because they exist already is success.
-        bootstrap(&app, first_start).await;
+        bootstrap(&app, first_start).await?;
     }
     Ok(StartedNode { app })
 }
@@ -156,21 +162,22 @@ async fn create_system_collections(app: &App, first_start: FirstStart) -> Result
     Ok(())
 }
 
-async fn bootstrap(app: &App, first_start: FirstStart) {
+async fn bootstrap(app: &App, first_start: FirstStart) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + BOOTSTRAP_DEADLINE;
     let mut delay = Duration::from_millis(100);
     loop {
         match create_system_collections(app, first_start).await {
-            Ok(()) => return,
+            Ok(()) => return Ok(()),
             Err(error) if tokio::time::Instant::now() < deadline => {
                 tracing::debug!(%error, "system collections not created yet; retrying");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
             }
-            Err(error) => {
-                tracing::error!(%error, "could not create the system collections");
-                return;
-            }
+            Err(error) => bail!(
+                "could not create the system collections within {} s: {}",
+                BOOTSTRAP_DEADLINE.as_secs(),
+                error
+            ),
         }
     }
 }

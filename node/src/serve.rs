@@ -1,32 +1,77 @@
-//! `edgebase serve`: start the node and serve HTTP until asked to stop.
+//! `edgebase serve`: listen for HTTP, start the node and serve the API until asked to stop.
+//!
+//! The listener comes up first and answers 503 (health included) until the node has started,
+//! joined or created its cluster, and has its system collections; a node that cannot get
+//! there logs why and exits with an error instead of serving.
+
+use std::time::Duration;
 
 use anyhow::Context;
+use futures::FutureExt;
 
 use edgebase_api::admin_socket;
-use crate::boot;
+use edgebase_api::http_server::{self, HttpLimits, RouterSlot};
+use edgebase_api::{self as api};
+
+use crate::boot::{self, StartedNode};
 use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
-    let node = boot::start_node(&args).await?;
-    let app = node.app.clone();
-    admin_socket::serve(app.clone(), &args.dir)
-        .await
-        .context("open the admin socket")?;
+    api::panic::log_panics_with_tracing();
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("listen on {}", args.http))?;
+    let edge = &args.http_edge;
+    let limits = HttpLimits {
+        connections_max: edge.http_connections_max,
+        header_read_timeout: Duration::from_millis(edge.http_header_read_timeout_ms),
+    };
+    let routers = RouterSlot::new(api::health::starting_router());
+    let shutdown = shutdown_signal().boxed().shared();
+    let server = tokio::spawn(http_server::serve(
+        listener,
+        routers.clone(),
+        limits,
+        shutdown.clone(),
+    ));
+    tracing::info!(http = %args.http, "listening; the API is served once the node has started");
+    let node = tokio::select! {
+        started = start(&args) => match started {
+            Ok(node) => node,
+            Err(error) => {
+                let reason = format!("{error:#}");
+                tracing::error!(%reason, "the node cannot start; exiting");
+                return Err(error);
+            }
+        },
+        () = shutdown.clone() => {
+            tracing::info!("stopped while starting");
+            server.await.context("serve HTTP")?;
+            return Ok(());
+        }
+    };
+    let app = node.app.clone();
+    let request_timeout = Duration::from_secs(edge.http_request_timeout_secs);
+    routers.set_ready(api::router(app.clone(), request_timeout));
     tracing::info!(
         http = %args.http,
         raft = %args.raft_addr(),
         node_id = app.consensus().node_id(),
         "EdgeBase is serving"
     );
-    edgebase_api::server::serve(listener, app, shutdown_signal())
-        .await
-        .context("serve HTTP")?;
+    server.await.context("serve HTTP")?;
     tracing::info!("shutting down");
     node.shutdown().await;
     Ok(())
+}
+
+/// Start the node and open the admin socket.
+async fn start(args: &ServeArgs) -> anyhow::Result<StartedNode> {
+    let node = boot::start_node(args).await?;
+    admin_socket::serve(node.app.clone(), &args.dir)
+        .await
+        .context("open the admin socket")?;
+    Ok(node)
 }
 
 async fn shutdown_signal() {

@@ -14,24 +14,32 @@ pub mod extract;
 pub mod fields_layer;
 pub mod health;
 pub mod identity;
+pub mod http_server;
 pub mod paging;
+pub mod panic;
 pub mod rate_limit;
 pub mod records;
-pub mod server;
 pub mod settings;
 pub mod superuser_ips;
 pub mod test_email;
 
+use std::time::Duration;
+
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{delete, get, post};
 use axum::Router;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use edgebase_service::app::App;
 use error::ApiError;
 
-pub fn router(app: App) -> Router {
-    let body_limit = app.limits().body_bytes_max;
+/// Every route, each PocketBase one bounded by `request_timeout`, in [`with_middleware`].
+pub fn router(app: App, request_timeout: Duration) -> Router {
+    with_middleware(routes(request_timeout), app)
+}
+
+fn routes(request_timeout: Duration) -> Router<App> {
     Router::new()
         .route("/api/health", get(health::health))
         .route(
@@ -121,6 +129,12 @@ pub fn router(app: App) -> Router {
         .route("/api/settings/test/email", post(test_email::test_email))
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))
+        .route_layer(axum::middleware::from_fn_with_state(
+            request_timeout,
+            http_server::request_timeout,
+        ))
+        // Cluster operations wait on catch-up and membership changes (minutes at most),
+        // bounded by consensus; the request timeout above would cut them off.
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
         .route("/api/cluster/learners", post(cluster::add_learner))
@@ -130,6 +144,14 @@ pub fn router(app: App) -> Router {
         .fallback(|| async { ApiError::not_found() })
         // PocketBase answers a known path with an unknown method as a missing route.
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
+}
+
+/// The middleware every request goes through, around `routes`. Panics are caught outermost,
+/// so a panic anywhere in the stack answers PocketBase's 500 (logged once, by the hook in
+/// [`panic`]; inside `TraceLayer` its failure would be logged again).
+pub fn with_middleware(routes: Router<App>, app: App) -> Router {
+    let body_limit = app.limits().body_bytes_max;
+    routes
         .layer(axum::middleware::from_fn(fields_layer::pick_fields))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
@@ -146,4 +168,5 @@ pub fn router(app: App) -> Router {
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+        .layer(CatchPanicLayer::custom(panic::answer))
 }

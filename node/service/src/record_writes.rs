@@ -102,8 +102,8 @@ impl Action {
 
 /// The answer when one command would create records past the positions creation order
 /// holds (a batch, or a write carrying very many rule checks).
-pub fn too_many_creates(commands_max: u64) -> ApiError {
-    ApiError::bad_request(format!(
+pub fn too_many_creates(commands_max: u64) -> ServiceError {
+    ServiceError::bad_request(format!(
         "Too many writes in one request: records can only be created among its first \
          {commands_max} writes."
     ))

@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// Raft address of a running member to join on first start.
     #[arg(long)]
     pub join: Option<String>,
+    /// Longest `--join` may take (reaching a member, catching up, being promoted) before the
+    /// node gives up and exits with an error.
+    #[arg(long, default_value_t = JOIN_TIMEOUT_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    #[serde(default = "join_timeout_default_secs")]
+    pub join_timeout_secs: u64,
     /// Join as a non-voting learner.
     #[arg(long)]
     pub learner: bool,
@@ -48,6 +53,49 @@ pub struct ServeArgs {
     #[arg(long, value_delimiter = ',')]
     #[serde(default)]
     pub leader_regions: Vec<String>,
+    #[command(flatten)]
+    #[serde(default)]
+    pub http_edge: HttpEdgeArgs,
+}
+
+/// Default of `--join-timeout-secs`: a join that catches up a large state takes minutes.
+const JOIN_TIMEOUT_DEFAULT_SECS: u64 = 600;
+
+fn join_timeout_default_secs() -> u64 {
+    JOIN_TIMEOUT_DEFAULT_SECS
+}
+
+const HTTP_CONNECTIONS_MAX_DEFAULT: u32 = 4_096;
+const HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS: u64 = 10_000;
+const HTTP_REQUEST_TIMEOUT_DEFAULT_SECS: u64 = 60;
+
+/// Bounds at the HTTP edge.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct HttpEdgeArgs {
+    /// Most HTTP connections open at once; more wait in the accept backlog until one ends.
+    /// Keep it below the open-file limit (`ulimit -n`), which RocksDB and Raft share.
+    #[arg(long, default_value_t = HTTP_CONNECTIONS_MAX_DEFAULT, value_parser = clap::value_parser!(u32).range(1..))]
+    pub http_connections_max: u32,
+    /// Longest a client may take to send a request's headers; an idle keep-alive
+    /// connection is closed after the same time.
+    #[arg(long, default_value_t = HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_header_read_timeout_ms: u64,
+    /// Longest a PocketBase API request may take, reading its body included, before it is
+    /// answered 504 (a write it made may still be applied). The longest bounds inside a
+    /// request are 30 s (SMTP, OAuth2 providers); raise this with a longer batch timeout in
+    /// the settings. `/api/cluster/*` is bounded by consensus instead.
+    #[arg(long, default_value_t = HTTP_REQUEST_TIMEOUT_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub http_request_timeout_secs: u64,
+}
+
+impl Default for HttpEdgeArgs {
+    fn default() -> Self {
+        HttpEdgeArgs {
+            http_connections_max: HTTP_CONNECTIONS_MAX_DEFAULT,
+            http_header_read_timeout_ms: HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS,
+            http_request_timeout_secs: HTTP_REQUEST_TIMEOUT_DEFAULT_SECS,
+        }
+    }
 }
 
 const PERSISTED_FILE: &str = "node.json";
@@ -62,11 +110,13 @@ impl ServeArgs {
             region: "local".into(),
             certs: None,
             join: None,
+            join_timeout_secs: JOIN_TIMEOUT_DEFAULT_SECS,
             learner: false,
             wait_to_be_added: false,
             node_id: None,
             snapshot_threshold: 5_000,
             leader_regions: Vec::new(),
+            http_edge: HttpEdgeArgs::default(),
         }
     }
 

@@ -1,0 +1,204 @@
+//! The HTTP edge: the accept loop (a cap on connections, a header-read timeout, graceful
+//! shutdown), the request timeout, and the switch from the starting answers to the node's
+//! router.
+//!
+//! When `connections_max` connections are open the loop stops accepting: new connections
+//! wait in the kernel's accept backlog (and once that is full the kernel drops their SYNs, so
+//! clients retry) until one ends. Waiting rather than closing them lets a burst through a
+//! moment later instead of failing it; clients bound their own connect and request times.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use hyper::server::conn::http1;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt;
+
+use super::error::ApiError;
+
+/// How long a failed `accept` (out of file descriptors, say) pauses the loop.
+const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
+/// Longest shutdown waits for open connections to finish their requests.
+const SHUTDOWN_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Bounds at the HTTP edge (`serve --http-*`).
+#[derive(Debug, Clone, Copy)]
+pub struct HttpLimits {
+    pub connections_max: u32,
+    /// Longest a client may take to send a request's headers. hyper starts it whenever the
+    /// connection waits for a request, so it also closes idle keep-alive connections.
+    pub header_read_timeout: Duration,
+}
+
+/// The router requests go to: the starting one until the node is bootstrapped, then the
+/// node's own.
+#[derive(Clone)]
+pub struct RouterSlot {
+    starting: Router,
+    ready: Arc<OnceLock<Router>>,
+}
+
+impl RouterSlot {
+    pub fn new(starting: Router) -> Self {
+        RouterSlot {
+            starting,
+            ready: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// From now on every request goes to `router`.
+    pub fn set_ready(&self, router: Router) {
+        let installed = self.ready.set(router).is_ok();
+        assert!(installed, "the node's router is installed once");
+    }
+
+    fn current(&self) -> Router {
+        self.ready.get().unwrap_or(&self.starting).clone()
+    }
+}
+
+/// Serve HTTP/1 on `listener` until `shutdown` resolves; then stop accepting, let open
+/// connections finish their requests (at most [`SHUTDOWN_DRAIN_TIMEOUT`]) and return.
+pub async fn serve(
+    listener: TcpListener,
+    routers: RouterSlot,
+    limits: HttpLimits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let connections_max = limits.connections_max.max(1);
+    let permits = Arc::new(Semaphore::new(connections_max as usize));
+    // Dropping the sender tells every connection to shut down gracefully.
+    let (stop_sender, stop) = watch::channel(());
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout);
+    let mut shutdown = pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => {
+                permit.expect("the connection semaphore is never closed")
+            }
+            () = &mut shutdown => break,
+        };
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept an HTTP connection");
+                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let routers = routers.clone();
+        let service = hyper::service::service_fn(move |mut request: Request<_>| {
+            request.extensions_mut().insert(ConnectInfo(remote));
+            routers.current().oneshot(request)
+        });
+        let connection = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .with_upgrades();
+        let mut stop = stop.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let mut connection = pin!(connection);
+            let result = tokio::select! {
+                result = connection.as_mut() => result,
+                _ = stop.changed() => {
+                    connection.as_mut().graceful_shutdown();
+                    connection.as_mut().await
+                }
+            };
+            if let Err(error) = result {
+                // Header timeouts and clients that hang up land here; each is routine.
+                tracing::debug!(%remote, %error, "HTTP connection ended");
+            }
+        });
+    }
+    drop(listener);
+    drop(stop_sender);
+    let drained = tokio::time::timeout(
+        SHUTDOWN_DRAIN_TIMEOUT,
+        permits.acquire_many(connections_max),
+    )
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            drain_timeout_s = SHUTDOWN_DRAIN_TIMEOUT.as_secs(),
+            "HTTP connections still open at shutdown; closing them"
+        );
+    }
+}
+
+/// Middleware: a request that takes longer than the given time (reading its body included)
+/// is stopped and answered 504 in PocketBase's envelope. A write it proposed may still be
+/// applied, so the message says to read before retrying.
+pub async fn request_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            tracing::warn!(timeout_s = timeout.as_secs(), "request timed out");
+            ApiError::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                format!(
+                    "The request took longer than {} s and was stopped; a write it made may or \
+                     may not have been applied, so read before retrying.",
+                    timeout.as_secs()
+                ),
+            )
+            .into_response()
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::routing::get;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_over_its_time_is_answered_504_in_the_envelope() {
+        let timeout = Duration::from_millis(50);
+        let router: Router = Router::new()
+            .route("/stuck", get(std::future::pending::<()>))
+            .route("/quick", get(|| async { "done" }))
+            .route_layer(axum::middleware::from_fn_with_state(
+                timeout,
+                request_timeout,
+            ));
+        let call = |path: &'static str| {
+            let request = Request::get(path)
+                .body(Body::empty())
+                .expect("a GET with no body is a valid request");
+            router.clone().oneshot(request)
+        };
+        let quick = call("/quick").await.expect("a router never fails");
+        assert_eq!(quick.status(), StatusCode::OK);
+        let stuck = call("/stuck").await.expect("a router never fails");
+        assert_eq!(stuck.status(), StatusCode::GATEWAY_TIMEOUT);
+        let body = axum::body::to_bytes(stuck.into_body(), 64 * 1024)
+            .await
+            .expect("read the body");
+        let body: Value = serde_json::from_slice(&body).expect("the body is JSON");
+        assert_eq!(body["status"], json!(504));
+        assert_eq!(body["data"], json!({}));
+    }
+}
