@@ -8,14 +8,14 @@ use edgebase_consensus::tls::{self, TlsPaths};
 use edgebase_consensus::{ConsensusConfig, ConsensusNode, JoinRole, NodeInfo};
 use edgebase_storage::Store;
 
-use edgebase_service::ServiceError;
-use edgebase_service::app::{App, Limits};
 use crate::cli::ServeArgs;
-use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_model::auth_collection;
+use edgebase_model::time;
+use edgebase_service::app::{App, Limits};
+use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_service::collections::ensure_system_collection;
 use edgebase_service::superusers;
-use edgebase_model::time;
+use edgebase_service::ServiceError;
 
 /// Node id of a node that made its own certificates (a lone `edgebase serve`).
 const SELF_SIGNED_NODE_ID: u64 = 1;

@@ -535,7 +535,8 @@ fn rule_checks_report_the_records_they_read() {
             .reads
             .iter()
             .map(|read| {
-                let (collection_id, id, version) = (&read.collection_id, &read.record_id, read.version);
+                let (collection_id, id, version) =
+                    (&read.collection_id, &read.record_id, read.version);
                 let name = state
                     .collection_by_id(collection_id)
                     .expect("read")

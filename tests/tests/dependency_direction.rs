@@ -51,16 +51,35 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
             "edgebase-api",
         ],
     ),
-    ("edgebase-service", &["axum", "edgebase-api", "edgebase-client"]),
+    (
+        "edgebase-service",
+        &["axum", "edgebase-api", "edgebase-client"],
+    ),
     (
         "edgebase-consensus",
-        &["axum", "edgebase-model", "edgebase-service", "edgebase-api", "edgebase-auth"],
+        &[
+            "axum",
+            "edgebase-model",
+            "edgebase-service",
+            "edgebase-api",
+            "edgebase-auth",
+        ],
     ),
     (
         "edgebase-storage",
-        &["tokio", "quinn", "openraft", "axum", "hyper", "edgebase-consensus"],
+        &[
+            "tokio",
+            "quinn",
+            "openraft",
+            "axum",
+            "hyper",
+            "edgebase-consensus",
+        ],
     ),
-    ("edgebase-client", &["rocksdb", "openraft", "quinn", "edgebase-storage"]),
+    (
+        "edgebase-client",
+        &["rocksdb", "openraft", "quinn", "edgebase-storage"],
+    ),
 ];
 
 /// The only product crate that may name axum as a direct dependency.
@@ -158,7 +177,11 @@ fn layers_point_one_way() {
             }
         }
     }
-    assert!(problems.is_empty(), "layering broken:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "layering broken:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
@@ -178,7 +201,9 @@ fn only_the_api_crate_depends_on_axum() {
 fn the_graph_is_read_correctly() {
     let graph = Graph::load();
     assert!(graph.direct("edgebase-api").contains("axum"));
-    assert!(graph.reachable("edgebase-node").contains_key("edgebase-api"));
+    assert!(graph
+        .reachable("edgebase-node")
+        .contains_key("edgebase-api"));
     assert!(graph.reachable("edgebase-node").contains_key("rocksdb"));
     assert!(!graph.direct("edgebase-model").contains("edgebase-service"));
 }

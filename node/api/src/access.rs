@@ -8,7 +8,7 @@ use axum::http::HeaderMap;
 use crate::consistency::read_barrier;
 use crate::error::ApiError;
 use edgebase_service::app::App;
-use edgebase_service::principal::{self, Principal};
+use edgebase_service::principal::Principal;
 
 /// Collection management and operator endpoints: superusers only.
 pub fn require_superuser(principal: &Principal) -> Result<(), ApiError> {
@@ -37,6 +37,8 @@ impl FromRequestParts<App> for Superuser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
-        superuser_request(app, &parts.headers).await.map(|()| Superuser)
+        superuser_request(app, &parts.headers)
+            .await
+            .map(|()| Superuser)
     }
 }

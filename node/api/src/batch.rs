@@ -3,23 +3,25 @@
 //! to the leader as one `Command::Batch`, so every replica applies all of them or none.
 //! Off until a superuser enables it in the settings, as in PocketBase.
 
-use edgebase_model::ValidationCode;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use edgebase_model::ValidationCode;
 use edgebase_storage::{Command, CommandResult, Rejection};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use edgebase_service::caller::Caller;
 use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
-use edgebase_service::expand::Expander;
 use crate::extract::Body;
-use edgebase_service::record_writes::{too_many_creates, Answer, Pending, Planned, Planner, Verdict};
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_model::fields_param::FieldsPicker;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::caller::Caller;
+use edgebase_service::expand::Expander;
+use edgebase_service::record_writes::{
+    too_many_creates, Answer, Pending, Planned, Planner, Verdict,
+};
 
 /// One request of a batch, in PocketBase's shape.
 #[derive(Debug, Clone, Deserialize)]
@@ -122,7 +124,11 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<BatchForm, ApiError> {
 fn validate(form: BatchForm, max_requests: usize) -> Result<Vec<BatchRequest>, ApiError> {
     let requests = form.requests.unwrap_or_default();
     let error = if requests.is_empty() {
-        Some(field_error(ValidationCode::Required, "Cannot be blank.", None))
+        Some(field_error(
+            ValidationCode::Required,
+            "Cannot be blank.",
+            None,
+        ))
     } else if requests.len() > max_requests {
         Some(field_error(
             ValidationCode::LengthTooLong,
@@ -317,7 +323,7 @@ pub async fn batch(
                     return Err(ApiError::internal());
                 };
                 match plans[index].planned.verdict(&reason) {
-                    Verdict::Failed(error) => return Err(batch_failed(index, error)),
+                    Verdict::Failed(error) => return Err(batch_failed(index, error.into())),
                     Verdict::Stale => {
                         tracing::debug!(
                             ?reason,
@@ -327,7 +333,7 @@ pub async fn batch(
                 }
             }
             CommandResult::Rejected(Rejection::TooManyCreates { commands_max }) => {
-                return Err(too_many_creates(commands_max));
+                return Err(too_many_creates(commands_max).into());
             }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection of a batch");

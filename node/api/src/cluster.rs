@@ -15,7 +15,6 @@ use crate::access::require_superuser;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
 use edgebase_service::app::App;
-use edgebase_service::principal;
 
 pub async fn status(
     State(app): State<App>,

@@ -1,25 +1,25 @@
 //! `/api/collections`: collection management (superusers only).
 
-use edgebase_model::ValidationCode;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::{Collection, FieldKind};
-use edgebase_storage::{CollectionDoc, CollectionExpect, Command, CommandResult, Rejection};
+use edgebase_model::ValidationCode;
+use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::Value;
 
 use crate::access::{superuser_request, Superuser};
-use edgebase_service::collection_checks;
-use edgebase_service::collections::{collection_exists, encode};
 use crate::consistency::with_index;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
 use crate::paging::ListQuery;
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_model::collection_schema;
-use edgebase_service::superusers;
 use edgebase_model::time;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::collection_checks;
+use edgebase_service::collections::{collection_exists, encode};
+use edgebase_service::superusers;
 
 /// A collection as the API shows it: secrets stay inside.
 pub fn collection_for_api(collection: &Collection) -> Value {
@@ -52,7 +52,7 @@ fn name_exists(message: &str) -> ApiError {
 pub async fn list(
     State(app): State<App>,
     _superuser: Superuser,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     if query
@@ -90,7 +90,7 @@ pub async fn view(
 pub async fn create(
     State(app): State<App>,
     _superuser: Superuser,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     const FAILED: &str = "Failed to create collection.";
@@ -117,7 +117,7 @@ pub async fn create(
         CommandResult::Rejected(rejection) => {
             if let Some(error) = collection_checks::index_rejection(&collection, &rejection, FAILED)
             {
-                return Err(error);
+                return Err(error.into());
             }
             tracing::error!(?rejection, "unexpected rejection creating a collection");
             Err(ApiError::internal())
@@ -128,7 +128,7 @@ pub async fn create(
 pub async fn update(
     State(app): State<App>,
     _superuser: Superuser,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(id_or_name): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -176,7 +176,7 @@ pub async fn update(
                 if let Some(error) =
                     collection_checks::index_rejection(&updated, &rejection, FAILED)
                 {
-                    return Err(error);
+                    return Err(error.into());
                 }
                 tracing::debug!(?rejection, "collection changed concurrently; retrying");
             }
@@ -273,7 +273,10 @@ async fn apply_to_collection(app: &App, command: Command) -> Result<Response, Ap
 }
 
 /// `GET /api/collections/meta/scaffolds` (superusers only).
-pub async fn scaffolds(State(app): State<App>,
-    _superuser: Superuser, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn scaffolds(
+    State(_app): State<App>,
+    _superuser: Superuser,
+    _headers: HeaderMap,
+) -> Result<Response, ApiError> {
     Ok(Json(edgebase_model::scaffolds::scaffolds()).into_response())
 }

@@ -12,14 +12,14 @@ use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
 use serde_json::{json, Map, Value};
 
 use crate::access::Superuser;
-use edgebase_service::collections::{collection_exists, encode};
 use crate::consistency::with_index;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_model::collection_schema;
 use edgebase_model::ids;
 use edgebase_model::time;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::collections::{collection_exists, encode};
 
 /// Most collections one import may carry.
 const IMPORT_COLLECTIONS_MAX: usize = 1_000;
@@ -214,13 +214,13 @@ fn plan(app: &App, form: &ImportForm) -> Result<Vec<Command>, ApiError> {
                     &now,
                     &exists,
                 )
-                .map_err(|error| invalid_collection(data, error))?;
+                .map_err(|error| invalid_collection(data, error.into()))?;
                 (collection, CollectionExpect::Version(current.version))
             }
             None => {
                 let mut collection =
                     collection_schema::new_collection(&to_bytes(data)?, &now, &exists)
-                        .map_err(|error| invalid_collection(data, error))?;
+                        .map_err(|error| invalid_collection(data, error.into()))?;
                 if let Some(id) = data
                     .get("id")
                     .and_then(Value::as_str)
@@ -231,8 +231,12 @@ fn plan(app: &App, form: &ImportForm) -> Result<Vec<Command>, ApiError> {
                 (collection, CollectionExpect::Absent)
             }
         };
-        edgebase_service::collection_checks::check(app, &collection, "Failed to import collections.")
-            .map_err(|error| invalid_collection(data, error))?;
+        edgebase_service::collection_checks::check(
+            app,
+            &collection,
+            "Failed to import collections.",
+        )
+        .map_err(|error| invalid_collection(data, error.into()))?;
         imported.insert(collection.id.clone());
         puts.push(Command::PutCollection {
             collection: encode(&collection)?,
@@ -265,7 +269,7 @@ fn names_in(commands: &[Command], position: u32) -> String {
 pub async fn import(
     State(app): State<App>,
     _superuser: Superuser,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let form = parse_form(&body)?;

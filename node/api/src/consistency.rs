@@ -11,9 +11,7 @@ use edgebase_client::wire::{
 
 use crate::error::ApiError;
 use edgebase_service::app::App;
-use edgebase_service::consistency::{
-    self, Consistency, ReadDemand, StaleFallback, StalenessBound,
-};
+use edgebase_service::consistency::{self, Consistency, ReadDemand, StaleFallback, StalenessBound};
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, ApiError> {
     match headers.get(name) {

@@ -3,9 +3,9 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::ErrorEnvelope;
+use edgebase_consensus::ConsensusError;
 use edgebase_model::ModelError;
 use edgebase_service::{RefusalKind, ServiceError};
-use edgebase_consensus::ConsensusError;
 use edgebase_storage::query::QueryError;
 use edgebase_storage::StorageError;
 use serde_json::{Map, Value};

@@ -22,7 +22,7 @@ pub async fn pick_fields(request: Request, next: Next) -> Response {
         .and_then(|Query(params)| params.get("fields").cloned());
     let picker = match raw.as_deref().map(FieldsPicker::parse).transpose() {
         // A bad parameter is refused before the handler runs, so no write happens for it.
-        Err(error) => return error.into_response(),
+        Err(error) => return crate::error::ApiError::from(error).into_response(),
         Ok(picker) => picker.flatten(),
     };
     let response = next.run(request).await;

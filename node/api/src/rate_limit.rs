@@ -10,9 +10,9 @@ use axum::response::{IntoResponse, Response};
 
 use crate::client_address::{client_address, peer};
 use crate::error::ApiError;
-use edgebase_service::app::App;
-use edgebase_service::principal::{self, Principal};
 use edgebase_model::settings::RateLimitRule;
+use edgebase_service::app::App;
+use edgebase_service::principal::Principal;
 
 /// The audiences a rule may name that apply to this caller.
 fn audiences(principal: &Principal) -> [&'static str; 2] {

@@ -6,20 +6,22 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_storage::query::{
-    RuleSubject,
-    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, QueryError, TotalCount,
+    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, QueryError, RuleSubject,
+    TotalCount,
 };
 use edgebase_storage::CommandResult;
 use serde_json::{Map, Value};
 
-use edgebase_service::caller::Caller;
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
-use edgebase_service::expand::Expander;
 use crate::extract::{json_object, Body};
 use crate::paging::ListQuery;
-use edgebase_service::record_writes::{decode, parse_rule, Answer, Pending, Planned, Planner, Verdict};
 use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::caller::Caller;
+use edgebase_service::expand::Expander;
+use edgebase_service::record_writes::{
+    decode, parse_rule, Answer, Pending, Planned, Planner, Verdict,
+};
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     app.collection(id_or_name)?
@@ -101,7 +103,7 @@ pub async fn list(
         .records
         .iter()
         .map(|stored| caller.shown_checked(&app, &loaded.collection, &decode(stored)?))
-        .collect::<Result<Vec<Map<String, Value>>, ApiError>>()?;
+        .collect::<Result<Vec<Map<String, Value>>, edgebase_service::ServiceError>>()?;
     if let Some(expand) = query.expand.as_deref() {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
     }
@@ -195,7 +197,7 @@ async fn write(
                 return Ok(with_index(response, outcome.index));
             }
             CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
-                Verdict::Failed(error) => return Err(error),
+                Verdict::Failed(error) => return Err(error.into()),
                 Verdict::Stale => {
                     tracing::debug!(?rejection, "a record changed concurrently; planning again");
                 }

@@ -10,18 +10,21 @@ use crate::access::Superuser;
 use crate::consistency::with_index;
 use crate::error::ApiError;
 use crate::extract::Body;
-use edgebase_service::app::App;
 use edgebase_model::settings::{Settings, SETTINGS_KEY};
+use edgebase_service::app::App;
 
-pub async fn view(State(app): State<App>,
-    _superuser: Superuser, headers: HeaderMap) -> Result<Response, ApiError> {
+pub async fn view(
+    State(app): State<App>,
+    _superuser: Superuser,
+    _headers: HeaderMap,
+) -> Result<Response, ApiError> {
     Ok(Json(app.settings()?.redacted()).into_response())
 }
 
 pub async fn update(
     State(app): State<App>,
     _superuser: Superuser,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     // The patch merges into the settings this node holds, as in PocketBase, and the write

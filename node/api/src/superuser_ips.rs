@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use crate::client_address::{client_address, in_list, peer};
 use crate::error::ApiError;
 use edgebase_service::app::App;
-use edgebase_service::principal::{self, Principal};
+use edgebase_service::principal::Principal;
 
 pub async fn whitelist(State(app): State<App>, request: Request, next: Next) -> Response {
     let Ok(settings) = app.settings() else {

@@ -1,21 +1,21 @@
 //! `POST /api/settings/test/email` (superusers): send one of an auth collection's templates
 //! to an address now, with the current SMTP settings, and say whether it went out.
 
-use edgebase_model::record_values::text;
-use edgebase_model::ValidationCode;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::CollectionType;
-use serde_json::{Map, Value};
+use edgebase_model::record_values::text;
+use edgebase_model::ValidationCode;
+use serde_json::Value;
 
 use crate::access::Superuser;
-use edgebase_service::record_mail::is_email;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
 use edgebase_service::app::App;
-use edgebase_service::superusers::SUPERUSERS_NAME;
 use edgebase_service::mail::{render, Mail, Placeholders};
+use edgebase_service::record_mail::is_email;
+use edgebase_service::superusers::SUPERUSERS_NAME;
 
 /// PocketBase's template names and the option path of each.
 const TEMPLATES: [(&str, &[&str]); 5] = [
@@ -29,7 +29,7 @@ const TEMPLATES: [(&str, &[&str]); 5] = [
 pub async fn test_email(
     State(app): State<App>,
     _superuser: Superuser,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let input = json_object(&body).map_err(|_| {

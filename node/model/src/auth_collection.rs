@@ -6,8 +6,8 @@
 use edgebase_wire::{Collection, CollectionType, Field, FieldKind};
 use serde_json::{json, Map, Value};
 
-use crate::FieldErrors;
 use crate::collection_schema::system_id_field;
+use crate::FieldErrors;
 use crate::{auth_options, ids};
 
 /// The id PocketBase gives the `users` collection of a new installation.

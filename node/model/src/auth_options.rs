@@ -5,12 +5,12 @@
 //! `api::collection_checks`, which knows the other collections.
 
 use crate::ValidationCode;
-use edgebase_wire::Collection;
 use edgebase_syntax::index::{parse_index, Collation};
+use edgebase_wire::Collection;
 use serde_json::{json, Map, Value};
 
-use crate::{field_error, FieldErrors};
 use crate::{auth_collection, ids, oauth2_providers};
+use crate::{field_error, FieldErrors};
 
 /// The token configurations every auth collection has, each with its own secret.
 pub const TOKEN_OPTIONS: [&str; 5] = [

@@ -8,11 +8,11 @@ use crate::ValidationCode;
 use edgebase_wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Value};
 
-use crate::{field_error, FieldErrors};
 use crate::fields::{self, text};
 use crate::ids;
 use crate::record_values::{Document, RecordLookup};
 use crate::superusers::TOKEN_KEY_LENGTH;
+use crate::{field_error, FieldErrors};
 
 /// What the writer may do to an auth record's system fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,9 +7,9 @@ use edgebase_wire::{Collection, CollectionType, Field, FieldKind};
 use regex::Regex;
 use serde_json::{json, Map, Value};
 
-use crate::{field_error, ModelError, FieldErrors};
 use crate::fields::settings::{self, SettingsContext};
 use crate::{auth_collection, auth_options, ids};
+use crate::{field_error, FieldErrors, ModelError};
 
 /// Longest collection or field name.
 const NAME_LENGTH_MAX: usize = 255;
@@ -196,7 +196,11 @@ fn finish(
 
 fn name_error(name: &str) -> Option<Value> {
     if name.is_empty() {
-        Some(field_error(ValidationCode::Required, "Cannot be blank.", None))
+        Some(field_error(
+            ValidationCode::Required,
+            "Cannot be blank.",
+            None,
+        ))
     } else if name.len() > NAME_LENGTH_MAX {
         Some(field_error(
             ValidationCode::LengthTooLong,
@@ -217,7 +221,11 @@ fn name_error(name: &str) -> Option<Value> {
 /// A field name's error: PocketBase allows 1 to 100 word characters.
 fn field_name_error(name: &str) -> Option<Value> {
     if name.is_empty() {
-        Some(field_error(ValidationCode::Required, "Cannot be blank.", None))
+        Some(field_error(
+            ValidationCode::Required,
+            "Cannot be blank.",
+            None,
+        ))
     } else if name.chars().count() > FIELD_NAME_LENGTH_MAX {
         Some(field_error(
             ValidationCode::LengthOutOfRange,
@@ -502,11 +510,7 @@ mod tests {
             let secret = collection.options[token]["secret"]
                 .as_str()
                 .unwrap_or_default();
-            assert_eq!(
-                secret.len(),
-                crate::auth_options::SECRET_LENGTH,
-                "{token}"
-            );
+            assert_eq!(secret.len(), crate::auth_options::SECRET_LENGTH, "{token}");
         }
     }
 

@@ -78,7 +78,6 @@ pub fn external_auths_collection(now: &str) -> Collection {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

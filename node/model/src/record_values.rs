@@ -6,11 +6,11 @@ use crate::ValidationCode;
 use edgebase_wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Map, Value};
 
-use crate::FieldErrors;
 use crate::auth_record::{self, AuthAccess};
 pub use crate::fields::RecordLookup;
 use crate::fields::{self, list, text, Modifier};
 use crate::ids;
+use crate::FieldErrors;
 
 /// The text value of `key` in a record document or JSON object ("" when absent or not
 /// text): the one way fields such as `id`, `email` and `tokenKey` are read off a document.

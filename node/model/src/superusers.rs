@@ -91,4 +91,3 @@ pub fn superuser_record_id(email: &str) -> String {
     let digest = Sha256::digest(email.trim().to_lowercase().as_bytes());
     hex::encode(digest)[..ids::RECORD_ID_LENGTH].to_string()
 }
-

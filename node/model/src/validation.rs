@@ -7,7 +7,11 @@ use serde_json::{Map, Value};
 pub type FieldErrors = Map<String, Value>;
 
 /// One field's error entry: `{"code": .., "message": ..[, "params": ..]}`.
-pub fn field_error(code: ValidationCode, message: impl Into<String>, params: Option<Value>) -> Value {
+pub fn field_error(
+    code: ValidationCode,
+    message: impl Into<String>,
+    params: Option<Value>,
+) -> Value {
     let error = FieldError {
         code: code.as_str().to_string(),
         message: message.into(),
@@ -22,6 +26,9 @@ pub fn field_error(code: ValidationCode, message: impl Into<String>, params: Opt
 /// PocketBase's validation error codes, as its answers carry them in `data.<field>.code`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValidationCode {
+    InvalidIndexExpression,
+    DuplicatedIndexName,
+    ExistingIndexName,
     EmailDomainNotAllowed,
     UrlDomainNotAllowed,
     CollectionNameExists,
@@ -98,10 +105,15 @@ impl ValidationCode {
     /// The code as PocketBase writes it (spelling included).
     pub fn as_str(self) -> &'static str {
         match self {
+            ValidationCode::InvalidIndexExpression => "validation_invalid_index_expression",
+            ValidationCode::DuplicatedIndexName => "validation_duplicated_index_name",
+            ValidationCode::ExistingIndexName => "validation_existing_index_name",
             ValidationCode::EmailDomainNotAllowed => "validation_email_domain_not_allowed",
             ValidationCode::UrlDomainNotAllowed => "validation_url_domain_not_allowed",
             ValidationCode::CollectionNameExists => "validation_collection_name_exists",
-            ValidationCode::CollectionSystemNameChange => "validation_collection_system_name_change",
+            ValidationCode::CollectionSystemNameChange => {
+                "validation_collection_system_name_change"
+            }
             ValidationCode::CollectionTypeChange => "validation_collection_type_change",
             ValidationCode::CollectionsImportFailure => "validation_collections_import_failure",
             ValidationCode::ConflictingRateLimitRule => "validation_conflicting_rate_limit_rule",
@@ -110,7 +122,9 @@ impl ValidationCode {
             ValidationCode::DuplicatedProvider => "validation_duplicated_provider",
             ValidationCode::Empty => "validation_empty",
             ValidationCode::FieldRelationChange => "validation_field_relation_change",
-            ValidationCode::FieldRelationMissingCollection => "validation_field_relation_missing_collection",
+            ValidationCode::FieldRelationMissingCollection => {
+                "validation_field_relation_missing_collection"
+            }
             ValidationCode::FieldTypeChange => "validation_field_type_change",
             ValidationCode::InInvalid => "validation_in_invalid",
             ValidationCode::InvalidAddress => "validation_invalid_address",
@@ -144,7 +158,9 @@ impl ValidationCode {
             ValidationCode::MaxNumberConstraint => "validation_max_number_constraint",
             ValidationCode::MaxTextConstraint => "validation_max_text_constraint",
             ValidationCode::MfaNotEnoughAuths => "validation_mfa_not_enough_auths",
-            ValidationCode::MinGreaterEqualThanRequired => "validation_min_greater_equal_than_required",
+            ValidationCode::MinGreaterEqualThanRequired => {
+                "validation_min_greater_equal_than_required"
+            }
             ValidationCode::MinNumberConstraint => "validation_min_number_constraint",
             ValidationCode::MinTextConstraint => "validation_min_text_constraint",
             ValidationCode::MissingProvider => "validation_missing_provider",
@@ -171,8 +187,108 @@ impl ValidationCode {
     }
 }
 
+impl ValidationCode {
+    /// Every code, for lookups by text.
+    const ALL: &'static [ValidationCode] = &[
+        ValidationCode::InvalidIndexExpression,
+        ValidationCode::DuplicatedIndexName,
+        ValidationCode::ExistingIndexName,
+        ValidationCode::EmailDomainNotAllowed,
+        ValidationCode::UrlDomainNotAllowed,
+        ValidationCode::CollectionNameExists,
+        ValidationCode::CollectionSystemNameChange,
+        ValidationCode::CollectionTypeChange,
+        ValidationCode::CollectionsImportFailure,
+        ValidationCode::ConflictingRateLimitRule,
+        ValidationCode::ContentSizeLimit,
+        ValidationCode::DuplicatedFieldName,
+        ValidationCode::DuplicatedProvider,
+        ValidationCode::Empty,
+        ValidationCode::FieldRelationChange,
+        ValidationCode::FieldRelationMissingCollection,
+        ValidationCode::FieldTypeChange,
+        ValidationCode::InInvalid,
+        ValidationCode::InvalidAddress,
+        ValidationCode::InvalidAuthCollection,
+        ValidationCode::InvalidCron,
+        ValidationCode::InvalidFormat,
+        ValidationCode::InvalidIpOrSubnet,
+        ValidationCode::InvalidLatitude,
+        ValidationCode::InvalidLongitude,
+        ValidationCode::InvalidNewEmail,
+        ValidationCode::InvalidOldPassword,
+        ValidationCode::InvalidPassword,
+        ValidationCode::InvalidProvider,
+        ValidationCode::InvalidRegex,
+        ValidationCode::InvalidRule,
+        ValidationCode::InvalidToken,
+        ValidationCode::InvalidTokenClaims,
+        ValidationCode::InvalidTokenEmail,
+        ValidationCode::InvalidTokenPayload,
+        ValidationCode::InvalidUrl,
+        ValidationCode::InvalidValue,
+        ValidationCode::IsDomain,
+        ValidationCode::IsEmail,
+        ValidationCode::IsHost,
+        ValidationCode::IsUrl,
+        ValidationCode::JsonSizeLimit,
+        ValidationCode::LengthOutOfRange,
+        ValidationCode::LengthTooLong,
+        ValidationCode::MatchInvalid,
+        ValidationCode::MaxLessEqualThanRequired,
+        ValidationCode::MaxNumberConstraint,
+        ValidationCode::MaxTextConstraint,
+        ValidationCode::MfaNotEnoughAuths,
+        ValidationCode::MinGreaterEqualThanRequired,
+        ValidationCode::MinNumberConstraint,
+        ValidationCode::MinTextConstraint,
+        ValidationCode::MissingProvider,
+        ValidationCode::MissingRelRecords,
+        ValidationCode::MissingUniqueConstraint,
+        ValidationCode::NilOrNotEmptyRequired,
+        ValidationCode::NotANumber,
+        ValidationCode::NotEnoughValues,
+        ValidationCode::NotInInvalid,
+        ValidationCode::NotUnique,
+        ValidationCode::OnlyIntConstraint,
+        ValidationCode::Required,
+        ValidationCode::SystemCollection,
+        ValidationCode::SystemFieldChange,
+        ValidationCode::TokenCollectionMismatch,
+        ValidationCode::TokenEmailMismatch,
+        ValidationCode::TooManyFields,
+        ValidationCode::TooManyValues,
+        ValidationCode::UnsupportedCollectionType,
+        ValidationCode::UnsupportedCompositePk,
+        ValidationCode::UnsupportedFieldType,
+        ValidationCode::ValuesMismatch,
+    ];
+
+    /// The code PocketBase writes as `code` (for codes produced as text by crates below the
+    /// model, such as the index checks in storage).
+    pub fn from_code(code: &str) -> Option<ValidationCode> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|known| known.as_str() == code)
+    }
+}
+
 impl std::fmt::Display for ValidationCode {
     fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         formatter.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_code_reads_back() {
+        for code in ValidationCode::ALL {
+            assert_eq!(ValidationCode::from_code(code.as_str()), Some(*code));
+        }
+        assert_eq!(ValidationCode::from_code("validation_nonsense"), None);
     }
 }

@@ -3,16 +3,16 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use edgebase_wire::Collection;
 use edgebase_consensus::{ConsensusNode, WriteOutcome};
 use edgebase_storage::{Command, StateMachine, StoredCollection};
+use edgebase_wire::Collection;
 
 use crate::error::ServiceError;
+use crate::parsed_cache::ParsedCache;
+use crate::rate_limiter::RateLimiter;
 use edgebase_auth::login_guard::LoginGuard;
 use edgebase_model::record_values::Document;
 use edgebase_model::settings::{Settings, SETTINGS_KEY};
-use crate::parsed_cache::ParsedCache;
-use crate::rate_limiter::RateLimiter;
 
 /// Bounds on what one request may ask of the node.
 #[derive(Debug, Clone)]
@@ -144,7 +144,8 @@ impl App {
             .inner
             .collections
             .get_or_parse(&stored.id, stored.version, || {
-                serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored collection", error))
+                serde_json::from_str(&stored.doc_json)
+                    .map_err(|error| ServiceError::internal_from("decode stored collection", error))
             })?;
         Ok(LoadedCollection {
             collection,
@@ -165,7 +166,9 @@ impl App {
         self.inner
             .auth_records
             .get_or_parse(&key, stored.version, || {
-                serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored auth record", error))
+                serde_json::from_str(&stored.doc_json).map_err(|error| {
+                    ServiceError::internal_from("decode stored auth record", error)
+                })
             })
             .map(Some)
     }
@@ -186,7 +189,10 @@ impl App {
                 return Ok(settings.clone());
             }
         }
-        let settings: Arc<Settings> = Arc::new(serde_json::from_str(&stored).map_err(|error| ServiceError::internal_from("decode stored settings", error))?);
+        let settings: Arc<Settings> = Arc::new(
+            serde_json::from_str(&stored)
+                .map_err(|error| ServiceError::internal_from("decode stored settings", error))?,
+        );
         *cached = Some((stored, settings.clone()));
         Ok(settings)
     }

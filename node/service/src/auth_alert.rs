@@ -6,7 +6,6 @@
 //! the background, so a login at any node never waits on a write through the leader; it
 //! never fails a login: problems are logged, as PocketBase does.
 
-use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 
 use edgebase_storage::{Command, CommandResult, RecordExpect};
@@ -14,13 +13,13 @@ use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
-use crate::record_mail::{queue_template_mail, MailValues};
-use edgebase_model::record_values::text;
-use crate::error::ServiceError;
 use crate::app::{App, LoadedCollection};
 use crate::auth_sessions::{self, SessionKind};
-use edgebase_model::record_values::Document;
+use crate::error::ServiceError;
+use crate::record_mail::{queue_template_mail, MailValues};
 use edgebase_model::ids;
+use edgebase_model::record_values::text;
+use edgebase_model::record_values::Document;
 use edgebase_model::time;
 
 /// Devices remembered per record (PocketBase's).
@@ -121,7 +120,8 @@ async fn note(
             .propose(Command::PutRecord {
                 collection_id: origins.collection.id.clone(),
                 record_id: stored.id.clone(),
-                doc_json: serde_json::to_string(&touched).map_err(|source| ServiceError::internal_from("encode a document", source))?,
+                doc_json: serde_json::to_string(&touched)
+                    .map_err(|source| ServiceError::internal_from("encode a document", source))?,
                 expect: RecordExpect::Version(stored.version),
             })
             .await?;

@@ -6,20 +6,14 @@
 
 pub use edgebase_model::auth_sessions::*;
 
-use chrono::{NaiveDateTime, Utc};
-use edgebase_wire::{Collection, CollectionType, Field, FieldKind};
+use chrono::Utc;
 use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
-use edgebase_storage::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, StoredRecord,
-};
+use edgebase_storage::{Command, CommandResult, RecordExpect, StoredRecord};
 use serde_json::{Map, Value};
 
-use crate::error::ServiceError;
 use crate::app::{App, LoadedCollection};
 use crate::collections::ensure_system_collection;
-use edgebase_model::auth_collection::system_field;
-use edgebase_model::collection_schema::system_id_field;
-use edgebase_model::ids;
+use crate::error::ServiceError;
 use edgebase_model::time;
 
 pub const OTPS_NAME: &str = "_otps";
@@ -87,7 +81,8 @@ pub fn records_of(
 ) -> Result<Vec<SessionRecord>, ServiceError> {
     // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
     let filter = format!("recordRef = '{record_id}' && collectionRef = '{auth_collection_id}'");
-    let parsed = edgebase_storage::query::parse_filter(&filter).map_err(|error| ServiceError::internal_from("session lookup filter", error))?;
+    let parsed = edgebase_storage::query::parse_filter(&filter)
+        .map_err(|error| ServiceError::internal_from("session lookup filter", error))?;
     let Some(expr) = parsed else {
         return Ok(Vec::new());
     };
@@ -109,10 +104,9 @@ pub fn records_of(
     page.records
         .into_iter()
         .map(|stored| {
-            let doc: Map<String, Value> =
-                serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored session", error))?;
+            let doc: Map<String, Value> = serde_json::from_str(&stored.doc_json)
+                .map_err(|error| ServiceError::internal_from("decode stored session", error))?;
             Ok((stored, doc))
         })
         .collect()
 }
-

@@ -3,12 +3,12 @@
 
 use std::sync::Arc;
 
-use edgebase_wire::{Collection, CollectionType};
 use edgebase_storage::query::{FilterAccess, RequestContext, RuleSubject};
+use edgebase_wire::{Collection, CollectionType};
 use serde_json::{json, Map, Value};
 
-use crate::error::ServiceError;
 use crate::app::App;
+use crate::error::ServiceError;
 use crate::principal::{self, Principal};
 use edgebase_model::record_values::{self, Document};
 

@@ -5,15 +5,15 @@
 //! answer when applying the definition was refused (a unique index over duplicate values).
 
 use edgebase_model::ValidationCode;
-use edgebase_wire::{Collection, CollectionType};
 use edgebase_storage::index::{validate_indexes, IndexError};
 use edgebase_storage::query::parse_filter;
 use edgebase_storage::schema::CollectionSchema;
 use edgebase_storage::Rejection;
+use edgebase_wire::{Collection, CollectionType};
 use serde_json::{json, Map, Value};
 
-use crate::error::{field_error, ServiceError, FieldErrors};
 use crate::app::App;
+use crate::error::{field_error, FieldErrors, ServiceError};
 use edgebase_model::auth_options;
 
 /// The rules of a collection, by their JSON names.
@@ -29,15 +29,22 @@ fn rules(collection: &Collection) -> [(&'static str, &Option<String>); 5] {
 
 /// Check `collection`'s indexes and rules against the other collections of this node.
 pub fn check(app: &App, collection: &Collection, failed: &str) -> Result<(), ServiceError> {
-    let doc_json = serde_json::to_string(collection).map_err(|source| ServiceError::internal_from("encode a document", source))?;
-    let schema = CollectionSchema::from_doc_json(&doc_json).map_err(|source| ServiceError::internal_from("read a collection schema", source))?;
+    let doc_json = serde_json::to_string(collection)
+        .map_err(|source| ServiceError::internal_from("encode a document", source))?;
+    let schema = CollectionSchema::from_doc_json(&doc_json)
+        .map_err(|source| ServiceError::internal_from("read a collection schema", source))?;
     let mut others = Vec::new();
     for loaded in app.collections()? {
         if loaded.collection.id == collection.id {
             continue;
         }
-        let json = serde_json::to_string(&*loaded.collection).map_err(|source| ServiceError::internal_from("encode a document", source))?;
-        others.push(CollectionSchema::from_doc_json(&json).map_err(|source| ServiceError::internal_from("read a collection schema", source))?);
+        let json = serde_json::to_string(&*loaded.collection)
+            .map_err(|source| ServiceError::internal_from("encode a document", source))?;
+        others.push(
+            CollectionSchema::from_doc_json(&json).map_err(|source| {
+                ServiceError::internal_from("read a collection schema", source)
+            })?,
+        );
     }
     let mut errors = FieldErrors::new();
     let problems = validate_indexes(&schema, &others);
@@ -55,7 +62,12 @@ pub fn check(app: &App, collection: &Collection, failed: &str) -> Result<(), Ser
             };
             by_position.insert(
                 problem.position.to_string(),
-                field_error(problem.code(), message, None),
+                field_error(
+                    ValidationCode::from_code(problem.code())
+                        .unwrap_or(ValidationCode::InvalidIndexExpression),
+                    message,
+                    None,
+                ),
             );
         }
         errors.insert("indexes".into(), Value::Object(by_position));
@@ -168,7 +180,7 @@ pub fn index_rejection(
     let mut data = FieldErrors::new();
     data.insert(
         "indexes".into(),
-        json!({ position.to_string(): field_error("validation_invalid_index_expression", message, None) }),
+        json!({ position.to_string(): field_error(ValidationCode::InvalidIndexExpression, message, None) }),
     );
     Some(ServiceError::validation(failed, data))
 }

@@ -2,7 +2,7 @@
 //! the HTTP edge maps each kind to PocketBase's status and envelope in one place.
 
 use edgebase_consensus::ConsensusError;
-use edgebase_model::{FieldErrors, ModelError};
+use edgebase_model::ModelError;
 use edgebase_storage::query::QueryError;
 use edgebase_storage::StorageError;
 
@@ -85,7 +85,10 @@ impl ServiceError {
     }
 
     pub fn not_found() -> Self {
-        Self::refused(RefusalKind::NotFound, "The requested resource wasn't found.")
+        Self::refused(
+            RefusalKind::NotFound,
+            "The requested resource wasn't found.",
+        )
     }
 
     /// Unknown collection on a read or delete.
@@ -95,7 +98,10 @@ impl ServiceError {
 
     /// Unknown collection on a create or update (PocketBase words these differently).
     pub fn missing_or_invalid_collection() -> Self {
-        Self::refused(RefusalKind::NotFound, "Missing or invalid collection context.")
+        Self::refused(
+            RefusalKind::NotFound,
+            "Missing or invalid collection context.",
+        )
     }
 
     pub fn unauthorized() -> Self {

@@ -5,19 +5,18 @@
 use edgebase_model::record_values::text;
 use std::collections::{BTreeMap, HashMap};
 
-use edgebase_wire::{Collection, FieldKind};
 use edgebase_storage::query::{
-    RuleSubject,
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand, Path, PathRoot,
-    RequestContext, TotalCount,
+    RequestContext, RuleSubject, TotalCount,
 };
 use edgebase_storage::StoredRecord;
+use edgebase_wire::{Collection, FieldKind};
 use serde_json::{Map, Value};
 
+use crate::app::{App, LoadedCollection};
 use crate::caller::Caller;
 use crate::error::ServiceError;
 use crate::record_writes::decode;
-use crate::app::{App, LoadedCollection};
 
 /// PocketBase's deepest expand path.
 const EXPAND_DEPTH_MAX: usize = 6;
@@ -356,4 +355,3 @@ fn relation_ids(value: Option<&Value>) -> Vec<String> {
         _ => Vec::new(),
     }
 }
-

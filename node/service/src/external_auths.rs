@@ -4,22 +4,15 @@
 
 pub use edgebase_model::external_auths::*;
 
-use edgebase_wire::{Collection, CollectionType, FieldKind};
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
     Path as FieldPath, PathRoot, RequestContext, TotalCount,
 };
-use edgebase_storage::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
-};
-use serde_json::Map;
+use edgebase_storage::{Command, RecordExpect};
 
-use crate::error::ServiceError;
 use crate::app::App;
 use crate::collections::ensure_system_collection;
-use edgebase_model::collection_schema::system_id_field;
-use edgebase_model::auth_collection::system_field;
-use edgebase_model::ids;
+use crate::error::ServiceError;
 use edgebase_model::time;
 
 pub const EXTERNAL_AUTHS_NAME: &str = "_externalAuths";

@@ -1,11 +1,11 @@
 //! Who is asking: the identity behind a request's `Authorization` token, checked against
 //! this node's replicated state (no round trip to the leader).
 
-use crate::error::ServiceError;
 use crate::app::App;
+use crate::error::ServiceError;
+use crate::superusers;
 use edgebase_auth::token;
 use edgebase_model::record_values::Document;
-use crate::superusers;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {

@@ -4,22 +4,22 @@
 
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
-use edgebase_wire::FieldKind;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
     Path as FieldPath, PathRoot, RequestContext, TotalCount,
 };
 use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
+use edgebase_wire::FieldKind;
 use serde_json::{json, Value};
 
-use crate::error::{field_error, ServiceError, FieldErrors};
-use crate::record_writes::decode;
 use crate::app::{App, LoadedCollection};
+use crate::error::{field_error, FieldErrors, ServiceError};
+use crate::mail::template::record_placeholders;
+use crate::mail::{render, Mail, Placeholders};
+use crate::record_writes::decode;
 use edgebase_auth::record_token::{self, RecordTokenKind, TokenSubject};
 use edgebase_model::record_values::Document;
 use edgebase_model::time;
-use crate::mail::template::record_placeholders;
-use crate::mail::{render, Mail, Placeholders};
 
 /// Longest email PocketBase accepts in these forms.
 pub const EMAIL_LENGTH_MAX: usize = 255;
@@ -286,7 +286,8 @@ pub async fn save_record(
                 doc.insert(field.name.clone(), json!(now));
             }
         }
-        let doc_json = serde_json::to_string(&doc).map_err(|source| ServiceError::internal_from("encode a document", source))?;
+        let doc_json = serde_json::to_string(&doc)
+            .map_err(|source| ServiceError::internal_from("encode a document", source))?;
         let outcome = app
             .propose(Command::PutRecord {
                 collection_id: loaded.collection.id.clone(),

@@ -11,23 +11,21 @@ use edgebase_model::ValidationCode;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use edgebase_wire::{Collection, CollectionType, FieldKind};
 use edgebase_storage::query::{
     Expr, FilterAccess, FilterPart, ListRequest, RecordRead, RuleSubject, TotalCount,
 };
 use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
+use edgebase_wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Map, Value};
 
-use crate::caller::Caller;
-use crate::error::{field_error, ServiceError, FieldErrors};
 use crate::app::{App, LoadedCollection};
+use crate::caller::Caller;
+use crate::error::{field_error, FieldErrors, ServiceError};
+use crate::external_auths;
 use edgebase_auth::password;
 use edgebase_model::auth_record::{self, AuthAccess};
-use crate::external_auths;
 use edgebase_model::record_values::{self, Document, RecordLookup, WriteContext, Writer};
 use edgebase_model::time;
-
-/// A record a rule read: collection id, record id, version.
 
 /// Most records one delete may touch through cascades and reference removals.
 const CASCADE_RECORDS_MAX: usize = 10_000;
@@ -202,7 +200,11 @@ impl RecordLookup for RelationLookup<'_> {
 }
 
 impl Planner<'_> {
-    fn current(&self, collection_id: &str, record_id: &str) -> Result<Option<Current>, ServiceError> {
+    fn current(
+        &self,
+        collection_id: &str,
+        record_id: &str,
+    ) -> Result<Option<Current>, ServiceError> {
         if let Some(pending) = self.pending.get(collection_id, record_id) {
             return Ok(pending.as_ref().map(|doc| Current {
                 doc: doc.clone(),
@@ -385,7 +387,8 @@ impl Planner<'_> {
             &collection.update_rule,
             document(&collection.id, record_id, &current.doc),
             body,
-        )? else {
+        )?
+        else {
             return Err(ServiceError::not_found());
         };
         let failed = Action::Update.failed();
@@ -441,12 +444,11 @@ impl Planner<'_> {
         let current = self
             .current(&collection.id, record_id)?
             .ok_or_else(ServiceError::not_found)?;
-        let Some(reads) =
-            self.rule_allows(
-                &collection.delete_rule,
-                document(&collection.id, record_id, &current.doc),
-                &Map::new(),
-            )?
+        let Some(reads) = self.rule_allows(
+            &collection.delete_rule,
+            document(&collection.id, record_id, &current.doc),
+            &Map::new(),
+        )?
         else {
             return Err(ServiceError::not_found());
         };
@@ -506,7 +508,8 @@ impl Planner<'_> {
     }
 
     fn encode(&self, doc: &Document) -> Result<String, ServiceError> {
-        let doc_json = serde_json::to_string(doc).map_err(|source| ServiceError::internal_from("encode a document", source))?;
+        let doc_json = serde_json::to_string(doc)
+            .map_err(|source| ServiceError::internal_from("encode a document", source))?;
         let max = self.app.limits().record_bytes_max;
         if doc_json.len() > max {
             return Err(ServiceError::bad_request(format!(
@@ -608,7 +611,9 @@ impl Cascade<'_, '_> {
                     self.commands.push(Command::PutRecord {
                         collection_id: collection.id.clone(),
                         record_id: referencing.id.clone(),
-                        doc_json: serde_json::to_string(&doc).map_err(|source| ServiceError::internal_from("encode a document", source))?,
+                        doc_json: serde_json::to_string(&doc).map_err(|source| {
+                            ServiceError::internal_from("encode a document", source)
+                        })?,
                         expect: RecordExpect::Version(referencing.version),
                     });
                     self.effects.push(Effect {
@@ -725,7 +730,7 @@ fn conditions(
 
 /// A stored API rule as a filter; a rule that does not parse (saved before rules were
 /// checked) answers PocketBase's generic 400.
-pub(crate) fn parse_rule(rule: &str) -> Result<Option<Expr>, ServiceError> {
+pub fn parse_rule(rule: &str) -> Result<Option<Expr>, ServiceError> {
     edgebase_storage::query::parse_filter(rule).map_err(|error| {
         tracing::warn!(%error, rule, "a stored API rule does not parse");
         ServiceError::invalid_body()
@@ -742,7 +747,8 @@ fn document<'a>(collection_id: &'a str, record_id: &'a str, doc: &'a Document) -
 }
 
 pub fn decode(stored: &StoredRecord) -> Result<Document, ServiceError> {
-    serde_json::from_str(&stored.doc_json).map_err(|error| ServiceError::internal_from("decode stored record", error))
+    serde_json::from_str(&stored.doc_json)
+        .map_err(|error| ServiceError::internal_from("decode stored record", error))
 }
 
 /// Replace newly given passwords (validated as plain text) by their hashes.
@@ -754,7 +760,9 @@ async fn hash_passwords(
 ) -> Result<(), ServiceError> {
     for name in record_values::passwords_to_hash(collection, body, writer) {
         let plain = text(doc, &name);
-        let hashed = password::hash(plain).await.map_err(|error| ServiceError::internal_from("hash a password field", error))?;
+        let hashed = password::hash(plain)
+            .await
+            .map_err(|error| ServiceError::internal_from("hash a password field", error))?;
         doc.insert(name, Value::String(hashed));
     }
     Ok(())

@@ -1,18 +1,14 @@
-//! The `_superusers` auth collection: its definition and superuser upsert.
+//! The `_superusers` collection on this cluster: created once, and superusers upserted.
 
 pub use edgebase_model::superusers::*;
 
-use edgebase_wire::{Collection, CollectionType, FieldKind};
-use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect, Rejection};
-use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
+use edgebase_storage::{Command, RecordExpect};
+use serde_json::json;
 
-use crate::error::ServiceError;
 use crate::app::{App, LoadedCollection};
 use crate::collections::ensure_system_collection;
+use crate::error::ServiceError;
 use edgebase_auth::password;
-use edgebase_model::auth_collection;
-use edgebase_model::auth_options;
 use edgebase_model::ids;
 use edgebase_model::record_values::Document;
 use edgebase_model::time;
@@ -42,9 +38,9 @@ pub async fn upsert(app: &App, email: &str, new_password: &str) -> Result<Docume
         let now = time::now_string();
         let existing = app.state().record(&loaded.collection.id, &record_id)?;
         let mut doc: Document = match &existing {
-            Some(stored) => {
-                serde_json::from_str(&stored.doc_json).map_err(|source| ServiceError::internal_from("decode a stored document", source))?
-            }
+            Some(stored) => serde_json::from_str(&stored.doc_json).map_err(|source| {
+                ServiceError::internal_from("decode a stored document", source)
+            })?,
             None => {
                 let mut doc = Document::new();
                 doc.insert("id".into(), json!(record_id));
@@ -62,7 +58,8 @@ pub async fn upsert(app: &App, email: &str, new_password: &str) -> Result<Docume
             Some(stored) => RecordExpect::Version(stored.version),
             None => RecordExpect::Absent,
         };
-        let doc_json = serde_json::to_string(&doc).map_err(|source| ServiceError::internal_from("encode a document", source))?;
+        let doc_json = serde_json::to_string(&doc)
+            .map_err(|source| ServiceError::internal_from("encode a document", source))?;
         let outcome = app
             .propose(Command::PutRecord {
                 collection_id: loaded.collection.id.clone(),

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::Subcommand;
 
-use edgebase_api::admin_socket;
 use crate::boot;
 use crate::cli::ServeArgs;
+use edgebase_api::admin_socket;
 use edgebase_service::superusers;
 
 #[derive(Debug, Subcommand)]
@@ -39,7 +39,7 @@ pub async fn run(command: SuperuserCommand) -> anyhow::Result<()> {
                 let outcome = superusers::upsert(&booted.app, &email, &password).await;
                 booted.shutdown().await;
                 if let Err(error) = outcome {
-                    bail!("{}", error.message);
+                    bail!("{error}");
                 }
             }
             eprintln!("Successfully saved superuser \"{email}\"!");

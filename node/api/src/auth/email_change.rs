@@ -3,28 +3,29 @@
 //! mail, and the confirmation sets the email, marks it verified and gives the record a new
 //! `tokenKey` (old auth tokens fail on every node, as in PocketBase).
 
-use edgebase_model::ValidationCode;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
 use crate::auth::auth_collection;
-use edgebase_service::record_mail::{
-    email_errors, find_by_email, find_by_token, queue_tracked_template_mail, save_record,
-    sign_record_token, text, MailValues, SaveError,
-};
 use crate::auth::verification::{
     body_text, invalid_token, loading_error, other_collection_token, validating_error,
 };
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::app::App;
 use crate::identity::bearer_token;
-use edgebase_service::principal::verified;
 use edgebase_auth::record_token::{self, RecordTokenKind};
 use edgebase_model::ids;
+use edgebase_model::record_values::text;
+use edgebase_service::app::App;
+use edgebase_service::principal::verified;
+use edgebase_service::record_mail::{
+    email_errors, find_by_email, find_by_token, queue_tracked_template_mail, save_record,
+    sign_record_token, MailValues, SaveError,
+};
 use edgebase_service::superusers::{self, SUPERUSERS_NAME};
 
 /// Longest the request waits to learn whether its mail went out.
@@ -126,7 +127,7 @@ pub async fn request_email_change(
 pub async fn confirm_email_change(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -228,7 +229,7 @@ pub async fn confirm_email_change(
     .await;
     match saved {
         Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
-        Err(SaveError::Api(error)) => Err(error),
+        Err(SaveError::Api(error)) => Err(error.into()),
         Err(SaveError::Unique) => Err(ApiError::bad_request("Failed to confirm email change.")),
     }
 }

@@ -2,23 +2,22 @@
 //! for any record of an auth collection, valid for the given duration (or the collection's
 //! token duration).
 
-use edgebase_model::ValidationCode;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::Response;
+use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
 use crate::auth::auth_answer;
 use crate::auth::auth_collection;
 use crate::auth::sign_for;
-use edgebase_service::caller::Caller;
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::record_writes::decode;
+use edgebase_auth::token::Refresh;
 use edgebase_service::app::App;
 use edgebase_service::principal::Principal;
-use edgebase_auth::token::Refresh;
+use edgebase_service::record_writes::decode;
 use edgebase_service::superusers;
 
 /// The body's `duration` in seconds: 0 (or none) means the collection's own duration.

@@ -12,9 +12,9 @@ use serde_json::{json, Value};
 use crate::auth::auth_collection;
 use crate::consistency::Fresh;
 use crate::error::ApiError;
-use edgebase_service::app::App;
 use edgebase_auth::oauth2_client;
 use edgebase_model::oauth2_providers::{self, ProviderConfig};
+use edgebase_service::app::App;
 
 fn option<'a>(
     options: &'a serde_json::Map<String, Value>,
@@ -106,7 +106,7 @@ fn providers_info(options: &serde_json::Map<String, Value>) -> Vec<Value> {
 pub async fn auth_methods(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
 ) -> Result<Response, ApiError> {
     let loaded = auth_collection(&app, &collection)?;

@@ -11,20 +11,20 @@ use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use serde_json::{json, Map, Value};
 
-use edgebase_service::auth_alert::{note_login, ClientInfo};
-use edgebase_model::record_values::text;
 use crate::auth::auth_answer;
 use crate::auth::sign_for;
-use edgebase_service::caller::Caller;
 use crate::error::ApiError;
-use edgebase_service::record_writes::decode;
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_auth::token::Refresh;
-use edgebase_service::auth_sessions::{self, SessionKind};
-use edgebase_model::record_values::Document;
 use edgebase_model::ids;
-use edgebase_service::superusers;
+use edgebase_model::record_values::text;
+use edgebase_model::record_values::Document;
 use edgebase_model::time;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::auth_alert::{note_login, ClientInfo};
+use edgebase_service::auth_sessions::{self, SessionKind};
+use edgebase_service::caller::Caller;
+use edgebase_service::record_writes::decode;
+use edgebase_service::superusers;
 
 /// PocketBase's auth method names, as stored in `_mfas.method`.
 pub const METHOD_PASSWORD: &str = "password";

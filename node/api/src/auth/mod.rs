@@ -13,19 +13,19 @@ pub mod password_reset;
 pub mod refresh;
 pub mod verification;
 
-use edgebase_model::record_values::text;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::{AuthResponse, CollectionType};
+use edgebase_model::record_values::text;
 use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use serde_json::{Map, Value};
 
-use edgebase_service::caller::Caller;
 use crate::error::ApiError;
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_auth::token::{self, Refresh};
 use edgebase_model::record_values::{public_record, Document};
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::caller::Caller;
 use edgebase_service::superusers;
 
 /// The auth collection named in the path: PocketBase answers 404 for a missing one and for

@@ -21,24 +21,24 @@ use edgebase_storage::query::{
 use edgebase_storage::{Command, CommandResult};
 use serde_json::{json, Map, Value};
 
-use edgebase_service::auth_alert::{note_login, ClientInfo};
-use crate::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
 use crate::auth::auth_collection;
 use crate::auth::check_auth_rule;
+use crate::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
 use crate::auth::sign_for;
-use edgebase_service::caller::Caller;
 use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::record_writes::{decode, Pending, Planned, Planner, Verdict};
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_auth::oauth2_client::{self, OAuth2User};
-use edgebase_service::principal::Principal;
 use edgebase_auth::token::Refresh;
-use edgebase_service::external_auths::EXTERNAL_AUTHS_NAME;
+use edgebase_model::ids;
 use edgebase_model::oauth2_providers::{self, ProviderConfig};
 use edgebase_model::record_values::{public_record, Document};
-use edgebase_model::ids;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::auth_alert::note_login;
+use edgebase_service::caller::Caller;
+use edgebase_service::external_auths::EXTERNAL_AUTHS_NAME;
+use edgebase_service::principal::Principal;
+use edgebase_service::record_writes::{decode, Pending, Planned, Planner, Verdict};
 use edgebase_service::superusers;
 
 /// Length of the random password a record created or taken over by OAuth2 gets
@@ -172,7 +172,7 @@ fn find_one(
         records_examined_max: app.limits().records_examined_max,
         random_seed: 0,
     })?;
-    page.records.first().map(decode).transpose()
+    Ok(page.records.first().map(decode).transpose()?)
 }
 
 /// The caller the node's own writes run as (the link record and the verified flag, which
@@ -273,7 +273,7 @@ impl Flow<'_> {
             records_examined_max: self.app.limits().records_examined_max,
             random_seed: 0,
         })?;
-        page.records.first().map(decode).transpose()
+        Ok(page.records.first().map(decode).transpose()?)
     }
 
     /// The create body: `createData`, the provider's email, a random password unless one
@@ -459,7 +459,7 @@ impl Flow<'_> {
                 .create(self.external_auths, &body)
                 .await
                 .map_err(|error| {
-                    tracing::info!(message = %error.message, provider = self.provider, "OAuth2 link refused");
+                    tracing::info!(%error, provider = self.provider, "OAuth2 link refused");
                     ApiError::bad_request("Failed to authenticate.")
                 })?;
             plans.push(planned);
@@ -476,6 +476,8 @@ fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
         .ok_or_else(ApiError::internal)
 }
 
+// One argument per extractor, as axum handlers take them.
+#[allow(clippy::too_many_arguments)]
 pub async fn auth_with_oauth2(
     State(app): State<App>,
     _fresh: Fresh,
@@ -573,7 +575,7 @@ pub async fn auth_with_oauth2(
                             .plans
                             .iter()
                             .find_map(|plan| match plan.verdict(&rejection) {
-                                Verdict::Failed(error) => Some(error),
+                                Verdict::Failed(error) => Some(ApiError::from(error)),
                                 Verdict::Stale => None,
                             });
                     return Err(match failed {

@@ -16,24 +16,23 @@ use edgebase_storage::{Command, CommandResult, RecordExpect};
 use rand::Rng;
 use serde_json::{json, Value};
 
-use edgebase_service::auth_alert::ClientInfo;
-use crate::auth::mfa::{complete_auth, requested_mfa_id, METHOD_OTP};
-use edgebase_service::record_mail::{
-    email_errors, find_by_email, queue_tracked_template_mail, save_record, text, MailValues,
-};
-use crate::auth::verification::{body_text, loading_error, validating_error};
 use crate::auth::auth_collection;
 use crate::auth::check_auth_rule_in;
-use edgebase_service::caller::Caller;
+use crate::auth::mfa::{complete_auth, requested_mfa_id, METHOD_OTP};
+use crate::auth::verification::{body_text, loading_error, validating_error};
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::record_writes::decode;
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_auth::password;
-use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_model::ids;
+use edgebase_model::record_values::text;
 use edgebase_model::time;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::auth_sessions::{self, SessionKind};
+use edgebase_service::record_mail::{
+    email_errors, find_by_email, queue_tracked_template_mail, save_record, MailValues,
+};
+use edgebase_service::record_writes::decode;
 
 /// Unexpired codes one record may hold; past it the newest is handed out again, unmailed
 /// (PocketBase's limit).
@@ -76,7 +75,7 @@ fn new_code(length: u64) -> String {
 pub async fn request_otp(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -199,6 +198,8 @@ fn form_errors(otp_id: &str, code: &str) -> FieldErrors {
     errors
 }
 
+// One argument per extractor, as axum handlers take them.
+#[allow(clippy::too_many_arguments)]
 pub async fn auth_with_otp(
     State(app): State<App>,
     _fresh: Fresh,

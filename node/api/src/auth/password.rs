@@ -15,19 +15,18 @@ use edgebase_storage::query::{
 };
 use serde_json::Value;
 
-use edgebase_service::auth_alert::ClientInfo;
-use crate::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
 use crate::auth::auth_collection;
 use crate::auth::check_auth_rule_in;
-use edgebase_service::caller::Caller;
+use crate::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
 use crate::client_address::client_address;
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::record_writes::decode;
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_auth::password;
 use edgebase_model::record_values::Document;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::caller::Caller;
+use edgebase_service::record_writes::decode;
 
 /// Longest identity, password or identity field name PocketBase accepts.
 const INPUT_LENGTH_MAX: usize = 255;
@@ -117,7 +116,7 @@ fn find_by_field(
         records_examined_max: app.limits().records_examined_max,
         random_seed: 0,
     })?;
-    page.records.first().map(decode).transpose()
+    Ok(page.records.first().map(decode).transpose()?)
 }
 
 /// PocketBase's lookup: the named identity field, else email first when the identity looks
@@ -183,6 +182,8 @@ fn input_errors(
     errors
 }
 
+// One argument per extractor, as axum handlers take them.
+#[allow(clippy::too_many_arguments)]
 pub async fn auth_with_password(
     State(app): State<App>,
     _fresh: Fresh,

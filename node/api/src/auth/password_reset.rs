@@ -3,28 +3,29 @@
 //! new password with a new `tokenKey`, so the reset token and every auth token of the record
 //! stop working on every node.
 
-use edgebase_model::ValidationCode;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::FieldKind;
+use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
 use crate::auth::auth_collection;
-use edgebase_service::record_mail::{
-    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, text, MailValues, SaveError,
-};
 use crate::auth::verification::{
     body_text, invalid_token, loading_error, other_collection_token, validating_error,
 };
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::app::{App, LoadedCollection};
 use edgebase_auth::record_token::RecordTokenKind;
 use edgebase_model::fields::text::validate_password;
 use edgebase_model::ids;
+use edgebase_model::record_values::text;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::record_mail::{
+    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
+    sign_record_token, MailValues, SaveError,
+};
 use edgebase_service::superusers;
 
 /// Longest password these forms accept.
@@ -38,7 +39,7 @@ fn resend_key(collection_id: &str, record_id: &str) -> String {
 pub async fn request_password_reset(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -116,7 +117,7 @@ fn password_field_error(loaded: &LoadedCollection, new_password: &str) -> Option
 pub async fn confirm_password_reset(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -209,7 +210,7 @@ pub async fn confirm_password_reset(
                 .release(&resend_key(&loaded.collection.id, &record_id));
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        Err(SaveError::Api(error)) => Err(error),
+        Err(SaveError::Api(error)) => Err(error.into()),
         Err(SaveError::Unique) => Err(ApiError::bad_request("Failed to set new password.")),
     }
 }

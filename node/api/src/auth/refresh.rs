@@ -9,13 +9,12 @@ use crate::auth::auth_answer;
 use crate::auth::auth_collection;
 use crate::auth::check_auth_rule;
 use crate::auth::sign_for;
-use edgebase_service::caller::Caller;
 use crate::consistency::Fresh;
 use crate::error::ApiError;
-use edgebase_service::app::App;
 use crate::identity::bearer_token;
-use edgebase_service::principal::verified;
 use edgebase_auth::token::{self, Refresh};
+use edgebase_service::app::App;
+use edgebase_service::principal::verified;
 use edgebase_service::superusers;
 
 pub async fn auth_refresh(

@@ -2,23 +2,24 @@
 //! request answers 204 whatever the email (no user enumeration) and mails a verification
 //! token to an unverified record; the confirmation marks the record verified.
 
-use edgebase_model::ValidationCode;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
 use crate::auth::auth_collection;
-use edgebase_service::record_mail::{
-    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, text, MailValues, SaveError,
-};
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
-use edgebase_service::app::App;
 use edgebase_auth::record_token::{self, RecordTokenKind};
 use edgebase_model::ids;
+use edgebase_model::record_values::text;
+use edgebase_service::app::App;
+use edgebase_service::record_mail::{
+    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
+    sign_record_token, MailValues, SaveError,
+};
 use edgebase_service::superusers::{self, SUPERUSERS_NAME};
 
 pub(crate) fn loading_error() -> ApiError {
@@ -47,7 +48,7 @@ fn resend_key(collection_id: &str, record_id: &str) -> String {
 pub async fn request_verification(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -91,7 +92,7 @@ pub async fn request_verification(
 
 /// PocketBase's token field error when the token is missing, invalid or for another
 /// collection.
-fn token_error(code: &str, message: &str) -> ApiError {
+fn token_error(code: ValidationCode, message: &str) -> ApiError {
     let mut errors = FieldErrors::new();
     errors.insert("token".into(), field_error(code, message, None));
     validating_error(errors)
@@ -118,7 +119,7 @@ pub(crate) fn other_collection_token() -> ApiError {
 pub async fn confirm_verification(
     State(app): State<App>,
     _fresh: Fresh,
-    headers: HeaderMap,
+    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -189,7 +190,7 @@ pub async fn confirm_verification(
         .await;
         match saved {
             Ok(_) => {}
-            Err(SaveError::Api(error)) => return Err(error),
+            Err(SaveError::Api(error)) => return Err(error.into()),
             Err(SaveError::Unique) => {
                 return Err(ApiError::bad_request(
                     "An error occurred while saving the verified state.",

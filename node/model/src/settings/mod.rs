@@ -7,7 +7,7 @@ mod validate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::{ModelError, FieldErrors};
+use crate::{FieldErrors, ModelError};
 
 /// The key the settings document is replicated under (`Command::PutSetting`).
 pub const SETTINGS_KEY: &str = "settings";

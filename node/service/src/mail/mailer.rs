@@ -15,8 +15,8 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use tokio::sync::mpsc;
 
-use edgebase_model::settings::{Settings, SmtpSettings};
 use crate::mail::MailError;
+use edgebase_model::settings::{Settings, SmtpSettings};
 
 /// Mails waiting to be sent, at most.
 const QUEUE_LENGTH_MAX: usize = 256;
