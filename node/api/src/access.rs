@@ -13,7 +13,7 @@ use edgebase_service::principal::Principal;
 /// Collection management and operator endpoints: superusers only.
 pub fn require_superuser(principal: &Principal) -> Result<(), ApiError> {
     match principal {
-        Principal::Superuser { .. } => Ok(()),
+        Principal::Superuser { .. } | Principal::System(_) => Ok(()),
         Principal::Anonymous => Err(ApiError::unauthorized()),
         Principal::Record { .. } => Err(ApiError::forbidden(
             "The authorized record is not allowed to perform this action.",

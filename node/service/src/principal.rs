@@ -10,13 +10,32 @@ use edgebase_model::record_values::Document;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
     Anonymous,
-    Superuser { id: String },
-    Record { collection_id: String, id: String },
+    Superuser {
+        id: String,
+    },
+    Record {
+        collection_id: String,
+        id: String,
+    },
+    /// The node itself, for writes PocketBase makes from inside past the collections' rules
+    /// (an OAuth2 link, a verified flag). Only this crate can make one: no request can.
+    System(SystemGrant),
 }
 
+/// The capability behind [`Principal::System`]: its field is private, so only the service
+/// layer constructs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SystemGrant(());
+
 impl Principal {
+    /// The node's own principal.
+    pub(crate) fn system() -> Principal {
+        Principal::System(SystemGrant(()))
+    }
+
+    /// Whether rules are bypassed and hidden fields shown: superusers and the node itself.
     pub fn is_superuser(&self) -> bool {
-        matches!(self, Principal::Superuser { .. })
+        matches!(self, Principal::Superuser { .. } | Principal::System(_))
     }
 }
 

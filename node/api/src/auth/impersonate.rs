@@ -67,7 +67,7 @@ pub async fn impersonate(
                 "The authorized record is not allowed to perform this action.",
             ))
         }
-        Principal::Superuser { .. } => {}
+        Principal::Superuser { .. } | Principal::System(_) => {}
     }
     let loaded = auth_collection(&app, &collection)?;
     let input = json_object(&body).map_err(|_| {

@@ -178,14 +178,7 @@ fn find_one(
 /// The caller the node's own writes run as (the link record and the verified flag, which
 /// PocketBase sets from inside, past the collection's rules).
 fn internal_caller() -> Caller {
-    Caller {
-        principal: Principal::Superuser { id: String::new() },
-        auth: None,
-        query: Map::new(),
-        headers: Map::new(),
-        method: "POST".into(),
-        request_context: OAUTH2_CONTEXT,
-    }
+    Caller::system(OAUTH2_CONTEXT)
 }
 
 /// The planned login: every plan (proposed together), the record to log in, whether it is new.
