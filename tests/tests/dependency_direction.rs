@@ -76,9 +76,17 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
             "edgebase-consensus",
         ],
     ),
+    // Not quinn transitively: the workspace-wide graph unifies reqwest's features, and with
+    // them its optional HTTP/3 dependency on quinn; the SDK's direct dependencies are checked
+    // in `only_the_api_crate_depends_on_axum`.
     (
         "edgebase-client",
-        &["rocksdb", "openraft", "quinn", "edgebase-storage"],
+        &[
+            "rocksdb",
+            "openraft",
+            "edgebase-storage",
+            "edgebase-consensus",
+        ],
     ),
 ];
 
@@ -193,6 +201,13 @@ fn only_the_api_crate_depends_on_axum() {
         .filter(|krate| graph.direct(krate).contains("axum"))
         .collect();
     assert_eq!(owners, [AXUM_OWNER], "crates that depend on axum directly");
+    let client = graph.direct("edgebase-client");
+    for peer_only in ["quinn", "openraft", "rocksdb"] {
+        assert!(
+            !client.contains(peer_only),
+            "the SDK depends on {peer_only} directly"
+        );
+    }
 }
 
 /// The check above is only as good as the graph it reads: the api crate must be seen to

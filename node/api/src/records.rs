@@ -93,12 +93,20 @@ pub async fn list(
     };
     // A list may scan many records: keep it off the async workers.
     let state = app.state().clone();
-    let found = tokio::task::spawn_blocking(move || state.list_records(&request))
-        .await
-        .map_err(|error| {
-            tracing::error!(%error, "list task failed");
-            ApiError::internal()
-        })??;
+    let budget = caller.budget().clone();
+    let found = tokio::task::spawn_blocking(move || {
+        budget.run(|allowance| {
+            state.list_records(&ListRequest {
+                records_examined_max: allowance,
+                ..request
+            })
+        })
+    })
+    .await
+    .map_err(|error| {
+        tracing::error!(%error, "list task failed");
+        ApiError::internal()
+    })??;
     let mut items = found
         .records
         .iter()
@@ -129,12 +137,15 @@ pub async fn view(
         .record(&loaded.collection.id, &record_id)?
         .ok_or_else(ApiError::not_found)?;
     if let Some(rule) = rule {
-        let check = app.state().check_record(
-            RuleSubject::Stored(&stored),
-            &[rule],
-            &caller.context(&Map::new()),
-            app.limits().records_examined_max,
-        )?;
+        let context = caller.context(&Map::new());
+        let check = caller.budget().run(|allowance| {
+            app.state().check_record(
+                RuleSubject::Stored(&stored),
+                std::slice::from_ref(&rule),
+                &context,
+                allowance,
+            )
+        })?;
         if !check.matched {
             return Err(ApiError::not_found());
         }

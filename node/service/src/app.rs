@@ -25,8 +25,9 @@ pub struct Limits {
     pub read_wait_max: Duration,
     /// Attempts for a write whose conditions went stale between read and apply.
     pub write_attempts_max: u32,
-    /// Records (and joined rows) one list or rule check may examine before it fails: the
-    /// bound on a filter no index can narrow.
+    /// Records (and joined rows) one request may examine across its list, expands,
+    /// back-relations and rule checks before it fails (`Caller::budget`): the bound on a
+    /// filter no index can narrow, and on a request that fans out.
     pub records_examined_max: u64,
 }
 

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::principal::{self, Principal};
+use crate::work_budget::WorkBudget;
 use edgebase_model::record_values::{self, Document};
 
 /// The caller of one request.
@@ -23,7 +24,12 @@ pub struct Caller {
     pub method: String,
     /// `@request.context`: `default`, or the auth method a write runs inside (`oauth2`).
     pub request_context: &'static str,
+    /// The records this request may still examine, across all its reads.
+    budget: WorkBudget,
 }
+
+/// Records the node's own writes may examine (they read a record or two by id).
+const SYSTEM_RECORDS_EXAMINED_MAX: u64 = 100_000;
 
 impl Caller {
     /// The caller behind `raw_token` (anonymous when it is missing, invalid, expired or
@@ -54,7 +60,21 @@ impl Caller {
             headers,
             method: method.to_string(),
             request_context: "default",
+            budget: WorkBudget::new(app.limits().records_examined_max),
         })
+    }
+
+    /// This caller inside `request_context` (`@request.context`, such as `oauth2`).
+    pub fn in_context(self, request_context: &'static str) -> Caller {
+        Caller {
+            request_context,
+            ..self
+        }
+    }
+
+    /// The work this request may still do, shared by every read made for it.
+    pub fn budget(&self) -> &WorkBudget {
+        &self.budget
     }
 
     /// The node itself as a caller, inside `request_context` (`@request.context`): for the
@@ -67,6 +87,7 @@ impl Caller {
             headers: Map::new(),
             method: "POST".into(),
             request_context,
+            budget: WorkBudget::new(SYSTEM_RECORDS_EXAMINED_MAX),
         }
     }
 
@@ -137,19 +158,20 @@ impl Caller {
             return Ok(record);
         };
         let id = edgebase_model::record_values::text(doc, "id");
-        let check = app.state().check_record(
-            RuleSubject::Document {
-                collection_id: &collection.id,
-                id: &id,
-                doc,
-            },
-            &[edgebase_storage::query::FilterPart {
-                expr,
-                access: FilterAccess::Unrestricted,
-            }],
-            &self.context(&Map::new()),
-            app.limits().records_examined_max,
-        )?;
+        let filters = [edgebase_storage::query::FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }];
+        let subject = RuleSubject::Document {
+            collection_id: &collection.id,
+            id: &id,
+            doc,
+        };
+        let context = self.context(&Map::new());
+        let check = self.budget.run(|allowance| {
+            app.state()
+                .check_record(subject, &filters, &context, allowance)
+        })?;
         if check.matched {
             record = record_values::public_record(collection, doc, false);
         }

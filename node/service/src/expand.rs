@@ -245,7 +245,7 @@ impl<'a> Expander<'a> {
     ) -> Result<Option<Vec<Option<Value>>>, ServiceError> {
         let mut values = Vec::with_capacity(records.len());
         for record in records {
-            let page = self.app.state().list_records(&ListRequest {
+            let request = ListRequest {
                 collection_id: source.collection.id.clone(),
                 filters: vec![FilterPart {
                     expr: references(field, &text(record, "id")),
@@ -257,8 +257,14 @@ impl<'a> Expander<'a> {
                 limit: BACK_RELATION_RECORDS_MAX,
                 total: TotalCount::Skip,
                 context: self.context.clone(),
-                records_examined_max: self.app.limits().records_examined_max,
+                records_examined_max: 0,
                 random_seed: 0,
+            };
+            let page = self.caller.budget().run(|allowance| {
+                self.app.state().list_records(&ListRequest {
+                    records_examined_max: allowance,
+                    ..request
+                })
             })?;
             let mut found = Vec::new();
             for stored in &page.records {
@@ -299,17 +305,20 @@ impl<'a> Expander<'a> {
                     Err(_) => false,
                     Ok(None) => true,
                     Ok(Some(expr)) => {
-                        self.app
-                            .state()
-                            .check_record(
-                                RuleSubject::Stored(stored),
-                                &[FilterPart {
-                                    expr,
-                                    access: FilterAccess::Unrestricted,
-                                }],
-                                &self.context,
-                                self.app.limits().records_examined_max,
-                            )?
+                        let filters = [FilterPart {
+                            expr,
+                            access: FilterAccess::Unrestricted,
+                        }];
+                        self.caller
+                            .budget()
+                            .run(|allowance| {
+                                self.app.state().check_record(
+                                    RuleSubject::Stored(stored),
+                                    &filters,
+                                    &self.context,
+                                    allowance,
+                                )
+                            })?
                             .matched
                     }
                 },

@@ -20,6 +20,7 @@ pub mod rate_limiter;
 pub mod record_mail;
 pub mod record_writes;
 pub mod superusers;
+pub mod work_budget;
 
 pub use app::{App, Limits, LoadedCollection};
 pub use error::{RefusalKind, ServiceError};

@@ -241,15 +241,16 @@ impl Planner<'_> {
         let Some(expr) = parse_rule(rule)? else {
             return Ok(Some(Vec::new()));
         };
-        let check = self.app.state().check_record(
-            subject,
-            &[FilterPart {
-                expr,
-                access: FilterAccess::Unrestricted,
-            }],
-            &self.caller.context(body),
-            self.app.limits().records_examined_max,
-        )?;
+        let filters = [FilterPart {
+            expr,
+            access: FilterAccess::Unrestricted,
+        }];
+        let context = self.caller.context(body);
+        let check = self.caller.budget().run(|allowance| {
+            self.app
+                .state()
+                .check_record(subject, &filters, &context, allowance)
+        })?;
         Ok(check.matched.then_some(check.reads))
     }
 
@@ -635,11 +636,10 @@ impl Cascade<'_, '_> {
         target_id: &str,
     ) -> Result<Vec<StoredRecord>, ServiceError> {
         let expr = crate::expand::references(field, target_id);
-        let limits = self.planner.app.limits();
         let mut found = Vec::new();
         let page_size = edgebase_storage::RECORDS_PAGE_LIMIT_MAX;
         loop {
-            let page = self.planner.app.state().list_records(&ListRequest {
+            let request = ListRequest {
                 collection_id: collection.id.clone(),
                 filters: vec![FilterPart {
                     expr: expr.clone(),
@@ -651,8 +651,14 @@ impl Cascade<'_, '_> {
                 limit: page_size,
                 total: TotalCount::Skip,
                 context: self.planner.caller.context(&Map::new()),
-                records_examined_max: limits.records_examined_max,
+                records_examined_max: 0,
                 random_seed: 0,
+            };
+            let page = self.planner.caller.budget().run(|allowance| {
+                self.planner.app.state().list_records(&ListRequest {
+                    records_examined_max: allowance,
+                    ..request
+                })
             })?;
             let got = page.records.len() as u64;
             found.extend(page.records);

@@ -56,6 +56,17 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(default)]
     pub http_edge: HttpEdgeArgs,
+    /// Most records one request may examine across its list, expands, back-relations and
+    /// rule checks together; past it the request is refused with a 400 that says so.
+    #[arg(long, default_value_t = REQUEST_RECORDS_EXAMINED_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
+    #[serde(default = "request_records_examined_max_default")]
+    pub request_records_examined_max: u64,
+}
+
+const REQUEST_RECORDS_EXAMINED_MAX_DEFAULT: u64 = 1_000_000;
+
+fn request_records_examined_max_default() -> u64 {
+    REQUEST_RECORDS_EXAMINED_MAX_DEFAULT
 }
 
 /// Default of `--join-timeout-secs`: a join that catches up a large state takes minutes.
@@ -117,6 +128,7 @@ impl ServeArgs {
             snapshot_threshold: 5_000,
             leader_regions: Vec::new(),
             http_edge: HttpEdgeArgs::default(),
+            request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
         }
     }
 

@@ -70,6 +70,11 @@ impl<'v> Catalog<'v> {
         Ok(())
     }
 
+    /// The units of work spent so far.
+    pub(crate) fn examined(&self) -> u64 {
+        self.examined.get()
+    }
+
     /// Use `schema` for its id and name (a collection being created or changed).
     pub(crate) fn insert_schema(&self, schema: Rc<CollectionSchema>) {
         self.names

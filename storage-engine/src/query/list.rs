@@ -61,6 +61,9 @@ pub struct ListPage {
     pub records: Vec<StoredRecord>,
     /// Every match, when counted.
     pub total: Option<u64>,
+    /// The work the list took (records visited, rows combined), charged against a request's
+    /// budget by the caller.
+    pub records_examined: u64,
 }
 
 /// The answer of a rule check on one record.
@@ -69,6 +72,8 @@ pub struct RuleCheck {
     pub matched: bool,
     /// Every other record the evaluation read, with the version it read.
     pub reads: Vec<RecordRead>,
+    /// The work the check took, as [`ListPage::records_examined`].
+    pub records_examined: u64,
 }
 
 /// A record a rule check read, at the version it read: a write that relied on the check
@@ -357,7 +362,11 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
         })?;
         records.push(stored);
     }
-    Ok(ListPage { records, total })
+    Ok(ListPage {
+        records,
+        total,
+        records_examined: catalog.examined(),
+    })
 }
 
 /// Check `filters` against one record (a stored one, or the document a create would
@@ -396,7 +405,11 @@ pub(crate) fn check_record(
             version,
         })
         .collect();
-    Ok(RuleCheck { matched, reads })
+    Ok(RuleCheck {
+        matched,
+        reads,
+        records_examined: catalog.examined(),
+    })
 }
 
 /// Check a rule or filter against a collection definition that may not be stored yet (a

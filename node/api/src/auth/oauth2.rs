@@ -487,10 +487,7 @@ pub async fn auth_with_oauth2(
             "The collection is not configured to allow OAuth2 authentication.",
         ));
     }
-    let caller = Caller {
-        request_context: OAUTH2_CONTEXT,
-        ..crate::identity::caller(&app, &method, &uri, &headers)?
-    };
+    let caller = crate::identity::caller(&app, &method, &uri, &headers)?.in_context(OAUTH2_CONTEXT);
     let input = json_object(&body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
     let form = LoginForm::read(&input)?;
     let errors = form.errors(&loaded.collection.options);
