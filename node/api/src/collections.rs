@@ -16,7 +16,7 @@ use crate::extract::Body;
 use crate::paging::ListQuery;
 use edgebase_model::collection_schema;
 use edgebase_model::time;
-use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::collection_checks;
 use edgebase_service::collections::{collection_exists, encode};
 use edgebase_service::superusers;
@@ -133,58 +133,55 @@ pub async fn update(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     const FAILED: &str = "Failed to update collection.";
-    for _ in 0..app.limits().write_attempts_max {
-        let current = app
-            .collection(&id_or_name)?
-            .ok_or_else(ApiError::not_found)?;
-        let updated = collection_schema::patched_collection(
-            &current.collection,
-            &body,
-            &time::now_string(),
-            &collection_exists(&app),
-        )?;
-        if updated.name.to_lowercase() != current.collection.name.to_lowercase()
-            && app.collection(&updated.name)?.is_some()
-        {
-            return Err(name_exists(FAILED));
-        }
-        collection_checks::check(&app, &updated, FAILED)?;
-        let outcome = app
-            .propose(Command::PutCollection {
+    let (app_ref, id_or_name, body) = (&app, &id_or_name, &body);
+    app.propose_planned(
+        "The collection changed concurrently; retry.",
+        move || async move {
+            let app = app_ref;
+            let current = app
+                .collection(id_or_name)?
+                .ok_or_else(ApiError::not_found)?;
+            let updated = collection_schema::patched_collection(
+                &current.collection,
+                body,
+                &time::now_string(),
+                &collection_exists(app),
+            )?;
+            if updated.name.to_lowercase() != current.collection.name.to_lowercase()
+                && app.collection(&updated.name)?.is_some()
+            {
+                return Err(name_exists(FAILED));
+            }
+            collection_checks::check(app, &updated, FAILED)?;
+            let command = Command::PutCollection {
                 collection: encode(&updated)?,
                 expect: CollectionExpect::Version(current.version),
-            })
-            .await?;
-        match outcome.result {
-            CommandResult::Applied { .. } => {
-                return Ok(with_index(
-                    Json(collection_for_api(&updated)).into_response(),
-                    outcome.index,
-                ))
-            }
-            CommandResult::Rejected(Rejection::CollectionNameTaken) => {
-                return Err(name_exists(FAILED))
-            }
-            CommandResult::Rejected(Rejection::CollectionMissing) => {
-                return Err(ApiError::not_found())
-            }
+            };
+            Ok((command, updated))
+        },
+        |updated, outcome| match outcome.result {
+            CommandResult::Applied { .. } => Ok(Settled::Done(with_index(
+                Json(collection_for_api(&updated)).into_response(),
+                outcome.index,
+            ))),
+            CommandResult::Rejected(Rejection::CollectionNameTaken) => Err(name_exists(FAILED)),
+            CommandResult::Rejected(Rejection::CollectionMissing) => Err(ApiError::not_found()),
             CommandResult::Rejected(Rejection::MigrationTooLarge {
                 records,
                 records_max,
-            }) => return Err(migration_too_large(records, records_max)),
+            }) => Err(migration_too_large(records, records_max)),
             CommandResult::Rejected(rejection) => {
-                if let Some(error) =
-                    collection_checks::index_rejection(&updated, &rejection, FAILED)
-                {
-                    return Err(error.into());
+                match collection_checks::index_rejection(&updated, &rejection, FAILED) {
+                    Some(error) => Err(error.into()),
+                    None => {
+                        tracing::debug!(?rejection, "collection changed concurrently; retrying");
+                        Ok(Settled::Replan)
+                    }
                 }
-                tracing::debug!(?rejection, "collection changed concurrently; retrying");
             }
-        }
-    }
-    Err(ApiError::unavailable(
-        "The collection changed concurrently; retry.",
-    ))
+        },
+    )
+    .await
 }
 
 pub async fn delete(

@@ -16,7 +16,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::extract::{json_object, Body};
 use crate::paging::ListQuery;
-use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
 use edgebase_service::record_writes::{
@@ -159,6 +159,7 @@ pub async fn view(
 }
 
 /// Which write a request asks for.
+#[derive(Clone, Copy)]
 enum WriteKind<'a> {
     Create,
     Update(&'a str),
@@ -181,14 +182,18 @@ async fn write(
         caller,
         pending: &pending,
     };
-    for _ in 0..app.limits().write_attempts_max {
-        let planned: Planned = match kind {
-            WriteKind::Create => planner.create(loaded, body).await?,
-            WriteKind::Update(id) => planner.update(loaded, id, body).await?,
-            WriteKind::Delete(id) => planner.delete(loaded, id).await?,
-        };
-        let outcome = app.propose(planned.command()).await?;
-        match outcome.result {
+    let planner = &planner;
+    app.propose_planned(
+        "The record changed concurrently too many times; retry.",
+        move || async move {
+            let planned: Planned = match kind {
+                WriteKind::Create => planner.create(loaded, body).await?,
+                WriteKind::Update(id) => planner.update(loaded, id, body).await?,
+                WriteKind::Delete(id) => planner.delete(loaded, id).await?,
+            };
+            Ok::<_, ApiError>((planned.command(), planned))
+        },
+        |planned, outcome| match outcome.result {
             CommandResult::Applied { .. } => {
                 let response = match planned.answer {
                     Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
@@ -205,19 +210,18 @@ async fn write(
                         Json(record).into_response()
                     }
                 };
-                return Ok(with_index(response, outcome.index));
+                Ok(Settled::Done(with_index(response, outcome.index)))
             }
             CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
-                Verdict::Failed(error) => return Err(error.into()),
+                Verdict::Failed(error) => Err(error.into()),
                 Verdict::Stale => {
                     tracing::debug!(?rejection, "a record changed concurrently; planning again");
+                    Ok(Settled::Replan)
                 }
             },
-        }
-    }
-    Err(ApiError::unavailable(
-        "The record changed concurrently too many times; retry.",
-    ))
+        },
+    )
+    .await
 }
 
 pub async fn create(

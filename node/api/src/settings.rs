@@ -12,6 +12,7 @@ use crate::error::ApiError;
 use crate::extract::Body;
 use edgebase_model::settings::{Settings, SETTINGS_KEY};
 use edgebase_service::app::App;
+use edgebase_service::{ServiceError, Settled};
 
 pub async fn view(
     State(app): State<App>,
@@ -31,36 +32,37 @@ pub async fn update(
     // names their version: planned on a node that has not applied a newer write yet, it is
     // rejected instead of writing back the older sections, and merged again here once this
     // node has applied the rejecting entry (which comes after the newer write).
-    for _ in 0..app.limits().write_attempts_max {
-        let (current, expect) = stored_settings(&app)?;
-        let updated = current.patched(&body)?;
-        let value_json = serde_json::to_string(&updated).map_err(|_| ApiError::internal())?;
-        let outcome = app
-            .propose(Command::PutSettingIf {
+    let (app_ref, body) = (&app, &body);
+    app.propose_planned(
+        "The settings changed concurrently; retry.",
+        move || async move {
+            let (current, expect) = stored_settings(app_ref)?;
+            let updated = current.patched(body)?;
+            let value_json = serde_json::to_string(&updated)
+                .map_err(|source| ServiceError::internal_from("encode the settings", source))?;
+            let command = Command::PutSettingIf {
                 key: SETTINGS_KEY.into(),
                 value_json,
                 expect,
-            })
-            .await?;
-        match outcome.result {
-            CommandResult::Applied { .. } => {
-                return Ok(with_index(
-                    Json(updated.redacted()).into_response(),
-                    outcome.index,
-                ))
-            }
+            };
+            Ok((command, updated))
+        },
+        |updated, outcome| match outcome.result {
+            CommandResult::Applied { .. } => Ok(Settled::Done(with_index(
+                Json(updated.redacted()).into_response(),
+                outcome.index,
+            ))),
             CommandResult::Rejected(Rejection::SettingVersionMismatch { current }) => {
                 tracing::debug!(?current, "settings changed concurrently; merging again");
+                Ok(Settled::Replan)
             }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection saving settings");
-                return Err(ApiError::internal());
+                Err(ApiError::internal())
             }
-        }
-    }
-    Err(ApiError::unavailable(
-        "The settings changed concurrently; retry.",
-    ))
+        },
+    )
+    .await
 }
 
 /// The settings this node has applied (PocketBase's defaults until a superuser saves some)

@@ -62,6 +62,15 @@ struct AppInner {
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
 
+/// What a proposed write's outcome meant to the plan that made it.
+#[derive(Debug)]
+pub enum Settled<T> {
+    /// The write is done (applied, or refused for good): the answer.
+    Done(T),
+    /// A condition the plan relied on no longer held: plan again on fresher state.
+    Replan,
+}
+
 /// A collection definition with the version of the entry that last wrote it.
 #[derive(Debug, Clone)]
 pub struct LoadedCollection {
@@ -116,6 +125,34 @@ impl App {
     /// Propose a command through the leader; returns once this node has applied it.
     pub async fn propose(&self, command: Command) -> Result<WriteOutcome, ServiceError> {
         Ok(self.inner.consensus.write(command).await?)
+    }
+
+    /// The one loop every conditioned write goes through: `plan` builds a command on this
+    /// node's state (with the conditions it relied on) and whatever answering needs; the
+    /// command is proposed; `settle` reads the outcome. When `settle` says a condition went
+    /// stale, the write is planned again on the fresher state the rejecting entry left here,
+    /// at most `write_attempts_max` times, then refused with `conflict` (503, retry).
+    pub async fn propose_planned<P, T, E, Planning>(
+        &self,
+        conflict: &'static str,
+        mut plan: impl FnMut() -> Planning,
+        mut settle: impl FnMut(P, WriteOutcome) -> Result<Settled<T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<ServiceError>,
+        Planning: std::future::Future<Output = Result<(Command, P), E>>,
+    {
+        for attempt in 1..=self.limits().write_attempts_max {
+            let (command, planned) = plan().await?;
+            let outcome = self.propose(command).await?;
+            match settle(planned, outcome)? {
+                Settled::Done(answer) => return Ok(answer),
+                Settled::Replan => {
+                    tracing::debug!(attempt, "a write's condition went stale; planning again");
+                }
+            }
+        }
+        Err(ServiceError::unavailable(conflict).into())
     }
 
     /// Look a collection up by id, then by (case-insensitive) name.

@@ -22,5 +22,5 @@ pub mod record_writes;
 pub mod superusers;
 pub mod work_budget;
 
-pub use app::{App, Limits, LoadedCollection};
+pub use app::{App, Limits, LoadedCollection, Settled};
 pub use error::{RefusalKind, ServiceError};

@@ -12,7 +12,7 @@ use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
 use edgebase_wire::FieldKind;
 use serde_json::{json, Value};
 
-use crate::app::{App, LoadedCollection};
+use crate::app::{App, LoadedCollection, Settled};
 use crate::error::{field_error, FieldErrors, ServiceError};
 use crate::mail::template::record_placeholders;
 use crate::mail::{render, Mail, Placeholders};
@@ -269,46 +269,46 @@ pub async fn save_record(
     record_id: &str,
     change: impl Fn(&mut Document),
 ) -> Result<Document, SaveError> {
-    for _ in 0..app.limits().write_attempts_max {
-        let stored = app
-            .state()
-            .record(&loaded.collection.id, record_id)
-            .map_err(ServiceError::from)?
-            .ok_or_else(|| ServiceError::bad_request("The auth record no longer exists."))?;
-        let mut doc = decode(&stored)?;
-        change(&mut doc);
-        let now = time::now_string();
-        for field in &loaded.collection.fields {
-            if let FieldKind::Autodate {
-                on_update: true, ..
-            } = field.kind
-            {
-                doc.insert(field.name.clone(), json!(now));
+    let change = &change;
+    app.propose_planned(
+        "The record changed concurrently; retry.",
+        move || async move {
+            let stored = app
+                .state()
+                .record(&loaded.collection.id, record_id)
+                .map_err(ServiceError::from)?
+                .ok_or_else(|| ServiceError::bad_request("The auth record no longer exists."))?;
+            let mut doc = decode(&stored)?;
+            change(&mut doc);
+            let now = time::now_string();
+            for field in &loaded.collection.fields {
+                if let FieldKind::Autodate {
+                    on_update: true, ..
+                } = field.kind
+                {
+                    doc.insert(field.name.clone(), json!(now));
+                }
             }
-        }
-        let doc_json = serde_json::to_string(&doc)
-            .map_err(|source| ServiceError::internal_from("encode a document", source))?;
-        let outcome = app
-            .propose(Command::PutRecord {
+            let doc_json = serde_json::to_string(&doc)
+                .map_err(|source| ServiceError::internal_from("encode a document", source))?;
+            let command = Command::PutRecord {
                 collection_id: loaded.collection.id.clone(),
                 record_id: record_id.to_string(),
                 doc_json,
                 expect: RecordExpect::Version(stored.version),
-            })
-            .await?;
-        match outcome.result {
-            CommandResult::Applied { .. } => return Ok(doc),
-            CommandResult::Rejected(Rejection::UniqueViolation { .. }) => {
-                return Err(SaveError::Unique)
-            }
+            };
+            Ok::<_, SaveError>((command, doc))
+        },
+        |doc, outcome| match outcome.result {
+            CommandResult::Applied { .. } => Ok(Settled::Done(doc)),
+            CommandResult::Rejected(Rejection::UniqueViolation { .. }) => Err(SaveError::Unique),
             CommandResult::Rejected(rejection) => {
                 tracing::debug!(?rejection, "auth record changed meanwhile, retrying");
+                Ok(Settled::Replan)
             }
-        }
-    }
-    Err(SaveError::Api(ServiceError::unavailable(
-        "The record changed concurrently; retry.",
-    )))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]

@@ -2,10 +2,10 @@
 
 pub use edgebase_model::superusers::*;
 
-use edgebase_storage::{Command, RecordExpect};
+use edgebase_storage::{Command, CommandResult, RecordExpect};
 use serde_json::json;
 
-use crate::app::{App, LoadedCollection};
+use crate::app::{App, LoadedCollection, Settled};
 use crate::collections::ensure_system_collection;
 use crate::error::ServiceError;
 use edgebase_auth::password;
@@ -34,48 +34,50 @@ pub async fn upsert(app: &App, email: &str, new_password: &str) -> Result<Docume
     let password_hash = password::hash(new_password.to_string())
         .await
         .map_err(|error| ServiceError::internal_from("hash superuser password", error))?;
-    for _ in 0..app.limits().write_attempts_max {
-        let now = time::now_string();
-        let existing = app.state().record(&loaded.collection.id, &record_id)?;
-        let mut doc: Document = match &existing {
-            Some(stored) => serde_json::from_str(&stored.doc_json).map_err(|source| {
-                ServiceError::internal_from("decode a stored document", source)
-            })?,
-            None => {
-                let mut doc = Document::new();
-                doc.insert("id".into(), json!(record_id));
-                doc.insert("email".into(), json!(email));
-                doc.insert("emailVisibility".into(), json!(false));
-                doc.insert("verified".into(), json!(true));
-                doc.insert("created".into(), json!(now));
-                doc
-            }
-        };
-        doc.insert("password".into(), json!(password_hash));
-        doc.insert("tokenKey".into(), json!(ids::new_secret(TOKEN_KEY_LENGTH)));
-        doc.insert("updated".into(), json!(now));
-        let expect = match &existing {
-            Some(stored) => RecordExpect::Version(stored.version),
-            None => RecordExpect::Absent,
-        };
-        let doc_json = serde_json::to_string(&doc)
-            .map_err(|source| ServiceError::internal_from("encode a document", source))?;
-        let outcome = app
-            .propose(Command::PutRecord {
+    let (loaded, record_id, email, password_hash) = (&loaded, &record_id, &email, &password_hash);
+    app.propose_planned(
+        "The superuser changed concurrently; retry.",
+        move || async move {
+            let now = time::now_string();
+            let existing = app.state().record(&loaded.collection.id, record_id)?;
+            let mut doc: Document = match &existing {
+                Some(stored) => serde_json::from_str(&stored.doc_json).map_err(|source| {
+                    ServiceError::internal_from("decode a stored document", source)
+                })?,
+                None => {
+                    let mut doc = Document::new();
+                    doc.insert("id".into(), json!(record_id));
+                    doc.insert("email".into(), json!(email));
+                    doc.insert("emailVisibility".into(), json!(false));
+                    doc.insert("verified".into(), json!(true));
+                    doc.insert("created".into(), json!(now));
+                    doc
+                }
+            };
+            doc.insert("password".into(), json!(password_hash));
+            doc.insert("tokenKey".into(), json!(ids::new_secret(TOKEN_KEY_LENGTH)));
+            doc.insert("updated".into(), json!(now));
+            let expect = match &existing {
+                Some(stored) => RecordExpect::Version(stored.version),
+                None => RecordExpect::Absent,
+            };
+            let doc_json = serde_json::to_string(&doc)
+                .map_err(|source| ServiceError::internal_from("encode a document", source))?;
+            let command = Command::PutRecord {
                 collection_id: loaded.collection.id.clone(),
                 record_id: record_id.clone(),
                 doc_json,
                 expect,
-            })
-            .await?;
-        match outcome.result {
-            edgebase_storage::CommandResult::Applied { .. } => return Ok(doc),
-            edgebase_storage::CommandResult::Rejected(rejection) => {
-                tracing::debug!(?rejection, "superuser upsert raced, retrying");
+            };
+            Ok((command, doc))
+        },
+        |doc, outcome| match outcome.result {
+            CommandResult::Applied { .. } => Ok(Settled::Done(doc)),
+            CommandResult::Rejected(rejection) => {
+                tracing::debug!(?rejection, "superuser upsert raced");
+                Ok(Settled::Replan)
             }
-        }
-    }
-    Err(ServiceError::unavailable(
-        "The superuser changed concurrently; retry.",
-    ))
+        },
+    )
+    .await
 }
