@@ -133,7 +133,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         records_examined_max: args.request_records_examined_max,
         ..Limits::default()
     };
-    let app = App::new(consensus, store.state(), limits);
+    let app = App::new(consensus, store.state().reader(), limits);
     if args.join.is_none() && !args.wait_to_be_added {
         // The node that started the cluster creates the system collections; a rejection
         // because they exist already is success.

@@ -25,6 +25,7 @@ mod rocks_state;
 pub mod schema;
 mod snapshot;
 mod state_machine;
+mod state_reader;
 mod store;
 mod stored;
 
@@ -45,5 +46,6 @@ pub use query::{
 };
 pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};
 pub use state_machine::{AppliedMeta, ApplyEntry, StateMachine, RECORDS_PAGE_LIMIT_MAX};
+pub use state_reader::StateReader;
 pub use store::Store;
 pub use stored::{StoredCollection, StoredRecord, StoredSetting};

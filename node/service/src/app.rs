@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use edgebase_consensus::{ConsensusNode, WriteOutcome};
-use edgebase_storage::{Command, StateMachine, StoredCollection};
+use edgebase_storage::{Command, StateReader, StoredCollection};
 use edgebase_wire::Collection;
 
 use crate::error::ServiceError;
@@ -51,7 +51,7 @@ pub struct App {
 
 struct AppInner {
     consensus: ConsensusNode,
-    state: StateMachine,
+    state: StateReader,
     limits: Limits,
     collections: ParsedCache<Collection>,
     auth_records: ParsedCache<Document>,
@@ -79,7 +79,7 @@ pub struct LoadedCollection {
 }
 
 impl App {
-    pub fn new(consensus: ConsensusNode, state: StateMachine, limits: Limits) -> Self {
+    pub fn new(consensus: ConsensusNode, state: StateReader, limits: Limits) -> Self {
         App {
             inner: Arc::new(AppInner {
                 consensus,
@@ -99,7 +99,7 @@ impl App {
         &self.inner.consensus
     }
 
-    pub fn state(&self) -> &StateMachine {
+    pub fn state(&self) -> &StateReader {
         &self.inner.state
     }
 

@@ -1,0 +1,81 @@
+//! The replicated state as its readers see it: every query of [`StateMachine`], and no way
+//! to apply an entry or install a snapshot. The node's service layer holds only this, so the
+//! only writer of state is consensus.
+
+use crate::query::{Expr, ListPage, ListRequest, QueryError, RequestContext, RuleCheck};
+use crate::query::{FilterPart, RuleSubject};
+use crate::state_machine::StateMachine;
+use crate::{StorageError, StoredCollection, StoredRecord, StoredSetting};
+
+/// A read-only handle on the state machine; cheap to clone.
+#[derive(Clone)]
+pub struct StateReader {
+    state: StateMachine,
+}
+
+impl StateMachine {
+    /// A handle that can read this state and nothing else.
+    pub fn reader(&self) -> StateReader {
+        StateReader {
+            state: self.clone(),
+        }
+    }
+}
+
+impl StateReader {
+    pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
+        self.state.collection_by_id(id)
+    }
+
+    pub fn collection_by_name(&self, name: &str) -> Result<Option<StoredCollection>, StorageError> {
+        self.state.collection_by_name(name)
+    }
+
+    /// Every collection, in creation order.
+    pub fn collections(&self) -> Result<Vec<StoredCollection>, StorageError> {
+        self.state.collections()
+    }
+
+    pub fn record(
+        &self,
+        collection_id: &str,
+        record_id: &str,
+    ) -> Result<Option<StoredRecord>, StorageError> {
+        self.state.record(collection_id, record_id)
+    }
+
+    /// See [`StateMachine::list_records`].
+    pub fn list_records(&self, request: &ListRequest) -> Result<ListPage, QueryError> {
+        self.state.list_records(request)
+    }
+
+    /// See [`StateMachine::check_record`].
+    pub fn check_record(
+        &self,
+        subject: RuleSubject<'_>,
+        filters: &[FilterPart],
+        context: &RequestContext,
+        records_examined_max: u64,
+    ) -> Result<RuleCheck, QueryError> {
+        self.state
+            .check_record(subject, filters, context, records_examined_max)
+    }
+
+    /// See [`StateMachine::validate_filter`].
+    pub fn validate_filter(
+        &self,
+        collection_doc_json: &str,
+        expr: &Expr,
+    ) -> Result<(), QueryError> {
+        self.state.validate_filter(collection_doc_json, expr)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
+        self.state.setting(key)
+    }
+
+    /// See [`StateMachine::stored_setting`].
+    pub fn stored_setting(&self, key: &str) -> Result<Option<StoredSetting>, StorageError> {
+        self.state.stored_setting(key)
+    }
+}
