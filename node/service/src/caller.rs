@@ -16,14 +16,14 @@ use edgebase_model::record_values::{self, Document};
 /// The caller of one request.
 #[derive(Debug, Clone)]
 pub struct Caller {
-    pub principal: Principal,
+    principal: Principal,
     /// The authenticated record, as `@request.auth` shows it to rules.
-    pub auth: Option<Map<String, Value>>,
-    pub query: Map<String, Value>,
-    pub headers: Map<String, Value>,
-    pub method: String,
+    auth: Option<Map<String, Value>>,
+    query: Map<String, Value>,
+    headers: Map<String, Value>,
+    method: String,
     /// `@request.context`: `default`, or the auth method a write runs inside (`oauth2`).
-    pub request_context: &'static str,
+    request_context: &'static str,
     /// The records this request may still examine, across all its reads.
     budget: WorkBudget,
 }
@@ -70,6 +70,16 @@ impl Caller {
             request_context,
             ..self
         }
+    }
+
+    /// Who is asking.
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    /// `@request.context`: `default`, or the auth method a write runs inside.
+    pub fn request_context(&self) -> &'static str {
+        self.request_context
     }
 
     /// The work this request may still do, shared by every read made for it.

@@ -60,7 +60,7 @@ pub async fn impersonate(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
-    match caller.principal {
+    match caller.principal() {
         Principal::Anonymous => return Err(ApiError::unauthorized()),
         Principal::Record { .. } => {
             return Err(ApiError::forbidden(

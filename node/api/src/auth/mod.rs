@@ -83,7 +83,7 @@ pub fn check_auth_rule(
     caller: &Caller,
 ) -> Result<(), ApiError> {
     // The caller carries its auth method when the route set one (OAuth2 does).
-    check_auth_rule_in(app, loaded, doc, caller, caller.request_context)
+    check_auth_rule_in(app, loaded, doc, caller, caller.request_context())
 }
 
 /// [`check_auth_rule`] with PocketBase's `@request.context` of the auth method (`password`,

@@ -213,7 +213,7 @@ impl Flow<'_> {
         if let Principal::Record {
             collection_id: c,
             id,
-        } = &self.caller.principal
+        } = self.caller.principal()
         {
             if c == collection_id {
                 if let Some(doc) = self.app.auth_record(collection_id, id)? {
