@@ -16,7 +16,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
 use edgebase_model::fields_param::FieldsPicker;
-use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
 use edgebase_service::record_writes::{
@@ -295,24 +295,31 @@ pub async fn batch(
     let requests = validate(read_form(&headers, &body)?, max_requests)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let timeout = settings.batch_timeout();
-    for _ in 0..app.limits().write_attempts_max {
-        let plans = tokio::time::timeout(timeout, plan_all(&app, &caller, &requests))
-            .await
-            .map_err(|_| {
-                ApiError::bad_request("Batch transaction failed: the batch timed out.")
-            })??;
-        let commands: Vec<Command> = plans
-            .iter()
-            .flat_map(|plan| plan.planned.commands.iter().cloned())
-            .collect();
-        let outcome = app.propose(Command::Batch(commands)).await?;
-        match outcome.result {
+    let (app_ref, caller_ref, requests) = (&app, &caller, &requests);
+    app.propose_planned(
+        "The batch's records changed concurrently too many times; retry.",
+        move || async move {
+            let plans = tokio::time::timeout(timeout, plan_all(app_ref, caller_ref, requests))
+                .await
+                .map_err(|_| {
+                    ApiError::bad_request("Batch transaction failed: the batch timed out.")
+                })??;
+            let commands: Vec<Command> = plans
+                .iter()
+                .flat_map(|plan| plan.planned.commands.iter().cloned())
+                .collect();
+            Ok((Command::Batch(commands), plans))
+        },
+        |plans, outcome| match outcome.result {
             CommandResult::Applied { .. } => {
                 let results = plans
                     .iter()
                     .map(|plan| result_of(&app, &caller, plan))
                     .collect::<Result<Vec<Value>, ApiError>>()?;
-                return Ok(with_index(Json(results).into_response(), outcome.index));
+                Ok(Settled::Done(with_index(
+                    Json(results).into_response(),
+                    outcome.index,
+                )))
             }
             CommandResult::Rejected(Rejection::InBatch { position, reason }) => {
                 let position = position as usize;
@@ -323,27 +330,26 @@ pub async fn batch(
                     return Err(ApiError::internal());
                 };
                 match plans[index].planned.verdict(&reason) {
-                    Verdict::Failed(error) => return Err(batch_failed(index, error.into())),
+                    Verdict::Failed(error) => Err(batch_failed(index, error.into())),
                     Verdict::Stale => {
                         tracing::debug!(
                             ?reason,
                             "a batch's record changed concurrently; planning again"
                         );
+                        Ok(Settled::Replan)
                     }
                 }
             }
             CommandResult::Rejected(Rejection::TooManyCreates { commands_max }) => {
-                return Err(too_many_creates(commands_max).into());
+                Err(too_many_creates(commands_max).into())
             }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection of a batch");
-                return Err(ApiError::internal());
+                Err(ApiError::internal())
             }
-        }
-    }
-    Err(ApiError::unavailable(
-        "The batch's records changed concurrently too many times; retry.",
-    ))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
