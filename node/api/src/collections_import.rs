@@ -18,7 +18,7 @@ use crate::extract::Body;
 use edgebase_model::collection_schema;
 use edgebase_model::ids;
 use edgebase_model::time;
-use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::collections::{collection_exists, encode};
 
 /// Most collections one import may carry.
@@ -273,19 +273,23 @@ pub async fn import(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let form = parse_form(&body)?;
-    for _ in 0..app.limits().write_attempts_max {
-        let commands = plan(&app, &form)?;
-        let outcome = app.propose(Command::Batch(commands.clone())).await?;
-        match outcome.result {
+    let (app_ref, form) = (&app, &form);
+    app.propose_planned(
+        "The collections changed concurrently during the import; retry.",
+        move || async move {
+            let commands = plan(app_ref, form)?;
+            Ok((Command::Batch(commands.clone()), commands))
+        },
+        |commands, outcome| match outcome.result {
             CommandResult::Applied { .. } => {
-                return Ok(with_index(
+                Ok(Settled::Done(with_index(
                     StatusCode::NO_CONTENT.into_response(),
                     outcome.index,
-                ))
+                )))
             }
             CommandResult::Rejected(Rejection::InBatch { position, reason }) => match *reason {
                 Rejection::CollectionNameTaken | Rejection::CollectionExists => {
-                    return Err(import_failure(format!(
+                    Err(import_failure(format!(
                         "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: the collection name or id is already taken.",
                         names_in(&commands, position)
                     )))
@@ -294,13 +298,13 @@ pub async fn import(
                     records,
                     records_max,
                 } => {
-                    return Err(import_failure(format!(
+                    Err(import_failure(format!(
                         "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: it holds {records} records, more than the {records_max} one update may migrate.",
                         names_in(&commands, position)
                     )))
                 }
                 Rejection::UniqueViolation { index, .. } | Rejection::InvalidIndex { index, .. } => {
-                    return Err(import_failure(format!(
+                    Err(import_failure(format!(
                         "Failed to import the collections configuration. Raw error:\nfailed to save collection {:?}: index {index} cannot be built over the existing records.",
                         names_in(&commands, position)
                     )))
@@ -308,22 +312,21 @@ pub async fn import(
                 other => {
                     // A collection changed between planning and applying: plan again.
                     tracing::debug!(?other, "collections changed during import; retrying");
+                    Ok(Settled::Replan)
                 }
             },
             CommandResult::Rejected(Rejection::TooManyCreates { commands_max }) => {
-                return Err(import_failure(format!(
+                Err(import_failure(format!(
                     "Failed to import the collections configuration. Raw error:\none import may create at most {commands_max} collections."
                 )))
             }
             CommandResult::Rejected(rejection) => {
                 tracing::error!(?rejection, "unexpected rejection importing collections");
-                return Err(ApiError::internal());
+                Err(ApiError::internal())
             }
-        }
-    }
-    Err(ApiError::unavailable(
-        "The collections changed concurrently during the import; retry.",
-    ))
+        },
+    )
+    .await
 }
 
 #[cfg(test)]
