@@ -9,9 +9,9 @@ use std::time::Duration;
 use anyhow::Context;
 use futures::FutureExt;
 
+use edgebase_api as api;
 use edgebase_api::admin_socket;
 use edgebase_api::http_server::{self, HttpLimits, RouterSlot};
-use edgebase_api::{self as api};
 
 use crate::boot::{self, StartedNode};
 use crate::cli::ServeArgs;

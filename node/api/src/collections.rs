@@ -52,7 +52,6 @@ fn name_exists(message: &str) -> ApiError {
 pub async fn list(
     State(app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     if query
@@ -90,7 +89,6 @@ pub async fn view(
 pub async fn create(
     State(app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     const FAILED: &str = "Failed to create collection.";
@@ -128,7 +126,6 @@ pub async fn create(
 pub async fn update(
     State(app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
     Path(id_or_name): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -273,7 +270,6 @@ async fn apply_to_collection(app: &App, command: Command) -> Result<Response, Ap
 pub async fn scaffolds(
     State(_app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     Ok(Json(edgebase_model::scaffolds::scaffolds()).into_response())
 }

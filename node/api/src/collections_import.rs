@@ -5,7 +5,7 @@ use edgebase_model::ValidationCode;
 use std::collections::HashSet;
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::Collection;
 use edgebase_storage::{CollectionExpect, Command, CommandResult, Rejection};
@@ -269,7 +269,6 @@ fn names_in(commands: &[Command], position: u32) -> String {
 pub async fn import(
     State(app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let form = parse_form(&body)?;

@@ -1,7 +1,6 @@
 //! `/api/settings`: the replicated application settings (superusers only).
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_storage::{Command, CommandResult, Rejection, SettingExpect};
@@ -14,18 +13,13 @@ use edgebase_model::settings::{Settings, SETTINGS_KEY};
 use edgebase_service::app::App;
 use edgebase_service::{ServiceError, Settled};
 
-pub async fn view(
-    State(app): State<App>,
-    _superuser: Superuser,
-    _headers: HeaderMap,
-) -> Result<Response, ApiError> {
+pub async fn view(State(app): State<App>, _superuser: Superuser) -> Result<Response, ApiError> {
     Ok(Json(app.settings()?.redacted()).into_response())
 }
 
 pub async fn update(
     State(app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     // The patch merges into the settings this node holds, as in PocketBase, and the write
@@ -71,9 +65,7 @@ fn stored_settings(app: &App) -> Result<(Settings, SettingExpect), ApiError> {
     let Some(stored) = app.state().stored_setting(SETTINGS_KEY)? else {
         return Ok((Settings::default(), SettingExpect::Unversioned));
     };
-    let settings = serde_json::from_str(&stored.value_json).map_err(|error| {
-        tracing::error!(%error, "decode stored settings");
-        ApiError::internal()
-    })?;
+    let settings = serde_json::from_str(&stored.value_json)
+        .map_err(|error| ServiceError::internal_from("decode stored settings", error))?;
     Ok((settings, stored.expect()))
 }

@@ -2,7 +2,7 @@
 //! to an address now, with the current SMTP settings, and say whether it went out.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::CollectionType;
 use edgebase_model::record_values::text;
@@ -29,7 +29,6 @@ const TEMPLATES: [(&str, &[&str]); 5] = [
 pub async fn test_email(
     State(app): State<App>,
     _superuser: Superuser,
-    _headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let input = json_object(&body).map_err(|_| {

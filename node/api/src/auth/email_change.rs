@@ -127,7 +127,6 @@ pub async fn request_email_change(
 pub async fn confirm_email_change(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {

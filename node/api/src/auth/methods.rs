@@ -4,7 +4,6 @@
 //! PocketBase's inline SVG logos are not carried (`logo` is empty).
 
 use axum::extract::{Path, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -106,7 +105,6 @@ fn providers_info(options: &serde_json::Map<String, Value>) -> Vec<Value> {
 pub async fn auth_methods(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
 ) -> Result<Response, ApiError> {
     let loaded = auth_collection(&app, &collection)?;

@@ -7,12 +7,11 @@
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use serde_json::{json, Map, Value};
 
 use crate::auth::auth_answer;
-use crate::auth::sign_for;
+use crate::auth::{rule_matches_record, sign_for};
 use crate::error::ApiError;
 use edgebase_auth::token::Refresh;
 use edgebase_model::ids;
@@ -55,24 +54,7 @@ fn rule_matches(
     let Some(expr) = parsed else {
         return Ok(true);
     };
-    let id = text(doc, "id");
-    let check = app.state().check_record(
-        edgebase_storage::query::RuleSubject::Document {
-            collection_id: &loaded.collection.id,
-            id: &id,
-            doc,
-        },
-        &[FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
-        &RequestContext {
-            context: method.to_string(),
-            ..caller.context(&Map::new())
-        },
-        app.limits().records_examined_max,
-    )?;
-    Ok(check.matched)
+    rule_matches_record(app, loaded, doc, caller, method, expr)
 }
 
 /// The `mfaId` of the request: the query's, else the body's.

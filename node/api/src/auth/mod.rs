@@ -18,7 +18,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::{AuthResponse, CollectionType};
 use edgebase_model::record_values::text;
-use edgebase_storage::query::{FilterAccess, FilterPart, RequestContext};
+use edgebase_storage::query::{Expr, FilterAccess, FilterPart, RequestContext, RuleSubject};
 use serde_json::{Map, Value};
 
 use crate::error::ApiError;
@@ -115,28 +115,42 @@ pub fn check_auth_rule_in(
             return Err(denied());
         }
     };
-    let id = text(doc, "id");
-    let check = app.state().check_record(
-        edgebase_storage::query::RuleSubject::Document {
-            collection_id: &loaded.collection.id,
-            id: &id,
-            doc,
-        },
-        &[FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
-        &RequestContext {
-            context: request_context.to_string(),
-            ..caller.context(&Map::new())
-        },
-        app.limits().records_examined_max,
-    )?;
-    if check.matched {
+    if rule_matches_record(app, loaded, doc, caller, request_context, expr)? {
         Ok(())
     } else {
         Err(denied())
     }
+}
+
+/// Whether `expr` (a rule over the auth collection) matches the auth record `doc` for this
+/// caller, with `request_context` as `@request.context`, within the request's work budget.
+pub(crate) fn rule_matches_record(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    caller: &Caller,
+    request_context: &str,
+    expr: Expr,
+) -> Result<bool, ApiError> {
+    let id = text(doc, "id");
+    let subject = RuleSubject::Document {
+        collection_id: &loaded.collection.id,
+        id: &id,
+        doc,
+    };
+    let filters = [FilterPart {
+        expr,
+        access: FilterAccess::Unrestricted,
+    }];
+    let context = RequestContext {
+        context: request_context.to_string(),
+        ..caller.context(&Map::new())
+    };
+    let check = caller.budget().run(|allowance| {
+        app.state()
+            .check_record(subject, &filters, &context, allowance)
+    })?;
+    Ok(check.matched)
 }
 
 /// `{token, record}`: the record shows its email whatever its emailVisibility, and hidden

@@ -75,7 +75,6 @@ fn new_code(length: u64) -> String {
 pub async fn request_otp(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {

@@ -4,7 +4,7 @@
 //! stop working on every node.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::FieldKind;
 use edgebase_model::ValidationCode;
@@ -39,7 +39,6 @@ fn resend_key(collection_id: &str, record_id: &str) -> String {
 pub async fn request_password_reset(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -117,7 +116,6 @@ fn password_field_error(loaded: &LoadedCollection, new_password: &str) -> Option
 pub async fn confirm_password_reset(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {

@@ -3,7 +3,7 @@
 //! token to an unverified record; the confirmation marks the record verified.
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
@@ -48,7 +48,6 @@ fn resend_key(collection_id: &str, record_id: &str) -> String {
 pub async fn request_verification(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -119,7 +118,6 @@ pub(crate) fn other_collection_token() -> ApiError {
 pub async fn confirm_verification(
     State(app): State<App>,
     _fresh: Fresh,
-    _headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
