@@ -7,7 +7,7 @@
 pub use edgebase_model::auth_sessions::*;
 
 use chrono::Utc;
-use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount};
+use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect, StoredRecord};
 use serde_json::{Map, Value};
 
@@ -86,21 +86,16 @@ pub fn records_of(
     let Some(expr) = parsed else {
         return Ok(Vec::new());
     };
-    let page = app.state().list_records(&ListRequest {
-        collection_id: sessions.collection.id.clone(),
-        filters: vec![FilterPart {
+    let page = app.state().list_records(&ListRequest::matching(
+        sessions.collection.id.clone(),
+        vec![FilterPart {
             expr,
             access: FilterAccess::Unrestricted,
         }],
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: SESSIONS_EXAMINED_MAX,
-        total: TotalCount::Skip,
-        context: RequestContext::at(Utc::now().timestamp_millis()),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
+        SESSIONS_EXAMINED_MAX,
+        RequestContext::at(Utc::now().timestamp_millis()),
+        app.limits().records_examined_max,
+    ))?;
     page.records
         .into_iter()
         .map(|stored| {

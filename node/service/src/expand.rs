@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand, Path, PathRoot,
-    RequestContext, RuleSubject, TotalCount,
+    RequestContext, RuleSubject,
 };
 use edgebase_storage::StoredRecord;
 use edgebase_wire::{Collection, FieldKind};
@@ -245,21 +245,16 @@ impl<'a> Expander<'a> {
     ) -> Result<Option<Vec<Option<Value>>>, ServiceError> {
         let mut values = Vec::with_capacity(records.len());
         for record in records {
-            let request = ListRequest {
-                collection_id: source.collection.id.clone(),
-                filters: vec![FilterPart {
+            let request = ListRequest::matching(
+                source.collection.id.clone(),
+                vec![FilterPart {
                     expr: references(field, &text(record, "id")),
                     access: FilterAccess::Unrestricted,
                 }],
-                sort: Vec::new(),
-                sort_access: FilterAccess::Unrestricted,
-                offset: 0,
-                limit: BACK_RELATION_RECORDS_MAX,
-                total: TotalCount::Skip,
-                context: self.context.clone(),
-                records_examined_max: 0,
-                random_seed: 0,
-            };
+                BACK_RELATION_RECORDS_MAX,
+                self.context.clone(),
+                0,
+            );
             let page = self.caller.budget().run(|allowance| {
                 self.app.state().list_records(&ListRequest {
                     records_examined_max: allowance,

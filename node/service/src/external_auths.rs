@@ -6,7 +6,7 @@ pub use edgebase_model::external_auths::*;
 
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
-    Path as FieldPath, PathRoot, RequestContext, TotalCount,
+    Path as FieldPath, PathRoot, RequestContext,
 };
 use edgebase_storage::{Command, RecordExpect};
 
@@ -49,21 +49,16 @@ pub fn unlink_commands(
     let Some(links) = app.collection(EXTERNAL_AUTHS_NAME)? else {
         return Ok(Vec::new());
     };
-    let page = app.state().list_records(&ListRequest {
-        collection_id: links.collection.id.clone(),
-        filters: vec![
+    let page = app.state().list_records(&ListRequest::matching(
+        links.collection.id.clone(),
+        vec![
             equals("collectionRef", collection_id),
             equals("recordRef", record_id),
         ],
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: LINKS_PER_RECORD_MAX,
-        total: TotalCount::Skip,
-        context: context.clone(),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
+        LINKS_PER_RECORD_MAX,
+        context.clone(),
+        app.limits().records_examined_max,
+    ))?;
     Ok(page
         .records
         .iter()

@@ -6,7 +6,7 @@ use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
-    Path as FieldPath, PathRoot, RequestContext, TotalCount,
+    Path as FieldPath, PathRoot, RequestContext,
 };
 use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
 use edgebase_wire::FieldKind;
@@ -91,21 +91,16 @@ pub fn find_by_email(
         },
         right: Operand::Text(email.to_string()),
     };
-    let page = app.state().list_records(&ListRequest {
-        collection_id: loaded.collection.id.clone(),
-        filters: vec![FilterPart {
+    let page = app.state().list_records(&ListRequest::matching(
+        loaded.collection.id.clone(),
+        vec![FilterPart {
             expr,
             access: FilterAccess::Unrestricted,
         }],
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: 1,
-        total: TotalCount::Skip,
-        context: RequestContext::at(chrono::Utc::now().timestamp_millis()),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
+        1,
+        RequestContext::at(chrono::Utc::now().timestamp_millis()),
+        app.limits().records_examined_max,
+    ))?;
     page.records.first().map(decode).transpose()
 }
 

@@ -12,7 +12,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 
 use edgebase_storage::query::{
-    Expr, FilterAccess, FilterPart, ListRequest, RecordRead, RuleSubject, TotalCount,
+    Expr, FilterAccess, FilterPart, ListRequest, RecordRead, RuleSubject,
 };
 use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
 use edgebase_wire::{Collection, CollectionType, FieldKind};
@@ -640,19 +640,17 @@ impl Cascade<'_, '_> {
         let page_size = edgebase_storage::RECORDS_PAGE_LIMIT_MAX;
         loop {
             let request = ListRequest {
-                collection_id: collection.id.clone(),
-                filters: vec![FilterPart {
-                    expr: expr.clone(),
-                    access: FilterAccess::Unrestricted,
-                }],
-                sort: Vec::new(),
-                sort_access: FilterAccess::Unrestricted,
                 offset: found.len() as u64,
-                limit: page_size,
-                total: TotalCount::Skip,
-                context: self.planner.caller.context(&Map::new()),
-                records_examined_max: 0,
-                random_seed: 0,
+                ..ListRequest::matching(
+                    collection.id.clone(),
+                    vec![FilterPart {
+                        expr: expr.clone(),
+                        access: FilterAccess::Unrestricted,
+                    }],
+                    page_size,
+                    self.planner.caller.context(&Map::new()),
+                    0,
+                )
             };
             let page = self.planner.caller.budget().run(|allowance| {
                 self.planner.app.state().list_records(&ListRequest {

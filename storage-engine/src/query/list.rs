@@ -55,6 +55,31 @@ pub struct ListRequest {
     pub random_seed: u64,
 }
 
+impl ListRequest {
+    /// The first `limit` records of `collection_id` matching every filter, in creation
+    /// order, uncounted: the shape of every lookup the node makes for itself.
+    pub fn matching(
+        collection_id: String,
+        filters: Vec<FilterPart>,
+        limit: u64,
+        context: RequestContext,
+        records_examined_max: u64,
+    ) -> ListRequest {
+        ListRequest {
+            collection_id,
+            filters,
+            sort: Vec::new(),
+            sort_access: FilterAccess::Unrestricted,
+            offset: 0,
+            limit,
+            total: TotalCount::Skip,
+            context,
+            records_examined_max,
+            random_seed: 0,
+        }
+    }
+}
+
 /// One page of matches.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ListPage {

@@ -16,7 +16,7 @@ use axum::{Extension, Json};
 use edgebase_client::wire::FieldKind;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
-    Path as FieldPath, PathRoot, TotalCount,
+    Path as FieldPath, PathRoot,
 };
 use edgebase_storage::{Command, CommandResult};
 use serde_json::{json, Map, Value};
@@ -154,24 +154,19 @@ fn find_one(
     collection_id: &str,
     matches: &[(&str, &str)],
 ) -> Result<Option<Document>, ApiError> {
-    let page = app.state().list_records(&ListRequest {
-        collection_id: collection_id.to_string(),
-        filters: matches
+    let page = app.state().list_records(&ListRequest::matching(
+        collection_id.to_string(),
+        matches
             .iter()
             .map(|(field, value)| FilterPart {
                 expr: equals(field, value),
                 access: FilterAccess::Unrestricted,
             })
             .collect(),
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: 1,
-        total: TotalCount::Skip,
-        context: caller.context(&Map::new()),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
+        1,
+        caller.context(&Map::new()),
+        app.limits().records_examined_max,
+    ))?;
     Ok(page.records.first().map(decode).transpose()?)
 }
 
@@ -251,21 +246,16 @@ impl Flow<'_> {
             },
             right: Operand::Text(email),
         };
-        let page = self.app.state().list_records(&ListRequest {
-            collection_id: collection.id.clone(),
-            filters: vec![FilterPart {
+        let page = self.app.state().list_records(&ListRequest::matching(
+            collection.id.clone(),
+            vec![FilterPart {
                 expr,
                 access: FilterAccess::Unrestricted,
             }],
-            sort: Vec::new(),
-            sort_access: FilterAccess::Unrestricted,
-            offset: 0,
-            limit: 1,
-            total: TotalCount::Skip,
-            context: self.caller.context(&Map::new()),
-            records_examined_max: self.app.limits().records_examined_max,
-            random_seed: 0,
-        })?;
+            1,
+            self.caller.context(&Map::new()),
+            self.app.limits().records_examined_max,
+        ))?;
         Ok(page.records.first().map(decode).transpose()?)
     }
 

@@ -11,7 +11,7 @@ use axum::response::Response;
 use axum::Extension;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
-    Path as FieldPath, PathRoot, TotalCount,
+    Path as FieldPath, PathRoot,
 };
 use serde_json::Value;
 
@@ -101,21 +101,16 @@ fn find_by_field(
         },
         right: Operand::Text(identity),
     };
-    let page = app.state().list_records(&ListRequest {
-        collection_id: loaded.collection.id.clone(),
-        filters: vec![FilterPart {
+    let page = app.state().list_records(&ListRequest::matching(
+        loaded.collection.id.clone(),
+        vec![FilterPart {
             expr,
             access: FilterAccess::Unrestricted,
         }],
-        sort: Vec::new(),
-        sort_access: FilterAccess::Unrestricted,
-        offset: 0,
-        limit: 1,
-        total: TotalCount::Skip,
-        context: caller.context(&serde_json::Map::new()),
-        records_examined_max: app.limits().records_examined_max,
-        random_seed: 0,
-    })?;
+        1,
+        caller.context(&serde_json::Map::new()),
+        app.limits().records_examined_max,
+    ))?;
     Ok(page.records.first().map(decode).transpose()?)
 }
 
