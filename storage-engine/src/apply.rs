@@ -1,8 +1,11 @@
 //! Applying one log entry: check each command's conditions and compute its writes, all or
 //! nothing, deterministically (no clock, randomness or environment).
 
+use std::sync::Arc;
+
 use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
+use crate::compiled_collection::CompiledCollections;
 use crate::index::maintain::{self, RecordMap};
 use crate::kv::KvBackend;
 use crate::overlay::Overlay;
@@ -21,13 +24,14 @@ pub(crate) const CREATE_POSITIONS_MAX: u64 = 1 << 16;
 /// What applying one entry carries along: its index, the bounds apply enforces, and
 /// `position`, which numbers every non-batch command of the entry in order, so creations in
 /// one entry get distinct, ordered `created_seq`s.
-struct EntryContext {
+struct EntryContext<'c> {
     index: u64,
     limits: ApplyLimits,
     position: u64,
+    compiled: &'c CompiledCollections,
 }
 
-impl EntryContext {
+impl EntryContext<'_> {
     fn next_created_seq(&mut self) -> u64 {
         debug_assert!(
             self.position < CREATE_POSITIONS_MAX,
@@ -57,6 +61,7 @@ pub(crate) fn apply_entry(
     backend: &dyn KvBackend,
     entry: ApplyEntry,
     limits: ApplyLimits,
+    compiled: &CompiledCollections,
 ) -> Result<Option<CommandResult>, StorageError> {
     let (mut batch, result) = {
         let view = backend.view()?;
@@ -82,6 +87,7 @@ pub(crate) fn apply_entry(
                     index: entry.index,
                     limits,
                     position: 0,
+                    compiled,
                 };
                 match evaluate(&mut overlay, command, &mut context)? {
                     Ok(()) => Some(CommandResult::Applied {
@@ -109,7 +115,7 @@ pub(crate) fn apply_entry(
 fn evaluate(
     overlay: &mut Overlay<'_>,
     command: &Command,
-    context: &mut EntryContext,
+    context: &mut EntryContext<'_>,
 ) -> Result<Outcome, StorageError> {
     match command {
         Command::PutCollection { collection, expect } => {
@@ -151,7 +157,7 @@ fn evaluate(
             expect,
         } => {
             context.skip();
-            delete_record(overlay, collection_id, record_id, *expect)
+            delete_record(overlay, collection_id, record_id, *expect, context.compiled)
         }
         Command::PutSetting { key, value_json } => {
             context.skip();
@@ -251,16 +257,17 @@ fn put_collection(
     overlay: &mut Overlay<'_>,
     doc: &crate::CollectionDoc,
     expect: CollectionExpect,
-    context: &mut EntryContext,
+    context: &mut EntryContext<'_>,
 ) -> Result<Outcome, StorageError> {
     let current = collection(overlay, &doc.id)?;
-    let new_indexes = match maintain::collection_indexes(&doc.doc_json) {
-        Ok(indexes) => indexes,
-        Err(rejection) => {
-            context.skip();
-            return Ok(Err(rejection));
-        }
-    };
+    let new_indexes =
+        match maintain::collection_indexes(context.compiled, &doc.id, &doc.name, &doc.doc_json) {
+            Ok(indexes) => indexes,
+            Err(rejection) => {
+                context.skip();
+                return Ok(Err(rejection));
+            }
+        };
     let name_key = keys::collection_name(&doc.name);
     let name_owner = match overlay.get(&name_key)? {
         Some(bytes) => Some(decode_string(&bytes, "collection name index")?),
@@ -300,14 +307,9 @@ fn put_collection(
                     overlay.put(name_key, doc.id.as_bytes().to_vec());
                 }
             }
-            if let Err(rejection) = migrate_collection(
-                overlay,
-                &doc.id,
-                &current.doc_json,
-                &doc.doc_json,
-                &new_indexes,
-                context,
-            )? {
+            if let Err(rejection) =
+                migrate_collection(overlay, doc, &current, &new_indexes, context)?
+            {
                 return Ok(Err(rejection));
             }
             current.created_seq
@@ -342,17 +344,19 @@ fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, Sto
 /// anything is written, so one entry's apply stays bounded.
 fn migrate_collection(
     overlay: &mut Overlay<'_>,
-    collection_id: &str,
-    old_doc_json: &str,
-    new_doc_json: &str,
+    new: &crate::CollectionDoc,
+    old: &CollectionValue,
     new_indexes: &[crate::index::CompiledIndex],
-    context: &EntryContext,
+    context: &EntryContext<'_>,
 ) -> Result<Outcome, StorageError> {
     let version = context.index;
+    let collection_id = new.id.as_str();
     // The old statements were accepted when written; should one no longer compile, it has
     // no entries worth keeping, and dropping all of them below is correct.
-    let old_indexes = maintain::collection_indexes(old_doc_json).unwrap_or_default();
-    let (renames, drops) = field_changes(old_doc_json, new_doc_json);
+    let old_indexes =
+        maintain::collection_indexes(context.compiled, collection_id, &old.name, &old.doc_json)
+            .unwrap_or_else(|_| Arc::from([]));
+    let (renames, drops) = field_changes(context.compiled, new, old);
     let rewrite = !renames.is_empty() || !drops.is_empty();
     let added: Vec<&crate::index::CompiledIndex> = new_indexes
         .iter()
@@ -369,7 +373,7 @@ fn migrate_collection(
         }
     }
     // Range deletes: bounded work whatever the index holds.
-    for index in &old_indexes {
+    for index in old_indexes.iter() {
         if !new_indexes.contains(index) {
             maintain::drop_index(overlay, collection_id, index.name());
         }
@@ -409,13 +413,18 @@ fn migrate_collection(
 }
 
 /// Fields renamed (old name, new name) and removed (old name), matched by field id.
-fn field_changes(old_doc_json: &str, new_doc_json: &str) -> (Vec<(String, String)>, Vec<String>) {
-    let (Some(old), Some(new)) = (
-        maintain::schema_of(old_doc_json),
-        maintain::schema_of(new_doc_json),
+fn field_changes(
+    compiled: &CompiledCollections,
+    new: &crate::CollectionDoc,
+    old: &CollectionValue,
+) -> (Vec<(String, String)>, Vec<String>) {
+    let (Ok(old), Ok(new)) = (
+        compiled.get(&new.id, &old.name, &old.doc_json),
+        compiled.get(&new.id, &new.name, &new.doc_json),
     ) else {
         return (Vec::new(), Vec::new());
     };
+    let (old, new) = (old.schema(), new.schema());
     let mut renames = Vec::new();
     let mut drops = Vec::new();
     for field in old.fields.iter().filter(|field| !field.id.is_empty()) {
@@ -479,7 +488,7 @@ fn put_record(
     record_id: &str,
     doc_json: &str,
     expect: RecordExpect,
-    context: &mut EntryContext,
+    context: &mut EntryContext<'_>,
 ) -> Result<Outcome, StorageError> {
     let Some(collection_value) = collection(overlay, collection_id)? else {
         context.skip();
@@ -490,7 +499,12 @@ fn put_record(
         context.skip();
         return Ok(Err(rejection));
     }
-    let indexes = match maintain::collection_indexes(&collection_value.doc_json) {
+    let indexes = match maintain::collection_indexes(
+        context.compiled,
+        collection_id,
+        &collection_value.name,
+        &collection_value.doc_json,
+    ) {
         Ok(indexes) => indexes,
         Err(rejection) => {
             context.skip();
@@ -551,6 +565,7 @@ fn delete_record(
     collection_id: &str,
     record_id: &str,
     expect: RecordExpect,
+    compiled: &CompiledCollections,
 ) -> Result<Outcome, StorageError> {
     let Some(collection_value) = collection(overlay, collection_id)? else {
         return Ok(Err(Rejection::CollectionMissing));
@@ -564,7 +579,13 @@ fn delete_record(
         return Ok(Ok(()));
     };
     // Statements that no longer compile have no entries to remove.
-    let indexes = maintain::collection_indexes(&collection_value.doc_json).unwrap_or_default();
+    let indexes = maintain::collection_indexes(
+        compiled,
+        collection_id,
+        &collection_value.name,
+        &collection_value.doc_json,
+    )
+    .unwrap_or_else(|_| Arc::from([]));
     if !indexes.is_empty() {
         let old = maintain::record_map(&current.doc_json);
         // Removing entries never conflicts.

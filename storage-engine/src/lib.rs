@@ -11,6 +11,7 @@ mod apply;
 mod apply_limits;
 mod codec;
 mod command;
+pub mod compiled_collection;
 mod error;
 mod group_commit;
 pub mod index;
@@ -34,6 +35,7 @@ pub use codec::VALUE_BYTES_MAX;
 pub use command::{
     CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, SettingExpect,
 };
+pub use compiled_collection::{CollectionRules, CompiledCollection, Rule};
 pub use error::StorageError;
 pub use group_commit::{SyncDone, SYNC_QUEUE_MAX};
 pub use kv::{KvBackend, KvPair, KvRead, KvSource, ScanStep, ScanVisit};

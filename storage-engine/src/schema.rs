@@ -48,23 +48,56 @@ pub struct CollectionSchema {
     pub fields: Vec<FieldInfo>,
     /// PocketBase's index statements (`CREATE [UNIQUE] INDEX ...`), as written.
     pub indexes: Vec<String>,
-    pub list_rule: Option<String>,
-    pub view_rule: Option<String>,
+}
+
+/// A collection's API rules as stored: `None` is superusers only, `""` everyone, anything
+/// else a filter. The auth rules are empty for other collection types.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct RuleTexts {
+    #[serde(rename = "listRule", default)]
+    pub list: Option<String>,
+    #[serde(rename = "viewRule", default)]
+    pub view: Option<String>,
+    #[serde(rename = "createRule", default)]
+    pub create: Option<String>,
+    #[serde(rename = "updateRule", default)]
+    pub update: Option<String>,
+    #[serde(rename = "deleteRule", default)]
+    pub delete: Option<String>,
+    #[serde(rename = "authRule", default)]
+    pub auth: Option<String>,
+    #[serde(rename = "manageRule", default)]
+    pub manage: Option<String>,
+    #[serde(default)]
+    pub mfa: Option<MfaRuleText>,
+}
+
+/// The rule inside an auth collection's `mfa` options.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct MfaRuleText {
+    #[serde(default)]
+    pub rule: Option<String>,
 }
 
 impl CollectionSchema {
     /// Read the schema out of a stored collection document.
     pub fn from_doc_json(doc_json: &str) -> Result<CollectionSchema, serde_json::Error> {
+        Ok(Self::with_rules_from_doc_json(doc_json)?.0)
+    }
+
+    /// The schema and the rule texts, from one parse of the stored document.
+    pub fn with_rules_from_doc_json(
+        doc_json: &str,
+    ) -> Result<(CollectionSchema, RuleTexts), serde_json::Error> {
         let raw: RawCollection = serde_json::from_str(doc_json)?;
-        Ok(CollectionSchema {
+        let schema = CollectionSchema {
             id: raw.id,
             name: raw.name,
             type_name: raw.kind,
             fields: raw.fields.into_iter().map(RawField::into_info).collect(),
             indexes: raw.indexes,
-            list_rule: raw.list_rule,
-            view_rule: raw.view_rule,
-        })
+        };
+        Ok((schema, raw.rules))
     }
 
     pub fn field(&self, name: &str) -> Option<&FieldInfo> {
@@ -88,10 +121,8 @@ struct RawCollection {
     fields: Vec<RawField>,
     #[serde(default)]
     indexes: Vec<String>,
-    #[serde(rename = "listRule", default)]
-    list_rule: Option<String>,
-    #[serde(rename = "viewRule", default)]
-    view_rule: Option<String>,
+    #[serde(flatten)]
+    rules: RuleTexts,
 }
 
 #[derive(Deserialize)]
@@ -143,8 +174,9 @@ mod tests {
 
     #[test]
     fn reads_shapes_and_multiplicity() {
-        let schema = CollectionSchema::from_doc_json(
+        let (schema, rules) = CollectionSchema::with_rules_from_doc_json(
             r#"{"id":"pbc_1","name":"posts","type":"base","listRule":"","viewRule":null,
+                "manageRule":"id = 'x'","mfa":{"enabled":false,"rule":""},
                 "indexes":["CREATE UNIQUE INDEX idx_a ON posts (slug)"],
                 "fields":[
                   {"id":"text1","name":"slug","type":"text"},
@@ -154,8 +186,11 @@ mod tests {
                 ]}"#,
         )
         .expect("valid");
-        assert_eq!(schema.list_rule.as_deref(), Some(""));
-        assert_eq!(schema.view_rule, None);
+        assert_eq!(rules.list.as_deref(), Some(""));
+        assert_eq!(rules.view, None);
+        assert_eq!(rules.create, None);
+        assert_eq!(rules.manage.as_deref(), Some("id = 'x'"));
+        assert_eq!(rules.mfa.and_then(|mfa| mfa.rule).as_deref(), Some(""));
         let tags = schema.field("tags").expect("tags");
         assert!(tags.multiple);
         assert_eq!(tags.shape, FieldShape::Relation);

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64};
+use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::kv::{KvBackend, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
 use crate::query::{
@@ -45,6 +46,9 @@ pub struct AppliedMeta {
 pub struct StateMachine {
     backend: Arc<dyn KvBackend>,
     limits: ApplyLimits,
+    /// Shared by every clone and reader: apply, queries and the node compile a collection
+    /// version once.
+    compiled: Arc<CompiledCollections>,
 }
 
 impl std::fmt::Debug for StateMachine {
@@ -58,6 +62,7 @@ impl StateMachine {
         Self {
             backend,
             limits: ApplyLimits::default(),
+            compiled: Arc::default(),
         }
     }
 
@@ -65,7 +70,11 @@ impl StateMachine {
     /// replica with its own bounds would reject what the others apply).
     #[cfg(test)]
     pub(crate) fn with_limits(backend: Arc<dyn KvBackend>, limits: ApplyLimits) -> Self {
-        Self { backend, limits }
+        Self {
+            backend,
+            limits,
+            compiled: Arc::default(),
+        }
     }
 
     /// A state machine held in memory (tests and the model).
@@ -83,12 +92,23 @@ impl StateMachine {
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
     pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
-        apply::apply_entry(&*self.backend, entry, self.limits)
+        apply::apply_entry(&*self.backend, entry, self.limits, &self.compiled)
     }
 
     pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
         let view = self.backend.view()?;
         collection_in(&*view, id)
+    }
+
+    /// The compiled form of a stored collection (schema, parsed rules, compiled indexes),
+    /// compiled once per stored document.
+    pub fn compiled_collection(
+        &self,
+        stored: &StoredCollection,
+    ) -> Result<Arc<CompiledCollection>, StorageError> {
+        self.compiled
+            .stored(stored)
+            .map_err(|error| StorageError::corrupt("collection document", error))
     }
 
     /// Case-insensitive name lookup.
@@ -169,7 +189,7 @@ impl StateMachine {
     /// [`QueryError::TooMuchWork`] past `records_examined_max`.
     pub fn list_records(&self, request: &ListRequest) -> Result<ListPage, QueryError> {
         let view = self.backend.view()?;
-        crate::query::list(&*view, request)
+        crate::query::list(&*view, &self.compiled, request)
     }
 
     /// Evaluate `filters` (a view/update/delete rule) on one record, or on the document a
@@ -183,7 +203,14 @@ impl StateMachine {
         records_examined_max: u64,
     ) -> Result<RuleCheck, QueryError> {
         let view = self.backend.view()?;
-        crate::query::check_record(&*view, subject, filters, context, records_examined_max)
+        crate::query::check_record(
+            &*view,
+            &self.compiled,
+            subject,
+            filters,
+            context,
+            records_examined_max,
+        )
     }
 
     /// How a list with this filter and sort would read its candidates: which index, how many
@@ -199,9 +226,8 @@ impl StateMachine {
         let stored = collection_in(&*view, collection_id)?.ok_or_else(|| {
             StorageError::corrupt("explain", format!("no collection {collection_id}"))
         })?;
-        let schema = crate::schema::CollectionSchema::from_doc_json(&stored.doc_json)
-            .map_err(|error| StorageError::corrupt("collection", error))?;
-        crate::query::plan::explain(&*view, &schema, filter, sort, candidates_max)
+        let compiled = self.compiled_collection(&stored)?;
+        crate::query::plan::explain(&*view, compiled.schema(), filter, sort, candidates_max)
     }
 
     /// Check a rule or filter against a collection definition (PocketBase's JSON, stored or
@@ -212,7 +238,7 @@ impl StateMachine {
         expr: &crate::query::Expr,
     ) -> Result<(), QueryError> {
         let view = self.backend.view()?;
-        crate::query::validate_filter(&*view, collection_doc_json, expr)
+        crate::query::validate_filter(&*view, &self.compiled, collection_doc_json, expr)
     }
 
     pub fn count_records(&self, collection_id: &str) -> Result<u64, StorageError> {

@@ -4,6 +4,9 @@
 
 use crate::query::{Expr, ListPage, ListRequest, QueryError, RequestContext, RuleCheck};
 use crate::query::{FilterPart, RuleSubject};
+use std::sync::Arc;
+
+use crate::compiled_collection::CompiledCollection;
 use crate::state_machine::StateMachine;
 use crate::{StorageError, StoredCollection, StoredRecord, StoredSetting};
 
@@ -25,6 +28,14 @@ impl StateMachine {
 impl StateReader {
     pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
         self.state.collection_by_id(id)
+    }
+
+    /// See [`StateMachine::compiled_collection`].
+    pub fn compiled_collection(
+        &self,
+        stored: &StoredCollection,
+    ) -> Result<Arc<CompiledCollection>, StorageError> {
+        self.state.compiled_collection(stored)
     }
 
     pub fn collection_by_name(&self, name: &str) -> Result<Option<StoredCollection>, StorageError> {

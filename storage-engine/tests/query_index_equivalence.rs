@@ -140,10 +140,7 @@ fn list(
     limit: u64,
 ) -> Result<(Vec<String>, Option<u64>), String> {
     let filters = match parse_filter(filter_text).map_err(|error| error.to_string())? {
-        Some(expr) => vec![FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
+        Some(expr) => vec![FilterPart::new(expr, FilterAccess::Unrestricted)],
         None => Vec::new(),
     };
     let page = state

@@ -112,10 +112,7 @@ fn run(
         .id;
     let mut filters = Vec::new();
     if let Some(expr) = parse_filter(filter)? {
-        filters.push(FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        });
+        filters.push(FilterPart::new(expr, FilterAccess::Unrestricted));
     }
     let request = ListRequest {
         collection_id,
@@ -256,16 +253,10 @@ fn set_list_rule(state: &StateMachine, index: &mut u64, name: &str, rule: Option
 fn parts(rule: &str, filter: &str, who: &str) -> Result<Vec<FilterPart>, QueryError> {
     let mut parts = Vec::new();
     if let Some(expr) = parse_filter(rule)? {
-        parts.push(FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        });
+        parts.push(FilterPart::new(expr, FilterAccess::Unrestricted));
     }
     if let Some(expr) = parse_filter(filter)? {
-        parts.push(FilterPart {
-            expr,
-            access: access_of(who),
-        });
+        parts.push(FilterPart::new(expr, access_of(who)));
     }
     Ok(parts)
 }

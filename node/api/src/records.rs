@@ -5,11 +5,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use edgebase_service::rules::{self, Gate};
 use edgebase_storage::query::{
-    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, QueryError, RuleSubject,
-    TotalCount,
+    parse_filter, parse_sort, FilterPart, ListRequest, QueryError, RuleSubject, TotalCount,
 };
-use edgebase_storage::CommandResult;
+use edgebase_storage::{CommandResult, Rule};
 use serde_json::{Map, Value};
 
 use crate::consistency::{with_index, Fresh};
@@ -19,9 +19,7 @@ use crate::paging::ListQuery;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
-use edgebase_service::record_writes::{
-    decode, parse_rule, Answer, Pending, Planned, Planner, Verdict,
-};
+use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     app.collection(id_or_name)?
@@ -37,17 +35,15 @@ fn expand_param(uri: &Uri) -> Option<String> {
 }
 
 /// The filter a rule adds for a non-superuser: `Err` when the rule is superusers-only.
-fn rule_filter(caller: &Caller, rule: &Option<String>) -> Result<Option<FilterPart>, ApiError> {
+fn rule_filter(caller: &Caller, rule: &Rule) -> Result<Option<FilterPart>, ApiError> {
     if caller.is_superuser() {
         return Ok(None);
     }
-    let Some(rule) = rule else {
-        return Err(ApiError::superusers_only());
-    };
-    Ok(parse_rule(rule)?.map(|expr| FilterPart {
-        expr,
-        access: FilterAccess::Unrestricted,
-    }))
+    match rules::gate(rule)? {
+        Gate::SuperusersOnly => Err(ApiError::superusers_only()),
+        Gate::Everyone => Ok(None),
+        Gate::Filter(filter) => Ok(Some(filter)),
+    }
 }
 
 pub async fn list(
@@ -62,16 +58,13 @@ pub async fn list(
     let loaded = collection_context(&app, &collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     caller.check_query_fields()?;
-    let mut filters: Vec<FilterPart> = rule_filter(&caller, &loaded.collection.list_rule)?
+    let mut filters: Vec<FilterPart> = rule_filter(&caller, &loaded.rules().list)?
         .into_iter()
         .collect();
     if let Some(expr) =
         parse_filter(query.filter.as_deref().unwrap_or_default()).map_err(QueryError::from)?
     {
-        filters.push(FilterPart {
-            expr,
-            access: caller.filter_access(),
-        });
+        filters.push(FilterPart::new(expr, caller.filter_access()));
     }
     let sort = parse_sort(query.sort.as_deref().unwrap_or_default())?;
     let page = query.page()?;
@@ -110,7 +103,7 @@ pub async fn list(
     let mut items = found
         .records
         .iter()
-        .map(|stored| caller.shown_checked(&app, &loaded.collection, &decode(stored)?))
+        .map(|stored| caller.shown_checked(&app, &loaded, &decode(stored)?))
         .collect::<Result<Vec<Map<String, Value>>, edgebase_service::ServiceError>>()?;
     if let Some(expand) = query.expand.as_deref() {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
@@ -131,7 +124,7 @@ pub async fn view(
     let loaded = collection_context(&app, &collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     caller.check_query_fields()?;
-    let rule = rule_filter(&caller, &loaded.collection.view_rule)?;
+    let rule = rule_filter(&caller, &loaded.rules().view)?;
     let stored = app
         .state()
         .record(&loaded.collection.id, &record_id)?
@@ -150,7 +143,7 @@ pub async fn view(
             return Err(ApiError::not_found());
         }
     }
-    let mut record = [caller.shown_checked(&app, &loaded.collection, &decode(&stored)?)?];
+    let mut record = [caller.shown_checked(&app, &loaded, &decode(&stored)?)?];
     if let Some(expand) = expand_param(&uri) {
         Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
     }

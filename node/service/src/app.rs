@@ -4,7 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use edgebase_consensus::{ConsensusNode, WriteOutcome};
-use edgebase_storage::{Command, StateReader, StoredCollection};
+use edgebase_storage::{
+    CollectionRules, Command, CompiledCollection, StateReader, StoredCollection,
+};
 use edgebase_wire::Collection;
 
 use crate::error::ServiceError;
@@ -71,11 +73,20 @@ pub enum Settled<T> {
     Replan,
 }
 
-/// A collection definition with the version of the entry that last wrote it.
+/// A collection definition with the version of the entry that last wrote it, and its
+/// compiled form (parsed rules, compiled indexes) shared with the storage engine.
 #[derive(Debug, Clone)]
 pub struct LoadedCollection {
     pub collection: Arc<Collection>,
+    pub compiled: Arc<CompiledCollection>,
     pub version: u64,
+}
+
+impl LoadedCollection {
+    /// The collection's API rules, parsed once per version.
+    pub fn rules(&self) -> &CollectionRules {
+        self.compiled.rules()
+    }
 }
 
 impl App {
@@ -185,8 +196,10 @@ impl App {
                 serde_json::from_str(&stored.doc_json)
                     .map_err(|error| ServiceError::internal_from("decode stored collection", error))
             })?;
+        let compiled = self.inner.state.compiled_collection(&stored)?;
         Ok(LoadedCollection {
             collection,
+            compiled,
             version: stored.version,
         })
     }

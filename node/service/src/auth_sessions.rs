@@ -7,7 +7,7 @@
 pub use edgebase_model::auth_sessions::*;
 
 use chrono::Utc;
-use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext};
+use edgebase_storage::query::{FilterPart, ListRequest, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect, StoredRecord};
 use serde_json::{Map, Value};
 
@@ -79,19 +79,12 @@ pub fn records_of(
     auth_collection_id: &str,
     record_id: &str,
 ) -> Result<Vec<SessionRecord>, ServiceError> {
-    // Record and collection ids are `[a-z0-9_]`, safe inside a quoted filter literal.
-    let filter = format!("recordRef = '{record_id}' && collectionRef = '{auth_collection_id}'");
-    let parsed = edgebase_storage::query::parse_filter(&filter)
-        .map_err(|error| ServiceError::internal_from("session lookup filter", error))?;
-    let Some(expr) = parsed else {
-        return Ok(Vec::new());
-    };
     let page = app.state().list_records(&ListRequest::matching(
         sessions.collection.id.clone(),
-        vec![FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
+        vec![
+            FilterPart::field_equals("recordRef", record_id),
+            FilterPart::field_equals("collectionRef", auth_collection_id),
+        ],
         SESSIONS_EXAMINED_MAX,
         RequestContext::at(Utc::now().timestamp_millis()),
         app.limits().records_examined_max,

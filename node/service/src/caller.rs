@@ -7,7 +7,7 @@ use edgebase_storage::query::{FilterAccess, RequestContext, RuleSubject};
 use edgebase_wire::{Collection, CollectionType};
 use serde_json::{json, Map, Value};
 
-use crate::app::App;
+use crate::app::{App, LoadedCollection};
 use crate::error::ServiceError;
 use crate::principal::{self, Principal};
 use crate::work_budget::WorkBudget;
@@ -151,9 +151,10 @@ impl Caller {
     pub fn shown_checked(
         &self,
         app: &App,
-        collection: &Collection,
+        loaded: &LoadedCollection,
         doc: &Document,
     ) -> Result<Map<String, Value>, ServiceError> {
+        let collection = &loaded.collection;
         let mut record = self.shown(collection, doc);
         let hidden_email = collection.kind == CollectionType::Auth
             && !record.contains_key("email")
@@ -161,17 +162,11 @@ impl Caller {
         if !hidden_email || self.auth.is_none() {
             return Ok(record);
         }
-        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
-            return Ok(record);
-        };
-        let Ok(Some(expr)) = edgebase_storage::query::parse_filter(rule) else {
+        let Some(filter) = crate::rules::filter_of(&loaded.rules().manage) else {
             return Ok(record);
         };
         let id = edgebase_model::record_values::text(doc, "id");
-        let filters = [edgebase_storage::query::FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }];
+        let filters = [filter];
         let subject = RuleSubject::Document {
             collection_id: &collection.id,
             id: &id,

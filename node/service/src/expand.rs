@@ -9,7 +9,7 @@ use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand, Path, PathRoot,
     RequestContext, RuleSubject,
 };
-use edgebase_storage::StoredRecord;
+use edgebase_storage::{Rule, StoredRecord};
 use edgebase_wire::{Collection, FieldKind};
 use serde_json::{Map, Value};
 
@@ -247,10 +247,10 @@ impl<'a> Expander<'a> {
         for record in records {
             let request = ListRequest::matching(
                 source.collection.id.clone(),
-                vec![FilterPart {
-                    expr: references(field, &text(record, "id")),
-                    access: FilterAccess::Unrestricted,
-                }],
+                vec![FilterPart::new(
+                    references(field, &text(record, "id")),
+                    FilterAccess::Unrestricted,
+                )],
                 BACK_RELATION_RECORDS_MAX,
                 self.context.clone(),
                 0,
@@ -290,41 +290,32 @@ impl<'a> Expander<'a> {
                 "The expand would show more than {EXPANDED_RECORDS_MAX} related records."
             )));
         }
-        let collection = &loaded.collection;
-        let allowed = if self.caller.is_superuser() {
-            true
-        } else {
-            match collection.view_rule.as_deref() {
-                None => false,
-                Some(rule) => match edgebase_storage::query::parse_filter(rule) {
-                    Err(_) => false,
-                    Ok(None) => true,
-                    Ok(Some(expr)) => {
-                        let filters = [FilterPart {
-                            expr,
-                            access: FilterAccess::Unrestricted,
-                        }];
-                        self.caller
-                            .budget()
-                            .run(|allowance| {
-                                self.app.state().check_record(
-                                    RuleSubject::Stored(stored),
-                                    &filters,
-                                    &self.context,
-                                    allowance,
-                                )
-                            })?
-                            .matched
-                    }
-                },
-            }
-        };
+        // A view rule that does not parse hides the record, as one that does not match.
+        let allowed = self.caller.is_superuser()
+            || match &loaded.rules().view {
+                Rule::SuperusersOnly | Rule::Unparsable(_) => false,
+                Rule::Everyone => true,
+                Rule::Filter(expr) => {
+                    let filters = [FilterPart::new(expr.clone(), FilterAccess::Unrestricted)];
+                    self.caller
+                        .budget()
+                        .run(|allowance| {
+                            self.app.state().check_record(
+                                RuleSubject::Stored(stored),
+                                &filters,
+                                &self.context,
+                                allowance,
+                            )
+                        })?
+                        .matched
+                }
+            };
         if !allowed {
             return Ok(None);
         }
         Ok(Some(self.caller.shown_checked(
             self.app,
-            collection,
+            loaded,
             &decode(stored)?,
         )?))
     }

@@ -4,10 +4,7 @@
 
 pub use edgebase_model::external_auths::*;
 
-use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
-    Path as FieldPath, PathRoot, RequestContext,
-};
+use edgebase_storage::query::{FilterPart, ListRequest, RequestContext};
 use edgebase_storage::{Command, RecordExpect};
 
 use crate::app::App;
@@ -19,24 +16,6 @@ pub const EXTERNAL_AUTHS_NAME: &str = "_externalAuths";
 
 /// Most links one auth record can have (one per provider of its collection).
 const LINKS_PER_RECORD_MAX: u64 = 100;
-
-fn equals(field: &str, value: &str) -> FilterPart {
-    FilterPart {
-        expr: Expr::Compare {
-            left: Operand::Path(FieldPath {
-                root: PathRoot::Record,
-                segments: vec![field.to_string()],
-                modifier: None,
-            }),
-            op: CompareOp {
-                kind: CompareKind::Eq,
-                any_of: false,
-            },
-            right: Operand::Text(value.to_string()),
-        },
-        access: FilterAccess::Unrestricted,
-    }
-}
 
 /// The commands that delete every link of the auth record `record_id` of `collection_id`,
 /// for the record's own delete (PocketBase removes a record's links with it).
@@ -52,8 +31,8 @@ pub fn unlink_commands(
     let page = app.state().list_records(&ListRequest::matching(
         links.collection.id.clone(),
         vec![
-            equals("collectionRef", collection_id),
-            equals("recordRef", record_id),
+            FilterPart::field_equals("collectionRef", collection_id),
+            FilterPart::field_equals("recordRef", record_id),
         ],
         LINKS_PER_RECORD_MAX,
         context.clone(),

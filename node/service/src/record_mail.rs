@@ -4,10 +4,7 @@
 
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
-use edgebase_storage::query::{
-    CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Operand,
-    Path as FieldPath, PathRoot, RequestContext,
-};
+use edgebase_storage::query::{FilterPart, ListRequest, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
 use edgebase_wire::FieldKind;
 use serde_json::{json, Value};
@@ -79,24 +76,9 @@ pub fn find_by_email(
     loaded: &LoadedCollection,
     email: &str,
 ) -> Result<Option<Document>, ServiceError> {
-    let expr = Expr::Compare {
-        left: Operand::Path(FieldPath {
-            root: PathRoot::Record,
-            segments: vec!["email".to_string()],
-            modifier: None,
-        }),
-        op: CompareOp {
-            kind: CompareKind::Eq,
-            any_of: false,
-        },
-        right: Operand::Text(email.to_string()),
-    };
     let page = app.state().list_records(&ListRequest::matching(
         loaded.collection.id.clone(),
-        vec![FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
+        vec![FilterPart::field_equals("email", email)],
         1,
         RequestContext::at(chrono::Utc::now().timestamp_millis()),
         app.limits().records_examined_max,

@@ -11,10 +11,8 @@ use edgebase_model::ValidationCode;
 use std::cell::RefCell;
 use std::collections::HashMap;
 
-use edgebase_storage::query::{
-    Expr, FilterAccess, FilterPart, ListRequest, RecordRead, RuleSubject,
-};
-use edgebase_storage::{Command, RecordExpect, Rejection, StoredRecord};
+use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RecordRead, RuleSubject};
+use edgebase_storage::{Command, RecordExpect, Rejection, Rule, StoredRecord};
 use edgebase_wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Map, Value};
 
@@ -22,6 +20,7 @@ use crate::app::{App, LoadedCollection};
 use crate::caller::Caller;
 use crate::error::{field_error, FieldErrors, ServiceError};
 use crate::external_auths;
+use crate::rules::{self, Gate};
 use edgebase_auth::password;
 use edgebase_model::auth_record::{self, AuthAccess};
 use edgebase_model::record_values::{self, Document, RecordLookup, WriteContext, Writer};
@@ -228,23 +227,19 @@ impl Planner<'_> {
     /// records the rule read), `Ok(None)` when the rule does not match.
     fn rule_allows(
         &self,
-        rule: &Option<String>,
+        rule: &Rule,
         subject: RuleSubject<'_>,
         body: &Map<String, Value>,
     ) -> Result<Option<Vec<RecordRead>>, ServiceError> {
         if self.caller.is_superuser() {
             return Ok(Some(Vec::new()));
         }
-        let Some(rule) = rule else {
-            return Err(ServiceError::superusers_only());
+        let filter = match rules::gate(rule)? {
+            Gate::SuperusersOnly => return Err(ServiceError::superusers_only()),
+            Gate::Everyone => return Ok(Some(Vec::new())),
+            Gate::Filter(filter) => filter,
         };
-        let Some(expr) = parse_rule(rule)? else {
-            return Ok(Some(Vec::new()));
-        };
-        let filters = [FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }];
+        let filters = [filter];
         let context = self.caller.context(body);
         let check = self.caller.budget().run(|allowance| {
             self.app
@@ -272,20 +267,18 @@ impl Planner<'_> {
     /// collection's manageRule admits for it.
     fn auth_access(
         &self,
-        collection: &Collection,
+        loaded: &LoadedCollection,
         subject: RuleSubject<'_>,
         body: &Map<String, Value>,
     ) -> Result<AuthAccess, ServiceError> {
         if self.caller.is_superuser() {
             return Ok(AuthAccess::Manage);
         }
-        if collection.kind != CollectionType::Auth {
+        let manage = &loaded.rules().manage;
+        if loaded.collection.kind != CollectionType::Auth || *manage == Rule::SuperusersOnly {
             return Ok(AuthAccess::Own);
         }
-        let Some(rule) = collection.options.get("manageRule").and_then(Value::as_str) else {
-            return Ok(AuthAccess::Own);
-        };
-        let allowed = self.rule_allows(&Some(rule.to_string()), subject, body)?;
+        let allowed = self.rule_allows(manage, subject, body)?;
         Ok(if allowed.is_some() {
             AuthAccess::Manage
         } else {
@@ -297,17 +290,14 @@ impl Planner<'_> {
     /// the body would make.
     fn create_access(
         &self,
-        collection: &Collection,
+        loaded: &LoadedCollection,
         body: &Map<String, Value>,
     ) -> Result<AuthAccess, ServiceError> {
         if self.caller.is_superuser() {
             return Ok(AuthAccess::Manage);
         }
-        if collection.kind != CollectionType::Auth
-            || collection
-                .options
-                .get("manageRule")
-                .is_none_or(Value::is_null)
+        let collection = &loaded.collection;
+        if collection.kind != CollectionType::Auth || loaded.rules().manage == Rule::SuperusersOnly
         {
             return Ok(AuthAccess::Own);
         }
@@ -321,7 +311,7 @@ impl Planner<'_> {
         match probe {
             Ok(doc) => {
                 let id = text(&doc, "id");
-                self.auth_access(collection, document(&collection.id, &id, &doc), body)
+                self.auth_access(loaded, document(&collection.id, &id, &doc), body)
             }
             Err(_) => Ok(AuthAccess::Own),
         }
@@ -341,18 +331,18 @@ impl Planner<'_> {
         body: &Map<String, Value>,
     ) -> Result<Planned, ServiceError> {
         let collection = &loaded.collection;
-        if !self.caller.is_superuser() && collection.create_rule.is_none() {
+        if !self.caller.is_superuser() && loaded.rules().create == Rule::SuperusersOnly {
             return Err(ServiceError::superusers_only());
         }
         let failed = Action::Create.failed();
-        let access = self.create_access(collection, body)?;
+        let access = self.create_access(loaded, body)?;
         let (mut doc, related) = self.build(failed, access, |context| {
             record_values::document_for_create(collection, body, context)
         })?;
         hash_passwords(collection, body, self.writer(), &mut doc).await?;
         let record_id = text(&doc, "id");
         let subject = document(&collection.id, &record_id, &doc);
-        let Some(reads) = self.rule_allows(&collection.create_rule, subject, body)? else {
+        let Some(reads) = self.rule_allows(&loaded.rules().create, subject, body)? else {
             return Err(ServiceError::bad_request(failed));
         };
         let mut commands = conditions(reads, related, &collection.id, &record_id);
@@ -385,7 +375,7 @@ impl Planner<'_> {
             .current(&collection.id, record_id)?
             .ok_or_else(ServiceError::not_found)?;
         let Some(reads) = self.rule_allows(
-            &collection.update_rule,
+            &loaded.rules().update,
             document(&collection.id, record_id, &current.doc),
             body,
         )?
@@ -394,7 +384,7 @@ impl Planner<'_> {
         };
         let failed = Action::Update.failed();
         let access = self.auth_access(
-            collection,
+            loaded,
             document(&collection.id, record_id, &current.doc),
             body,
         )?;
@@ -446,7 +436,7 @@ impl Planner<'_> {
             .current(&collection.id, record_id)?
             .ok_or_else(ServiceError::not_found)?;
         let Some(reads) = self.rule_allows(
-            &collection.delete_rule,
+            &loaded.rules().delete,
             document(&collection.id, record_id, &current.doc),
             &Map::new(),
         )?
@@ -643,10 +633,7 @@ impl Cascade<'_, '_> {
                 offset: found.len() as u64,
                 ..ListRequest::matching(
                     collection.id.clone(),
-                    vec![FilterPart {
-                        expr: expr.clone(),
-                        access: FilterAccess::Unrestricted,
-                    }],
+                    vec![FilterPart::new(expr.clone(), FilterAccess::Unrestricted)],
                     page_size,
                     self.planner.caller.context(&Map::new()),
                     0,
@@ -730,15 +717,6 @@ fn conditions(
         });
     }
     commands
-}
-
-/// A stored API rule as a filter; a rule that does not parse (saved before rules were
-/// checked) answers PocketBase's generic 400.
-pub fn parse_rule(rule: &str) -> Result<Option<Expr>, ServiceError> {
-    edgebase_storage::query::parse_filter(rule).map_err(|error| {
-        tracing::warn!(%error, rule, "a stored API rule does not parse");
-        ServiceError::invalid_body()
-    })
 }
 
 /// A record's document as the subject of a rule check.

@@ -2,10 +2,12 @@
 //! statements writes the matching index entries into the same overlay (so the same batch),
 //! and unique indexes reject a conflicting write deterministically.
 
-use crate::index::compiled::{compile_indexes, CompiledIndex};
+use std::sync::Arc;
+
+use crate::compiled_collection::CompiledCollections;
+use crate::index::compiled::CompiledIndex;
 use crate::keys;
 use crate::overlay::Overlay;
-use crate::schema::CollectionSchema;
 use crate::{Rejection, StorageError};
 
 pub(crate) type Outcome = Result<(), Rejection>;
@@ -20,46 +22,18 @@ pub(crate) fn record_map(doc_json: &str) -> RecordMap {
     }
 }
 
-/// The collection's schema; a document that is not a collection object has no fields.
-pub(crate) fn schema_of(doc_json: &str) -> Option<CollectionSchema> {
-    CollectionSchema::from_doc_json(doc_json).ok()
-}
-
 /// The compiled indexes of a collection document, or the rejection that keeps an unusable
-/// statement (or two indexes sharing a name) out of the state.
-pub(crate) fn collection_indexes(doc_json: &str) -> Result<Vec<CompiledIndex>, Rejection> {
-    let Some(schema) = schema_of(doc_json) else {
-        return Ok(Vec::new());
-    };
-    let indexes = compile_indexes(&schema).map_err(|error| Rejection::InvalidIndex {
-        index: index_name_of(&error),
-        message: error.to_string(),
-    })?;
-    for (position, index) in indexes.iter().enumerate() {
-        let repeated = indexes[..position]
-            .iter()
-            .any(|earlier| earlier.name().eq_ignore_ascii_case(index.name()));
-        if repeated {
-            return Err(Rejection::InvalidIndex {
-                index: index.name().to_owned(),
-                message: "The index name already exists.".into(),
-            });
-        }
-    }
-    Ok(indexes)
-}
-
-fn index_name_of(error: &crate::index::IndexError) -> String {
-    use crate::index::IndexError;
-    match error {
-        IndexError::Syntax(_) => String::new(),
-        IndexError::Expression { index }
-        | IndexError::Collation { index, .. }
-        | IndexError::UnknownColumn { index, .. }
-        | IndexError::Condition { index, .. }
-        | IndexError::DuplicateName { index }
-        | IndexError::NameUsedElsewhere { index, .. }
-        | IndexError::TooManyColumns { index, .. } => index.clone(),
+/// statement (or two indexes sharing a name) out of the state. A document that is not a
+/// collection object has no fields and so no indexes.
+pub(crate) fn collection_indexes(
+    compiled: &CompiledCollections,
+    collection_id: &str,
+    name: &str,
+    doc_json: &str,
+) -> Result<Arc<[CompiledIndex]>, Rejection> {
+    match compiled.get(collection_id, name, doc_json) {
+        Ok(collection) => collection.index_set(),
+        Err(_) => Ok(Arc::from([])),
     }
 }
 

@@ -11,7 +11,9 @@ use serde_json::{Map, Value};
 use crate::codec::decode_string;
 use crate::kv::{KvRead, ScanStep};
 use crate::query::query_error::QueryError;
-use crate::schema::CollectionSchema;
+use std::sync::Arc;
+
+use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::state_machine::{collection_in, record_in};
 use crate::{keys, StorageError};
 
@@ -33,7 +35,8 @@ type RecordCache = HashMap<(String, String), Option<Rc<RecordRow>>>;
 
 pub(crate) struct Catalog<'v> {
     view: &'v dyn KvRead,
-    schemas: RefCell<HashMap<String, Option<Rc<CollectionSchema>>>>,
+    compiled: &'v CompiledCollections,
+    schemas: RefCell<HashMap<String, Option<Arc<CompiledCollection>>>>,
     names: RefCell<HashMap<String, Option<String>>>,
     records: RefCell<RecordCache>,
     all: RefCell<HashMap<String, Rc<Vec<Rc<RecordRow>>>>>,
@@ -44,9 +47,14 @@ pub(crate) struct Catalog<'v> {
 }
 
 impl<'v> Catalog<'v> {
-    pub(crate) fn new(view: &'v dyn KvRead, records_examined_max: u64) -> Self {
+    pub(crate) fn new(
+        view: &'v dyn KvRead,
+        compiled: &'v CompiledCollections,
+        records_examined_max: u64,
+    ) -> Self {
         Catalog {
             view,
+            compiled,
             schemas: RefCell::default(),
             names: RefCell::default(),
             records: RefCell::default(),
@@ -75,33 +83,30 @@ impl<'v> Catalog<'v> {
         self.examined.get()
     }
 
-    /// Use `schema` for its id and name (a collection being created or changed).
-    pub(crate) fn insert_schema(&self, schema: Rc<CollectionSchema>) {
+    /// Use `collection` for its id and name (a collection being created or changed).
+    pub(crate) fn insert_schema(&self, collection: Arc<CompiledCollection>) {
+        let schema = collection.schema();
         self.names
             .borrow_mut()
             .insert(keys::fold_name(&schema.name), Some(schema.id.clone()));
         self.schemas
             .borrow_mut()
-            .insert(schema.id.clone(), Some(schema));
+            .insert(schema.id.clone(), Some(collection));
     }
 
     pub(crate) fn schema_by_id(
         &self,
         id: &str,
-    ) -> Result<Option<Rc<CollectionSchema>>, QueryError> {
+    ) -> Result<Option<Arc<CompiledCollection>>, QueryError> {
         if let Some(found) = self.schemas.borrow().get(id) {
             return Ok(found.clone());
         }
         let loaded = match collection_in(self.view, id)? {
-            Some(stored) => Some(Rc::new(
-                CollectionSchema::from_doc_json(&stored.doc_json)
-                    .map(|mut schema| {
-                        schema.id = stored.id.clone();
-                        schema.name = stored.name.clone();
-                        schema
-                    })
+            Some(stored) => Some(
+                self.compiled
+                    .stored(&stored)
                     .map_err(|e| StorageError::corrupt("collection document", e))?,
-            )),
+            ),
             None => None,
         };
         self.schemas
@@ -114,7 +119,7 @@ impl<'v> Catalog<'v> {
     pub(crate) fn schema_by_name_or_id(
         &self,
         name_or_id: &str,
-    ) -> Result<Option<Rc<CollectionSchema>>, QueryError> {
+    ) -> Result<Option<Arc<CompiledCollection>>, QueryError> {
         let folded = keys::fold_name(name_or_id);
         let cached = self.names.borrow().get(&folded).cloned();
         let id = match cached {

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use std::rc::Rc;
 
 use crate::kv::{KvRead, ScanStep};
-use crate::query::ast::{CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
+use crate::query::ast::{self, CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
 use crate::query::catalog::{parse_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
 use crate::query::plan::{candidates, Candidates};
@@ -15,7 +15,9 @@ use crate::query::query_error::QueryError;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{FieldRef, FilterAccess, RExpr, ROperand, ResolvedFilter, Resolver};
 use crate::query::value::{order, Operand, SqlValue};
-use crate::schema::CollectionSchema;
+use std::sync::Arc;
+
+use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::state_machine::{record_count_in, record_in, RECORDS_PAGE_LIMIT_MAX};
 use crate::{StorageError, StoredRecord};
 use serde_json::{Map, Value};
@@ -24,8 +26,36 @@ use serde_json::{Map, Value};
 /// [`FilterAccess::Unrestricted`]; another client's filter is [`FilterAccess::Restricted`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FilterPart {
-    pub expr: Expr,
+    /// Shared: a collection's compiled rule is used as it is, not re-parsed or copied.
+    pub expr: Arc<Expr>,
     pub access: FilterAccess,
+}
+
+impl FilterPart {
+    pub fn new(expr: impl Into<Arc<Expr>>, access: FilterAccess) -> FilterPart {
+        FilterPart {
+            expr: expr.into(),
+            access,
+        }
+    }
+
+    /// `field = 'value'` on the record, unrestricted: the node's own lookups by a field
+    /// (built, not parsed, so any value is safe in it).
+    pub fn field_equals(field: &str, value: &str) -> FilterPart {
+        let expr = Expr::Compare {
+            left: ast::Operand::Path(ast::Path {
+                root: ast::PathRoot::Record,
+                segments: vec![field.to_owned()],
+                modifier: None,
+            }),
+            op: CompareOp {
+                kind: CompareKind::Eq,
+                any_of: false,
+            },
+            right: ast::Operand::Text(value.to_owned()),
+        };
+        FilterPart::new(expr, FilterAccess::Unrestricted)
+    }
 }
 
 /// Whether a list also counts every match.
@@ -186,7 +216,7 @@ fn always() -> RExpr {
 fn auth_collection(
     catalog: &Catalog<'_>,
     context: &RequestContext,
-) -> Result<Option<Rc<CollectionSchema>>, QueryError> {
+) -> Result<Option<Arc<CompiledCollection>>, QueryError> {
     let id = context
         .auth
         .as_ref()
@@ -201,13 +231,17 @@ fn auth_collection(
 /// Resolve every filter part and the sort with one resolver (shared joins).
 fn resolve_query(
     catalog: &Catalog<'_>,
-    schema: &Rc<CollectionSchema>,
+    collection: &Arc<CompiledCollection>,
     filters: &[FilterPart],
     sort: &[SortKey],
     sort_access: FilterAccess,
     context: &RequestContext,
 ) -> Result<(ResolvedFilter, Vec<(SortValue, bool)>), QueryError> {
-    let mut resolver = Resolver::new(catalog, schema.clone(), auth_collection(catalog, context)?);
+    let mut resolver = Resolver::new(
+        catalog,
+        collection.clone(),
+        auth_collection(catalog, context)?,
+    );
     let mut combined: Option<RExpr> = None;
     for part in filters {
         let expr = resolver.part(&part.expr, part.access)?;
@@ -255,14 +289,19 @@ fn resolve_query(
 }
 
 /// Run a list request against `view`.
-pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage, QueryError> {
-    let catalog = Catalog::new(view, request.records_examined_max);
-    let schema = catalog
+pub(crate) fn list(
+    view: &dyn KvRead,
+    compiled: &CompiledCollections,
+    request: &ListRequest,
+) -> Result<ListPage, QueryError> {
+    let catalog = Catalog::new(view, compiled, request.records_examined_max);
+    let collection = catalog
         .schema_by_id(&request.collection_id)?
         .ok_or_else(|| QueryError::MissingCollection(request.collection_id.clone()))?;
+    let schema = collection.schema();
     let (filter, sort_keys) = resolve_query(
         &catalog,
-        &schema,
+        &collection,
         &request.filters,
         &request.sort,
         request.sort_access,
@@ -273,11 +312,11 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
     let plain_filter = request
         .filters
         .iter()
-        .map(|part| part.expr.clone())
+        .map(|part| Expr::clone(&part.expr))
         .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
     let planned = candidates(
         view,
-        &schema,
+        schema,
         plain_filter.as_ref(),
         &request.sort,
         usize::try_from(request.records_examined_max).unwrap_or(usize::MAX),
@@ -398,19 +437,20 @@ pub(crate) fn list(view: &dyn KvRead, request: &ListRequest) -> Result<ListPage,
 /// write), reporting the other records the evaluation read.
 pub(crate) fn check_record(
     view: &dyn KvRead,
+    compiled: &CompiledCollections,
     subject: RuleSubject<'_>,
     filters: &[FilterPart],
     context: &RequestContext,
     records_examined_max: u64,
 ) -> Result<RuleCheck, QueryError> {
-    let catalog = Catalog::new(view, records_examined_max);
+    let catalog = Catalog::new(view, compiled, records_examined_max);
     let collection_id = subject.collection_id();
-    let schema = catalog
+    let collection = catalog
         .schema_by_id(collection_id)?
         .ok_or_else(|| QueryError::MissingCollection(collection_id.to_string()))?;
     let (filter, _) = resolve_query(
         &catalog,
-        &schema,
+        &collection,
         filters,
         &[],
         FilterAccess::Unrestricted,
@@ -441,22 +481,23 @@ pub(crate) fn check_record(
 /// collection being created or updated), reading other collections from `view`.
 pub(crate) fn validate_filter(
     view: &dyn KvRead,
+    compiled: &CompiledCollections,
     collection_doc_json: &str,
     expr: &Expr,
 ) -> Result<(), QueryError> {
-    let catalog = Catalog::new(view, 0);
-    let schema = Rc::new(
-        CollectionSchema::from_doc_json(collection_doc_json)
+    let catalog = Catalog::new(view, compiled, 0);
+    // Not cached: the document is not stored, and may never be.
+    let identity = crate::schema::CollectionSchema::from_doc_json(collection_doc_json)
+        .map_err(|e| StorageError::corrupt("collection document", e))?;
+    let collection = Arc::new(
+        CompiledCollection::compile(&identity.id, &identity.name, collection_doc_json)
             .map_err(|e| StorageError::corrupt("collection document", e))?,
     );
-    catalog.insert_schema(schema.clone());
-    let part = FilterPart {
-        expr: expr.clone(),
-        access: FilterAccess::Unrestricted,
-    };
+    catalog.insert_schema(collection.clone());
+    let part = FilterPart::new(expr.clone(), FilterAccess::Unrestricted);
     resolve_query(
         &catalog,
-        &schema,
+        &collection,
         &[part],
         &[],
         FilterAccess::Unrestricted,

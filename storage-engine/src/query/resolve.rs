@@ -2,14 +2,14 @@
 //! fields, bad relation paths, back-relations (`comments_via_post`), `@collection.x`,
 //! modifiers, and the relation depth limit. The result names every join the evaluation needs.
 
-use std::rc::Rc;
+use std::sync::Arc;
 
+use crate::compiled_collection::{CompiledCollection, Rule};
 use crate::query::ast::{self, DateMacro, Expr, Function, Modifier, PathRoot};
 use crate::query::catalog::Catalog;
-use crate::query::parser::parse_filter;
 use crate::query::query_error::QueryError;
 use crate::query::value::{Operand, SqlValue};
-use crate::schema::{CollectionSchema, FieldInfo, FieldShape};
+use crate::schema::{FieldInfo, FieldShape};
 
 /// Most relation hops in one field path (PocketBase's `maxNestedRels`).
 pub const RELATION_DEPTH_MAX: usize = 6;
@@ -181,9 +181,9 @@ impl FieldRef {
 
 pub(crate) struct Resolver<'c, 'v> {
     catalog: &'c Catalog<'v>,
-    base: Rc<CollectionSchema>,
+    base: Arc<CompiledCollection>,
     access: FilterAccess,
-    auth_collection: Option<Rc<CollectionSchema>>,
+    auth_collection: Option<Arc<CompiledCollection>>,
     aliases: Vec<Alias>,
     /// Where record paths start: the base record, or a guarded join while its rule resolves.
     record_start: Option<Start>,
@@ -200,8 +200,8 @@ fn unknown(path: &str, reason: impl Into<String>) -> QueryError {
 impl<'c, 'v> Resolver<'c, 'v> {
     pub(crate) fn new(
         catalog: &'c Catalog<'v>,
-        base: Rc<CollectionSchema>,
-        auth_collection: Option<Rc<CollectionSchema>>,
+        base: Arc<CompiledCollection>,
+        auth_collection: Option<Arc<CompiledCollection>>,
     ) -> Self {
         Resolver {
             catalog,
@@ -242,22 +242,24 @@ impl<'c, 'v> Resolver<'c, 'v> {
         &mut self,
         text: &str,
         alias: usize,
-        collection: &Rc<CollectionSchema>,
+        collection: &Arc<CompiledCollection>,
     ) -> Result<(), QueryError> {
         if self.guards.iter().any(|(guarded, _)| *guarded == alias) {
             return Ok(());
         }
-        let rule = match &collection.list_rule {
-            None => {
+        let parsed = match &collection.rules().list {
+            Rule::SuperusersOnly => {
                 return Err(unknown(
                     text,
-                    format!("only superusers may filter through {:?}", collection.name),
+                    format!(
+                        "only superusers may filter through {:?}",
+                        collection.schema().name
+                    ),
                 ))
             }
-            Some(rule) => rule.clone(),
-        };
-        let Some(parsed) = parse_filter(&rule)? else {
-            return Ok(());
+            Rule::Everyone => return Ok(()),
+            Rule::Filter(expr) => expr.clone(),
+            Rule::Unparsable(error) => return Err(error.clone().into()),
         };
         let saved_start = self.record_start.take();
         let saved_access = self.access;
@@ -324,7 +326,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     from: From::Base,
                     chain: Vec::new(),
                     multi_match: false,
-                    alias_key: self.base.name.clone(),
+                    alias_key: self.base.schema().name.clone(),
                     hidden: HiddenCheck::Apply,
                 });
                 Ok(ROperand::Field(self.walk(
@@ -346,13 +348,13 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     .ok_or_else(|| unknown(&text, format!("unknown collection {name:?}")))?;
                 let key = match alias {
                     Some(alias) => format!("__collection_alias_{alias}"),
-                    None => format!("__collection_{}", schema.name),
+                    None => format!("__collection_{}", schema.schema().name),
                 };
                 let index = self.register(Alias {
                     key: key.clone(),
                     from: From::Nothing,
                     kind: AliasKind::Collection {
-                        collection_id: schema.id.clone(),
+                        collection_id: schema.schema().id.clone(),
                     },
                 })?;
                 let start = Start {
@@ -374,7 +376,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             PathRoot::RequestAuth => self.auth_path(&text, path),
             PathRoot::RequestBody => {
                 let name = path.segments.first().cloned().unwrap_or_default();
-                let field = self.base.field(&name).cloned();
+                let field = self.base.schema().field(&name).cloned();
                 let one = path.segments.len() == 1;
                 if let Some(field) = &field {
                     if field.shape == FieldShape::Relation && path.segments.len() > 1 {
@@ -446,7 +448,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             return Ok(static_ref);
         };
         let start = Start {
-            alias_key: format!("__auth_{}", collection.name),
+            alias_key: format!("__auth_{}", collection.schema().name),
             collection,
             anchor: From::Auth,
             from: From::Auth,
@@ -474,12 +476,12 @@ impl<'c, 'v> Resolver<'c, 'v> {
         let Some(target) = self.catalog.schema_by_id(&target_id)? else {
             return Ok(ROperand::Fixed(Operand::keyword(SqlValue::Null)));
         };
-        let key = format!("__data_{}_{}", target.name, field.name);
+        let key = format!("__data_{}_{}", target.schema().name, field.name);
         let index = self.register(Alias {
             key: key.clone(),
             from: From::Nothing,
             kind: AliasKind::BodyRelation {
-                collection_id: target.id.clone(),
+                collection_id: target.schema().id.clone(),
                 field: field.name.clone(),
             },
         })?;
@@ -549,7 +551,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     restricted,
                 );
             }
-            let field = collection.field(prop).cloned();
+            let field = collection.schema().field(prop).cloned();
             if let Some(field) = &field {
                 if field.hidden && restricted {
                     return Err(unknown(text, format!("non-filterable field {prop:?}")));
@@ -586,12 +588,16 @@ impl<'c, 'v> Resolver<'c, 'v> {
                             format!("failed to load back relation field {prop:?} collection"),
                         )
                     })?;
-                let back_field = back.field(back_field_name).cloned().ok_or_else(|| {
-                    unknown(
-                        text,
-                        format!("missing back relation field {back_field_name:?}"),
-                    )
-                })?;
+                let back_field =
+                    back.schema()
+                        .field(back_field_name)
+                        .cloned()
+                        .ok_or_else(|| {
+                            unknown(
+                                text,
+                                format!("missing back relation field {back_field_name:?}"),
+                            )
+                        })?;
                 if back_field.shape != FieldShape::Relation {
                     return Err(unknown(
                         text,
@@ -604,7 +610,9 @@ impl<'c, 'v> Resolver<'c, 'v> {
                         format!("non-filterable back relation field {back_field_name:?}"),
                     ));
                 }
-                if back_field.relation_collection_id.as_deref() != Some(collection.id.as_str()) {
+                if back_field.relation_collection_id.as_deref()
+                    != Some(collection.schema().id.as_str())
+                {
                     return Err(unknown(text, format!("invalid collection reference of a back relation field {back_field_name:?}")));
                 }
                 let multiple = back_field.multiple || !has_unique_index(&back, &back_field.name);
@@ -614,7 +622,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                     key: alias_key.clone(),
                     from,
                     kind: AliasKind::Back {
-                        collection_id: back.id.clone(),
+                        collection_id: back.schema().id.clone(),
                         field: back_field.name.clone(),
                         single_field: !back_field.multiple,
                     },
@@ -661,7 +669,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
                 from,
                 kind: AliasKind::Forward {
                     field: field.name.clone(),
-                    target: target.id.clone(),
+                    target: target.schema().id.clone(),
                     multiple: field.multiple,
                 },
             })?;
@@ -693,7 +701,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             alias_key,
             ..
         } = at;
-        let field = match collection.field(prop) {
+        let field = match collection.schema().field(prop) {
             Some(field) => field.clone(),
             None if prop == "id" => FieldInfo {
                 id: "id".into(),
@@ -771,7 +779,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
             from: From::Base,
             chain: Vec::new(),
             multi_match: false,
-            alias_key: self.base.name.clone(),
+            alias_key: self.base.schema().name.clone(),
             hidden: HiddenCheck::Apply,
         };
         self.walk(text, start, segments, modifier)
@@ -781,7 +789,7 @@ impl<'c, 'v> Resolver<'c, 'v> {
 /// Where a field path starts walking.
 #[derive(Clone)]
 struct Start {
-    collection: Rc<CollectionSchema>,
+    collection: Arc<CompiledCollection>,
     /// Where the path's joins start (kept in the [`FieldRef`]).
     anchor: From,
     /// The row source reached so far.
@@ -814,31 +822,13 @@ fn split_via(prop: &str) -> Option<(&str, &str)> {
     (word(collection) && word(field)).then_some((collection, field))
 }
 
-/// Whether `CREATE UNIQUE INDEX ... (field)` exists for exactly that one column.
-fn has_unique_index(schema: &CollectionSchema, field: &str) -> bool {
-    schema.indexes.iter().any(|statement| {
-        let upper = statement.to_ascii_uppercase();
-        if !upper.contains("UNIQUE") {
-            return false;
-        }
-        let Some(open) = statement.find('(') else {
-            return false;
-        };
-        let Some(close) = statement.rfind(')') else {
-            return false;
-        };
-        let columns: Vec<&str> = statement[open + 1..close]
-            .split(',')
-            .map(|c| {
-                c.trim()
-                    .trim_matches(|q| matches!(q, '`' | '"' | '[' | ']'))
-            })
-            .collect();
-        columns.len() == 1
-            && columns[0]
-                .split_whitespace()
-                .next()
-                .is_some_and(|c| c.trim_matches(|q| matches!(q, '`' | '"' | '[' | ']')) == field)
+/// Whether a unique index on exactly the one column `field` exists.
+fn has_unique_index(collection: &CompiledCollection, field: &str) -> bool {
+    collection.indexes().is_ok_and(|indexes| {
+        indexes.iter().any(|index| {
+            index.definition.unique
+                && matches!(index.columns.as_slice(), [only] if only.column.name == field)
+        })
     })
 }
 

@@ -7,7 +7,7 @@
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_storage::{Command, CommandResult, RecordExpect};
+use edgebase_storage::{Command, CommandResult, RecordExpect, Rule};
 use serde_json::{json, Map, Value};
 
 use crate::auth::auth_answer;
@@ -37,24 +37,24 @@ fn mfa_option<'a>(loaded: &'a LoadedCollection, key: &str) -> Option<&'a Value> 
     loaded.collection.options.get("mfa")?.get(key)
 }
 
-/// Whether `rule` (a filter over the auth collection) matches `doc` for this caller, with
-/// the auth method as `@request.context`.
+/// Whether the collection's `mfa.rule` (a filter over the auth collection) matches `doc`
+/// for this caller, with the auth method as `@request.context`; no rule, or an empty one,
+/// asks every sign-in for the second factor.
 fn rule_matches(
     app: &App,
     loaded: &LoadedCollection,
     doc: &Document,
     caller: &Caller,
     method: &str,
-    rule: &str,
 ) -> Result<bool, ApiError> {
-    let parsed = edgebase_storage::query::parse_filter(rule).map_err(|error| {
-        tracing::warn!(%error, rule, "a stored MFA rule does not parse");
-        ApiError::bad_request("Failed to authenticate.")
-    })?;
-    let Some(expr) = parsed else {
-        return Ok(true);
-    };
-    rule_matches_record(app, loaded, doc, caller, method, expr)
+    match &loaded.rules().mfa {
+        Rule::SuperusersOnly | Rule::Everyone => Ok(true),
+        Rule::Filter(expr) => rule_matches_record(app, loaded, doc, caller, method, expr.clone()),
+        Rule::Unparsable(error) => {
+            tracing::warn!(%error, "a stored MFA rule does not parse");
+            Err(ApiError::bad_request("Failed to authenticate."))
+        }
+    }
 }
 
 /// The `mfaId` of the request: the query's, else the body's.
@@ -90,11 +90,8 @@ pub(crate) async fn check(
     if mfa_option(loaded, "enabled").and_then(Value::as_bool) != Some(true) {
         return Ok(MfaStep::Complete);
     }
-    let rule = mfa_option(loaded, "rule")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
     // As PocketBase: a rule that cannot be checked still asks for the second factor.
-    let wanted = match rule_matches(app, loaded, doc, caller, method, rule) {
+    let wanted = match rule_matches(app, loaded, doc, caller, method) {
         Ok(wanted) => wanted,
         Err(error) => {
             tracing::warn!(?error, "MFA rule failure");

@@ -19,7 +19,9 @@ use axum::Json;
 use edgebase_client::wire::{AuthResponse, CollectionType};
 use edgebase_model::record_values::text;
 use edgebase_storage::query::{Expr, FilterAccess, FilterPart, RequestContext, RuleSubject};
-use serde_json::{Map, Value};
+use edgebase_storage::Rule;
+use serde_json::Map;
+use std::sync::Arc;
 
 use crate::error::ApiError;
 use edgebase_auth::token::{self, Refresh};
@@ -103,15 +105,12 @@ pub fn check_auth_rule_in(
     if caller.is_superuser() {
         return Ok(());
     }
-    let rule = match loaded.collection.options.get("authRule") {
-        Some(Value::String(rule)) => rule.clone(),
-        _ => return Err(denied()),
-    };
-    let expr = match edgebase_storage::query::parse_filter(&rule) {
-        Ok(Some(expr)) => expr,
-        Ok(None) => return Ok(()),
-        Err(error) => {
-            tracing::warn!(%error, rule, "a stored authRule does not parse");
+    let expr = match &loaded.rules().auth {
+        Rule::SuperusersOnly => return Err(denied()),
+        Rule::Everyone => return Ok(()),
+        Rule::Filter(expr) => expr.clone(),
+        Rule::Unparsable(error) => {
+            tracing::warn!(%error, "a stored authRule does not parse");
             return Err(denied());
         }
     };
@@ -130,7 +129,7 @@ pub(crate) fn rule_matches_record(
     doc: &Document,
     caller: &Caller,
     request_context: &str,
-    expr: Expr,
+    expr: Arc<Expr>,
 ) -> Result<bool, ApiError> {
     let id = text(doc, "id");
     let subject = RuleSubject::Document {
@@ -138,10 +137,7 @@ pub(crate) fn rule_matches_record(
         id: &id,
         doc,
     };
-    let filters = [FilterPart {
-        expr,
-        access: FilterAccess::Unrestricted,
-    }];
+    let filters = [FilterPart::new(expr, FilterAccess::Unrestricted)];
     let context = RequestContext {
         context: request_context.to_string(),
         ..caller.context(&Map::new())

@@ -132,21 +132,6 @@ fn oauth2_enabled(loaded: &LoadedCollection) -> bool {
         .unwrap_or(false)
 }
 
-fn equals(field: &str, value: &str) -> Expr {
-    Expr::Compare {
-        left: Operand::Path(FieldPath {
-            root: PathRoot::Record,
-            segments: vec![field.to_string()],
-            modifier: None,
-        }),
-        op: CompareOp {
-            kind: CompareKind::Eq,
-            any_of: false,
-        },
-        right: Operand::Text(value.to_string()),
-    }
-}
-
 /// The first record of `collection_id` whose fields equal the given values.
 fn find_one(
     app: &App,
@@ -158,10 +143,7 @@ fn find_one(
         collection_id.to_string(),
         matches
             .iter()
-            .map(|(field, value)| FilterPart {
-                expr: equals(field, value),
-                access: FilterAccess::Unrestricted,
-            })
+            .map(|(field, value)| FilterPart::field_equals(field, value))
             .collect(),
         1,
         caller.context(&Map::new()),
@@ -248,10 +230,7 @@ impl Flow<'_> {
         };
         let page = self.app.state().list_records(&ListRequest::matching(
             collection.id.clone(),
-            vec![FilterPart {
-                expr,
-                access: FilterAccess::Unrestricted,
-            }],
+            vec![FilterPart::new(expr, FilterAccess::Unrestricted)],
             1,
             self.caller.context(&Map::new()),
             self.app.limits().records_examined_max,

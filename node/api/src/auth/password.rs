@@ -103,10 +103,7 @@ fn find_by_field(
     };
     let page = app.state().list_records(&ListRequest::matching(
         loaded.collection.id.clone(),
-        vec![FilterPart {
-            expr,
-            access: FilterAccess::Unrestricted,
-        }],
+        vec![FilterPart::new(expr, FilterAccess::Unrestricted)],
         1,
         caller.context(&serde_json::Map::new()),
         app.limits().records_examined_max,
