@@ -4,6 +4,16 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
 
+/// This package's directory (`tests/` of the checkout under test). `cargo test` sets
+/// `CARGO_MANIFEST_DIR` for the test process, and that wins over the path compiled in: the
+/// target directory is shared between checkouts (CI's fresh clone and a working tree), and
+/// a test executable cargo kept from another checkout would otherwise read that one's files.
+pub fn package_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
+}
+
 /// The `edgebase` binary: `$EDGEBASE_BIN`, else `$CARGO_TARGET_DIR/debug/edgebase`, else
 /// next to the running test executable (`target/debug/deps/<test>` -> `target/debug/edgebase`).
 pub fn edgebase_binary() -> anyhow::Result<PathBuf> {

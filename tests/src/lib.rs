@@ -20,7 +20,7 @@ pub mod regions;
 mod seed;
 mod wait;
 
-pub use binary::{edgebase_binary, pocketbase_binary};
+pub use binary::{edgebase_binary, package_dir, pocketbase_binary};
 pub use cli::{Cli, CommandOutput, COMMAND_TIMEOUT};
 pub use cluster::{
     Cluster, ClusterBuilder, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,

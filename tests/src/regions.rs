@@ -54,7 +54,7 @@ impl Regions {
 
     /// `deploy/regions/regions.sh` of this checkout.
     pub fn script_path() -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
+        crate::package_dir()
             .join("..")
             .join("deploy")
             .join("regions")

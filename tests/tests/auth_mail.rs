@@ -32,7 +32,7 @@ impl SmtpSink {
     async fn start(root: &Path) -> anyhow::Result<SmtpSink> {
         let port = free_addr()?.port();
         let dir = root.join("mail");
-        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("smtp/sink.py");
+        let script = edgebase_tests::package_dir().join("smtp/sink.py");
         let mut child = Command::new("python3")
             .arg(&script)
             .args(["--port", &port.to_string(), "--dir"])

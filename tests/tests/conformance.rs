@@ -3,7 +3,6 @@
 //! The first test runs PocketBase against itself, which checks the runner and scenarios.
 //! `CONFORMANCE_SCENARIO=<part of a name>` runs only the matching scenarios.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::ensure;
@@ -11,7 +10,7 @@ use edgebase_tests::conformance::{load_scenarios, run_conformance, Scenario, Tar
 use edgebase_tests::run_test;
 
 fn scenarios() -> anyhow::Result<Vec<Scenario>> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    let dir = edgebase_tests::package_dir()
         .join("conformance")
         .join("scenarios");
     let filter = std::env::var("CONFORMANCE_SCENARIO").ok();

@@ -103,7 +103,7 @@ impl Graph {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
         let output = Command::new(cargo)
             .args(["metadata", "--format-version", "1", "--offline"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .current_dir(edgebase_tests::package_dir())
             .output()
             .expect("run cargo metadata");
         assert!(

@@ -3,7 +3,7 @@
 //! an owner-only rule, and a password change that revokes the old token. The script runs
 //! against PocketBase 0.40.6 first (so the script itself is checked), then against EdgeBase.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
 
@@ -15,7 +15,7 @@ use edgebase_tests::{run_test, SUPERUSER_EMAIL, SUPERUSER_PASSWORD};
 const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
 
 fn conformance_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("conformance")
+    edgebase_tests::package_dir().join("conformance")
 }
 
 async fn run_script(script: &str, target: &Target) -> anyhow::Result<()> {

@@ -5,9 +5,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::CollectionType;
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
-use serde_json::Value;
 
 use crate::access::Superuser;
 use crate::error::{field_error, ApiError, FieldErrors};
@@ -16,15 +16,6 @@ use edgebase_service::app::App;
 use edgebase_service::mail::{render, Mail, Placeholders};
 use edgebase_service::record_mail::is_email;
 use edgebase_service::superusers::SUPERUSERS_NAME;
-
-/// PocketBase's template names and the option path of each.
-const TEMPLATES: [(&str, &[&str]); 5] = [
-    ("verification", &["verificationTemplate"]),
-    ("password-reset", &["resetPasswordTemplate"]),
-    ("email-change", &["confirmEmailChangeTemplate"]),
-    ("otp", &["otp", "emailTemplate"]),
-    ("login-alert", &["authAlert", "emailTemplate"]),
-];
 
 pub async fn test_email(
     State(app): State<App>,
@@ -55,16 +46,13 @@ pub async fn test_email(
             ),
         );
     }
-    let path = TEMPLATES
-        .iter()
-        .find(|(name, _)| *name == template)
-        .map(|(_, path)| *path);
+    let kind = MailTemplate::from_test_name(&template);
     if template.is_empty() {
         errors.insert(
             "template".into(),
             field_error(ValidationCode::Required, "Cannot be blank.", None),
         );
-    } else if path.is_none() {
+    } else if kind.is_none() {
         errors.insert(
             "template".into(),
             field_error(ValidationCode::InInvalid, "Must be a valid value.", None),
@@ -88,27 +76,13 @@ pub async fn test_email(
             ),
         );
     }
-    let (Some(loaded), Some(path), true) = (loaded, path, errors.is_empty()) else {
+    let (Some(loaded), Some(kind), true) = (loaded, kind, errors.is_empty()) else {
         return Err(ApiError::validation(
             "Failed to send the test email.",
             errors,
         ));
     };
-    let mut found = None;
-    for (depth, key) in path.iter().enumerate() {
-        found = if depth == 0 {
-            loaded.collection.options.get(*key)
-        } else {
-            found.and_then(|parent: &Value| parent.get(*key))
-        };
-    }
-    let part = |key: &str| {
-        found
-            .and_then(|template| template.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let template = loaded.auth.template(kind);
     let settings = app.settings()?;
     // PocketBase fills a test mail with sample values.
     let values = Placeholders {
@@ -123,8 +97,8 @@ pub async fn test_email(
     let mail = Mail::new(
         &settings,
         &email,
-        render(&part("subject"), &values),
-        render(&part("body"), &values),
+        render(&template.subject, &values),
+        render(&template.body, &values),
     );
     match app.mailer().send_now(mail).await {
         Ok(()) => Ok(StatusCode::NO_CONTENT.into_response()),

@@ -4,9 +4,9 @@
 
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::token::TokenError;
+use edgebase_model::auth_config::AuthOptions;
 
 /// What a record token is for; each kind has its own secret and lifetime in the collection's
 /// options.
@@ -55,14 +55,13 @@ pub struct RecordTokenClaims {
 }
 
 /// The secret and lifetime (seconds) of `kind` in an auth collection's options.
-pub fn secret_and_duration(
-    options: &serde_json::Map<String, Value>,
-    kind: RecordTokenKind,
-) -> Option<(&str, u64)> {
-    let token = options.get(kind.option())?;
-    let secret = token.get("secret")?.as_str().filter(|s| !s.is_empty())?;
-    let duration_secs = token.get("duration").and_then(Value::as_u64)?;
-    Some((secret, duration_secs))
+pub fn secret_and_duration(options: &AuthOptions, kind: RecordTokenKind) -> Option<(&str, u64)> {
+    let token = match kind {
+        RecordTokenKind::Verification => &options.verification_token,
+        RecordTokenKind::PasswordReset => &options.password_reset_token,
+        RecordTokenKind::EmailChange => &options.email_change_token,
+    };
+    token.signing()
 }
 
 /// The signing input of a record token: what identifies the record and the purpose.

@@ -4,6 +4,7 @@
 //! `ModelError` that the HTTP edge turns into PocketBase's envelope.
 
 pub mod auth_collection;
+pub mod auth_config;
 pub mod auth_options;
 pub mod auth_record;
 pub mod auth_sessions;

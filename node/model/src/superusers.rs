@@ -1,7 +1,7 @@
 //! The `_superusers` auth collection: its definition, token secret and record ids.
 
 use edgebase_wire::{Collection, CollectionType, FieldKind};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Map};
 use sha2::{Digest, Sha256};
 
 use crate::{auth_collection, auth_options, ids};
@@ -68,21 +68,6 @@ pub fn superusers_collection(now: &str) -> Collection {
         tracing::error!(?errors, "the _superusers options do not validate");
     }
     collection
-}
-
-/// The collection's token signing secret (never shown by the API).
-pub fn token_secret(collection: &Collection) -> Option<&str> {
-    collection.options.get("authToken")?.get("secret")?.as_str()
-}
-
-/// How long the collection's auth tokens live.
-pub fn token_duration_secs(collection: &Collection) -> u64 {
-    collection
-        .options
-        .get("authToken")
-        .and_then(|token| token.get("duration"))
-        .and_then(Value::as_u64)
-        .unwrap_or(auth_collection::AUTH_TOKEN_DURATION_SECS)
 }
 
 /// A superuser's record id is derived from the email, so two nodes racing to create the

@@ -13,6 +13,7 @@ use crate::error::ServiceError;
 use crate::parsed_cache::ParsedCache;
 use crate::rate_limiter::RateLimiter;
 use edgebase_auth::login_guard::LoginGuard;
+use edgebase_model::auth_config::AuthOptions;
 use edgebase_model::record_values::Document;
 use edgebase_model::settings::{Settings, SETTINGS_KEY};
 
@@ -56,6 +57,7 @@ struct AppInner {
     state: StateReader,
     limits: Limits,
     collections: ParsedCache<Collection>,
+    auth_options: ParsedCache<AuthOptions>,
     auth_records: ParsedCache<Document>,
     rate_limiter: RateLimiter,
     login_guard: LoginGuard,
@@ -78,6 +80,8 @@ pub enum Settled<T> {
 #[derive(Debug, Clone)]
 pub struct LoadedCollection {
     pub collection: Arc<Collection>,
+    /// Its auth options, typed (the defaults for a collection that is not an auth one).
+    pub auth: Arc<AuthOptions>,
     pub compiled: Arc<CompiledCollection>,
     pub version: u64,
 }
@@ -97,6 +101,7 @@ impl App {
                 state,
                 limits,
                 collections: ParsedCache::default(),
+                auth_options: ParsedCache::default(),
                 auth_records: ParsedCache::default(),
                 settings: Mutex::new(None),
                 rate_limiter: RateLimiter::default(),
@@ -196,9 +201,15 @@ impl App {
                 serde_json::from_str(&stored.doc_json)
                     .map_err(|error| ServiceError::internal_from("decode stored collection", error))
             })?;
+        let auth = self.inner.auth_options.get_or_parse::<ServiceError>(
+            &stored.id,
+            stored.version,
+            || Ok(AuthOptions::of(&collection)),
+        )?;
         let compiled = self.inner.state.compiled_collection(&stored)?;
         Ok(LoadedCollection {
             collection,
+            auth,
             compiled,
             version: stored.version,
         })

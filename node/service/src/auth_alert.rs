@@ -9,7 +9,7 @@
 use std::sync::{Arc, OnceLock};
 
 use edgebase_storage::{Command, CommandResult, RecordExpect};
-use serde_json::{json, Value};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
 
@@ -17,6 +17,7 @@ use crate::app::{App, LoadedCollection};
 use crate::auth_sessions::{self, SessionKind};
 use crate::error::ServiceError;
 use crate::record_mail::{queue_template_mail, MailValues};
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ids;
 use edgebase_model::record_values::text;
 use edgebase_model::record_values::Document;
@@ -61,13 +62,7 @@ impl ClientInfo {
 }
 
 fn alert_enabled(loaded: &LoadedCollection) -> bool {
-    loaded
-        .collection
-        .options
-        .get("authAlert")
-        .and_then(|alert| alert.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    loaded.auth.auth_alert.enabled
 }
 
 /// Notes being written at once, at most; past it a login's device goes unnoted (logged).
@@ -137,14 +132,7 @@ async fn note(
             alert_info: &info,
             ..MailValues::default()
         };
-        queue_template_mail(
-            app,
-            loaded,
-            &["authAlert", "emailTemplate"],
-            &email,
-            doc,
-            values,
-        )?;
+        queue_template_mail(app, loaded, MailTemplate::LoginAlert, &email, doc, values)?;
     }
     let mut commands: Vec<Command> = known
         .iter()

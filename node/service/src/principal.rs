@@ -60,7 +60,7 @@ pub fn verified(
         return Ok(None);
     };
     let collection = &loaded.collection;
-    let Some(secret) = superusers::token_secret(collection) else {
+    let Some((secret, _)) = loaded.auth.auth_token.signing() else {
         return Ok(None);
     };
     let Some(doc) = app.auth_record(&collection.id, &claims.id)? else {

@@ -2,12 +2,13 @@
 //! collection's templates (queued on this node, so each mail leaves the cluster once), and
 //! saving a changed auth record through consensus with its version as the condition.
 
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
 use edgebase_storage::query::{FilterPart, ListRequest, RequestContext};
 use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
 use edgebase_wire::FieldKind;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::app::{App, LoadedCollection, Settled};
 use crate::error::{field_error, FieldErrors, ServiceError};
@@ -94,7 +95,7 @@ pub fn sign_record_token(
     new_email: Option<&str>,
 ) -> Result<String, ServiceError> {
     let (secret, duration_secs) =
-        record_token::secret_and_duration(&loaded.collection.options, kind).ok_or_else(|| {
+        record_token::secret_and_duration(&loaded.auth, kind).ok_or_else(|| {
             tracing::error!(collection = %loaded.collection.name, kind = kind.option(), "auth collection without a token secret");
             ServiceError::internal("find the collection's token secret")
         })?;
@@ -132,8 +133,7 @@ pub fn find_by_token(
     let Some(loaded) = app.collection(&claims.collection_id)? else {
         return Ok(None);
     };
-    let Some((secret, _)) = record_token::secret_and_duration(&loaded.collection.options, kind)
-    else {
+    let Some((secret, _)) = record_token::secret_and_duration(&loaded.auth, kind) else {
         return Ok(None);
     };
     let Some(stored) = app.state().record(&loaded.collection.id, &claims.id)? else {
@@ -167,12 +167,12 @@ pub struct MailValues<'a> {
 pub fn queue_template_mail(
     app: &App,
     loaded: &LoadedCollection,
-    template_path: &[&str],
+    template: MailTemplate,
     to: &str,
     doc: &Document,
     values: MailValues<'_>,
 ) -> Result<(), ServiceError> {
-    queue_tracked_template_mail(app, loaded, template_path, to, doc, values).map(drop)
+    queue_tracked_template_mail(app, loaded, template, to, doc, values).map(drop)
 }
 
 /// [`queue_template_mail`], with a receiver that says whether the mail went out, for a flow
@@ -180,27 +180,13 @@ pub fn queue_template_mail(
 pub fn queue_tracked_template_mail(
     app: &App,
     loaded: &LoadedCollection,
-    template_path: &[&str],
+    kind: MailTemplate,
     to: &str,
     doc: &Document,
     values: MailValues<'_>,
 ) -> Result<tokio::sync::oneshot::Receiver<bool>, ServiceError> {
     let settings = app.settings()?;
-    let mut template = None;
-    for (depth, key) in template_path.iter().enumerate() {
-        template = if depth == 0 {
-            loaded.collection.options.get(*key)
-        } else {
-            template.and_then(|parent: &Value| parent.get(*key))
-        };
-    }
-    let field = |key: &str| {
-        template
-            .and_then(|template| template.get(key))
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_string()
-    };
+    let template = loaded.auth.template(kind);
     let placeholders = Placeholders {
         app_name: &settings.meta.app_name,
         app_url: &settings.meta.app_url,
@@ -213,13 +199,13 @@ pub fn queue_tracked_template_mail(
     let mut mail = Mail::new(
         &settings,
         to,
-        render(&field("subject"), &placeholders),
-        render(&field("body"), &placeholders),
+        render(&template.subject, &placeholders),
+        render(&template.body, &placeholders),
     );
     let (delivered, outcome) = tokio::sync::oneshot::channel();
     mail.delivered = Some(delivered);
     if let Err(error) = app.mailer().enqueue(mail) {
-        tracing::error!(%error, template = ?template_path, "queue mail");
+        tracing::error!(%error, template = ?kind, "queue mail");
     }
     Ok(outcome)
 }

@@ -6,6 +6,7 @@
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
@@ -106,7 +107,7 @@ pub async fn request_email_change(
     let delivered = queue_tracked_template_mail(
         &app,
         &loaded,
-        &["confirmEmailChangeTemplate"],
+        MailTemplate::EmailChange,
         &new_email,
         &doc,
         MailValues {

@@ -18,7 +18,6 @@ use edgebase_auth::token::Refresh;
 use edgebase_service::app::App;
 use edgebase_service::principal::Principal;
 use edgebase_service::record_writes::decode;
-use edgebase_service::superusers;
 
 /// The body's `duration` in seconds: 0 (or none) means the collection's own duration.
 fn duration_secs(input: &serde_json::Map<String, Value>) -> Result<u64, ApiError> {
@@ -74,7 +73,7 @@ pub async fn impersonate(
         ApiError::bad_request("An error occurred while loading the submitted data.")
     })?;
     let duration = match duration_secs(&input)? {
-        0 => superusers::token_duration_secs(&loaded.collection),
+        0 => loaded.auth.auth_token_duration_secs(),
         given => given,
     };
     let stored = app

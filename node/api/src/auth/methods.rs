@@ -12,59 +12,36 @@ use crate::auth::auth_collection;
 use crate::consistency::Fresh;
 use crate::error::ApiError;
 use edgebase_auth::oauth2_client;
-use edgebase_model::oauth2_providers::{self, ProviderConfig};
+use edgebase_model::auth_config::AuthOptions;
+use edgebase_model::oauth2_providers::ProviderConfig;
 use edgebase_service::app::App;
 
-fn option<'a>(
-    options: &'a serde_json::Map<String, Value>,
-    name: &str,
-    key: &str,
-) -> Option<&'a Value> {
-    options.get(name).and_then(|option| option.get(key))
-}
-
-fn enabled(options: &serde_json::Map<String, Value>, name: &str) -> bool {
-    option(options, name, "enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
 /// The answer for one collection's options.
-pub fn auth_methods_body(options: &serde_json::Map<String, Value>) -> Value {
-    let password_enabled = enabled(options, "passwordAuth");
-    let identity_fields: Vec<Value> = if password_enabled {
-        option(options, "passwordAuth", "identityFields")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default()
+pub fn auth_methods_body(options: &AuthOptions) -> Value {
+    let password_enabled = options.password_auth.enabled;
+    let identity_fields: &[String] = if password_enabled {
+        &options.password_auth.identity_fields
     } else {
-        Vec::new()
+        &[]
     };
-    let has_identity = |name: &str| {
-        password_enabled
-            && identity_fields
-                .iter()
-                .any(|field| field.as_str() == Some(name))
-    };
-    let duration_if_enabled = |name: &str| {
-        if enabled(options, name) {
-            option(options, name, "duration")
-                .cloned()
-                .unwrap_or(json!(0))
-        } else {
-            json!(0)
-        }
-    };
-    let providers = if enabled(options, "oauth2") {
-        providers_info(options)
+    let has_identity = |name: &str| identity_fields.iter().any(|field| field == name);
+    let duration_if = |enabled: bool, duration_secs: u64| if enabled { duration_secs } else { 0 };
+    let providers = if options.oauth2.enabled {
+        providers_info(&options.oauth2.providers)
     } else {
         Vec::new()
     };
     json!({
         "password": {"identityFields": identity_fields, "enabled": password_enabled},
-        "oauth2": {"providers": providers, "enabled": enabled(options, "oauth2")},
-        "mfa": {"enabled": enabled(options, "mfa"), "duration": duration_if_enabled("mfa")},
-        "otp": {"enabled": enabled(options, "otp"), "duration": duration_if_enabled("otp")},
+        "oauth2": {"providers": providers, "enabled": options.oauth2.enabled},
+        "mfa": {
+            "enabled": options.mfa.enabled,
+            "duration": duration_if(options.mfa.enabled, options.mfa.duration_secs),
+        },
+        "otp": {
+            "enabled": options.otp.enabled,
+            "duration": duration_if(options.otp.enabled, options.otp.duration_secs),
+        },
         "authProviders": providers,
         "usernamePassword": has_identity("username"),
         "emailPassword": has_identity("email"),
@@ -73,8 +50,8 @@ pub fn auth_methods_body(options: &serde_json::Map<String, Value>) -> Value {
 
 /// One entry per configured provider EdgeBase can log in with, in the configured order
 /// (PocketBase skips a provider it cannot set up, as this skips unsupported ones).
-fn providers_info(options: &serde_json::Map<String, Value>) -> Vec<Value> {
-    oauth2_providers::entries(options)
+fn providers_info(entries: &[Value]) -> Vec<Value> {
+    entries
         .iter()
         .filter_map(ProviderConfig::from_option)
         .map(|config| {
@@ -108,7 +85,7 @@ pub async fn auth_methods(
     Path(collection): Path<String>,
 ) -> Result<Response, ApiError> {
     let loaded = auth_collection(&app, &collection)?;
-    Ok(Json(auth_methods_body(&loaded.collection.options)).into_response())
+    Ok(Json(auth_methods_body(&loaded.auth)).into_response())
 }
 
 #[cfg(test)]
@@ -120,7 +97,7 @@ mod tests {
     fn shape_matches_pocketbase() {
         let defaults = edgebase_model::auth_collection::default_options();
         assert_eq!(
-            auth_methods_body(&defaults),
+            auth_methods_body(&AuthOptions::from_options(&defaults)),
             json!({"password":{"identityFields":["email"],"enabled":true},"oauth2":{"providers":[],"enabled":false},"mfa":{"enabled":false,"duration":0},"otp":{"enabled":false,"duration":0},"authProviders":[],"usernamePassword":false,"emailPassword":true})
         );
     }
@@ -139,7 +116,7 @@ mod tests {
                 {"name": "apple", "clientId": "x", "clientSecret": "y"}
             ]}),
         );
-        let body = auth_methods_body(&options);
+        let body = auth_methods_body(&AuthOptions::from_options(&options));
         let providers = body["oauth2"]["providers"].as_array().expect("a list");
         assert_eq!(providers.len(), 2, "{body}");
         assert_eq!(body["authProviders"], body["oauth2"]["providers"]);

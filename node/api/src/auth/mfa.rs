@@ -23,7 +23,6 @@ use edgebase_service::auth_alert::{note_login, ClientInfo};
 use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_service::caller::Caller;
 use edgebase_service::record_writes::decode;
-use edgebase_service::superusers;
 
 /// PocketBase's auth method names, as stored in `_mfas.method`.
 pub const METHOD_PASSWORD: &str = "password";
@@ -32,10 +31,6 @@ pub const METHOD_OAUTH2: &str = "oauth2";
 
 /// Longest `mfaId` looked up.
 const MFA_ID_LENGTH_MAX: usize = 255;
-
-fn mfa_option<'a>(loaded: &'a LoadedCollection, key: &str) -> Option<&'a Value> {
-    loaded.collection.options.get("mfa")?.get(key)
-}
 
 /// Whether the collection's `mfa.rule` (a filter over the auth collection) matches `doc`
 /// for this caller, with the auth method as `@request.context`; no rule, or an empty one,
@@ -87,7 +82,7 @@ pub(crate) async fn check(
     method: &str,
     mfa_id: &str,
 ) -> Result<MfaStep, ApiError> {
-    if mfa_option(loaded, "enabled").and_then(Value::as_bool) != Some(true) {
+    if !loaded.auth.mfa.enabled {
         return Ok(MfaStep::Complete);
     }
     // As PocketBase: a rule that cannot be checked still asks for the second factor.
@@ -103,9 +98,7 @@ pub(crate) async fn check(
     }
     let sessions = auth_sessions::ensure(app, SessionKind::Mfa).await?;
     let record_id = text(doc, "id");
-    let duration_secs = mfa_option(loaded, "duration")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
+    let duration_secs = loaded.auth.mfa.duration_secs;
     if mfa_id.is_empty() {
         auth_sessions::prune_sessions(
             app,
@@ -198,7 +191,7 @@ pub async fn complete_auth(
             let token = sign_for(
                 loaded,
                 doc,
-                superusers::token_duration_secs(&loaded.collection),
+                loaded.auth.auth_token_duration_secs(),
                 Refresh::Allowed,
             )?;
             Ok(auth_answer(loaded, doc, token, caller))

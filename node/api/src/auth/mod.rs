@@ -28,7 +28,6 @@ use edgebase_auth::token::{self, Refresh};
 use edgebase_model::record_values::{public_record, Document};
 use edgebase_service::app::{App, LoadedCollection};
 use edgebase_service::caller::Caller;
-use edgebase_service::superusers;
 
 /// The auth collection named in the path: PocketBase answers 404 for a missing one and for
 /// one that is not an auth collection.
@@ -53,7 +52,7 @@ pub fn sign_for(
     refresh: Refresh,
 ) -> Result<String, ApiError> {
     let collection = &loaded.collection;
-    let secret = superusers::token_secret(collection).ok_or_else(|| {
+    let (secret, _) = loaded.auth.auth_token.signing().ok_or_else(|| {
         tracing::error!(collection = %collection.name, "auth collection without a token secret");
         ApiError::internal()
     })?;

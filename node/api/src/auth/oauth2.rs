@@ -30,6 +30,7 @@ use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
 use edgebase_auth::oauth2_client::{self, OAuth2User};
 use edgebase_auth::token::Refresh;
+use edgebase_model::auth_config::OAuth2Options;
 use edgebase_model::ids;
 use edgebase_model::oauth2_providers::{self, ProviderConfig};
 use edgebase_model::record_values::{public_record, Document};
@@ -91,7 +92,7 @@ impl LoginForm {
     }
 
     /// PocketBase's checks: provider required and configured, code required.
-    fn errors(&self, options: &Map<String, Value>) -> FieldErrors {
+    fn errors(&self, options: &OAuth2Options) -> FieldErrors {
         let mut errors = FieldErrors::new();
         if self.provider.is_empty() {
             errors.insert(
@@ -123,13 +124,7 @@ impl LoginForm {
 }
 
 fn oauth2_enabled(loaded: &LoadedCollection) -> bool {
-    loaded
-        .collection
-        .options
-        .get("oauth2")
-        .and_then(|oauth2| oauth2.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
+    loaded.auth.oauth2.enabled
 }
 
 /// The first record of `collection_id` whose fields equal the given values.
@@ -254,16 +249,7 @@ impl Flow<'_> {
             body.insert("password".into(), json!(password));
             body.insert("passwordConfirm".into(), json!(password));
         }
-        let mapped = |key: &str| {
-            collection
-                .options
-                .get("oauth2")
-                .and_then(|oauth2| oauth2.get("mappedFields"))
-                .and_then(|fields| fields.get(key))
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string()
-        };
+        let mapped = |key: &str| self.loaded.auth.oauth2.mapped_fields.get(key).to_string();
         for (key, value) in [("id", &self.user.id), ("name", &self.user.name)] {
             let field = mapped(key);
             if !field.is_empty() && !body.contains_key(&field) {
@@ -459,12 +445,11 @@ pub async fn auth_with_oauth2(
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?.in_context(OAUTH2_CONTEXT);
     let input = json_object(&body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
     let form = LoginForm::read(&input)?;
-    let errors = form.errors(&loaded.collection.options);
+    let errors = form.errors(&loaded.auth.oauth2);
     if !errors.is_empty() {
         return Err(ApiError::validation(LOAD_FAILED, errors));
     }
-    let config = oauth2_providers::entry(&loaded.collection.options, &form.provider)
-        .as_ref()
+    let config = oauth2_providers::entry(&loaded.auth.oauth2, &form.provider)
         .and_then(ProviderConfig::from_option)
         .ok_or_else(|| {
             ApiError::new(
@@ -572,7 +557,7 @@ pub async fn auth_with_oauth2(
         let token = sign_for(
             &loaded,
             &login.doc,
-            superusers::token_duration_secs(&loaded.collection),
+            loaded.auth.auth_token_duration_secs(),
             Refresh::Allowed,
         )?;
         let body = json!({

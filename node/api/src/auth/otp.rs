@@ -4,6 +4,7 @@
 //! answer does not tell whether the account exists. A code is single use cluster-wide: the
 //! login that consumes it deletes the record conditioned on its version.
 
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
 use std::net::SocketAddr;
 
@@ -46,12 +47,8 @@ const OTP_ATTEMPTS_INTERVAL_SECS: i64 = 180;
 /// Bounds on the configured code length.
 const CODE_LENGTH_MAX: u64 = 64;
 
-fn otp_option<'a>(loaded: &'a LoadedCollection, key: &str) -> Option<&'a Value> {
-    loaded.collection.options.get("otp")?.get(key)
-}
-
 fn otp_enabled(loaded: &LoadedCollection) -> Result<(), ApiError> {
-    if otp_option(loaded, "enabled").and_then(Value::as_bool) != Some(true) {
+    if !loaded.auth.otp.enabled {
         return Err(ApiError::forbidden(
             "The collection is not configured to allow OTP authentication.",
         ));
@@ -60,9 +57,7 @@ fn otp_enabled(loaded: &LoadedCollection) -> Result<(), ApiError> {
 }
 
 fn duration_secs(loaded: &LoadedCollection) -> u64 {
-    otp_option(loaded, "duration")
-        .and_then(Value::as_u64)
-        .unwrap_or(0)
+    loaded.auth.otp.duration_secs
 }
 
 fn new_code(length: u64) -> String {
@@ -87,9 +82,11 @@ pub async fn request_otp(
         return Err(validating_error(errors));
     }
     let answer = |id: String| Json(json!({ "otpId": id })).into_response();
-    let length = otp_option(&loaded, "length")
-        .and_then(Value::as_u64)
-        .unwrap_or(8);
+    // PocketBase's default length when none is stored.
+    let length = match loaded.auth.otp.length {
+        0 => 8,
+        length => length,
+    };
     let Some(doc) = find_by_email(&app, &loaded, &email)? else {
         // An unknown email gets an id that leads nowhere, after the same hash a real code
         // costs (the write a real code also costs is not imitated).
@@ -145,7 +142,7 @@ pub async fn request_otp(
     let delivered = queue_tracked_template_mail(
         &app,
         &loaded,
-        &["otp", "emailTemplate"],
+        MailTemplate::Otp,
         &sent_to,
         &doc,
         MailValues {

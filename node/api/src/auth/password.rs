@@ -31,33 +31,6 @@ use edgebase_service::record_writes::decode;
 /// Longest identity, password or identity field name PocketBase accepts.
 const INPUT_LENGTH_MAX: usize = 255;
 
-fn options_identity_fields(loaded: &LoadedCollection) -> Vec<String> {
-    loaded
-        .collection
-        .options
-        .get("passwordAuth")
-        .and_then(|auth| auth.get("identityFields"))
-        .and_then(Value::as_array)
-        .map(|fields| {
-            fields
-                .iter()
-                .filter_map(Value::as_str)
-                .map(String::from)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn password_auth_enabled(loaded: &LoadedCollection) -> bool {
-    loaded
-        .collection
-        .options
-        .get("passwordAuth")
-        .and_then(|auth| auth.get("enabled"))
-        .and_then(Value::as_bool)
-        .unwrap_or(false)
-}
-
 /// A loose email shape check, only to pick which identity field to try first.
 fn looks_like_email(identity: &str) -> bool {
     match identity.split_once('@') {
@@ -123,14 +96,14 @@ fn find_record(
     if !identity_field.is_empty() {
         return find_by_field(app, loaded, caller, identity_field, identity);
     }
-    let fields = options_identity_fields(loaded);
+    let fields = &loaded.auth.password_auth.identity_fields;
     let is_email = looks_like_email(identity);
     if is_email && fields.iter().any(|field| field == "email") {
         if let Some(doc) = find_by_field(app, loaded, caller, "email", identity)? {
             return Ok(Some(doc));
         }
     }
-    for field in &fields {
+    for field in fields {
         if field == "email" {
             continue;
         }
@@ -187,7 +160,7 @@ pub async fn auth_with_password(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     let loaded = auth_collection(&app, &collection)?;
-    if !password_auth_enabled(&loaded) {
+    if !loaded.auth.password_auth.enabled {
         return Err(ApiError::forbidden(
             "The collection is not configured to allow password authentication.",
         ));
@@ -208,7 +181,7 @@ pub async fn auth_with_password(
         &identity,
         &given_password,
         &identity_field,
-        &options_identity_fields(&loaded),
+        &loaded.auth.password_auth.identity_fields,
     );
     if !errors.is_empty() {
         return Err(ApiError::validation(

@@ -7,6 +7,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::FieldKind;
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
@@ -62,7 +63,7 @@ pub async fn request_password_reset(
         queue_template_mail(
             &app,
             &loaded,
-            &["resetPasswordTemplate"],
+            MailTemplate::PasswordReset,
             &to,
             &doc,
             MailValues {

@@ -15,7 +15,6 @@ use crate::identity::bearer_token;
 use edgebase_auth::token::{self, Refresh};
 use edgebase_service::app::App;
 use edgebase_service::principal::verified;
-use edgebase_service::superusers;
 
 pub async fn auth_refresh(
     State(app): State<App>,
@@ -44,7 +43,7 @@ pub async fn auth_refresh(
         sign_for(
             &loaded,
             &doc,
-            superusers::token_duration_secs(&loaded.collection),
+            loaded.auth.auth_token_duration_secs(),
             Refresh::Allowed,
         )?
     } else {

@@ -5,6 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
 use serde_json::{json, Value};
 
@@ -76,7 +77,7 @@ pub async fn request_verification(
             queue_template_mail(
                 &app,
                 &loaded,
-                &["verificationTemplate"],
+                MailTemplate::Verification,
                 &to,
                 &doc,
                 MailValues {
@@ -154,13 +155,7 @@ pub async fn confirm_verification(
         ));
     }
     if doc.get("verified").and_then(Value::as_bool) != Some(true) {
-        let password_auth = loaded
-            .collection
-            .options
-            .get("passwordAuth")
-            .and_then(|auth| auth.get("enabled"))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
+        let password_auth = loaded.auth.password_auth.enabled;
         // As PocketBase: without password auth, a verified record gets a random password,
         // so an account pre-registered by someone else cannot later log in with theirs.
         let random_password = if password_auth {

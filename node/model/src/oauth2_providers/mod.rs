@@ -7,6 +7,8 @@
 use crate::ValidationCode;
 use serde_json::{json, Map, Value};
 
+use crate::auth_config::OAuth2Options;
+
 use crate::{field_error, FieldErrors};
 
 mod provider_table;
@@ -75,20 +77,11 @@ impl ProviderConfig {
     }
 }
 
-/// The collection's stored provider entries (empty when OAuth2 has none).
-pub fn entries(options: &Map<String, Value>) -> Vec<Value> {
-    options
-        .get("oauth2")
-        .and_then(|oauth2| oauth2.get("providers"))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default()
-}
-
 /// The stored entry of the provider called `name`, if configured.
-pub fn entry(options: &Map<String, Value>, name: &str) -> Option<Value> {
-    entries(options)
-        .into_iter()
+pub fn entry<'a>(options: &'a OAuth2Options, name: &str) -> Option<&'a Value> {
+    options
+        .providers
+        .iter()
         .find(|entry| entry.get("name").and_then(Value::as_str) == Some(name))
 }
 
