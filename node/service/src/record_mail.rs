@@ -87,6 +87,37 @@ pub fn find_by_email(
     page.records.first().map(decode).transpose()
 }
 
+/// The resend guard's key for `kind` mails to one record.
+pub fn resend_key(kind: RecordTokenKind, collection_id: &str, record_id: &str) -> String {
+    format!("{}:{collection_id}:{record_id}", kind.claim())
+}
+
+/// Mail `doc` a fresh `kind` token with the collection's `template`, unless this node mailed
+/// it one within the resend guard's window (PocketBase's two minutes). Whether it was sent.
+pub fn mail_token_once(
+    app: &App,
+    loaded: &LoadedCollection,
+    doc: &Document,
+    kind: RecordTokenKind,
+    template: MailTemplate,
+) -> Result<bool, ServiceError> {
+    let key = resend_key(kind, &loaded.collection.id, &text(doc, "id"));
+    if !app
+        .mailer()
+        .resend_guard()
+        .try_claim(&key, std::time::Instant::now())
+    {
+        return Ok(false);
+    }
+    let token = sign_record_token(loaded, doc, kind, None)?;
+    let values = MailValues {
+        token: &token,
+        ..MailValues::default()
+    };
+    queue_template_mail(app, loaded, template, &text(doc, "email"), doc, values)?;
+    Ok(true)
+}
+
 /// Sign a `kind` token for `doc` with the collection's secret and lifetime for it.
 pub fn sign_record_token(
     loaded: &LoadedCollection,

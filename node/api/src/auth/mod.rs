@@ -11,6 +11,7 @@ pub mod otp;
 pub mod password;
 pub mod password_reset;
 pub mod refresh;
+pub mod sign_in;
 pub mod verification;
 
 use axum::http::StatusCode;

@@ -7,25 +7,23 @@
 
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::{Extension, Json};
+use axum::Json;
 use edgebase_client::wire::FieldKind;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot,
 };
-use edgebase_storage::{Command, CommandResult};
+use edgebase_storage::{Command, CommandResult, Rejection};
 use serde_json::{json, Map, Value};
 
-use crate::auth::auth_collection;
 use crate::auth::check_auth_rule;
 use crate::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
 use crate::auth::sign_for;
-use crate::consistency::{with_index, Fresh};
+use crate::auth::sign_in::SignIn;
+use crate::consistency::with_index;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
 use edgebase_auth::oauth2_client::{self, OAuth2User};
@@ -34,7 +32,7 @@ use edgebase_model::auth_config::OAuth2Options;
 use edgebase_model::ids;
 use edgebase_model::oauth2_providers::{self, ProviderConfig};
 use edgebase_model::record_values::{public_record, Document};
-use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::auth_alert::note_login;
 use edgebase_service::caller::Caller;
 use edgebase_service::external_auths::EXTERNAL_AUTHS_NAME;
@@ -158,6 +156,80 @@ struct Login {
     plans: Vec<Planned>,
     doc: Document,
     is_new: bool,
+}
+
+impl Login {
+    fn commands(&self) -> Vec<Command> {
+        self.plans
+            .iter()
+            .flat_map(|plan| plan.commands.clone())
+            .collect()
+    }
+
+    /// The answer to a login whose last attempt was rejected: the first plan that failed for
+    /// good says why (a validation failure is PocketBase's generic one), else the race was
+    /// lost too often.
+    fn failure(&self, rejection: &Rejection) -> ApiError {
+        let failed = self
+            .plans
+            .iter()
+            .find_map(|plan| match plan.verdict(rejection) {
+                Verdict::Failed(error) => Some(ApiError::from(error)),
+                Verdict::Stale => None,
+            });
+        match failed {
+            Some(error) if error.status == StatusCode::BAD_REQUEST => {
+                ApiError::bad_request("Failed to authenticate.")
+            }
+            Some(error) => error,
+            None => ApiError::unavailable(LOGIN_CONFLICT),
+        }
+    }
+}
+
+/// Raced too often by other writes to the same records.
+const LOGIN_CONFLICT: &str = "The record changed concurrently too many times; retry.";
+
+/// Plan the login and, when it writes anything, propose it through `propose_planned`:
+/// whatever raced it (another login of the same provider user linking first, a sign-up
+/// taking the email) is seen by planning again. A login that writes nothing (a linked user
+/// signing in) proposes nothing; a re-plan that finds nothing left to write still proposes
+/// its empty batch, so the answer's index covers the write that raced it.
+async fn propose_login(app: &App, flow: &Flow<'_>) -> Result<(Login, Option<u64>), ApiError> {
+    let first = flow.plan().await?;
+    if first.plans.iter().all(|plan| plan.commands.is_empty()) {
+        return Ok((first, None));
+    }
+    let mut first = Some(first);
+    let mut attempts_left = app.limits().write_attempts_max;
+    app.propose_planned(
+        LOGIN_CONFLICT,
+        || {
+            let ready = first.take();
+            async move {
+                let login = match ready {
+                    Some(login) => login,
+                    None => flow.plan().await?,
+                };
+                Ok((Command::Batch(login.commands()), login))
+            }
+        },
+        |login, outcome| {
+            attempts_left = attempts_left.saturating_sub(1);
+            match outcome.result {
+                CommandResult::Applied { .. } => Ok(Settled::Done((login, Some(outcome.index)))),
+                CommandResult::Rejected(rejection) if attempts_left > 0 => {
+                    tracing::debug!(?rejection, "OAuth2 login raced a write; planning again");
+                    Ok(Settled::Replan)
+                }
+                CommandResult::Rejected(rejection) => {
+                    tracing::info!(?rejection, "OAuth2 login rejected");
+                    Err(login.failure(&rejection))
+                }
+            }
+        },
+    )
+    .await
 }
 
 struct Flow<'a> {
@@ -424,25 +496,20 @@ fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
         .ok_or_else(ApiError::internal)
 }
 
-// One argument per extractor, as axum handlers take them.
-#[allow(clippy::too_many_arguments)]
-pub async fn auth_with_oauth2(
-    State(app): State<App>,
-    _fresh: Fresh,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(collection): Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
+pub async fn auth_with_oauth2(sign_in: SignIn, Body(body): Body) -> Result<Response, ApiError> {
+    let SignIn {
+        app,
+        loaded,
+        caller,
+        client,
+        uri,
+    } = sign_in;
     if !oauth2_enabled(&loaded) {
         return Err(ApiError::forbidden(
             "The collection is not configured to allow OAuth2 authentication.",
         ));
     }
-    let caller = crate::identity::caller(&app, &method, &uri, &headers)?.in_context(OAUTH2_CONTEXT);
+    let caller = caller.in_context(OAUTH2_CONTEXT);
     let input = json_object(&body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
     let form = LoginForm::read(&input)?;
     let errors = form.errors(&loaded.auth.oauth2);
@@ -492,86 +559,36 @@ pub async fn auth_with_oauth2(
         user: &user,
         create_data: &form.create_data,
     };
-    let attempts = app.limits().write_attempts_max;
-    for attempt in 1..=attempts {
-        let login = flow.plan().await?;
-        let commands: Vec<Command> = login
-            .plans
-            .iter()
-            .flat_map(|plan| plan.commands.clone())
-            .collect();
-        let index = if commands.is_empty() {
-            None
-        } else {
-            let outcome = app.propose(Command::Batch(commands)).await?;
-            match outcome.result {
-                CommandResult::Applied { .. } => Some(outcome.index),
-                // Whatever raced this login (another login of the same provider user
-                // linking first, a sign-up taking the email) is seen by planning again.
-                CommandResult::Rejected(rejection) if attempt < attempts => {
-                    tracing::debug!(?rejection, "OAuth2 login raced a write; planning again");
-                    continue;
-                }
-                CommandResult::Rejected(rejection) => {
-                    tracing::info!(?rejection, "OAuth2 login rejected");
-                    let failed =
-                        login
-                            .plans
-                            .iter()
-                            .find_map(|plan| match plan.verdict(&rejection) {
-                                Verdict::Failed(error) => Some(ApiError::from(error)),
-                                Verdict::Stale => None,
-                            });
-                    return Err(match failed {
-                        Some(error) if error.status == StatusCode::BAD_REQUEST => {
-                            ApiError::bad_request("Failed to authenticate.")
-                        }
-                        Some(error) => error,
-                        None => ApiError::unavailable(
-                            "The record changed concurrently too many times; retry.",
-                        ),
-                    });
-                }
-            }
-        };
-        check_auth_rule(&app, &loaded, &login.doc, &caller)?;
-        // With MFA on, OAuth2 is one factor: the first answers 401 with an `mfaId`, the
-        // second (another method, or this one after another) completes the login.
-        let mfa_id = requested_mfa_id(&uri, &input);
-        if let MfaStep::Required(id) =
-            mfa::check(&app, &loaded, &login.doc, &caller, METHOD_OAUTH2, &mfa_id).await?
-        {
-            let response = (StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": id }))).into_response();
-            return Ok(match index {
-                Some(index) => with_index(response, index),
-                None => response,
-            });
-        }
-        // A login from a device the record has not used before mails the auth alert.
-        let client = crate::identity::client_info(
-            &app,
-            &headers,
-            peer.as_ref().map(|Extension(ConnectInfo(peer))| *peer),
-        );
-        note_login(&app, &loaded, &login.doc, &client);
-        let token = sign_for(
-            &loaded,
-            &login.doc,
-            loaded.auth.auth_token_duration_secs(),
-            Refresh::Allowed,
-        )?;
-        let body = json!({
-            "token": token,
-            "record": public_record(&loaded.collection, &login.doc, caller.is_superuser()),
-            "meta": user.meta(login.is_new),
-        });
-        let response = Json(body).into_response();
+    let (login, index) = propose_login(&app, &flow).await?;
+    check_auth_rule(&app, &loaded, &login.doc, &caller)?;
+    // With MFA on, OAuth2 is one factor: the first answers 401 with an `mfaId`, the
+    // second (another method, or this one after another) completes the login.
+    let mfa_id = requested_mfa_id(&uri, &input);
+    if let MfaStep::Required(id) =
+        mfa::check(&app, &loaded, &login.doc, &caller, METHOD_OAUTH2, &mfa_id).await?
+    {
+        let response = (StatusCode::UNAUTHORIZED, Json(json!({ "mfaId": id }))).into_response();
         return Ok(match index {
             Some(index) => with_index(response, index),
             None => response,
         });
     }
-    Err(ApiError::unavailable(
-        "The record changed concurrently too many times; retry.",
-    ))
+    // A login from a device the record has not used before mails the auth alert.
+    note_login(&app, &loaded, &login.doc, &client);
+    let token = sign_for(
+        &loaded,
+        &login.doc,
+        loaded.auth.auth_token_duration_secs(),
+        Refresh::Allowed,
+    )?;
+    let body = json!({
+        "token": token,
+        "record": public_record(&loaded.collection, &login.doc, caller.is_superuser()),
+        "meta": user.meta(login.is_new),
+    });
+    let response = Json(body).into_response();
+    Ok(match index {
+        Some(index) => with_index(response, index),
+        None => response,
+    })
 }

@@ -6,12 +6,10 @@
 
 use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Extension;
 use axum::Json;
 use edgebase_storage::{Command, CommandResult, RecordExpect};
 use rand::Rng;
@@ -20,6 +18,7 @@ use serde_json::{json, Value};
 use crate::auth::auth_collection;
 use crate::auth::check_auth_rule_in;
 use crate::auth::mfa::{complete_auth, requested_mfa_id, METHOD_OTP};
+use crate::auth::sign_in::SignIn;
 use crate::auth::verification::{body_text, loading_error, validating_error};
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
@@ -194,19 +193,14 @@ fn form_errors(otp_id: &str, code: &str) -> FieldErrors {
     errors
 }
 
-// One argument per extractor, as axum handlers take them.
-#[allow(clippy::too_many_arguments)]
-pub async fn auth_with_otp(
-    State(app): State<App>,
-    _fresh: Fresh,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(collection): Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
+pub async fn auth_with_otp(sign_in: SignIn, Body(body): Body) -> Result<Response, ApiError> {
+    let SignIn {
+        app,
+        loaded,
+        caller,
+        client,
+        uri,
+    } = sign_in;
     otp_enabled(&loaded)?;
     let input = json_object(&body).map_err(|_| loading_error())?;
     let (otp_id, code) = (body_text(&input, "otpId"), body_text(&input, "password"));
@@ -288,7 +282,6 @@ pub async fn auth_with_otp(
             Err(_) => tracing::error!(record = %record_id, "mark verified after OTP"),
         }
     }
-    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     check_auth_rule_in(&app, &loaded, &doc, &caller, METHOD_OTP)?;
     complete_auth(
         &app,
@@ -297,11 +290,7 @@ pub async fn auth_with_otp(
         &caller,
         METHOD_OTP,
         &requested_mfa_id(&uri, &input),
-        &crate::identity::client_info(
-            &app,
-            &headers,
-            peer.map(|Extension(ConnectInfo(peer))| peer),
-        ),
+        &client,
     )
     .await
 }

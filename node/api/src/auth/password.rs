@@ -3,23 +3,18 @@
 //! unknown identity still pays for a hash, so neither answer nor timing tells them apart.
 
 use edgebase_model::ValidationCode;
-use std::net::SocketAddr;
 
-use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::StatusCode;
 use axum::response::Response;
-use axum::Extension;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot,
 };
 use serde_json::Value;
 
-use crate::auth::auth_collection;
 use crate::auth::check_auth_rule_in;
 use crate::auth::mfa::{complete_auth, requested_mfa_id, METHOD_PASSWORD};
-use crate::client_address::client_address;
-use crate::consistency::Fresh;
+use crate::auth::sign_in::SignIn;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
 use edgebase_auth::password;
@@ -147,19 +142,14 @@ fn input_errors(
     errors
 }
 
-// One argument per extractor, as axum handlers take them.
-#[allow(clippy::too_many_arguments)]
-pub async fn auth_with_password(
-    State(app): State<App>,
-    _fresh: Fresh,
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
-    method: Method,
-    uri: Uri,
-    headers: HeaderMap,
-    Path(collection): Path<String>,
-    Body(body): Body,
-) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
+pub async fn auth_with_password(sign_in: SignIn, Body(body): Body) -> Result<Response, ApiError> {
+    let SignIn {
+        app,
+        loaded,
+        caller,
+        client,
+        uri,
+    } = sign_in;
     if !loaded.auth.password_auth.enabled {
         return Err(ApiError::forbidden(
             "The collection is not configured to allow password authentication.",
@@ -189,18 +179,15 @@ pub async fn auth_with_password(
             errors,
         ));
     }
-    let peer = peer.map(|Extension(ConnectInfo(peer))| peer);
     // Failed sign-ins are limited whatever the rate-limit settings say (`login_guard`).
-    let client = client_address(&*app.settings()?, &headers, peer);
     let now_secs = chrono::Utc::now().timestamp();
     let guard = app.login_guard();
-    if !guard.allows(&loaded.collection.id, &identity, &client, now_secs) {
+    if !guard.allows(&loaded.collection.id, &identity, &client.address, now_secs) {
         return Err(ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             "Too Many Requests.",
         ));
     }
-    let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let doc = find_record(&app, &loaded, &caller, &identity, &identity_field)?;
     let stored_hash = doc.as_ref().and_then(|doc| {
         doc.get("password")
@@ -221,7 +208,7 @@ pub async fn auth_with_password(
             doc
         }
         _ => {
-            guard.failed(&loaded.collection.id, &identity, &client, now_secs);
+            guard.failed(&loaded.collection.id, &identity, &client.address, now_secs);
             return Err(ApiError::bad_request("Failed to authenticate."));
         }
     };
@@ -233,7 +220,7 @@ pub async fn auth_with_password(
         &caller,
         METHOD_PASSWORD,
         &requested_mfa_id(&uri, &input),
-        &crate::identity::client_info(&app, &headers, peer),
+        &client,
     )
     .await
 }

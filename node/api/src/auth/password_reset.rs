@@ -24,18 +24,12 @@ use edgebase_model::ids;
 use edgebase_model::record_values::text;
 use edgebase_service::app::{App, LoadedCollection};
 use edgebase_service::record_mail::{
-    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, MailValues, SaveError,
+    email_errors, find_by_email, find_by_token, mail_token_once, resend_key, save_record, SaveError,
 };
 use edgebase_service::superusers;
 
 /// Longest password these forms accept.
 const PASSWORD_LENGTH_MAX: usize = 255;
-
-/// The resend guard's key for a record's password reset mail.
-fn resend_key(collection_id: &str, record_id: &str) -> String {
-    format!("password-reset:{collection_id}:{record_id}")
-}
 
 pub async fn request_password_reset(
     State(app): State<App>,
@@ -50,26 +44,13 @@ pub async fn request_password_reset(
     if !errors.is_empty() {
         return Err(validating_error(errors));
     }
-    let found = find_by_email(&app, &loaded, &email)?;
-    let claimed = |doc: &edgebase_model::record_values::Document| {
-        app.mailer().resend_guard().try_claim(
-            &resend_key(&loaded.collection.id, &text(doc, "id")),
-            std::time::Instant::now(),
-        )
-    };
-    if let Some(doc) = found.filter(|doc| claimed(doc)) {
-        let token = sign_record_token(&loaded, &doc, RecordTokenKind::PasswordReset, None)?;
-        let to = text(&doc, "email");
-        queue_template_mail(
+    if let Some(doc) = find_by_email(&app, &loaded, &email)? {
+        mail_token_once(
             &app,
             &loaded,
-            MailTemplate::PasswordReset,
-            &to,
             &doc,
-            MailValues {
-                token: &token,
-                ..MailValues::default()
-            },
+            RecordTokenKind::PasswordReset,
+            MailTemplate::PasswordReset,
         )?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -204,9 +185,11 @@ pub async fn confirm_password_reset(
     .await;
     match saved {
         Ok(_) => {
-            app.mailer()
-                .resend_guard()
-                .release(&resend_key(&loaded.collection.id, &record_id));
+            app.mailer().resend_guard().release(&resend_key(
+                RecordTokenKind::PasswordReset,
+                &loaded.collection.id,
+                &record_id,
+            ));
             Ok(StatusCode::NO_CONTENT.into_response())
         }
         Err(SaveError::Api(error)) => Err(error.into()),

@@ -18,8 +18,7 @@ use edgebase_model::ids;
 use edgebase_model::record_values::text;
 use edgebase_service::app::App;
 use edgebase_service::record_mail::{
-    email_errors, find_by_email, find_by_token, queue_template_mail, save_record,
-    sign_record_token, MailValues, SaveError,
+    email_errors, find_by_email, find_by_token, mail_token_once, resend_key, save_record, SaveError,
 };
 use edgebase_service::superusers::{self, SUPERUSERS_NAME};
 
@@ -41,11 +40,6 @@ pub(crate) fn body_text(body: &serde_json::Map<String, Value>, key: &str) -> Str
         .to_string()
 }
 
-/// The resend guard's key for a record's verification mail.
-fn resend_key(collection_id: &str, record_id: &str) -> String {
-    format!("verification:{collection_id}:{record_id}")
-}
-
 pub async fn request_verification(
     State(app): State<App>,
     _fresh: Fresh,
@@ -64,28 +58,16 @@ pub async fn request_verification(
     if !errors.is_empty() {
         return Err(validating_error(errors));
     }
-    if let Some(doc) = find_by_email(&app, &loaded, &email)? {
-        let resend_key = resend_key(&loaded.collection.id, &text(&doc, "id"));
-        if doc.get("verified").and_then(Value::as_bool) != Some(true)
-            && app
-                .mailer()
-                .resend_guard()
-                .try_claim(&resend_key, std::time::Instant::now())
-        {
-            let token = sign_record_token(&loaded, &doc, RecordTokenKind::Verification, None)?;
-            let to = text(&doc, "email");
-            queue_template_mail(
-                &app,
-                &loaded,
-                MailTemplate::Verification,
-                &to,
-                &doc,
-                MailValues {
-                    token: &token,
-                    ..MailValues::default()
-                },
-            )?;
-        }
+    let unverified = find_by_email(&app, &loaded, &email)?
+        .filter(|doc| doc.get("verified").and_then(Value::as_bool) != Some(true));
+    if let Some(doc) = unverified {
+        mail_token_once(
+            &app,
+            &loaded,
+            &doc,
+            RecordTokenKind::Verification,
+            MailTemplate::Verification,
+        )?;
     }
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -191,8 +173,10 @@ pub async fn confirm_verification(
             }
         }
     }
-    app.mailer()
-        .resend_guard()
-        .release(&resend_key(&loaded.collection.id, &text(&doc, "id")));
+    app.mailer().resend_guard().release(&resend_key(
+        RecordTokenKind::Verification,
+        &loaded.collection.id,
+        &text(&doc, "id"),
+    ));
     Ok(StatusCode::NO_CONTENT.into_response())
 }
