@@ -18,6 +18,7 @@ const PRODUCT_CRATES: &[&str] = &[
     "edgebase-consensus",
     "edgebase-storage",
     "edgebase-syntax",
+    "edgebase-blobs",
     "edgebase-client",
     "edgebase-wire",
 ];
@@ -39,6 +40,20 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
         ],
     ),
     ("edgebase-syntax", &["tokio", "serde", "rocksdb", "axum"]),
+    (
+        "edgebase-blobs",
+        &[
+            "axum",
+            "hyper",
+            "quinn",
+            "rocksdb",
+            "edgebase-storage",
+            "edgebase-consensus",
+            "edgebase-model",
+            "edgebase-service",
+            "edgebase-api",
+        ],
+    ),
     ("edgebase-wire", &["tokio", "reqwest", "rocksdb", "axum"]),
     (
         "edgebase-auth",
