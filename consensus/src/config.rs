@@ -67,6 +67,11 @@ impl ConsensusConfig {
         }
     }
 
+    /// Where file contents are kept, by hash.
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.data_dir.join("blobs")
+    }
+
     /// Where snapshots are written.
     pub fn snapshot_dir(&self) -> PathBuf {
         self.data_dir.join("snapshots")

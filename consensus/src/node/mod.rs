@@ -2,6 +2,7 @@
 //! QUIC endpoint and the RPC service, and routes writes, read barriers and membership changes
 //! to the leader.
 
+mod blobs;
 mod cluster_state;
 mod join_guard;
 mod leader_contact;
@@ -22,13 +23,14 @@ use edgebase_storage::Command;
 use futures::future::join_all;
 use openraft::error::{InitializeError, RaftError};
 
+pub use self::blobs::BlobReplication;
 pub use self::cluster_state::{ClusterState, MemberState};
 use self::join_guard::JoinGuard;
 use self::leader_contact::{watch_quorum_acks, LeaderContact};
 use self::leader_placement::LeaderPlacement;
 use self::node_core::{forward_error_to_consensus, NodeCore, Route};
 pub use self::outcome::WriteOutcome;
-use self::service::{NodeService, JOIN_RPC_TIMEOUT_MS};
+use self::service::{NodeService, BLOB_RECEIVES_MAX, JOIN_RPC_TIMEOUT_MS};
 use self::transfer_gate::TransferGate;
 use crate::config::ConsensusConfig;
 use crate::error::ConsensusError;
@@ -133,6 +135,11 @@ impl ConsensusNode {
         .await
         .map_err(ConsensusError::fatal)?;
 
+        let blobs = edgebase_blobs::BlobStore::open(config.blobs_dir()).map_err(|e| {
+            ConsensusError::Storage {
+                reason: e.to_string(),
+            }
+        })?;
         let join_guard = JoinGuard::new(&config.data_dir);
         let initialized = raft.is_initialized().await.map_err(ConsensusError::fatal)?;
         let votes_withheld = !initialized || join_guard.is_pending();
@@ -152,6 +159,8 @@ impl ConsensusNode {
             votes_withheld: AtomicBool::new(votes_withheld),
             transfer_gate: TransferGate::new(),
             leader_contact: LeaderContact::new(),
+            blobs,
+            blob_receives: tokio::sync::Semaphore::new(BLOB_RECEIVES_MAX),
         });
         let mut background_tasks = vec![tokio::spawn(watch_quorum_acks(core.clone()))];
         if let Some(placement) =

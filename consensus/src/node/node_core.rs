@@ -46,6 +46,10 @@ pub(crate) struct NodeCore {
     pub transfer_gate: TransferGate,
     /// When this node last heard from the leader (bounded-staleness reads).
     pub leader_contact: LeaderContact,
+    /// File contents by hash (`DATA_DIR/blobs`), pushed and fetched between nodes.
+    pub blobs: edgebase_blobs::BlobStore,
+    /// Blobs being received from peers at once; further pushes wait.
+    pub blob_receives: tokio::sync::Semaphore,
 }
 
 impl NodeCore {

@@ -10,8 +10,15 @@ use crate::node::node_core::{
     NodeCore, Route, JOIN_CATCH_UP_TIMEOUT_MS, MEMBERSHIP_CHANGE_TIMEOUT_MS,
 };
 use crate::transport::{
-    ForwardError, JoinRequest, MembershipChange, RpcRequest, RpcResponse, RpcService,
+    blob_transfer_deadline, read_blob_body, ForwardError, JoinRequest, MembershipChange,
+    RpcRequest, RpcResponse, RpcService,
 };
+use edgebase_blobs::BlobId;
+
+/// Blobs received from peers at once.
+pub(crate) const BLOB_RECEIVES_MAX: usize = 8;
+/// The largest blob a node takes from a peer.
+pub const BLOB_BYTES_MAX: u64 = 16 << 30;
 use crate::type_config::NodeId;
 
 /// How long a relayed join may take at the leader (catch-up plus promotion).
@@ -36,6 +43,31 @@ impl RpcService for NodeService {
     ) -> impl std::future::Future<Output = RpcResponse> + Send {
         let core = self.core.clone();
         async move { dispatch(&core, peer, request).await }
+    }
+
+    fn receive_blob(
+        &self,
+        peer: NodeId,
+        blob: [u8; 32],
+        size_bytes: u64,
+        body: &mut quinn::RecvStream,
+    ) -> impl std::future::Future<Output = RpcResponse> + Send {
+        let core = self.core.clone();
+        async move { receive_blob(&core, peer, blob, size_bytes, body).await }
+    }
+
+    fn open_blob(
+        &self,
+        blob: [u8; 32],
+    ) -> impl std::future::Future<Output = Option<(tokio::fs::File, u64)>> + Send {
+        let core = self.core.clone();
+        async move {
+            core.blobs
+                .open_blob(&BlobId::from_digest(blob))
+                .await
+                .ok()
+                .flatten()
+        }
     }
 }
 
@@ -87,6 +119,57 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
         } => RpcResponse::TransferLeader(handle_transfer_leader(core, requested_by, target).await),
         RpcRequest::StartElection { leader } => {
             RpcResponse::StartElection(core.start_election_local(leader).await)
+        }
+        RpcRequest::BlobHas { blob } => {
+            let held = core.blobs.size_of(&BlobId::from_digest(blob)).await;
+            RpcResponse::BlobHeld(matches!(held, Ok(Some(_))))
+        }
+        // Streamed on their own stream; the server hands them to `receive_blob` and
+        // `open_blob` and never here.
+        RpcRequest::BlobPush { .. } | RpcRequest::BlobFetch { .. } => {
+            RpcResponse::Refused("a blob transfer needs its own stream".into())
+        }
+    }
+}
+
+/// Take a pushed blob into the store: at most `BLOB_RECEIVES_MAX` at once, each bounded in
+/// size and time, kept only if the bytes hash to the announced id and are synced.
+async fn receive_blob(
+    core: &NodeCore,
+    peer: NodeId,
+    blob: [u8; 32],
+    size_bytes: u64,
+    body: &mut quinn::RecvStream,
+) -> RpcResponse {
+    let id = BlobId::from_digest(blob);
+    if size_bytes > BLOB_BYTES_MAX {
+        return RpcResponse::Refused(format!(
+            "blob of {size_bytes} bytes is over the {BLOB_BYTES_MAX} bytes a node takes"
+        ));
+    }
+    let Ok(_permit) = core.blob_receives.acquire().await else {
+        return RpcResponse::Refused("shutting down".into());
+    };
+    let mut writer = match core.blobs.writer_expecting(id, size_bytes).await {
+        Ok(writer) => writer,
+        Err(error) => return RpcResponse::Refused(error.to_string()),
+    };
+    let deadline = blob_transfer_deadline(size_bytes);
+    let received = tokio::time::timeout(deadline, read_blob_body(body, size_bytes, &mut writer))
+        .await
+        .unwrap_or_else(|_| Err(format!("blob not received within {deadline:?}")));
+    if let Err(reason) = received {
+        tracing::info!(peer, blob = %id, reason, "blob push failed");
+        return RpcResponse::Refused(reason);
+    }
+    match writer.finish().await {
+        Ok(_) => {
+            tracing::debug!(peer, blob = %id, size_bytes, "holding a pushed blob");
+            RpcResponse::BlobStored
+        }
+        Err(error) => {
+            tracing::warn!(peer, blob = %id, %error, "blob push not kept");
+            RpcResponse::Refused(error.to_string())
         }
     }
 }

@@ -40,6 +40,21 @@ pub enum RpcRequest {
     StartElection {
         leader: NodeId,
     },
+    /// Whether the receiver holds a blob (by its SHA-256).
+    BlobHas {
+        blob: [u8; 32],
+    },
+    /// The sender streams a blob of `size_bytes` right after this frame, raw, on the same
+    /// stream; the receiver answers once it holds the blob durably (or refuses).
+    BlobPush {
+        blob: [u8; 32],
+        size_bytes: u64,
+    },
+    /// Send me this blob: a [`RpcResponse::BlobFound`] frame then its bytes, raw, on the same
+    /// stream, or [`RpcResponse::BlobMissing`].
+    BlobFetch {
+        blob: [u8; 32],
+    },
 }
 
 impl RpcRequest {
@@ -54,7 +69,12 @@ impl RpcRequest {
             RpcRequest::ChangeMembership { requested_by, .. } => Some(*requested_by),
             RpcRequest::TransferLeader { requested_by, .. } => Some(*requested_by),
             RpcRequest::StartElection { leader } => Some(*leader),
-            RpcRequest::ClientWrite(_) | RpcRequest::ReadIndex | RpcRequest::NodeStatus => None,
+            RpcRequest::ClientWrite(_)
+            | RpcRequest::ReadIndex
+            | RpcRequest::NodeStatus
+            | RpcRequest::BlobHas { .. }
+            | RpcRequest::BlobPush { .. }
+            | RpcRequest::BlobFetch { .. } => None,
         }
     }
 
@@ -71,6 +91,9 @@ impl RpcRequest {
             RpcRequest::NodeStatus => "node_status",
             RpcRequest::TransferLeader { .. } => "transfer_leader",
             RpcRequest::StartElection { .. } => "start_election",
+            RpcRequest::BlobHas { .. } => "blob_has",
+            RpcRequest::BlobPush { .. } => "blob_push",
+            RpcRequest::BlobFetch { .. } => "blob_fetch",
         }
     }
 }
@@ -154,6 +177,14 @@ pub enum RpcResponse {
     NodeStatus(NodeStatus),
     TransferLeader(Result<(), ForwardError>),
     StartElection(Result<(), ForwardError>),
+    BlobHeld(bool),
+    /// The pushed blob is held durably.
+    BlobStored,
+    /// The fetched blob follows, `size_bytes` raw bytes.
+    BlobFound {
+        size_bytes: u64,
+    },
+    BlobMissing,
     /// The request was refused before it was looked at: the named sender is not the
     /// certificate's node, or the stream carried something undecodable.
     Refused(String),
@@ -173,6 +204,10 @@ impl RpcResponse {
             RpcResponse::NodeStatus(_) => "node_status",
             RpcResponse::TransferLeader(_) => "transfer_leader",
             RpcResponse::StartElection(_) => "start_election",
+            RpcResponse::BlobHeld(_) => "blob_held",
+            RpcResponse::BlobStored => "blob_stored",
+            RpcResponse::BlobFound { .. } => "blob_found",
+            RpcResponse::BlobMissing => "blob_missing",
             RpcResponse::Refused(_) => "refused",
         }
     }

@@ -1,6 +1,7 @@
 //! Node-to-node RPC over QUIC (quinn) with mutual TLS: framing, messages, the endpoint and
 //! connection cache, the accept loop, and openraft's network traits on top.
 
+mod blob_transfer;
 mod error;
 pub mod frame;
 mod message;
@@ -8,6 +9,7 @@ mod network;
 mod quic;
 mod server;
 
+pub use blob_transfer::{blob_transfer_deadline, read_blob_body, BLOB_CHUNK_BYTES};
 pub use error::TransportError;
 pub use frame::MAX_FRAME_BYTES;
 pub use message::{

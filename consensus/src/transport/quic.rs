@@ -163,27 +163,10 @@ impl QuicTransport {
             sent,
         };
 
-        let cached = timeout_at(deadline, self.connection(&target, addr))
-            .await
-            .map_err(|_| timed_out(false))??;
+        let (cached, peer_id, mut send, mut recv) = self
+            .open_stream(&target, addr, deadline, timeout_ms)
+            .await?;
         let connection = &cached.connection;
-        let peer_id = cached.peer_id.ok_or_else(|| TransportError::Handshake {
-            peer: addr.to_string(),
-            reason: "peer certificate names no node".to_string(),
-        })?;
-        if let PeerTarget::Node(expected) = target {
-            if expected != peer_id {
-                return Err(TransportError::Handshake {
-                    peer: addr.to_string(),
-                    reason: format!("expected node {expected}, certificate names {peer_id}"),
-                });
-            }
-        }
-
-        let (mut send, mut recv) = timeout_at(deadline, connection.open_bi())
-            .await
-            .map_err(|_| timed_out(false))?
-            .map_err(|e| classify_connection_error(addr, &e, Phase::BeforeSend))?;
 
         let exchange = async {
             write_frame(&mut send, &frame)
@@ -212,6 +195,62 @@ impl QuicTransport {
         };
         cached.consecutive_timeouts.store(0, Ordering::Relaxed);
         Ok((peer_id, response))
+    }
+
+    /// A new bidirectional stream to `target` at `addr`, on the cached connection (dialled
+    /// if need be), with the node id its certificate names.
+    async fn open_stream(
+        &self,
+        target: &PeerTarget,
+        addr: &str,
+        deadline: Instant,
+        timeout_ms: u64,
+    ) -> Result<(Cached, NodeId, quinn::SendStream, quinn::RecvStream), TransportError> {
+        let timed_out = || TransportError::Timeout {
+            peer: addr.to_string(),
+            timeout_ms,
+            sent: false,
+        };
+        let cached = timeout_at(deadline, self.connection(target, addr))
+            .await
+            .map_err(|_| timed_out())??;
+        let peer_id = cached.peer_id.ok_or_else(|| TransportError::Handshake {
+            peer: addr.to_string(),
+            reason: "peer certificate names no node".to_string(),
+        })?;
+        if let PeerTarget::Node(expected) = target {
+            if *expected != peer_id {
+                return Err(TransportError::Handshake {
+                    peer: addr.to_string(),
+                    reason: format!("expected node {expected}, certificate names {peer_id}"),
+                });
+            }
+        }
+        let (send, recv) = timeout_at(deadline, cached.connection.open_bi())
+            .await
+            .map_err(|_| timed_out())?
+            .map_err(|e| classify_connection_error(addr, &e, Phase::BeforeSend))?;
+        Ok((cached, peer_id, send, recv))
+    }
+
+    /// A stream to node `target` for a streamed exchange (blob transfers), bounded by
+    /// `timeout` for opening.
+    pub(crate) async fn open_stream_to(
+        &self,
+        target: NodeId,
+        addr: &str,
+        timeout: Duration,
+    ) -> Result<(quinn::SendStream, quinn::RecvStream), TransportError> {
+        let timeout_ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        let (_, _, send, recv) = self
+            .open_stream(
+                &PeerTarget::Node(target),
+                addr,
+                Instant::now() + timeout,
+                timeout_ms,
+            )
+            .await?;
+        Ok((send, recv))
     }
 
     fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<(PeerTarget, String), Slot>> {

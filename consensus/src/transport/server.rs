@@ -26,6 +26,22 @@ pub trait RpcService: Send + Sync + 'static {
     /// request names has already been checked against `peer`.
     fn handle(&self, peer: NodeId, request: RpcRequest)
         -> impl Future<Output = RpcResponse> + Send;
+
+    /// Take the `size_bytes` of a pushed blob from `body` and answer once it is held durably
+    /// ([`RpcResponse::BlobStored`]) or why not.
+    fn receive_blob(
+        &self,
+        peer: NodeId,
+        blob: [u8; 32],
+        size_bytes: u64,
+        body: &mut quinn::RecvStream,
+    ) -> impl Future<Output = RpcResponse> + Send;
+
+    /// A held blob opened for reading, with its size (`None` when not held).
+    fn open_blob(
+        &self,
+        blob: [u8; 32],
+    ) -> impl Future<Output = Option<(tokio::fs::File, u64)>> + Send;
 }
 
 /// Accept connections on `endpoint` until it is closed.
@@ -142,7 +158,18 @@ async fn serve_stream<S: RpcService>(
                     "request names node {named} but the certificate names node {peer}"
                 ))
             }
-            _ => service.handle(peer, request).await,
+            _ => match request {
+                RpcRequest::BlobPush { blob, size_bytes } => {
+                    service
+                        .receive_blob(peer, blob, size_bytes, &mut recv)
+                        .await
+                }
+                RpcRequest::BlobFetch { blob } => {
+                    send_blob(peer, blob, &mut send, &*service).await;
+                    return;
+                }
+                request => service.handle(peer, request).await,
+            },
         },
     };
     let frame = match encode_frame(&response) {
@@ -160,4 +187,52 @@ async fn serve_stream<S: RpcService>(
         return;
     }
     let _ = send.finish();
+}
+
+/// Answer a fetch: the `BlobFound` frame then the blob's bytes, or `BlobMissing`; bounded by
+/// [`crate::transport::blob_transfer_deadline`] so a peer that stops reading cannot hold the
+/// stream.
+async fn send_blob<S: RpcService>(
+    peer: NodeId,
+    blob: [u8; 32],
+    send: &mut quinn::SendStream,
+    service: &S,
+) {
+    let Some((file, size_bytes)) = service.open_blob(blob).await else {
+        if let Ok(frame) = encode_frame(&RpcResponse::BlobMissing) {
+            if write_frame(send, &frame).await.is_ok() {
+                let _ = send.finish();
+            }
+        }
+        return;
+    };
+    let Ok(frame) = encode_frame(&RpcResponse::BlobFound { size_bytes }) else {
+        return;
+    };
+    let transfer = async {
+        write_frame(send, &frame).await?;
+        let mut body = tokio::io::AsyncReadExt::take(file, size_bytes);
+        let copied = tokio::io::copy(&mut body, send).await?;
+        if copied != size_bytes {
+            return Err(std::io::Error::other(format!(
+                "blob shrank to {copied} of {size_bytes} bytes while sent"
+            )));
+        }
+        Ok::<(), std::io::Error>(())
+    };
+    let deadline = crate::transport::blob_transfer_deadline(size_bytes);
+    match tokio::time::timeout(deadline, transfer).await {
+        Ok(Ok(())) => {
+            let _ = send.finish();
+            tracing::debug!(peer, size_bytes, "sent a blob");
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(peer, %error, "send blob");
+            let _ = send.reset(quinn::VarInt::from_u32(3));
+        }
+        Err(_) => {
+            tracing::info!(peer, size_bytes, "blob send too slow; stopped");
+            let _ = send.reset(quinn::VarInt::from_u32(3));
+        }
+    }
 }
