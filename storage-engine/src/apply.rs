@@ -6,6 +6,7 @@ use std::sync::Arc;
 use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
 use crate::compiled_collection::CompiledCollections;
+use crate::file_refs;
 use crate::index::maintain::{self, RecordMap};
 use crate::kv::KvBackend;
 use crate::overlay::Overlay;
@@ -332,7 +333,7 @@ fn delete_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, Sto
     overlay.delete(keys::collection(id));
     overlay.delete(keys::collection_name(&current.name));
     overlay.delete(keys::collection_order(current.created_seq));
-    delete_all_records(overlay, id);
+    delete_all_records(overlay, id)?;
     Ok(Ok(()))
 }
 
@@ -381,6 +382,22 @@ fn migrate_collection(
     if !rewrite && added.is_empty() {
         return Ok(Ok(()));
     }
+    // A removed file field's files are no longer named by the record: their entries, and
+    // the references that keep their blobs, go with the field.
+    let file_fields: Vec<String> = context
+        .compiled
+        .get(&new.id, &new.name, &new.doc_json)
+        .map(|compiled| {
+            compiled
+                .schema()
+                .fields
+                .iter()
+                .filter(|field| field.type_name == "file")
+                .map(|field| field.name.clone())
+                .collect()
+        })
+        .unwrap_or_default();
+    let file_fields: Vec<&str> = file_fields.iter().map(String::as_str).collect();
     let prefix = keys::records_prefix(collection_id);
     let stored = overlay.scan_prefix_merged(&prefix)?;
     let mut records: Vec<(String, RecordMap)> = Vec::with_capacity(stored.len());
@@ -398,6 +415,11 @@ fn migrate_collection(
                 map.remove(name);
             }
             map.extend(moved);
+            let old_blobs = file_refs::blobs_of(&map);
+            if file_refs::prune_unnamed(&mut map, &file_fields) {
+                let new_blobs = file_refs::blobs_of(&map);
+                file_refs::replace_refs(overlay, collection_id, &record_id, &old_blobs, &new_blobs);
+            }
             value.doc_json = serde_json::Value::Object(map.clone()).to_string();
             value.version = version;
             overlay.put(key, encode(&value, "record")?);
@@ -443,18 +465,21 @@ fn truncate_collection(overlay: &mut Overlay<'_>, id: &str) -> Result<Outcome, S
     if collection(overlay, id)?.is_none() {
         return Ok(Err(Rejection::CollectionMissing));
     }
-    delete_all_records(overlay, id);
+    delete_all_records(overlay, id)?;
     Ok(Ok(()))
 }
 
-/// Every record of a collection, with its order keys and count, in range deletes.
-fn delete_all_records(overlay: &mut Overlay<'_>, id: &str) {
+/// Every record of a collection, with its order keys, count and blob references (range
+/// deletes, and one delete per reference).
+fn delete_all_records(overlay: &mut Overlay<'_>, id: &str) -> Result<(), StorageError> {
     maintain::drop_all(overlay, id);
+    file_refs::drop_collection_refs(overlay, id)?;
     overlay.delete(keys::record_count(id));
     for prefix in [keys::records_prefix(id), keys::record_order_prefix(id)] {
         let end = keys::prefix_end(&prefix);
         overlay.delete_range(prefix, end);
     }
+    Ok(())
 }
 
 fn record_count(overlay: &Overlay<'_>, collection_id: &str) -> Result<u64, StorageError> {
@@ -511,7 +536,11 @@ fn put_record(
             return Ok(Err(rejection));
         }
     };
-    if !indexes.is_empty() {
+    let old_files = current
+        .as_ref()
+        .is_some_and(|current| file_refs::may_refer_to_blobs(&current.doc_json));
+    let new_files = file_refs::may_refer_to_blobs(doc_json);
+    if !indexes.is_empty() || old_files || new_files {
         let old = current
             .as_ref()
             .map(|current| maintain::record_map(&current.doc_json));
@@ -528,6 +557,14 @@ fn put_record(
             context.skip();
             return Ok(Err(rejection));
         }
+        let old_blobs = old.as_ref().map(file_refs::blobs_of).unwrap_or_default();
+        file_refs::replace_refs(
+            overlay,
+            collection_id,
+            record_id,
+            &old_blobs,
+            &file_refs::blobs_of(&new),
+        );
     }
     let created_seq = match current {
         Some(current) => {
@@ -586,7 +623,7 @@ fn delete_record(
         &collection_value.doc_json,
     )
     .unwrap_or_else(|_| Arc::from([]));
-    if !indexes.is_empty() {
+    if !indexes.is_empty() || file_refs::may_refer_to_blobs(&current.doc_json) {
         let old = maintain::record_map(&current.doc_json);
         // Removing entries never conflicts.
         let _removed = maintain::replace_entries(
@@ -597,6 +634,13 @@ fn delete_record(
             Some(&old),
             None,
         )?;
+        file_refs::replace_refs(
+            overlay,
+            collection_id,
+            record_id,
+            &file_refs::blobs_of(&old),
+            &Default::default(),
+        );
     }
     overlay.delete(keys::record(collection_id, record_id));
     overlay.delete(keys::record_order(

@@ -15,6 +15,8 @@
 //! | 07  | setting key                           | setting JSON                |
 //! | 08  | len+collection id, len+index name, encoded column values [, record id] | record id |
 //! | 09  | setting key                           | log index of its last write (8 BE) |
+//! | 0A  | blob sha-256 (32), len+collection id, record id | empty (a record refers to the blob) |
+//! | 0B  | len+collection id, len+record id, blob sha-256 (32) | empty (the same, by record) |
 //!
 //! Index entries (tag 08) carry the record id suffix unless the index is unique and every
 //! column is non-null; see `index::key_encoding` for the column value encoding. A setting
@@ -30,6 +32,8 @@ const TAG_RECORD_COUNT: u8 = 0x06;
 const TAG_SETTING: u8 = 0x07;
 const TAG_INDEX: u8 = 0x08;
 const TAG_SETTING_VERSION: u8 = 0x09;
+const TAG_BLOB_REF: u8 = 0x0A;
+const TAG_RECORD_BLOB: u8 = 0x0B;
 
 pub(crate) fn last_applied() -> Vec<u8> {
     vec![TAG_META, b'a']
@@ -110,6 +114,52 @@ pub(crate) fn index_prefix(collection_id: &str, index_name: &str) -> Vec<u8> {
     key.extend_from_slice(&length.to_be_bytes());
     key.extend_from_slice(index_name.as_bytes());
     key
+}
+
+/// "Record `record_id` of `collection_id` refers to blob `blob`", by blob.
+pub(crate) fn blob_ref(blob: &[u8; 32], collection_id: &str, record_id: &str) -> Vec<u8> {
+    let mut key = blob_ref_prefix(blob);
+    let length = u32::try_from(collection_id.len()).unwrap_or(u32::MAX);
+    key.extend_from_slice(&length.to_be_bytes());
+    key.extend_from_slice(collection_id.as_bytes());
+    key.extend_from_slice(record_id.as_bytes());
+    key
+}
+
+/// Every record that refers to `blob`.
+pub(crate) fn blob_ref_prefix(blob: &[u8; 32]) -> Vec<u8> {
+    tagged(TAG_BLOB_REF, blob)
+}
+
+/// Every reference to any blob, by blob.
+pub(crate) fn blob_refs_prefix() -> Vec<u8> {
+    vec![TAG_BLOB_REF]
+}
+
+/// The blob of a [`blob_ref`] key (the 32 bytes after the tag).
+pub(crate) fn blob_of_ref(key: &[u8]) -> Option<[u8; 32]> {
+    key.get(1..33)?.try_into().ok()
+}
+
+/// The same reference, by record.
+pub(crate) fn record_blob(collection_id: &str, record_id: &str, blob: &[u8; 32]) -> Vec<u8> {
+    let mut key = record_blobs_prefix(collection_id, record_id);
+    key.extend_from_slice(blob);
+    key
+}
+
+/// Every blob one record refers to.
+pub(crate) fn record_blobs_prefix(collection_id: &str, record_id: &str) -> Vec<u8> {
+    let mut key = collection_blobs_prefix(collection_id);
+    let length = u32::try_from(record_id.len()).unwrap_or(u32::MAX);
+    key.extend_from_slice(&length.to_be_bytes());
+    key.extend_from_slice(record_id.as_bytes());
+    key
+}
+
+/// Every blob any record of one collection refers to.
+pub(crate) fn collection_blobs_prefix(collection_id: &str) -> Vec<u8> {
+    with_collection(TAG_RECORD_BLOB, collection_id)
 }
 
 /// The first key after every key that starts with `prefix` (exclusive end of a range

@@ -241,6 +241,48 @@ impl StateMachine {
         crate::query::validate_filter(&*view, &self.compiled, collection_doc_json, expr)
     }
 
+    /// Whether any record refers to `blob` (by its SHA-256).
+    pub fn blob_referenced(&self, blob: &[u8; 32]) -> Result<bool, StorageError> {
+        let view = self.backend.view()?;
+        let mut found = false;
+        view.scan_prefix(&keys::blob_ref_prefix(blob), &mut |_, _| {
+            found = true;
+            Ok(ScanStep::Stop)
+        })?;
+        Ok(found)
+    }
+
+    /// The blobs records refer to, in hash order, starting after `after`, at most `limit`:
+    /// page through them to make sure a node holds every one.
+    pub fn referenced_blobs(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<[u8; 32]>, StorageError> {
+        let view = self.backend.view()?;
+        let prefix = keys::blob_refs_prefix();
+        let start = match after {
+            Some(blob) => keys::prefix_end(&keys::blob_ref_prefix(blob)),
+            None => prefix.clone(),
+        };
+        let mut blobs: Vec<[u8; 32]> = Vec::new();
+        if limit == 0 {
+            return Ok(blobs);
+        }
+        view.scan_prefix_from(&prefix, &start, &mut |key, _| {
+            let blob = keys::blob_of_ref(key)
+                .ok_or_else(|| StorageError::corrupt("blob reference", "short key"))?;
+            if blobs.last() != Some(&blob) {
+                if blobs.len() == limit {
+                    return Ok(ScanStep::Stop);
+                }
+                blobs.push(blob);
+            }
+            Ok(ScanStep::Continue)
+        })?;
+        Ok(blobs)
+    }
+
     pub fn count_records(&self, collection_id: &str) -> Result<u64, StorageError> {
         let view = self.backend.view()?;
         record_count_in(&*view, collection_id)

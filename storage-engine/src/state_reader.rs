@@ -81,6 +81,20 @@ impl StateReader {
         self.state.validate_filter(collection_doc_json, expr)
     }
 
+    /// See [`StateMachine::blob_referenced`].
+    pub fn blob_referenced(&self, blob: &[u8; 32]) -> Result<bool, StorageError> {
+        self.state.blob_referenced(blob)
+    }
+
+    /// See [`StateMachine::referenced_blobs`].
+    pub fn referenced_blobs(
+        &self,
+        after: Option<&[u8; 32]>,
+        limit: usize,
+    ) -> Result<Vec<[u8; 32]>, StorageError> {
+        self.state.referenced_blobs(after, limit)
+    }
+
     pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
         self.state.setting(key)
     }
