@@ -13,6 +13,7 @@ use edgebase_model::auth_collection;
 use edgebase_model::time;
 use edgebase_service::app::{App, Limits};
 use edgebase_service::auth_sessions::{self, SessionKind};
+use edgebase_service::blob_keeper::{self, KeeperTiming};
 use edgebase_service::collections::ensure_system_collection;
 use edgebase_service::superusers;
 use edgebase_service::ServiceError;
@@ -25,10 +26,15 @@ const BOOTSTRAP_DEADLINE: Duration = Duration::from_secs(120);
 /// A started node: consensus running, state readable, the API not yet served.
 pub struct StartedNode {
     pub app: App,
+    /// Background work stopped on shutdown (the blob keeper).
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
 
 impl StartedNode {
     pub async fn shutdown(self) {
+        for task in &self.tasks {
+            task.abort();
+        }
         if let Err(error) = self.app.consensus().shutdown().await {
             tracing::warn!(%error, "shut down consensus");
         }
@@ -139,7 +145,12 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         // because they exist already is success.
         bootstrap(&app, first_start).await?;
     }
-    Ok(StartedNode { app })
+    let timing = KeeperTiming {
+        sweep_interval: Duration::from_secs(args.blobs.blob_sweep_interval_secs),
+        grace: Duration::from_secs(args.blobs.blob_grace_secs),
+    };
+    let tasks = vec![tokio::spawn(blob_keeper::run(app.clone(), timing))];
+    Ok(StartedNode { app, tasks })
 }
 
 /// Whether this start made a new cluster (which then gets PocketBase's `users` collection).

@@ -120,9 +120,11 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
         RpcRequest::StartElection { leader } => {
             RpcResponse::StartElection(core.start_election_local(leader).await)
         }
+        // A copy a peer is about to rely on starts its grace period again, so a collector
+        // here does not take it away before the peer's write commits.
         RpcRequest::BlobHas { blob } => {
-            let held = core.blobs.size_of(&BlobId::from_digest(blob)).await;
-            RpcResponse::BlobHeld(matches!(held, Ok(Some(_))))
+            let held = core.blobs.touch(&BlobId::from_digest(blob)).await;
+            RpcResponse::BlobHeld(matches!(held, Ok(true)))
         }
         // Streamed on their own stream; the server hands them to `receive_blob` and
         // `open_blob` and never here.

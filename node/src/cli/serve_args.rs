@@ -61,6 +61,33 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = REQUEST_RECORDS_EXAMINED_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
     #[serde(default = "request_records_examined_max_default")]
     pub request_records_examined_max: u64,
+    #[command(flatten)]
+    #[serde(default)]
+    pub blobs: BlobArgs,
+}
+
+const BLOB_SWEEP_INTERVAL_DEFAULT_SECS: u64 = 30;
+const BLOB_GRACE_DEFAULT_SECS: u64 = 3_600;
+
+/// How this node keeps its file contents in line with the records.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct BlobArgs {
+    /// How often the node fetches referenced blobs it lacks and removes unreferenced ones.
+    #[arg(long, default_value_t = BLOB_SWEEP_INTERVAL_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub blob_sweep_interval_secs: u64,
+    /// How long a blob no record refers to is kept before it is removed. It must be longer
+    /// than any upload takes (store, push to a majority, commit the record).
+    #[arg(long, default_value_t = BLOB_GRACE_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
+    pub blob_grace_secs: u64,
+}
+
+impl Default for BlobArgs {
+    fn default() -> Self {
+        BlobArgs {
+            blob_sweep_interval_secs: BLOB_SWEEP_INTERVAL_DEFAULT_SECS,
+            blob_grace_secs: BLOB_GRACE_DEFAULT_SECS,
+        }
+    }
 }
 
 const REQUEST_RECORDS_EXAMINED_MAX_DEFAULT: u64 = 1_000_000;
@@ -129,6 +156,7 @@ impl ServeArgs {
             leader_regions: Vec::new(),
             http_edge: HttpEdgeArgs::default(),
             request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
+            blobs: BlobArgs::default(),
         }
     }
 

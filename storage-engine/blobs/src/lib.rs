@@ -11,5 +11,5 @@ mod writer;
 
 pub use blob_id::BlobId;
 pub use error::BlobError;
-pub use store::{BlobStore, StoredBlob};
+pub use store::{BlobStore, HeldBlob, StoredBlob};
 pub use writer::BlobWriter;

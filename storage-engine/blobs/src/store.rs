@@ -13,6 +13,14 @@ pub struct StoredBlob {
     pub size_bytes: u64,
 }
 
+/// A blob found on disk by [`BlobStore::list`], with when it was stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeldBlob {
+    pub id: BlobId,
+    pub size_bytes: u64,
+    pub stored_at: std::time::SystemTime,
+}
+
 /// The blob directory of one node; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -100,6 +108,25 @@ impl BlobStore {
         Ok(Some((file, size)))
     }
 
+    /// Restart a held blob's age (a peer confirmed it needs this copy); whether it is held.
+    pub async fn touch(&self, id: &BlobId) -> Result<bool, BlobError> {
+        let path = self.path_of(id);
+        let touched = path.clone();
+        let outcome = tokio::task::spawn_blocking(move || {
+            std::fs::File::options()
+                .write(true)
+                .open(&touched)
+                .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+        })
+        .await
+        .map_err(|error| BlobError::io("touch blob", &path, std::io::Error::other(error)))?;
+        match outcome {
+            Ok(()) => Ok(true),
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(false),
+            Err(source) => Err(BlobError::io("touch blob", path, source)),
+        }
+    }
+
     /// Remove a blob; whether it was there.
     pub async fn remove(&self, id: &BlobId) -> Result<bool, BlobError> {
         let path = self.path_of(id);
@@ -111,7 +138,7 @@ impl BlobStore {
     }
 
     /// Every blob this node holds (for garbage collection and catching up), in id order.
-    pub async fn list(&self) -> Result<Vec<StoredBlob>, BlobError> {
+    pub async fn list(&self) -> Result<Vec<HeldBlob>, BlobError> {
         let dir = self.addressed_dir();
         let listed = tokio::task::spawn_blocking(move || list_addressed(&dir))
             .await
@@ -130,7 +157,7 @@ impl BlobStore {
     }
 }
 
-fn list_addressed(dir: &Path) -> Result<Vec<StoredBlob>, BlobError> {
+fn list_addressed(dir: &Path) -> Result<Vec<HeldBlob>, BlobError> {
     let mut blobs = Vec::new();
     let shards =
         std::fs::read_dir(dir).map_err(|source| BlobError::io("list blobs", dir, source))?;
@@ -143,8 +170,16 @@ fn list_addressed(dir: &Path) -> Result<Vec<StoredBlob>, BlobError> {
             let Some(id) = name.to_str().and_then(|name| name.parse::<BlobId>().ok()) else {
                 continue;
             };
-            let size_bytes = entry.metadata().map(|metadata| metadata.len()).unwrap_or(0);
-            blobs.push(StoredBlob { id, size_bytes });
+            let Ok(metadata) = entry.metadata() else {
+                continue;
+            };
+            blobs.push(HeldBlob {
+                id,
+                size_bytes: metadata.len(),
+                stored_at: metadata
+                    .modified()
+                    .unwrap_or(std::time::SystemTime::UNIX_EPOCH),
+            });
         }
     }
     blobs.sort_by_key(|blob| blob.id);

@@ -116,6 +116,13 @@ fn settle(partial: &Path, target: &Path, shard: &Path, addressed: &Path) -> Resu
     if target.exists() {
         std::fs::remove_file(partial)
             .map_err(|source| BlobError::io("drop duplicate blob", partial, source))?;
+        // Stored again: its age restarts, so a collector's grace period covers this write
+        // as it covers a new blob.
+        std::fs::File::options()
+            .write(true)
+            .open(target)
+            .and_then(|file| file.set_modified(std::time::SystemTime::now()))
+            .map_err(|source| BlobError::io("touch blob", target, source))?;
         return Ok(());
     }
     std::fs::rename(partial, target)

@@ -1,0 +1,150 @@
+//! Keeps this node's blobs in line with the replicated state, in the background: every
+//! blob a record refers to and this node lacks is fetched from a member that holds it (so a
+//! download here is local, and a node that installed a snapshot or lost its disk fills back
+//! up), and a blob no record refers to is removed once it is older than the grace period.
+//!
+//! The grace period is what keeps an upload safe before its write commits: the uploading
+//! node stores the blob, then pushes it, then proposes the write, all within one request,
+//! and every copy's age restarts when it is stored or confirmed to a peer (`BlobHas`), so
+//! only blobs unreferenced for longer than any upload can take are removed.
+
+use std::time::{Duration, SystemTime};
+
+use edgebase_blobs::BlobId;
+use tokio::task::JoinSet;
+
+use crate::app::App;
+use crate::error::ServiceError;
+
+/// Blobs fetched at once while catching up.
+const FETCHES_IN_FLIGHT_MAX: usize = 4;
+/// Referenced blobs read from the state per page.
+const REFERENCED_PAGE: usize = 1_000;
+
+/// How often the keeper runs and how long an unreferenced blob is kept.
+#[derive(Debug, Clone, Copy)]
+pub struct KeeperTiming {
+    pub sweep_interval: Duration,
+    pub grace: Duration,
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Referenced blobs this node lacked.
+    pub missing: u64,
+    pub fetched: u64,
+    /// Unreferenced blobs removed.
+    pub removed: u64,
+}
+
+/// Sweep every `timing.sweep_interval` until the task is aborted.
+pub async fn run(app: App, timing: KeeperTiming) {
+    let mut ticks = tokio::time::interval(timing.sweep_interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticks.tick().await;
+        match sweep(&app, timing.grace).await {
+            Ok(report) if report != SweepReport::default() => {
+                tracing::info!(?report, "blob sweep");
+            }
+            Ok(_) => {}
+            Err(error) => tracing::warn!(%error, "blob sweep failed; trying again later"),
+        }
+    }
+}
+
+/// One pass: fetch what is missing, then remove what is unreferenced and past `grace`.
+pub async fn sweep(app: &App, grace: Duration) -> Result<SweepReport, ServiceError> {
+    let mut report = fetch_missing(app).await?;
+    report.removed = remove_unreferenced(app, grace).await?;
+    Ok(report)
+}
+
+async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
+    let consensus = app.consensus();
+    let blobs = consensus.blobs();
+    let mut report = SweepReport::default();
+    let mut after: Option<[u8; 32]> = None;
+    let mut fetches = JoinSet::new();
+    loop {
+        let page = app
+            .state()
+            .referenced_blobs(after.as_ref(), REFERENCED_PAGE)?;
+        let Some(last) = page.last().copied() else {
+            break;
+        };
+        for digest in page {
+            let blob = BlobId::from_digest(digest);
+            let held = blobs
+                .size_of(&blob)
+                .await
+                .map_err(|error| ServiceError::internal_from("read a blob", error))?;
+            if held.is_some() {
+                continue;
+            }
+            report.missing += 1;
+            if report.missing == 1 {
+                tracing::info!("this node lacks referenced blobs; fetching them");
+            }
+            while fetches.len() >= FETCHES_IN_FLIGHT_MAX {
+                report.fetched += joined(fetches.join_next().await);
+            }
+            let consensus = consensus.clone();
+            fetches.spawn(async move {
+                match consensus.fetch_blob(blob).await {
+                    Ok(Some(_)) => true,
+                    Ok(None) => {
+                        tracing::warn!(%blob, "no reachable member holds a referenced blob");
+                        false
+                    }
+                    Err(error) => {
+                        tracing::warn!(%blob, %error, "fetch a referenced blob");
+                        false
+                    }
+                }
+            });
+        }
+        after = Some(last);
+    }
+    while let Some(done) = fetches.join_next().await {
+        report.fetched += joined(Some(done));
+    }
+    if report.missing > 0 {
+        tracing::info!(
+            missing = report.missing,
+            fetched = report.fetched,
+            "fetched referenced blobs this node lacked"
+        );
+    }
+    Ok(report)
+}
+
+fn joined(done: Option<Result<bool, tokio::task::JoinError>>) -> u64 {
+    u64::from(matches!(done, Some(Ok(true))))
+}
+
+async fn remove_unreferenced(app: &App, grace: Duration) -> Result<u64, ServiceError> {
+    let blobs = app.consensus().blobs();
+    let held = blobs
+        .list()
+        .await
+        .map_err(|error| ServiceError::internal_from("list blobs", error))?;
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for blob in held {
+        let age = now.duration_since(blob.stored_at).unwrap_or_default();
+        if age < grace || app.state().blob_referenced(blob.id.as_bytes())? {
+            continue;
+        }
+        if blobs
+            .remove(&blob.id)
+            .await
+            .map_err(|error| ServiceError::internal_from("remove a blob", error))?
+        {
+            tracing::debug!(blob = %blob.id, size_bytes = blob.size_bytes, "removed an unreferenced blob");
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
