@@ -12,6 +12,7 @@ pub mod consistency;
 pub mod error;
 pub mod extract;
 pub mod fields_layer;
+pub mod files;
 pub mod health;
 pub mod http_server;
 pub mod identity;
