@@ -206,9 +206,20 @@ pub enum FieldKind {
         #[serde(default)]
         cost: i64,
     },
-    /// Accepted on the wire so that a collection naming it gets a clear refusal; the
-    /// server does not store file fields yet.
-    File {},
+    /// File names; the contents are blobs (`maxSize` 0 means PocketBase's 5 MiB,
+    /// `maxSelect` above 1 makes the value a list).
+    File {
+        #[serde(rename = "maxSelect", default)]
+        max_select: i64,
+        #[serde(rename = "maxSize", default)]
+        max_size: i64,
+        #[serde(rename = "mimeTypes", default, deserialize_with = "null_as_empty")]
+        mime_types: Vec<String>,
+        #[serde(default, deserialize_with = "null_as_empty")]
+        thumbs: Vec<String>,
+        #[serde(default)]
+        protected: bool,
+    },
 }
 
 /// A JSON `null` list is an empty one, as Go reads it.
@@ -234,17 +245,17 @@ impl FieldKind {
             FieldKind::Relation { .. } => "relation",
             FieldKind::GeoPoint {} => "geoPoint",
             FieldKind::Password { .. } => "password",
-            FieldKind::File {} => "file",
+            FieldKind::File { .. } => "file",
         }
     }
 
-    /// Whether a record holds a list of values for this field (select and relation with
-    /// `maxSelect` above 1).
+    /// Whether a record holds a list of values for this field (select, relation and file
+    /// with `maxSelect` above 1).
     pub fn is_multiple(&self) -> bool {
         match self {
-            FieldKind::Select { max_select, .. } | FieldKind::Relation { max_select, .. } => {
-                *max_select > 1
-            }
+            FieldKind::Select { max_select, .. }
+            | FieldKind::Relation { max_select, .. }
+            | FieldKind::File { max_select, .. } => *max_select > 1,
             _ => false,
         }
     }

@@ -16,6 +16,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
 use edgebase_model::fields_param::FieldsPicker;
+use edgebase_model::record_values::NO_UPLOADS;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
@@ -195,6 +196,7 @@ async fn plan_one(
         app,
         caller,
         pending,
+        uploads: &NO_UPLOADS,
     };
     let body = request.body.clone().unwrap_or_default();
     let collection_of = |name: &str| {

@@ -16,6 +16,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::extract::{json_object, Body};
 use crate::paging::ListQuery;
+use edgebase_model::record_values::NO_UPLOADS;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
@@ -174,6 +175,7 @@ async fn write(
         app,
         caller,
         pending: &pending,
+        uploads: &NO_UPLOADS,
     };
     let planner = &planner;
     app.propose_planned(

@@ -146,9 +146,8 @@ fn add_missing_system_indexes(collection: &mut Collection) {
     }
 }
 
-/// The `users` collection a new cluster starts with, as PocketBase 0.40 creates it, except
-/// `avatar`: EdgeBase has no file fields yet, so the collection has no avatar field (and
-/// its OAuth2 `avatarURL` mapping is empty) until files exist.
+/// The `users` collection a new cluster starts with, as PocketBase 0.40 creates it: `name`,
+/// an image `avatar` (which OAuth2's `avatarURL` maps to), `created` and `updated`.
 pub fn users_collection(now: &str) -> Result<Collection, FieldErrors> {
     let mut fields: Vec<Field> = system_fields();
     let text_field = |name: &str| Field {
@@ -181,6 +180,30 @@ pub fn users_collection(now: &str) -> Result<Collection, FieldErrors> {
         },
     };
     fields.push(text_field("name"));
+    fields.push(Field {
+        id: ids::field_id("file", "avatar"),
+        name: "avatar".into(),
+        help: String::new(),
+        hidden: false,
+        presentable: false,
+        required: false,
+        system: false,
+        kind: FieldKind::File {
+            max_select: 1,
+            max_size: 0,
+            mime_types: [
+                "image/jpeg",
+                "image/png",
+                "image/svg+xml",
+                "image/gif",
+                "image/webp",
+            ]
+            .map(String::from)
+            .to_vec(),
+            thumbs: Vec::new(),
+            protected: false,
+        },
+    });
     fields.push(autodate("created", false));
     fields.push(autodate("updated", true));
     let owner = Some("id = @request.auth.id".to_string());
@@ -200,9 +223,10 @@ pub fn users_collection(now: &str) -> Result<Collection, FieldErrors> {
         system: false,
         options: Map::new(),
     };
-    collection
-        .options
-        .insert("oauth2".into(), json!({"mappedFields": {"name": "name"}}));
+    collection.options.insert(
+        "oauth2".into(),
+        json!({"mappedFields": {"name": "name", "avatarURL": "avatar"}}),
+    );
     auth_options::prepare(&mut collection, None)?;
     Ok(collection)
 }

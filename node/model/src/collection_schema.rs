@@ -466,7 +466,7 @@ mod tests {
             ),
             (json!({"name": "ok", "type": "view"}), "type"),
             (
-                json!({"name": "ok", "fields": [{"name": "f", "type": "file"}]}),
+                json!({"name": "ok", "fields": [{"name": "f", "type": "file", "thumbs": ["1x"]}]}),
                 "fields",
             ),
         ];

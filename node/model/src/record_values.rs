@@ -7,6 +7,7 @@ use edgebase_wire::{Collection, CollectionType, FieldKind};
 use serde_json::{json, Map, Value};
 
 use crate::auth_record::{self, AuthAccess};
+use crate::fields::file::{self, Uploads, FILES_KEY};
 pub use crate::fields::RecordLookup;
 use crate::fields::{self, list, text, Modifier};
 use crate::ids;
@@ -34,7 +35,12 @@ pub struct WriteContext<'a> {
     /// What the writer may do to an auth record's system fields (unused for other
     /// collections).
     pub auth_access: AuthAccess,
+    /// Files uploaded with this request (already held as blobs), by body key.
+    pub uploads: &'a Uploads,
 }
+
+/// No uploads: a JSON body, or a write the node makes itself.
+pub static NO_UPLOADS: Uploads = Uploads::new();
 
 /// Who sends the body: PocketBase ignores what non-superusers send for hidden fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -164,10 +170,12 @@ fn assign_and_validate(
             && !(matches!(field.kind, FieldKind::Password { .. })
                 && collection.kind != CollectionType::Base)
     };
+    let is_file = |field: &edgebase_wire::Field| matches!(field.kind, FieldKind::File { .. });
     let mut cast_errors = FieldErrors::new();
-    // Plain values first, then modifiers, as PocketBase applies them.
+    // Plain values first, then modifiers, as PocketBase applies them; file fields, which
+    // take uploads too, after both.
     for field in &collection.fields {
-        if !writable(field) {
+        if !writable(field) || is_file(field) {
             continue;
         }
         if let Some(raw) = body.get(&field.name) {
@@ -188,7 +196,7 @@ fn assign_and_validate(
         let Some(field) = collection.field(name) else {
             continue;
         };
-        if !writable(field) {
+        if !writable(field) || is_file(field) {
             continue;
         }
         let current = doc
@@ -199,6 +207,19 @@ fn assign_and_validate(
             field.name.clone(),
             fields::modify(&field.kind, &current, modifier, raw),
         );
+    }
+    for field in collection
+        .fields
+        .iter()
+        .filter(|field| is_file(field) && writable(field))
+    {
+        let current = doc
+            .get(&field.name)
+            .cloned()
+            .unwrap_or_else(|| fields::zero_value(&field.kind));
+        if let Some(value) = file::merged(field, &current, body, context.uploads) {
+            doc.insert(field.name.clone(), value);
+        }
     }
     for field in &collection.fields {
         match &field.kind {
@@ -259,18 +280,33 @@ fn assign_and_validate(
             continue;
         }
         let value = doc.get(&field.name).cloned().unwrap_or(Value::Null);
-        if let Some(error) = fields::validate(field, &value, context.lookup) {
+        let error = if is_file(field) {
+            let stored = original
+                .and_then(|original| original.get(&field.name))
+                .map(file::names)
+                .unwrap_or_default();
+            file::validate(field, &value, &stored, context.uploads)
+        } else {
+            fields::validate(field, &value, context.lookup)
+        };
+        if let Some(error) = error {
             errors.insert(field.name.clone(), error);
         }
     }
     for (key, error) in auth_errors {
         errors.insert(key, error);
     }
-    if errors.is_empty() {
-        Ok(doc)
-    } else {
-        Err(errors)
+    if !errors.is_empty() {
+        return Err(errors);
     }
+    let stored_files = original
+        .and_then(|original| original.get(FILES_KEY))
+        .and_then(Value::as_object);
+    match file::files_entries(&collection.fields, &doc, stored_files, context.uploads) {
+        Some(entries) => doc.insert(FILES_KEY.into(), Value::Object(entries)),
+        None => doc.remove(FILES_KEY),
+    };
+    Ok(doc)
 }
 
 /// The record as the API shows it: system keys, then every visible field (stored value or
@@ -330,6 +366,7 @@ mod tests {
             lookup: &no_records,
             writer: Writer::Superuser,
             auth_access: AuthAccess::Manage,
+            uploads: &NO_UPLOADS,
         }
     }
 
@@ -511,6 +548,7 @@ mod tests {
             lookup: &existing,
             writer: Writer::Superuser,
             auth_access: AuthAccess::Manage,
+            uploads: &NO_UPLOADS,
         };
         for (body, expected) in cases {
             let outcome = document_for_create(&every_type(), body.as_object().unwrap(), &context);
@@ -539,6 +577,7 @@ mod tests {
             lookup: &existing,
             writer: Writer::Client,
             auth_access: AuthAccess::Own,
+            uploads: &NO_UPLOADS,
         };
         let doc = document_for_create(
             &every_type(),

@@ -99,6 +99,10 @@ pub enum ValidationCode {
     UnsupportedCompositePk,
     UnsupportedFieldType,
     ValuesMismatch,
+    InvalidFile,
+    TooManyFiles,
+    FileSizeLimit,
+    InvalidMimeType,
 }
 
 impl ValidationCode {
@@ -183,6 +187,10 @@ impl ValidationCode {
             ValidationCode::UnsupportedCompositePk => "validation_unsupported_composite_pk",
             ValidationCode::UnsupportedFieldType => "validation_unsupported_field_type",
             ValidationCode::ValuesMismatch => "validation_values_mismatch",
+            ValidationCode::InvalidFile => "validation_invalid_file",
+            ValidationCode::TooManyFiles => "validation_too_many_files",
+            ValidationCode::FileSizeLimit => "validation_file_size_limit",
+            ValidationCode::InvalidMimeType => "validation_invalid_mime_type",
         }
     }
 }
@@ -262,6 +270,10 @@ impl ValidationCode {
         ValidationCode::UnsupportedCompositePk,
         ValidationCode::UnsupportedFieldType,
         ValidationCode::ValuesMismatch,
+        ValidationCode::InvalidFile,
+        ValidationCode::TooManyFiles,
+        ValidationCode::FileSizeLimit,
+        ValidationCode::InvalidMimeType,
     ];
 
     /// The code PocketBase writes as `code` (for codes produced as text by crates below the

@@ -23,6 +23,7 @@ use crate::external_auths;
 use crate::rules::{self, Gate};
 use edgebase_auth::password;
 use edgebase_model::auth_record::{self, AuthAccess};
+use edgebase_model::fields::file::Uploads;
 use edgebase_model::record_values::{self, Document, RecordLookup, WriteContext, Writer};
 use edgebase_model::time;
 
@@ -170,6 +171,9 @@ pub struct Planner<'a> {
     pub app: &'a App,
     pub caller: &'a Caller,
     pub pending: &'a Pending,
+    /// Files uploaded with the request, already held as blobs on a majority of voters
+    /// (`record_values::NO_UPLOADS` for a JSON body).
+    pub uploads: &'a Uploads,
 }
 
 /// Relation ids a write refers to, checked against local state (or the batch) and
@@ -250,7 +254,7 @@ impl Planner<'_> {
     }
 
     fn write_context<'l>(
-        &self,
+        &'l self,
         now: &'l str,
         lookup: &'l RelationLookup<'_>,
         auth_access: AuthAccess,
@@ -260,6 +264,7 @@ impl Planner<'_> {
             lookup,
             writer: self.writer(),
             auth_access,
+            uploads: self.uploads,
         }
     }
 

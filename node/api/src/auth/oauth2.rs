@@ -31,6 +31,7 @@ use edgebase_auth::token::Refresh;
 use edgebase_model::auth_config::OAuth2Options;
 use edgebase_model::ids;
 use edgebase_model::oauth2_providers::{self, ProviderConfig};
+use edgebase_model::record_values::NO_UPLOADS;
 use edgebase_model::record_values::{public_record, Document};
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::auth_alert::note_login;
@@ -394,6 +395,7 @@ impl Flow<'_> {
                     app: self.app,
                     caller: &internal_caller(),
                     pending: &pending,
+                    uploads: &NO_UPLOADS,
                 };
                 let planned = planner
                     .delete(self.external_auths, &text(&stale, "id"))
@@ -417,6 +419,7 @@ impl Flow<'_> {
                     app: self.app,
                     caller: self.caller,
                     pending: &pending,
+                    uploads: &NO_UPLOADS,
                 };
                 let planned = planner.create(self.loaded, &self.create_body()?).await?;
                 let doc = planned_doc(&planned)?;
@@ -456,6 +459,7 @@ impl Flow<'_> {
                 app: self.app,
                 caller: &internal,
                 pending: &pending,
+                uploads: &NO_UPLOADS,
             };
             let planned = planner.update(self.loaded, &id, &changes).await?;
             doc = planned_doc(&planned)?;
@@ -467,6 +471,7 @@ impl Flow<'_> {
                 app: self.app,
                 caller: &internal,
                 pending: &pending,
+                uploads: &NO_UPLOADS,
             };
             let body = json!({
                 "collectionRef": collection.id,

@@ -4,6 +4,7 @@
 
 pub mod address;
 pub mod date;
+pub mod file;
 pub mod geo_point;
 pub mod json;
 pub mod list;
@@ -39,7 +40,11 @@ pub fn zero_value(kind: &FieldKind) -> Value {
         FieldKind::Bool {} => json!(false),
         FieldKind::Json { .. } => Value::Null,
         FieldKind::GeoPoint {} => geo_point::zero(),
-        FieldKind::Select { .. } | FieldKind::Relation { .. } if kind.is_multiple() => json!([]),
+        FieldKind::Select { .. } | FieldKind::Relation { .. } | FieldKind::File { .. }
+            if kind.is_multiple() =>
+        {
+            json!([])
+        }
         FieldKind::Text { .. }
         | FieldKind::Email { .. }
         | FieldKind::Url { .. }
@@ -49,7 +54,7 @@ pub fn zero_value(kind: &FieldKind) -> Value {
         | FieldKind::Select { .. }
         | FieldKind::Relation { .. }
         | FieldKind::Password { .. }
-        | FieldKind::File {} => json!(""),
+        | FieldKind::File { .. } => json!(""),
     }
 }
 
@@ -72,8 +77,8 @@ fn cast_value(kind: &FieldKind, raw: &Value) -> Value {
         | FieldKind::Email { .. }
         | FieldKind::Url { .. }
         | FieldKind::Editor { .. }
-        | FieldKind::Password { .. }
-        | FieldKind::File {} => Value::String(text::cast_text(raw)),
+        | FieldKind::Password { .. } => Value::String(text::cast_text(raw)),
+        FieldKind::File { .. } => file::shape(kind, file::names(raw)),
         FieldKind::Number { .. } => number::number_value(number::cast_number(raw)),
         FieldKind::Bool {} => Value::Bool(cast_bool(raw)),
         FieldKind::Json { .. } => json::cast_json(raw),
@@ -159,6 +164,7 @@ pub fn validate(field: &Field, value: &Value, lookup: &dyn RecordLookup) -> Opti
             min_select,
             ..
         } => list::validate_relation(value, collection_id, *min_select, *max_select, lookup),
-        FieldKind::Bool {} | FieldKind::Autodate { .. } | FieldKind::File {} => None,
+        // File values are checked with the request's uploads (`record_values`).
+        FieldKind::Bool {} | FieldKind::Autodate { .. } | FieldKind::File { .. } => None,
     }
 }

@@ -20,6 +20,14 @@ pub struct SettingsContext<'a> {
     pub collection_exists: &'a dyn Fn(&str) -> bool,
 }
 
+/// The largest integer a JSON number holds exactly (PocketBase's bound on sizes and counts).
+const JS_SAFE_INTEGER_MAX: i64 = (1 << 53) - 1;
+
+/// A thumb size: `WxH` with an optional `t`, `b` or `f`.
+static THUMB_SIZE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"^[0-9]+x[0-9]+[tbf]?$").expect("static pattern")
+});
+
 fn at_least(threshold: i64) -> Value {
     field_error(
         ValidationCode::MinGreaterEqualThanRequired,
@@ -307,15 +315,43 @@ pub fn validate(field: &Field, context: &SettingsContext<'_>) -> Map<String, Val
                 errors.insert("maxSelect".into(), at_least(*min_select));
             }
         }
-        FieldKind::File {} => {
-            errors.insert(
-                "type".into(),
-                field_error(
-                    ValidationCode::UnsupportedFieldType,
-                    "File fields are not supported on this version of EdgeBase yet.",
-                    None,
-                ),
-            );
+        FieldKind::File {
+            max_select,
+            max_size,
+            thumbs,
+            ..
+        } => {
+            for (key, value) in [("maxSelect", *max_select), ("maxSize", *max_size)] {
+                if value < 0 {
+                    errors.insert(key.into(), at_least(0));
+                } else if value > JS_SAFE_INTEGER_MAX {
+                    errors.insert(key.into(), at_most(JS_SAFE_INTEGER_MAX));
+                }
+            }
+            let mut thumb_errors = Map::new();
+            for (position, thumb) in thumbs.iter().enumerate() {
+                let error = if matches!(thumb.as_str(), "0x0" | "0x0t" | "0x0b" | "0x0f") {
+                    Some(field_error(
+                        ValidationCode::NotInInvalid,
+                        "Must not be in list.",
+                        None,
+                    ))
+                } else if !THUMB_SIZE.is_match(thumb) {
+                    Some(field_error(
+                        ValidationCode::MatchInvalid,
+                        "Must be in a valid format.",
+                        None,
+                    ))
+                } else {
+                    None
+                };
+                if let Some(error) = error {
+                    thumb_errors.insert(position.to_string(), error);
+                }
+            }
+            if !thumb_errors.is_empty() {
+                errors.insert("thumbs".into(), Value::Object(thumb_errors));
+            }
         }
         FieldKind::Bool {} | FieldKind::Date { .. } | FieldKind::GeoPoint {} => {}
     }
