@@ -10,6 +10,7 @@ mod cluster;
 pub mod conformance;
 mod data;
 mod harness;
+mod multipart;
 mod node;
 pub mod oauth2_flow;
 mod oidc_provider;
@@ -27,6 +28,7 @@ pub use cluster::{
 };
 pub use data::{all_records, string_field};
 pub use harness::{run_test, TestContext};
+pub use multipart::MultipartBody;
 pub use node::{Node, NodeSpec};
 pub use oidc_provider::{OidcProvider, UserSource, CLIENT_ID, CLIENT_SECRET};
 pub use ports::{free_addr, free_addr_pair};

@@ -23,6 +23,11 @@ pub enum RawBody {
     Text(String),
     /// Sent as is with `Content-Type: application/json`.
     Bytes(Vec<u8>),
+    /// Sent as is with the given content type (a multipart body, for example).
+    Typed {
+        content_type: String,
+        bytes: Vec<u8>,
+    },
 }
 
 /// What came back.
@@ -31,6 +36,8 @@ pub struct RawResponse {
     pub status: u16,
     pub headers: HeaderMap,
     pub text: String,
+    /// The body exactly as received.
+    pub bytes: Vec<u8>,
     /// The body parsed as JSON, if it is JSON.
     pub json: Option<Value>,
 }
@@ -102,6 +109,10 @@ impl RawClient {
             RawBody::Bytes(bytes) => request
                 .header("Content-Type", "application/json")
                 .body(bytes),
+            RawBody::Typed {
+                content_type,
+                bytes,
+            } => request.header("Content-Type", content_type).body(bytes),
         };
         let response = request
             .send()
@@ -127,6 +138,7 @@ impl RawClient {
             status,
             headers,
             text,
+            bytes,
             json,
         })
     }

@@ -171,6 +171,12 @@ impl From<StorageError> for ApiError {
     }
 }
 
+impl From<edgebase_blobs::BlobError> for ApiError {
+    fn from(error: edgebase_blobs::BlobError) -> Self {
+        ServiceError::internal_from("store a file", error).into()
+    }
+}
+
 impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         query_error(error)

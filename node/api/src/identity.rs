@@ -28,6 +28,25 @@ pub fn principal(app: &App, headers: &HeaderMap) -> Result<Principal, ServiceErr
     principal::resolve(app, bearer_token(headers))
 }
 
+/// The caller a protected-file download names with `?token=` (a file token; the
+/// Authorization header does not count there, as in PocketBase).
+pub fn file_token_caller(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    token: Option<&str>,
+) -> Result<Caller, ServiceError> {
+    let (query, rule_headers) = rule_data(uri, headers);
+    Caller::resolve_file_token(
+        app,
+        token.filter(|token| !token.is_empty()),
+        query,
+        rule_headers,
+        method.as_str(),
+    )
+}
+
 /// The caller of a request, with the query, headers and method rules read.
 pub fn caller(
     app: &App,
@@ -35,6 +54,19 @@ pub fn caller(
     uri: &Uri,
     headers: &HeaderMap,
 ) -> Result<Caller, ServiceError> {
+    let (query, rule_headers) = rule_data(uri, headers);
+    Caller::resolve(
+        app,
+        bearer_token(headers),
+        query,
+        rule_headers,
+        method.as_str(),
+    )
+}
+
+/// `@request.query` and `@request.headers` as rules read them (header names lower-cased,
+/// `-` as `_`).
+fn rule_data(uri: &Uri, headers: &HeaderMap) -> (Map<String, Value>, Map<String, Value>) {
     let query = Query::<HashMap<String, String>>::try_from_uri(uri)
         .map(|Query(params)| {
             params
@@ -43,7 +75,7 @@ pub fn caller(
                 .collect()
         })
         .unwrap_or_default();
-    let rule_headers: Map<String, Value> = headers
+    let rule_headers = headers
         .iter()
         .filter_map(|(name, value)| {
             let value = value.to_str().ok()?;
@@ -53,13 +85,7 @@ pub fn caller(
             ))
         })
         .collect();
-    Caller::resolve(
-        app,
-        bearer_token(headers),
-        query,
-        rule_headers,
-        method.as_str(),
-    )
+    (query, rule_headers)
 }
 
 /// The client address (through the trusted proxy headers the settings name) and user agent

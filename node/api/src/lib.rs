@@ -127,6 +127,11 @@ fn routes(request_timeout: Duration) -> Router<App> {
             "/api/collections/{collection}/auth-with-otp",
             post(auth::otp::auth_with_otp),
         )
+        .route(
+            "/api/files/{collection}/{record}/{filename}",
+            get(files::download::download),
+        )
+        .route("/api/files/token", post(files::token::file_token))
         .route("/api/settings/test/email", post(test_email::test_email))
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))

@@ -14,12 +14,12 @@ use serde_json::{Map, Value};
 
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
-use crate::extract::{json_object, Body};
+use crate::files::record_body::{read_record_body, RecordBody};
 use crate::paging::ListQuery;
-use edgebase_model::record_values::NO_UPLOADS;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
+use edgebase_service::files;
 use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
@@ -168,24 +168,27 @@ async fn write(
     uri: &Uri,
     loaded: &LoadedCollection,
     kind: WriteKind<'_>,
-    body: &Map<String, Value>,
+    body: &RecordBody,
 ) -> Result<Response, ApiError> {
     let pending = Pending::default();
     let planner = Planner {
         app,
         caller,
         pending: &pending,
-        uploads: &NO_UPLOADS,
+        uploads: &body.uploads,
     };
     let planner = &planner;
+    let data = &body.data;
     app.propose_planned(
         "The record changed concurrently too many times; retry.",
         move || async move {
             let planned: Planned = match kind {
-                WriteKind::Create => planner.create(loaded, body).await?,
-                WriteKind::Update(id) => planner.update(loaded, id, body).await?,
+                WriteKind::Create => planner.create(loaded, data).await?,
+                WriteKind::Update(id) => planner.update(loaded, id, data).await?,
                 WriteKind::Delete(id) => planner.delete(loaded, id).await?,
             };
+            // Only a write whose files a majority of voters hold may be proposed.
+            files::replicate_uploads(app, &planned, planner.uploads).await?;
             Ok::<_, ApiError>((planned.command(), planned))
         },
         |planned, outcome| match outcome.result {
@@ -226,13 +229,13 @@ pub async fn create(
     uri: Uri,
     headers: HeaderMap,
     Path(collection): Path<String>,
-    Body(body): Body,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let loaded = app
         .collection(&collection)?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
-    let input = json_object(&body)?;
+    let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     write(&app, &caller, &uri, &loaded, WriteKind::Create, &input).await
 }
 
@@ -243,13 +246,13 @@ pub async fn update(
     uri: Uri,
     headers: HeaderMap,
     Path((collection, record_id)): Path<(String, String)>,
-    Body(body): Body,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let loaded = app
         .collection(&collection)?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
-    let input = json_object(&body)?;
+    let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     write(
         &app,
         &caller,
@@ -277,7 +280,7 @@ pub async fn delete(
         &uri,
         &loaded,
         WriteKind::Delete(&record_id),
-        &Map::new(),
+        &RecordBody::default(),
     )
     .await
 }

@@ -15,6 +15,8 @@ pub enum RecordTokenKind {
     Verification,
     PasswordReset,
     EmailChange,
+    /// Downloads of protected files (`POST /api/files/token`).
+    File,
 }
 
 impl RecordTokenKind {
@@ -24,6 +26,7 @@ impl RecordTokenKind {
             RecordTokenKind::Verification => "verification",
             RecordTokenKind::PasswordReset => "passwordReset",
             RecordTokenKind::EmailChange => "emailChange",
+            RecordTokenKind::File => "file",
         }
     }
 
@@ -33,6 +36,7 @@ impl RecordTokenKind {
             RecordTokenKind::Verification => "verificationToken",
             RecordTokenKind::PasswordReset => "passwordResetToken",
             RecordTokenKind::EmailChange => "emailChangeToken",
+            RecordTokenKind::File => "fileToken",
         }
     }
 }
@@ -60,6 +64,7 @@ pub fn secret_and_duration(options: &AuthOptions, kind: RecordTokenKind) -> Opti
         RecordTokenKind::Verification => &options.verification_token,
         RecordTokenKind::PasswordReset => &options.password_reset_token,
         RecordTokenKind::EmailChange => &options.email_change_token,
+        RecordTokenKind::File => &options.file_token,
     };
     token.signing()
 }

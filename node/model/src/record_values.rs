@@ -302,7 +302,13 @@ fn assign_and_validate(
     let stored_files = original
         .and_then(|original| original.get(FILES_KEY))
         .and_then(Value::as_object);
-    match file::files_entries(&collection.fields, &doc, stored_files, context.uploads) {
+    match file::files_entries(
+        &collection.fields,
+        &doc,
+        stored_files,
+        context.uploads,
+        context.now,
+    ) {
         Some(entries) => doc.insert(FILES_KEY.into(), Value::Object(entries)),
         None => doc.remove(FILES_KEY),
     };

@@ -46,6 +46,32 @@ impl Caller {
             Some(raw) => principal::verified(app, raw)?,
             None => None,
         };
+        Self::identified(app, verified, query, headers, method)
+    }
+
+    /// The caller a protected file's `?token=` names: a file token (`POST /api/files/token`)
+    /// and nothing else; anonymous when it is missing or does not verify.
+    pub fn resolve_file_token(
+        app: &App,
+        raw_token: Option<&str>,
+        query: Map<String, Value>,
+        headers: Map<String, Value>,
+        method: &str,
+    ) -> Result<Caller, ServiceError> {
+        let verified = match raw_token {
+            Some(raw) => principal::verified_file_token(app, raw)?,
+            None => None,
+        };
+        Self::identified(app, verified, query, headers, method)
+    }
+
+    fn identified(
+        app: &App,
+        verified: Option<(Principal, Arc<Document>)>,
+        query: Map<String, Value>,
+        headers: Map<String, Value>,
+        method: &str,
+    ) -> Result<Caller, ServiceError> {
         let (principal, auth) = match verified {
             Some((principal, doc)) => {
                 let auth = auth_fields(app, &principal, &doc)?;

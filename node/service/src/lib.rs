@@ -14,6 +14,7 @@ pub mod consistency;
 pub mod error;
 pub mod expand;
 pub mod external_auths;
+pub mod files;
 pub mod mail;
 pub mod parsed_cache;
 pub mod principal;

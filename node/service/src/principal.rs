@@ -48,6 +48,30 @@ pub fn resolve(app: &App, raw_token: Option<&str>) -> Result<Principal, ServiceE
     Ok(verified(app, raw)?.map_or(Principal::Anonymous, |(principal, _)| principal))
 }
 
+/// Verify a file token (`POST /api/files/token`) and return its principal and auth record.
+pub fn verified_file_token(
+    app: &App,
+    raw: &str,
+) -> Result<Option<(Principal, std::sync::Arc<Document>)>, ServiceError> {
+    let Some((loaded, doc, claims)) = crate::record_mail::find_by_token(
+        app,
+        raw,
+        edgebase_auth::record_token::RecordTokenKind::File,
+    )?
+    else {
+        return Ok(None);
+    };
+    let principal = if loaded.collection.name == superusers::SUPERUSERS_NAME {
+        Principal::Superuser { id: claims.id }
+    } else {
+        Principal::Record {
+            collection_id: loaded.collection.id.clone(),
+            id: claims.id,
+        }
+    };
+    Ok(Some((principal, std::sync::Arc::new(doc))))
+}
+
 /// Verify a token and return its principal and auth record document.
 pub fn verified(
     app: &App,

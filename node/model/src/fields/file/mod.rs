@@ -43,6 +43,33 @@ pub struct Upload {
 /// A request's uploads by body key (`F`, `F+`, `+F`), in the order they came.
 pub type Uploads = BTreeMap<String, Vec<Upload>>;
 
+/// PocketBase's request body bound before a collection's fields add theirs.
+pub const BODY_BYTES_BASE: u64 = 32 << 20;
+
+/// The largest create or update body for `collection`, as PocketBase derives it: the base,
+/// plus every file field's `maxSize` × `maxSelect`, every JSON field's `maxSize` (1 MiB when
+/// unset) and every editor field's (5 MiB when unset). A view collection takes the base.
+pub fn record_body_limit_bytes(collection: &edgebase_wire::Collection) -> u64 {
+    if collection.kind == edgebase_wire::CollectionType::View {
+        return BODY_BYTES_BASE;
+    }
+    let sized = |max_size: i64, unset: u64| if max_size > 0 { max_size as u64 } else { unset };
+    collection
+        .fields
+        .iter()
+        .fold(BODY_BYTES_BASE, |total, field| {
+            let add = match &field.kind {
+                FieldKind::File { .. } => {
+                    max_size_bytes(&field.kind).saturating_mul(max_files(&field.kind) as u64)
+                }
+                FieldKind::Json { max_size } => sized(*max_size, 1 << 20),
+                FieldKind::Editor { max_size, .. } => sized(*max_size, 5 << 20),
+                _ => 0,
+            };
+            total.saturating_add(add)
+        })
+}
+
 /// The bytes one file of this field may have.
 pub fn max_size_bytes(kind: &FieldKind) -> u64 {
     match kind {
@@ -279,11 +306,13 @@ fn cut(text: &str, bytes_max: usize) -> String {
 
 /// The `@files` entries a document's file fields name: kept from `stored_files` (the
 /// record's entries before this write) or new from `uploads`. `None` when it names none.
+/// A new entry records `now` as the file's modification time, the same on every node.
 pub fn files_entries(
     fields: &[Field],
     doc: &Map<String, Value>,
     stored_files: Option<&Map<String, Value>>,
     uploads: &Uploads,
+    now: &str,
 ) -> Option<Map<String, Value>> {
     let mut entries = Map::new();
     let uploaded: BTreeMap<&str, &Upload> = uploads
@@ -301,6 +330,7 @@ pub fn files_entries(
                     "blob": upload.blob,
                     "size": upload.size_bytes,
                     "type": upload.content_type,
+                    "modified": now,
                 }),
                 None => match stored_files.and_then(|files| files.get(&name)) {
                     Some(entry) => entry.clone(),

@@ -142,11 +142,24 @@ fn files_entries_keep_what_is_named() {
     );
     let uploads: Uploads = [("docs+".into(), vec![upload("x", 1, "text/plain")])].into();
     let doc = body(json!({"docs": ["a.txt", "x"]}));
-    let entries = files_entries(&fields, &doc, Some(&stored), &uploads).expect("entries");
+    let entries = files_entries(
+        &fields,
+        &doc,
+        Some(&stored),
+        &uploads,
+        "2026-01-01 00:00:00.000Z",
+    )
+    .expect("entries");
     assert_eq!(entries.keys().collect::<Vec<_>>(), vec!["a.txt", "x"]);
     assert_eq!(entries["x"]["size"], 1);
     assert_eq!(
-        files_entries(&fields, &body(json!({"docs": []})), Some(&stored), &uploads),
+        files_entries(
+            &fields,
+            &body(json!({"docs": []})),
+            Some(&stored),
+            &uploads,
+            "now"
+        ),
         None
     );
 }
