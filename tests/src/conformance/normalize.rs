@@ -21,6 +21,16 @@ fn timestamp_pattern() -> &'static Regex {
     })
 }
 
+/// The random part PocketBase puts in a stored file name: `_` and 10 of `[a-z0-9]`, before
+/// the extension (or the end), after a base of `[a-z0-9_]`.
+fn stored_name_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r"(?P<base>[a-z0-9_]+)_[a-z0-9]{10}\b")
+            .expect("the stored name pattern is valid")
+    })
+}
+
 fn jwt_pattern() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
@@ -44,6 +54,13 @@ impl Normalizer {
     /// The normalised copy of `value`, with object keys sorted.
     pub fn normalize(&mut self, value: &Value) -> Value {
         self.walk(value, None)
+    }
+
+    /// A header value, with stored file names' random parts replaced.
+    pub fn normalize_text(&mut self, text: &str) -> String {
+        stored_name_pattern()
+            .replace_all(text, "${base}_<random>")
+            .into_owned()
     }
 
     /// The placeholder of an id, minting one if it is new.
@@ -92,7 +109,7 @@ impl Normalizer {
         }
         match self.ids.get(text) {
             Some(placeholder) => placeholder.clone(),
-            None => text.to_owned(),
+            None => self.normalize_text(text),
         }
     }
 }

@@ -57,6 +57,8 @@ struct Outcome {
     status: u16,
     body: Option<Value>,
     text: String,
+    /// The compared response headers, normalised.
+    headers: Vec<(String, Option<String>)>,
 }
 
 /// Run every scenario with fresh servers of `reference` and `candidate` kinds.
@@ -136,6 +138,21 @@ async fn run_step(
             left.target.kind, left_outcome.status, right.target.kind, right_outcome.status
         ));
     }
+    if left_outcome.headers != right_outcome.headers {
+        problems.push(format!(
+            "headers: reference {:?} | candidate {:?}",
+            left_outcome.headers, right_outcome.headers
+        ));
+    }
+    // Answers that are not JSON (downloaded files) are compared as text.
+    let both_text = left_outcome.body.is_none() && right_outcome.body.is_none();
+    if step.compare == Compare::Full && both_text && left_outcome.text != right_outcome.text {
+        problems.push(format!(
+            "text body: reference {:?} | candidate {:?}",
+            clip(&left_outcome.text),
+            clip(&right_outcome.text)
+        ));
+    }
     if step.compare == Compare::Full && left_outcome.body != right_outcome.body {
         match (&left_outcome.body, &right_outcome.body) {
             (Some(a), Some(b)) => {
@@ -178,12 +195,17 @@ async fn run_step(
 /// Send the step to one side, capture its variables, and normalise the answer.
 async fn send(step: &Step, side: &mut Side) -> anyhow::Result<Outcome> {
     let path = substitute(&step.path, &side.vars)?;
-    let body = match (&step.body, &step.raw_body) {
-        (Some(_), Some(_)) => anyhow::bail!("a step has either `body` or `raw_body`, not both"),
-        (Some(body), None) => RawBody::Json(substitute_json(body, &side.vars)?),
-        (None, Some(raw)) => RawBody::Text(substitute(raw, &side.vars)?),
-        (None, None) => RawBody::None,
+    let body = match (&step.body, &step.raw_body, &step.multipart) {
+        (Some(body), None, None) => RawBody::Json(substitute_json(body, &side.vars)?),
+        (None, Some(raw), None) => RawBody::Text(substitute(raw, &side.vars)?),
+        (None, None, Some(parts)) => multipart_body(parts, &side.vars)?,
+        (None, None, None) => RawBody::None,
+        _ => anyhow::bail!("a step has one of `body`, `raw_body` and `multipart`"),
     };
+    let mut request_headers = Vec::new();
+    for (name, value) in &step.headers {
+        request_headers.push((name.as_str(), substitute(value, &side.vars)?));
+    }
     let captured_token = match &step.auth_token {
         Some(name) => Some(
             side.vars
@@ -202,7 +224,7 @@ async fn send(step: &Step, side: &mut Side) -> anyhow::Result<Outcome> {
     let response: RawResponse = side
         .target
         .client
-        .send(&step.method, &path, auth, body, &[])
+        .send(&step.method, &path, auth, body, &request_headers)
         .await?;
     for (name, capture_path) in &step.capture {
         let value = response
@@ -236,11 +258,54 @@ async fn send(step: &Step, side: &mut Side) -> anyhow::Result<Outcome> {
         }
         side.normalizer.normalize(&json)
     });
+    let headers = step
+        .compare_headers
+        .iter()
+        .map(|name| {
+            let value = response
+                .headers
+                .get(name.as_str())
+                .and_then(|value| value.to_str().ok())
+                .map(|value| side.normalizer.normalize_text(value));
+            (name.clone(), value)
+        })
+        .collect();
     Ok(Outcome {
         status: response.status,
         body,
         text: response.text,
+        headers,
     })
+}
+
+/// The multipart body of a step.
+fn multipart_body(
+    parts: &[super::scenario::Part],
+    vars: &BTreeMap<String, String>,
+) -> anyhow::Result<RawBody> {
+    use base64::Engine;
+    let mut body = crate::MultipartBody::new();
+    for part in parts {
+        body = match (&part.value, &part.filename) {
+            (Some(value), None) => body.text(&part.name, &substitute(value, vars)?),
+            (None, Some(filename)) => {
+                let mut content = match (&part.content, &part.content_base64) {
+                    (Some(text), None) => text.clone().into_bytes(),
+                    (None, Some(encoded)) => base64::engine::general_purpose::STANDARD
+                        .decode(encoded)
+                        .context("a part's content_base64")?,
+                    (None, None) => Vec::new(),
+                    _ => anyhow::bail!("a file part has `content` or `content_base64`"),
+                };
+                if let Some(times) = part.repeat {
+                    content = content.repeat(times);
+                }
+                body.file(&part.name, filename, &content)
+            }
+            _ => anyhow::bail!("a part has either `value` or `filename`"),
+        };
+    }
+    Ok(body.build())
 }
 
 fn clip(text: &str) -> String {

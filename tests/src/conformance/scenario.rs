@@ -73,6 +73,15 @@ pub struct Step {
     /// A body sent verbatim as `application/json` (for malformed JSON).
     #[serde(default)]
     pub raw_body: Option<String>,
+    /// A `multipart/form-data` body, part by part.
+    #[serde(default)]
+    pub multipart: Option<Vec<Part>>,
+    /// Request headers (values get `{{var}}` substitution), e.g. `Range`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Response headers whose (normalised) values must agree, by lower-case name.
+    #[serde(default)]
+    pub compare_headers: Vec<String>,
     /// Variable name -> dotted path in the answer (`id`, `items.0.id`).
     #[serde(default)]
     pub capture: BTreeMap<String, String>,
@@ -86,6 +95,25 @@ pub struct Step {
     pub keep_items: Option<KeepItems>,
     #[serde(default)]
     pub compare: Compare,
+}
+
+/// One part of a multipart body: a text value, or a file with its content given as text,
+/// base64 or a repeated text.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    #[serde(default)]
+    pub filename: Option<String>,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub content_base64: Option<String>,
+    /// `content` repeated this many times (large files without large scenario files).
+    #[serde(default)]
+    pub repeat: Option<usize>,
 }
 
 /// Every `*.json` scenario in `dir`, sorted by file name; `filter` keeps names containing it.

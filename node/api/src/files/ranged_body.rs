@@ -158,11 +158,16 @@ pub async fn file_response(
                 header::CONTENT_RANGE,
                 HeaderValue::from_str(&content_range).map_err(std::io::Error::other)?,
             );
+            // Go's `http.ServeContent` words, as PocketBase answers.
             headers.remove(header::CONTENT_DISPOSITION);
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            );
             return Ok(with_headers(
                 StatusCode::RANGE_NOT_SATISFIABLE,
                 headers,
-                Body::empty(),
+                Body::from("invalid range: failed to overlap\n"),
             ));
         }
     };

@@ -39,14 +39,9 @@ pub async fn read_record_body(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<RecordBody, ApiError> {
+    // Read up to the bound before refusing (not on `Content-Length` alone): a client still
+    // sending when the answer comes would see its connection broken instead of the 413.
     let limit = file::record_body_limit_bytes(&loaded.collection);
-    let declared = headers
-        .get(header::CONTENT_LENGTH)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.parse::<u64>().ok());
-    if declared.is_some_and(|length| length > limit) {
-        return Err(ApiError::too_large());
-    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
@@ -73,7 +68,11 @@ pub async fn read_record_body(
     let mut uploads = Uploads::new();
     while let Some(mut part) = multipart.next_field().await.map_err(multipart_error)? {
         let key = part.name().unwrap_or_default().to_string();
-        match part.file_name().map(str::to_string) {
+        // As Go's multipart reader: only the name's last path element counts.
+        let file_name = part
+            .file_name()
+            .map(|name| name.rsplit('/').next().unwrap_or_default().to_string());
+        match file_name {
             Some(original) => match upload_field(loaded, caller, &key) {
                 Some(field) => {
                     let upload = store_upload(blobs, &mut part, &original, field).await?;
