@@ -1,7 +1,9 @@
 //! The unmodified PocketBase JS SDK (npm `pocketbase`, pinned in `tests/conformance/package.json`)
 //! drives a real server through `tests/conformance/sdk/auth_flow.mjs`: sign-up, login, refresh,
-//! an owner-only rule, and a password change that revokes the old token. The script runs
-//! against PocketBase 0.40.6 first (so the script itself is checked), then against EdgeBase.
+//! an owner-only rule, and a password change that revokes the old token; and through
+//! `files_flow.mjs`: uploads from `FormData`/`Blob`/`File`, `pb.files.getURL`, and a protected
+//! file with `pb.files.getToken()`. Each script runs against PocketBase 0.40.6 first (so the
+//! script itself is checked), then against EdgeBase.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -68,6 +70,7 @@ async fn the_pocketbase_js_sdk_works_unmodified() {
         for kind in [TargetKind::PocketBase, TargetKind::EdgeBase] {
             let target = Target::start(kind, context.root(), &kind.to_string()).await?;
             run_script("auth_flow.mjs", &target).await?;
+            run_script("files_flow.mjs", &target).await?;
         }
         Ok(())
     })
