@@ -62,6 +62,7 @@ struct AppInner {
     rate_limiter: RateLimiter,
     login_guard: LoginGuard,
     mailer: crate::mail::Mailer,
+    thumbs: crate::thumbs::Thumbs,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -95,8 +96,10 @@ impl LoadedCollection {
 
 impl App {
     pub fn new(consensus: ConsensusNode, state: StateReader, limits: Limits) -> Self {
+        let thumbs = crate::thumbs::Thumbs::new(consensus.blobs().root().join("thumbs"));
         App {
             inner: Arc::new(AppInner {
+                thumbs,
                 consensus,
                 state,
                 limits,
@@ -131,6 +134,11 @@ impl App {
     /// This node's rate-limit windows.
     pub fn rate_limiter(&self) -> &RateLimiter {
         &self.inner.rate_limiter
+    }
+
+    /// The thumbnails this node has made (beside its blobs).
+    pub fn thumbs(&self) -> &crate::thumbs::Thumbs {
+        &self.inner.thumbs
     }
 
     /// This node's outgoing mail queue.

@@ -144,6 +144,13 @@ async fn remove_unreferenced(app: &App, grace: Duration) -> Result<u64, ServiceE
         {
             tracing::debug!(blob = %blob.id, size_bytes = blob.size_bytes, "removed an unreferenced blob");
             removed += 1;
+            // Its thumbs go with it.
+            let thumbs = app.thumbs().dir_of(&blob.id.to_hex());
+            if let Err(error) = tokio::fs::remove_dir_all(&thumbs).await {
+                if error.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(dir = %thumbs.display(), %error, "remove a blob's thumbs");
+                }
+            }
         }
     }
     Ok(removed)

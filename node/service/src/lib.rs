@@ -23,6 +23,7 @@ pub mod record_mail;
 pub mod record_writes;
 pub mod rules;
 pub mod superusers;
+pub mod thumbs;
 pub mod work_budget;
 
 pub use app::{App, Limits, LoadedCollection, Settled};
