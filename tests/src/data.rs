@@ -38,3 +38,14 @@ pub fn string_field(record: &Record, key: &str) -> anyhow::Result<String> {
         .map(str::to_owned)
         .with_context(|| format!("no string {key:?} in {record:?}"))
 }
+
+/// Where a node keeps the blob of `content` (`DATA_DIR/blobs/sha256/ab/<sha-256>`).
+pub fn blob_path(data_dir: &std::path::Path, content: &[u8]) -> std::path::PathBuf {
+    use sha2::Digest;
+    let hex = format!("{:x}", sha2::Sha256::digest(content));
+    data_dir
+        .join("blobs")
+        .join("sha256")
+        .join(&hex[..2])
+        .join(hex)
+}

@@ -26,7 +26,7 @@ pub use cli::{Cli, CommandOutput, COMMAND_TIMEOUT};
 pub use cluster::{
     Cluster, ClusterBuilder, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
 };
-pub use data::{all_records, string_field};
+pub use data::{all_records, blob_path, string_field};
 pub use harness::{run_test, TestContext};
 pub use multipart::MultipartBody;
 pub use node::{Node, NodeSpec};

@@ -9,12 +9,11 @@ use std::time::Duration;
 use anyhow::{ensure, Context};
 use edgebase_client::wire::HEADER_AFTER;
 use edgebase_tests::{
-    free_addr, run_test, seeded_rng, wait_until, Cluster, MultipartBody, Node, NodeSpec, RawBody,
-    RawClient, NODE_START_TIMEOUT,
+    blob_path, free_addr, run_test, seeded_rng, wait_until, Cluster, MultipartBody, Node, NodeSpec,
+    RawBody, RawClient, NODE_START_TIMEOUT,
 };
 use rand::RngCore;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 
 const KEEPER_ARGS: [&str; 4] = [
     "--blob-sweep-interval-secs",
@@ -23,15 +22,6 @@ const KEEPER_ARGS: [&str; 4] = [
     "600",
 ];
 const CATCH_UP: Duration = Duration::from_secs(60);
-
-fn blob_path(data_dir: &Path, content: &[u8]) -> PathBuf {
-    let hex = format!("{:x}", Sha256::digest(content));
-    data_dir
-        .join("blobs")
-        .join("sha256")
-        .join(&hex[..2])
-        .join(hex)
-}
 
 async fn wait_for_blobs(what: &str, data_dir: &Path, contents: &[&[u8]]) -> anyhow::Result<()> {
     let paths: Vec<PathBuf> = contents

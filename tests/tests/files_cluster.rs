@@ -5,14 +5,13 @@
 //! removed from its record leaves no blob on any node once the grace period has passed,
 //! while the files still named stay everywhere.
 
-use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use edgebase_client::wire::HEADER_AFTER;
 use edgebase_tests::{
-    run_test, seeded_rng, wait_until, Cluster, MultipartBody, RawBody, RawClient, RawResponse,
-    NODE_START_TIMEOUT,
+    blob_path, run_test, seeded_rng, wait_until, Cluster, MultipartBody, RawBody, RawClient,
+    RawResponse, NODE_START_TIMEOUT,
 };
 use rand::RngCore;
 use serde_json::{json, Value};
@@ -20,15 +19,6 @@ use sha2::{Digest, Sha256};
 
 const GRACE_SECS: &str = "2";
 const SWEEP_SECS: &str = "1";
-
-fn blob_path(data_dir: &Path, content: &[u8]) -> std::path::PathBuf {
-    let hex = format!("{:x}", Sha256::digest(content));
-    data_dir
-        .join("blobs")
-        .join("sha256")
-        .join(&hex[..2])
-        .join(hex)
-}
 
 async fn send(
     client: &RawClient,

@@ -121,11 +121,7 @@ impl QuicTransport {
         let deadline = blob_transfer_deadline(size_bytes);
         let response = tokio::time::timeout(deadline, transfer)
             .await
-            .map_err(|_| TransportError::Timeout {
-                peer: addr.to_string(),
-                timeout_ms: u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
-                sent: true,
-            })??;
+            .map_err(|_| timed_out(addr, deadline))??;
         match response {
             RpcResponse::BlobStored => Ok(()),
             other => Err(unexpected(addr, &other)),
@@ -162,11 +158,7 @@ impl QuicTransport {
         };
         let response = tokio::time::timeout(BLOB_RPC_TIMEOUT, header)
             .await
-            .map_err(|_| TransportError::Timeout {
-                peer: addr.to_string(),
-                timeout_ms: u64::try_from(BLOB_RPC_TIMEOUT.as_millis()).unwrap_or(u64::MAX),
-                sent: true,
-            })??;
+            .map_err(|_| timed_out(addr, BLOB_RPC_TIMEOUT))??;
         let size_bytes = match response {
             RpcResponse::BlobMissing => return Ok(None),
             RpcResponse::BlobFound { size_bytes } if size_bytes <= size_bytes_max => size_bytes,
@@ -180,17 +172,22 @@ impl QuicTransport {
         let deadline = blob_transfer_deadline(size_bytes);
         tokio::time::timeout(deadline, read_blob_body(&mut recv, size_bytes, &mut writer))
             .await
-            .map_err(|_| TransportError::Timeout {
-                peer: addr.to_string(),
-                timeout_ms: u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
-                sent: true,
-            })?
+            .map_err(|_| timed_out(addr, deadline))?
             .map_err(lost)?;
         let stored = writer
             .finish()
             .await
             .map_err(|error| lost(error.to_string()))?;
         Ok(Some(stored))
+    }
+}
+
+/// A transfer that did not finish within `deadline`, after its request was sent.
+fn timed_out(addr: &str, deadline: Duration) -> TransportError {
+    TransportError::Timeout {
+        peer: addr.to_string(),
+        timeout_ms: u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX),
+        sent: true,
     }
 }
 
