@@ -14,15 +14,18 @@ use serde_json::{json, Map, Value};
 
 use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
-use crate::extract::Body;
+use crate::files::batch_body::read_batch_body;
+use edgebase_model::fields::file::Uploads;
 use edgebase_model::fields_param::FieldsPicker;
 use edgebase_model::record_values::NO_UPLOADS;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
+use edgebase_service::files;
 use edgebase_service::record_writes::{
     too_many_creates, Answer, Pending, Planned, Planner, Verdict,
 };
+use std::collections::BTreeMap;
 
 /// One request of a batch, in PocketBase's shape.
 #[derive(Debug, Clone, Deserialize)]
@@ -102,20 +105,9 @@ fn batch_failed(index: usize, error: ApiError) -> ApiError {
     ApiError::validation("Batch transaction failed.", data)
 }
 
-fn read_form(headers: &HeaderMap, body: &[u8]) -> Result<BatchForm, ApiError> {
+/// The batch's JSON (the body, or a multipart body's `@jsonPayload`).
+fn read_form(body: &[u8]) -> Result<BatchForm, ApiError> {
     const READ_FAILED: &str = "Failed to read the submitted batch data.";
-    let content_type = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default();
-    if content_type.starts_with("multipart/form-data") {
-        // File uploads come with the files issue; a multipart batch carries its JSON in
-        // `@jsonPayload`, which is all a batch without files needs.
-        return Err(ApiError::bad_request(
-            "Batch requests with files (multipart/form-data) are not supported yet; send the \
-             batch as JSON.",
-        ));
-    }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(BatchForm { requests: None });
     }
@@ -161,14 +153,18 @@ async fn plan_all(
     app: &App,
     caller: &Caller,
     requests: &[BatchRequest],
+    uploads: &BTreeMap<usize, Uploads>,
 ) -> Result<Vec<PlannedRequest>, ApiError> {
     let mut pending = Pending::default();
     let mut plans = Vec::with_capacity(requests.len());
     let mut commands_so_far = 0;
     for (index, request) in requests.iter().enumerate() {
-        let planned = plan_one(app, caller, &pending, request)
+        let request_uploads = uploads.get(&index).unwrap_or(&NO_UPLOADS);
+        let planned = plan_one(app, caller, &pending, request, request_uploads)
             .await
             .map_err(|error| batch_failed(index, error))?;
+        // Only a batch whose files a majority of voters hold may be proposed.
+        files::replicate_uploads(app, &planned.1, request_uploads).await?;
         pending.absorb(&planned.1);
         let count = planned.1.commands.len();
         plans.push(PlannedRequest {
@@ -187,6 +183,7 @@ async fn plan_one(
     caller: &Caller,
     pending: &Pending,
     request: &BatchRequest,
+    uploads: &Uploads,
 ) -> Result<(LoadedCollection, Planned, String), ApiError> {
     let Some((action, query)) = parse_action(&request.method, &request.url) else {
         // PocketBase answers an action it has no route for with its generic 400.
@@ -196,9 +193,13 @@ async fn plan_one(
         app,
         caller,
         pending,
-        uploads: &NO_UPLOADS,
+        uploads,
     };
-    let body = request.body.clone().unwrap_or_default();
+    let mut body = request.body.clone().unwrap_or_default();
+    // A request's files take the place of the same key in its JSON body.
+    for key in uploads.keys() {
+        body.remove(key);
+    }
     let collection_of = |name: &str| {
         app.collection(name)?
             .ok_or_else(ApiError::missing_collection)
@@ -284,28 +285,34 @@ pub async fn batch(
     method: Method,
     uri: Uri,
     headers: HeaderMap,
-    Body(body): Body,
+    body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let settings = app.settings()?;
     let max_requests = usize::try_from(settings.batch.max_requests).unwrap_or(0);
     if !settings.batch.enabled || max_requests == 0 {
         return Err(ApiError::forbidden("Batch requests are not allowed."));
     }
-    if body.len() as u64 > settings.batch_body_bytes_max() {
-        return Err(ApiError::too_large());
-    }
-    let requests = validate(read_form(&headers, &body)?, max_requests)?;
+    let body = read_batch_body(
+        app.consensus().blobs(),
+        &headers,
+        body,
+        settings.batch_body_bytes_max(),
+    )
+    .await?;
+    let requests = validate(read_form(&body.json)?, max_requests)?;
+    let uploads = &body.uploads;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let timeout = settings.batch_timeout();
     let (app_ref, caller_ref, requests) = (&app, &caller, &requests);
     app.propose_planned(
         "The batch's records changed concurrently too many times; retry.",
         move || async move {
-            let plans = tokio::time::timeout(timeout, plan_all(app_ref, caller_ref, requests))
-                .await
-                .map_err(|_| {
-                    ApiError::bad_request("Batch transaction failed: the batch timed out.")
-                })??;
+            let plans =
+                tokio::time::timeout(timeout, plan_all(app_ref, caller_ref, requests, uploads))
+                    .await
+                    .map_err(|_| {
+                        ApiError::bad_request("Batch transaction failed: the batch timed out.")
+                    })??;
             let commands: Vec<Command> = plans
                 .iter()
                 .flat_map(|plan| plan.planned.commands.iter().cloned())
@@ -405,9 +412,8 @@ mod tests {
 
     #[test]
     fn form_errors() {
-        let headers = HeaderMap::new();
         assert_eq!(
-            read_form(&headers, b"[1]").err().map(|e| e.message),
+            read_form(b"[1]").err().map(|e| e.message),
             Some("Failed to read the submitted batch data.".into())
         );
         let empty = validate(

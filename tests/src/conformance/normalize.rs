@@ -22,11 +22,11 @@ fn timestamp_pattern() -> &'static Regex {
 }
 
 /// The random part PocketBase puts in a stored file name: `_` and 10 of `[a-z0-9]`, before
-/// the extension (or the end), after a base of `[a-z0-9_]`.
+/// the extension, another random part, a closing quote (in a header) or the end.
 fn stored_name_pattern() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
-        Regex::new(r"(?P<base>[a-z0-9_]+)_[a-z0-9]{10}\b")
+        Regex::new(r"_[a-z0-9]{10}(?P<end>\.|_<random>|\x22|$)")
             .expect("the stored name pattern is valid")
     })
 }
@@ -58,9 +58,17 @@ impl Normalizer {
 
     /// A header value, with stored file names' random parts replaced.
     pub fn normalize_text(&mut self, text: &str) -> String {
-        stored_name_pattern()
-            .replace_all(text, "${base}_<random>")
-            .into_owned()
+        // A name sanitised twice (batch uploads) has two random parts: replace until none.
+        let mut text = text.to_owned();
+        loop {
+            let next = stored_name_pattern()
+                .replace_all(&text, "_<random>${end}")
+                .into_owned();
+            if next == text {
+                return text;
+            }
+            text = next;
+        }
     }
 
     /// The placeholder of an id, minting one if it is new.

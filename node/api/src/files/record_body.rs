@@ -68,14 +68,12 @@ pub async fn read_record_body(
     let mut uploads = Uploads::new();
     while let Some(mut part) = multipart.next_field().await.map_err(multipart_error)? {
         let key = part.name().unwrap_or_default().to_string();
-        // As Go's multipart reader: only the name's last path element counts.
-        let file_name = part
-            .file_name()
-            .map(|name| name.rsplit('/').next().unwrap_or_default().to_string());
+        let file_name = part.file_name().map(base_name);
         match file_name {
             Some(original) => match upload_field(loaded, caller, &key) {
                 Some(field) => {
-                    let upload = store_upload(blobs, &mut part, &original, field).await?;
+                    let max_size = file::max_size_bytes(&field.kind);
+                    let upload = store_upload(blobs, &mut part, &original, max_size).await?;
                     uploads.entry(key).or_default().push(upload);
                 }
                 // A file under a key that takes none is not read into anything.
@@ -103,7 +101,7 @@ pub async fn read_record_body(
     })
 }
 
-fn multipart_error(error: multer::Error) -> ApiError {
+pub(crate) fn multipart_error(error: multer::Error) -> ApiError {
     match error {
         multer::Error::StreamSizeExceeded { .. } | multer::Error::FieldSizeExceeded { .. } => {
             ApiError::too_large()
@@ -113,6 +111,11 @@ fn multipart_error(error: multer::Error) -> ApiError {
             unreadable()
         }
     }
+}
+
+/// A part's file name as Go's multipart reader gives it: its last path element.
+pub(crate) fn base_name(name: &str) -> String {
+    name.rsplit('/').next().unwrap_or_default().to_string()
 }
 
 /// The file field a part's key uploads to (`F`, `F+` or `+F`), if this caller may write it.
@@ -129,16 +132,15 @@ fn upload_field<'l>(loaded: &'l LoadedCollection, caller: &Caller, key: &str) ->
         .filter(|field| !field.hidden || caller.is_superuser())
 }
 
-/// Stream one file part into the blob store. A part past the field's `maxSize` is read to
-/// its end but not kept: its upload carries the size seen and no blob, and the field's
-/// check refuses it.
-async fn store_upload(
+/// Stream one file part into the blob store. A part past `max_size` (the field's `maxSize`)
+/// is read to its end but not kept: its upload carries the size seen and no blob, and the
+/// field's check refuses it.
+pub(crate) async fn store_upload(
     blobs: &BlobStore,
     part: &mut multer::Field<'_>,
     original: &str,
-    field: &Field,
+    max_size: u64,
 ) -> Result<Upload, ApiError> {
-    let max_size = file::max_size_bytes(&field.kind);
     let mut writer = Some(blobs.writer(max_size).await?);
     let mut sample = Vec::with_capacity(mime::SNIFF_BYTES);
     let mut size_bytes: u64 = 0;
