@@ -30,6 +30,12 @@ AIOSMTPD_VERSION=1.4.6
 if ! python3 -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
     python3 -m pip install --quiet --disable-pip-version-check "aiosmtpd==$AIOSMTPD_VERSION"
 fi
+
+step "moto (the S3-compatible server of the S3 storage tests, tests/src/s3_server.rs)"
+MOTO_VERSION=5.2.6
+if ! python3 -c "import moto.server, sys; from importlib.metadata import version; sys.exit(version('moto') != '$MOTO_VERSION')" 2>/dev/null; then
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+fi
 export PB_BIN
 "$PB_BIN" --version
 

@@ -16,7 +16,7 @@ pub use config::ConsensusConfig;
 pub use error::ConsensusError;
 pub use node::{
     BlobReplication, ClusterState, ConsensusNode, JoinRole, MemberState, WriteOutcome,
-    MAX_COMMAND_BYTES,
+    BLOB_BYTES_MAX, MAX_COMMAND_BYTES,
 };
 pub use tls::{generate_ca, generate_node_cert, node_id_from_cert, TlsPaths};
 pub use type_config::{NodeId, NodeInfo, Raft, TypeConfig};

@@ -4,8 +4,10 @@
 //! names are `\w+`, so no field can collide with it), and apply keeps two indexes of it: by
 //! blob (so a node can tell, with one seek, whether anything still refers to a blob it
 //! holds) and by record (so a record's or a whole collection's references can be dropped).
+//! An entry stored in the S3 bucket (`"store": "s3"`) marks its by-blob reference, so a node
+//! knows which blobs the members must hold and which the bucket holds for them.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::index::maintain::RecordMap;
 use crate::keys;
@@ -20,19 +22,83 @@ pub(crate) fn may_refer_to_blobs(doc_json: &str) -> bool {
     doc_json.contains("\"@files\"")
 }
 
-/// The blobs a record document refers to (entries that name no valid hash are ignored).
-pub(crate) fn blobs_of(doc: &RecordMap) -> BTreeSet<[u8; 32]> {
+/// An entry's `store` when its blob is in the S3 bucket rather than on the members.
+pub const BUCKET_STORE: &str = "s3";
+/// The by-blob reference's value for an entry in the bucket (on the members: empty).
+const BUCKET_REF_VALUE: &[u8] = b"s3";
+
+/// Where a referenced blob is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BlobPlace {
+    /// On the members' disks, pushed to a majority of voters before the write.
+    Members,
+    /// In the S3 bucket, uploaded there before the write.
+    Bucket,
+}
+
+impl BlobPlace {
+    pub(crate) fn of_ref_value(value: &[u8]) -> BlobPlace {
+        if value == BUCKET_REF_VALUE {
+            BlobPlace::Bucket
+        } else {
+            BlobPlace::Members
+        }
+    }
+
+    fn ref_value(self) -> Vec<u8> {
+        match self {
+            BlobPlace::Members => Vec::new(),
+            BlobPlace::Bucket => BUCKET_REF_VALUE.to_vec(),
+        }
+    }
+}
+
+/// How the records use one blob: whether some entry keeps it on the members, and whether
+/// some entry keeps it in the bucket (both, when the same content was uploaded each way).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlobUse {
+    pub on_members: bool,
+    pub in_bucket: bool,
+}
+
+impl BlobUse {
+    pub(crate) fn add(&mut self, place: BlobPlace) {
+        match place {
+            BlobPlace::Members => self.on_members = true,
+            BlobPlace::Bucket => self.in_bucket = true,
+        }
+    }
+
+    pub fn is_referenced(&self) -> bool {
+        self.on_members || self.in_bucket
+    }
+}
+
+/// The blobs a record document refers to, with where each is kept (entries that name no
+/// valid hash are ignored; a blob named both ways counts as on the members).
+pub(crate) fn blobs_of(doc: &RecordMap) -> BTreeMap<[u8; 32], BlobPlace> {
+    let mut blobs = BTreeMap::new();
     let Some(serde_json::Value::Object(files)) = doc.get(FILES_KEY) else {
-        return BTreeSet::new();
+        return blobs;
     };
-    files
-        .values()
-        .filter_map(|file| file.get("blob")?.as_str())
-        .filter_map(|hex| {
-            let mut blob = [0u8; 32];
-            (hex.len() == 64 && decode_hex(hex, &mut blob)).then_some(blob)
-        })
-        .collect()
+    for file in files.values() {
+        let Some(hex) = file.get("blob").and_then(serde_json::Value::as_str) else {
+            continue;
+        };
+        let mut blob = [0u8; 32];
+        if hex.len() != 64 || !decode_hex(hex, &mut blob) {
+            continue;
+        }
+        let place = match file.get("store").and_then(serde_json::Value::as_str) {
+            Some(BUCKET_STORE) => BlobPlace::Bucket,
+            _ => BlobPlace::Members,
+        };
+        blobs
+            .entry(blob)
+            .and_modify(|kept: &mut BlobPlace| *kept = (*kept).min(place))
+            .or_insert(place);
+    }
+    blobs
 }
 
 fn decode_hex(hex: &str, out: &mut [u8; 32]) -> bool {
@@ -84,19 +150,31 @@ pub(crate) fn replace_refs(
     overlay: &mut Overlay<'_>,
     collection_id: &str,
     record_id: &str,
-    old: &BTreeSet<[u8; 32]>,
-    new: &BTreeSet<[u8; 32]>,
+    old: &BTreeMap<[u8; 32], BlobPlace>,
+    new: &BTreeMap<[u8; 32], BlobPlace>,
 ) {
-    for blob in old.difference(new) {
+    for blob in old.keys().filter(|blob| !new.contains_key(*blob)) {
         overlay.delete(keys::blob_ref(blob, collection_id, record_id));
         overlay.delete(keys::record_blob(collection_id, record_id, blob));
     }
-    for blob in new.difference(old) {
-        overlay.put(keys::blob_ref(blob, collection_id, record_id), Vec::new());
-        overlay.put(
-            keys::record_blob(collection_id, record_id, blob),
-            Vec::new(),
-        );
+    for (blob, place) in new {
+        match old.get(blob) {
+            Some(kept) if kept == place => {}
+            Some(_) => overlay.put(
+                keys::blob_ref(blob, collection_id, record_id),
+                place.ref_value(),
+            ),
+            None => {
+                overlay.put(
+                    keys::blob_ref(blob, collection_id, record_id),
+                    place.ref_value(),
+                );
+                overlay.put(
+                    keys::record_blob(collection_id, record_id, blob),
+                    Vec::new(),
+                );
+            }
+        }
     }
 }
 
@@ -143,10 +221,19 @@ mod tests {
                 "a_x1.png": {"blob": hex, "size": 3, "type": "image/png"},
                 "b.txt": {"blob": "not-a-hash"},
                 "c.txt": {"size": 1},
+                "d.txt": {"blob": "cd".repeat(32), "store": "s3"},
             }
         }))
         .expect("object");
-        assert_eq!(blobs_of(&doc), [[0xab; 32]].into_iter().collect());
+        assert_eq!(
+            blobs_of(&doc),
+            [
+                ([0xab; 32], BlobPlace::Members),
+                ([0xcd; 32], BlobPlace::Bucket)
+            ]
+            .into_iter()
+            .collect()
+        );
         assert!(blobs_of(&RecordMap::new()).is_empty());
         assert!(may_refer_to_blobs(
             &serde_json::Value::Object(doc).to_string()

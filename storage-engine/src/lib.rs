@@ -38,7 +38,7 @@ pub use command::{
 };
 pub use compiled_collection::{CollectionRules, CompiledCollection, Rule};
 pub use error::StorageError;
-pub use file_refs::FILES_KEY;
+pub use file_refs::{BlobUse, BUCKET_STORE, FILES_KEY};
 pub use group_commit::{SyncDone, SYNC_QUEUE_MAX};
 pub use kv::{KvBackend, KvPair, KvRead, KvSource, ScanStep, ScanVisit};
 pub use kv_batch::{KvBatch, KvOp};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::apply_limits::ApplyLimits;
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
+use crate::file_refs::{BlobPlace, BlobUse};
 use crate::kv::{KvBackend, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
 use crate::query::{
@@ -241,42 +242,50 @@ impl StateMachine {
         crate::query::validate_filter(&*view, &self.compiled, collection_doc_json, expr)
     }
 
-    /// Whether any record refers to `blob` (by its SHA-256).
-    pub fn blob_referenced(&self, blob: &[u8; 32]) -> Result<bool, StorageError> {
+    /// How the records use `blob` (by its SHA-256): on the members, in the bucket, or not at
+    /// all. Stops reading references as soon as both are known.
+    pub fn blob_use(&self, blob: &[u8; 32]) -> Result<BlobUse, StorageError> {
         let view = self.backend.view()?;
-        let mut found = false;
-        view.scan_prefix(&keys::blob_ref_prefix(blob), &mut |_, _| {
-            found = true;
-            Ok(ScanStep::Stop)
+        let mut found = BlobUse::default();
+        view.scan_prefix(&keys::blob_ref_prefix(blob), &mut |_, value| {
+            found.add(BlobPlace::of_ref_value(value));
+            Ok(if found.on_members && found.in_bucket {
+                ScanStep::Stop
+            } else {
+                ScanStep::Continue
+            })
         })?;
         Ok(found)
     }
 
-    /// The blobs records refer to, in hash order, starting after `after`, at most `limit`:
-    /// page through them to make sure a node holds every one.
+    /// The blobs records refer to, with how they are used, in hash order, starting after
+    /// `after`, at most `limit`: page through them to make sure a node holds every one.
     pub fn referenced_blobs(
         &self,
         after: Option<&[u8; 32]>,
         limit: usize,
-    ) -> Result<Vec<[u8; 32]>, StorageError> {
+    ) -> Result<Vec<([u8; 32], BlobUse)>, StorageError> {
         let view = self.backend.view()?;
         let prefix = keys::blob_refs_prefix();
         let start = match after {
             Some(blob) => keys::prefix_end(&keys::blob_ref_prefix(blob)),
             None => prefix.clone(),
         };
-        let mut blobs: Vec<[u8; 32]> = Vec::new();
+        let mut blobs: Vec<([u8; 32], BlobUse)> = Vec::new();
         if limit == 0 {
             return Ok(blobs);
         }
-        view.scan_prefix_from(&prefix, &start, &mut |key, _| {
+        view.scan_prefix_from(&prefix, &start, &mut |key, value| {
             let blob = keys::blob_of_ref(key)
                 .ok_or_else(|| StorageError::corrupt("blob reference", "short key"))?;
-            if blobs.last() != Some(&blob) {
+            if blobs.last().map(|(last, _)| last) != Some(&blob) {
                 if blobs.len() == limit {
                     return Ok(ScanStep::Stop);
                 }
-                blobs.push(blob);
+                blobs.push((blob, BlobUse::default()));
+            }
+            if let Some((_, uses)) = blobs.last_mut() {
+                uses.add(BlobPlace::of_ref_value(value));
             }
             Ok(ScanStep::Continue)
         })?;

@@ -7,6 +7,7 @@ use crate::query::{FilterPart, RuleSubject};
 use std::sync::Arc;
 
 use crate::compiled_collection::CompiledCollection;
+use crate::file_refs::BlobUse;
 use crate::state_machine::StateMachine;
 use crate::{StorageError, StoredCollection, StoredRecord, StoredSetting};
 
@@ -81,9 +82,9 @@ impl StateReader {
         self.state.validate_filter(collection_doc_json, expr)
     }
 
-    /// See [`StateMachine::blob_referenced`].
-    pub fn blob_referenced(&self, blob: &[u8; 32]) -> Result<bool, StorageError> {
-        self.state.blob_referenced(blob)
+    /// See [`StateMachine::blob_use`].
+    pub fn blob_use(&self, blob: &[u8; 32]) -> Result<BlobUse, StorageError> {
+        self.state.blob_use(blob)
     }
 
     /// See [`StateMachine::referenced_blobs`].
@@ -91,7 +92,7 @@ impl StateReader {
         &self,
         after: Option<&[u8; 32]>,
         limit: usize,
-    ) -> Result<Vec<[u8; 32]>, StorageError> {
+    ) -> Result<Vec<([u8; 32], BlobUse)>, StorageError> {
         self.state.referenced_blobs(after, limit)
     }
 

@@ -6,7 +6,8 @@ mod common;
 
 use common::{apply, put_record};
 use edgebase_storage::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, StateMachine, Store,
+    BlobUse, CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, StateMachine,
+    Store,
 };
 
 fn blob(byte: u8) -> [u8; 32] {
@@ -48,7 +49,29 @@ const WITH_FILES: &str = r#"{"id":"t1","name":"title","type":"text"},
 const WITHOUT_FILES: &str = r#"{"id":"t1","name":"title","type":"text"}"#;
 
 fn referenced(state: &StateMachine) -> Vec<[u8; 32]> {
-    state.referenced_blobs(None, 100).expect("referenced blobs")
+    page(state, None, 100)
+}
+
+fn page(state: &StateMachine, after: Option<&[u8; 32]>, limit: usize) -> Vec<[u8; 32]> {
+    state
+        .referenced_blobs(after, limit)
+        .expect("referenced blobs")
+        .into_iter()
+        .map(|(blob, _)| blob)
+        .collect()
+}
+
+fn used(state: &StateMachine, byte: u8) -> BlobUse {
+    state.blob_use(&blob(byte)).expect("read")
+}
+
+/// `doc` with every entry kept in the S3 bucket.
+fn doc_in_bucket(files: &[(&str, u8)]) -> String {
+    let mut value: serde_json::Value = serde_json::from_str(&doc(files)).expect("json");
+    for entry in value["@files"].as_object_mut().expect("files").values_mut() {
+        entry["store"] = "s3".into();
+    }
+    value.to_string()
 }
 
 fn applied(result: CommandResult) {
@@ -78,7 +101,7 @@ fn scenario(state: &StateMachine) {
         RecordExpect::Absent,
     ));
     assert_eq!(referenced(state), vec![blob(1), blob(2)]);
-    assert!(state.blob_referenced(&blob(1)).expect("read"));
+    assert!(used(state, 1).on_members && !used(state, 1).in_bucket);
 
     // Replacing a file drops its old blob; a blob two records share stays while one does.
     step(put_record(
@@ -94,7 +117,7 @@ fn scenario(state: &StateMachine) {
         expect: RecordExpect::Exists,
     });
     assert_eq!(referenced(state), vec![blob(3)]);
-    assert!(!state.blob_referenced(&blob(2)).expect("read"));
+    assert!(!used(state, 2).is_referenced());
 
     // Paging: strictly after the last blob seen.
     step(put_record(
@@ -103,14 +126,59 @@ fn scenario(state: &StateMachine) {
         &doc(&[("e.txt", 4), ("f.txt", 5)]),
         RecordExpect::Absent,
     ));
+    assert_eq!(page(state, None, 2), vec![blob(3), blob(4)]);
+    assert_eq!(page(state, Some(&blob(4)), 2), vec![blob(5)]);
+
+    // An entry in the bucket marks its reference; the same content on the members too
+    // counts both ways, and replacing the record moves the mark.
+    step(put_record(
+        "c1",
+        "r6",
+        &doc_in_bucket(&[("i.txt", 5), ("j.txt", 8)]),
+        RecordExpect::Absent,
+    ));
     assert_eq!(
-        state.referenced_blobs(None, 2).expect("page"),
-        vec![blob(3), blob(4)]
+        used(state, 5),
+        BlobUse {
+            on_members: true,
+            in_bucket: true
+        }
     );
     assert_eq!(
-        state.referenced_blobs(Some(&blob(4)), 2).expect("page"),
-        vec![blob(5)]
+        used(state, 8),
+        BlobUse {
+            on_members: false,
+            in_bucket: true
+        }
     );
+    assert_eq!(
+        state.referenced_blobs(Some(&blob(5)), 1).expect("page"),
+        vec![(
+            blob(8),
+            BlobUse {
+                on_members: false,
+                in_bucket: true
+            }
+        )]
+    );
+    step(put_record(
+        "c1",
+        "r6",
+        &doc(&[("j.txt", 8)]),
+        RecordExpect::Exists,
+    ));
+    assert_eq!(
+        used(state, 8),
+        BlobUse {
+            on_members: true,
+            in_bucket: false
+        }
+    );
+    step(Command::DeleteRecord {
+        collection_id: "c1".into(),
+        record_id: "r6".into(),
+        expect: RecordExpect::Exists,
+    });
 
     // Removing the file field drops the files its values named, and their references.
     let version = state
@@ -154,7 +222,7 @@ fn scenario(state: &StateMachine) {
         collection_id: "c1".into(),
     });
     assert!(referenced(state).is_empty());
-    assert!(!state.blob_referenced(&blob(7)).expect("read"));
+    assert!(!used(state, 7).is_referenced());
 }
 
 #[test]

@@ -30,6 +30,7 @@ use self::leader_contact::{watch_quorum_acks, LeaderContact};
 use self::leader_placement::LeaderPlacement;
 use self::node_core::{forward_error_to_consensus, NodeCore, Route};
 pub use self::outcome::WriteOutcome;
+pub use self::service::BLOB_BYTES_MAX;
 use self::service::{NodeService, BLOB_RECEIVES_MAX, JOIN_RPC_TIMEOUT_MS};
 use self::transfer_gate::TransferGate;
 use crate::config::ConsensusConfig;

@@ -23,6 +23,7 @@ pub mod records;
 pub mod settings;
 pub mod superuser_ips;
 pub mod test_email;
+pub mod test_s3;
 
 use std::time::Duration;
 
@@ -133,6 +134,7 @@ fn routes(request_timeout: Duration) -> Router<App> {
         )
         .route("/api/files/token", post(files::token::file_token))
         .route("/api/settings/test/email", post(test_email::test_email))
+        .route("/api/settings/test/s3", post(test_s3::test_s3))
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -37,6 +37,8 @@ pub struct WriteContext<'a> {
     pub auth_access: AuthAccess,
     /// Files uploaded with this request (already held as blobs), by body key.
     pub uploads: &'a Uploads,
+    /// Whether new files go to the S3 bucket (their entries say so) or to the members.
+    pub uploads_in_bucket: bool,
 }
 
 /// No uploads: a JSON body, or a write the node makes itself.
@@ -308,6 +310,7 @@ fn assign_and_validate(
         stored_files,
         context.uploads,
         context.now,
+        context.uploads_in_bucket,
     ) {
         Some(entries) => doc.insert(FILES_KEY.into(), Value::Object(entries)),
         None => doc.remove(FILES_KEY),
@@ -373,6 +376,7 @@ mod tests {
             writer: Writer::Superuser,
             auth_access: AuthAccess::Manage,
             uploads: &NO_UPLOADS,
+            uploads_in_bucket: false,
         }
     }
 
@@ -555,6 +559,7 @@ mod tests {
             writer: Writer::Superuser,
             auth_access: AuthAccess::Manage,
             uploads: &NO_UPLOADS,
+            uploads_in_bucket: false,
         };
         for (body, expected) in cases {
             let outcome = document_for_create(&every_type(), body.as_object().unwrap(), &context);
@@ -584,6 +589,7 @@ mod tests {
             writer: Writer::Client,
             auth_access: AuthAccess::Own,
             uploads: &NO_UPLOADS,
+            uploads_in_bucket: false,
         };
         let doc = document_for_create(
             &every_type(),

@@ -63,6 +63,7 @@ struct AppInner {
     login_guard: LoginGuard,
     mailer: crate::mail::Mailer,
     thumbs: crate::thumbs::Thumbs,
+    bucket: crate::bucket::BucketClient,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -100,6 +101,7 @@ impl App {
         App {
             inner: Arc::new(AppInner {
                 thumbs,
+                bucket: crate::bucket::BucketClient::default(),
                 consensus,
                 state,
                 limits,
@@ -241,6 +243,12 @@ impl App {
                 })
             })
             .map(Some)
+    }
+
+    /// The S3 bucket files are stored in, when the settings turn S3 storage on.
+    pub fn bucket(&self) -> Result<Option<edgebase_blobs::Bucket>, ServiceError> {
+        let settings = self.settings()?;
+        self.inner.bucket.for_settings(&settings.s3)
     }
 
     /// The application settings as this node has applied them (PocketBase's defaults until a

@@ -7,6 +7,11 @@
 //! node stores the blob, then pushes it, then proposes the write, all within one request,
 //! and every copy's age restarts when it is stored or confirmed to a peer (`BlobHas`), so
 //! only blobs unreferenced for longer than any upload can take are removed.
+//!
+//! With S3 storage, a blob an entry keeps in the bucket is not fetched ahead of time: the
+//! local copy of one (the upload's spool, or a download's) is a cache, removed after the
+//! same grace period. The leader also removes from the bucket what no record refers to,
+//! once it has been there longer than the grace period.
 
 use std::time::{Duration, SystemTime};
 
@@ -34,8 +39,10 @@ pub struct SweepReport {
     /// Referenced blobs this node lacked.
     pub missing: u64,
     pub fetched: u64,
-    /// Unreferenced blobs removed.
+    /// Local blobs removed: unreferenced, or copies of ones the bucket keeps.
     pub removed: u64,
+    /// Unreferenced blobs removed from the S3 bucket.
+    pub removed_from_bucket: u64,
 }
 
 /// Sweep every `timing.sweep_interval` until the task is aborted.
@@ -57,7 +64,8 @@ pub async fn run(app: App, timing: KeeperTiming) {
 /// One pass: fetch what is missing, then remove what is unreferenced and past `grace`.
 pub async fn sweep(app: &App, grace: Duration) -> Result<SweepReport, ServiceError> {
     let mut report = fetch_missing(app).await?;
-    report.removed = remove_unreferenced(app, grace).await?;
+    report.removed = remove_unneeded(app, grace).await?;
+    report.removed_from_bucket = remove_from_bucket(app, grace).await?;
     Ok(report)
 }
 
@@ -71,10 +79,13 @@ async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
         let page = app
             .state()
             .referenced_blobs(after.as_ref(), REFERENCED_PAGE)?;
-        let Some(last) = page.last().copied() else {
+        let Some((last, _)) = page.last().copied() else {
             break;
         };
-        for digest in page {
+        for (digest, uses) in page {
+            if !uses.on_members {
+                continue;
+            }
             let blob = BlobId::from_digest(digest);
             let held = blobs
                 .size_of(&blob)
@@ -124,7 +135,8 @@ fn joined(done: Option<Result<bool, tokio::task::JoinError>>) -> u64 {
     u64::from(matches!(done, Some(Ok(true))))
 }
 
-async fn remove_unreferenced(app: &App, grace: Duration) -> Result<u64, ServiceError> {
+/// Remove local blobs past `grace` that no entry keeps on the members.
+async fn remove_unneeded(app: &App, grace: Duration) -> Result<u64, ServiceError> {
     let blobs = app.consensus().blobs();
     let held = blobs
         .list()
@@ -134,7 +146,7 @@ async fn remove_unreferenced(app: &App, grace: Duration) -> Result<u64, ServiceE
     let mut removed = 0;
     for blob in held {
         let age = now.duration_since(blob.stored_at).unwrap_or_default();
-        if age < grace || app.state().blob_referenced(blob.id.as_bytes())? {
+        if age < grace || app.state().blob_use(blob.id.as_bytes())?.on_members {
             continue;
         }
         if blobs
@@ -142,7 +154,7 @@ async fn remove_unreferenced(app: &App, grace: Duration) -> Result<u64, ServiceE
             .await
             .map_err(|error| ServiceError::internal_from("remove a blob", error))?
         {
-            tracing::debug!(blob = %blob.id, size_bytes = blob.size_bytes, "removed an unreferenced blob");
+            tracing::debug!(blob = %blob.id, size_bytes = blob.size_bytes, "removed a local blob no entry keeps on the members");
             removed += 1;
             // Its thumbs go with it.
             let thumbs = app.thumbs().dir_of(&blob.id.to_hex());
@@ -152,6 +164,36 @@ async fn remove_unreferenced(app: &App, grace: Duration) -> Result<u64, ServiceE
                 }
             }
         }
+    }
+    Ok(removed)
+}
+
+/// On the leader, with S3 storage on: remove bucket blobs past `grace` no record refers to.
+async fn remove_from_bucket(app: &App, grace: Duration) -> Result<u64, ServiceError> {
+    let consensus = app.consensus();
+    if consensus.leader_id() != Some(consensus.node_id()) {
+        return Ok(0);
+    }
+    let Some(bucket) = app.bucket()? else {
+        return Ok(0);
+    };
+    let listed = bucket
+        .list()
+        .await
+        .map_err(|error| ServiceError::internal_from("list the S3 bucket", error))?;
+    let now = SystemTime::now();
+    let mut removed = 0;
+    for blob in listed {
+        let age = now.duration_since(blob.stored_at).unwrap_or_default();
+        if age < grace || app.state().blob_use(blob.id.as_bytes())?.is_referenced() {
+            continue;
+        }
+        bucket
+            .remove(&blob.id)
+            .await
+            .map_err(|error| ServiceError::internal_from("remove a bucket blob", error))?;
+        tracing::debug!(blob = %blob.id, size_bytes = blob.size_bytes, "removed an unreferenced blob from the S3 bucket");
+        removed += 1;
     }
     Ok(removed)
 }

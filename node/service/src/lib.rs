@@ -7,6 +7,7 @@ pub mod app;
 pub mod auth_alert;
 pub mod auth_sessions;
 pub mod blob_keeper;
+pub mod bucket;
 pub mod caller;
 pub mod collection_checks;
 pub mod collections;

@@ -265,6 +265,12 @@ impl Planner<'_> {
             writer: self.writer(),
             auth_access,
             uploads: self.uploads,
+            // Settings that cannot be read keep new files on the members: always safe.
+            uploads_in_bucket: !self.uploads.is_empty()
+                && self
+                    .app
+                    .settings()
+                    .is_ok_and(|settings| settings.s3.enabled),
         }
     }
 

@@ -1,6 +1,6 @@
 //! `GET|HEAD /api/files/{collection}/{recordId}/{filename}`: a record's file, from this
-//! node's blob store (fetched from a member that holds it first, when this node does not
-//! yet), with PocketBase's headers (content type, inline or attachment, its CSP and cache
+//! node's blob store (copied from the S3 bucket or a member that holds it first, when this
+//! node does not hold it yet), with PocketBase's headers (content type, inline or attachment, its CSP and cache
 //! policy), byte ranges and validators, and beyond PocketBase a strong `ETag` (the content
 //! hash). A protected file needs a file token (`?token=`) whose record the collection's
 //! view rule admits; any refusal is PocketBase's 404.
@@ -16,6 +16,7 @@ use edgebase_model::fields::file::{self, FILES_KEY};
 use edgebase_model::record_values::Document;
 use edgebase_service::app::{App, LoadedCollection};
 use edgebase_service::caller::Caller;
+use edgebase_service::files;
 use edgebase_service::record_writes::decode;
 use edgebase_service::thumbs;
 use edgebase_storage::query::RuleSubject;
@@ -143,8 +144,9 @@ pub async fn download(
     let opened = match blobs.open_blob(&blob).await? {
         Some(opened) => Some(opened),
         None => {
-            // Not here yet (the keeper fetches in the background): fetch it now, keep it.
-            app.consensus().fetch_blob(blob).await?;
+            // Not here yet (the keeper fetches members' blobs in the background; the bucket's
+            // are copied on demand): copy it now, keep it.
+            edgebase_service::files::hold_locally(&app, blob, files::place_of(entry)).await?;
             blobs.open_blob(&blob).await?
         }
     };

@@ -19,6 +19,9 @@ use crate::{field_error, ValidationCode};
 /// The document key of the files' contents (`edgebase_storage::FILES_KEY`, which the
 /// storage engine reads to keep blob references).
 pub const FILES_KEY: &str = "@files";
+/// An entry's `store` when its blob is in the S3 bucket (`edgebase_storage::BUCKET_STORE`,
+/// which indexes it).
+pub const BUCKET_STORE: &str = "s3";
 /// PocketBase's per-file bound when `maxSize` is 0.
 pub const MAX_SIZE_DEFAULT_BYTES: u64 = 5 << 20;
 /// Longest stored file name.
@@ -306,13 +309,15 @@ fn cut(text: &str, bytes_max: usize) -> String {
 
 /// The `@files` entries a document's file fields name: kept from `stored_files` (the
 /// record's entries before this write) or new from `uploads`. `None` when it names none.
-/// A new entry records `now` as the file's modification time, the same on every node.
+/// A new entry records `now` as the file's modification time, the same on every node, and
+/// when `in_bucket` that its blob goes to the S3 bucket (`"store": "s3"`).
 pub fn files_entries(
     fields: &[Field],
     doc: &Map<String, Value>,
     stored_files: Option<&Map<String, Value>>,
     uploads: &Uploads,
     now: &str,
+    in_bucket: bool,
 ) -> Option<Map<String, Value>> {
     let mut entries = Map::new();
     let uploaded: BTreeMap<&str, &Upload> = uploads
@@ -326,12 +331,18 @@ pub fn files_entries(
     {
         for name in names(doc.get(&field.name).unwrap_or(&Value::Null)) {
             let entry = match uploaded.get(name.as_str()) {
-                Some(upload) => json!({
-                    "blob": upload.blob,
-                    "size": upload.size_bytes,
-                    "type": upload.content_type,
-                    "modified": now,
-                }),
+                Some(upload) => {
+                    let mut entry = json!({
+                        "blob": upload.blob,
+                        "size": upload.size_bytes,
+                        "type": upload.content_type,
+                        "modified": now,
+                    });
+                    if in_bucket {
+                        entry["store"] = BUCKET_STORE.into();
+                    }
+                    entry
+                }
                 None => match stored_files.and_then(|files| files.get(&name)) {
                     Some(entry) => entry.clone(),
                     None => continue,

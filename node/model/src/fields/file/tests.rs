@@ -148,17 +148,27 @@ fn files_entries_keep_what_is_named() {
         Some(&stored),
         &uploads,
         "2026-01-01 00:00:00.000Z",
+        false,
     )
     .expect("entries");
     assert_eq!(entries.keys().collect::<Vec<_>>(), vec!["a.txt", "x"]);
     assert_eq!(entries["x"]["size"], 1);
+    assert!(entries["x"].get("store").is_none());
+    let in_bucket =
+        files_entries(&fields, &doc, Some(&stored), &uploads, "now", true).expect("entries");
+    assert_eq!(in_bucket["x"]["store"], "s3");
+    assert!(
+        in_bucket["a.txt"].get("store").is_none(),
+        "kept entries stay where they are"
+    );
     assert_eq!(
         files_entries(
             &fields,
             &body(json!({"docs": []})),
             Some(&stored),
             &uploads,
-            "now"
+            "now",
+            false
         ),
         None
     );

@@ -1,0 +1,249 @@
+//! Blobs in an S3-compatible bucket (PocketBase's `s3` settings), under the same
+//! content addresses as on disk: `sha256/ab/abcd…`. A blob goes up from the local store
+//! in bounded parts (one request for a small blob, a multipart upload for a large one), and
+//! comes down into a [`BlobWriter`] that checks its hash, so a copy from the bucket is as
+//! trustworthy as one from a peer.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::StreamExt;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
+use tokio::io::AsyncReadExt;
+
+use crate::{BlobError, BlobId, BlobStore, BlobWriter, HeldBlob, StoredBlob};
+
+/// Bytes per uploaded part (S3 wants 5 MiB at least for every part but the last); a blob
+/// no larger goes up in one request.
+const PART_BYTES: usize = 8 << 20;
+/// Parts in flight at once for one blob.
+const PARTS_IN_FLIGHT_MAX: usize = 2;
+/// Bound on one request to the bucket, and on retries of a failed one.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const RETRIES_MAX: usize = 3;
+const RETRY_TIMEOUT: Duration = Duration::from_secs(120);
+/// Where blobs live in the bucket.
+const ADDRESSED_PREFIX: &str = "sha256";
+
+/// How to reach a bucket: PocketBase's `s3` settings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BucketConfig {
+    pub endpoint: String,
+    pub bucket: String,
+    pub region: String,
+    pub access_key: String,
+    pub secret: String,
+    pub force_path_style: bool,
+}
+
+/// A connected bucket; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Bucket {
+    store: Arc<AmazonS3>,
+    name: String,
+}
+
+impl Bucket {
+    /// A client for `config` (no request is made yet).
+    pub fn connect(config: &BucketConfig) -> Result<Bucket, BlobError> {
+        let client = ClientOptions::new()
+            .with_allow_http(true)
+            .with_timeout(REQUEST_TIMEOUT)
+            .with_connect_timeout(CONNECT_TIMEOUT);
+        let retry = RetryConfig {
+            max_retries: RETRIES_MAX,
+            retry_timeout: RETRY_TIMEOUT,
+            ..RetryConfig::default()
+        };
+        let store = AmazonS3Builder::new()
+            .with_endpoint(config.endpoint.trim_end_matches('/'))
+            .with_bucket_name(&config.bucket)
+            .with_region(&config.region)
+            .with_access_key_id(&config.access_key)
+            .with_secret_access_key(&config.secret)
+            .with_virtual_hosted_style_request(!config.force_path_style)
+            .with_client_options(client)
+            .with_retry(retry)
+            .build()
+            .map_err(|source| BlobError::bucket("configure the bucket client", source))?;
+        Ok(Bucket {
+            store: Arc::new(store),
+            name: config.bucket.clone(),
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Copy `id` from the local `store` into the bucket, unless the bucket holds it already.
+    pub async fn put_blob(&self, store: &BlobStore, id: BlobId) -> Result<StoredBlob, BlobError> {
+        let (mut file, size_bytes) = store
+            .open_blob(&id)
+            .await?
+            .ok_or_else(|| BlobError::Missing { id: id.to_hex() })?;
+        if self.size_of(&id).await? == Some(size_bytes) {
+            return Ok(StoredBlob { id, size_bytes });
+        }
+        let path = object_path(&id);
+        let local = store.path_of(&id);
+        if size_bytes <= PART_BYTES as u64 {
+            let mut bytes = Vec::with_capacity(size_bytes as usize);
+            file.read_to_end(&mut bytes)
+                .await
+                .map_err(|source| BlobError::io("read blob", &local, source))?;
+            self.store
+                .put(&path, PutPayload::from(bytes))
+                .await
+                .map_err(|source| BlobError::bucket("upload a blob", source))?;
+            return Ok(StoredBlob { id, size_bytes });
+        }
+        let upload = self
+            .store
+            .put_multipart(&path)
+            .await
+            .map_err(|source| BlobError::bucket("start a multipart upload", source))?;
+        let mut parts = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let mut chunk = vec![0u8; 256 * 1024];
+        loop {
+            let read = match file.read(&mut chunk).await {
+                Ok(read) => read,
+                Err(source) => {
+                    let _ = parts.abort().await;
+                    return Err(BlobError::io("read blob", &local, source));
+                }
+            };
+            if read == 0 {
+                break;
+            }
+            if let Err(source) = parts.wait_for_capacity(PARTS_IN_FLIGHT_MAX).await {
+                return Err(BlobError::bucket("upload a blob part", source));
+            }
+            parts.write(&chunk[..read]);
+        }
+        parts
+            .finish()
+            .await
+            .map_err(|source| BlobError::bucket("finish a multipart upload", source))?;
+        Ok(StoredBlob { id, size_bytes })
+    }
+
+    /// The blob's size, if the bucket holds it.
+    pub async fn size_of(&self, id: &BlobId) -> Result<Option<u64>, BlobError> {
+        match self.store.head(&object_path(id)).await {
+            Ok(meta) => Ok(Some(meta.size)),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(source) => Err(BlobError::bucket("look up a blob", source)),
+        }
+    }
+
+    /// Download `id` into `writer` (opened expecting `id`, so a wrong copy stores nothing);
+    /// `None` if the bucket does not hold it.
+    pub async fn fetch_into(
+        &self,
+        id: &BlobId,
+        mut writer: BlobWriter,
+    ) -> Result<Option<StoredBlob>, BlobError> {
+        let got = match self.store.get(&object_path(id)).await {
+            Ok(got) => got,
+            Err(object_store::Error::NotFound { .. }) => return Ok(None),
+            Err(source) => return Err(BlobError::bucket("download a blob", source)),
+        };
+        let mut body = got.into_stream();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|source| BlobError::bucket("download a blob", source))?;
+            writer.write(&chunk).await?;
+        }
+        writer.finish().await.map(Some)
+    }
+
+    /// Every blob the bucket holds, with when it was stored, in id order.
+    pub async fn list(&self) -> Result<Vec<HeldBlob>, BlobError> {
+        let prefix = ObjectPath::from(ADDRESSED_PREFIX);
+        let mut listed = self.store.list(Some(&prefix));
+        let mut blobs = Vec::new();
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(|source| BlobError::bucket("list blobs", source))?;
+            let Some(id) = meta
+                .location
+                .filename()
+                .and_then(|name| name.parse::<BlobId>().ok())
+            else {
+                continue;
+            };
+            blobs.push(HeldBlob {
+                id,
+                size_bytes: meta.size,
+                stored_at: SystemTime::from(meta.last_modified),
+            });
+        }
+        blobs.sort_by_key(|blob| blob.id);
+        Ok(blobs)
+    }
+
+    /// Remove a blob (removing one the bucket does not hold is no error).
+    pub async fn remove(&self, id: &BlobId) -> Result<(), BlobError> {
+        match self.store.delete(&object_path(id)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(source) => Err(BlobError::bucket("remove a blob", source)),
+        }
+    }
+
+    /// PocketBase's connection test: upload `pb_settings_test_XXXXX/test.txt`, then list
+    /// that prefix and delete what is under it, so writing, listing and deleting all work.
+    pub async fn check(&self) -> Result<(), BlobError> {
+        let suffix: String = {
+            use rand::Rng;
+            let mut rng = rand::thread_rng();
+            (0..5)
+                .map(|_| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[rng.gen_range(0..36)]))
+                .collect()
+        };
+        let prefix = ObjectPath::from(format!("pb_settings_test_{suffix}"));
+        let key = prefix.child("test.txt");
+        self.store
+            .put(&key, PutPayload::from_static(b"test"))
+            .await
+            .map_err(|source| BlobError::bucket("upload a test file", source))?;
+        let mut listed = self.store.list(Some(&prefix));
+        while let Some(meta) = listed.next().await {
+            let meta = meta.map_err(|source| BlobError::bucket("list the test prefix", source))?;
+            self.store
+                .delete(&meta.location)
+                .await
+                .map_err(|source| BlobError::bucket("delete a test file", source))?;
+        }
+        Ok(())
+    }
+}
+
+fn object_path(id: &BlobId) -> ObjectPath {
+    let hex = id.to_hex();
+    ObjectPath::from(format!("{ADDRESSED_PREFIX}/{}/{hex}", &hex[..2]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blobs_keep_their_disk_address_in_the_bucket() {
+        let id = BlobId::from_digest([0xab; 32]);
+        assert_eq!(
+            object_path(&id).as_ref(),
+            format!("sha256/ab/{}", id.to_hex())
+        );
+        let config = BucketConfig {
+            endpoint: "http://127.0.0.1:9/".into(),
+            bucket: "b".into(),
+            region: "us-east-1".into(),
+            access_key: "k".into(),
+            secret: "s".into(),
+            force_path_style: true,
+        };
+        assert_eq!(Bucket::connect(&config).expect("client").name(), "b");
+    }
+}
