@@ -19,6 +19,7 @@ const PRODUCT_CRATES: &[&str] = &[
     "edgebase-storage",
     "edgebase-syntax",
     "edgebase-blobs",
+    "edgebase-bucket",
     "edgebase-client",
     "edgebase-wire",
 ];
@@ -46,6 +47,19 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
             "axum",
             "hyper",
             "quinn",
+            "rocksdb",
+            "edgebase-storage",
+            "edgebase-consensus",
+            "edgebase-model",
+            "edgebase-service",
+            "edgebase-api",
+        ],
+    ),
+    // An S3 client (HTTP underneath, through object_store), and nothing of the node's.
+    (
+        "edgebase-bucket",
+        &[
+            "axum",
             "rocksdb",
             "edgebase-storage",
             "edgebase-consensus",

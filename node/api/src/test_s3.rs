@@ -5,7 +5,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use edgebase_blobs::Bucket;
+use edgebase_bucket::Bucket;
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
 use edgebase_service::app::App;

@@ -246,7 +246,7 @@ impl App {
     }
 
     /// The S3 bucket files are stored in, when the settings turn S3 storage on.
-    pub fn bucket(&self) -> Result<Option<edgebase_blobs::Bucket>, ServiceError> {
+    pub fn bucket(&self) -> Result<Option<edgebase_bucket::Bucket>, ServiceError> {
         let settings = self.settings()?;
         self.inner.bucket.for_settings(&settings.s3)
     }

@@ -3,7 +3,7 @@
 
 use std::sync::Mutex;
 
-use edgebase_blobs::{Bucket, BucketConfig};
+use edgebase_bucket::{Bucket, BucketConfig};
 use edgebase_model::settings::S3Settings;
 
 use crate::error::ServiceError;

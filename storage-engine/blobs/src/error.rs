@@ -20,23 +20,9 @@ pub enum BlobError {
     /// transfer that was cut or corrupted).
     #[error("blob content hashes to {actual}, expected {expected}")]
     HashMismatch { expected: String, actual: String },
-    /// The local store does not hold a blob it was asked to send.
-    #[error("blob {id} is not held here")]
-    Missing { id: String },
-    /// A request to the S3-compatible bucket failed.
-    #[error("{action}: {source}")]
-    Bucket {
-        action: &'static str,
-        #[source]
-        source: object_store::Error,
-    },
 }
 
 impl BlobError {
-    pub(crate) fn bucket(action: &'static str, source: object_store::Error) -> Self {
-        BlobError::Bucket { action, source }
-    }
-
     pub(crate) fn io(
         action: &'static str,
         path: impl Into<PathBuf>,

@@ -13,7 +13,9 @@ use object_store::path::Path as ObjectPath;
 use object_store::{ClientOptions, ObjectStore, PutPayload, RetryConfig, WriteMultipart};
 use tokio::io::AsyncReadExt;
 
-use crate::{BlobError, BlobId, BlobStore, BlobWriter, HeldBlob, StoredBlob};
+use edgebase_blobs::{BlobId, BlobStore, BlobWriter, HeldBlob, StoredBlob};
+
+use crate::BucketError;
 
 /// Bytes per uploaded part (S3 wants 5 MiB at least for every part but the last); a blob
 /// no larger goes up in one request.
@@ -48,7 +50,7 @@ pub struct Bucket {
 
 impl Bucket {
     /// A client for `config` (no request is made yet).
-    pub fn connect(config: &BucketConfig) -> Result<Bucket, BlobError> {
+    pub fn connect(config: &BucketConfig) -> Result<Bucket, BucketError> {
         let client = ClientOptions::new()
             .with_allow_http(true)
             .with_timeout(REQUEST_TIMEOUT)
@@ -68,7 +70,7 @@ impl Bucket {
             .with_client_options(client)
             .with_retry(retry)
             .build()
-            .map_err(|source| BlobError::bucket("configure the bucket client", source))?;
+            .map_err(|source| BucketError::request("configure the bucket client", source))?;
         Ok(Bucket {
             store: Arc::new(store),
             name: config.bucket.clone(),
@@ -80,32 +82,34 @@ impl Bucket {
     }
 
     /// Copy `id` from the local `store` into the bucket, unless the bucket holds it already.
-    pub async fn put_blob(&self, store: &BlobStore, id: BlobId) -> Result<StoredBlob, BlobError> {
+    pub async fn put_blob(&self, store: &BlobStore, id: BlobId) -> Result<StoredBlob, BucketError> {
         let (mut file, size_bytes) = store
             .open_blob(&id)
             .await?
-            .ok_or_else(|| BlobError::Missing { id: id.to_hex() })?;
+            .ok_or_else(|| BucketError::Missing { id: id.to_hex() })?;
         if self.size_of(&id).await? == Some(size_bytes) {
             return Ok(StoredBlob { id, size_bytes });
         }
         let path = object_path(&id);
-        let local = store.path_of(&id);
         if size_bytes <= PART_BYTES as u64 {
             let mut bytes = Vec::with_capacity(size_bytes as usize);
             file.read_to_end(&mut bytes)
                 .await
-                .map_err(|source| BlobError::io("read blob", &local, source))?;
+                .map_err(|source| BucketError::Read {
+                    id: id.to_hex(),
+                    source,
+                })?;
             self.store
                 .put(&path, PutPayload::from(bytes))
                 .await
-                .map_err(|source| BlobError::bucket("upload a blob", source))?;
+                .map_err(|source| BucketError::request("upload a blob", source))?;
             return Ok(StoredBlob { id, size_bytes });
         }
         let upload = self
             .store
             .put_multipart(&path)
             .await
-            .map_err(|source| BlobError::bucket("start a multipart upload", source))?;
+            .map_err(|source| BucketError::request("start a multipart upload", source))?;
         let mut parts = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let mut chunk = vec![0u8; 256 * 1024];
         loop {
@@ -113,30 +117,33 @@ impl Bucket {
                 Ok(read) => read,
                 Err(source) => {
                     let _ = parts.abort().await;
-                    return Err(BlobError::io("read blob", &local, source));
+                    return Err(BucketError::Read {
+                        id: id.to_hex(),
+                        source,
+                    });
                 }
             };
             if read == 0 {
                 break;
             }
             if let Err(source) = parts.wait_for_capacity(PARTS_IN_FLIGHT_MAX).await {
-                return Err(BlobError::bucket("upload a blob part", source));
+                return Err(BucketError::request("upload a blob part", source));
             }
             parts.write(&chunk[..read]);
         }
         parts
             .finish()
             .await
-            .map_err(|source| BlobError::bucket("finish a multipart upload", source))?;
+            .map_err(|source| BucketError::request("finish a multipart upload", source))?;
         Ok(StoredBlob { id, size_bytes })
     }
 
     /// The blob's size, if the bucket holds it.
-    pub async fn size_of(&self, id: &BlobId) -> Result<Option<u64>, BlobError> {
+    pub async fn size_of(&self, id: &BlobId) -> Result<Option<u64>, BucketError> {
         match self.store.head(&object_path(id)).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(source) => Err(BlobError::bucket("look up a blob", source)),
+            Err(source) => Err(BucketError::request("look up a blob", source)),
         }
     }
 
@@ -146,27 +153,27 @@ impl Bucket {
         &self,
         id: &BlobId,
         mut writer: BlobWriter,
-    ) -> Result<Option<StoredBlob>, BlobError> {
+    ) -> Result<Option<StoredBlob>, BucketError> {
         let got = match self.store.get(&object_path(id)).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
-            Err(source) => return Err(BlobError::bucket("download a blob", source)),
+            Err(source) => return Err(BucketError::request("download a blob", source)),
         };
         let mut body = got.into_stream();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|source| BlobError::bucket("download a blob", source))?;
+            let chunk = chunk.map_err(|source| BucketError::request("download a blob", source))?;
             writer.write(&chunk).await?;
         }
-        writer.finish().await.map(Some)
+        Ok(Some(writer.finish().await?))
     }
 
     /// Every blob the bucket holds, with when it was stored, in id order.
-    pub async fn list(&self) -> Result<Vec<HeldBlob>, BlobError> {
+    pub async fn list(&self) -> Result<Vec<HeldBlob>, BucketError> {
         let prefix = ObjectPath::from(ADDRESSED_PREFIX);
         let mut listed = self.store.list(Some(&prefix));
         let mut blobs = Vec::new();
         while let Some(meta) = listed.next().await {
-            let meta = meta.map_err(|source| BlobError::bucket("list blobs", source))?;
+            let meta = meta.map_err(|source| BucketError::request("list blobs", source))?;
             let Some(id) = meta
                 .location
                 .filename()
@@ -185,16 +192,16 @@ impl Bucket {
     }
 
     /// Remove a blob (removing one the bucket does not hold is no error).
-    pub async fn remove(&self, id: &BlobId) -> Result<(), BlobError> {
+    pub async fn remove(&self, id: &BlobId) -> Result<(), BucketError> {
         match self.store.delete(&object_path(id)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(source) => Err(BlobError::bucket("remove a blob", source)),
+            Err(source) => Err(BucketError::request("remove a blob", source)),
         }
     }
 
     /// PocketBase's connection test: upload `pb_settings_test_XXXXX/test.txt`, then list
     /// that prefix and delete what is under it, so writing, listing and deleting all work.
-    pub async fn check(&self) -> Result<(), BlobError> {
+    pub async fn check(&self) -> Result<(), BucketError> {
         let suffix: String = {
             use rand::Rng;
             let mut rng = rand::thread_rng();
@@ -207,14 +214,15 @@ impl Bucket {
         self.store
             .put(&key, PutPayload::from_static(b"test"))
             .await
-            .map_err(|source| BlobError::bucket("upload a test file", source))?;
+            .map_err(|source| BucketError::request("upload a test file", source))?;
         let mut listed = self.store.list(Some(&prefix));
         while let Some(meta) = listed.next().await {
-            let meta = meta.map_err(|source| BlobError::bucket("list the test prefix", source))?;
+            let meta =
+                meta.map_err(|source| BucketError::request("list the test prefix", source))?;
             self.store
                 .delete(&meta.location)
                 .await
-                .map_err(|source| BlobError::bucket("delete a test file", source))?;
+                .map_err(|source| BucketError::request("delete a test file", source))?;
         }
         Ok(())
     }
