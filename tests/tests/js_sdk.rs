@@ -3,7 +3,8 @@
 //! an owner-only rule, and a password change that revokes the old token; and through
 //! `files_flow.mjs`: uploads from `FormData`/`Blob`/`File`, `pb.files.getURL`, and a protected
 //! file with `pb.files.getToken()`. Each script runs against PocketBase 0.40.6 first (so the
-//! script itself is checked), then against EdgeBase.
+//! script itself is checked), then against EdgeBase. `tus_flow.mjs` (the stock `tus-js-client`
+//! resuming a stopped upload) runs against EdgeBase only: PocketBase has no resumable uploads.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -71,6 +72,9 @@ async fn the_pocketbase_js_sdk_works_unmodified() {
             let target = Target::start(kind, context.root(), &kind.to_string()).await?;
             run_script("auth_flow.mjs", &target).await?;
             run_script("files_flow.mjs", &target).await?;
+            if kind == TargetKind::EdgeBase {
+                run_script("tus_flow.mjs", &target).await?;
+            }
         }
         Ok(())
     })

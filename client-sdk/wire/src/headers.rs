@@ -8,3 +8,5 @@ pub const HEADER_AFTER: &str = "x-edgebase-after";
 pub const HEADER_CONSISTENCY: &str = "x-edgebase-consistency";
 pub const HEADER_MAX_STALENESS_MS: &str = "x-edgebase-max-staleness-ms";
 pub const HEADER_STALE_FALLBACK: &str = "x-edgebase-stale-fallback";
+/// Response (resumable uploads): the stored file name a finished upload became.
+pub const HEADER_FILE_NAME: &str = "x-edgebase-file";

@@ -9,7 +9,8 @@ pub use cluster::{ClusterStatus, MemberRole, MemberStatus};
 pub use collection::{Collection, CollectionType, Field, FieldKind};
 pub use envelope::{AuthResponse, ErrorEnvelope, FieldError, HealthResponse, ListResult};
 pub use headers::{
-    HEADER_AFTER, HEADER_CONSISTENCY, HEADER_INDEX, HEADER_MAX_STALENESS_MS, HEADER_STALE_FALLBACK,
+    HEADER_AFTER, HEADER_CONSISTENCY, HEADER_FILE_NAME, HEADER_INDEX, HEADER_MAX_STALENESS_MS,
+    HEADER_STALE_FALLBACK,
 };
 
 /// A record as the API shows it: a JSON object of field values plus `id`,

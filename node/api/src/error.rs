@@ -177,6 +177,29 @@ impl From<edgebase_blobs::BlobError> for ApiError {
     }
 }
 
+impl From<edgebase_service::resumable::ResumableError> for ApiError {
+    fn from(error: edgebase_service::resumable::ResumableError) -> Self {
+        use edgebase_service::resumable::ResumableError;
+        let status = match &error {
+            ResumableError::NotFound => StatusCode::NOT_FOUND,
+            ResumableError::OffsetMismatch { .. } => StatusCode::CONFLICT,
+            ResumableError::Busy => StatusCode::LOCKED,
+            ResumableError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            // tus's checksum extension names its own status.
+            ResumableError::ChecksumMismatch => {
+                StatusCode::from_u16(460).unwrap_or(StatusCode::BAD_REQUEST)
+            }
+            ResumableError::BodyCut(_) => StatusCode::BAD_REQUEST,
+            ResumableError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            ResumableError::Io { .. } | ResumableError::Blob(_) => {
+                tracing::error!(error = &error as &dyn std::error::Error, "resumable upload");
+                return ApiError::internal();
+            }
+        };
+        ApiError::new(status, error.to_string())
+    }
+}
+
 impl From<QueryError> for ApiError {
     fn from(error: QueryError) -> Self {
         query_error(error)

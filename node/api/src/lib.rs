@@ -143,6 +143,19 @@ fn routes(request_timeout: Duration) -> Router<App> {
         ))
         // Cluster operations wait on catch-up and membership changes (minutes at most),
         // bounded by consensus; the request timeout above would cut them off.
+        // A resumable upload's request runs as long as its body keeps coming (each chunk of it
+        // bounded in time), not within the request timeout.
+        .route(
+            "/api/tus/{collection}/{record}/{field}",
+            post(files::tus::create).options(files::tus::options),
+        )
+        .route(
+            "/api/tus/uploads/{id}",
+            axum::routing::head(files::tus::head)
+                .patch(files::tus::patch)
+                .delete(files::tus::terminate)
+                .options(files::tus::options),
+        )
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
         .route("/api/cluster/learners", post(cluster::add_learner))

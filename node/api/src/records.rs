@@ -154,7 +154,7 @@ pub async fn view(
 
 /// Which write a request asks for.
 #[derive(Clone, Copy)]
-enum WriteKind<'a> {
+pub(crate) enum WriteKind<'a> {
     Create,
     Update(&'a str),
     Delete(&'a str),
@@ -162,7 +162,7 @@ enum WriteKind<'a> {
 
 /// Plan, propose and answer one record write, planning again (a bounded number of times)
 /// when something the plan relied on changed before it applied.
-async fn write(
+pub(crate) async fn write(
     app: &App,
     caller: &Caller,
     uri: &Uri,

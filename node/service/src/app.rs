@@ -64,6 +64,7 @@ struct AppInner {
     mailer: crate::mail::Mailer,
     thumbs: crate::thumbs::Thumbs,
     bucket: crate::bucket::BucketClient,
+    resumable: crate::resumable::ResumableUploads,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
 }
@@ -102,6 +103,9 @@ impl App {
             inner: Arc::new(AppInner {
                 thumbs,
                 bucket: crate::bucket::BucketClient::default(),
+                resumable: crate::resumable::ResumableUploads::new(
+                    consensus.blobs().root().join("resumable"),
+                ),
                 consensus,
                 state,
                 limits,
@@ -243,6 +247,11 @@ impl App {
                 })
             })
             .map(Some)
+    }
+
+    /// The resumable (tus) uploads in progress on this node.
+    pub fn resumable(&self) -> &crate::resumable::ResumableUploads {
+        &self.inner.resumable
     }
 
     /// The S3 bucket files are stored in, when the settings turn S3 storage on.

@@ -11,7 +11,8 @@
 //! With S3 storage, a blob an entry keeps in the bucket is not fetched ahead of time: the
 //! local copy of one (the upload's spool, or a download's) is a cache, removed after the
 //! same grace period. The leader also removes from the bucket what no record refers to,
-//! once it has been there longer than the grace period.
+//! once it has been there longer than the grace period. Each sweep also removes expired
+//! resumable uploads.
 
 use std::time::{Duration, SystemTime};
 
@@ -43,6 +44,8 @@ pub struct SweepReport {
     pub removed: u64,
     /// Unreferenced blobs removed from the S3 bucket.
     pub removed_from_bucket: u64,
+    /// Resumable uploads removed because they expired.
+    pub expired_uploads: u64,
 }
 
 /// Sweep every `timing.sweep_interval` until the task is aborted.
@@ -66,6 +69,11 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<SweepReport, ServiceErr
     let mut report = fetch_missing(app).await?;
     report.removed = remove_unneeded(app, grace).await?;
     report.removed_from_bucket = remove_from_bucket(app, grace).await?;
+    report.expired_uploads = app
+        .resumable()
+        .remove_expired()
+        .await
+        .map_err(|error| ServiceError::internal_from("remove expired uploads", error))?;
     Ok(report)
 }
 

@@ -22,6 +22,7 @@ pub mod principal;
 pub mod rate_limiter;
 pub mod record_mail;
 pub mod record_writes;
+pub mod resumable;
 pub mod rules;
 pub mod superusers;
 pub mod thumbs;

@@ -15,14 +15,11 @@ use edgebase_client::wire::{Field, FieldKind};
 use edgebase_model::fields::file::{self, FILES_KEY};
 use edgebase_model::record_values::Document;
 use edgebase_service::app::{App, LoadedCollection};
-use edgebase_service::caller::Caller;
 use edgebase_service::files;
 use edgebase_service::record_writes::decode;
 use edgebase_service::thumbs;
-use edgebase_storage::query::RuleSubject;
-use edgebase_storage::{Rule, StoredRecord};
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::consistency::Fresh;
 use crate::error::ApiError;
@@ -127,7 +124,7 @@ pub async fn download(
             query.token.as_deref(),
         )?
         .in_context(PROTECTED_FILE_CONTEXT);
-        if !may_view(&app, &loaded, &caller, &stored)? {
+        if !crate::files::record_rule::may_view(&app, &loaded, &caller, &stored)? {
             return Err(ApiError::not_found());
         }
     }
@@ -233,36 +230,6 @@ fn field_naming<'l>(
                 .iter()
                 .any(|name| name == filename)
     })
-}
-
-/// Whether the collection's view rule admits `caller` to `stored` (superusers always).
-fn may_view(
-    app: &App,
-    loaded: &LoadedCollection,
-    caller: &Caller,
-    stored: &StoredRecord,
-) -> Result<bool, ApiError> {
-    if caller.is_superuser() {
-        return Ok(true);
-    }
-    let filter = match &loaded.rules().view {
-        Rule::SuperusersOnly | Rule::Unparsable(_) => return Ok(false),
-        Rule::Everyone => return Ok(true),
-        Rule::Filter(expr) => edgebase_storage::FilterPart::new(
-            expr.clone(),
-            edgebase_storage::FilterAccess::Unrestricted,
-        ),
-    };
-    let context = caller.context(&Map::new());
-    let check = caller.budget().run(|allowance| {
-        app.state().check_record(
-            RuleSubject::Stored(stored),
-            std::slice::from_ref(&filter),
-            &context,
-            allowance,
-        )
-    })?;
-    Ok(check.matched)
 }
 
 /// Go's `strconv.ParseBool` true values.
