@@ -33,7 +33,7 @@ pub use harness::{run_test, TestContext};
 pub use images::{png, png_size};
 pub use multipart::MultipartBody;
 pub use node::{Node, NodeSpec};
-pub use oidc_provider::{OidcProvider, UserSource, CLIENT_ID, CLIENT_SECRET};
+pub use oidc_provider::{avatar_png, OidcProvider, UserSource, CLIENT_ID, CLIENT_SECRET};
 pub use ports::{free_addr, free_addr_pair};
 pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};

@@ -289,6 +289,7 @@ impl OidcProvider {
             .route("/token", post(token))
             .route("/userinfo", get(userinfo).post(userinfo))
             .route("/jwks", get(jwks))
+            .route(AVATAR_PATH, get(avatar))
             .with_state(state.clone());
         let server = tokio::spawn(async move {
             if let Err(error) = axum::serve(listener, router).await {
@@ -300,6 +301,11 @@ impl OidcProvider {
             state,
             server,
         })
+    }
+
+    /// The URL of the users' avatar (an 8x8 PNG, [`avatar_png`]).
+    pub fn avatar_url(&self) -> String {
+        format!("{}{AVATAR_PATH}", self.base_url())
     }
 
     pub fn base_url(&self) -> String {
@@ -353,4 +359,16 @@ impl OidcProvider {
     pub fn exchanges(&self) -> u64 {
         lock(&self.state).exchanges
     }
+}
+
+/// Where the provider serves its users' avatar.
+const AVATAR_PATH: &str = "/avatar.png";
+
+/// The avatar the provider serves.
+pub fn avatar_png() -> Vec<u8> {
+    crate::png(8, 8)
+}
+
+async fn avatar() -> Response {
+    ([(header::CONTENT_TYPE, "image/png")], avatar_png()).into_response()
 }

@@ -20,7 +20,7 @@ use edgebase_tests::oauth2_flow::{
     self, auth_method, authorize, call, Answer, LoginOptions, REDIRECT_URL,
 };
 use edgebase_tests::{
-    run_test, Cluster, OidcProvider, UserSource, NODE_START_TIMEOUT, SUPERUSER_EMAIL,
+    avatar_png, run_test, Cluster, OidcProvider, UserSource, NODE_START_TIMEOUT, SUPERUSER_EMAIL,
     SUPERUSER_PASSWORD,
 };
 use serde_json::{json, Value};
@@ -219,7 +219,12 @@ async fn oauth2_login_with_pkce() {
             let mut ada_id: Option<String> = None;
             let mut logins = 0;
             for case in cases() {
-                provider.sign_in((case.user)());
+                // The provider serves the picture, so a new record's avatar can be stored.
+                let mut signed_in = (case.user)();
+                if signed_in.get("picture").is_some() {
+                    signed_in["picture"] = json!(provider.avatar_url());
+                }
+                provider.sign_in(signed_in);
                 provider.forge_signatures(case.forge);
                 let answer = oauth2_login(
                     &http,
@@ -275,6 +280,23 @@ async fn oauth2_login_with_pkce() {
                     Expect::NewAda => {
                         ensure!(record["name"] == "Ada Lovelace", "{}: {body}", case.what);
                         ensure!(record["emailVisibility"] == true, "{}: {body}", case.what);
+                        // The provider's picture, downloaded into the avatar file field.
+                        let avatar = record["avatar"].as_str().unwrap_or_default();
+                        ensure!(
+                            avatar.starts_with("avatar_") && avatar.ends_with(".png"),
+                            "{}: the avatar is stored: {body}",
+                            case.what
+                        );
+                        let file = http
+                            .get(format!("{base}/api/files/users/{id}/{avatar}"))
+                            .send()
+                            .await?;
+                        ensure!(file.status() == 200, "{}: avatar download", case.what);
+                        ensure!(
+                            file.bytes().await?.as_ref() == avatar_png().as_slice(),
+                            "{}: the avatar is the provider's picture",
+                            case.what
+                        );
                         ada_id = Some(id.clone());
                     }
                     Expect::Ada => {

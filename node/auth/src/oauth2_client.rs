@@ -160,6 +160,18 @@ fn client() -> Result<reqwest::Client, OAuth2Error> {
         .build()?)
 }
 
+/// Start downloading an OAuth2 user's avatar (the caller streams and bounds the body), with
+/// the same time bounds as every request to a provider; a status outside 2xx fails.
+pub async fn fetch_avatar(url: &str) -> Result<reqwest::Response, OAuth2Error> {
+    let response = client()?.get(url).send().await?;
+    if !response.status().is_success() {
+        return Err(OAuth2Error::Status {
+            status: response.status().as_u16(),
+        });
+    }
+    Ok(response)
+}
+
 /// Read an answer's body, refusing more than `bytes_max`.
 async fn bounded_body(
     mut response: reqwest::Response,

@@ -7,6 +7,7 @@ pub mod impersonate;
 pub mod methods;
 pub mod mfa;
 pub mod oauth2;
+pub mod oauth2_avatar;
 pub mod otp;
 pub mod password;
 pub mod password_reset;

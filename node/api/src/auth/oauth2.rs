@@ -21,6 +21,7 @@ use serde_json::{json, Map, Value};
 
 use crate::auth::check_auth_rule;
 use crate::auth::mfa::{self, requested_mfa_id, MfaStep, METHOD_OAUTH2};
+use crate::auth::oauth2_avatar;
 use crate::auth::sign_for;
 use crate::auth::sign_in::SignIn;
 use crate::consistency::with_index;
@@ -29,6 +30,7 @@ use crate::extract::{json_object, Body};
 use edgebase_auth::oauth2_client::{self, OAuth2User};
 use edgebase_auth::token::Refresh;
 use edgebase_model::auth_config::OAuth2Options;
+use edgebase_model::fields::file::Uploads;
 use edgebase_model::ids;
 use edgebase_model::oauth2_providers::{self, ProviderConfig};
 use edgebase_model::record_values::NO_UPLOADS;
@@ -37,6 +39,7 @@ use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::auth_alert::note_login;
 use edgebase_service::caller::Caller;
 use edgebase_service::external_auths::EXTERNAL_AUTHS_NAME;
+use edgebase_service::files;
 use edgebase_service::principal::Principal;
 use edgebase_service::record_writes::{decode, Pending, Planned, Planner, Verdict};
 use edgebase_service::superusers;
@@ -241,6 +244,8 @@ struct Flow<'a> {
     provider: &'a str,
     user: &'a OAuth2User,
     create_data: &'a Map<String, Value>,
+    /// The avatar a new record gets, downloaded once however often the login is planned.
+    avatar: tokio::sync::OnceCell<Uploads>,
 }
 
 impl Flow<'_> {
@@ -353,13 +358,8 @@ impl Flow<'_> {
             && !self.user.avatar_url.is_empty()
         {
             match collection.field(&avatar_field).map(|field| &field.kind) {
-                // File fields are not built: the avatar is not downloaded.
-                Some(FieldKind::File { .. }) => {
-                    tracing::debug!(
-                        field = avatar_field,
-                        "OAuth2 avatar not stored in a file field"
-                    );
-                }
+                // A file field takes the downloaded avatar as an upload (`avatar_uploads`).
+                Some(FieldKind::File { .. }) => {}
                 Some(_) => {
                     body.insert(avatar_field, json!(self.user.avatar_url));
                 }
@@ -367,6 +367,23 @@ impl Flow<'_> {
             }
         }
         Ok(body)
+    }
+
+    /// The provider's avatar for a new record, when `avatarURL` is mapped to a file field
+    /// that the create data does not set.
+    async fn avatar_uploads(&self) -> Uploads {
+        let field_name = self.loaded.auth.oauth2.mapped_fields.get("avatarURL");
+        let field = self.loaded.collection.field(field_name);
+        match field {
+            Some(field)
+                if matches!(field.kind, FieldKind::File { .. })
+                    && !self.user.avatar_url.is_empty()
+                    && !self.create_data.contains_key(field_name) =>
+            {
+                oauth2_avatar::avatar_uploads(self.app, field, &self.user.avatar_url).await
+            }
+            _ => Uploads::new(),
+        }
     }
 
     async fn plan(&self) -> Result<Login, ApiError> {
@@ -415,13 +432,15 @@ impl Flow<'_> {
                     tracing::warn!("refused an OAuth2 sign-up into _superusers");
                     return Err(ApiError::bad_request("Failed to authenticate."));
                 }
+                let uploads = self.avatar.get_or_init(|| self.avatar_uploads()).await;
                 let planner = Planner {
                     app: self.app,
                     caller: self.caller,
                     pending: &pending,
-                    uploads: &NO_UPLOADS,
+                    uploads,
                 };
                 let planned = planner.create(self.loaded, &self.create_body()?).await?;
+                files::replicate_uploads(self.app, &planned, uploads).await?;
                 let doc = planned_doc(&planned)?;
                 pending.absorb(&planned);
                 plans.push(planned);
@@ -563,6 +582,7 @@ pub async fn auth_with_oauth2(sign_in: SignIn, Body(body): Body) -> Result<Respo
         provider: &form.provider,
         user: &user,
         create_data: &form.create_data,
+        avatar: tokio::sync::OnceCell::new(),
     };
     let (login, index) = propose_login(&app, &flow).await?;
     check_auth_rule(&app, &loaded, &login.doc, &caller)?;

@@ -1,12 +1,15 @@
 //! Making one thumb, on a blocking thread: decode within bounds (dimensions and memory, so a
-//! small file claiming a huge image is refused before it is allocated), cut as the size says
-//! with a bilinear filter, and write it beside the others.
+//! small file claiming a huge image is refused before it is allocated), turn a JPEG as its
+//! EXIF orientation says (as PocketBase's imaging library does), cut as the size says with a
+//! bilinear filter, and write it beside the others.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
+use image::error::{LimitError, LimitErrorKind};
 use image::imageops::FilterType;
-use image::{DynamicImage, ImageFormat, ImageReader, Limits};
+use image::metadata::Orientation;
+use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader, Limits};
 
 use super::{output_type, Anchor, ThumbMode, ThumbSize};
 
@@ -51,7 +54,20 @@ pub fn render(
     limits.max_image_height = Some(DIMENSION_MAX);
     limits.max_alloc = Some(DECODE_BYTES_MAX);
     reader.limits(limits);
-    let image = reader.decode()?;
+    let is_jpeg = reader.format() == Some(ImageFormat::Jpeg);
+    let mut decoder = reader.into_decoder()?;
+    if decoder.total_bytes() > DECODE_BYTES_MAX {
+        return Err(
+            ImageError::Limits(LimitError::from_kind(LimitErrorKind::InsufficientMemory)).into(),
+        );
+    }
+    // An unreadable orientation is no orientation, as for PocketBase.
+    let orientation = match is_jpeg {
+        true => decoder.orientation().unwrap_or(Orientation::NoTransforms),
+        false => Orientation::NoTransforms,
+    };
+    let mut image = DynamicImage::from_decoder(decoder)?;
+    image.apply_orientation(orientation);
     let thumb = cut(&image, size);
     let format = match output_type(stored_type) {
         "image/jpeg" => ImageFormat::Jpeg,
@@ -159,6 +175,50 @@ mod tests {
             render(&source, "image/png", size, &out).expect("render");
             assert_eq!(dimensions(&out), expected, "{text}");
         }
+    }
+
+    /// A `width` x `height` JPEG whose EXIF says to turn it a quarter clockwise (6).
+    fn turned_jpeg(dir: &Path, width: u32, height: u32) -> std::path::PathBuf {
+        let image =
+            image::RgbImage::from_fn(width, height, |x, _| image::Rgb([(x * 5) as u8, 0, 0]));
+        let mut jpeg = Vec::new();
+        DynamicImage::ImageRgb8(image)
+            .write_to(&mut std::io::Cursor::new(&mut jpeg), ImageFormat::Jpeg)
+            .expect("encode");
+        // APP1 "Exif": a little-endian TIFF header and one IFD entry, Orientation = 6.
+        let mut tiff = b"II*\0\x08\0\0\0".to_vec();
+        tiff.extend_from_slice(&1u16.to_le_bytes());
+        tiff.extend_from_slice(&0x0112u16.to_le_bytes());
+        tiff.extend_from_slice(&3u16.to_le_bytes());
+        tiff.extend_from_slice(&1u32.to_le_bytes());
+        tiff.extend_from_slice(&[6, 0, 0, 0]);
+        tiff.extend_from_slice(&0u32.to_le_bytes());
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = jpeg[..2].to_vec();
+        out.extend_from_slice(&[0xff, 0xe1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&jpeg[2..]);
+        let path = dir.join("turned.jpg");
+        std::fs::write(&path, out).expect("write");
+        path
+    }
+
+    #[test]
+    fn a_jpeg_is_turned_as_its_exif_says() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let source = turned_jpeg(dir.path(), 40, 20);
+        let out = dir.path().join("out.jpg");
+        render(
+            &source,
+            "image/jpeg",
+            ThumbSize::parse("10x0").expect("size"),
+            &out,
+        )
+        .expect("render");
+        // Turned, the 40x20 image stands 20x40: ten wide is twenty high.
+        assert_eq!(dimensions(&out), (10, 20));
     }
 
     #[test]
