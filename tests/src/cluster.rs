@@ -183,6 +183,16 @@ impl Cluster {
         Ok(client)
     }
 
+    /// For each node, in id order: a raw HTTP client for it and a superuser token from it.
+    pub async fn raw_admins(&self) -> anyhow::Result<Vec<(crate::RawClient, String)>> {
+        let mut admins = Vec::new();
+        for id in self.ids() {
+            let token = self.admin(id).await?.token().context("superuser token")?;
+            admins.push((crate::RawClient::new(&self.node(id).http_url())?, token));
+        }
+        Ok(admins)
+    }
+
     /// `GET /api/cluster/status` on node `id`.
     pub async fn status(&self, id: u64) -> anyhow::Result<ClusterStatus> {
         let client = self.admin(id).await?;

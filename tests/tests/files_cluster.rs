@@ -50,14 +50,9 @@ async fn files_survive_the_uploader_and_leave_nothing_behind() {
             .await?;
         let ids = cluster.ids();
         cluster.wait_for_leader(&ids, NODE_START_TIMEOUT).await?;
-        let (a, b, c) = (ids[0], ids[1], ids[2]);
-        let mut tokens = Vec::new();
-        for id in &ids {
-            tokens.push(cluster.admin(*id).await?.token().context("token")?);
-        }
-        let http = |id: u64| RawClient::new(&cluster.node(id).http_url());
-        let (http_a, http_b, http_c) = (http(a)?, http(b)?, http(c)?);
-        let (token_a, token_b, token_c) = (tokens[0].clone(), tokens[1].clone(), tokens[2].clone());
+        let (a, b) = (ids[0], ids[1]);
+        let admins = cluster.raw_admins().await?;
+        let [(http_a, token_a), (http_b, token_b), (http_c, token_c)] = <[_; 3]>::try_from(admins).ok().context("three nodes")?;
 
         let created = send(&http_a, "POST", "/api/collections", &token_a, RawBody::Json(json!({
             "name": "docs", "type": "base",

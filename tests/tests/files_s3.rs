@@ -55,13 +55,8 @@ async fn files_live_in_the_bucket_when_s3_is_on() {
         let ids = cluster.ids();
         cluster.wait_for_leader(&ids, NODE_START_TIMEOUT).await?;
         let (a, b, c) = (ids[0], ids[1], ids[2]);
-        let mut tokens = Vec::new();
-        for id in &ids {
-            tokens.push(cluster.admin(*id).await?.token().context("token")?);
-        }
-        let http = |id: u64| RawClient::new(&cluster.node(id).http_url());
-        let (http_a, http_b, http_c) = (http(a)?, http(b)?, http(c)?);
-        let (token_a, token_b) = (tokens[0].clone(), tokens[1].clone());
+        let admins = cluster.raw_admins().await?;
+        let [(http_a, token_a), (http_b, token_b), (http_c, _)] = <[_; 3]>::try_from(admins).ok().context("three nodes")?;
         let test_s3 = |client: RawClient, token: String| async move {
             send(&client, "POST", "/api/settings/test/s3", &token, RawBody::Json(json!({"filesystem": "storage"}))).await
         };

@@ -4,21 +4,9 @@
 // file through pb.files.getToken(). Exits non-zero on the first thing that does not behave as
 // with PocketBase. Environment: EDGEBASE_URL, SUPERUSER_EMAIL, SUPERUSER_PASSWORD.
 import PocketBase from "pocketbase";
+import { check, environment } from "./common.mjs";
 
-const url = process.env.EDGEBASE_URL;
-const superEmail = process.env.SUPERUSER_EMAIL;
-const superPassword = process.env.SUPERUSER_PASSWORD;
-if (!url || !superEmail || !superPassword) {
-  console.error("set EDGEBASE_URL, SUPERUSER_EMAIL and SUPERUSER_PASSWORD");
-  process.exit(2);
-}
-
-function check(condition, message) {
-  if (!condition) {
-    throw new Error(`check failed: ${message}`);
-  }
-  console.log(`ok - ${message}`);
-}
+const { url, superEmail, superPassword } = environment();
 
 async function text(response) {
   return Buffer.from(await response.arrayBuffer()).toString("utf8");

@@ -7,21 +7,9 @@
 import crypto from "node:crypto";
 import PocketBase from "pocketbase";
 import * as tus from "tus-js-client";
+import { check, environment } from "./common.mjs";
 
-const url = process.env.EDGEBASE_URL;
-const superEmail = process.env.SUPERUSER_EMAIL;
-const superPassword = process.env.SUPERUSER_PASSWORD;
-if (!url || !superEmail || !superPassword) {
-  console.error("set EDGEBASE_URL, SUPERUSER_EMAIL and SUPERUSER_PASSWORD");
-  process.exit(2);
-}
-
-function check(condition, message) {
-  if (!condition) {
-    throw new Error(`check failed: ${message}`);
-  }
-  console.log(`ok - ${message}`);
-}
+const { url, superEmail, superPassword } = environment();
 
 const CHUNK = 512 * 1024;
 

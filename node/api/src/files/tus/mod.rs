@@ -182,13 +182,22 @@ pub async fn create(
     created.await.unwrap_or_else(tus_error)
 }
 
-/// The upload `id`, if `caller` created it.
-async fn owned(app: &App, caller: &Caller, id: &str) -> Result<UploadState, ApiError> {
+/// A request on an existing upload: the protocol version checked, the caller resolved, and
+/// the upload `id` as it stands, if that caller created it.
+async fn owned(
+    app: &App,
+    method: &Method,
+    uri: &Uri,
+    request_headers: &HeaderMap,
+    id: &str,
+) -> Result<(Caller, UploadState), ApiError> {
+    check_version(request_headers)?;
+    let caller = crate::identity::caller(app, method, uri, request_headers)?;
     let state = app.resumable().get(id).await?;
     if state.info.owner != owner_of(caller.principal()) {
         return Err(ResumableError::NotFound.into());
     }
-    Ok(state)
+    Ok((caller, state))
 }
 
 pub async fn head(
@@ -199,9 +208,7 @@ pub async fn head(
     Path(id): Path<String>,
 ) -> Response {
     let found = async {
-        check_version(&request_headers)?;
-        let caller = crate::identity::caller(&app, &method, &uri, &request_headers)?;
-        let state = owned(&app, &caller, &id).await?;
+        let (_, state) = owned(&app, &method, &uri, &request_headers, &id).await?;
         let mut headers = HeaderMap::new();
         standing(&mut headers, &state);
         headers.insert(UPLOAD_LENGTH, HeaderValue::from(state.info.length_bytes));
@@ -228,7 +235,7 @@ pub async fn patch(
     body: Body,
 ) -> Response {
     let patched = async {
-        check_version(&request_headers)?;
+        let (caller, _) = owned(&app, &method, &uri, &request_headers, &id).await?;
         if !is_offset_stream(&request_headers) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -238,8 +245,6 @@ pub async fn patch(
         let offset = byte_count(&request_headers, &UPLOAD_OFFSET)?
             .ok_or_else(|| ApiError::bad_request("Upload-Offset is required."))?;
         let sum = checksum(&request_headers)?;
-        let caller = crate::identity::caller(&app, &method, &uri, &request_headers)?;
-        owned(&app, &caller, &id).await?;
         let writing = app.resumable().writing(&id)?;
         // Read again under the lock: another request may have moved it.
         let state = app.resumable().get(&id).await?;
@@ -338,9 +343,7 @@ pub async fn terminate(
     Path(id): Path<String>,
 ) -> Response {
     let ended = async {
-        check_version(&request_headers)?;
-        let caller = crate::identity::caller(&app, &method, &uri, &request_headers)?;
-        owned(&app, &caller, &id).await?;
+        owned(&app, &method, &uri, &request_headers, &id).await?;
         let writing = app.resumable().writing(&id)?;
         app.resumable().terminate(&writing, &id).await?;
         let mut headers = HeaderMap::new();
