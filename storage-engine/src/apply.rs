@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
+use crate::change_feed::{ChangeAction, RecordChange};
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
 use crate::compiled_collection::CompiledCollections;
 use crate::file_refs;
@@ -30,6 +31,8 @@ struct EntryContext<'c> {
     limits: ApplyLimits,
     position: u64,
     compiled: &'c CompiledCollections,
+    /// The record changes made so far, for the change feed.
+    changes: Vec<RecordChange>,
 }
 
 impl EntryContext<'_> {
@@ -58,12 +61,14 @@ impl EntryContext<'_> {
 
 type Outcome = Result<(), Rejection>;
 
+/// Apply one entry; its result, and the record changes it made (none when it was rejected).
 pub(crate) fn apply_entry(
     backend: &dyn KvBackend,
     entry: ApplyEntry,
     limits: ApplyLimits,
     compiled: &CompiledCollections,
-) -> Result<Option<CommandResult>, StorageError> {
+) -> Result<(Option<CommandResult>, Vec<RecordChange>), StorageError> {
+    let mut changes = Vec::new();
     let (mut batch, result) = {
         let view = backend.view()?;
         if let Some(bytes) = view.get(&keys::applied_index())? {
@@ -89,11 +94,15 @@ pub(crate) fn apply_entry(
                     limits,
                     position: 0,
                     compiled,
+                    changes: Vec::new(),
                 };
                 match evaluate(&mut overlay, command, &mut context)? {
-                    Ok(()) => Some(CommandResult::Applied {
-                        version: entry.index,
-                    }),
+                    Ok(()) => {
+                        changes = context.changes;
+                        Some(CommandResult::Applied {
+                            version: entry.index,
+                        })
+                    }
                     Err(rejection) => {
                         overlay.discard();
                         Some(CommandResult::Rejected(rejection))
@@ -110,7 +119,7 @@ pub(crate) fn apply_entry(
         batch.put(keys::membership(), membership);
     }
     backend.write(batch)?;
-    Ok(result)
+    Ok((result, changes))
 }
 
 fn evaluate(
@@ -158,7 +167,7 @@ fn evaluate(
             expect,
         } => {
             context.skip();
-            delete_record(overlay, collection_id, record_id, *expect, context.compiled)
+            delete_record(overlay, collection_id, record_id, *expect, context)
         }
         Command::PutSetting { key, value_json } => {
             context.skip();
@@ -566,6 +575,10 @@ fn put_record(
             &file_refs::blobs_of(&new),
         );
     }
+    let (action, before) = match &current {
+        Some(current) => (ChangeAction::Update, Some(current.doc_json.clone())),
+        None => (ChangeAction::Create, None),
+    };
     let created_seq = match current {
         Some(current) => {
             context.skip();
@@ -594,6 +607,13 @@ fn put_record(
         keys::record(collection_id, record_id),
         encode(&value, "record")?,
     );
+    context.changes.push(RecordChange {
+        collection_id: collection_id.to_owned(),
+        record_id: record_id.to_owned(),
+        action,
+        before,
+        after: Some(doc_json.to_owned()),
+    });
     Ok(Ok(()))
 }
 
@@ -602,8 +622,9 @@ fn delete_record(
     collection_id: &str,
     record_id: &str,
     expect: RecordExpect,
-    compiled: &CompiledCollections,
+    context: &mut EntryContext<'_>,
 ) -> Result<Outcome, StorageError> {
+    let compiled = context.compiled;
     let Some(collection_value) = collection(overlay, collection_id)? else {
         return Ok(Err(Rejection::CollectionMissing));
     };
@@ -656,5 +677,12 @@ fn delete_record(
         keys::record_count(collection_id),
         encode_u64(count).to_vec(),
     );
+    context.changes.push(RecordChange {
+        collection_id: collection_id.to_owned(),
+        record_id: record_id.to_owned(),
+        action: ChangeAction::Delete,
+        before: Some(current.doc_json),
+        after: None,
+    });
     Ok(Ok(()))
 }

@@ -9,6 +9,7 @@
 
 mod apply;
 mod apply_limits;
+mod change_feed;
 mod codec;
 mod command;
 pub mod compiled_collection;
@@ -32,6 +33,7 @@ mod store;
 mod stored;
 
 pub use apply_limits::MIGRATION_RECORDS_MAX;
+pub use change_feed::{AppliedChanges, ChangeAction, ChangeListener, RecordChange};
 pub use codec::VALUE_BYTES_MAX;
 pub use command::{
     CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, SettingExpect,

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
+use crate::change_feed::{AppliedChanges, ChangeListener, ListenerSlot};
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::file_refs::{BlobPlace, BlobUse};
@@ -50,6 +51,8 @@ pub struct StateMachine {
     /// Shared by every clone and reader: apply, queries and the node compile a collection
     /// version once.
     compiled: Arc<CompiledCollections>,
+    /// Told of every applied record change (the realtime hub).
+    listener: ListenerSlot,
 }
 
 impl std::fmt::Debug for StateMachine {
@@ -64,6 +67,7 @@ impl StateMachine {
             backend,
             limits: ApplyLimits::default(),
             compiled: Arc::default(),
+            listener: ListenerSlot::default(),
         }
     }
 
@@ -75,6 +79,7 @@ impl StateMachine {
             backend,
             limits,
             compiled: Arc::default(),
+            listener: ListenerSlot::default(),
         }
     }
 
@@ -93,7 +98,21 @@ impl StateMachine {
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
     pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
-        apply::apply_entry(&*self.backend, entry, self.limits, &self.compiled)
+        let index = entry.index;
+        let (result, changes) =
+            apply::apply_entry(&*self.backend, entry, self.limits, &self.compiled)?;
+        if let Some(listener) = self.listener.get() {
+            if !changes.is_empty() {
+                listener.applied(AppliedChanges { index, changes });
+            }
+        }
+        Ok(result)
+    }
+
+    /// Tell `listener` of every record change applied from now on, in log order, and of
+    /// every snapshot installed. Only the first listener set is kept; whether it was this one.
+    pub fn set_change_listener(&self, listener: Arc<dyn ChangeListener>) -> bool {
+        self.listener.set(listener)
     }
 
     pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
@@ -354,6 +373,14 @@ impl StateMachine {
         let file = File::open(path).map_err(|e| StorageError::io("open snapshot", path, e))?;
         let mut reader = SnapshotReader::new(BufReader::new(file))?;
         self.backend.replace_all(&mut reader)?;
+        if let Some(listener) = self.listener.get() {
+            let view = self.backend.view()?;
+            let index = match view.get(&keys::applied_index())? {
+                Some(bytes) => decode_u64(&bytes, "applied index")?,
+                None => 0,
+            };
+            listener.jumped(index);
+        }
         Ok(())
     }
 }
