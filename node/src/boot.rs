@@ -11,6 +11,7 @@ use edgebase_storage::Store;
 use crate::cli::ServeArgs;
 use edgebase_model::auth_collection;
 use edgebase_model::time;
+use edgebase_realtime::HubLimits;
 use edgebase_service::app::{App, Limits};
 use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_service::blob_keeper::{self, KeeperTiming};
@@ -26,6 +27,8 @@ const BOOTSTRAP_DEADLINE: Duration = Duration::from_secs(120);
 /// A started node: consensus running, state readable, the API not yet served.
 pub struct StartedNode {
     pub app: App,
+    /// This node's realtime clients, fed by apply.
+    pub hub: edgebase_realtime::Hub,
     /// Background work stopped on shutdown (the blob keeper).
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -140,6 +143,8 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         ..Limits::default()
     };
     let app = App::new(consensus, store.state().reader(), limits);
+    let (hub, listener) = edgebase_realtime::Hub::start(app.clone(), HubLimits::default());
+    store.state().set_change_listener(listener);
     if args.join.is_none() && !args.wait_to_be_added {
         // The node that started the cluster creates the system collections; a rejection
         // because they exist already is success.
@@ -150,7 +155,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         grace: Duration::from_secs(args.blobs.blob_grace_secs),
     };
     let tasks = vec![tokio::spawn(blob_keeper::run(app.clone(), timing))];
-    Ok(StartedNode { app, tasks })
+    Ok(StartedNode { app, hub, tasks })
 }
 
 /// Whether this start made a new cluster (which then gets PocketBase's `users` collection).

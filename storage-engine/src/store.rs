@@ -15,7 +15,12 @@ use crate::{LogStore, StateMachine, StorageError};
 #[derive(Clone)]
 pub struct Store {
     log: Arc<LogShared>,
+    /// The RocksDB state behind `machine`, for the store's own tests.
+    #[cfg(test)]
     state: Arc<RocksState>,
+    /// The one state machine every caller shares (its compiled collections and change
+    /// listener included).
+    machine: StateMachine,
 }
 
 impl Store {
@@ -32,9 +37,12 @@ impl Store {
         let state = Arc::new(RocksState::open(Arc::clone(&db))?);
         let group_commit = GroupCommit::start(Arc::clone(&db))?;
         tracing::debug!(dir = %dir.display(), "opened store");
+        let machine = StateMachine::with_backend(Arc::clone(&state) as Arc<dyn crate::KvBackend>);
         Ok(Store {
             log: Arc::new(LogShared { db, group_commit }),
+            #[cfg(test)]
             state,
+            machine,
         })
     }
 
@@ -43,9 +51,9 @@ impl Store {
         LogStore::new(Arc::clone(&self.log))
     }
 
-    /// The state machine (cheap clone).
+    /// The state machine (a cheap clone of the one the store holds).
     pub fn state(&self) -> StateMachine {
-        StateMachine::with_backend(Arc::clone(&self.state) as Arc<dyn crate::KvBackend>)
+        self.machine.clone()
     }
 
     #[cfg(test)]

@@ -25,6 +25,9 @@ impl ChangeListener for Heard {
     fn jumped(&self, _index: u64) {}
 }
 
+/// One change as heard: record id, action, document before and after.
+type HeardChange<'a> = (&'a str, ChangeAction, Option<&'a str>, Option<&'a str>);
+
 #[test]
 fn listeners_hear_applied_changes_in_order() {
     let state = StateMachine::in_memory();
@@ -70,7 +73,7 @@ fn listeners_hear_applied_changes_in_order() {
     );
 
     let heard = heard.applied.lock().expect("lock");
-    let summary: Vec<(u64, Vec<(&str, ChangeAction, Option<&str>, Option<&str>)>)> = heard
+    let summary: Vec<(u64, Vec<HeardChange<'_>>)> = heard
         .iter()
         .map(|entry| {
             let changes = entry

@@ -19,6 +19,7 @@ pub mod identity;
 pub mod paging;
 pub mod panic;
 pub mod rate_limit;
+pub mod realtime;
 pub mod records;
 pub mod settings;
 pub mod superuser_ips;
@@ -37,8 +38,8 @@ use edgebase_service::app::App;
 use error::ApiError;
 
 /// Every route, each PocketBase one bounded by `request_timeout`, in [`with_middleware`].
-pub fn router(app: App, request_timeout: Duration) -> Router {
-    with_middleware(routes(request_timeout), app)
+pub fn router(app: App, hub: edgebase_realtime::Hub, request_timeout: Duration) -> Router {
+    with_middleware(routes(request_timeout).layer(axum::Extension(hub)), app)
 }
 
 fn routes(request_timeout: Duration) -> Router<App> {
@@ -155,6 +156,11 @@ fn routes(request_timeout: Duration) -> Router<App> {
                 .patch(files::tus::patch)
                 .delete(files::tus::terminate)
                 .options(files::tus::options),
+        )
+        // A realtime stream lasts as long as its client.
+        .route(
+            "/api/realtime",
+            get(realtime::connect).post(realtime::subscribe),
         )
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))

@@ -90,6 +90,26 @@ impl Caller {
         })
     }
 
+    /// This caller with another request's query parameters, headers and method (a realtime
+    /// subscription's options, for each event), and a fresh work budget.
+    pub fn with_request_data(
+        &self,
+        app: &App,
+        query: Map<String, Value>,
+        headers: Map<String, Value>,
+        method: &str,
+    ) -> Caller {
+        Caller {
+            principal: self.principal.clone(),
+            auth: self.auth.clone(),
+            query,
+            headers,
+            method: method.to_string(),
+            request_context: self.request_context,
+            budget: WorkBudget::new(app.limits().records_examined_max),
+        }
+    }
+
     /// This caller inside `request_context` (`@request.context`, such as `oauth2`).
     pub fn in_context(self, request_context: &'static str) -> Caller {
         Caller {

@@ -1,0 +1,172 @@
+//! `GET /api/realtime` and `POST /api/realtime`, PocketBase's realtime protocol over SSE.
+//!
+//! The stream answers `PB_CONNECT` with a new `clientId` (also each message's SSE id, as the
+//! JS SDK reads it), then the client's events as the hub queues them; an idle stream gets a
+//! comment every 15 s so proxies keep it open. A subscription request replaces the client's
+//! topics and sets its auth from the `Authorization` header, with PocketBase's form
+//! validation and answers (404 for an unknown client, 403 when the auth would change).
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use edgebase_model::ValidationCode;
+use edgebase_realtime::{
+    ClientAuth, Connection, Hub, Message, RealtimeError, CLIENT_ID_CHARS_MAX, SUBSCRIPTIONS_MAX,
+    TOPIC_CHARS_MAX,
+};
+use edgebase_service::app::App;
+use edgebase_service::caller::Caller;
+use futures::stream::{self, Stream, StreamExt};
+use serde::Deserialize;
+use serde_json::{json, Map};
+
+use crate::error::{field_error, ApiError, FieldErrors};
+use crate::extract::Body;
+
+/// How often an idle stream gets a keep-alive comment.
+const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(15);
+
+/// PocketBase's answer to a body it cannot bind or a form it refuses.
+const INVALID: &str = "Something went wrong while processing your request.";
+
+pub async fn connect(Extension(hub): Extension<Hub>) -> Response {
+    let connection = match hub.connect() {
+        Ok(connection) => connection,
+        Err(error) => {
+            return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+                .into_response()
+        }
+    };
+    tracing::debug!(client = %connection.client_id, "realtime client connected");
+    let mut response = Sse::new(events(connection))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL).text("ping"))
+        .into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+/// `PB_CONNECT`, then the client's messages until the hub lets it go. The stream owns the
+/// connection: when the client goes away, the stream is dropped and the client unregistered.
+fn events(connection: Connection) -> impl Stream<Item = Result<Event, Infallible>> {
+    let client_id = connection.client_id.clone();
+    let hello = Message {
+        name: "PB_CONNECT".into(),
+        data: json!({"clientId": client_id}).to_string(),
+    };
+    let first = stream::once(async move { hello });
+    let rest = stream::unfold(connection, |mut connection| async move {
+        let message = connection.messages.recv().await?;
+        Some((message, connection))
+    });
+    first.chain(rest).map(move |message| {
+        Ok(Event::default()
+            .id(client_id.clone())
+            .event(message.name)
+            .data(message.data))
+    })
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct SubscribeForm {
+    #[serde(rename = "clientId")]
+    client_id: String,
+    subscriptions: Vec<String>,
+}
+
+pub async fn subscribe(
+    State(app): State<App>,
+    Extension(hub): Extension<Hub>,
+    method: Method,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let form: SubscribeForm = if body.iter().all(u8::is_ascii_whitespace) {
+        SubscribeForm::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|_| ApiError::bad_request(INVALID))?
+    };
+    let errors = form_errors(&form);
+    if !errors.is_empty() {
+        return Err(ApiError::validation(INVALID, errors));
+    }
+    let token = crate::identity::bearer_token(&headers).map(str::to_string);
+    let caller = Caller::resolve(
+        &app,
+        token.as_deref(),
+        Map::new(),
+        Map::new(),
+        method.as_str(),
+    )?
+    .in_context("realtime");
+    hub.subscribe(
+        &form.client_id,
+        ClientAuth { token, caller },
+        &form.subscriptions,
+    )
+    .map_err(|error| match error {
+        RealtimeError::UnknownClient => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
+        RealtimeError::AuthChanged => ApiError::forbidden(error.to_string()),
+        RealtimeError::TooManyClients => {
+            ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
+        }
+    })?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+/// PocketBase's checks of the form: a client id of 1 to 255 characters, at most 1000
+/// topics, each at most 2500 characters.
+fn form_errors(form: &SubscribeForm) -> FieldErrors {
+    let mut errors = FieldErrors::new();
+    let id_chars = form.client_id.chars().count();
+    if id_chars == 0 {
+        errors.insert(
+            "clientId".into(),
+            field_error(ValidationCode::Required, "Cannot be blank.", None),
+        );
+    } else if id_chars > CLIENT_ID_CHARS_MAX {
+        errors.insert(
+            "clientId".into(),
+            field_error(
+                ValidationCode::LengthOutOfRange,
+                format!("The length must be between 1 and {CLIENT_ID_CHARS_MAX}."),
+                Some(json!({"max": CLIENT_ID_CHARS_MAX, "min": 1})),
+            ),
+        );
+    }
+    if form.subscriptions.len() > SUBSCRIPTIONS_MAX {
+        errors.insert(
+            "subscriptions".into(),
+            field_error(
+                ValidationCode::LengthTooLong,
+                format!("The length must be no more than {SUBSCRIPTIONS_MAX}."),
+                Some(json!({"max": SUBSCRIPTIONS_MAX, "min": 0})),
+            ),
+        );
+    } else {
+        let mut each = Map::new();
+        for (position, topic) in form.subscriptions.iter().enumerate() {
+            if topic.chars().count() > TOPIC_CHARS_MAX {
+                each.insert(
+                    position.to_string(),
+                    field_error(
+                        ValidationCode::LengthTooLong,
+                        format!("The length must be no more than {TOPIC_CHARS_MAX}."),
+                        Some(json!({"max": TOPIC_CHARS_MAX, "min": 0})),
+                    ),
+                );
+            }
+        }
+        if !each.is_empty() {
+            errors.insert("subscriptions".into(), serde_json::Value::Object(each));
+        }
+    }
+    errors
+}

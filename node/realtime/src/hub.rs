@@ -1,0 +1,410 @@
+//! The hub: this node's realtime clients, and the fan-out of applied changes to them.
+//!
+//! Apply hands every entry's record changes to the hub's listener, which queues them
+//! without blocking (a bounded queue; when it overflows the hub has fallen behind, and every
+//! client is disconnected so none is left with a gap it does not know of). One fan-out
+//! thread takes them in log order and, for each client whose subscriptions select a changed
+//! record, checks the rule and filter with that client's auth on the document in memory and
+//! queues the event on the client's bounded queue, so a client sees events in commit order.
+//! A client whose queue is full is too slow: it is disconnected, with the reason logged.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, RwLock, Weak};
+
+use edgebase_model::record_values::Document;
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::caller::Caller;
+use edgebase_service::principal::Principal;
+use edgebase_service::superusers::SUPERUSERS_NAME;
+use edgebase_storage::{AppliedChanges, ChangeAction, ChangeListener, RecordChange};
+use edgebase_wire::CollectionType;
+use serde_json::{json, Map};
+use tokio::sync::mpsc;
+
+use crate::access;
+use crate::client::{Client, ClientAuth, ClientState, Message};
+use crate::topic::{Subscription, Target};
+
+/// PocketBase's bounds on one subscription request, and this node's on clients.
+#[derive(Debug, Clone, Copy)]
+pub struct HubLimits {
+    /// Streams one node holds at once.
+    pub clients_max: usize,
+    /// Events queued for one client before it counts as too slow.
+    pub queue_messages: usize,
+    /// Applied entries queued for the fan-out before the hub counts as behind.
+    pub feed_entries: usize,
+}
+
+impl Default for HubLimits {
+    fn default() -> Self {
+        HubLimits {
+            clients_max: 10_000,
+            queue_messages: 512,
+            feed_entries: 16_384,
+        }
+    }
+}
+
+/// Subscriptions one client may hold (PocketBase's bound).
+pub const SUBSCRIPTIONS_MAX: usize = 1_000;
+/// Longest topic (PocketBase's bound).
+pub const TOPIC_CHARS_MAX: usize = 2_500;
+/// Longest client id a request may name (PocketBase's bound).
+pub const CLIENT_ID_CHARS_MAX: usize = 255;
+/// Length of a new client id.
+const CLIENT_ID_LENGTH: usize = 40;
+
+/// Why a realtime request was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum RealtimeError {
+    #[error("Missing or invalid client id.")]
+    UnknownClient,
+    #[error("The current and the previous request authorization don't match.")]
+    AuthChanged,
+    #[error("This node holds as many realtime connections as it may; try another or later.")]
+    TooManyClients,
+}
+
+/// What apply hands the fan-out.
+enum Feed {
+    Applied(AppliedChanges),
+    /// A snapshot replaced the state: changes were skipped.
+    Jumped(u64),
+}
+
+/// The node's realtime hub; cheap to clone.
+#[derive(Clone)]
+pub struct Hub {
+    inner: Arc<HubInner>,
+}
+
+struct HubInner {
+    app: App,
+    limits: HubLimits,
+    clients: RwLock<HashMap<String, Arc<Client>>>,
+    /// Set when the feed overflowed: the fan-out disconnects everyone before going on.
+    fell_behind: Arc<AtomicBool>,
+}
+
+/// A client's stream: its id, the queue it drains, and its registration (dropping the
+/// connection unregisters the client).
+pub struct Connection {
+    pub client_id: String,
+    pub messages: mpsc::Receiver<Message>,
+    _registration: Registration,
+}
+
+struct Registration {
+    hub: Weak<HubInner>,
+    client_id: String,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        if let Some(hub) = self.hub.upgrade() {
+            hub.write_clients().remove(&self.client_id);
+        }
+    }
+}
+
+struct FeedListener {
+    feed: mpsc::Sender<Feed>,
+    fell_behind: Arc<AtomicBool>,
+}
+
+impl FeedListener {
+    fn send(&self, item: Feed) {
+        if self.feed.try_send(item).is_err() && !self.fell_behind.swap(true, Ordering::SeqCst) {
+            tracing::warn!(
+                "realtime fan-out fell behind the applied log; its clients will be disconnected"
+            );
+        }
+    }
+}
+
+impl ChangeListener for FeedListener {
+    fn applied(&self, changes: AppliedChanges) {
+        self.send(Feed::Applied(changes));
+    }
+
+    fn jumped(&self, index: u64) {
+        self.send(Feed::Jumped(index));
+    }
+}
+
+impl Hub {
+    /// Start the hub and its fan-out thread; the listener apply must be given.
+    pub fn start(app: App, limits: HubLimits) -> (Hub, Arc<dyn ChangeListener>) {
+        let fell_behind = Arc::new(AtomicBool::new(false));
+        let (feed, mut changes) = mpsc::channel(limits.feed_entries.max(1));
+        let hub = Hub {
+            inner: Arc::new(HubInner {
+                app,
+                limits,
+                clients: RwLock::new(HashMap::new()),
+                fell_behind: fell_behind.clone(),
+            }),
+        };
+        let weak = Arc::downgrade(&hub.inner);
+        let spawned = std::thread::Builder::new()
+            .name("realtime-fanout".into())
+            .spawn(move || {
+                while let Some(item) = changes.blocking_recv() {
+                    let Some(hub) = weak.upgrade() else {
+                        return;
+                    };
+                    if hub.fell_behind.swap(false, Ordering::SeqCst) {
+                        hub.disconnect_all("the node fell behind in delivering events");
+                    }
+                    match item {
+                        Feed::Applied(applied) => hub.deliver(&applied),
+                        Feed::Jumped(index) => {
+                            tracing::info!(index, "state replaced by a snapshot");
+                            hub.disconnect_all("the node installed a snapshot");
+                        }
+                    }
+                }
+            });
+        if let Err(error) = spawned {
+            tracing::error!(%error, "start the realtime fan-out thread");
+        }
+        let listener = Arc::new(FeedListener { feed, fell_behind });
+        (hub, listener)
+    }
+
+    /// Register a new client with an empty subscription list.
+    pub fn connect(&self) -> Result<Connection, RealtimeError> {
+        let (queue, messages) = mpsc::channel(self.inner.limits.queue_messages.max(1));
+        let mut clients = self.inner.write_clients();
+        if clients.len() >= self.inner.limits.clients_max {
+            return Err(RealtimeError::TooManyClients);
+        }
+        let client_id = edgebase_model::ids::new_secret(CLIENT_ID_LENGTH);
+        let client = Client {
+            id: client_id.clone(),
+            queue,
+            state: std::sync::Mutex::new(ClientState {
+                subscriptions: Vec::new(),
+                auth: None,
+            }),
+        };
+        clients.insert(client_id.clone(), Arc::new(client));
+        Ok(Connection {
+            client_id: client_id.clone(),
+            messages,
+            _registration: Registration {
+                hub: Arc::downgrade(&self.inner),
+                client_id,
+            },
+        })
+    }
+
+    /// Replace `client_id`'s subscriptions (empty topics are skipped) and set its auth: a
+    /// client without auth may take any, one with auth only the same (PocketBase's rule).
+    pub fn subscribe(
+        &self,
+        client_id: &str,
+        auth: ClientAuth,
+        topics: &[String],
+    ) -> Result<(), RealtimeError> {
+        let client = self
+            .inner
+            .read_clients()
+            .get(client_id)
+            .cloned()
+            .ok_or(RealtimeError::UnknownClient)?;
+        let mut state = client.state();
+        if let Some(current) = &state.auth {
+            let had_identity = !matches!(current.principal(), Principal::Anonymous);
+            if had_identity && current.principal() != auth.principal() {
+                return Err(RealtimeError::AuthChanged);
+            }
+        }
+        state.subscriptions = topics
+            .iter()
+            .filter_map(|topic| Subscription::parse(topic))
+            .collect();
+        state.auth = Some(auth);
+        tracing::debug!(
+            client = client_id,
+            subscriptions = state.subscriptions.len(),
+            "realtime subscriptions set"
+        );
+        Ok(())
+    }
+
+    /// Clients connected to this node.
+    pub fn clients(&self) -> usize {
+        self.inner.read_clients().len()
+    }
+}
+
+impl HubInner {
+    fn read_clients(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Client>>> {
+        self.clients
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write_clients(&self) -> std::sync::RwLockWriteGuard<'_, HashMap<String, Arc<Client>>> {
+        self.clients
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn disconnect_all(&self, reason: &str) {
+        let mut clients = self.write_clients();
+        if !clients.is_empty() {
+            tracing::warn!(
+                clients = clients.len(),
+                reason,
+                "disconnecting every realtime client"
+            );
+        }
+        clients.clear();
+    }
+
+    fn disconnect(&self, client_id: &str, reason: &str) {
+        if self.write_clients().remove(client_id).is_some() {
+            tracing::warn!(client = client_id, reason, "realtime client disconnected");
+        }
+    }
+
+    fn deliver(&self, applied: &AppliedChanges) {
+        let clients: Vec<Arc<Client>> = self.read_clients().values().cloned().collect();
+        if clients.is_empty() {
+            return;
+        }
+        for change in &applied.changes {
+            let Ok(Some(loaded)) = self.app.collection(&change.collection_id) else {
+                continue;
+            };
+            if loaded.collection.kind == CollectionType::Auth {
+                self.follow_auth_record(&clients, &loaded, change);
+            }
+            let Some(text) = change.after.as_ref().or(change.before.as_ref()) else {
+                continue;
+            };
+            let Ok(doc) = serde_json::from_str::<Document>(text) else {
+                continue;
+            };
+            for client in &clients {
+                if !self.deliver_to(client, &loaded, change, &doc) {
+                    self.disconnect(&client.id, "too slow: its queue of events is full");
+                }
+            }
+        }
+    }
+
+    /// Queue what `client` may see of `change`; false when its queue is full.
+    fn deliver_to(
+        &self,
+        client: &Client,
+        loaded: &LoadedCollection,
+        change: &RecordChange,
+        doc: &Document,
+    ) -> bool {
+        let collection = &loaded.collection;
+        let (subscriptions, auth) = {
+            let state = client.state();
+            let selected: Vec<Subscription> = state
+                .subscriptions
+                .iter()
+                .filter(|sub| sub.selects(&collection.name, &collection.id, &change.record_id))
+                .cloned()
+                .collect();
+            (selected, state.auth.clone())
+        };
+        if subscriptions.is_empty() {
+            return true;
+        }
+        let base = match auth {
+            Some(auth) => auth.caller,
+            None => match Caller::resolve(&self.app, None, Map::new(), Map::new(), "GET") {
+                Ok(anonymous) => anonymous.in_context("realtime"),
+                Err(_) => return true,
+            },
+        };
+        for subscription in subscriptions {
+            let caller = base.with_request_data(
+                &self.app,
+                subscription.query.clone(),
+                subscription.headers.clone(),
+                "GET",
+            );
+            let rule = match subscription.target {
+                Target::Every => &loaded.rules().list,
+                Target::Record(_) => &loaded.rules().view,
+            };
+            if !access::admits(
+                &self.app,
+                loaded,
+                &caller,
+                rule,
+                &subscription,
+                &change.record_id,
+                doc,
+            ) {
+                continue;
+            }
+            let Some(record) = access::shaped(&self.app, loaded, &caller, &subscription, doc)
+            else {
+                continue;
+            };
+            let data = json!({"record": record, "action": change.action.as_str()}).to_string();
+            let message = Message {
+                name: subscription.topic.clone(),
+                data,
+            };
+            if client.queue.try_send(message).is_err() {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// A client signed in as the changed auth record keeps its auth while its token still
+    /// verifies (a new `tokenKey` revokes it), and loses it when the record is deleted.
+    fn follow_auth_record(
+        &self,
+        clients: &[Arc<Client>],
+        loaded: &LoadedCollection,
+        change: &RecordChange,
+    ) {
+        let is_superusers = loaded.collection.name == SUPERUSERS_NAME;
+        for client in clients {
+            let mut state = client.state();
+            let Some(auth) = &state.auth else {
+                continue;
+            };
+            let is_this_record = match auth.principal() {
+                Principal::Superuser { id } => is_superusers && *id == change.record_id,
+                Principal::Record { collection_id, id } => {
+                    *collection_id == loaded.collection.id && *id == change.record_id
+                }
+                _ => false,
+            };
+            if !is_this_record {
+                continue;
+            }
+            let refreshed = match change.action {
+                ChangeAction::Delete => None,
+                _ => auth.token.as_deref().and_then(|token| {
+                    Caller::resolve(&self.app, Some(token), Map::new(), Map::new(), "GET")
+                        .ok()
+                        .filter(|caller| caller.principal() == auth.principal())
+                        .map(|caller| ClientAuth {
+                            token: Some(token.to_string()),
+                            caller: caller.in_context("realtime"),
+                        })
+                }),
+            };
+            if refreshed.is_none() {
+                tracing::debug!(client = %client.id, "realtime client lost its auth");
+            }
+            state.auth = refreshed;
+        }
+    }
+}
