@@ -5,6 +5,8 @@
 //! file with `pb.files.getToken()`. Each script runs against PocketBase 0.40.6 first (so the
 //! script itself is checked), then against EdgeBase. `tus_flow.mjs` (the stock `tus-js-client`
 //! resuming a stopped upload) runs against EdgeBase only: PocketBase has no resumable uploads.
+//! `realtime_flow.mjs`: subscriptions with options, rule-filtered events, unsubscribing, and
+//! (EdgeBase only) a revoked token losing its realtime auth.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -31,7 +33,10 @@ async fn run_script(script: &str, target: &Target) -> anyhow::Result<()> {
     }
     let mut command = tokio::process::Command::new("node");
     command
+        // Node 20's EventSource, which the SDK's realtime service needs.
+        .arg("--experimental-eventsource")
         .arg(dir.join("sdk").join(script))
+        .env("TARGET_KIND", target.kind.to_string())
         .current_dir(&dir)
         .env("EDGEBASE_URL", target.process.http_url())
         .env("SUPERUSER_EMAIL", SUPERUSER_EMAIL)
@@ -72,6 +77,7 @@ async fn the_pocketbase_js_sdk_works_unmodified() {
             let target = Target::start(kind, context.root(), &kind.to_string()).await?;
             run_script("auth_flow.mjs", &target).await?;
             run_script("files_flow.mjs", &target).await?;
+            run_script("realtime_flow.mjs", &target).await?;
             if kind == TargetKind::EdgeBase {
                 run_script("tus_flow.mjs", &target).await?;
             }
