@@ -21,6 +21,7 @@ mod raw;
 pub mod regions;
 mod s3_server;
 mod seed;
+mod sse;
 mod wait;
 
 pub use binary::{edgebase_binary, package_dir, pocketbase_binary};
@@ -39,4 +40,5 @@ pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};
 pub use s3_server::{bucket_key, S3Server};
 pub use seed::{seeded_rng, SEED_VARIABLE};
+pub use sse::{SseClient, SseEvent};
 pub use wait::wait_until;
