@@ -11,6 +11,8 @@ use tokio::sync::mpsc;
 /// One SSE event: its name (the topic) and its data.
 #[derive(Debug, Clone)]
 pub struct SseEvent {
+    /// The SSE id (`index.number` for a record event, the client id for `PB_CONNECT`).
+    pub id: String,
     pub name: String,
     pub data: Value,
 }
@@ -24,19 +26,34 @@ pub struct SseClient {
 impl SseClient {
     /// Connect to `base_url`'s realtime stream and wait for `PB_CONNECT`.
     pub async fn connect(base_url: &str) -> anyhow::Result<SseClient> {
+        SseClient::connect_resuming(base_url, None).await
+    }
+
+    /// Connect, resuming after the event with id `resume` (`?resume=`) when given.
+    pub async fn connect_resuming(
+        base_url: &str,
+        resume: Option<&str>,
+    ) -> anyhow::Result<SseClient> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .build()?;
         let mut response = http
-            .get(format!("{base_url}/api/realtime"))
+            .get(match resume {
+                Some(resume) => format!("{base_url}/api/realtime?resume={resume}"),
+                None => format!("{base_url}/api/realtime"),
+            })
             .send()
             .await
             .context("open the realtime stream")?;
-        ensure!(response.status() == 200, "realtime stream: {}", response.status());
+        ensure!(
+            response.status() == 200,
+            "realtime stream: {}",
+            response.status()
+        );
         let (sender, mut events) = mpsc::unbounded_channel();
         let reader = tokio::spawn(async move {
             let mut buffer = String::new();
-            let (mut name, mut data) = (String::new(), String::new());
+            let (mut id, mut name, mut data) = (String::new(), String::new(), String::new());
             while let Ok(Some(chunk)) = response.chunk().await {
                 buffer.push_str(&String::from_utf8_lossy(&chunk));
                 while let Some(end) = buffer.find('\n') {
@@ -45,12 +62,18 @@ impl SseClient {
                     if line.is_empty() {
                         if !name.is_empty() || !data.is_empty() {
                             let parsed = serde_json::from_str(&data).unwrap_or(Value::Null);
-                            let event = SseEvent { name: std::mem::take(&mut name), data: parsed };
+                            let event = SseEvent {
+                                id: std::mem::take(&mut id),
+                                name: std::mem::take(&mut name),
+                                data: parsed,
+                            };
                             data.clear();
                             if sender.send(event).is_err() {
                                 return;
                             }
                         }
+                    } else if let Some(value) = line.strip_prefix("id:") {
+                        id = value.trim_start().to_string();
                     } else if let Some(value) = line.strip_prefix("event:") {
                         name = value.trim_start().to_string();
                     } else if let Some(value) = line.strip_prefix("data:") {
@@ -64,13 +87,23 @@ impl SseClient {
             .context("no PB_CONNECT in time")?
             .context("the stream ended before PB_CONNECT")?;
         ensure!(hello.name == "PB_CONNECT", "first event: {hello:?}");
-        let client_id = hello.data["clientId"].as_str().context("clientId")?.to_string();
-        Ok(SseClient { client_id, events, reader })
+        let client_id = hello.data["clientId"]
+            .as_str()
+            .context("clientId")?
+            .to_string();
+        Ok(SseClient {
+            client_id,
+            events,
+            reader,
+        })
     }
 
     /// The next event, waiting at most `timeout`; `None` when none came or the stream ended.
     pub async fn next(&mut self, timeout: Duration) -> Option<SseEvent> {
-        tokio::time::timeout(timeout, self.events.recv()).await.ok().flatten()
+        tokio::time::timeout(timeout, self.events.recv())
+            .await
+            .ok()
+            .flatten()
     }
 }
 

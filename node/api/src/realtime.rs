@@ -1,7 +1,11 @@
 //! `GET /api/realtime` and `POST /api/realtime`, PocketBase's realtime protocol over SSE.
 //!
-//! The stream answers `PB_CONNECT` with a new `clientId` (also each message's SSE id, as the
-//! JS SDK reads it), then the client's events as the hub queues them; an idle stream gets a
+//! The stream answers `PB_CONNECT` with a new `clientId` (also its SSE id, as the JS SDK
+//! reads it), then the client's events as the hub queues them, each with the id
+//! `index.number` (its entry's log index, and its number among this client's events of that
+//! entry); a client that reconnects with `?resume=<id>` or `Last-Event-ID: <id>` gets, after
+//! its first subscription request, every event it missed, or `EB_REFETCH` when the node's
+//! feed no longer holds them all; an idle stream gets a
 //! comment every 15 s so proxies keep it open. A subscription request replaces the client's
 //! topics and sets its auth from the `Authorization` header, with PocketBase's form
 //! validation and answers (404 for an unknown client, 403 when the auth would change).
@@ -9,15 +13,15 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use edgebase_model::ValidationCode;
 use edgebase_realtime::{
-    ClientAuth, Connection, Hub, Message, RealtimeError, CLIENT_ID_CHARS_MAX, SUBSCRIPTIONS_MAX,
-    TOPIC_CHARS_MAX,
+    ClientAuth, Connection, Hub, Message, RealtimeError, ResumePoint, CLIENT_ID_CHARS_MAX,
+    SUBSCRIPTIONS_MAX, TOPIC_CHARS_MAX,
 };
 use edgebase_service::app::App;
 use edgebase_service::caller::Caller;
@@ -34,8 +38,28 @@ const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(15);
 /// PocketBase's answer to a body it cannot bind or a form it refuses.
 const INVALID: &str = "Something went wrong while processing your request.";
 
-pub async fn connect(Extension(hub): Extension<Hub>) -> Response {
-    let connection = match hub.connect() {
+/// `?resume=` (or `Last-Event-ID`): the id of the last event a reconnecting client saw.
+#[derive(Debug, Default, Deserialize)]
+pub struct ConnectQuery {
+    #[serde(default)]
+    resume: Option<String>,
+}
+
+pub async fn connect(
+    Extension(hub): Extension<Hub>,
+    headers: HeaderMap,
+    Query(query): Query<ConnectQuery>,
+) -> Response {
+    let resume = query
+        .resume
+        .as_deref()
+        .or_else(|| {
+            headers
+                .get("last-event-id")
+                .and_then(|value| value.to_str().ok())
+        })
+        .and_then(ResumePoint::parse);
+    let connection = match hub.connect(resume) {
         Ok(connection) => connection,
         Err(error) => {
             return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
@@ -59,6 +83,7 @@ fn events(connection: Connection) -> impl Stream<Item = Result<Event, Infallible
     let hello = Message {
         name: "PB_CONNECT".into(),
         data: json!({"clientId": client_id}).to_string(),
+        id: None,
     };
     let first = stream::once(async move { hello });
     let rest = stream::unfold(connection, |mut connection| async move {
@@ -66,8 +91,9 @@ fn events(connection: Connection) -> impl Stream<Item = Result<Event, Infallible
         Some((message, connection))
     });
     first.chain(rest).map(move |message| {
+        let id = message.id.unwrap_or_else(|| client_id.clone());
         Ok(Event::default()
-            .id(client_id.clone())
+            .id(id)
             .event(message.name)
             .data(message.data))
     })

@@ -9,11 +9,34 @@ use tokio::sync::mpsc;
 
 use crate::topic::Subscription;
 
-/// One SSE message: its event name (`PB_CONNECT`, or the topic) and its data (JSON).
+/// One SSE message: its event name (`PB_CONNECT`, or the topic), its data (JSON), and its
+/// id when it has one of its own (a record event's `index.number`; else the client id).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub name: String,
     pub data: String,
+    pub id: Option<String>,
+}
+
+/// Where a reconnecting client left off: the id of the last event it saw (`index.number`,
+/// the number counting its events of that entry), or a whole entry (`index`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ResumePoint {
+    pub index: u64,
+    /// The last event seen of entry `index`; `u32::MAX` for all of them.
+    pub event: u32,
+}
+
+impl ResumePoint {
+    /// `index.number` or `index`; `None` for anything else (a client id, as PocketBase's
+    /// stream ids are).
+    pub fn parse(text: &str) -> Option<ResumePoint> {
+        let (index, event) = match text.split_once('.') {
+            Some((index, event)) => (index.parse().ok()?, event.parse().ok()?),
+            None => (text.parse().ok()?, u32::MAX),
+        };
+        Some(ResumePoint { index, event })
+    }
 }
 
 /// The auth a client's subscriptions were set with.
@@ -35,12 +58,16 @@ pub(crate) struct ClientState {
     pub(crate) subscriptions: Vec<Subscription>,
     /// `None` until the first subscription request, and after the auth is lost.
     pub(crate) auth: Option<ClientAuth>,
+    /// Where to resume from, until the first subscription request replays it.
+    pub(crate) resume: Option<ResumePoint>,
 }
 
 pub struct Client {
     pub(crate) id: String,
     pub(crate) queue: mpsc::Sender<Message>,
     pub(crate) state: Mutex<ClientState>,
+    /// The last entry a replay sent this client: the live fan-out skips up to it.
+    pub(crate) delivered_through: std::sync::atomic::AtomicU64,
 }
 
 impl Client {

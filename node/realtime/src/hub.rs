@@ -9,8 +9,8 @@
 //! A client whose queue is full is too slow: it is disconnected, with the reason logged.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock, Weak};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use edgebase_model::record_values::Document;
 use edgebase_service::app::{App, LoadedCollection};
@@ -23,7 +23,8 @@ use serde_json::{json, Map};
 use tokio::sync::mpsc;
 
 use crate::access;
-use crate::client::{Client, ClientAuth, ClientState, Message};
+use crate::client::{Client, ClientAuth, ClientState, Message, ResumePoint};
+use crate::ring::{ChangeRing, RingLimits};
 use crate::topic::{Subscription, Target};
 
 /// PocketBase's bounds on one subscription request, and this node's on clients.
@@ -35,6 +36,8 @@ pub struct HubLimits {
     pub queue_messages: usize,
     /// Applied entries queued for the fan-out before the hub counts as behind.
     pub feed_entries: usize,
+    /// What a reconnecting client can resume from.
+    pub resume: RingLimits,
 }
 
 impl Default for HubLimits {
@@ -43,6 +46,7 @@ impl Default for HubLimits {
             clients_max: 10_000,
             queue_messages: 512,
             feed_entries: 16_384,
+            resume: RingLimits::default(),
         }
     }
 }
@@ -67,6 +71,10 @@ pub enum RealtimeError {
     TooManyClients,
 }
 
+/// The event a resuming client gets instead of what it missed, when the feed no longer
+/// holds all of it: it must read the records again.
+pub const REFETCH_EVENT: &str = "EB_REFETCH";
+
 /// What apply hands the fan-out.
 enum Feed {
     Applied(AppliedChanges),
@@ -86,6 +94,16 @@ struct HubInner {
     clients: RwLock<HashMap<String, Arc<Client>>>,
     /// Set when the feed overflowed: the fan-out disconnects everyone before going on.
     fell_behind: Arc<AtomicBool>,
+    /// The latest applied changes, for clients that resume. Held while an entry is
+    /// delivered, so a resuming client's replay and the live events never interleave.
+    ring: Mutex<ChangeRing>,
+}
+
+/// A change made ready once for every client: its collection and document.
+struct Prepared<'c> {
+    loaded: LoadedCollection,
+    change: &'c RecordChange,
+    doc: Document,
 }
 
 /// A client's stream: its id, the queue it drains, and its registration (dropping the
@@ -139,12 +157,14 @@ impl Hub {
     pub fn start(app: App, limits: HubLimits) -> (Hub, Arc<dyn ChangeListener>) {
         let fell_behind = Arc::new(AtomicBool::new(false));
         let (feed, mut changes) = mpsc::channel(limits.feed_entries.max(1));
+        let kept_after = app.consensus().applied_index();
         let hub = Hub {
             inner: Arc::new(HubInner {
                 app,
                 limits,
                 clients: RwLock::new(HashMap::new()),
                 fell_behind: fell_behind.clone(),
+                ring: Mutex::new(ChangeRing::new(kept_after, limits.resume)),
             }),
         };
         let weak = Arc::downgrade(&hub.inner);
@@ -157,12 +177,17 @@ impl Hub {
                     };
                     if hub.fell_behind.swap(false, Ordering::SeqCst) {
                         hub.disconnect_all("the node fell behind in delivering events");
+                        if let Feed::Applied(applied) = &item {
+                            hub.lock_ring()
+                                .restart_after(applied.index.saturating_sub(1));
+                        }
                     }
                     match item {
-                        Feed::Applied(applied) => hub.deliver(&applied),
+                        Feed::Applied(applied) => hub.deliver(Arc::new(applied)),
                         Feed::Jumped(index) => {
                             tracing::info!(index, "state replaced by a snapshot");
                             hub.disconnect_all("the node installed a snapshot");
+                            hub.lock_ring().restart_after(index);
                         }
                     }
                 }
@@ -174,8 +199,9 @@ impl Hub {
         (hub, listener)
     }
 
-    /// Register a new client with an empty subscription list.
-    pub fn connect(&self) -> Result<Connection, RealtimeError> {
+    /// Register a new client with an empty subscription list; with `resume`, its first
+    /// subscription request is followed by every event it missed after that point.
+    pub fn connect(&self, resume: Option<ResumePoint>) -> Result<Connection, RealtimeError> {
         let (queue, messages) = mpsc::channel(self.inner.limits.queue_messages.max(1));
         let mut clients = self.inner.write_clients();
         if clients.len() >= self.inner.limits.clients_max {
@@ -188,7 +214,9 @@ impl Hub {
             state: std::sync::Mutex::new(ClientState {
                 subscriptions: Vec::new(),
                 auth: None,
+                resume,
             }),
+            delivered_through: AtomicU64::new(0),
         };
         clients.insert(client_id.clone(), Arc::new(client));
         Ok(Connection {
@@ -227,11 +255,16 @@ impl Hub {
             .filter_map(|topic| Subscription::parse(topic))
             .collect();
         state.auth = Some(auth);
+        let resume = state.resume.take();
         tracing::debug!(
             client = client_id,
             subscriptions = state.subscriptions.len(),
             "realtime subscriptions set"
         );
+        drop(state);
+        if let Some(point) = resume {
+            self.inner.replay(&client, point);
+        }
         Ok(())
     }
 
@@ -272,50 +305,102 @@ impl HubInner {
         }
     }
 
-    fn deliver(&self, applied: &AppliedChanges) {
+    fn lock_ring(&self) -> std::sync::MutexGuard<'_, ChangeRing> {
+        self.ring
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The changes of `applied` whose collection still exists, each document parsed once.
+    fn prepare<'c>(&self, applied: &'c AppliedChanges) -> Vec<Prepared<'c>> {
+        applied
+            .changes
+            .iter()
+            .filter_map(|change| {
+                let loaded = self.app.collection(&change.collection_id).ok()??;
+                let text = change.after.as_ref().or(change.before.as_ref())?;
+                let doc = serde_json::from_str::<Document>(text).ok()?;
+                Some(Prepared {
+                    loaded,
+                    change,
+                    doc,
+                })
+            })
+            .collect()
+    }
+
+    fn deliver(&self, applied: Arc<AppliedChanges>) {
+        let mut ring = self.lock_ring();
+        ring.push(applied.clone());
         let clients: Vec<Arc<Client>> = self.read_clients().values().cloned().collect();
         if clients.is_empty() {
             return;
         }
-        for change in &applied.changes {
-            let Ok(Some(loaded)) = self.app.collection(&change.collection_id) else {
-                continue;
-            };
-            if loaded.collection.kind == CollectionType::Auth {
-                self.follow_auth_record(&clients, &loaded, change);
-            }
-            let Some(text) = change.after.as_ref().or(change.before.as_ref()) else {
-                continue;
-            };
-            let Ok(doc) = serde_json::from_str::<Document>(text) else {
-                continue;
-            };
-            for client in &clients {
-                if !self.deliver_to(client, &loaded, change, &doc) {
-                    self.disconnect(&client.id, "too slow: its queue of events is full");
-                }
+        let prepared = self.prepare(&applied);
+        for item in &prepared {
+            if item.loaded.collection.kind == CollectionType::Auth {
+                self.follow_auth_record(&clients, &item.loaded, item.change);
             }
         }
+        for client in &clients {
+            if client.delivered_through.load(Ordering::SeqCst) >= applied.index {
+                continue;
+            }
+            if !self.send_entry(client, applied.index, &prepared, 0) {
+                self.disconnect(&client.id, "too slow: its queue of events is full");
+            }
+        }
+        drop(ring);
     }
 
-    /// Queue what `client` may see of `change`; false when its queue is full.
-    fn deliver_to(
+    /// After a resuming client's first subscription request: what it missed since `point`,
+    /// or the refetch event when the feed no longer holds all of it.
+    fn replay(&self, client: &Arc<Client>, point: ResumePoint) {
+        let ring = self.lock_ring();
+        let Some(entries) = ring.from(point.index) else {
+            let data = json!({"from": point.index, "keptAfter": ring.kept_after()}).to_string();
+            let refetch = Message {
+                name: REFETCH_EVENT.into(),
+                data,
+                id: None,
+            };
+            if client.queue.try_send(refetch).is_err() {
+                self.disconnect(&client.id, "too slow: its queue of events is full");
+            }
+            return;
+        };
+        for entry in &entries {
+            let first_event = if entry.index == point.index {
+                point.event.saturating_add(1)
+            } else {
+                0
+            };
+            let prepared = self.prepare(entry);
+            if !self.send_entry(client, entry.index, &prepared, first_event) {
+                self.disconnect(&client.id, "too slow: its queue of events is full");
+                return;
+            }
+        }
+        if let Some(last) = entries.last() {
+            client.delivered_through.store(last.index, Ordering::SeqCst);
+        }
+        tracing::debug!(client = %client.id, from = point.index, entries = entries.len(), "realtime client resumed");
+        drop(ring);
+    }
+
+    /// Queue the events `client` may see of one entry's changes, numbered from 0 within the
+    /// entry (each event's id is `index.number`), skipping those before `first_event`; false
+    /// when its queue is full.
+    fn send_entry(
         &self,
         client: &Client,
-        loaded: &LoadedCollection,
-        change: &RecordChange,
-        doc: &Document,
+        index: u64,
+        prepared: &[Prepared<'_>],
+        first_event: u32,
     ) -> bool {
-        let collection = &loaded.collection;
         let (subscriptions, auth) = {
             let state = client.state();
-            let selected: Vec<Subscription> = state
-                .subscriptions
-                .iter()
-                .filter(|sub| sub.selects(&collection.name, &collection.id, &change.record_id))
-                .cloned()
-                .collect();
-            (selected, state.auth.clone())
+            (state.subscriptions.clone(), state.auth.clone())
         };
         if subscriptions.is_empty() {
             return true;
@@ -327,42 +412,66 @@ impl HubInner {
                 Err(_) => return true,
             },
         };
-        for subscription in subscriptions {
-            let caller = base.with_request_data(
-                &self.app,
-                subscription.query.clone(),
-                subscription.headers.clone(),
-                "GET",
-            );
-            let rule = match subscription.target {
-                Target::Every => &loaded.rules().list,
-                Target::Record(_) => &loaded.rules().view,
-            };
-            if !access::admits(
-                &self.app,
-                loaded,
-                &caller,
-                rule,
-                &subscription,
-                &change.record_id,
-                doc,
-            ) {
-                continue;
-            }
-            let Some(record) = access::shaped(&self.app, loaded, &caller, &subscription, doc)
-            else {
-                continue;
-            };
-            let data = json!({"record": record, "action": change.action.as_str()}).to_string();
-            let message = Message {
-                name: subscription.topic.clone(),
-                data,
-            };
-            if client.queue.try_send(message).is_err() {
-                return false;
+        let mut number: u32 = 0;
+        for item in prepared {
+            let collection = &item.loaded.collection;
+            let selected = subscriptions.iter().filter(|subscription| {
+                subscription.selects(&collection.name, &collection.id, &item.change.record_id)
+            });
+            for subscription in selected {
+                let Some(mut message) = self.event(&base, item, subscription) else {
+                    continue;
+                };
+                let this = number;
+                number = number.saturating_add(1);
+                if this < first_event {
+                    continue;
+                }
+                message.id = Some(format!("{index}.{this}"));
+                if client.queue.try_send(message).is_err() {
+                    return false;
+                }
             }
         }
         true
+    }
+
+    /// The event `subscription` gets for `item`, if its caller may see it.
+    fn event(
+        &self,
+        base: &Caller,
+        item: &Prepared<'_>,
+        subscription: &Subscription,
+    ) -> Option<Message> {
+        let caller = base.with_request_data(
+            &self.app,
+            subscription.query.clone(),
+            subscription.headers.clone(),
+            "GET",
+        );
+        let rule = match subscription.target {
+            Target::Every => &item.loaded.rules().list,
+            Target::Record(_) => &item.loaded.rules().view,
+        };
+        let admitted = access::admits(
+            &self.app,
+            &item.loaded,
+            &caller,
+            rule,
+            subscription,
+            &item.change.record_id,
+            &item.doc,
+        );
+        if !admitted {
+            return None;
+        }
+        let record = access::shaped(&self.app, &item.loaded, &caller, subscription, &item.doc)?;
+        let data = json!({"record": record, "action": item.change.action.as_str()}).to_string();
+        Some(Message {
+            name: subscription.topic.clone(),
+            data,
+            id: None,
+        })
     }
 
     /// A client signed in as the changed auth record keeps its auth while its token still

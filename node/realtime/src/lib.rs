@@ -6,11 +6,13 @@
 mod access;
 mod client;
 mod hub;
+mod ring;
 mod topic;
 
-pub use client::{ClientAuth, Message};
+pub use client::{ClientAuth, Message, ResumePoint};
 pub use hub::{
-    Connection, Hub, HubLimits, RealtimeError, CLIENT_ID_CHARS_MAX, SUBSCRIPTIONS_MAX,
-    TOPIC_CHARS_MAX,
+    Connection, Hub, HubLimits, RealtimeError, CLIENT_ID_CHARS_MAX, REFETCH_EVENT,
+    SUBSCRIPTIONS_MAX, TOPIC_CHARS_MAX,
 };
+pub use ring::RingLimits;
 pub use topic::{Subscription, Target};
