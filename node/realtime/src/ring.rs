@@ -128,8 +128,8 @@ mod tests {
             ring.push(entry(index, 10));
         }
         assert_eq!(ring.kept_after(), 6, "the oldest went");
-        assert!(ring.from(6).is_none());
-        let from = ring.from(7).expect("kept");
+        assert!(ring.from(5).is_none(), "entry 6 is gone");
+        let from = ring.from(6).expect("everything after 6 is kept");
         assert_eq!(
             from.iter().map(|e| e.index).collect::<Vec<_>>(),
             vec![7, 8, 9]
