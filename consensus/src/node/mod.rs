@@ -10,6 +10,7 @@ mod leader_placement;
 mod leader_transfer;
 mod node_core;
 mod outcome;
+mod relay;
 mod service;
 mod transfer_gate;
 
@@ -30,6 +31,7 @@ use self::leader_contact::{watch_quorum_acks, LeaderContact};
 use self::leader_placement::LeaderPlacement;
 use self::node_core::{forward_error_to_consensus, NodeCore, Route};
 pub use self::outcome::WriteOutcome;
+pub use self::relay::{RelayFuture, RelayHandler, RELAY_BYTES_MAX};
 pub use self::service::BLOB_BYTES_MAX;
 use self::service::{NodeService, BLOB_RECEIVES_MAX, JOIN_RPC_TIMEOUT_MS};
 use self::transfer_gate::TransferGate;
@@ -162,6 +164,7 @@ impl ConsensusNode {
             leader_contact: LeaderContact::new(),
             blobs,
             blob_receives: tokio::sync::Semaphore::new(BLOB_RECEIVES_MAX),
+            relay: relay::RelayDesk::new(),
         });
         let mut background_tasks = vec![tokio::spawn(watch_quorum_acks(core.clone()))];
         if let Some(placement) =

@@ -50,6 +50,8 @@ pub(crate) struct NodeCore {
     pub blobs: edgebase_blobs::BlobStore,
     /// Blobs being received from peers at once; further pushes wait.
     pub blob_receives: tokio::sync::Semaphore,
+    /// Where calls relayed by other members go (the layer above consensus).
+    pub relay: crate::node::relay::RelayDesk,
 }
 
 impl NodeCore {

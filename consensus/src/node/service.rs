@@ -126,6 +126,7 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
             let held = core.blobs.touch(&BlobId::from_digest(blob)).await;
             RpcResponse::BlobHeld(matches!(held, Ok(true)))
         }
+        RpcRequest::Relay { call } => super::relay::serve_relay(core, peer, call).await,
         // Streamed on their own stream; the server hands them to `receive_blob` and
         // `open_blob` and never here.
         RpcRequest::BlobPush { .. } | RpcRequest::BlobFetch { .. } => {

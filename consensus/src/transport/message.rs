@@ -55,6 +55,11 @@ pub enum RpcRequest {
     BlobFetch {
         blob: [u8; 32],
     },
+    /// A call for the layer above consensus on the receiving node (see
+    /// `crate::node::RelayHandler`): opaque bytes, at most `RELAY_BYTES_MAX`.
+    Relay {
+        call: Vec<u8>,
+    },
 }
 
 impl RpcRequest {
@@ -75,6 +80,8 @@ impl RpcRequest {
             | RpcRequest::BlobHas { .. }
             | RpcRequest::BlobPush { .. }
             | RpcRequest::BlobFetch { .. } => None,
+            // The sender is the certificate's node; the receiver checks it is a member.
+            RpcRequest::Relay { .. } => None,
         }
     }
 
@@ -94,6 +101,7 @@ impl RpcRequest {
             RpcRequest::BlobHas { .. } => "blob_has",
             RpcRequest::BlobPush { .. } => "blob_push",
             RpcRequest::BlobFetch { .. } => "blob_fetch",
+            RpcRequest::Relay { .. } => "relay",
         }
     }
 }
@@ -185,6 +193,8 @@ pub enum RpcResponse {
         size_bytes: u64,
     },
     BlobMissing,
+    /// The relay handler's answer to [`RpcRequest::Relay`].
+    Relay(Vec<u8>),
     /// The request was refused before it was looked at: the named sender is not the
     /// certificate's node, or the stream carried something undecodable.
     Refused(String),
@@ -208,6 +218,7 @@ impl RpcResponse {
             RpcResponse::BlobStored => "blob_stored",
             RpcResponse::BlobFound { .. } => "blob_found",
             RpcResponse::BlobMissing => "blob_missing",
+            RpcResponse::Relay(_) => "relay",
             RpcResponse::Refused(_) => "refused",
         }
     }
