@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
-use crate::change_feed::{ChangeAction, RecordChange};
+use crate::change_feed::{AppliedChanges, ChangeAction, RecordChange};
 use crate::codec::{decode, decode_string, decode_u64, encode, encode_u64};
 use crate::compiled_collection::CompiledCollections;
 use crate::file_refs;
@@ -33,6 +33,8 @@ struct EntryContext<'c> {
     compiled: &'c CompiledCollections,
     /// The record changes made so far, for the change feed.
     changes: Vec<RecordChange>,
+    /// The collections put or deleted so far, for the change feed.
+    collections: Vec<String>,
 }
 
 impl EntryContext<'_> {
@@ -61,14 +63,18 @@ impl EntryContext<'_> {
 
 type Outcome = Result<(), Rejection>;
 
-/// Apply one entry; its result, and the record changes it made (none when it was rejected).
+/// Apply one entry; its result, and the record and collection changes it made (none when it
+/// was rejected).
 pub(crate) fn apply_entry(
     backend: &dyn KvBackend,
     entry: ApplyEntry,
     limits: ApplyLimits,
     compiled: &CompiledCollections,
-) -> Result<(Option<CommandResult>, Vec<RecordChange>), StorageError> {
-    let mut changes = Vec::new();
+) -> Result<(Option<CommandResult>, AppliedChanges), StorageError> {
+    let mut changes = AppliedChanges {
+        index: entry.index,
+        ..AppliedChanges::default()
+    };
     let (mut batch, result) = {
         let view = backend.view()?;
         if let Some(bytes) = view.get(&keys::applied_index())? {
@@ -95,10 +101,12 @@ pub(crate) fn apply_entry(
                     position: 0,
                     compiled,
                     changes: Vec::new(),
+                    collections: Vec::new(),
                 };
                 match evaluate(&mut overlay, command, &mut context)? {
                     Ok(()) => {
-                        changes = context.changes;
+                        changes.changes = context.changes;
+                        changes.collections = context.collections;
                         Some(CommandResult::Applied {
                             version: entry.index,
                         })
@@ -133,7 +141,11 @@ fn evaluate(
         }
         Command::DeleteCollection { collection_id } => {
             context.skip();
-            delete_collection(overlay, collection_id)
+            let outcome = delete_collection(overlay, collection_id)?;
+            if outcome.is_ok() {
+                context.collections.push(collection_id.clone());
+            }
+            Ok(outcome)
         }
         Command::TruncateCollection { collection_id } => {
             context.skip();
@@ -332,6 +344,7 @@ fn put_collection(
         created_seq,
     };
     overlay.put(keys::collection(&doc.id), encode(&value, "collection")?);
+    context.collections.push(doc.id.clone());
     Ok(Ok(()))
 }
 

@@ -1,4 +1,4 @@
-//! The change feed: what each applied entry did to records, handed to a listener right after
+//! The change feed: what each applied entry did to records and collections, handed to a listener right after
 //! the entry's batch is written, in log order (apply is sequential), so a node can push
 //! change events to its own subscribers. A rejected entry changed nothing and reports
 //! nothing. A listener must not block: it runs on the apply path.
@@ -36,16 +36,25 @@ pub struct RecordChange {
     pub after: Option<String>,
 }
 
-/// Every record change of one applied entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Every record change of one applied entry, and the collections it created, changed or
+/// deleted (by id: their rules or auth secrets may have changed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AppliedChanges {
     pub index: u64,
     pub changes: Vec<RecordChange>,
+    pub collections: Vec<String>,
+}
+
+impl AppliedChanges {
+    /// Whether the entry changed no record and no collection.
+    pub fn is_empty(&self) -> bool {
+        self.changes.is_empty() && self.collections.is_empty()
+    }
 }
 
 /// Told of what apply does, in log order.
 pub trait ChangeListener: Send + Sync {
-    /// The entry at `changes.index` was applied and changed these records.
+    /// The entry at `changes.index` was applied and changed these records and collections.
     fn applied(&self, changes: AppliedChanges);
     /// The state was replaced by a snapshot up to `index`: the changes before it were never
     /// reported here.

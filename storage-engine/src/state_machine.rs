@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
-use crate::change_feed::{AppliedChanges, ChangeListener, ListenerSlot};
+use crate::change_feed::{ChangeListener, ListenerSlot};
 use crate::codec::{decode, decode_string, decode_u64};
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::file_refs::{BlobPlace, BlobUse};
@@ -98,18 +98,17 @@ impl StateMachine {
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
     pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
-        let index = entry.index;
         let (result, changes) =
             apply::apply_entry(&*self.backend, entry, self.limits, &self.compiled)?;
         if let Some(listener) = self.listener.get() {
             if !changes.is_empty() {
-                listener.applied(AppliedChanges { index, changes });
+                listener.applied(changes);
             }
         }
         Ok(result)
     }
 
-    /// Tell `listener` of every record change applied from now on, in log order, and of
+    /// Tell `listener` of every record and collection change applied from now on, in log order, and of
     /// every snapshot installed. Only the first listener set is kept; whether it was this one.
     pub fn set_change_listener(&self, listener: Arc<dyn ChangeListener>) -> bool {
         self.listener.set(listener)

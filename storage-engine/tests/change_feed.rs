@@ -1,6 +1,6 @@
 //! The change feed: a listener hears every applied record change in log order, with the
-//! document before and after, a batch's changes under its one index, and nothing of an
-//! entry that was rejected.
+//! document before and after, a batch's changes under its one index, the collections an
+//! entry put or deleted, and nothing of an entry that was rejected.
 
 mod common;
 
@@ -72,7 +72,38 @@ fn listeners_hear_applied_changes_in_order() {
         ]),
     );
 
+    apply(
+        &state,
+        6,
+        Command::DeleteCollection {
+            collection_id: "c1".into(),
+        },
+    );
+    // Rejected: c1 is gone. Nothing is heard of it.
+    let rejected = apply(
+        &state,
+        7,
+        Command::DeleteCollection {
+            collection_id: "c1".into(),
+        },
+    );
+    assert!(
+        matches!(rejected, CommandResult::Rejected(_)),
+        "{rejected:?}"
+    );
+
     let heard = heard.applied.lock().expect("lock");
+    let collections: Vec<(u64, Vec<&str>)> = heard
+        .iter()
+        .filter(|entry| !entry.collections.is_empty())
+        .map(|entry| {
+            (
+                entry.index,
+                entry.collections.iter().map(String::as_str).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(collections, vec![(1, vec!["c1"]), (6, vec!["c1"])]);
     let summary: Vec<(u64, Vec<HeardChange<'_>>)> = heard
         .iter()
         .map(|entry| {
@@ -90,6 +121,7 @@ fn listeners_hear_applied_changes_in_order() {
                 .collect();
             (entry.index, changes)
         })
+        .filter(|(_, changes): &(u64, Vec<HeardChange<'_>>)| !changes.is_empty())
         .collect();
     assert_eq!(
         summary,
