@@ -138,6 +138,10 @@ pub fn auth_url(config: &ProviderConfig, state: &str, code_challenge: Option<&st
         params.push(("code_challenge", challenge));
         params.push(("code_challenge_method", "S256"));
     }
+    // Apple posts its redirect (with the user's name on the first login) instead of a GET.
+    if config.kind.claims == UserClaims::Apple {
+        params.push(("response_mode", "form_post"));
+    }
     params.sort_by(|a, b| a.0.cmp(b.0));
     let query = params
         .iter()
@@ -304,7 +308,57 @@ async fn id_token_claims(
     config: &ProviderConfig,
     id_token: &str,
 ) -> Result<Map<String, Value>, OAuth2Error> {
-    let mut parts = id_token.split('.');
+    let (header, claims) = jwt_parts(id_token)?;
+    check_id_token_claims(&claims, config, Utc::now().timestamp())?;
+    if let Some(jwks_url) = config
+        .extra
+        .get("jwksURL")
+        .and_then(Value::as_str)
+        .filter(|url| !url.is_empty())
+    {
+        verify_id_token_signature(id_token, jwks_url, key_id(&header)?).await?;
+    }
+    Ok(claims)
+}
+
+/// Apple's id_token issuer.
+const APPLE_ISSUER: &str = "https://appleid.apple.com";
+/// Where Apple publishes its id_token keys (the `jwksURL` extra option overrides it, for a
+/// stand-in provider).
+const APPLE_JWKS_URL: &str = "https://appleid.apple.com/auth/keys";
+
+/// Apple's user: the id_token's claims, as PocketBase checks them: present, issued by Apple
+/// to this client, with an `exp` (and `iat`) within the leeway, and signed by a key Apple
+/// publishes.
+async fn apple_id_token_claims(
+    config: &ProviderConfig,
+    id_token: &str,
+) -> Result<Map<String, Value>, OAuth2Error> {
+    if id_token.is_empty() {
+        return Err(OAuth2Error::Parse("empty id_token".into()));
+    }
+    let (header, claims) = jwt_parts(id_token)?;
+    check_id_token_claims(&claims, config, Utc::now().timestamp())?;
+    let issuer = claims.get("iss").and_then(Value::as_str);
+    if !claims.contains_key("exp") || issuer != Some(APPLE_ISSUER) {
+        return Err(OAuth2Error::IdToken);
+    }
+    let jwks_url = config
+        .extra
+        .get("jwksURL")
+        .and_then(Value::as_str)
+        .filter(|url| !url.is_empty())
+        .unwrap_or(APPLE_JWKS_URL);
+    verify_id_token_signature(id_token, jwks_url, key_id(&header)?).await?;
+    Ok(claims)
+}
+
+/// A JWT's header and claims.
+type JwtParts = (Map<String, Value>, Map<String, Value>);
+
+/// A JWT's header and claims, unverified.
+fn jwt_parts(token: &str) -> Result<JwtParts, OAuth2Error> {
+    let mut parts = token.split('.');
     let (Some(header), Some(payload)) = (parts.next(), parts.next()) else {
         return Err(OAuth2Error::Parse("id_token is not a JWT".into()));
     };
@@ -314,22 +368,15 @@ async fn id_token_claims(
             .map_err(|error| OAuth2Error::Parse(error.to_string()))?;
         serde_json::from_slice(&bytes).map_err(|error| OAuth2Error::Parse(error.to_string()))
     };
-    let header = decode_part(header)?;
-    let claims = decode_part(payload)?;
-    check_id_token_claims(&claims, config, Utc::now().timestamp())?;
-    if let Some(jwks_url) = config
-        .extra
-        .get("jwksURL")
+    Ok((decode_part(header)?, decode_part(payload)?))
+}
+
+/// The `kid` a JWT's header names.
+fn key_id(header: &Map<String, Value>) -> Result<&str, OAuth2Error> {
+    header
+        .get("kid")
         .and_then(Value::as_str)
-        .filter(|url| !url.is_empty())
-    {
-        let kid = header
-            .get("kid")
-            .and_then(Value::as_str)
-            .ok_or(OAuth2Error::IdToken)?;
-        verify_id_token_signature(id_token, jwks_url, kid).await?;
-    }
-    Ok(claims)
+        .ok_or(OAuth2Error::IdToken)
 }
 
 /// The claim checks of [`id_token_claims`] at `now` (seconds since the epoch).
@@ -478,6 +525,8 @@ pub async fn fetch_user(
         .await?
         .unwrap_or_default();
         serde_json::from_slice(&body).map_err(|error| OAuth2Error::Parse(error.to_string()))?
+    } else if config.kind.claims == UserClaims::Apple {
+        apple_id_token_claims(config, &token.id_token).await?
     } else if config.kind.claims == UserClaims::OpenIdConnect && !token.id_token.is_empty() {
         id_token_claims(config, &token.id_token).await?
     } else {
@@ -653,6 +702,7 @@ mod tests {
     #[test]
     fn provider_auth_urls_match_pocketbase() {
         let cases: &[(&str, &str, bool, &str)] = &[
+            ("apple", "Apple", true, "https://appleid.apple.com/auth/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_mode=form_post&response_type=code&scope=name+email&state=ST&redirect_uri="),
             ("bitbucket", "Bitbucket", false, "https://bitbucket.org/site/oauth2/authorize?client_id=cid&response_type=code&scope=account&state=ST&redirect_uri="),
             ("box", "Box", true, "https://account.box.com/api/oauth2/authorize?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=root_readonly&state=ST&redirect_uri="),
             ("facebook", "Facebook", true, "https://www.facebook.com/v3.2/dialog/oauth?client_id=cid&code_challenge=CH&code_challenge_method=S256&response_type=code&scope=email&state=ST&redirect_uri="),

@@ -113,12 +113,17 @@ mod tests {
                 {"name": "oidc", "clientId": "cid", "clientSecret": "s", "displayName": "My IdP",
                  "authURL": "http://127.0.0.1:1/authorize", "pkce": null},
                 {"name": "oidc2", "clientId": "x", "clientSecret": "y", "pkce": false},
-                {"name": "apple", "clientId": "x", "clientSecret": "y"}
+                {"name": "apple", "clientId": "x", "clientSecret": "y"},
+                {"name": "unknown", "clientId": "x", "clientSecret": "y"}
             ]}),
         );
         let body = auth_methods_body(&AuthOptions::from_options(&options));
         let providers = body["oauth2"]["providers"].as_array().expect("a list");
-        assert_eq!(providers.len(), 2, "{body}");
+        assert_eq!(providers.len(), 3, "{body}");
+        assert_eq!(providers[2]["name"], "apple");
+        assert!(providers[2]["authURL"]
+            .as_str()
+            .is_some_and(|url| url.contains("response_mode=form_post")));
         assert_eq!(body["authProviders"], body["oauth2"]["providers"]);
         let oidc = &providers[0];
         assert_eq!(oidc["displayName"], "My IdP");

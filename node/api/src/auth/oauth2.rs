@@ -10,8 +10,10 @@ use edgebase_model::ValidationCode;
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use edgebase_client::wire::FieldKind;
+use edgebase_model::oauth2_providers::UserClaims;
+use edgebase_realtime::Hub;
 use edgebase_storage::query::{
     CompareKind, CompareOp, Expr, FilterAccess, FilterPart, ListRequest, Modifier, Operand,
     Path as FieldPath, PathRoot,
@@ -520,7 +522,11 @@ fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
         .ok_or_else(ApiError::internal)
 }
 
-pub async fn auth_with_oauth2(sign_in: SignIn, Body(body): Body) -> Result<Response, ApiError> {
+pub async fn auth_with_oauth2(
+    Extension(hub): Extension<Hub>,
+    sign_in: SignIn,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
     let SignIn {
         app,
         loaded,
@@ -564,12 +570,19 @@ pub async fn auth_with_oauth2(sign_in: SignIn, Body(body): Body) -> Result<Respo
                 ApiError::bad_request("Failed to fetch OAuth2 user.")
             })
     };
-    let user = tokio::time::timeout(PROVIDER_TIMEOUT, provider_steps)
+    let mut user = tokio::time::timeout(PROVIDER_TIMEOUT, provider_steps)
         .await
         .map_err(|_| {
             tracing::info!(provider = form.provider, "OAuth2 provider too slow");
             ApiError::bad_request("Failed to fetch OAuth2 token.")
         })??;
+    // Apple gives the user's name only with its first redirect, which some node kept.
+    if config.kind.claims == UserClaims::Apple && user.name.is_empty() {
+        match hub.take_apple_name(&form.code).await {
+            Some(name) => user.name = name,
+            None => tracing::debug!("no Apple user's name kept for this login"),
+        }
+    }
     let external_auths = app.collection(EXTERNAL_AUTHS_NAME)?.ok_or_else(|| {
         tracing::error!("the _externalAuths collection is missing");
         ApiError::internal()

@@ -299,6 +299,9 @@ mod tests {
         );
         assert_eq!(config.display_name, "Google");
         assert!(config.pkce);
-        assert!(ProviderConfig::from_option(&json!({"name": "apple"})).is_none());
+        let apple = ProviderConfig::from_option(&json!({"name": "apple", "clientId": "a"}))
+            .expect("apple is supported");
+        assert_eq!(apple.token_url, "https://appleid.apple.com/auth/token");
+        assert!(ProviderConfig::from_option(&json!({"name": "unknown"})).is_none());
     }
 }

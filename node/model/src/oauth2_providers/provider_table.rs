@@ -46,6 +46,10 @@ pub enum UserClaims {
     /// X's `/2/users/me`: `data.id`, `data.name`, `data.username`,
     /// `data.profile_image_url`, `data.confirmed_email`.
     Twitter,
+    /// Apple's id_token claims (Apple has no user endpoint): `sub`, `name` (Apple leaves it
+    /// out; its first redirect carries it instead), `email` only when `email_verified` (a
+    /// boolean or a string). The id_token must be Apple's, for this client, and signed.
+    Apple,
     /// Instagram Login's `/me`: `user_id`, `name`, `username`, `profile_picture_url`, never
     /// an email; the token answer's granted `permissions` join the raw user.
     Instagram,
@@ -112,11 +116,19 @@ const OIDC_SCOPES: &[&str] = &["openid", "email", "profile"];
 
 /// The providers the login flow supports: PocketBase's generic OpenID Connect slots and the
 /// standard OAuth2 providers whose user answer is mapped above, with PocketBase 0.40.6's
-/// default URLs, scopes, PKCE and display names. PocketBase accepts the other names of
-/// [`crate::auth_options::OAUTH2_PROVIDERS`] (apple only: its `form_post`
-/// redirect and id_token user are not plain OAuth2) in the options; EdgeBase stores it but
-/// does not offer it (as PocketBase does for a provider it cannot init).
+/// default URLs, scopes, PKCE and display names; Apple's authorization URL adds
+/// `response_mode=form_post`, and its user comes from the id_token.
 pub const SUPPORTED: &[ProviderKind] = &[
+    ProviderKind {
+        name: "apple",
+        display_name: "Apple",
+        auth_url: "https://appleid.apple.com/auth/authorize",
+        token_url: "https://appleid.apple.com/auth/token",
+        user_info_url: "",
+        scopes: &["name", "email"],
+        pkce: true,
+        claims: UserClaims::Apple,
+    },
     ProviderKind {
         name: "oidc",
         display_name: "OIDC",

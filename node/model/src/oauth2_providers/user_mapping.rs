@@ -137,6 +137,17 @@ pub fn map_user(
                 String::new()
             },
         },
+        UserClaims::Apple => UserFields {
+            id: text("sub"),
+            name: text("name"),
+            username: String::new(),
+            avatar_url: String::new(),
+            email: if truthy(raw.get("email_verified")) {
+                text("email")
+            } else {
+                String::new()
+            },
+        },
         UserClaims::GitLab => UserFields {
             id: text("id"),
             name: text("name"),
@@ -339,6 +350,18 @@ mod tests {
                 json!({"sub": "s", "email": "e@x.com", "email_verified": false}),
                 none.clone(),
                 Some(["s", "", "", "", ""]),
+            ),
+            (
+                "apple",
+                json!({"sub": "a", "picture": "p", "email": "e@x.com", "email_verified": "true"}),
+                none.clone(),
+                Some(["a", "", "", "", "e@x.com"]),
+            ),
+            (
+                "apple",
+                json!({"sub": "a", "email": "e@x.com", "email_verified": false, "is_private_email": true}),
+                none.clone(),
+                Some(["a", "", "", "", ""]),
             ),
             (
                 "gitlab",
