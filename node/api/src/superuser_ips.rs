@@ -10,6 +10,16 @@ use crate::error::ApiError;
 use edgebase_service::app::App;
 use edgebase_service::principal::Principal;
 
+/// Whether a superuser may act from `address`: the settings list none, or list it.
+pub fn superuser_allowed_at(app: &App, address: &str) -> bool {
+    match app.settings() {
+        Ok(settings) => {
+            settings.superuser_ips.is_empty() || in_list(&settings.superuser_ips, address)
+        }
+        Err(_) => true,
+    }
+}
+
 pub async fn whitelist(State(app): State<App>, request: Request, next: Next) -> Response {
     let Ok(settings) = app.settings() else {
         return next.run(request).await;

@@ -21,9 +21,11 @@ use edgebase_service::thumbs;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::client_address::ClientAddress;
 use crate::consistency::Fresh;
 use crate::error::ApiError;
 use crate::files::ranged_body::{file_response, ServedFile};
+use crate::superuser_ips::superuser_allowed_at;
 
 /// `@request.context` while a protected file's access is checked.
 const PROTECTED_FILE_CONTEXT: &str = "protectedFile";
@@ -94,6 +96,7 @@ pub struct DownloadQuery {
 pub async fn download(
     State(app): State<App>,
     _fresh: Fresh,
+    ClientAddress(client_ip): ClientAddress,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -116,14 +119,15 @@ pub async fn download(
             ..
         }
     ) {
-        let caller = crate::identity::file_token_caller(
-            &app,
-            &method,
-            &uri,
-            &headers,
-            query.token.as_deref(),
-        )?
-        .in_context(PROTECTED_FILE_CONTEXT);
+        let mut token = query.token.as_deref();
+        let mut caller = crate::identity::file_token_caller(&app, &method, &uri, &headers, token)?;
+        // A superuser's file token counts only from an address `superuserIPs` allows (file
+        // tokens are short-lived; PocketBase checks it all the same).
+        if caller.is_superuser() && !superuser_allowed_at(&app, &client_ip) {
+            token = None;
+            caller = crate::identity::file_token_caller(&app, &method, &uri, &headers, token)?;
+        }
+        let caller = caller.in_context(PROTECTED_FILE_CONTEXT);
         if !crate::files::record_rule::may_view(&app, &loaded, &caller, &stored)? {
             return Err(ApiError::not_found());
         }
