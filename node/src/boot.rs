@@ -143,7 +143,12 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         ..Limits::default()
     };
     let app = App::new(consensus, store.state().reader(), limits);
-    let (hub, listener) = edgebase_realtime::Hub::start(app.clone(), HubLimits::default());
+    let hub_limits = HubLimits {
+        clients_max: args.realtime.realtime_clients_max,
+        queue_messages: args.realtime.realtime_queue_events,
+        ..HubLimits::default()
+    };
+    let (hub, listener) = edgebase_realtime::Hub::start(app.clone(), hub_limits);
     store.state().set_change_listener(listener);
     if args.join.is_none() && !args.wait_to_be_added {
         // The node that started the cluster creates the system collections; a rejection

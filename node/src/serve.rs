@@ -25,6 +25,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let limits = HttpLimits {
         connections_max: edge.http_connections_max,
         header_read_timeout: Duration::from_millis(edge.http_header_read_timeout_ms),
+        write_stall_timeout: Duration::from_millis(edge.http_write_stall_timeout_ms),
     };
     let routers = RouterSlot::new(api::health::starting_router());
     let shutdown = shutdown_signal().boxed().shared();

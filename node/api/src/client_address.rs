@@ -3,10 +3,30 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::ConnectInfo;
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, Request};
 
 use edgebase_model::settings::Settings;
+use edgebase_service::app::App;
+
+/// The client's address as an extractor (empty when neither a trusted header nor the peer
+/// says it).
+pub struct ClientAddress(pub String);
+
+impl FromRequestParts<App> for ClientAddress {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(peer)| *peer);
+        Ok(ClientAddress(
+            crate::identity::client_info(app, &parts.headers, peer).address,
+        ))
+    }
+}
 
 /// The peer address of a request served with connect info (none in router-only tests).
 pub fn peer<B>(request: &Request<B>) -> Option<SocketAddr> {

@@ -1,5 +1,5 @@
-//! The HTTP edge: the accept loop (a cap on connections, a header-read timeout, graceful
-//! shutdown), the request timeout, and the switch from the starting answers to the node's
+//! The HTTP edge: the accept loop (a cap on connections, a header-read timeout, a
+//! write-stall timeout, graceful shutdown), the request timeout, and the switch from the starting answers to the node's
 //! router.
 //!
 //! When `connections_max` connections are open the loop stops accepting: new connections
@@ -37,6 +37,9 @@ pub struct HttpLimits {
     /// Longest a client may take to send a request's headers. hyper starts it whenever the
     /// connection waits for a request, so it also closes idle keep-alive connections.
     pub header_read_timeout: Duration,
+    /// Longest a write to the client may stay blocked (a client that stops reading a long
+    /// answer or a realtime stream); past it the connection is closed.
+    pub write_stall_timeout: Duration,
 }
 
 /// The router requests go to: the starting one until the node is bootstrapped, then the
@@ -106,8 +109,10 @@ pub async fn serve(
             request.extensions_mut().insert(ConnectInfo(remote));
             routers.current().oneshot(request)
         });
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_stall_timeout));
         let connection = builder
-            .serve_connection(TokioIo::new(stream), service)
+            .serve_connection(TokioIo::new(Box::pin(stream)), service)
             .with_upgrades();
         let mut stop = stop.clone();
         tokio::spawn(async move {

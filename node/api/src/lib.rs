@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod admin_socket;
+pub mod apple_client_secret;
 pub mod auth;
 pub mod batch;
 pub mod client_address;
@@ -16,6 +17,7 @@ pub mod files;
 pub mod health;
 pub mod http_server;
 pub mod identity;
+pub mod oauth2_redirect;
 pub mod paging;
 pub mod panic;
 pub mod rate_limit;
@@ -134,8 +136,20 @@ fn routes(request_timeout: Duration) -> Router<App> {
             get(files::download::download),
         )
         .route("/api/files/token", post(files::token::file_token))
+        .route(
+            "/api/oauth2-redirect",
+            get(oauth2_redirect::redirect_get)
+                .post(oauth2_redirect::redirect_post)
+                .layer(DefaultBodyLimit::max(
+                    oauth2_redirect::REDIRECT_BODY_BYTES_MAX,
+                )),
+        )
         .route("/api/settings/test/email", post(test_email::test_email))
         .route("/api/settings/test/s3", post(test_s3::test_s3))
+        .route(
+            "/api/settings/apple/generate-client-secret",
+            post(apple_client_secret::generate),
+        )
         .route("/api/batch", post(batch::batch))
         .route("/api/settings", get(settings::view).patch(settings::update))
         .route_layer(axum::middleware::from_fn_with_state(

@@ -8,27 +8,28 @@
 //! feed no longer holds them all; an idle stream gets a
 //! comment every 15 s so proxies keep it open. A subscription request replaces the client's
 //! topics and sets its auth from the `Authorization` header, with PocketBase's form
-//! validation and answers (404 for an unknown client, 403 when the auth would change).
+//! validation and answers (404 for an unknown client, 400 from another address than the
+//! stream's, 403 when the auth would change), at the node holding the stream: a client id
+//! names its node, and a request for another node's client is relayed there.
 
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::extract::Query;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use edgebase_model::ValidationCode;
 use edgebase_realtime::{
-    ClientAuth, Connection, Hub, Message, RealtimeError, ResumePoint, CLIENT_ID_CHARS_MAX,
+    Connection, Hub, Message, RealtimeError, ResumePoint, SubscribeRequest, CLIENT_ID_CHARS_MAX,
     SUBSCRIPTIONS_MAX, TOPIC_CHARS_MAX,
 };
-use edgebase_service::app::App;
-use edgebase_service::caller::Caller;
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{json, Map};
 
+use crate::client_address::ClientAddress;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
 
@@ -47,6 +48,7 @@ pub struct ConnectQuery {
 
 pub async fn connect(
     Extension(hub): Extension<Hub>,
+    ClientAddress(client_ip): ClientAddress,
     headers: HeaderMap,
     Query(query): Query<ConnectQuery>,
 ) -> Response {
@@ -59,7 +61,7 @@ pub async fn connect(
                 .and_then(|value| value.to_str().ok())
         })
         .and_then(ResumePoint::parse);
-    let connection = match hub.connect(resume) {
+    let connection = match hub.connect(resume, client_ip) {
         Ok(connection) => connection,
         Err(error) => {
             return ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
@@ -87,7 +89,12 @@ fn events(connection: Connection) -> impl Stream<Item = Result<Event, Infallible
     };
     let first = stream::once(async move { hello });
     let rest = stream::unfold(connection, |mut connection| async move {
-        let message = connection.messages.recv().await?;
+        let message = tokio::select! {
+            biased;
+            // The hub let the client go (too slow, or the node fell behind): end now.
+            _ = connection.closed.changed() => None,
+            message = connection.messages.recv() => message,
+        }?;
         Some((message, connection))
     });
     first.chain(rest).map(move |message| {
@@ -108,9 +115,8 @@ struct SubscribeForm {
 }
 
 pub async fn subscribe(
-    State(app): State<App>,
     Extension(hub): Extension<Hub>,
-    method: Method,
+    ClientAddress(client_ip): ClientAddress,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -123,24 +129,17 @@ pub async fn subscribe(
     if !errors.is_empty() {
         return Err(ApiError::validation(INVALID, errors));
     }
-    let token = crate::identity::bearer_token(&headers).map(str::to_string);
-    let caller = Caller::resolve(
-        &app,
-        token.as_deref(),
-        Map::new(),
-        Map::new(),
-        method.as_str(),
-    )?
-    .in_context("realtime");
-    hub.subscribe(
-        &form.client_id,
-        ClientAuth { token, caller },
-        &form.subscriptions,
-    )
-    .map_err(|error| match error {
+    let request = SubscribeRequest {
+        client_id: form.client_id,
+        client_ip,
+        token: crate::identity::bearer_token(&headers).map(str::to_string),
+        topics: form.subscriptions,
+    };
+    hub.subscribe(request).await.map_err(|error| match error {
         RealtimeError::UnknownClient => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
+        RealtimeError::InvalidClient => ApiError::bad_request(error.to_string()),
         RealtimeError::AuthChanged => ApiError::forbidden(error.to_string()),
-        RealtimeError::TooManyClients => {
+        RealtimeError::TooManyClients | RealtimeError::Unavailable(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
         }
     })?;

@@ -1,11 +1,11 @@
-//! One realtime client: its id, the queue its stream drains, its subscriptions and the auth
-//! it subscribed with.
+//! One realtime client: its id and address, the queue its stream drains, its subscriptions
+//! and the auth it subscribed with.
 
 use std::sync::Mutex;
 
 use edgebase_service::caller::Caller;
 use edgebase_service::principal::Principal;
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::topic::Subscription;
 
@@ -64,7 +64,13 @@ pub(crate) struct ClientState {
 
 pub struct Client {
     pub(crate) id: String,
+    /// The address the stream was opened from (empty when unknown); requests naming this
+    /// client must come from it.
+    pub(crate) ip: String,
     pub(crate) queue: mpsc::Sender<Message>,
+    /// Dropped with the client when the hub lets it go: its stream ends at once, without
+    /// the events still queued.
+    pub(crate) _closed: watch::Sender<()>,
     pub(crate) state: Mutex<ClientState>,
     /// The last entry a replay sent this client: the live fan-out skips up to it.
     pub(crate) delivered_through: std::sync::atomic::AtomicU64,

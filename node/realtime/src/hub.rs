@@ -19,11 +19,13 @@ use edgebase_service::principal::Principal;
 use edgebase_service::superusers::SUPERUSERS_NAME;
 use edgebase_storage::{AppliedChanges, ChangeAction, ChangeListener, RecordChange};
 use edgebase_wire::CollectionType;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Map};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 
 use crate::access;
 use crate::client::{Client, ClientAuth, ClientState, Message, ResumePoint};
+use crate::client_id::{new_client_id, owner_of};
 use crate::ring::{ChangeRing, RingLimits};
 use crate::topic::{Subscription, Target};
 
@@ -57,18 +59,34 @@ pub const SUBSCRIPTIONS_MAX: usize = 1_000;
 pub const TOPIC_CHARS_MAX: usize = 2_500;
 /// Longest client id a request may name (PocketBase's bound).
 pub const CLIENT_ID_CHARS_MAX: usize = 255;
-/// Length of a new client id.
-const CLIENT_ID_LENGTH: usize = 40;
 
-/// Why a realtime request was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Why a realtime request was refused. Travels between nodes in relayed calls.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RealtimeError {
     #[error("Missing or invalid client id.")]
     UnknownClient,
+    /// The request comes from another address than the stream it names (PocketBase's
+    /// guard against guessed client ids).
+    #[error("Invalid realtime client.")]
+    InvalidClient,
     #[error("The current and the previous request authorization don't match.")]
     AuthChanged,
     #[error("This node holds as many realtime connections as it may; try another or later.")]
     TooManyClients,
+    /// The node holding the client's stream could not be asked, or could not answer.
+    #[error("The node holding this realtime client could not be reached: {0}")]
+    Unavailable(String),
+}
+
+/// A subscription request, as any node receives it and the node holding the stream
+/// carries it out: the topics replace the client's, with the auth of `token`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscribeRequest {
+    pub client_id: String,
+    /// The address the request came from, as the settings' trusted proxy headers say.
+    pub client_ip: String,
+    pub token: Option<String>,
+    pub topics: Vec<String>,
 }
 
 /// The event a resuming client gets instead of what it missed, when the feed no longer
@@ -85,11 +103,11 @@ enum Feed {
 /// The node's realtime hub; cheap to clone.
 #[derive(Clone)]
 pub struct Hub {
-    inner: Arc<HubInner>,
+    pub(crate) inner: Arc<HubInner>,
 }
 
-struct HubInner {
-    app: App,
+pub(crate) struct HubInner {
+    pub(crate) app: App,
     limits: HubLimits,
     clients: RwLock<HashMap<String, Arc<Client>>>,
     /// Set when the feed overflowed: the fan-out disconnects everyone before going on.
@@ -97,6 +115,8 @@ struct HubInner {
     /// The latest applied changes, for clients that resume. Held while an entry is
     /// delivered, so a resuming client's replay and the live events never interleave.
     ring: Mutex<ChangeRing>,
+    /// Apple users' names from OAuth2 redirects, until their login takes them.
+    pub(crate) apple_names: crate::oauth2::AppleNames,
 }
 
 /// A change made ready once for every client: its collection and document.
@@ -106,11 +126,13 @@ struct Prepared<'c> {
     doc: Document,
 }
 
-/// A client's stream: its id, the queue it drains, and its registration (dropping the
+/// A client's stream: its id, the queue it drains, a signal that the hub let it go (the
+/// stream must end then, whatever is still queued), and its registration (dropping the
 /// connection unregisters the client).
 pub struct Connection {
     pub client_id: String,
     pub messages: mpsc::Receiver<Message>,
+    pub closed: watch::Receiver<()>,
     _registration: Registration,
 }
 
@@ -153,7 +175,8 @@ impl ChangeListener for FeedListener {
 }
 
 impl Hub {
-    /// Start the hub and its fan-out thread; the listener apply must be given.
+    /// Start the hub and its fan-out thread, and serve the realtime calls other nodes relay
+    /// here; the listener apply must be given.
     pub fn start(app: App, limits: HubLimits) -> (Hub, Arc<dyn ChangeListener>) {
         let fell_behind = Arc::new(AtomicBool::new(false));
         let (feed, mut changes) = mpsc::channel(limits.feed_entries.max(1));
@@ -165,8 +188,13 @@ impl Hub {
                 clients: RwLock::new(HashMap::new()),
                 fell_behind: fell_behind.clone(),
                 ring: Mutex::new(ChangeRing::new(kept_after, limits.resume)),
+                apple_names: crate::oauth2::AppleNames::default(),
             }),
         };
+        hub.inner
+            .app
+            .consensus()
+            .set_relay_handler(Arc::new(crate::relay::HubRelay::new(&hub.inner)));
         let weak = Arc::downgrade(&hub.inner);
         let spawned = std::thread::Builder::new()
             .name("realtime-fanout".into())
@@ -199,18 +227,26 @@ impl Hub {
         (hub, listener)
     }
 
-    /// Register a new client with an empty subscription list; with `resume`, its first
-    /// subscription request is followed by every event it missed after that point.
-    pub fn connect(&self, resume: Option<ResumePoint>) -> Result<Connection, RealtimeError> {
+    /// Register a new client connected from `client_ip`, with an empty subscription list;
+    /// with `resume`, its first subscription request is followed by every event it missed
+    /// after that point. Its id names this node.
+    pub fn connect(
+        &self,
+        resume: Option<ResumePoint>,
+        client_ip: String,
+    ) -> Result<Connection, RealtimeError> {
         let (queue, messages) = mpsc::channel(self.inner.limits.queue_messages.max(1));
         let mut clients = self.inner.write_clients();
         if clients.len() >= self.inner.limits.clients_max {
             return Err(RealtimeError::TooManyClients);
         }
-        let client_id = edgebase_model::ids::new_secret(CLIENT_ID_LENGTH);
+        let client_id = new_client_id(self.inner.app.consensus().node_id());
+        let (closed_sender, closed) = watch::channel(());
         let client = Client {
             id: client_id.clone(),
+            ip: client_ip,
             queue,
+            _closed: closed_sender,
             state: std::sync::Mutex::new(ClientState {
                 subscriptions: Vec::new(),
                 auth: None,
@@ -222,6 +258,7 @@ impl Hub {
         Ok(Connection {
             client_id: client_id.clone(),
             messages,
+            closed,
             _registration: Registration {
                 hub: Arc::downgrade(&self.inner),
                 client_id,
@@ -229,43 +266,15 @@ impl Hub {
         })
     }
 
-    /// Replace `client_id`'s subscriptions (empty topics are skipped) and set its auth: a
-    /// client without auth may take any, one with auth only the same (PocketBase's rule).
-    pub fn subscribe(
-        &self,
-        client_id: &str,
-        auth: ClientAuth,
-        topics: &[String],
-    ) -> Result<(), RealtimeError> {
-        let client = self
-            .inner
-            .read_clients()
-            .get(client_id)
-            .cloned()
-            .ok_or(RealtimeError::UnknownClient)?;
-        let mut state = client.state();
-        if let Some(current) = &state.auth {
-            let had_identity = !matches!(current.principal(), Principal::Anonymous);
-            if had_identity && current.principal() != auth.principal() {
-                return Err(RealtimeError::AuthChanged);
+    /// Carry out a subscription request at the node holding the client's stream: here, or
+    /// relayed to the node its id names.
+    pub async fn subscribe(&self, request: SubscribeRequest) -> Result<(), RealtimeError> {
+        match owner_of(&request.client_id) {
+            Some(owner) if owner != self.inner.app.consensus().node_id() => {
+                crate::relay::subscribe_at(&self.inner.app, owner, request).await
             }
+            _ => self.inner.subscribe_here(request),
         }
-        state.subscriptions = topics
-            .iter()
-            .filter_map(|topic| Subscription::parse(topic))
-            .collect();
-        state.auth = Some(auth);
-        let resume = state.resume.take();
-        tracing::debug!(
-            client = client_id,
-            subscriptions = state.subscriptions.len(),
-            "realtime subscriptions set"
-        );
-        drop(state);
-        if let Some(point) = resume {
-            self.inner.replay(&client, point);
-        }
-        Ok(())
     }
 
     /// Clients connected to this node.
@@ -275,6 +284,64 @@ impl Hub {
 }
 
 impl HubInner {
+    /// Replace a client of this node's subscriptions (empty topics are skipped) and set its
+    /// auth, in PocketBase's order of checks: the client must exist, the request must come
+    /// from the client's address, and a client with an identity may only keep it.
+    pub(crate) fn subscribe_here(&self, request: SubscribeRequest) -> Result<(), RealtimeError> {
+        let client = self.client(&request.client_id)?;
+        if !client.ip.is_empty() && client.ip != request.client_ip {
+            return Err(RealtimeError::InvalidClient);
+        }
+        let caller = Caller::resolve(
+            &self.app,
+            request.token.as_deref(),
+            Map::new(),
+            Map::new(),
+            "POST",
+        )
+        .map_err(|error| {
+            tracing::warn!(%error, "resolve a realtime client's auth");
+            RealtimeError::Unavailable(error.to_string())
+        })?
+        .in_context("realtime");
+        let auth = ClientAuth {
+            token: request.token,
+            caller,
+        };
+        let mut state = client.state();
+        if let Some(current) = &state.auth {
+            let had_identity = !matches!(current.principal(), Principal::Anonymous);
+            if had_identity && current.principal() != auth.principal() {
+                return Err(RealtimeError::AuthChanged);
+            }
+        }
+        state.subscriptions = request
+            .topics
+            .iter()
+            .filter_map(|topic| Subscription::parse(topic))
+            .collect();
+        state.auth = Some(auth);
+        let resume = state.resume.take();
+        tracing::debug!(
+            client = %client.id,
+            subscriptions = state.subscriptions.len(),
+            "realtime subscriptions set"
+        );
+        drop(state);
+        if let Some(point) = resume {
+            self.replay(&client, point);
+        }
+        Ok(())
+    }
+
+    /// A client of this node.
+    pub(crate) fn client(&self, client_id: &str) -> Result<Arc<Client>, RealtimeError> {
+        self.read_clients()
+            .get(client_id)
+            .cloned()
+            .ok_or(RealtimeError::UnknownClient)
+    }
+
     fn read_clients(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, Arc<Client>>> {
         self.clients
             .read()
@@ -299,7 +366,7 @@ impl HubInner {
         clients.clear();
     }
 
-    fn disconnect(&self, client_id: &str, reason: &str) {
+    pub(crate) fn disconnect(&self, client_id: &str, reason: &str) {
         if self.write_clients().remove(client_id).is_some() {
             tracing::warn!(client = client_id, reason, "realtime client disconnected");
         }
@@ -335,6 +402,9 @@ impl HubInner {
         let clients: Vec<Arc<Client>> = self.read_clients().values().cloned().collect();
         if clients.is_empty() {
             return;
+        }
+        if !applied.collections.is_empty() {
+            self.follow_collections(&clients, &applied.collections);
         }
         let prepared = self.prepare(&applied);
         for item in &prepared {
@@ -498,22 +568,58 @@ impl HubInner {
             if !is_this_record {
                 continue;
             }
-            let refreshed = match change.action {
+            state.auth = match change.action {
                 ChangeAction::Delete => None,
-                _ => auth.token.as_deref().and_then(|token| {
-                    Caller::resolve(&self.app, Some(token), Map::new(), Map::new(), "GET")
-                        .ok()
-                        .filter(|caller| caller.principal() == auth.principal())
-                        .map(|caller| ClientAuth {
-                            token: Some(token.to_string()),
-                            caller: caller.in_context("realtime"),
-                        })
-                }),
+                _ => self.verified_again(auth),
             };
-            if refreshed.is_none() {
+            if state.auth.is_none() {
                 tracing::debug!(client = %client.id, "realtime client lost its auth");
             }
-            state.auth = refreshed;
         }
+    }
+
+    /// Clients signed in through a collection that changed (a new token secret, a new auth
+    /// rule) or is gone keep their auth only while their token still verifies, as PocketBase
+    /// drops them when an auth collection's secret changes or it is deleted.
+    fn follow_collections(&self, clients: &[Arc<Client>], changed: &[String]) {
+        let superusers_id = self
+            .app
+            .collection(SUPERUSERS_NAME)
+            .ok()
+            .flatten()
+            .map(|loaded| loaded.collection.id.clone());
+        let affected = |principal: &Principal| match principal {
+            Principal::Superuser { .. } => {
+                superusers_id.as_ref().is_none_or(|id| changed.contains(id))
+            }
+            Principal::Record { collection_id, .. } => changed.contains(collection_id),
+            _ => false,
+        };
+        for client in clients {
+            let mut state = client.state();
+            let Some(auth) = &state.auth else {
+                continue;
+            };
+            if !affected(auth.principal()) {
+                continue;
+            }
+            state.auth = self.verified_again(auth);
+            if state.auth.is_none() {
+                tracing::debug!(client = %client.id, "realtime client lost its auth with its collection's change");
+            }
+        }
+    }
+
+    /// `auth` as its token verifies on the current state; `None` once it no longer does or
+    /// names someone else.
+    fn verified_again(&self, auth: &ClientAuth) -> Option<ClientAuth> {
+        let token = auth.token.as_deref()?;
+        Caller::resolve(&self.app, Some(token), Map::new(), Map::new(), "GET")
+            .ok()
+            .filter(|caller| caller.principal() == auth.principal())
+            .map(|caller| ClientAuth {
+                token: Some(token.to_string()),
+                caller: caller.in_context("realtime"),
+            })
     }
 }

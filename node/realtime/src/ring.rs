@@ -110,6 +110,7 @@ mod tests {
                 before: None,
                 after: Some("x".repeat(bytes)),
             }],
+            collections: Vec::new(),
         })
     }
 

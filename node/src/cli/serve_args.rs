@@ -64,6 +64,33 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(default)]
     pub blobs: BlobArgs,
+    #[command(flatten)]
+    #[serde(default)]
+    pub realtime: RealtimeArgs,
+}
+
+const REALTIME_CLIENTS_MAX_DEFAULT: usize = 10_000;
+const REALTIME_QUEUE_EVENTS_DEFAULT: usize = 512;
+
+/// Bounds on this node's realtime clients.
+#[derive(Debug, Clone, Args, Serialize, Deserialize)]
+pub struct RealtimeArgs {
+    /// Most realtime streams this node holds at once; more are answered 503.
+    #[arg(long, default_value_t = REALTIME_CLIENTS_MAX_DEFAULT, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub realtime_clients_max: usize,
+    /// Events queued for one realtime client; a client that lets more pile up is too slow
+    /// and is disconnected (its SDK reconnects, and may resume).
+    #[arg(long, default_value_t = REALTIME_QUEUE_EVENTS_DEFAULT, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
+    pub realtime_queue_events: usize,
+}
+
+impl Default for RealtimeArgs {
+    fn default() -> Self {
+        RealtimeArgs {
+            realtime_clients_max: REALTIME_CLIENTS_MAX_DEFAULT,
+            realtime_queue_events: REALTIME_QUEUE_EVENTS_DEFAULT,
+        }
+    }
 }
 
 const BLOB_SWEEP_INTERVAL_DEFAULT_SECS: u64 = 30;
@@ -106,6 +133,11 @@ fn join_timeout_default_secs() -> u64 {
 const HTTP_CONNECTIONS_MAX_DEFAULT: u32 = 4_096;
 const HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS: u64 = 10_000;
 const HTTP_REQUEST_TIMEOUT_DEFAULT_SECS: u64 = 60;
+const HTTP_WRITE_STALL_TIMEOUT_DEFAULT_MS: u64 = 30_000;
+
+fn http_write_stall_timeout_default_ms() -> u64 {
+    HTTP_WRITE_STALL_TIMEOUT_DEFAULT_MS
+}
 
 /// Bounds at the HTTP edge.
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -124,6 +156,12 @@ pub struct HttpEdgeArgs {
     /// the settings. `/api/cluster/*` is bounded by consensus instead.
     #[arg(long, default_value_t = HTTP_REQUEST_TIMEOUT_DEFAULT_SECS, value_parser = clap::value_parser!(u64).range(1..))]
     pub http_request_timeout_secs: u64,
+    /// Longest a write to a client may stay blocked (a client that stopped reading an
+    /// answer or a realtime stream) before its connection is closed. Realtime streams get a
+    /// keep-alive every 15 s, so a live client never comes near it.
+    #[arg(long, default_value_t = HTTP_WRITE_STALL_TIMEOUT_DEFAULT_MS, value_parser = clap::value_parser!(u64).range(1..))]
+    #[serde(default = "http_write_stall_timeout_default_ms")]
+    pub http_write_stall_timeout_ms: u64,
 }
 
 impl Default for HttpEdgeArgs {
@@ -132,6 +170,7 @@ impl Default for HttpEdgeArgs {
             http_connections_max: HTTP_CONNECTIONS_MAX_DEFAULT,
             http_header_read_timeout_ms: HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS,
             http_request_timeout_secs: HTTP_REQUEST_TIMEOUT_DEFAULT_SECS,
+            http_write_stall_timeout_ms: HTTP_WRITE_STALL_TIMEOUT_DEFAULT_MS,
         }
     }
 }
@@ -157,6 +196,7 @@ impl ServeArgs {
             http_edge: HttpEdgeArgs::default(),
             request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
             blobs: BlobArgs::default(),
+            realtime: RealtimeArgs::default(),
         }
     }
 
