@@ -13,6 +13,7 @@ const PRODUCT_CRATES: &[&str] = &[
     "edgebase-node",
     "edgebase-api",
     "edgebase-service",
+    "edgebase-realtime",
     "edgebase-auth",
     "edgebase-model",
     "edgebase-consensus",
@@ -84,6 +85,11 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
         "edgebase-service",
         &["axum", "edgebase-api", "edgebase-client"],
     ),
+    // Realtime speaks no HTTP: the api crate streams its messages.
+    (
+        "edgebase-realtime",
+        &["axum", "edgebase-api", "edgebase-client"],
+    ),
     (
         "edgebase-consensus",
         &[
@@ -122,6 +128,21 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
 /// The only product crate that may name axum as a direct dependency.
 const AXUM_OWNER: &str = "edgebase-api";
 
+/// The host's target triple, as `rustc -vV` says it.
+fn host_triple() -> String {
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".to_string());
+    let output = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .expect("run rustc -vV");
+    String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .find_map(|line| line.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .trim()
+        .to_string()
+}
+
 struct Graph {
     /// Package name -> names of its normal (not dev, not build) dependencies.
     normal_deps: BTreeMap<String, BTreeSet<String>>,
@@ -130,8 +151,18 @@ struct Graph {
 impl Graph {
     fn load() -> Graph {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_string());
+        // The host's graph only: what is built here, and all that a fresh machine has
+        // downloaded (other platforms' crates are never fetched, and this runs offline).
+        let host = host_triple();
         let output = Command::new(cargo)
-            .args(["metadata", "--format-version", "1", "--offline"])
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--offline",
+                "--filter-platform",
+            ])
+            .arg(&host)
             .current_dir(edgebase_tests::package_dir())
             .output()
             .expect("run cargo metadata");
