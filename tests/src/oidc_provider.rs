@@ -4,7 +4,9 @@
 //! (the S256 of the verifier must equal the challenge) and answering an RS256 id_token
 //! too; `/userinfo` answers the user's claims for an access token it issued (to a GET, or
 //! to a POST as GraphQL user endpoints take); `/jwks`
-//! publishes the signing key. Every map it keeps is bounded.
+//! publishes the signing key. Started as Apple, it issues Apple's id_tokens and answers an
+//! authorization asked with `response_mode=form_post` with a form posting the code back,
+//! with the user's name, as Apple does. Every map it keeps is bounded.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -52,7 +54,14 @@ struct ProviderState {
     forge_signatures: bool,
     /// How many user lookups came as a POST (GraphQL user endpoints).
     user_info_posts: u64,
+    /// Pose as Apple: id_tokens issued by Apple without the name, and an authorization
+    /// asked with `response_mode=form_post` answered by a form posting the code, the state
+    /// and the user's name back.
+    apple: bool,
 }
+
+/// Apple's id_token issuer, as Apple's relying parties check it.
+const APPLE_ISSUER: &str = "https://appleid.apple.com";
 
 /// Where a relying party configured for this provider reads the user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,15 +136,50 @@ async fn authorize(
         code.clone(),
         PendingCode {
             challenge: param("code_challenge"),
-            redirect_uri,
-            user,
+            redirect_uri: redirect_uri.clone(),
+            user: user.clone(),
         },
     );
+    if provider.apple && param("response_mode") == "form_post" {
+        return apple_form_post(&redirect_uri, &code, &param("state"), &user);
+    }
     target
         .query_pairs_mut()
         .append_pair("code", &code)
         .append_pair("state", &param("state"));
     Redirect::to(target.as_str()).into_response()
+}
+
+/// Apple's `form_post` answer: a page whose form posts the code, the state and (as Apple
+/// does on a first sign-in) the user's name as JSON back to the redirect URI.
+fn apple_form_post(redirect_uri: &str, code: &str, state: &str, user: &Value) -> Response {
+    let full_name = user["name"].as_str().unwrap_or_default();
+    let (first, last) = full_name.split_once(' ').unwrap_or((full_name, ""));
+    let apple_user = json!({
+        "name": {"firstName": first, "lastName": last},
+        "email": user["email"],
+    })
+    .to_string();
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let field = |name: &str, value: &str| {
+        format!(
+            r#"<input type="hidden" name="{name}" value="{}">"#,
+            escape(value)
+        )
+    };
+    let page = format!(
+        r#"<html><body onload="document.forms[0].submit()"><form method="post" action="{}">{}{}{}</form></body></html>"#,
+        escape(redirect_uri),
+        field("code", code),
+        field("state", state),
+        field("user", &apple_user),
+    );
+    axum::response::Html(page).into_response()
 }
 
 /// The client's credentials: HTTP basic auth (form-encoded parts) or the form's fields.
@@ -200,14 +244,15 @@ async fn token(
         "token_type": "Bearer",
         "expires_in": 3600,
         "refresh_token": format!("refresh-{}", provider.counter),
-        "id_token": id_token(&pending.user, provider.forge_signatures),
+        "id_token": id_token(&pending.user, provider.forge_signatures, provider.apple),
     }))
     .into_response()
 }
 
 /// An id_token carrying the user's claims for [`CLIENT_ID`], valid an hour, signed RS256
-/// with the test key (or, when `forged`, with its signature's bytes reversed).
-fn id_token(user: &Value, forged: bool) -> String {
+/// with the test key (or, when `forged`, with its signature's bytes reversed); as Apple's
+/// (issued by Apple, without the name) when `apple`.
+fn id_token(user: &Value, forged: bool, apple: bool) -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|elapsed| elapsed.as_secs())
@@ -215,7 +260,13 @@ fn id_token(user: &Value, forged: bool) -> String {
     let mut claims = user.clone();
     if let Some(claims) = claims.as_object_mut() {
         claims.insert("aud".into(), json!(CLIENT_ID));
-        claims.insert("iss".into(), json!("edgebase-test-provider"));
+        let issuer = if apple {
+            claims.remove("name");
+            APPLE_ISSUER
+        } else {
+            "edgebase-test-provider"
+        };
+        claims.insert("iss".into(), json!(issuer));
         claims.insert("iat".into(), json!(now));
         claims.insert("exp".into(), json!(now + 3600));
     }
@@ -276,10 +327,25 @@ async fn userinfo(
 impl OidcProvider {
     /// Serve on a free loopback port; `user` is who signs in until [`Self::sign_in`].
     pub async fn start(user: Value) -> anyhow::Result<OidcProvider> {
-        let state: Shared = Arc::new(Mutex::new(ProviderState {
+        OidcProvider::serve(ProviderState {
             user,
             ..ProviderState::default()
-        }));
+        })
+        .await
+    }
+
+    /// A provider posing as Apple (see [`Self::apple_option`]).
+    pub async fn start_as_apple(user: Value) -> anyhow::Result<OidcProvider> {
+        OidcProvider::serve(ProviderState {
+            user,
+            apple: true,
+            ..ProviderState::default()
+        })
+        .await
+    }
+
+    async fn serve(state: ProviderState) -> anyhow::Result<OidcProvider> {
+        let state: Shared = Arc::new(Mutex::new(state));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .context("bind the OIDC provider")?;
@@ -332,6 +398,20 @@ impl OidcProvider {
             "tokenURL": format!("{base}/token"),
             "userInfoURL": user_info_url,
             "extra": extra,
+        })
+    }
+
+    /// The `apple` entry of `oauth2.providers` for a provider started with
+    /// [`Self::start_as_apple`]: Apple's endpoints moved here, and its keys read from here.
+    pub fn apple_option(&self) -> Value {
+        let base = self.base_url();
+        json!({
+            "name": "apple",
+            "clientId": CLIENT_ID,
+            "clientSecret": CLIENT_SECRET,
+            "authURL": format!("{base}/authorize"),
+            "tokenURL": format!("{base}/token"),
+            "extra": {"jwksURL": format!("{base}/jwks")},
         })
     }
 

@@ -63,9 +63,20 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn new(base_url: &str) -> anyhow::Result<RawClient> {
+        RawClient::build(base_url, None)
+    }
+
+    /// A client whose connections come from `local` (another loopback address, to play a
+    /// second client machine).
+    pub fn from_address(base_url: &str, local: std::net::IpAddr) -> anyhow::Result<RawClient> {
+        RawClient::build(base_url, Some(local))
+    }
+
+    fn build(base_url: &str, local: Option<std::net::IpAddr>) -> anyhow::Result<RawClient> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .connect_timeout(Duration::from_secs(5))
+            .local_address(local)
             .build()
             .context("build an HTTP client")?;
         Ok(RawClient {

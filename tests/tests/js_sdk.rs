@@ -8,66 +8,20 @@
 //! `realtime_flow.mjs`: subscriptions with options, rule-filtered events, unsubscribing, and
 //! (EdgeBase only) a revoked token losing its realtime auth.
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
-use anyhow::{bail, Context};
 use edgebase_tests::conformance::{Target, TargetKind};
-use edgebase_tests::{run_test, SUPERUSER_EMAIL, SUPERUSER_PASSWORD};
-
-/// Longest one script run may take.
-const SCRIPT_TIMEOUT: Duration = Duration::from_secs(120);
-
-fn conformance_dir() -> PathBuf {
-    edgebase_tests::package_dir().join("conformance")
-}
+use edgebase_tests::{run_test, NodeScript};
 
 async fn run_script(script: &str, target: &Target) -> anyhow::Result<()> {
-    let dir = conformance_dir();
-    if !dir.join("node_modules/pocketbase").is_dir() {
-        bail!(
-            "the pocketbase npm package is not installed: run tests/run-all.sh, or `npm install` in {}",
-            dir.display()
-        );
+    NodeScript {
+        script,
+        url: target.process.http_url(),
+        kind: target.kind.to_string(),
+        env: Vec::new(),
     }
-    let mut command = tokio::process::Command::new("node");
-    command
-        // Node 20's EventSource, which the SDK's realtime service needs.
-        .arg("--experimental-eventsource")
-        .arg(dir.join("sdk").join(script))
-        .env("TARGET_KIND", target.kind.to_string())
-        .current_dir(&dir)
-        .env("EDGEBASE_URL", target.process.http_url())
-        .env("SUPERUSER_EMAIL", SUPERUSER_EMAIL)
-        .env("SUPERUSER_PASSWORD", SUPERUSER_PASSWORD)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true);
-    let child = command
-        .spawn()
-        .context("start node (is Node.js installed?)")?;
-    let output = tokio::time::timeout(SCRIPT_TIMEOUT, child.wait_with_output())
-        .await
-        .with_context(|| {
-            format!(
-                "{script} against {} took longer than {SCRIPT_TIMEOUT:?}",
-                target.kind
-            )
-        })?
-        .context("wait for node")?;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    eprintln!("--- {script} against {}:\n{stdout}{stderr}", target.kind);
-    if !output.status.success() {
-        bail!(
-            "{script} failed against {} ({}):\n{stdout}{stderr}\nserver log:\n{}",
-            target.kind,
-            output.status,
-            target.process.log_tail(40)
-        );
-    }
-    Ok(())
+    .run(|| target.process.log_tail(40))
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
