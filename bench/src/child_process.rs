@@ -57,6 +57,10 @@ impl ChildProcess {
         Ok(())
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
     /// The last few KiB of the process's log.
     pub fn log_tail(&self) -> String {
         log_tail(&self.log_path)

@@ -30,6 +30,17 @@ impl EdgebaseCluster {
         email: &str,
         password: &str,
     ) -> anyhow::Result<EdgebaseCluster> {
+        EdgebaseCluster::start_with_args(binary, size, email, password, &[]).await
+    }
+
+    /// [`Self::start`], with `extra_args` added to every node's `serve`.
+    pub async fn start_with_args(
+        binary: &Path,
+        size: usize,
+        email: &str,
+        password: &str,
+        extra_args: &[&str],
+    ) -> anyhow::Result<EdgebaseCluster> {
         let root = tempfile::Builder::new()
             .prefix("edgebase-bench-")
             .tempdir()
@@ -61,6 +72,7 @@ impl EdgebaseCluster {
                 "--region".to_owned(),
                 "bench".to_owned(),
             ];
+            args.extend(extra_args.iter().map(|arg| (*arg).to_owned()));
             if size > 1 {
                 let certs_dir = node_dir.join("certs");
                 let node_id_text = node_id.to_string();
@@ -149,6 +161,11 @@ impl EdgebaseCluster {
     /// HTTP base URL of every node, node 1 first.
     pub fn http_urls(&self) -> &[String] {
         &self.http_urls
+    }
+
+    /// Process id of every node, node 1 first.
+    pub fn pids(&self) -> Vec<Option<u32>> {
+        self.nodes.iter().map(ChildProcess::pid).collect()
     }
 
     /// The HTTP URLs of the current leader and of one follower.

@@ -21,9 +21,12 @@ mod machine;
 mod measurement;
 mod pocketbase_server;
 mod ports;
+mod realtime_bench;
+mod realtime_report;
 mod records_driver;
 mod report;
 mod result_row;
+mod sse_subscriber;
 mod wait;
 mod workload;
 
@@ -57,6 +60,42 @@ enum Command {
     /// Load the same seeded `items` collection into one EdgeBase node and then PocketBase,
     /// time filtered lists on indexed and non-indexed fields, write the markdown section.
     FilteredList(FilteredListArgs),
+    /// Start three EdgeBase nodes, one, and PocketBase in turn: idle streams' memory, and
+    /// event delivery latency to many subscribers at a steady write rate.
+    Realtime(RealtimeArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct RealtimeArgs {
+    /// Systems to run, in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "edgebase-cluster,edgebase,pocketbase"
+    )]
+    targets: Vec<realtime_bench::RealtimeTarget>,
+    /// Idle streams opened to measure memory per stream.
+    #[arg(long, default_value_t = 10_000)]
+    idle: usize,
+    /// Subscriber counts of the fan-out runs.
+    #[arg(long, value_delimiter = ',', default_value = "1000,10000")]
+    subscribers: Vec<usize>,
+    /// Records created per second during a fan-out run.
+    #[arg(long, default_value_t = 5)]
+    writes_per_sec: u64,
+    /// Seconds of writes in a fan-out run.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// The `edgebase` binary [default: $CARGO_TARGET_DIR/debug/edgebase, else target/debug/edgebase].
+    #[arg(long, env = "EDGEBASE_BIN")]
+    edgebase_bin: Option<PathBuf>,
+    /// The PocketBase binary.
+    #[arg(long, default_value = "pocketbase")]
+    pocketbase_bin: PathBuf,
+    /// Markdown file to write; an earlier realtime section in it is replaced.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -171,7 +210,53 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Command::Run(args) => run_one(args).await,
         Command::Compare(args) => run_compare(args).await,
         Command::FilteredList(args) => run_filtered_list(args).await,
+        Command::Realtime(args) => run_realtime(args).await,
     }
+}
+
+async fn run_realtime(args: RealtimeArgs) -> anyhow::Result<()> {
+    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
+    if !edgebase_bin.exists() {
+        anyhow::bail!(
+            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
+            edgebase_bin.display()
+        );
+    }
+    let plan = realtime_bench::RealtimePlan {
+        targets: args.targets,
+        edgebase_bin,
+        pocketbase_bin: args.pocketbase_bin,
+        idle: args.idle,
+        subscribers: args.subscribers,
+        writes_per_sec: args.writes_per_sec,
+        duration: Duration::from_secs(args.duration_secs),
+    };
+    let machine = machine::describe();
+    let versions = vec![
+        machine::edgebase_version(&plan.edgebase_bin).await,
+        machine::pocketbase_version(&plan.pocketbase_bin).await,
+    ];
+    let (idle, fan_outs) = realtime_bench::run(&plan).await?;
+    let report = realtime_report::RealtimeReport {
+        date: machine::utc_now(),
+        command: command_line(),
+        machine,
+        versions,
+        writes_per_sec: plan.writes_per_sec,
+        duration_secs: args.duration_secs,
+        idle,
+        fan_outs,
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    report::write_between(
+        &args.output,
+        realtime_report::BEGIN_MARKER,
+        realtime_report::END_MARKER,
+        &markdown,
+    )?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
 }
 
 async fn run_filtered_list(args: FilteredListArgs) -> anyhow::Result<()> {

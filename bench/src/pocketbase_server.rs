@@ -71,6 +71,10 @@ impl PocketbaseServer {
         &self.url
     }
 
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     pub async fn stop(self) {
         self.process.stop().await;
     }
