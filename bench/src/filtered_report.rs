@@ -52,14 +52,7 @@ impl FilteredReport {
              PocketBase, never both at once.\n",
             self.records, self.seed, self.warmup_secs, self.duration_secs
         );
-        let _ = writeln!(out, "| machine | |\n|---|---|");
-        for (name, value) in &self.machine {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
-        let _ = writeln!(out, "\n| software | version |\n|---|---|");
-        for (name, value) in &self.versions {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
+        crate::report::machine_tables(&mut out, &self.machine, &self.versions);
         self.load_table(&mut out);
         self.totals_table(&mut out);
         self.latency_table(&mut out);

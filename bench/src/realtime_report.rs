@@ -45,14 +45,7 @@ impl RealtimeReport {
              to each event's receipt by a subscriber.\n",
             self.writes_per_sec, self.duration_secs
         );
-        let _ = writeln!(out, "| machine | |\n|---|---|");
-        for (name, value) in &self.machine {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
-        let _ = writeln!(out, "\n| software | version |\n|---|---|");
-        for (name, value) in &self.versions {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
+        crate::report::machine_tables(&mut out, &self.machine, &self.versions);
         let _ = writeln!(
             out,
             "\n### Idle streams\n\n| system | streams | RSS before (MiB) | RSS after (MiB) | KiB per stream |\n|---|---|---|---|---|"

@@ -60,14 +60,7 @@ impl Report {
             self.command
         );
         let _ = writeln!(out, "{}\n", self.shape_text);
-        let _ = writeln!(out, "| machine | |\n|---|---|");
-        for (name, value) in &self.machine {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
-        let _ = writeln!(out, "\n| software | version |\n|---|---|");
-        for (name, value) in &self.versions {
-            let _ = writeln!(out, "| {name} | {value} |");
-        }
+        crate::report::machine_tables(&mut out, &self.machine, &self.versions);
         let _ = writeln!(
             out,
             "\nRatios are EdgeBase / peer: above 1 means EdgeBase has more throughput (or a \
@@ -275,6 +268,22 @@ pub fn write_into(path: &Path, generated: &str) -> anyhow::Result<()> {
 
 /// Write `generated` (which starts with `begin` and ends with `end`) into `path` in place of
 /// the text between those markers, or append it when the file has none.
+/// The machine and software tables every report starts with.
+pub fn machine_tables(
+    out: &mut String,
+    machine: &[(String, String)],
+    versions: &[(String, String)],
+) {
+    let _ = writeln!(out, "| machine | |\n|---|---|");
+    for (name, value) in machine {
+        let _ = writeln!(out, "| {name} | {value} |");
+    }
+    let _ = writeln!(out, "\n| software | version |\n|---|---|");
+    for (name, value) in versions {
+        let _ = writeln!(out, "| {name} | {value} |");
+    }
+}
+
 pub fn write_between(
     path: &Path,
     begin_marker: &str,
