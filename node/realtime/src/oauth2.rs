@@ -71,7 +71,7 @@ impl Hub {
                     client_ip: client_ip.to_string(),
                     redirect,
                 };
-                match relay::call(&inner.app, owner, &call).await {
+                match relay::call(&inner.app, owner, &call, relay::RELAY_TIMEOUT).await {
                     Ok(RelayAnswer::Redirected(delivered)) => delivered,
                     Ok(other) => {
                         tracing::info!(owner, ?other, "unexpected answer to a relayed redirect");
@@ -100,21 +100,25 @@ impl Hub {
         let call = RelayCall::TakeAppleName {
             code: code.to_string(),
         };
-        let asks = consensus
-            .member_ids()
-            .into_iter()
-            .filter(|member| *member != local)
-            .map(|member| {
-                let call = &call;
-                async move { relay::call(&inner.app, member, call).await }
-            });
-        futures::future::join_all(asks)
-            .await
-            .into_iter()
-            .find_map(|answer| match answer {
-                Ok(RelayAnswer::AppleName(name)) => name,
-                _ => None,
-            })
+        let mut asks: futures::stream::FuturesUnordered<_> =
+            consensus
+                .member_ids()
+                .into_iter()
+                .filter(|member| *member != local)
+                .map(|member| {
+                    let call = &call;
+                    async move {
+                        relay::call(&inner.app, member, call, relay::NAME_LOOKUP_TIMEOUT).await
+                    }
+                })
+                .collect();
+        // The first member that kept it answers; the others are not waited for.
+        while let Some(answer) = futures::StreamExt::next(&mut asks).await {
+            if let Ok(RelayAnswer::AppleName(Some(name))) = answer {
+                return Some(name);
+            }
+        }
+        None
     }
 }
 

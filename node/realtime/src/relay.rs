@@ -16,6 +16,9 @@ use crate::oauth2::OAuth2Redirect;
 
 /// How long a relayed realtime call may take, round trip included.
 pub(crate) const RELAY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a node asking the others for an Apple user's name waits for each: the login
+/// goes on without the name past it.
+pub(crate) const NAME_LOOKUP_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A call one node relays to another's hub.
 #[derive(Debug, Serialize, Deserialize)]
@@ -84,12 +87,17 @@ fn serve(hub: &HubInner, call: RelayCall) -> RelayAnswer {
     }
 }
 
-/// Send `call` to `node`'s hub and read its answer.
-pub(crate) async fn call(app: &App, node: NodeId, call: &RelayCall) -> Result<RelayAnswer, String> {
+/// Send `call` to `node`'s hub and read its answer, waiting at most `timeout`.
+pub(crate) async fn call(
+    app: &App,
+    node: NodeId,
+    call: &RelayCall,
+    timeout: Duration,
+) -> Result<RelayAnswer, String> {
     let bytes = serde_json::to_vec(call).map_err(|error| error.to_string())?;
     let answer = app
         .consensus()
-        .relay(node, bytes, RELAY_TIMEOUT)
+        .relay(node, bytes, timeout)
         .await
         .map_err(|error| error.to_string())?;
     serde_json::from_slice(&answer).map_err(|error| error.to_string())
@@ -106,7 +114,7 @@ pub(crate) async fn subscribe_at(
         return Err(RealtimeError::UnknownClient);
     }
     let client_id = request.client_id.clone();
-    match call(app, owner, &RelayCall::Subscribe(request)).await {
+    match call(app, owner, &RelayCall::Subscribe(request), RELAY_TIMEOUT).await {
         Ok(RelayAnswer::Subscribed(answer)) => answer,
         Ok(other) => Err(RealtimeError::Unavailable(format!(
             "node {owner} answered a subscription with {other:?}"
