@@ -290,6 +290,29 @@ impl Client {
         Records::new(self, collection)
     }
 
+    pub(crate) fn options(&self) -> ClientOptions {
+        self.options
+    }
+
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The nodes to try, best first (the one URL of a single-URL client).
+    pub(crate) fn ranked_nodes(&self) -> Vec<Url> {
+        match &self.nodes {
+            Some(pool) => pool.ranked(),
+            None => vec![self.base_url.clone()],
+        }
+    }
+
+    /// Rank `node` last until a probe hears from it again (nothing for a single URL).
+    pub(crate) fn node_failed(&self, node: &Url) {
+        if let Some(pool) = &self.nodes {
+            pool.mark_unreachable(node);
+        }
+    }
+
     /// Send a request and decode a JSON success body into `T`.
     pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,

@@ -20,6 +20,9 @@ pub enum ClientError {
     /// A response body longer than the client accepts.
     #[error("response body exceeds {limit_bytes} bytes")]
     BodyTooLarge { limit_bytes: usize },
+    /// A realtime stream broke or did not start as PocketBase's does.
+    #[error("realtime stream: {reason}")]
+    Stream { reason: String },
     /// The base URL given to the client cannot be used.
     #[error("invalid base url {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },
@@ -40,7 +43,7 @@ impl ClientError {
     /// server that answered it, or the server said it is temporarily unable (502, 503, 504).
     pub fn is_retryable(&self) -> bool {
         match self {
-            ClientError::Transport(_) => true,
+            ClientError::Transport(_) | ClientError::Stream { .. } => true,
             other => matches!(other.status(), Some(502..=504)),
         }
     }

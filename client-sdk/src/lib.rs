@@ -17,6 +17,7 @@ mod collections;
 mod consistency;
 mod error;
 mod node_pool;
+mod realtime;
 mod records;
 pub use edgebase_wire as wire;
 
@@ -27,5 +28,6 @@ pub use error::ClientError;
 pub use node_pool::{
     NodeLatency, NodeSelection, NODES_MAX, PROBE_INTERVAL_MIN_MS, PROBE_SAMPLES_MAX,
 };
+pub use realtime::{RealtimeEvent, Subscription};
 pub use records::{Records, Totals};
 pub use wire::Record;

@@ -1,9 +1,12 @@
 //! A load balancer for tests: a TCP proxy on loopback that sends each new connection to the
 //! first of its backends that accepts one, so a client keeps one address while the node
 //! behind it changes (a killed node's connections end, and the client's next connection
-//! goes to the next node).
+//! goes to the next node). It can be closed to new connections for a while, to hold a
+//! client off.
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
@@ -15,6 +18,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// A running proxy; dropping it stops accepting (connections already made run on).
 pub struct TcpProxy {
     addr: SocketAddr,
+    /// While false, new connections are closed at once (connections already made run on).
+    open: Arc<AtomicBool>,
     accept_loop: tokio::task::JoinHandle<()>,
 }
 
@@ -31,8 +36,14 @@ impl TcpProxy {
             .await
             .context("bind the proxy")?;
         let addr = listener.local_addr()?;
+        let open = Arc::new(AtomicBool::new(true));
+        let accepting = Arc::clone(&open);
         let accept_loop = tokio::spawn(async move {
             while let Ok((client, _)) = listener.accept().await {
+                if !accepting.load(Ordering::Acquire) {
+                    drop(client);
+                    continue;
+                }
                 let backends = backends.clone();
                 tokio::spawn(async move {
                     if let Some(mut backend) = first_reachable(&backends).await {
@@ -42,7 +53,16 @@ impl TcpProxy {
                 });
             }
         });
-        Ok(TcpProxy { addr, accept_loop })
+        Ok(TcpProxy {
+            addr,
+            open,
+            accept_loop,
+        })
+    }
+
+    /// Close new connections at once (`false`), or forward them again (`true`).
+    pub fn set_open(&self, open: bool) {
+        self.open.store(open, Ordering::Release);
     }
 
     pub fn url(&self) -> String {
