@@ -1,7 +1,7 @@
 //! One realtime client: its id and address, the queue its stream drains, its subscriptions
 //! and the auth it subscribed with.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use edgebase_service::caller::Caller;
 use edgebase_service::principal::Principal;
@@ -55,9 +55,10 @@ impl ClientAuth {
 }
 
 pub(crate) struct ClientState {
-    pub(crate) subscriptions: Vec<Subscription>,
+    /// Shared with the fan-out while it delivers an entry, so it copies no list.
+    pub(crate) subscriptions: Arc<Vec<Subscription>>,
     /// `None` until the first subscription request, and after the auth is lost.
-    pub(crate) auth: Option<ClientAuth>,
+    pub(crate) auth: Option<Arc<ClientAuth>>,
     /// Where to resume from, until the first subscription request replays it.
     pub(crate) resume: Option<ResumePoint>,
 }

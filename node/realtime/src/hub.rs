@@ -119,6 +119,33 @@ pub(crate) struct HubInner {
     pub(crate) apple_names: crate::oauth2::AppleNames,
 }
 
+/// The events of one entry already shaped, by change (its position in the entry), topic
+/// and principal: a rule, a filter and a record's shaping depend on nothing else, so many
+/// subscribers with the same topic and identity cost one evaluation.
+#[derive(Default)]
+struct Shaped {
+    events: HashMap<(usize, String, Principal), Option<Message>>,
+    /// The caller of clients without auth, made once.
+    anonymous: Option<Option<Arc<ClientAuth>>>,
+}
+
+impl Shaped {
+    fn anonymous(&mut self, app: &App) -> Option<Arc<ClientAuth>> {
+        self.anonymous
+            .get_or_insert_with(|| {
+                Caller::resolve(app, None, Map::new(), Map::new(), "GET")
+                    .ok()
+                    .map(|anonymous| {
+                        Arc::new(ClientAuth {
+                            token: None,
+                            caller: anonymous.in_context("realtime"),
+                        })
+                    })
+            })
+            .clone()
+    }
+}
+
 /// A change made ready once for every client: its collection and document.
 struct Prepared<'c> {
     loaded: LoadedCollection,
@@ -248,7 +275,7 @@ impl Hub {
             queue,
             _closed: closed_sender,
             state: std::sync::Mutex::new(ClientState {
-                subscriptions: Vec::new(),
+                subscriptions: Arc::default(),
                 auth: None,
                 resume,
             }),
@@ -315,12 +342,14 @@ impl HubInner {
                 return Err(RealtimeError::AuthChanged);
             }
         }
-        state.subscriptions = request
-            .topics
-            .iter()
-            .filter_map(|topic| Subscription::parse(topic))
-            .collect();
-        state.auth = Some(auth);
+        state.subscriptions = Arc::new(
+            request
+                .topics
+                .iter()
+                .filter_map(|topic| Subscription::parse(topic))
+                .collect(),
+        );
+        state.auth = Some(Arc::new(auth));
         let resume = state.resume.take();
         tracing::debug!(
             client = %client.id,
@@ -412,11 +441,12 @@ impl HubInner {
                 self.follow_auth_record(&clients, &item.loaded, item.change);
             }
         }
+        let mut shaped = Shaped::default();
         for client in &clients {
             if client.delivered_through.load(Ordering::SeqCst) >= applied.index {
                 continue;
             }
-            if !self.send_entry(client, applied.index, &prepared, 0) {
+            if !self.send_entry(client, applied.index, &prepared, 0, &mut shaped) {
                 self.disconnect(&client.id, "too slow: its queue of events is full");
             }
         }
@@ -446,7 +476,8 @@ impl HubInner {
                 0
             };
             let prepared = self.prepare(entry);
-            if !self.send_entry(client, entry.index, &prepared, first_event) {
+            let mut shaped = Shaped::default();
+            if !self.send_entry(client, entry.index, &prepared, first_event, &mut shaped) {
                 self.disconnect(&client.id, "too slow: its queue of events is full");
                 return;
             }
@@ -460,36 +491,47 @@ impl HubInner {
 
     /// Queue the events `client` may see of one entry's changes, numbered from 0 within the
     /// entry (each event's id is `index.number`), skipping those before `first_event`; false
-    /// when its queue is full.
+    /// when its queue is full. An event already shaped for the same change, topic and
+    /// principal is taken from `shaped`.
     fn send_entry(
         &self,
         client: &Client,
         index: u64,
         prepared: &[Prepared<'_>],
         first_event: u32,
+        shaped: &mut Shaped,
     ) -> bool {
         let (subscriptions, auth) = {
             let state = client.state();
-            (state.subscriptions.clone(), state.auth.clone())
+            (Arc::clone(&state.subscriptions), state.auth.clone())
         };
         if subscriptions.is_empty() {
             return true;
         }
         let base = match auth {
-            Some(auth) => auth.caller,
-            None => match Caller::resolve(&self.app, None, Map::new(), Map::new(), "GET") {
-                Ok(anonymous) => anonymous.in_context("realtime"),
-                Err(_) => return true,
+            Some(auth) => auth,
+            None => match shaped.anonymous(&self.app) {
+                Some(anonymous) => anonymous,
+                None => return true,
             },
         };
         let mut number: u32 = 0;
-        for item in prepared {
+        for (position, item) in prepared.iter().enumerate() {
             let collection = &item.loaded.collection;
             let selected = subscriptions.iter().filter(|subscription| {
                 subscription.selects(&collection.name, &collection.id, &item.change.record_id)
             });
             for subscription in selected {
-                let Some(mut message) = self.event(&base, item, subscription) else {
+                let key = (
+                    position,
+                    subscription.topic.clone(),
+                    base.principal().clone(),
+                );
+                let event = shaped
+                    .events
+                    .entry(key)
+                    .or_insert_with(|| self.event(&base.caller, item, subscription));
+                let Some(mut message) = event.clone() else {
                     continue;
                 };
                 let this = number;
@@ -570,7 +612,7 @@ impl HubInner {
             }
             state.auth = match change.action {
                 ChangeAction::Delete => None,
-                _ => self.verified_again(auth),
+                _ => self.verified_again(auth).map(Arc::new),
             };
             if state.auth.is_none() {
                 tracing::debug!(client = %client.id, "realtime client lost its auth");
@@ -603,7 +645,7 @@ impl HubInner {
             if !affected(auth.principal()) {
                 continue;
             }
-            state.auth = self.verified_again(auth);
+            state.auth = self.verified_again(auth).map(Arc::new);
             if state.auth.is_none() {
                 tracing::debug!(client = %client.id, "realtime client lost its auth with its collection's change");
             }

@@ -7,7 +7,7 @@
 //! for a minute, for the node that finishes the login to take.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
@@ -138,8 +138,7 @@ impl HubInner {
         {
             let mut state = client.state();
             let before = state.subscriptions.len();
-            state
-                .subscriptions
+            Arc::make_mut(&mut state.subscriptions)
                 .retain(|subscription| subscription.topic != OAUTH2_TOPIC);
             if state.subscriptions.len() == before {
                 tracing::debug!(client = %client.id, "OAuth2 redirect for a client not waiting for one");

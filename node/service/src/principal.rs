@@ -7,7 +7,7 @@ use crate::superusers;
 use edgebase_auth::token;
 use edgebase_model::record_values::Document;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Principal {
     Anonymous,
     Superuser {
@@ -24,7 +24,7 @@ pub enum Principal {
 
 /// The capability behind [`Principal::System`]: its field is private, so only the service
 /// layer constructs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct SystemGrant(());
 
 impl Principal {
