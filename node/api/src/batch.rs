@@ -194,6 +194,7 @@ async fn plan_one(
         caller,
         pending,
         uploads,
+        precondition: None,
     };
     let mut body = request.body.clone().unwrap_or_default();
     // A request's files take the place of the same key in its JSON body.

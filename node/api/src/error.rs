@@ -137,6 +137,7 @@ impl From<ServiceError> for ApiError {
                     RefusalKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
                     RefusalKind::TooManyRequests => StatusCode::TOO_MANY_REQUESTS,
                     RefusalKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                    RefusalKind::PreconditionFailed => StatusCode::PRECONDITION_FAILED,
                 };
                 ApiError {
                     status,

@@ -12,6 +12,7 @@ use edgebase_storage::query::{
 use edgebase_storage::{CommandResult, Rule};
 use serde_json::{Map, Value};
 
+use crate::conditional::{if_match, with_etag};
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
@@ -20,6 +21,7 @@ use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::expand::Expander;
 use edgebase_service::files;
+use edgebase_service::precondition::VersionPrecondition;
 use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
@@ -149,7 +151,7 @@ pub async fn view(
         Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
     }
     let [record] = record;
-    Ok(Json(record).into_response())
+    Ok(with_etag(Json(record).into_response(), stored.version))
 }
 
 /// Which write a request asks for.
@@ -169,6 +171,7 @@ pub(crate) async fn write(
     loaded: &LoadedCollection,
     kind: WriteKind<'_>,
     body: &RecordBody,
+    precondition: Option<&VersionPrecondition>,
 ) -> Result<Response, ApiError> {
     let pending = Pending::default();
     let planner = Planner {
@@ -176,6 +179,7 @@ pub(crate) async fn write(
         caller,
         pending: &pending,
         uploads: &body.uploads,
+        precondition,
     };
     let planner = &planner;
     let data = &body.data;
@@ -205,7 +209,8 @@ pub(crate) async fn write(
                             )?;
                         }
                         let [record] = record;
-                        Json(record).into_response()
+                        // The record's version is the index of the entry that wrote it.
+                        with_etag(Json(record).into_response(), outcome.index)
                     }
                 };
                 Ok(Settled::Done(with_index(response, outcome.index)))
@@ -236,7 +241,16 @@ pub async fn create(
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
-    write(&app, &caller, &uri, &loaded, WriteKind::Create, &input).await
+    write(
+        &app,
+        &caller,
+        &uri,
+        &loaded,
+        WriteKind::Create,
+        &input,
+        None,
+    )
+    .await
 }
 
 pub async fn update(
@@ -252,6 +266,7 @@ pub async fn update(
         .collection(&collection)?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    let precondition = if_match(&headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     write(
         &app,
@@ -260,6 +275,7 @@ pub async fn update(
         &loaded,
         WriteKind::Update(&record_id),
         &input,
+        precondition.as_ref(),
     )
     .await
 }
@@ -274,6 +290,7 @@ pub async fn delete(
 ) -> Result<Response, ApiError> {
     let loaded = collection_context(&app, &collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    let precondition = if_match(&headers)?;
     write(
         &app,
         &caller,
@@ -281,6 +298,7 @@ pub async fn delete(
         &loaded,
         WriteKind::Delete(&record_id),
         &RecordBody::default(),
+        precondition.as_ref(),
     )
     .await
 }

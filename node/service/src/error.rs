@@ -23,6 +23,8 @@ pub enum RefusalKind {
     TooManyRequests,
     /// The cluster or a dependency cannot take it right now; retry (503).
     Unavailable,
+    /// A conditional write's record is no longer at the version it names (412).
+    PreconditionFailed,
 }
 
 /// A failed request.
@@ -113,6 +115,14 @@ impl ServiceError {
 
     pub fn superusers_only() -> Self {
         Self::forbidden("Only superusers can perform this action.")
+    }
+
+    /// An `If-Match` the record no longer meets.
+    pub fn precondition_failed() -> Self {
+        Self::refused(
+            RefusalKind::PreconditionFailed,
+            "The record has changed since the version If-Match names.",
+        )
     }
 
     pub fn forbidden(message: impl Into<String>) -> Self {

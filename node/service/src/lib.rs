@@ -18,6 +18,7 @@ pub mod external_auths;
 pub mod files;
 pub mod mail;
 pub mod parsed_cache;
+pub mod precondition;
 pub mod principal;
 pub mod rate_limiter;
 pub mod record_mail;

@@ -20,6 +20,7 @@ use crate::app::{App, LoadedCollection};
 use crate::caller::Caller;
 use crate::error::{field_error, FieldErrors, ServiceError};
 use crate::external_auths;
+use crate::precondition::{RecordVersion, VersionPrecondition};
 use crate::rules::{self, Gate};
 use edgebase_auth::password;
 use edgebase_model::auth_record::{self, AuthAccess};
@@ -166,6 +167,15 @@ struct Current {
     expect: RecordExpect,
 }
 
+impl Current {
+    fn version(&self) -> RecordVersion {
+        match self.expect {
+            RecordExpect::Version(version) => RecordVersion::Stored(version),
+            _ => RecordVersion::Pending,
+        }
+    }
+}
+
 /// Plans writes for one caller over local state and `pending`.
 pub struct Planner<'a> {
     pub app: &'a App,
@@ -174,6 +184,9 @@ pub struct Planner<'a> {
     /// Files uploaded with the request, already held as blobs on a majority of voters
     /// (`record_values::NO_UPLOADS` for a JSON body).
     pub uploads: &'a Uploads,
+    /// The request's `If-Match`, checked on an update's or delete's record once the rule
+    /// admits the caller.
+    pub precondition: Option<&'a VersionPrecondition>,
 }
 
 /// Relation ids a write refers to, checked against local state (or the batch) and
@@ -220,6 +233,16 @@ impl Planner<'_> {
         let doc = decode(&stored)?;
         let expect = RecordExpect::Version(stored.version);
         Ok(Some(Current { doc, expect }))
+    }
+
+    /// The request's `If-Match`, on the record the write is conditioned on.
+    fn check_precondition(&self, current: &Current) -> Result<(), ServiceError> {
+        match self.precondition {
+            Some(precondition) if !precondition.admits(current.version()) => {
+                Err(ServiceError::precondition_failed())
+            }
+            _ => Ok(()),
+        }
     }
 
     /// Whether a record exists, counting the batch's earlier writes.
@@ -393,6 +416,7 @@ impl Planner<'_> {
         else {
             return Err(ServiceError::not_found());
         };
+        self.check_precondition(&current)?;
         let failed = Action::Update.failed();
         let access = self.auth_access(
             loaded,
@@ -454,6 +478,7 @@ impl Planner<'_> {
         else {
             return Err(ServiceError::not_found());
         };
+        self.check_precondition(&current)?;
         let mut commands = conditions(reads, Vec::new(), &collection.id, record_id);
         commands.push(Command::DeleteRecord {
             collection_id: collection.id.clone(),

@@ -415,6 +415,7 @@ impl Flow<'_> {
                     caller: &internal_caller(),
                     pending: &pending,
                     uploads: &NO_UPLOADS,
+                    precondition: None,
                 };
                 let planned = planner
                     .delete(self.external_auths, &text(&stale, "id"))
@@ -440,6 +441,7 @@ impl Flow<'_> {
                     caller: self.caller,
                     pending: &pending,
                     uploads,
+                    precondition: None,
                 };
                 let planned = planner.create(self.loaded, &self.create_body()?).await?;
                 files::replicate_uploads(self.app, &planned, uploads).await?;
@@ -481,6 +483,7 @@ impl Flow<'_> {
                 caller: &internal,
                 pending: &pending,
                 uploads: &NO_UPLOADS,
+                precondition: None,
             };
             let planned = planner.update(self.loaded, &id, &changes).await?;
             doc = planned_doc(&planned)?;
@@ -493,6 +496,7 @@ impl Flow<'_> {
                 caller: &internal,
                 pending: &pending,
                 uploads: &NO_UPLOADS,
+                precondition: None,
             };
             let body = json!({
                 "collectionRef": collection.id,

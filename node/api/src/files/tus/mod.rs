@@ -324,6 +324,7 @@ async fn complete_if_whole(
         &loaded,
         WriteKind::Update(&state.info.record_id),
         &body,
+        None,
     )
     .await?;
     let mut headers = HeaderMap::new();
