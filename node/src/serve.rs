@@ -53,7 +53,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     };
     let app = node.app.clone();
     let request_timeout = Duration::from_secs(edge.http_request_timeout_secs);
-    routers.set_ready(api::router(app.clone(), node.hub.clone(), request_timeout));
+    routers.set_ready(api::router(
+        app.clone(),
+        node.hub.clone(),
+        request_timeout,
+        &edge.origins,
+    ));
     tracing::info!(
         http = %args.http,
         raft = %args.raft_addr(),

@@ -9,7 +9,9 @@ pub mod client_address;
 pub mod cluster;
 pub mod collections;
 pub mod collections_import;
+pub mod conditional;
 pub mod consistency;
+pub mod cors;
 pub mod error;
 pub mod extract;
 pub mod fields_layer;
@@ -39,9 +41,16 @@ use tower_http::trace::TraceLayer;
 use edgebase_service::app::App;
 use error::ApiError;
 
-/// Every route, each PocketBase one bounded by `request_timeout`, in [`with_middleware`].
-pub fn router(app: App, hub: edgebase_realtime::Hub, request_timeout: Duration) -> Router {
+/// Every route, each PocketBase one bounded by `request_timeout`, in [`with_middleware`],
+/// answering cross-origin requests from `origins` (`*`: any).
+pub fn router(
+    app: App,
+    hub: edgebase_realtime::Hub,
+    request_timeout: Duration,
+    origins: &[String],
+) -> Router {
     with_middleware(routes(request_timeout).layer(axum::Extension(hub)), app)
+        .layer(cors::layer(origins))
 }
 
 fn routes(request_timeout: Duration) -> Router<App> {

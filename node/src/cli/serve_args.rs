@@ -162,6 +162,15 @@ pub struct HttpEdgeArgs {
     #[arg(long, default_value_t = HTTP_WRITE_STALL_TIMEOUT_DEFAULT_MS, value_parser = clap::value_parser!(u64).range(1..))]
     #[serde(default = "http_write_stall_timeout_default_ms")]
     pub http_write_stall_timeout_ms: u64,
+    /// Origins browsers may call this node from (CORS), as PocketBase's `--origins`: `*`
+    /// for any, else a comma-separated list such as `https://app.example.com`.
+    #[arg(long, value_delimiter = ',', default_value = "*")]
+    #[serde(default = "origins_default")]
+    pub origins: Vec<String>,
+}
+
+fn origins_default() -> Vec<String> {
+    vec!["*".to_string()]
 }
 
 impl Default for HttpEdgeArgs {
@@ -171,6 +180,7 @@ impl Default for HttpEdgeArgs {
             http_header_read_timeout_ms: HTTP_HEADER_READ_TIMEOUT_DEFAULT_MS,
             http_request_timeout_secs: HTTP_REQUEST_TIMEOUT_DEFAULT_SECS,
             http_write_stall_timeout_ms: HTTP_WRITE_STALL_TIMEOUT_DEFAULT_MS,
+            origins: origins_default(),
         }
     }
 }
