@@ -2,10 +2,28 @@
 //! default): the methods of its API, whatever headers a preflight asks for, and, beyond
 //! PocketBase, `ETag` and `X-Edgebase-Index` readable by a browser app.
 
+use axum::extract::Request;
 use axum::http::{header, HeaderName, HeaderValue, Method};
+use axum::Router;
+use tower::ServiceExt;
 use tower_http::cors::{AllowHeaders, AllowOrigin, Any, CorsLayer};
 
 use edgebase_client::wire::HEADER_INDEX;
+
+/// `router`, with CORS for requests that come with an `Origin` (what browsers send across
+/// origins); the others reach `router` as they are. tower-http's layer takes every `OPTIONS`
+/// for a preflight, which would hide the tus protocol's own `OPTIONS` from other clients.
+pub fn for_origins(router: Router, origins: &[String]) -> Router {
+    let with_cors = router.clone().layer(layer(origins));
+    Router::new().fallback_service(tower::service_fn(move |request: Request| {
+        let target = if request.headers().contains_key(header::ORIGIN) {
+            with_cors.clone()
+        } else {
+            router.clone()
+        };
+        target.oneshot(request)
+    }))
+}
 
 /// CORS for `origins`: `*` (or nothing) allows every origin, else exactly those listed
 /// (`https://app.example.com`); an origin that is not a valid header value is skipped.
@@ -37,17 +55,29 @@ mod tests {
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
     use axum::routing::get;
-    use axum::Router;
-    use tower::ServiceExt;
 
     async fn answer(origins: &[&str], request: Request<Body>) -> axum::response::Response {
         let origins: Vec<String> = origins.iter().map(|origin| (*origin).to_owned()).collect();
-        Router::new()
-            .route("/api/health", get(|| async { "ok" }))
-            .layer(layer(&origins))
+        let routes = Router::new().route(
+            "/api/health",
+            get(|| async { "ok" }).options(|| async { StatusCode::NO_CONTENT }),
+        );
+        for_origins(routes, &origins)
             .oneshot(request)
             .await
             .expect("infallible")
+    }
+
+    #[tokio::test]
+    async fn an_options_request_without_origin_reaches_its_route() {
+        let options = Request::builder()
+            .method(Method::OPTIONS)
+            .uri("/api/health")
+            .body(Body::empty())
+            .expect("request");
+        let response = answer(&["*"], options).await;
+        assert_eq!(response.status(), StatusCode::NO_CONTENT);
+        assert_eq!(header_of(&response, "access-control-allow-origin"), None);
     }
 
     fn header_of<'a>(response: &'a axum::response::Response, name: &str) -> Option<&'a str> {

@@ -49,8 +49,10 @@ pub fn router(
     request_timeout: Duration,
     origins: &[String],
 ) -> Router {
-    with_middleware(routes(request_timeout).layer(axum::Extension(hub)), app)
-        .layer(cors::layer(origins))
+    cors::for_origins(
+        with_middleware(routes(request_timeout).layer(axum::Extension(hub)), app),
+        origins,
+    )
 }
 
 fn routes(request_timeout: Duration) -> Router<App> {
