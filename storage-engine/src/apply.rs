@@ -206,7 +206,26 @@ fn evaluate(
             put_setting(overlay, key, value_json, context.index);
             Ok(Ok(()))
         }
+        Command::Idempotent {
+            stamp,
+            answer,
+            command,
+        } => {
+            let kept = crate::idempotency::Keeping {
+                index: context.index,
+                keys_max: context.limits.idempotency_keys_max,
+            };
+            crate::idempotency::apply(overlay, stamp, answer, kept, command, |overlay, inner| {
+                evaluate(overlay, inner, context)
+            })
+        }
         Command::Batch(commands) => {
+            if commands
+                .iter()
+                .any(|command| matches!(command, Command::Idempotent { .. }))
+            {
+                return Ok(Err(Rejection::IdempotentInBatch));
+            }
             for (position, command) in commands.iter().enumerate() {
                 if let Err(reason) = evaluate(overlay, command, context)? {
                     // More than u32::MAX commands cannot fit in one Raft entry.
@@ -232,8 +251,12 @@ fn put_setting(overlay: &mut Overlay<'_>, key: &str, value_json: &str, version: 
 /// `EntryContext` numbers them: non-batch commands in order) that creation order cannot hold.
 fn creates_past_order_bound(command: &Command) -> bool {
     fn walk(command: &Command, position: &mut u64) -> bool {
-        if let Command::Batch(commands) = command {
-            return commands.iter().any(|command| walk(command, position));
+        match command {
+            Command::Batch(commands) => {
+                return commands.iter().any(|command| walk(command, position));
+            }
+            Command::Idempotent { command, .. } => return walk(command, position),
+            _ => {}
         }
         let at = *position;
         *position += 1;
@@ -248,6 +271,7 @@ fn may_create(command: &Command) -> bool {
         Command::PutCollection { expect, .. } => *expect == CollectionExpect::Absent,
         Command::PutRecord { expect, .. } => *expect == RecordExpect::Absent,
         Command::Batch(commands) => commands.iter().any(may_create),
+        Command::Idempotent { command, .. } => may_create(command),
         Command::DeleteCollection { .. }
         | Command::TruncateCollection { .. }
         | Command::CheckRecord { .. }

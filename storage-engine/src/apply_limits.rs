@@ -11,12 +11,15 @@ pub const MIGRATION_RECORDS_MAX: u64 = 100_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct ApplyLimits {
     pub(crate) migration_records_max: u64,
+    /// Idempotency keys kept at once (`crate::idempotency`).
+    pub(crate) idempotency_keys_max: u64,
 }
 
 impl Default for ApplyLimits {
     fn default() -> Self {
         ApplyLimits {
             migration_records_max: MIGRATION_RECORDS_MAX,
+            idempotency_keys_max: crate::idempotency::IDEMPOTENCY_KEYS_MAX,
         }
     }
 }
@@ -116,6 +119,7 @@ mod tests {
             let backend = Arc::new(MemoryBackend::new());
             let limits = ApplyLimits {
                 migration_records_max: RECORDS_MAX,
+                ..ApplyLimits::default()
             };
             let state = StateMachine::with_limits(backend, limits);
             let created = apply(

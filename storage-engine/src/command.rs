@@ -6,6 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::idempotency::{IdempotencyStamp, StoredAnswer};
+
 /// One replicated state change. Conditions (`expect`) name what the proposer relied on; a
 /// failed condition is a deterministic [`Rejection`], never a partial write.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +53,13 @@ pub enum Command {
         key: String,
         value_json: String,
         expect: SettingExpect,
+    },
+    /// Apply `command` at most once for the stamp's key while it lives, keeping `answer` for
+    /// retries (see `crate::idempotency`). Never inside a `Batch`; it may hold one.
+    Idempotent {
+        stamp: IdempotencyStamp,
+        answer: StoredAnswer,
+        command: Box<Command>,
     },
 }
 
@@ -149,4 +158,11 @@ pub enum Rejection {
     /// version is stored.
     #[error("the setting is at version {current:?}, not the one expected")]
     SettingVersionMismatch { current: Option<u64> },
+    /// The idempotency key of an `Idempotent` command was used by the write the entry at
+    /// `index` applied, and still lives; nothing was written again.
+    #[error("the idempotency key was used by the write at index {index}")]
+    IdempotencyKeyUsed { index: u64 },
+    /// An `Idempotent` command sits inside a `Batch` (only the whole entry can be keyed).
+    #[error("an idempotent command cannot be part of a batch")]
+    IdempotentInBatch,
 }

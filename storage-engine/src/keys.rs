@@ -17,6 +17,9 @@
 //! | 09  | setting key                           | log index of its last write (8 BE) |
 //! | 0A  | blob sha-256 (32), len+collection id, record id | empty (a record refers to the blob) |
 //! | 0B  | len+collection id, len+record id, blob sha-256 (32) | empty (the same, by record) |
+//! | 0C  | len+scope, key                         | `IdempotencyEntry`          |
+//! | 0D  | created ms (8 BE), len+scope, key      | empty (keys by age)         |
+//! | 00  | `k`                                    | idempotency key count (8 BE) |
 //!
 //! Index entries (tag 08) carry the record id suffix unless the index is unique and every
 //! column is non-null; see `index::key_encoding` for the column value encoding. A setting
@@ -34,6 +37,8 @@ const TAG_INDEX: u8 = 0x08;
 const TAG_SETTING_VERSION: u8 = 0x09;
 const TAG_BLOB_REF: u8 = 0x0A;
 const TAG_RECORD_BLOB: u8 = 0x0B;
+const TAG_IDEMPOTENCY: u8 = 0x0C;
+const TAG_IDEMPOTENCY_BY_TIME: u8 = 0x0D;
 
 pub(crate) fn last_applied() -> Vec<u8> {
     vec![TAG_META, b'a']
@@ -45,6 +50,44 @@ pub(crate) fn applied_index() -> Vec<u8> {
 
 pub(crate) fn membership() -> Vec<u8> {
     vec![TAG_META, b'm']
+}
+
+pub(crate) fn idempotency_count() -> Vec<u8> {
+    vec![TAG_META, b'k']
+}
+
+/// `len+scope, key`: the scope's length first, so scopes never share a prefix.
+fn scoped_key(mut key: Vec<u8>, scope: &str, idempotency_key: &str) -> Vec<u8> {
+    let length = u32::try_from(scope.len()).unwrap_or(u32::MAX);
+    key.extend_from_slice(&length.to_be_bytes());
+    key.extend_from_slice(scope.as_bytes());
+    key.extend_from_slice(idempotency_key.as_bytes());
+    key
+}
+
+pub(crate) fn idempotency(scope: &str, key: &str) -> Vec<u8> {
+    scoped_key(vec![TAG_IDEMPOTENCY], scope, key)
+}
+
+pub(crate) fn idempotency_by_time(created_ms: u64, scope: &str, key: &str) -> Vec<u8> {
+    let mut prefix = idempotency_by_time_prefix();
+    prefix.extend_from_slice(&created_ms.to_be_bytes());
+    scoped_key(prefix, scope, key)
+}
+
+pub(crate) fn idempotency_by_time_prefix() -> Vec<u8> {
+    vec![TAG_IDEMPOTENCY_BY_TIME]
+}
+
+/// `(created_ms, scope, key)` of an [`idempotency_by_time`] key.
+pub(crate) fn parse_idempotency_by_time(raw: &[u8]) -> Option<(u64, String, String)> {
+    let rest = raw.strip_prefix(&[TAG_IDEMPOTENCY_BY_TIME])?;
+    let created_ms = u64::from_be_bytes(rest.get(..8)?.try_into().ok()?);
+    let rest = rest.get(8..)?;
+    let length = u32::from_be_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+    let scope = std::str::from_utf8(rest.get(4..4 + length)?).ok()?;
+    let key = std::str::from_utf8(rest.get(4 + length..)?).ok()?;
+    Some((created_ms, scope.to_string(), key.to_string()))
 }
 
 pub(crate) fn collection(id: &str) -> Vec<u8> {

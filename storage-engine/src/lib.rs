@@ -16,6 +16,7 @@ pub mod compiled_collection;
 mod error;
 mod file_refs;
 mod group_commit;
+pub mod idempotency;
 pub mod index;
 mod keys;
 mod kv;

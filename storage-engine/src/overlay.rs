@@ -72,6 +72,44 @@ impl<'a> Overlay<'a> {
     pub(crate) fn into_batch(self) -> KvBatch {
         self.batch
     }
+
+    /// The first `limit` keys starting with `prefix` as this entry sees them, in key order,
+    /// reading no more of the base than that (plus as many as this entry wrote there).
+    pub(crate) fn first_keys(
+        &self,
+        prefix: &[u8],
+        limit: usize,
+    ) -> Result<Vec<Vec<u8>>, StorageError> {
+        let pending: Vec<(&Vec<u8>, &Option<Vec<u8>>)> = self
+            .writes
+            .range(prefix.to_vec()..)
+            .take_while(|(key, _)| key.starts_with(prefix))
+            .collect();
+        // Pending deletes hide at most `pending.len()` base keys.
+        let wanted = limit.saturating_add(pending.len());
+        let mut keys = std::collections::BTreeSet::new();
+        self.base.scan_prefix(prefix, &mut |key, _| {
+            let deleted = self
+                .deleted_ranges
+                .iter()
+                .any(|(start, end)| start.as_slice() <= key && key < end.as_slice());
+            if !deleted {
+                keys.insert(key.to_vec());
+            }
+            Ok(if keys.len() >= wanted {
+                crate::kv::ScanStep::Stop
+            } else {
+                crate::kv::ScanStep::Continue
+            })
+        })?;
+        for (key, write) in pending {
+            match write {
+                Some(_) => keys.insert(key.clone()),
+                None => keys.remove(key),
+            };
+        }
+        Ok(keys.into_iter().take(limit).collect())
+    }
 }
 
 impl Overlay<'_> {

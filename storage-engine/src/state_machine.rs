@@ -315,6 +315,17 @@ impl StateMachine {
         record_count_in(&*view, collection_id)
     }
 
+    /// The idempotency key `key` of `scope`, live or expired (the caller compares
+    /// `created_ms` with its clock).
+    pub fn idempotency_entry(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<crate::idempotency::IdempotencyEntry>, StorageError> {
+        let view = self.backend.view()?;
+        crate::idempotency::entry(&*view, scope, key)
+    }
+
     pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
         let view = self.backend.view()?;
         match view.get(&keys::setting(key))? {

@@ -100,6 +100,15 @@ impl StateReader {
         self.state.setting(key)
     }
 
+    /// See [`StateMachine::idempotency_entry`].
+    pub fn idempotency_entry(
+        &self,
+        scope: &str,
+        key: &str,
+    ) -> Result<Option<crate::idempotency::IdempotencyEntry>, StorageError> {
+        self.state.idempotency_entry(scope, key)
+    }
+
     /// See [`StateMachine::stored_setting`].
     pub fn stored_setting(&self, key: &str) -> Result<Option<StoredSetting>, StorageError> {
         self.state.stored_setting(key)

@@ -9,6 +9,7 @@
 
 use std::fmt::Debug;
 
+use edgebase_storage::idempotency::{IdempotencyStamp, StoredAnswer};
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect, SettingExpect};
 use openraft::{CommittedLeaderId, EntryPayload};
 use serde::de::DeserializeOwned;
@@ -89,6 +90,21 @@ fn command_samples() -> Vec<Command> {
             value_json: "{}".into(),
             expect: SettingExpect::Version(300),
         },
+        Command::Idempotent {
+            stamp: IdempotencyStamp {
+                scope: "s".into(),
+                key: "k".into(),
+                fingerprint: [7; 32],
+                now_ms: 300,
+            },
+            answer: StoredAnswer {
+                status: 200,
+                body: b"{}".to_vec(),
+            },
+            command: Box::new(Command::DeleteCollection {
+                collection_id: "c1".into(),
+            }),
+        },
     ]
 }
 
@@ -106,6 +122,9 @@ fn command_golden(command: &Command) -> &'static str {
         Command::TruncateCollection { .. } => "06026331",
         Command::CheckRecord { .. } => "070263310272310101",
         Command::PutSettingIf { .. } => "080873657474696e6773027b7d01fb2c01",
+        // The stamp (scope, key, the 32 fingerprint bytes as they are, the time), the answer
+        // (status, body), then the command.
+        Command::Idempotent { .. } => "090173016b0707070707070707070707070707070707070707070707070707070707070707fb2c01c8027b7d01026331",
     }
 }
 
