@@ -18,6 +18,7 @@ pub mod fields_layer;
 pub mod files;
 pub mod health;
 pub mod http_server;
+pub mod idempotency;
 pub mod identity;
 pub mod oauth2_redirect;
 pub mod paging;

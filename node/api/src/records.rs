@@ -6,21 +6,25 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_service::rules::{self, Gate};
+use edgebase_storage::idempotency::IdempotencyEntry;
 use edgebase_storage::query::{
     parse_filter, parse_sort, FilterPart, ListRequest, QueryError, RuleSubject, TotalCount,
 };
-use edgebase_storage::{CommandResult, Rule};
+use edgebase_storage::{CommandResult, Rejection, Rule};
 use serde_json::{Map, Value};
 
 use crate::conditional::{if_match, with_etag};
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
+use crate::idempotency;
 use crate::paging::ListQuery;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
+use edgebase_service::error::ServiceError;
 use edgebase_service::expand::Expander;
 use edgebase_service::files;
+use edgebase_service::idempotency::{IdempotentWrite, Prior};
 use edgebase_service::precondition::VersionPrecondition;
 use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
 
@@ -154,6 +158,36 @@ pub async fn view(
     Ok(with_etag(Json(record).into_response(), stored.version))
 }
 
+/// The first answer of a keyed record write again: its record expanded as this request
+/// asks, with the version and index of the entry that wrote it.
+fn replay(
+    app: &App,
+    caller: &Caller,
+    uri: &Uri,
+    loaded: &LoadedCollection,
+    entry: &IdempotencyEntry,
+) -> Result<Response, ApiError> {
+    let body = match (entry.answer.body.is_empty(), expand_param(uri)) {
+        (false, Some(expand)) => {
+            let record: Map<String, Value> = serde_json::from_slice(&entry.answer.body)
+                .map_err(|error| ServiceError::internal_from("decode a kept answer", error))?;
+            let mut records = [record];
+            Expander::new(app, caller).expand(&loaded.collection, &mut records, &expand)?;
+            let [record] = records;
+            serde_json::to_vec(&record)
+                .map_err(|error| ServiceError::internal_from("encode an answer", error))?
+        }
+        _ => entry.answer.body.clone(),
+    };
+    let is_record = !body.is_empty();
+    let response = idempotency::replayed(entry, body)?;
+    Ok(if is_record {
+        with_etag(response, entry.index)
+    } else {
+        response
+    })
+}
+
 /// Which write a request asks for.
 #[derive(Clone, Copy)]
 pub(crate) enum WriteKind<'a> {
@@ -164,6 +198,7 @@ pub(crate) enum WriteKind<'a> {
 
 /// Plan, propose and answer one record write, planning again (a bounded number of times)
 /// when something the plan relied on changed before it applied.
+#[allow(clippy::too_many_arguments)] // The write, and the two conditions a request may add.
 pub(crate) async fn write(
     app: &App,
     caller: &Caller,
@@ -172,7 +207,15 @@ pub(crate) async fn write(
     kind: WriteKind<'_>,
     body: &RecordBody,
     precondition: Option<&VersionPrecondition>,
+    keyed: Option<&IdempotentWrite>,
 ) -> Result<Response, ApiError> {
+    if let Some(keyed) = keyed {
+        match keyed.prior(app)? {
+            Prior::Unused => {}
+            Prior::Applied(entry) => return replay(app, caller, uri, loaded, &entry),
+            Prior::OtherRequest => return Err(idempotency::reused()),
+        }
+    }
     let pending = Pending::default();
     let planner = Planner {
         app,
@@ -193,9 +236,40 @@ pub(crate) async fn write(
             };
             // Only a write whose files a majority of voters hold may be proposed.
             files::replicate_uploads(app, &planned, planner.uploads).await?;
-            Ok::<_, ApiError>((planned.command(), planned))
+            let command = match keyed {
+                None => planned.command(),
+                Some(keyed) => {
+                    let (status, body) = match &planned.answer {
+                        Answer::NoContent => (StatusCode::NO_CONTENT, Vec::new()),
+                        Answer::Record(record) => (
+                            StatusCode::OK,
+                            serde_json::to_vec(record).map_err(|error| {
+                                ApiError::from(ServiceError::internal_from(
+                                    "encode an answer",
+                                    error,
+                                ))
+                            })?,
+                        ),
+                    };
+                    keyed.wrap(planned.command(), status.as_u16(), body)
+                }
+            };
+            Ok::<_, ApiError>((command, planned))
         },
         |planned, outcome| match outcome.result {
+            // Another attempt with this key applied first: its answer is here now.
+            CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+                let keyed = keyed.ok_or_else(|| {
+                    ApiError::from(ServiceError::internal("an unkeyed write met a key"))
+                })?;
+                match keyed.prior(app)? {
+                    Prior::Applied(entry) => {
+                        Ok(Settled::Done(replay(app, caller, uri, loaded, &entry)?))
+                    }
+                    Prior::OtherRequest => Err(idempotency::reused()),
+                    Prior::Unused => Ok(Settled::Replan),
+                }
+            }
             CommandResult::Applied { .. } => {
                 let response = match planned.answer {
                     Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
@@ -241,6 +315,7 @@ pub async fn create(
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
+    let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
     write(
         &app,
         &caller,
@@ -249,6 +324,7 @@ pub async fn create(
         WriteKind::Create,
         &input,
         None,
+        keyed.as_ref(),
     )
     .await
 }
@@ -268,6 +344,7 @@ pub async fn update(
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let precondition = if_match(&headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
+    let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
     write(
         &app,
         &caller,
@@ -276,6 +353,7 @@ pub async fn update(
         WriteKind::Update(&record_id),
         &input,
         precondition.as_ref(),
+        keyed.as_ref(),
     )
     .await
 }
@@ -291,14 +369,48 @@ pub async fn delete(
     let loaded = collection_context(&app, &collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let precondition = if_match(&headers)?;
+    let body = RecordBody::default();
+    let keyed = keyed_record_write(&caller, &headers, &method, &uri, &body)?;
     write(
         &app,
         &caller,
         &uri,
         &loaded,
         WriteKind::Delete(&record_id),
-        &RecordBody::default(),
+        &body,
         precondition.as_ref(),
+        keyed.as_ref(),
     )
     .await
+}
+
+/// A record write's `Idempotency-Key`, fingerprinted by method, path and query, fields and
+/// uploads (and `If-Match`, which changes what the write does).
+fn keyed_record_write(
+    caller: &Caller,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    body: &RecordBody,
+) -> Result<Option<IdempotentWrite>, ApiError> {
+    let fields = serde_json::to_vec(&body.data)
+        .map_err(|error| ServiceError::internal_from("encode a request's fields", error))?;
+    let uploads = idempotency::uploads_fingerprint(&body.uploads);
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path| path.as_str());
+    let if_match = headers
+        .get(axum::http::header::IF_MATCH)
+        .map_or(&b""[..], |value| value.as_bytes());
+    idempotency::keyed_write(
+        caller,
+        headers,
+        &[
+            method.as_str().as_bytes(),
+            path.as_bytes(),
+            &fields,
+            &uploads,
+            if_match,
+        ],
+    )
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod expand;
 pub mod external_auths;
 pub mod files;
+pub mod idempotency;
 pub mod mail;
 pub mod parsed_cache;
 pub mod precondition;

@@ -325,6 +325,7 @@ async fn complete_if_whole(
         WriteKind::Update(&state.info.record_id),
         &body,
         None,
+        None,
     )
     .await?;
     let mut headers = HeaderMap::new();
