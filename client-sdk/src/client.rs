@@ -8,12 +8,12 @@
 //! probe hears from it again, and the request is sent to the next node only when resending it
 //! cannot apply anything twice:
 //! - reads (`GET`, `HEAD`) are resent after any node failure;
-//! - writes (`POST`, `PATCH`, `PUT`, `DELETE`) are resent only when the connection to the
-//!   node could not be established (`reqwest::Error::is_connect`), so not one byte of the
-//!   request reached the server. A write that failed after that point (lost connection,
-//!   timeout, 502/503/504, which EdgeBase may answer after proposing the command) may have
-//!   been applied, so its error is returned to the caller, who knows whether it is safe to
-//!   repeat.
+//! - writes (`POST`, `PATCH`, `PUT`, `DELETE`) carry an `Idempotency-Key` made for the call,
+//!   and are resent with it after any node failure: EdgeBase applies a keyed write once and
+//!   answers a retry with the first answer, so even a write that failed after reaching a
+//!   node (lost connection, timeout, 502/503/504) is safe to send to the next one. (A
+//!   multi-node client talks to an EdgeBase cluster; a single-URL client, which may talk to
+//!   PocketBase, sends the key but never resends.)
 //!
 //! Every other answer (4xx, 500, success) is returned as it is. The read-your-writes index
 //! (`last_index`) belongs to the session, not to a node, so a read that fails over still
@@ -343,15 +343,17 @@ impl Client {
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
     ) -> Result<Vec<u8>, ClientError> {
+        let key = is_write(&method).then(new_idempotency_key);
+        let key = key.as_deref();
         let Some(pool) = &self.nodes else {
             return self
-                .send_to(&self.base_url, method, segments, query, body)
+                .send_to(&self.base_url, method, segments, query, body, key)
                 .await;
         };
         let mut last_error = None;
         for node in pool.ranked() {
             let outcome = self
-                .send_to(&node, method.clone(), segments, query, body.clone())
+                .send_to(&node, method.clone(), segments, query, body.clone(), key)
                 .await;
             let error = match outcome {
                 Ok(bytes) => return Ok(bytes),
@@ -361,9 +363,6 @@ impl Client {
                 return Err(error);
             }
             pool.mark_unreachable(&node);
-            if !may_resend(&method, &error) {
-                return Err(error);
-            }
             tracing::debug!(%method, %node, %error, "node failed, trying the next one");
             last_error = Some(error);
         }
@@ -377,9 +376,13 @@ impl Client {
         segments: &[&str],
         query: &[(&str, String)],
         body: Option<Vec<u8>>,
+        idempotency_key: Option<&str>,
     ) -> Result<Vec<u8>, ClientError> {
         let url = build_url(base_url, segments, query);
         let mut request = self.http.request(method.clone(), url);
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY, key);
+        }
         if let Some(token) = self.token() {
             request = request.header(AUTHORIZATION, token);
         }
@@ -441,11 +444,17 @@ fn is_node_failure(error: &ClientError) -> bool {
 
 /// Whether a request that failed with the node failure `error` may be sent to another node
 /// without risk of applying it twice (see the module documentation).
-fn may_resend(method: &Method, error: &ClientError) -> bool {
-    if *method == Method::GET || *method == Method::HEAD {
-        return true;
-    }
-    matches!(error, ClientError::Transport(transport) if transport.is_connect())
+fn is_write(method: &Method) -> bool {
+    *method != Method::GET && *method != Method::HEAD
+}
+
+/// The header EdgeBase dedupes writes by.
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// A key no other call will make: 32 random letters and digits.
+fn new_idempotency_key() -> String {
+    use rand::distributions::{Alphanumeric, DistString};
+    Alphanumeric.sample_string(&mut rand::thread_rng(), 32)
 }
 
 /// Serialize a request body.

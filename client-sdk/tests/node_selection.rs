@@ -1,7 +1,8 @@
 //! A multi-node `Client` against small loopback servers with adjustable delay and status:
 //! it sends requests to the node with the lowest measured latency, fails over when a node
-//! dies (reads always, writes only when they certainly did not reach the server), keeps the
-//! session's read-your-writes index across nodes, and re-ranks nodes in the background.
+//! dies (reads, and writes with the `Idempotency-Key` they carry, so a retried write applies
+//! once), keeps the session's read-your-writes index across nodes, and re-ranks nodes in the
+//! background.
 
 use std::sync::atomic::{AtomicU16, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -22,6 +23,7 @@ struct Hit {
     method: String,
     path: String,
     after: Option<String>,
+    idempotency_key: Option<String>,
 }
 
 #[derive(Default)]
@@ -106,10 +108,12 @@ async fn answer(mut stream: TcpStream, behaviour: Arc<Behaviour>) {
     let path = request_line.next().unwrap_or_default().to_owned();
     let mut length = 0usize;
     let mut after = None;
+    let mut idempotency_key = None;
     for (name, value) in lines.filter_map(|line| line.split_once(':')) {
         match name.trim().to_ascii_lowercase().as_str() {
             "content-length" => length = value.trim().parse().unwrap_or(0),
             "x-edgebase-after" => after = Some(value.trim().to_owned()),
+            "idempotency-key" => idempotency_key = Some(value.trim().to_owned()),
             _ => {}
         }
     }
@@ -139,6 +143,7 @@ async fn answer(mut stream: TcpStream, behaviour: Arc<Behaviour>) {
                 method,
                 path,
                 after,
+                idempotency_key,
             });
         let status = behaviour.status.load(Ordering::SeqCst);
         if status == 200 {
@@ -245,34 +250,40 @@ async fn reads_and_unsent_writes_fail_over_to_the_next_node_with_the_session_ind
 }
 
 #[tokio::test]
-async fn a_write_answered_503_is_not_resent_but_a_read_is() {
+async fn a_write_answered_503_is_resent_with_its_key() {
     let first = TestNode::start(0).await;
     let second = TestNode::start(150).await;
     let client = client(&[&first, &second], 60_000).await;
     assert!(same_node(&client.current_node(), &first));
     first.set_status(503);
 
-    let error = client
+    client
         .records("posts")
         .create(&json!({"title": "t"}))
         .await
-        .expect_err("the write may have been applied: not resent");
-    assert_eq!(error.status(), Some(503));
-    assert!(second.hits().is_empty(), "{:?}", second.hits());
+        .expect("the write is resent to the next node");
+    let (at_first, at_second) = (first.hits(), second.hits());
+    assert_eq!(
+        (at_first.len(), at_second.len()),
+        (1, 1),
+        "{at_first:?} {at_second:?}"
+    );
+    let key = at_first[0].idempotency_key.clone();
+    assert!(key.as_ref().is_some_and(|key| key.len() == 32), "{key:?}");
+    assert_eq!(at_second[0].idempotency_key, key, "the same key both times");
     // The node that answered 503 is ranked last until a probe hears from it.
     assert!(same_node(&client.current_node(), &second));
 
-    client.reprobe_nodes().await;
-    assert!(same_node(&client.current_node(), &first));
+    // Every write gets its own key; reads carry none.
     client
         .records("posts")
-        .get("r1")
+        .create(&json!({"title": "u"}))
         .await
-        .expect("read resent");
-    let first_methods: Vec<String> = first.hits().into_iter().map(|hit| hit.method).collect();
-    assert_eq!(first_methods, ["POST", "GET"]);
-    let second_methods: Vec<String> = second.hits().into_iter().map(|hit| hit.method).collect();
-    assert_eq!(second_methods, ["GET"]);
+        .expect("another write");
+    client.records("posts").get("r1").await.expect("a read");
+    let hits = second.hits();
+    assert_ne!(hits[1].idempotency_key, key, "a new key for a new write");
+    assert_eq!(hits[2].idempotency_key, None, "{:?}", hits[2]);
 }
 
 #[tokio::test]
