@@ -118,6 +118,23 @@ async fn a_retried_write_applies_once_wherever_it_lands() {
         let deleted_again = http[2].send("DELETE", &path, Some(&token), RawBody::None, &key).await?;
         ensure!(deleted_again.status == 204 && header(&deleted_again, "idempotent-replayed") == "true", "delete again: {} {}", deleted_again.status, deleted_again.text);
 
+        // A keyed batch applies once; its retry gets the first answer, fields picked again.
+        let enabled = http[0]
+            .send("PATCH", "/api/settings", Some(&token), RawBody::Json(json!({"batch": {"enabled": true}})), &[])
+            .await?;
+        ensure!(enabled.status == 200, "enable batches: {}", enabled.text);
+        let batch = json!({"requests": [
+            {"method": "POST", "url": "/api/collections/notes/records?fields=round,text", "body": {"round": 2000, "text": "one"}},
+            {"method": "POST", "url": "/api/collections/notes/records", "body": {"round": 2000, "text": "two"}}
+        ]});
+        let key = [("Idempotency-Key", "k-batch".to_string())];
+        let first_batch = http[0].send("POST", "/api/batch", Some(&token), RawBody::Json(batch.clone()), &key).await?;
+        ensure!(first_batch.status == 200, "batch: {}", first_batch.text);
+        let batch_again = http[2].send("POST", "/api/batch", Some(&token), RawBody::Json(batch), &key).await?;
+        ensure!(batch_again.status == 200 && header(&batch_again, "idempotent-replayed") == "true", "batch again: {} {}", batch_again.status, batch_again.text);
+        ensure!(batch_again.json == first_batch.json, "the first batch answer: {} vs {}", first_batch.text, batch_again.text);
+        ensure!(records_of(&http[1], &token, 2000).await? == 2, "the batch's two records, once");
+
         // Kill the node taking a create a moment after sending it; retry elsewhere.
         let mut replayed = 0;
         for round in 0..KILL_ROUNDS {

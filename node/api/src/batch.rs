@@ -15,16 +15,20 @@ use serde_json::{json, Map, Value};
 use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::files::batch_body::read_batch_body;
+use crate::idempotency;
 use edgebase_model::fields::file::Uploads;
 use edgebase_model::fields_param::FieldsPicker;
 use edgebase_model::record_values::NO_UPLOADS;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
+use edgebase_service::error::ServiceError;
 use edgebase_service::expand::Expander;
 use edgebase_service::files;
+use edgebase_service::idempotency::Prior;
 use edgebase_service::record_writes::{
     too_many_creates, Answer, Pending, Planned, Planner, Verdict,
 };
+use edgebase_storage::idempotency::IdempotencyEntry;
 use std::collections::BTreeMap;
 
 /// One request of a batch, in PocketBase's shape.
@@ -239,19 +243,32 @@ async fn plan_one(
     Ok((loaded, planned, query))
 }
 
-/// The answer of one applied request: `{"body": .., "status": ..}`.
-fn result_of(app: &App, caller: &Caller, planned: &PlannedRequest) -> Result<Value, ApiError> {
-    let (status, body) = match &planned.planned.answer {
-        Answer::NoContent => (StatusCode::NO_CONTENT, Value::Null),
-        Answer::Record(record) => {
-            let mut record = [record.clone()];
-            let params: Map<String, Value> = url_params(&planned.query);
+/// What one applied request answers before its record is expanded and picked: its status
+/// and record (none for a delete). This is what a keyed batch keeps for replay.
+fn plain_result(planned: &Planned) -> (StatusCode, Option<&Map<String, Value>>) {
+    match &planned.answer {
+        Answer::NoContent => (StatusCode::NO_CONTENT, None),
+        Answer::Record(record) => (StatusCode::OK, Some(record)),
+    }
+}
+
+/// One request's answer, `{"body": .., "status": ..}`: its record expanded and picked as its
+/// URL's `expand` and `fields` say.
+fn shaped_result(
+    app: &App,
+    caller: &Caller,
+    loaded: &LoadedCollection,
+    query: &str,
+    status: StatusCode,
+    record: Option<Map<String, Value>>,
+) -> Result<Value, ApiError> {
+    let body = match record {
+        None => Value::Null,
+        Some(record) => {
+            let mut record = [record];
+            let params: Map<String, Value> = url_params(query);
             if let Some(expand) = params.get("expand").and_then(Value::as_str) {
-                Expander::new(app, caller).expand(
-                    &planned.loaded.collection,
-                    &mut record,
-                    expand,
-                )?;
+                Expander::new(app, caller).expand(&loaded.collection, &mut record, expand)?;
             }
             let [mut record] = record;
             if let Some(fields) = params.get("fields").and_then(Value::as_str) {
@@ -259,10 +276,76 @@ fn result_of(app: &App, caller: &Caller, planned: &PlannedRequest) -> Result<Val
                     picker.apply(&mut record);
                 }
             }
-            (StatusCode::OK, Value::Object(record))
+            Value::Object(record)
         }
     };
     Ok(json!({ "body": body, "status": status.as_u16() }))
+}
+
+/// The answer of one applied request.
+fn result_of(app: &App, caller: &Caller, planned: &PlannedRequest) -> Result<Value, ApiError> {
+    let (status, record) = plain_result(&planned.planned);
+    shaped_result(
+        app,
+        caller,
+        &planned.loaded,
+        &planned.query,
+        status,
+        record.cloned(),
+    )
+}
+
+/// The answers a keyed batch keeps: each request's status and plain record.
+fn kept_answer(plans: &[PlannedRequest]) -> Result<Vec<u8>, ApiError> {
+    let kept: Vec<Value> = plans
+        .iter()
+        .map(|plan| {
+            let (status, record) = plain_result(&plan.planned);
+            json!({"status": status.as_u16(), "body": record})
+        })
+        .collect();
+    serde_json::to_vec(&kept)
+        .map_err(|error| ServiceError::internal_from("encode a batch's answer", error).into())
+}
+
+/// A keyed batch's first answer again, each record expanded and picked as its request asks.
+fn replay(
+    app: &App,
+    caller: &Caller,
+    requests: &[BatchRequest],
+    entry: &IdempotencyEntry,
+) -> Result<Response, ApiError> {
+    let kept: Vec<Value> = serde_json::from_slice(&entry.answer.body)
+        .map_err(|error| ServiceError::internal_from("decode a kept batch answer", error))?;
+    let mut results = Vec::with_capacity(kept.len());
+    for (request, answer) in requests.iter().zip(kept) {
+        let (collection, query) = match parse_action(&request.method, &request.url) {
+            Some((
+                Action::Create { collection }
+                | Action::Upsert { collection }
+                | Action::Update { collection, .. }
+                | Action::Delete { collection, .. },
+                query,
+            )) => (collection, query),
+            None => return Err(ApiError::internal()),
+        };
+        let loaded = app
+            .collection(&collection)?
+            .ok_or_else(ApiError::missing_collection)?;
+        let status = answer["status"]
+            .as_u64()
+            .and_then(|status| u16::try_from(status).ok())
+            .and_then(|status| StatusCode::from_u16(status).ok())
+            .unwrap_or(StatusCode::OK);
+        let record = match answer.get("body") {
+            Some(Value::Object(record)) => Some(record.clone()),
+            _ => None,
+        };
+        results.push(shaped_result(app, caller, &loaded, &query, status, record)?);
+    }
+    let body = serde_json::to_vec(&results)
+        .map_err(|error| ServiceError::internal_from("encode a batch's answer", error))?;
+    idempotency::replayed(entry, body)
 }
 
 fn url_params(query: &str) -> Map<String, Value> {
@@ -303,6 +386,32 @@ pub async fn batch(
     let requests = validate(read_form(&body.json)?, max_requests)?;
     let uploads = &body.uploads;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
+    let mut uploads_fingerprint = Vec::new();
+    for (index, request_uploads) in uploads {
+        uploads_fingerprint.extend_from_slice(&(*index as u64).to_be_bytes());
+        uploads_fingerprint.extend(idempotency::uploads_fingerprint(request_uploads));
+    }
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path| path.as_str());
+    let keyed = idempotency::keyed_write(
+        &caller,
+        &headers,
+        &[
+            method.as_str().as_bytes(),
+            path.as_bytes(),
+            &body.json,
+            &uploads_fingerprint,
+        ],
+    )?;
+    if let Some(keyed) = &keyed {
+        match keyed.prior(&app)? {
+            Prior::Unused => {}
+            Prior::Applied(entry) => return replay(&app, &caller, &requests, &entry),
+            Prior::OtherRequest => return Err(idempotency::reused()),
+        }
+    }
+    let keyed = keyed.as_ref();
     let timeout = settings.batch_timeout();
     let (app_ref, caller_ref, requests) = (&app, &caller, &requests);
     app.propose_planned(
@@ -318,9 +427,28 @@ pub async fn batch(
                 .iter()
                 .flat_map(|plan| plan.planned.commands.iter().cloned())
                 .collect();
-            Ok((Command::Batch(commands), plans))
+            let command = match keyed {
+                None => Command::Batch(commands),
+                Some(keyed) => keyed.wrap(
+                    Command::Batch(commands),
+                    StatusCode::OK.as_u16(),
+                    kept_answer(&plans)?,
+                ),
+            };
+            Ok((command, plans))
         },
         |plans, outcome| match outcome.result {
+            // Another attempt with this key applied first: its answer is here now.
+            CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+                let keyed = keyed.ok_or_else(ApiError::internal)?;
+                match keyed.prior(&app)? {
+                    Prior::Applied(entry) => {
+                        Ok(Settled::Done(replay(&app, &caller, requests, &entry)?))
+                    }
+                    Prior::OtherRequest => Err(idempotency::reused()),
+                    Prior::Unused => Ok(Settled::Replan),
+                }
+            }
             CommandResult::Applied { .. } => {
                 let results = plans
                     .iter()
