@@ -11,6 +11,7 @@ pub mod conformance;
 mod data;
 mod harness;
 mod images;
+pub mod linearizability;
 mod multipart;
 mod node;
 mod node_script;
