@@ -156,7 +156,7 @@ pub fn check<M: Model>(
     let mut steps: u64 = 0;
     while events.next[HEAD] != events.end() {
         steps += 1;
-        if steps % 4096 == 0 && started.elapsed() > budget {
+        if steps.is_multiple_of(4096) && started.elapsed() > budget {
             return CheckOutcome::Unknown;
         }
         if at == events.end() {
