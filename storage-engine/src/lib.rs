@@ -28,6 +28,7 @@ pub mod query;
 mod rocks_state;
 pub mod schema;
 mod snapshot;
+mod state_hash;
 mod state_machine;
 mod state_reader;
 mod store;
@@ -52,6 +53,7 @@ pub use query::{
     TotalCount,
 };
 pub use snapshot::{SnapshotStats, SNAPSHOT_KEY_BYTES_MAX, SNAPSHOT_VALUE_BYTES_MAX};
+pub use state_hash::StateHash;
 pub use state_machine::{AppliedMeta, ApplyEntry, StateMachine, RECORDS_PAGE_LIMIT_MAX};
 pub use state_reader::StateReader;
 pub use store::Store;

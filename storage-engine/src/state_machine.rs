@@ -46,7 +46,7 @@ pub struct AppliedMeta {
 /// The state machine over a [`KvBackend`]. Cheap to clone.
 #[derive(Clone)]
 pub struct StateMachine {
-    backend: Arc<dyn KvBackend>,
+    pub(crate) backend: Arc<dyn KvBackend>,
     limits: ApplyLimits,
     /// Shared by every clone and reader: apply, queries and the node compile a collection
     /// version once.

@@ -113,4 +113,9 @@ impl StateReader {
     pub fn stored_setting(&self, key: &str) -> Result<Option<StoredSetting>, StorageError> {
         self.state.stored_setting(key)
     }
+
+    /// See [`StateMachine::state_hash`].
+    pub fn state_hash(&self) -> Result<crate::StateHash, StorageError> {
+        self.state.state_hash()
+    }
 }

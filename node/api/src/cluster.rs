@@ -63,6 +63,28 @@ pub async fn snapshot(State(app): State<App>, headers: HeaderMap) -> Result<Json
     Ok(Json(json!({ "snapshotIndex": index })))
 }
 
+/// `GET /api/cluster/state-hash`: SHA-256 of this node's whole replicated state and the
+/// index it was read at (etcd's `HashKV`). Replicas at the same index must agree.
+pub async fn state_hash(
+    State(app): State<App>,
+    headers: HeaderMap,
+) -> Result<Json<Value>, ApiError> {
+    require_superuser(&crate::identity::principal(&app, &headers)?)?;
+    // A scan of every key: keep it off the async workers.
+    let state = app.state().clone();
+    let hash = tokio::task::spawn_blocking(move || state.state_hash())
+        .await
+        .map_err(|error| {
+            tracing::error!(%error, "state hash task failed");
+            ApiError::internal()
+        })??;
+    Ok(Json(json!({
+        "appliedIndex": hash.applied_index,
+        "keys": hash.keys,
+        "sha256": hash.hex(),
+    })))
+}
+
 /// Body of `POST /api/cluster/learners`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]

@@ -190,6 +190,7 @@ fn routes(request_timeout: Duration) -> Router<App> {
         )
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
+        .route("/api/cluster/state-hash", get(cluster::state_hash))
         .route("/api/cluster/learners", post(cluster::add_learner))
         .route("/api/cluster/members/{id}/promote", post(cluster::promote))
         .route("/api/cluster/members/{id}", delete(cluster::remove))
