@@ -244,6 +244,40 @@ async fn smoke(regions: &Regions, suffix: u32) -> anyhow::Result<()> {
          ({nearest_voter_rtt_ms} ms): is the delay between regions in place?"
     );
 
+    // A conditional write at the edge right after a change in eu: the edge's own state is
+    // behind (half a round trip at least), but a write is judged on the leader's state, so
+    // `If-Match` naming the version eu just wrote applies instead of a stale 412.
+    let changed = writer_http
+        .send(
+            "PATCH",
+            &record_path,
+            None,
+            RawBody::Json(json!({ "title": format!("{title}, changed") })),
+            &[],
+        )
+        .await?;
+    let version = changed
+        .headers
+        .get("etag")
+        .and_then(|value| value.to_str().ok())
+        .context("the change has no ETag")?
+        .to_owned();
+    let conditional = edge_http
+        .send(
+            "PATCH",
+            &record_path,
+            None,
+            RawBody::Json(json!({ "title": title })),
+            &[("If-Match", version.clone())],
+        )
+        .await?;
+    ensure!(
+        conditional.status == 200,
+        "If-Match {version} at the edge just after the change: {} {}",
+        conditional.status,
+        conditional.text
+    );
+
     // Local reads at the edge: served from its own state, no round trip (may be stale).
     let mut fastest = Duration::MAX;
     for _ in 0..LOCAL_READ_ATTEMPTS {

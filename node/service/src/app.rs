@@ -32,6 +32,9 @@ pub struct Limits {
     /// back-relations and rule checks before it fails (`Caller::budget`): the bound on a
     /// filter no index can narrow, and on a request that fans out.
     pub records_examined_max: u64,
+    /// A planted bug for the nemesis suite's self-test: strong reads skip the read index and
+    /// serve local state. Never set outside that test (`serve --planted-bug-stale-reads`).
+    pub planted_stale_strong_reads: bool,
 }
 
 impl Default for Limits {
@@ -42,6 +45,7 @@ impl Default for Limits {
             read_wait_max: Duration::from_secs(10),
             write_attempts_max: 3,
             records_examined_max: 1_000_000,
+            planted_stale_strong_reads: false,
         }
     }
 }
@@ -161,7 +165,9 @@ impl App {
     /// node's state (with the conditions it relied on) and whatever answering needs; the
     /// command is proposed; `settle` reads the outcome. When `settle` says a condition went
     /// stale, the write is planned again on the fresher state the rejecting entry left here,
-    /// at most `write_attempts_max` times, then refused with `conflict` (503, retry).
+    /// at most `write_attempts_max` times, then refused with `conflict` (503, retry). A
+    /// plan refused on this node's state is planned again after a read barrier, so every
+    /// refusal (404, 412, not unique, a rule) holds at a moment within the request.
     pub async fn propose_planned<P, T, E, Planning>(
         &self,
         conflict: &'static str,
@@ -172,9 +178,27 @@ impl App {
         E: From<ServiceError>,
         Planning: std::future::Future<Output = Result<(Command, P), E>>,
     {
+        // Whether this node's state is known to be as fresh as the request: a refusal read
+        // off an older state (a follower or learner behind the leader) would answer for a
+        // moment before the request began, which a linearizable write must not.
+        let mut fresh = false;
         for attempt in 1..=self.limits().write_attempts_max {
-            let (command, planned) = plan().await?;
+            let (command, planned) = match plan().await {
+                Ok(planned) => planned,
+                Err(_) if !fresh => {
+                    self.inner
+                        .consensus
+                        .linearizable_barrier()
+                        .await
+                        .map_err(ServiceError::from)?;
+                    plan().await?
+                }
+                Err(refusal) => return Err(refusal),
+            };
             let outcome = self.propose(command).await?;
+            // The entry's outcome is applied here: any later plan reads a state at least
+            // that fresh.
+            fresh = true;
             match settle(planned, outcome)? {
                 Settled::Done(answer) => return Ok(answer),
                 Settled::Replan => {
