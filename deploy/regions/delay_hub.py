@@ -12,8 +12,12 @@ Files in DIR (written by regions.sh):
   delays     lines `SRC_ADDRESS DST_ADDRESS DELAY_US`: one-way delay per ordered pair
              (pairs not listed, e.g. to and from the host, have no delay)
   loss       one number: percentage of node-to-node packets dropped (default 0)
-  blocked    `# generation N`, then lines `ADDRESS ADDRESS`: pairs that drop every packet
-             between them, both ways (re-read when it changes; this is how partitions work)
+  blocked    `# generation N`, then the faults in force (re-read when it changes; this is how
+             partitions work), one per line:
+               `ADDRESS ADDRESS`    drop every packet between the two, both ways
+               `ADDRESS > ADDRESS`  drop the first's packets to the second only (one-way)
+               `loss PCT`           node-to-node loss while the line stands (replaces `loss`)
+               `delay US`           extra one-way delay on every node-to-node packet
 Written by this process: `ready` once every device exists, `blocked.applied` (the generation
 of the blocked file it routes by), and its log on stderr.
 """
@@ -64,19 +68,37 @@ def read_lines(path):
         return []
 
 
-def load_blocked(path):
-    """The blocked pairs (both directions) and the file's generation number."""
-    blocked = set()
-    generation = 0
+class Faults:
+    """What the blocked file asks for: dropped (source, destination) pairs, a loss that
+    replaces the base loss, and extra delay."""
+
+    def __init__(self):
+        self.blocked = set()
+        self.loss_fraction = None
+        self.extra_delay_s = 0.0
+        self.generation = 0
+
+
+def load_faults(path):
+    """The faults of the blocked file and its generation number."""
+    faults = Faults()
     for fields in read_lines(path):
         if fields[0] == "#":
             if len(fields) == 3 and fields[1] == "generation":
-                generation = int(fields[2])
+                faults.generation = int(fields[2])
+        elif len(fields) == 2 and fields[0] == "loss":
+            faults.loss_fraction = float(fields[1]) / 100
+        elif len(fields) == 2 and fields[0] == "delay":
+            faults.extra_delay_s = int(fields[1]) / 1_000_000
         elif len(fields) == 2:
             first, second = (socket.inet_aton(address) for address in fields)
-            blocked.add((first, second))
-            blocked.add((second, first))
-    return blocked, generation
+            faults.blocked.add((first, second))
+            faults.blocked.add((second, first))
+        elif len(fields) == 3 and fields[1] == ">":
+            faults.blocked.add((socket.inet_aton(fields[0]), socket.inet_aton(fields[2])))
+        else:
+            log(f"ignoring a line of the blocked file: {' '.join(fields)}")
+    return faults
 
 
 def identity(path):
@@ -108,7 +130,7 @@ class Hub:
         self.loss_fraction = float(loss[0][0]) / 100 if loss else 0.0
         self.blocked_path = os.path.join(directory, "blocked")
         self.blocked_identity = None
-        self.blocked = set()
+        self.faults = Faults()
         self.reload_if_changed()
         self.queue = []
         self.queue_bytes = 0
@@ -119,23 +141,32 @@ class Hub:
         current = identity(self.blocked_path)
         if current != self.blocked_identity:
             self.blocked_identity = current
-            self.blocked, generation = load_blocked(self.blocked_path)
+            self.faults = load_faults(self.blocked_path)
+            generation = self.faults.generation
             applied = os.path.join(self.directory, "blocked.applied")
             with open(applied + ".tmp", "w", encoding="ascii") as file:
                 file.write(f"{generation}\n")
             os.replace(applied + ".tmp", applied)
-            log(f"blocked generation {generation}: {len(self.blocked) // 2} pairs")
+            log(
+                f"blocked generation {generation}: {len(self.faults.blocked)} one-way pairs, "
+                f"loss {self.faults.loss_fraction}, extra delay {self.faults.extra_delay_s} s"
+            )
 
     def route(self, packet, now):
         if len(packet) < 20 or packet[0] >> 4 != 4:
             return  # IPv6 and runts: the harness is IPv4 only.
         source, destination = packet[12:16], packet[16:20]
         out_fd = self.device_by_address.get(destination)
-        if out_fd is None or (source, destination) in self.blocked:
+        if out_fd is None or (source, destination) in self.faults.blocked:
             return
         delay_s = self.delay_s.get((source, destination))
-        if delay_s is not None and self.loss_fraction and self.rng.random() < self.loss_fraction:
-            return
+        if delay_s is not None:
+            loss_fraction = self.faults.loss_fraction
+            if loss_fraction is None:
+                loss_fraction = self.loss_fraction
+            if loss_fraction and self.rng.random() < loss_fraction:
+                return
+            delay_s += self.faults.extra_delay_s
         if delay_s is None or delay_s == 0:
             self.send(out_fd, packet)
             return

@@ -48,7 +48,14 @@ usage: regions.sh COMMAND [ARGS]
                                   (SPEC: NAME:REGION:ROLE,... default $DEFAULT_NODES)
   start                           make certificates, start every node, wait for the cluster
   partition NODE|REGION           cut a node or a region off from every other node
-  heal                            undo every partition
+  cut A B [--one-way]             drop packets between nodes/regions A and B (A to B only)
+  loss PCT | delay US             node-to-node loss / extra one-way delay until heal
+  heal                            undo every partition, cut, loss and delay
+  kill NODE [SIGNAL]              signal a node (default KILL, waited for)
+  pause NODE | resume NODE        SIGSTOP / SIGCONT
+  restart NODE [--learner] [--join NODE]
+                                  start a stopped node again (--join: as a new member)
+  wipe NODE                       delete a stopped node's data dir
   down [--keep-logs]              stop every node, delete every eb- namespace and the state
   status                          namespaces, processes and the cluster as node 1 sees it
   exec NODE CMD...                run CMD inside NODE's namespace
@@ -284,6 +291,34 @@ wait_member() {
     done
 }
 
+# Start node `name` in its namespace with the cluster's arguments (`--join JOIN_ADDR` when
+# JOIN_ADDR is set, `--learner` too when ROLE is learner), then wait until it answers health.
+launch_node() {
+    local bin=$1 name=$2 role=$3 join_addr=$4
+    local id region addr
+    id=$(node_field "$name" 2)
+    region=$(node_field "$name" 3)
+    addr=$(node_field "$name" 5)
+    local dir="$STATE_DIR/nodes/$name" certs="$STATE_DIR/certs"
+    mkdir -p "$dir"
+    local -a args=(serve --dir "$dir/data" --http "$addr:$HTTP_PORT" --raft "$addr:$RAFT_PORT"
+        --certs "$certs/$name" --region "$region" --node-id "$id")
+    if [[ -n $join_addr ]]; then
+        args+=(--join "$join_addr:$RAFT_PORT")
+        if [[ $role == learner ]]; then args+=(--learner); fi
+    fi
+    args+=(${EB_NODE_ARGS:-})
+    # `ip netns exec` execs the binary, so $! is the node's own pid.
+    ip netns exec "eb-$name" "$bin" "${args[@]}" </dev/null >>"$dir/node.log" 2>&1 &
+    echo $! >"$dir/pid"
+    local deadline=$((SECONDS + START_TIMEOUT_S))
+    until healthy "http://$addr:$HTTP_PORT"; do
+        alive "$name" || fail_node "$name" "exited during start"
+        ((SECONDS < deadline)) || fail_node "$name" "not healthy after ${START_TIMEOUT_S}s"
+        sleep 0.2
+    done
+}
+
 cmd_start() {
     require_root
     local bin
@@ -306,23 +341,10 @@ cmd_start() {
     first=$(topology | awk 'NR == 1 { print $1 }')
     first_addr=$(node_field "$first" 5)
     while read -r name id region role addr; do
+        local join=""
+        if [[ $name != "$first" ]]; then join=$first_addr; fi
+        launch_node "$bin" "$name" "$role" "$join"
         local dir="$STATE_DIR/nodes/$name"
-        mkdir -p "$dir"
-        local -a args=(serve --dir "$dir/data" --http "$addr:$HTTP_PORT" --raft "$addr:$RAFT_PORT"
-            --certs "$certs/$name" --region "$region" --node-id "$id")
-        if [[ $name != "$first" ]]; then
-            args+=(--join "$first_addr:$RAFT_PORT")
-            if [[ $role == learner ]]; then args+=(--learner); fi
-        fi
-        # `ip netns exec` execs the binary, so $! is the node's own pid.
-        ip netns exec "eb-$name" "$bin" "${args[@]}" </dev/null >>"$dir/node.log" 2>&1 &
-        echo $! >"$dir/pid"
-        local deadline=$((SECONDS + START_TIMEOUT_S))
-        until healthy "http://$addr:$HTTP_PORT"; do
-            alive "$name" || fail_node "$name" "exited during start"
-            ((SECONDS < deadline)) || fail_node "$name" "not healthy after ${START_TIMEOUT_S}s"
-            sleep 0.2
-        done
         if [[ $name == "$first" ]]; then
             ip netns exec "eb-$name" timeout 60 "$bin" superuser upsert \
                 "$SUPERUSER_EMAIL" "$SUPERUSER_PASSWORD" --dir "$dir/data" 2>>"$dir/node.log"
@@ -383,6 +405,98 @@ write_blocked() {
         ((SECONDS < deadline)) || die "the delay hub did not take the new partitions within 5s"
         sleep 0.05
     done
+}
+
+# ----------------------------------------------------------- faults for the nemesis suite
+
+# Addresses of a node or of every node of a region.
+addresses_of() {
+    local target=$1 found=0 name id region role addr
+    while read -r name id region role addr; do
+        if [[ $name == "$target" || $region == "$target" ]]; then
+            echo "$addr"
+            found=1
+        fi
+    done < <(topology)
+    ((found)) || die "no node or region named $target"
+}
+
+cmd_cut() {
+    local from=${1:?cut needs two NODEs or REGIONs} to=${2:?cut needs two NODEs or REGIONs}
+    local separator=" "
+    if [[ ${3:-} == --one-way ]]; then separator=" > "; elif [[ -n ${3:-} ]]; then die "cut: unknown argument $3"; fi
+    require_root
+    local a b
+    {
+        grep -v '^#' "$STATE_DIR/hub/blocked" || true
+        for a in $(addresses_of "$from"); do
+            for b in $(addresses_of "$to"); do
+                [[ $a == "$b" ]] || echo "$a$separator$b"
+            done
+        done
+    } | write_blocked
+    echo "$from${separator}$to" >>"$STATE_DIR/partitions"
+    note "cut $from${separator/ > / -> }$to"
+}
+
+# `loss PCT` / `delay US`: set (replace) one network-wide fault line until `heal`.
+set_network_fault() {
+    local kind=$1 value=$2
+    require_root
+    {
+        grep -v -e '^#' -e "^$kind " "$STATE_DIR/hub/blocked" || true
+        echo "$kind $value"
+    } | write_blocked
+    echo "$kind $value" >>"$STATE_DIR/partitions"
+    note "$kind $value until heal"
+}
+
+cmd_signal() {
+    local name=${1:?needs a NODE} signal=${2:-KILL}
+    require_root
+    node_field "$name" 1 >/dev/null
+    alive "$name" || die "$name is not running"
+    kill -s "$signal" "$(<"$STATE_DIR/nodes/$name/pid")"
+    if [[ $signal == KILL ]]; then
+        local deadline=$((SECONDS + 10))
+        while alive "$name"; do
+            ((SECONDS < deadline)) || die "$name still runs 10s after SIGKILL"
+            sleep 0.05
+        done
+    fi
+    note "$name: SIG$signal"
+}
+
+cmd_restart() {
+    local name=${1:?restart needs a NODE}
+    shift
+    local role="" join_node=""
+    while [[ $# -gt 0 ]]; do
+        case "$1" in
+            --learner) role=learner; shift ;;
+            --join) join_node=${2:?--join needs a NODE}; shift 2 ;;
+            *) die "restart: unknown argument $1" ;;
+        esac
+    done
+    require_root
+    alive "$name" && die "$name is running (pid $(<"$STATE_DIR/nodes/$name/pid"))"
+    # As `start` does: every node but the first names the first (ignored once it is a member).
+    local first join_addr=""
+    first=$(topology | awk 'NR == 1 { print $1 }')
+    if [[ -z $join_node && $name != "$first" ]]; then join_node=$first; fi
+    if [[ -n $join_node ]]; then join_addr=$(node_field "$join_node" 5); fi
+    if [[ -z $role ]]; then role=$(node_field "$name" 4); fi
+    launch_node "$(edgebase_bin)" "$name" "$role" "$join_addr"
+    note "$name restarted"
+}
+
+cmd_wipe() {
+    local name=${1:?wipe needs a NODE}
+    require_root
+    node_field "$name" 1 >/dev/null
+    alive "$name" && die "$name is running; stop it before wiping its data"
+    rm -rf "$STATE_DIR/nodes/$name/data"
+    note "$name: data wiped"
 }
 
 # -------------------------------------------------------------------------------------- down
@@ -484,6 +598,14 @@ main() {
         start) cmd_start "$@" ;;
         partition) cmd_partition "$@" ;;
         heal) cmd_heal "$@" ;;
+        cut) cmd_cut "$@" ;;
+        loss) set_network_fault loss "${1:?loss needs a percentage}" ;;
+        delay) set_network_fault delay "${1:?delay needs microseconds}" ;;
+        kill) cmd_signal "$@" ;;
+        pause) cmd_signal "${1:?pause needs a NODE}" STOP ;;
+        resume) cmd_signal "${1:?resume needs a NODE}" CONT ;;
+        restart) cmd_restart "$@" ;;
+        wipe) cmd_wipe "$@" ;;
         down) cmd_down "$@" ;;
         status) cmd_status "$@" ;;
         exec)

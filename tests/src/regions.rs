@@ -45,6 +45,8 @@ pub struct Regions {
     state_dir: PathBuf,
     edgebase: PathBuf,
     nodes: Vec<RegionNode>,
+    /// Added to every `serve` the script starts (`EB_NODE_ARGS`).
+    node_args: Vec<String>,
     is_down: bool,
 }
 
@@ -90,6 +92,7 @@ impl Regions {
             state_dir: state_dir.to_owned(),
             edgebase: edgebase_binary()?,
             nodes: Vec::new(),
+            node_args: Vec::new(),
             is_down: false,
         };
         let mut args = vec!["up".to_owned()];
@@ -100,6 +103,11 @@ impl Regions {
         let topology = regions.run(&["nodes"]).await?.stdout;
         regions.nodes = parse_topology(&topology)?;
         Ok(regions)
+    }
+
+    /// Arguments every node started from now on gets (no spaces inside one argument).
+    pub fn set_node_args(&mut self, args: &[&str]) {
+        self.node_args = args.iter().map(|arg| (*arg).to_owned()).collect();
     }
 
     /// `regions.sh start`: certificates, every node, and a wait until all are members.
@@ -115,6 +123,63 @@ impl Regions {
     /// `regions.sh heal`.
     pub async fn heal(&self) -> anyhow::Result<()> {
         self.run(&["heal"]).await.map(|_| ())
+    }
+
+    /// `regions.sh cut A B [--one-way]`: drop packets between two nodes or regions (from
+    /// `from` to `to` only, when one way).
+    pub async fn cut(&self, from: &str, to: &str, one_way: bool) -> anyhow::Result<()> {
+        let mut args = vec!["cut", from, to];
+        if one_way {
+            args.push("--one-way");
+        }
+        self.run(&args).await.map(|_| ())
+    }
+
+    /// `regions.sh loss PCT`: node-to-node loss until `heal`.
+    pub async fn set_loss(&self, percent: f64) -> anyhow::Result<()> {
+        self.run(&["loss".to_owned(), percent.to_string()])
+            .await
+            .map(|_| ())
+    }
+
+    /// `regions.sh delay US`: extra one-way delay on node-to-node packets until `heal`.
+    pub async fn set_extra_delay(&self, delay: std::time::Duration) -> anyhow::Result<()> {
+        self.run(&["delay".to_owned(), delay.as_micros().to_string()])
+            .await
+            .map(|_| ())
+    }
+
+    /// `regions.sh kill NODE SIGNAL` (`KILL` waits until the process is gone).
+    pub async fn signal(&self, node: &str, signal: &str) -> anyhow::Result<()> {
+        self.run(&["kill", node, signal]).await.map(|_| ())
+    }
+
+    /// `regions.sh restart NODE [--learner] [--join NODE]`: start a stopped node again and
+    /// wait until it answers health; `join` makes a wiped node join through that member.
+    pub async fn restart(
+        &self,
+        node: &str,
+        as_learner: bool,
+        join: Option<&str>,
+    ) -> anyhow::Result<()> {
+        let mut args = vec!["restart", node];
+        if as_learner {
+            args.push("--learner");
+        }
+        if let Some(join) = join {
+            args.extend(["--join", join]);
+        }
+        self.run(&args).await.map(|_| ())
+    }
+
+    /// `regions.sh wipe NODE`: delete a stopped node's data dir.
+    pub async fn wipe(&self, node: &str) -> anyhow::Result<()> {
+        self.run(&["wipe", node]).await.map(|_| ())
+    }
+
+    /// The node's log file.
+    pub fn log_path(&self, name: &str) -> PathBuf {
+        self.state_dir.join("nodes").join(name).join("node.log")
     }
 
     /// `regions.sh exec NODE CMD...`: run a command inside a node's namespace.
@@ -166,12 +231,14 @@ impl Regions {
         let args: Vec<OsString> = args.iter().map(|arg| arg.as_ref().into()).collect();
         let state_dir = self.state_dir.display().to_string();
         let edgebase = self.edgebase.display().to_string();
+        let node_args = self.node_args.join(" ");
         self.script
             .run_with_env(
                 args,
                 &[
                     ("EB_REGIONS_DIR", state_dir.as_str()),
                     ("EDGEBASE_BIN", edgebase.as_str()),
+                    ("EB_NODE_ARGS", node_args.as_str()),
                 ],
             )
             .await
