@@ -138,8 +138,12 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         (_, true, false) => {}
     }
     args.save()?;
+    if args.planted_bug_stale_reads {
+        tracing::warn!("PLANTED BUG: strong reads skip the read index (a test of the checker)");
+    }
     let limits = Limits {
         records_examined_max: args.request_records_examined_max,
+        planted_stale_strong_reads: args.planted_bug_stale_reads,
         ..Limits::default()
     };
     let app = App::new(consensus, store.state().reader(), limits);

@@ -61,6 +61,11 @@ pub struct ServeArgs {
     #[arg(long, default_value_t = REQUEST_RECORDS_EXAMINED_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
     #[serde(default = "request_records_examined_max_default")]
     pub request_records_examined_max: u64,
+    /// Test only: plant a bug (strong reads skip the read index) so the nemesis suite can
+    /// show its checker catches it. Hidden, never saved with the node's flags.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub planted_bug_stale_reads: bool,
     #[command(flatten)]
     #[serde(default)]
     pub blobs: BlobArgs,
@@ -205,6 +210,7 @@ impl ServeArgs {
             leader_regions: Vec::new(),
             http_edge: HttpEdgeArgs::default(),
             request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
+            planted_bug_stale_reads: false,
             blobs: BlobArgs::default(),
             realtime: RealtimeArgs::default(),
         }
