@@ -13,6 +13,7 @@ mod harness;
 mod images;
 pub mod linearizability;
 mod multipart;
+pub mod nemesis;
 mod node;
 mod node_script;
 pub mod oauth2_flow;

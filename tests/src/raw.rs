@@ -63,19 +63,29 @@ pub struct RawClient {
 
 impl RawClient {
     pub fn new(base_url: &str) -> anyhow::Result<RawClient> {
-        RawClient::build(base_url, None)
+        RawClient::build(base_url, None, Duration::from_secs(30))
+    }
+
+    /// A client whose requests give up after `timeout` (the nemesis clients: an answer that
+    /// does not come in time is an unknown outcome).
+    pub fn with_timeout(base_url: &str, timeout: Duration) -> anyhow::Result<RawClient> {
+        RawClient::build(base_url, None, timeout)
     }
 
     /// A client whose connections come from `local` (another loopback address, to play a
     /// second client machine).
     pub fn from_address(base_url: &str, local: std::net::IpAddr) -> anyhow::Result<RawClient> {
-        RawClient::build(base_url, Some(local))
+        RawClient::build(base_url, Some(local), Duration::from_secs(30))
     }
 
-    fn build(base_url: &str, local: Option<std::net::IpAddr>) -> anyhow::Result<RawClient> {
+    fn build(
+        base_url: &str,
+        local: Option<std::net::IpAddr>,
+        timeout: Duration,
+    ) -> anyhow::Result<RawClient> {
         let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .connect_timeout(Duration::from_secs(5))
+            .timeout(timeout)
+            .connect_timeout(timeout.min(Duration::from_secs(5)))
             .local_address(local)
             .build()
             .context("build an HTTP client")?;
