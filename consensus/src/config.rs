@@ -28,7 +28,12 @@ pub struct ConsensusConfig {
     /// filled in from the bound endpoint.
     pub info: NodeInfo,
     pub tls: TlsPaths,
+    /// How often the leader sends heartbeats (also openraft's timeout for one).
     pub heartbeat_interval_ms: u64,
+    /// A follower that hears nothing from a known leader for openraft's leader lease
+    /// (`election_timeout_max_ms`) plus a random election timeout in `[min, max)` starts an
+    /// election: with the defaults, 1.5 to 2 s after the leader dies. The lease also bounds
+    /// how long a silent leader is still forwarded to (`NodeCore::route`).
     pub election_timeout_min_ms: u64,
     pub election_timeout_max_ms: u64,
     /// Build a snapshot after this many logs since the last one.
@@ -58,8 +63,8 @@ impl ConsensusConfig {
             info,
             tls,
             heartbeat_interval_ms: 250,
-            election_timeout_min_ms: 1000,
-            election_timeout_max_ms: 2000,
+            election_timeout_min_ms: 500,
+            election_timeout_max_ms: 1000,
             snapshot_threshold_logs: 5000,
             max_in_snapshot_log_to_keep: 1000,
             leader_regions: Vec::new(),

@@ -421,7 +421,19 @@ impl ConsensusNode {
             Route::Remote { id, raft_addr } => {
                 let timeout = Duration::from_millis(FORWARD_WRITE_TIMEOUT_MS);
                 let request = RpcRequest::ClientWrite(command.clone());
-                match core.transport.call(id, &raft_addr, &request, timeout).await {
+                let call = core.transport.call(id, &raft_addr, &request, timeout);
+                let answer = tokio::select! {
+                    answer = call => answer,
+                    () = core.leader_lost(id) => {
+                        return Err(ConsensusError::OutcomeUnknown {
+                            reason: format!(
+                                "leader {id} was replaced or went silent while the write was \
+                                 forwarded to it"
+                            ),
+                        })
+                    }
+                };
+                match answer {
                     Ok(RpcResponse::ClientWrite(answer)) => {
                         answer.map_err(forward_error_to_consensus)?
                     }
@@ -518,11 +530,18 @@ impl ConsensusNode {
                 .map_err(forward_error_to_consensus),
             Route::Remote { id, raft_addr } => {
                 let timeout = Duration::from_millis(FORWARD_READ_INDEX_TIMEOUT_MS);
-                match core
+                let call = core
                     .transport
-                    .call(id, &raft_addr, &RpcRequest::ReadIndex, timeout)
-                    .await
-                {
+                    .call(id, &raft_addr, &RpcRequest::ReadIndex, timeout);
+                let answer = tokio::select! {
+                    answer = call => answer,
+                    () = core.leader_lost(id) => {
+                        return Err(ConsensusError::Unavailable {
+                            reason: format!("leader {id} was replaced or went silent"),
+                        })
+                    }
+                };
+                match answer {
                     Ok(RpcResponse::ReadIndex(answer)) => {
                         answer.map_err(forward_error_to_consensus)
                     }

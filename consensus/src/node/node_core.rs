@@ -25,6 +25,9 @@ pub(crate) const JOIN_CATCH_UP_TIMEOUT_MS: u64 = 60_000;
 /// How long a membership change (joint + uniform config) may take to commit.
 pub(crate) const MEMBERSHIP_CHANGE_TIMEOUT_MS: u64 = 30_000;
 
+/// How often a route (or a forwarded request) looks again at the leader's last contact.
+const ROUTE_RECHECK_MS: u64 = 50;
+
 /// Where requests that need the leader go.
 pub(crate) enum Route {
     Local,
@@ -120,34 +123,74 @@ impl NodeCore {
         }
     }
 
-    /// The leader to send a request to, waiting up to `wait` for one to be known.
+    /// The leader to send a request to, waiting up to `wait` for one to be known. A remote
+    /// leader this node has not heard from for a leader lease is not trusted: it is
+    /// likely dead or cut off, and a request sent to it would wait out the transport's idle
+    /// timeout; the route waits for a leader that is heard from (a new one, or the old one
+    /// coming back) instead.
     pub async fn route(&self, wait: Duration) -> Result<Route, ConsensusError> {
         let mut metrics = self.raft.metrics();
         let deadline = tokio::time::Instant::now() + wait;
         loop {
             let leader = metrics.borrow().current_leader;
-            if let Some(id) = leader {
-                if id == self.node_id {
-                    return Ok(Route::Local);
+            match leader {
+                Some(id) if id == self.node_id => return Ok(Route::Local),
+                Some(id) if self.leader_heard_recently() => {
+                    return match self.member_info(id) {
+                        Some(info) => Ok(Route::Remote {
+                            id,
+                            raft_addr: info.raft_addr,
+                        }),
+                        None => Err(ConsensusError::Unavailable {
+                            reason: format!("leader {id} is not in the membership this node knows"),
+                        }),
+                    };
                 }
-                return match self.member_info(id) {
-                    Some(info) => Ok(Route::Remote {
-                        id,
-                        raft_addr: info.raft_addr,
-                    }),
-                    None => Err(ConsensusError::Unavailable {
-                        reason: format!("leader {id} is not in the membership this node knows"),
-                    }),
-                };
+                _ => {}
             }
-            match tokio::time::timeout_at(deadline, metrics.changed()).await {
-                Err(_) => return Err(ConsensusError::NoLeader),
-                Ok(Err(_)) => {
-                    return Err(ConsensusError::Fatal {
-                        reason: "raft stopped".to_string(),
-                    })
+            // Leader contact is not in the metrics: look again every so often as well.
+            let recheck = tokio::time::Instant::now() + Duration::from_millis(ROUTE_RECHECK_MS);
+            tokio::select! {
+                changed = metrics.changed() => {
+                    if changed.is_err() {
+                        return Err(ConsensusError::Fatal {
+                            reason: "raft stopped".to_string(),
+                        });
+                    }
                 }
-                Ok(Ok(())) => {}
+                _ = tokio::time::sleep_until(recheck.min(deadline)) => {}
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return Err(ConsensusError::NoLeader);
+            }
+        }
+    }
+
+    /// Whether this node heard from the leader within a leader lease (openraft's: the
+    /// longest election timeout), four heartbeats with the default timings.
+    pub fn leader_heard_recently(&self) -> bool {
+        self.leader_contact
+            .millis_since(std::time::Instant::now())
+            .is_some_and(|millis| millis <= self.election_timeout_max_ms)
+    }
+
+    /// Resolves once leader `id` is no longer the leader this node trusts (another leader,
+    /// none, or silence longer than a leader lease): a request forwarded to it should
+    /// stop waiting for its answer.
+    pub async fn leader_lost(&self, id: NodeId) {
+        let mut metrics = self.raft.metrics();
+        loop {
+            let current = metrics.borrow().current_leader;
+            if current != Some(id) || !self.leader_heard_recently() {
+                return;
+            }
+            tokio::select! {
+                changed = metrics.changed() => {
+                    if changed.is_err() {
+                        return;
+                    }
+                }
+                _ = tokio::time::sleep(Duration::from_millis(ROUTE_RECHECK_MS)) => {}
             }
         }
     }
