@@ -311,7 +311,8 @@ pub async fn create(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let loaded = app
-        .collection(&collection)?
+        .collection_for_write(&collection)
+        .await?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
@@ -339,7 +340,8 @@ pub async fn update(
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
     let loaded = app
-        .collection(&collection)?
+        .collection_for_write(&collection)
+        .await?
         .ok_or_else(ApiError::missing_or_invalid_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let precondition = if_match(&headers)?;
@@ -366,7 +368,10 @@ pub async fn delete(
     headers: HeaderMap,
     Path((collection, record_id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let loaded = collection_context(&app, &collection)?;
+    let loaded = app
+        .collection_for_write(&collection)
+        .await?
+        .ok_or_else(ApiError::missing_collection)?;
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let precondition = if_match(&headers)?;
     let body = RecordBody::default();

@@ -221,6 +221,24 @@ impl App {
             .transpose()
     }
 
+    /// Like [`App::collection`], for a write: a miss on this node's state (a follower or
+    /// learner may not have applied the collection's creation yet) is looked up again after
+    /// a read barrier, so a write is never refused for a collection that exists.
+    pub async fn collection_for_write(
+        &self,
+        id_or_name: &str,
+    ) -> Result<Option<LoadedCollection>, ServiceError> {
+        if let Some(found) = self.collection(id_or_name)? {
+            return Ok(Some(found));
+        }
+        self.inner
+            .consensus
+            .linearizable_barrier()
+            .await
+            .map_err(ServiceError::from)?;
+        self.collection(id_or_name)
+    }
+
     /// Every collection, in creation order.
     pub fn collections(&self) -> Result<Vec<LoadedCollection>, ServiceError> {
         self.inner
