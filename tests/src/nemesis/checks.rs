@@ -119,7 +119,9 @@ pub fn check_reads(entries: &[Entry], findings: &mut Findings) {
                     }
                 }
             }
-            if let Some(version) = answer.version {
+            // A resolved write's answer came at the end of the run, out of this client's
+            // order: it says nothing about what the client had seen by its next operation.
+            if let (Some(version), false) = (answer.version, entry.resolved) {
                 let seen = seen_version.entry(*record).or_default();
                 *seen = (*seen).max(version);
             }
