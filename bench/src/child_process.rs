@@ -66,6 +66,14 @@ impl ChildProcess {
         log_tail(&self.log_path)
     }
 
+    /// SIGKILL (tokio's `kill`) and wait for the exit.
+    pub async fn kill9(&mut self) -> anyhow::Result<()> {
+        self.child
+            .kill()
+            .await
+            .with_context(|| format!("kill -9 {}", self.name))
+    }
+
     /// Kill the process and wait for it to exit.
     pub async fn stop(mut self) {
         if let Err(error) = self.child.kill().await {

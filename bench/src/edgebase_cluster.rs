@@ -17,6 +17,10 @@ const START_TIMEOUT: Duration = Duration::from_secs(60);
 pub struct EdgebaseCluster {
     // Processes before the directory: fields drop in order, so they die before it is removed.
     nodes: Vec<ChildProcess>,
+    /// How each node was started (`restart_node` starts it the same way).
+    binary: PathBuf,
+    node_args: Vec<Vec<String>>,
+    node_logs: Vec<PathBuf>,
     http_urls: Vec<String>,
     admin: edgebase_client::Client,
     _root: tempfile::TempDir,
@@ -53,6 +57,8 @@ impl EdgebaseCluster {
             run_to_completion(binary, &["certs", "ca", "--out", &path_arg(&ca_dir)]).await?;
         }
         let mut nodes = Vec::with_capacity(size);
+        let mut node_args = Vec::with_capacity(size);
+        let mut node_logs = Vec::with_capacity(size);
         let mut http_urls = Vec::with_capacity(size);
         let mut first_raft = None;
         let mut admin = None;
@@ -112,6 +118,8 @@ impl EdgebaseCluster {
             )
             .await?;
             nodes.push(node);
+            node_args.push(args);
+            node_logs.push(node_dir.join("node.log"));
             http_urls.push(url.clone());
             if node_id == 1 {
                 first_raft = Some(raft_port);
@@ -152,6 +160,9 @@ impl EdgebaseCluster {
         }
         Ok(EdgebaseCluster {
             nodes,
+            binary: binary.to_owned(),
+            node_args,
+            node_logs,
             http_urls,
             admin: admin.context("a cluster needs at least one node")?,
             _root: root,
@@ -182,6 +193,39 @@ impl EdgebaseCluster {
             .find(|url| *url != leader)
             .context("a single node has no follower")?;
         Ok((leader.clone(), follower.clone()))
+    }
+
+    /// The superuser client of node 1.
+    pub fn admin(&self) -> &edgebase_client::Client {
+        &self.admin
+    }
+
+    /// `kill -9` node `index` (0-based) and wait until it is gone.
+    pub async fn kill_node(&mut self, index: usize) -> anyhow::Result<()> {
+        self.nodes[index].kill9().await
+    }
+
+    /// Start node `index` again with its data dir and flags; waits for its health check.
+    pub async fn restart_node(&mut self, index: usize) -> anyhow::Result<()> {
+        let mut node = ChildProcess::spawn(
+            &format!("edgebase node {}", index + 1),
+            &self.binary,
+            &self.node_args[index],
+            &self.node_logs[index],
+        )?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(5))
+            .build()?;
+        let url = &self.http_urls[index];
+        wait_http_ok(
+            &http,
+            &format!("{url}/api/health"),
+            &mut node,
+            START_TIMEOUT,
+        )
+        .await?;
+        self.nodes[index] = node;
+        Ok(())
     }
 
     /// Kill every node and remove the directory.

@@ -11,6 +11,8 @@ mod driver;
 mod edgebase_cluster;
 mod etcd_cluster;
 mod etcd_driver;
+mod failover_bench;
+mod failover_report;
 mod filtered_list;
 mod filtered_report;
 mod items_client;
@@ -63,6 +65,25 @@ enum Command {
     /// Start three EdgeBase nodes, one, and PocketBase in turn: idle streams' memory, and
     /// event delivery latency to many subscribers at a steady write rate.
     Realtime(RealtimeArgs),
+    /// Start three EdgeBase nodes; kill the leader repeatedly while a client writes at a
+    /// follower; time from each kill to the first successful write.
+    Failover(FailoverArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct FailoverArgs {
+    /// Kills of the leader.
+    #[arg(long, default_value_t = 20)]
+    trials: usize,
+    /// Seed of the choices (follower, time of the kill).
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// The `edgebase` binary [default: $CARGO_TARGET_DIR/debug/edgebase, else target/debug/edgebase].
+    #[arg(long, env = "EDGEBASE_BIN")]
+    edgebase_bin: Option<PathBuf>,
+    /// Markdown file to write; an earlier failover section in it is replaced.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -211,7 +232,44 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Command::Compare(args) => run_compare(args).await,
         Command::FilteredList(args) => run_filtered_list(args).await,
         Command::Realtime(args) => run_realtime(args).await,
+        Command::Failover(args) => run_failover(args).await,
     }
+}
+
+async fn run_failover(args: FailoverArgs) -> anyhow::Result<()> {
+    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
+    if !edgebase_bin.exists() {
+        anyhow::bail!(
+            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
+            edgebase_bin.display()
+        );
+    }
+    let plan = failover_bench::FailoverPlan {
+        edgebase_bin,
+        trials: args.trials,
+        seed: args.seed,
+    };
+    let machine = machine::describe();
+    let versions = vec![machine::edgebase_version(&plan.edgebase_bin).await];
+    let trials = failover_bench::run(&plan).await?;
+    let report = failover_report::FailoverReport {
+        date: machine::utc_now(),
+        command: command_line(),
+        machine,
+        versions,
+        seed: plan.seed,
+        trials,
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    report::write_between(
+        &args.output,
+        failover_report::BEGIN_MARKER,
+        failover_report::END_MARKER,
+        &markdown,
+    )?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
 }
 
 async fn run_realtime(args: RealtimeArgs) -> anyhow::Result<()> {
