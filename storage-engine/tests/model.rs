@@ -1,5 +1,7 @@
 //! The RocksDB-backed state machine against the in-memory model: a seeded random sequence of
-//! commands applied to both gives identical results and identical reads.
+//! commands applied to both gives identical results and identical reads, with the RocksDB
+//! store closed and reopened from its files, and replaced by a fresh store that installed its
+//! snapshot, at random points along the way.
 
 mod common;
 
@@ -170,12 +172,46 @@ fn rocksdb_matches_the_model() {
     let seed = seed("rocksdb_matches_the_model");
     let mut rng = StdRng::seed_from_u64(seed);
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).expect("open store");
-    let rocks = store.state();
+    let mut store_dir = dir.path().join("store-0");
+    let mut store = Store::open(&store_dir).expect("open store");
+    let mut rocks = store.state();
+    let (mut reopens, mut installs) = (0, 0);
     let model_backend = Arc::new(MemoryBackend::new());
     let model = StateMachine::with_backend(model_backend.clone());
     let (mut applied, mut rejected, mut batches) = (0, 0, 0);
     for index in 1..=ENTRIES {
+        // At least one of each step, at fixed points; more at random.
+        let step = match index {
+            150 => 0,
+            250 => 3,
+            _ => rng.gen_range(0..100),
+        };
+        match step {
+            // Close the store and open it again from its files.
+            0..3 => {
+                drop(rocks);
+                drop(store);
+                store = Store::open(&store_dir).expect("reopen store");
+                rocks = store.state();
+                reopens += 1;
+            }
+            // Replace the store by a fresh one that installed its snapshot.
+            3..5 => {
+                let snapshot = dir.path().join(format!("install-{installs}.snap"));
+                rocks.build_snapshot(&snapshot).expect("build snapshot");
+                installs += 1;
+                store_dir = dir.path().join(format!("store-{installs}"));
+                let fresh = Store::open(&store_dir).expect("open a fresh store");
+                fresh
+                    .state()
+                    .install_snapshot(&snapshot)
+                    .expect("install snapshot");
+                drop(rocks);
+                store = fresh;
+                rocks = store.state();
+            }
+            _ => {}
+        }
         let command = random_command(&mut rng, &model, 0);
         let entry = ApplyEntry {
             index,
@@ -224,7 +260,12 @@ fn rocksdb_matches_the_model() {
         .map(|id| model.count_records(id).expect("count"))
         .sum();
     eprintln!(
-        "applied {applied}, rejected {rejected}, batches {batches}, records at the end {records}"
+        "applied {applied}, rejected {rejected}, batches {batches}, records at the end {records}, \
+         reopened {reopens} times, installed {installs} snapshots"
+    );
+    assert!(
+        reopens > 0 && installs > 0,
+        "seed {seed}: no reopen or no install"
     );
 
     // The snapshot of one backend installed into the other reads the same.
