@@ -3,7 +3,8 @@
 //! key reused for another request is refused with 422; keys of different callers never meet;
 //! and in seeded rounds a create is sent to a follower that is killed (-9) a moment later,
 //! then retried with the same key at the other nodes until answered: every round leaves
-//! exactly one record, whether the first attempt had applied or not.
+//! exactly one record, whether the first attempt had applied or not. Collection and settings
+//! writes are keyed the same way.
 
 use std::time::Duration;
 
@@ -94,6 +95,15 @@ async fn a_retried_write_applies_once_wherever_it_lands() {
         ensure!(header(&again, "etag") == header(&first, "etag"), "the first write's version");
         ensure!(records_of(&http[2], &token, 1000).await? == 1, "one record");
 
+        // A create with its own id retried at once at another node, which may not have
+        // applied it yet (and would find the id taken once it has): the first answer again,
+        // never a "not unique" refusal.
+        let own_id = json!({"id": "keyedrecord0001", "round": 1500, "text": "own id"});
+        let first_own = create(&http[0], &token, "k-own-id", own_id.clone()).await?;
+        ensure!(first_own.status == 200, "create with an id: {}", first_own.text);
+        let again_own = create(&http[2], &token, "k-own-id", own_id).await?;
+        ensure!(again_own.status == 200 && again_own.json == first_own.json, "retry with an id: {} {}", again_own.status, again_own.text);
+
         // The key on another request is refused.
         let other = create(&http[2], &token, "k-replay", json!({"round": 1000, "text": "b"})).await?;
         ensure!(other.status == 422, "reused key: {} {}", other.status, other.text);
@@ -134,6 +144,43 @@ async fn a_retried_write_applies_once_wherever_it_lands() {
         ensure!(batch_again.status == 200 && header(&batch_again, "idempotent-replayed") == "true", "batch again: {} {}", batch_again.status, batch_again.text);
         ensure!(batch_again.json == first_batch.json, "the first batch answer: {} vs {}", first_batch.text, batch_again.text);
         ensure!(records_of(&http[1], &token, 2000).await? == 2, "the batch's two records, once");
+
+        // Collections and settings: each keyed write applies once; its retry at another
+        // node gets the first answer; a delete retried answers 204 again, not 404.
+        let send = |at: usize, method: &'static str, path: &'static str, key: &'static str, body: RawBody| {
+            let (http, token) = (http[at].clone(), token.clone());
+            async move { http.send(method, path, Some(&token), body, &[("Idempotency-Key", key.to_string())]).await }
+        };
+        let replays = |first: &RawResponse, again: &RawResponse| {
+            again.status == first.status && header(again, "idempotent-replayed") == "true" && again.json == first.json
+        };
+        let collection = json!({"name": "keyed", "type": "base", "fields": [{"name": "n", "type": "number"}]});
+        let first = send(0, "POST", "/api/collections", "k-collection", RawBody::Json(collection.clone())).await?;
+        ensure!(first.status == 200, "create a collection: {}", first.text);
+        let again = send(1, "POST", "/api/collections", "k-collection", RawBody::Json(collection)).await?;
+        ensure!(replays(&first, &again), "create a collection again: {} {}", again.status, again.text);
+        let other = send(2, "POST", "/api/collections", "k-collection", RawBody::Json(json!({"name": "keyed2", "type": "base"}))).await?;
+        ensure!(other.status == 422, "the key on another collection: {} {}", other.status, other.text);
+        let patch = json!({"listRule": ""});
+        let first = send(1, "PATCH", "/api/collections/keyed", "k-collection-update", RawBody::Json(patch.clone())).await?;
+        ensure!(first.status == 200, "update a collection: {}", first.text);
+        let again = send(2, "PATCH", "/api/collections/keyed", "k-collection-update", RawBody::Json(patch)).await?;
+        ensure!(replays(&first, &again), "update a collection again: {} {}", again.status, again.text);
+        let settings = json!({"meta": {"appName": "Keyed"}});
+        let first = send(0, "PATCH", "/api/settings", "k-settings", RawBody::Json(settings.clone())).await?;
+        ensure!(first.status == 200, "settings: {}", first.text);
+        let again = send(2, "PATCH", "/api/settings", "k-settings", RawBody::Json(settings)).await?;
+        ensure!(replays(&first, &again), "settings again: {} {}", again.status, again.text);
+        let first = send(0, "DELETE", "/api/collections/keyed/truncate", "k-truncate", RawBody::None).await?;
+        ensure!(first.status == 204, "truncate: {} {}", first.status, first.text);
+        let again = send(1, "DELETE", "/api/collections/keyed/truncate", "k-truncate", RawBody::None).await?;
+        ensure!(replays(&first, &again), "truncate again: {} {}", again.status, again.text);
+        let first = send(2, "DELETE", "/api/collections/keyed", "k-collection-delete", RawBody::None).await?;
+        ensure!(first.status == 204, "delete a collection: {} {}", first.status, first.text);
+        let again = send(0, "DELETE", "/api/collections/keyed", "k-collection-delete", RawBody::None).await?;
+        ensure!(replays(&first, &again), "delete a collection again: {} {}", again.status, again.text);
+        let unkeyed = http[0].send("DELETE", "/api/collections/keyed", Some(&token), RawBody::None, &[]).await?;
+        ensure!(unkeyed.status == 404, "the collection is gone: {} {}", unkeyed.status, unkeyed.text);
 
         // Kill the node taking a create a moment after sending it; retry elsewhere.
         let mut replayed = 0;

@@ -1,7 +1,7 @@
 //! `/api/collections`: collection management (superusers only).
 
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_client::wire::{Collection, FieldKind};
@@ -13,13 +13,16 @@ use crate::access::{superuser_request, Superuser};
 use crate::consistency::with_index;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
+use crate::idempotency;
 use crate::paging::ListQuery;
 use edgebase_model::collection_schema;
 use edgebase_model::time;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::collection_checks;
 use edgebase_service::collections::{collection_exists, encode};
+use edgebase_service::idempotency::IdempotentWrite;
 use edgebase_service::superusers;
+use edgebase_service::ServiceError;
 
 /// A collection as the API shows it: secrets stay inside.
 pub fn collection_for_api(collection: &Collection) -> Value {
@@ -89,22 +92,53 @@ pub async fn view(
 pub async fn create(
     State(app): State<App>,
     _superuser: Superuser,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
+    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = create_collection(&app, &body, keyed.as_ref()).await;
+    idempotency::or_replay(&app, keyed.as_ref(), outcome).await
+}
+
+/// The create itself (the key, if any, checked already).
+async fn create_collection(
+    app: &App,
+    body: &[u8],
+    keyed: Option<&IdempotentWrite>,
+) -> Result<Response, ApiError> {
     const FAILED: &str = "Failed to create collection.";
-    let exists = collection_exists(&app);
-    let collection = collection_schema::new_collection(&body, &time::now_string(), &exists)?;
+    let exists = collection_exists(app);
+    let collection = collection_schema::new_collection(body, &time::now_string(), &exists)?;
     if app.collection(&collection.name)?.is_some() {
         return Err(name_exists(FAILED));
     }
-    collection_checks::check(&app, &collection, FAILED)?;
-    let outcome = app
-        .propose(Command::PutCollection {
+    collection_checks::check(app, &collection, FAILED)?;
+    let answer = collection_for_api(&collection);
+    let command = idempotency::keep_answer(
+        keyed,
+        Command::PutCollection {
             collection: encode(&collection)?,
             expect: CollectionExpect::Absent,
-        })
-        .await?;
+        },
+        StatusCode::OK,
+        Some(&answer),
+    )?;
+    let outcome = app.propose(command).await?;
     match outcome.result {
+        CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+            match idempotency::settle_key_used(app, keyed)? {
+                Settled::Done(response) => Ok(response),
+                // The key was free after all (it expired in between): a retry will do.
+                Settled::Replan => Err(ApiError::from(ServiceError::unavailable(
+                    "The Idempotency-Key changed state during the write; retry.",
+                ))),
+            }
+        }
         CommandResult::Applied { .. } => Ok(with_index(
             Json(collection_for_api(&collection)).into_response(),
             outcome.index,
@@ -126,107 +160,148 @@ pub async fn create(
 pub async fn update(
     State(app): State<App>,
     _superuser: Superuser,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Path(id_or_name): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     const FAILED: &str = "Failed to update collection.";
+    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let keyed = keyed.as_ref();
     let (app_ref, id_or_name, body) = (&app, &id_or_name, &body);
-    app.propose_planned(
-        "The collection changed concurrently; retry.",
-        move || async move {
-            let app = app_ref;
-            let current = app
-                .collection(id_or_name)?
-                .ok_or_else(ApiError::not_found)?;
-            let updated = collection_schema::patched_collection(
-                &current.collection,
-                body,
-                &time::now_string(),
-                &collection_exists(app),
-            )?;
-            if updated.name.to_lowercase() != current.collection.name.to_lowercase()
-                && app.collection(&updated.name)?.is_some()
-            {
-                return Err(name_exists(FAILED));
-            }
-            collection_checks::check(app, &updated, FAILED)?;
-            let command = Command::PutCollection {
-                collection: encode(&updated)?,
-                expect: CollectionExpect::Version(current.version),
-            };
-            Ok((command, updated))
-        },
-        |updated, outcome| match outcome.result {
-            CommandResult::Applied { .. } => Ok(Settled::Done(with_index(
-                Json(collection_for_api(&updated)).into_response(),
-                outcome.index,
-            ))),
-            CommandResult::Rejected(Rejection::CollectionNameTaken) => Err(name_exists(FAILED)),
-            CommandResult::Rejected(Rejection::CollectionMissing) => Err(ApiError::not_found()),
-            CommandResult::Rejected(Rejection::MigrationTooLarge {
-                records,
-                records_max,
-            }) => Err(migration_too_large(records, records_max)),
-            CommandResult::Rejected(rejection) => {
-                match collection_checks::index_rejection(&updated, &rejection, FAILED) {
-                    Some(error) => Err(error.into()),
-                    None => {
-                        tracing::debug!(?rejection, "collection changed concurrently; retrying");
-                        Ok(Settled::Replan)
+    let outcome = app
+        .propose_planned(
+            "The collection changed concurrently; retry.",
+            move || async move {
+                let app = app_ref;
+                let current = app
+                    .collection(id_or_name)?
+                    .ok_or_else(ApiError::not_found)?;
+                let updated = collection_schema::patched_collection(
+                    &current.collection,
+                    body,
+                    &time::now_string(),
+                    &collection_exists(app),
+                )?;
+                if updated.name.to_lowercase() != current.collection.name.to_lowercase()
+                    && app.collection(&updated.name)?.is_some()
+                {
+                    return Err(name_exists(FAILED));
+                }
+                collection_checks::check(app, &updated, FAILED)?;
+                let command = idempotency::keep_answer(
+                    keyed,
+                    Command::PutCollection {
+                        collection: encode(&updated)?,
+                        expect: CollectionExpect::Version(current.version),
+                    },
+                    StatusCode::OK,
+                    Some(&collection_for_api(&updated)),
+                )?;
+                Ok((command, updated))
+            },
+            |updated, outcome| match outcome.result {
+                CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+                    idempotency::settle_key_used(app_ref, keyed)
+                }
+                CommandResult::Applied { .. } => Ok(Settled::Done(with_index(
+                    Json(collection_for_api(&updated)).into_response(),
+                    outcome.index,
+                ))),
+                CommandResult::Rejected(Rejection::CollectionNameTaken) => Err(name_exists(FAILED)),
+                CommandResult::Rejected(Rejection::CollectionMissing) => Err(ApiError::not_found()),
+                CommandResult::Rejected(Rejection::MigrationTooLarge {
+                    records,
+                    records_max,
+                }) => Err(migration_too_large(records, records_max)),
+                CommandResult::Rejected(rejection) => {
+                    match collection_checks::index_rejection(&updated, &rejection, FAILED) {
+                        Some(error) => Err(error.into()),
+                        None => {
+                            tracing::debug!(
+                                ?rejection,
+                                "collection changed concurrently; retrying"
+                            );
+                            Ok(Settled::Replan)
+                        }
                     }
                 }
-            }
-        },
-    )
-    .await
+            },
+        )
+        .await;
+    idempotency::or_replay(&app, keyed, outcome).await
 }
 
 pub async fn delete(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
-    let current = managed_collection(&app, &headers, &id_or_name).await?;
-    if current.collection.system {
-        let mut data = FieldErrors::new();
-        data.insert(
-            "id".into(),
-            field_error(
-                ValidationCode::SystemCollection,
-                "System collections cannot be deleted.",
-                None,
-            ),
-        );
-        return Err(ApiError::validation("Failed to delete collection.", data));
+    superuser_request(&app, &headers).await?;
+    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &[])?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
     }
-    let referencing = app.collections()?.into_iter().find(|other| {
-        other.collection.id != current.collection.id
-            && other.collection.fields.iter().any(|field| {
-                matches!(&field.kind, FieldKind::Relation { collection_id, .. }
+    let outcome = async {
+        let current = managed_collection(&app, &headers, &id_or_name).await?;
+        if current.collection.system {
+            let mut data = FieldErrors::new();
+            data.insert(
+                "id".into(),
+                field_error(
+                    ValidationCode::SystemCollection,
+                    "System collections cannot be deleted.",
+                    None,
+                ),
+            );
+            return Err(ApiError::validation("Failed to delete collection.", data));
+        }
+        let referencing = app.collections()?.into_iter().find(|other| {
+            other.collection.id != current.collection.id
+                && other.collection.fields.iter().any(|field| {
+                    matches!(&field.kind, FieldKind::Relation { collection_id, .. }
                     if *collection_id == current.collection.id)
-            })
-    });
-    if let Some(other) = referencing {
-        return Err(ApiError::bad_request(format!(
-            "Failed to delete collection probably due to existing reference in {}.",
-            other.collection.name
-        )));
+                })
+        });
+        if let Some(other) = referencing {
+            return Err(ApiError::bad_request(format!(
+                "Failed to delete collection probably due to existing reference in {}.",
+                other.collection.name
+            )));
+        }
+        apply_to_collection(
+            &app,
+            keyed.as_ref(),
+            Command::DeleteCollection {
+                collection_id: current.collection.id.clone(),
+            },
+        )
+        .await
     }
-    apply_to_collection(
-        &app,
-        Command::DeleteCollection {
-            collection_id: current.collection.id.clone(),
-        },
-    )
-    .await
+    .await;
+    idempotency::or_replay(&app, keyed.as_ref(), outcome).await
 }
 
 /// `DELETE /api/collections/{c}/truncate`: delete every record, keep the collection.
 pub async fn truncate(
     State(app): State<App>,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
+    superuser_request(&app, &headers).await?;
+    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &[])?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = async {
     let current = managed_collection(&app, &headers, &id_or_name).await?;
     if current.collection.name == superusers::SUPERUSERS_NAME {
         // PocketBase keeps at least one superuser, so it refuses this with these words.
@@ -236,11 +311,15 @@ pub async fn truncate(
     }
     apply_to_collection(
         &app,
+        keyed.as_ref(),
         Command::TruncateCollection {
             collection_id: current.collection.id.clone(),
         },
     )
     .await
+    }
+    .await;
+    idempotency::or_replay(&app, keyed.as_ref(), outcome).await
 }
 
 /// The collection a superuser-only request names, read once the requested freshness is
@@ -254,10 +333,29 @@ async fn managed_collection(
     app.collection(id_or_name)?.ok_or_else(ApiError::not_found)
 }
 
-/// Propose a command on a whole collection: 204 once applied here, 404 if it is gone.
-async fn apply_to_collection(app: &App, command: Command) -> Result<Response, ApiError> {
+/// Propose a command on a whole collection (once, under its key if keyed): 204 once
+/// applied here, 404 if it is gone.
+async fn apply_to_collection(
+    app: &App,
+    keyed: Option<&IdempotentWrite>,
+    command: Command,
+) -> Result<Response, ApiError> {
+    let command = idempotency::keep_answer::<serde_json::Value>(
+        keyed,
+        command,
+        StatusCode::NO_CONTENT,
+        None,
+    )?;
     let outcome = app.propose(command).await?;
     match outcome.result {
+        CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+            match idempotency::settle_key_used(app, keyed)? {
+                Settled::Done(response) => Ok(response),
+                Settled::Replan => Err(ApiError::from(ServiceError::unavailable(
+                    "The Idempotency-Key changed state during the write; retry.",
+                ))),
+            }
+        }
         CommandResult::Applied { .. } => Ok(with_index(
             StatusCode::NO_CONTENT.into_response(),
             outcome.index,

@@ -2,13 +2,17 @@
 //! replayed answer (the first answer's status and body, its entry's index, and
 //! `Idempotent-Replayed: true`), and the refusal of a key reused for another request.
 
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::HEADER_INDEX;
 use edgebase_model::fields::file::Uploads;
+use edgebase_service::app::App;
 use edgebase_service::caller::Caller;
-use edgebase_service::idempotency::{IdempotentWrite, ANSWER_NOT_KEPT};
+use edgebase_service::idempotency::{IdempotentWrite, Prior, ANSWER_NOT_KEPT};
+use edgebase_service::{ServiceError, Settled};
 use edgebase_storage::idempotency::IdempotencyEntry;
+use edgebase_storage::Command;
+use serde::Serialize;
 
 use crate::error::ApiError;
 
@@ -28,6 +32,122 @@ pub fn keyed_write(
     };
     let key = value.to_str().unwrap_or_default();
     Ok(Some(IdempotentWrite::new(caller, key, parts)?))
+}
+
+/// The key of a superuser's write with a plain body (collections, settings), fingerprinted
+/// by method, path and query, and body.
+pub fn keyed_admin_write(
+    app: &App,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    body: &[u8],
+) -> Result<Option<IdempotentWrite>, ApiError> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let key = value.to_str().unwrap_or_default();
+    let principal = crate::identity::principal(app, headers)?;
+    let path = uri
+        .path_and_query()
+        .map_or(uri.path(), |path| path.as_str());
+    let parts: [&[u8]; 3] = [method.as_str().as_bytes(), path.as_bytes(), body];
+    Ok(Some(IdempotentWrite::for_principal(
+        &principal, key, &parts,
+    )?))
+}
+
+/// Before planning a keyed write: its first answer again when this request applied, the
+/// refusal when the key was used for another; `None` when the write should go ahead.
+pub fn replay_prior(
+    app: &App,
+    keyed: Option<&IdempotentWrite>,
+) -> Result<Option<Response>, ApiError> {
+    let Some(keyed) = keyed else {
+        return Ok(None);
+    };
+    match keyed.prior(app)? {
+        Prior::Unused => Ok(None),
+        Prior::Applied(entry) => replayed(&entry, entry.answer.body.clone()).map(Some),
+        Prior::OtherRequest => Err(reused()),
+    }
+}
+
+/// `command` to apply once under `keyed` (as it is without a key), keeping the answer it
+/// will give: `status` and `answer` as JSON (none for a 204).
+pub fn keep_answer<T: Serialize>(
+    keyed: Option<&IdempotentWrite>,
+    command: Command,
+    status: StatusCode,
+    answer: Option<&T>,
+) -> Result<Command, ApiError> {
+    let Some(keyed) = keyed else {
+        return Ok(command);
+    };
+    let body = match answer {
+        Some(answer) => serde_json::to_vec(answer)
+            .map_err(|error| ServiceError::internal_from("encode an answer", error))?,
+        None => Vec::new(),
+    };
+    Ok(keyed.wrap(command, status.as_u16(), body))
+}
+
+/// A keyed write rejected because another attempt with its key applied first: that
+/// attempt's answer (or a new plan, if the key turns out free after all).
+pub fn settle_key_used(
+    app: &App,
+    keyed: Option<&IdempotentWrite>,
+) -> Result<Settled<Response>, ApiError> {
+    let keyed = keyed
+        .ok_or_else(|| ApiError::from(ServiceError::internal("an unkeyed write met a key")))?;
+    match keyed.prior(app)? {
+        Prior::Applied(entry) => Ok(Settled::Done(replayed(&entry, entry.answer.body.clone())?)),
+        Prior::OtherRequest => Err(reused()),
+        Prior::Unused => Ok(Settled::Replan),
+    }
+}
+
+/// A keyed write refused (4xx) on this node's state: the key may have been used by an
+/// attempt that applied where this node has not caught up yet (a retry after a lost answer
+/// lands on a lagging node and finds, say, the record it created). Look again after a read
+/// barrier: the entry of the attempt that applied, if one did; the refusal of a key used for
+/// another request; `None` when the refusal stands.
+pub async fn applied_after_all(
+    app: &App,
+    keyed: Option<&IdempotentWrite>,
+    refusal: &ApiError,
+) -> Result<Option<IdempotencyEntry>, ApiError> {
+    let Some(keyed) = keyed else {
+        return Ok(None);
+    };
+    if !refusal.status.is_client_error() || refusal.status == StatusCode::UNPROCESSABLE_ENTITY {
+        return Ok(None);
+    }
+    app.consensus()
+        .linearizable_barrier()
+        .await
+        .map_err(ServiceError::from)?;
+    match keyed.prior(app)? {
+        Prior::Applied(entry) => Ok(Some(entry)),
+        Prior::OtherRequest => Err(reused()),
+        Prior::Unused => Ok(None),
+    }
+}
+
+/// `outcome`, unless it is a refusal of a keyed write whose key an earlier attempt used:
+/// then that attempt's answer (see [`applied_after_all`]).
+pub async fn or_replay(
+    app: &App,
+    keyed: Option<&IdempotentWrite>,
+    outcome: Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    match outcome {
+        Err(refusal) => match applied_after_all(app, keyed, &refusal).await? {
+            Some(entry) => replayed(&entry, entry.answer.body.clone()),
+            None => Err(refusal),
+        },
+        answered => answered,
+    }
 }
 
 /// What identifies a request's uploads in its fingerprint: field, original name and content

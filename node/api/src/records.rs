@@ -226,79 +226,90 @@ pub(crate) async fn write(
     };
     let planner = &planner;
     let data = &body.data;
-    app.propose_planned(
-        "The record changed concurrently too many times; retry.",
-        move || async move {
-            let planned: Planned = match kind {
-                WriteKind::Create => planner.create(loaded, data).await?,
-                WriteKind::Update(id) => planner.update(loaded, id, data).await?,
-                WriteKind::Delete(id) => planner.delete(loaded, id).await?,
-            };
-            // Only a write whose files a majority of voters hold may be proposed.
-            files::replicate_uploads(app, &planned, planner.uploads).await?;
-            let command = match keyed {
-                None => planned.command(),
-                Some(keyed) => {
-                    let (status, body) = match &planned.answer {
-                        Answer::NoContent => (StatusCode::NO_CONTENT, Vec::new()),
-                        Answer::Record(record) => (
-                            StatusCode::OK,
-                            serde_json::to_vec(record).map_err(|error| {
-                                ApiError::from(ServiceError::internal_from(
-                                    "encode an answer",
-                                    error,
-                                ))
-                            })?,
-                        ),
-                    };
-                    keyed.wrap(planned.command(), status.as_u16(), body)
-                }
-            };
-            Ok::<_, ApiError>((command, planned))
-        },
-        |planned, outcome| match outcome.result {
-            // Another attempt with this key applied first: its answer is here now.
-            CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
-                let keyed = keyed.ok_or_else(|| {
-                    ApiError::from(ServiceError::internal("an unkeyed write met a key"))
-                })?;
-                match keyed.prior(app)? {
-                    Prior::Applied(entry) => {
-                        Ok(Settled::Done(replay(app, caller, uri, loaded, &entry)?))
-                    }
-                    Prior::OtherRequest => Err(idempotency::reused()),
-                    Prior::Unused => Ok(Settled::Replan),
-                }
-            }
-            CommandResult::Applied { .. } => {
-                let response = match planned.answer {
-                    Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
-                    Answer::Record(record) => {
-                        let mut record = [record];
-                        if let Some(expand) = expand_param(uri) {
-                            Expander::new(app, caller).expand(
-                                &loaded.collection,
-                                &mut record,
-                                &expand,
-                            )?;
-                        }
-                        let [record] = record;
-                        // The record's version is the index of the entry that wrote it.
-                        with_etag(Json(record).into_response(), outcome.index)
+    let outcome = app
+        .propose_planned(
+            "The record changed concurrently too many times; retry.",
+            move || async move {
+                let planned: Planned = match kind {
+                    WriteKind::Create => planner.create(loaded, data).await?,
+                    WriteKind::Update(id) => planner.update(loaded, id, data).await?,
+                    WriteKind::Delete(id) => planner.delete(loaded, id).await?,
+                };
+                // Only a write whose files a majority of voters hold may be proposed.
+                files::replicate_uploads(app, &planned, planner.uploads).await?;
+                let command = match keyed {
+                    None => planned.command(),
+                    Some(keyed) => {
+                        let (status, body) = match &planned.answer {
+                            Answer::NoContent => (StatusCode::NO_CONTENT, Vec::new()),
+                            Answer::Record(record) => (
+                                StatusCode::OK,
+                                serde_json::to_vec(record).map_err(|error| {
+                                    ApiError::from(ServiceError::internal_from(
+                                        "encode an answer",
+                                        error,
+                                    ))
+                                })?,
+                            ),
+                        };
+                        keyed.wrap(planned.command(), status.as_u16(), body)
                     }
                 };
-                Ok(Settled::Done(with_index(response, outcome.index)))
-            }
-            CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
-                Verdict::Failed(error) => Err(error.into()),
-                Verdict::Stale => {
-                    tracing::debug!(?rejection, "a record changed concurrently; planning again");
-                    Ok(Settled::Replan)
-                }
+                Ok::<_, ApiError>((command, planned))
             },
+            |planned, outcome| match outcome.result {
+                // Another attempt with this key applied first: its answer is here now.
+                CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+                    let keyed = keyed.ok_or_else(|| {
+                        ApiError::from(ServiceError::internal("an unkeyed write met a key"))
+                    })?;
+                    match keyed.prior(app)? {
+                        Prior::Applied(entry) => {
+                            Ok(Settled::Done(replay(app, caller, uri, loaded, &entry)?))
+                        }
+                        Prior::OtherRequest => Err(idempotency::reused()),
+                        Prior::Unused => Ok(Settled::Replan),
+                    }
+                }
+                CommandResult::Applied { .. } => {
+                    let response = match planned.answer {
+                        Answer::NoContent => StatusCode::NO_CONTENT.into_response(),
+                        Answer::Record(record) => {
+                            let mut record = [record];
+                            if let Some(expand) = expand_param(uri) {
+                                Expander::new(app, caller).expand(
+                                    &loaded.collection,
+                                    &mut record,
+                                    &expand,
+                                )?;
+                            }
+                            let [record] = record;
+                            // The record's version is the index of the entry that wrote it.
+                            with_etag(Json(record).into_response(), outcome.index)
+                        }
+                    };
+                    Ok(Settled::Done(with_index(response, outcome.index)))
+                }
+                CommandResult::Rejected(rejection) => match planned.verdict(&rejection) {
+                    Verdict::Failed(error) => Err(error.into()),
+                    Verdict::Stale => {
+                        tracing::debug!(
+                            ?rejection,
+                            "a record changed concurrently; planning again"
+                        );
+                        Ok(Settled::Replan)
+                    }
+                },
+            },
+        )
+        .await;
+    match outcome {
+        Err(refusal) => match idempotency::applied_after_all(app, keyed, &refusal).await? {
+            Some(entry) => replay(app, caller, uri, loaded, &entry),
+            None => Err(refusal),
         },
-    )
-    .await
+        answered => answered,
+    }
 }
 
 pub async fn create(

@@ -46,6 +46,16 @@ impl IdempotentWrite {
     /// (method, path and query, body...; each hashed with its length, so parts cannot run
     /// into each other). A key must be 1 to 255 visible ASCII characters.
     pub fn new(caller: &Caller, key: &str, parts: &[&[u8]]) -> Result<Self, ServiceError> {
+        IdempotentWrite::for_principal(caller.principal(), key, parts)
+    }
+
+    /// Like [`IdempotentWrite::new`], for a request whose caller is known only by its
+    /// principal (superuser endpoints).
+    pub fn for_principal(
+        principal: &Principal,
+        key: &str,
+        parts: &[&[u8]],
+    ) -> Result<Self, ServiceError> {
         let valid = !key.is_empty()
             && key.len() <= IDEMPOTENCY_KEY_CHARS_MAX
             && key.bytes().all(|byte| byte.is_ascii_graphic());
@@ -60,7 +70,7 @@ impl IdempotentWrite {
             hasher.update(part);
         }
         Ok(IdempotentWrite {
-            scope: scope_of(caller.principal()),
+            scope: scope_of(principal),
             key: key.to_string(),
             fingerprint: hasher.finalize().into(),
         })
