@@ -3,4 +3,5 @@
 
 pub mod boot;
 pub mod cli;
+pub mod fault_injection;
 pub mod serve;

@@ -18,6 +18,10 @@ use crate::cli::ServeArgs;
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     api::panic::log_panics_with_tracing();
+    if args.fault_injection {
+        crate::fault_injection::toggle_slow_disk_on_sigusr1()
+            .context("listen for SIGUSR1 (--fault-injection)")?;
+    }
     let listener = tokio::net::TcpListener::bind(args.http)
         .await
         .with_context(|| format!("listen on {}", args.http))?;

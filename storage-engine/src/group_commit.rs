@@ -76,6 +76,9 @@ fn run(db: &DB, receiver: &Receiver<SyncDone>, syncs: &AtomicU64) {
                 Err(TryRecvError::Empty | TryRecvError::Disconnected) => break,
             }
         }
+        if let Some(delay) = crate::sync_fault::wal_sync_delay() {
+            std::thread::sleep(delay);
+        }
         let result = db.flush_wal(true);
         syncs.fetch_add(1, Ordering::Relaxed);
         if let Err(error) = &result {

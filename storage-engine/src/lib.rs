@@ -33,6 +33,7 @@ mod state_machine;
 mod state_reader;
 mod store;
 mod stored;
+pub mod sync_fault;
 
 pub use apply_limits::MIGRATION_RECORDS_MAX;
 pub use change_feed::{AppliedChanges, ChangeAction, ChangeListener, RecordChange};

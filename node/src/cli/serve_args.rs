@@ -66,6 +66,11 @@ pub struct ServeArgs {
     #[arg(long, hide = true)]
     #[serde(skip)]
     pub planted_bug_stale_reads: bool,
+    /// Test only: SIGUSR1 toggles a slow disk (a delay before every WAL sync), for the
+    /// nemesis suite. Hidden, never saved with the node's flags.
+    #[arg(long, hide = true)]
+    #[serde(skip)]
+    pub fault_injection: bool,
     #[command(flatten)]
     #[serde(default)]
     pub blobs: BlobArgs,
@@ -211,6 +216,7 @@ impl ServeArgs {
             http_edge: HttpEdgeArgs::default(),
             request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
             planted_bug_stale_reads: false,
+            fault_injection: false,
             blobs: BlobArgs::default(),
             realtime: RealtimeArgs::default(),
         }

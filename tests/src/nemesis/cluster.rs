@@ -33,7 +33,11 @@ impl NemesisCluster {
     /// make the two collections the workload uses.
     pub async fn start(state_dir: &Path, planted_bug: bool) -> anyhow::Result<NemesisCluster> {
         let mut regions = Regions::up(state_dir, Some(TOPOLOGY)).await?;
-        let mut node_args = vec!["--snapshot-threshold", SNAPSHOT_THRESHOLD];
+        let mut node_args = vec![
+            "--snapshot-threshold",
+            SNAPSHOT_THRESHOLD,
+            "--fault-injection",
+        ];
         if planted_bug {
             node_args.push("--planted-bug-stale-reads");
         }

@@ -46,6 +46,11 @@ pub enum FaultKind {
     KillDuringCatchUp,
     /// Pause a follower and cut the leader off: no majority anywhere until heal.
     PauseFollowerIsolateLeader,
+    /// The leader's disk turns slow: 200 ms before every WAL sync (`--fault-injection`,
+    /// SIGUSR1 on and off).
+    SlowDiskLeader,
+    /// A follower voter's disk turns slow.
+    SlowDiskFollower,
 }
 
 impl FaultKind {
@@ -65,6 +70,8 @@ impl FaultKind {
         FaultKind::ReplaceMemberUnderPartition,
         FaultKind::KillDuringCatchUp,
         FaultKind::PauseFollowerIsolateLeader,
+        FaultKind::SlowDiskLeader,
+        FaultKind::SlowDiskFollower,
     ];
 
     pub fn name(self) -> &'static str {
@@ -84,6 +91,8 @@ impl FaultKind {
             FaultKind::ReplaceMemberUnderPartition => "replace-member-under-partition",
             FaultKind::KillDuringCatchUp => "kill-during-catch-up",
             FaultKind::PauseFollowerIsolateLeader => "pause-follower-isolate-leader",
+            FaultKind::SlowDiskLeader => "slow-disk-leader",
+            FaultKind::SlowDiskFollower => "slow-disk-follower",
         }
     }
 
@@ -132,6 +141,8 @@ struct Damage {
     paused: BTreeSet<String>,
     /// Removed from the cluster and wiped: they join again as learners and are promoted.
     wiped: BTreeSet<String>,
+    /// Slow disks on (SIGUSR1 again turns one off).
+    slow_disks: BTreeSet<String>,
     network: bool,
 }
 
@@ -189,6 +200,9 @@ async fn heal(cluster: &NemesisCluster, damage: &mut Damage) -> anyhow::Result<(
     }
     for name in std::mem::take(&mut damage.paused) {
         cluster.regions.signal(&name, "CONT").await?;
+    }
+    for name in std::mem::take(&mut damage.slow_disks) {
+        cluster.regions.signal(&name, "USR1").await?;
     }
     for name in std::mem::take(&mut damage.killed) {
         cluster.regions.restart(&name, false, None).await?;
@@ -340,6 +354,17 @@ async fn inject(
                 "{follower} killed again {} ms after its restart",
                 catching_up.as_millis()
             )
+        }
+        FaultKind::SlowDiskLeader | FaultKind::SlowDiskFollower => {
+            let victim = if kind == FaultKind::SlowDiskLeader {
+                &leader
+            } else {
+                &follower
+            };
+            regions.signal(victim, "USR1").await?;
+            damage.slow_disks.insert(victim.clone());
+            tokio::time::sleep(hold).await;
+            victim.clone()
         }
         FaultKind::PauseFollowerIsolateLeader => {
             regions.signal(&follower, "STOP").await?;
