@@ -10,7 +10,9 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
-use edgebase_tests::{free_addr, run_test, seeded_rng, wait_until, Cluster, NODE_START_TIMEOUT};
+use edgebase_tests::{
+    free_addr, run_test, seeded_rng, wait_until, Cluster, RawBody, RawClient, NODE_START_TIMEOUT,
+};
 use rand::seq::SliceRandom;
 use regex::Regex;
 use reqwest::Method;
@@ -278,8 +280,15 @@ async fn mail_flows_work_across_the_cluster() {
             );
         }
         let body = json!({"token": reset, "password": "second-pass-2", "passwordConfirm": "second-pass-2"});
-        let confirmed = calls.post(&a, "/api/collections/users/confirm-password-reset", None, body.clone()).await?;
-        ensure!(confirmed.status == 204, "confirm reset: {}", confirmed.body);
+        // Confirmed with an Idempotency-Key: a retry with the key at another node (its
+        // answer lost, say) answers 204 again instead of "invalid token".
+        let keyed = [("Idempotency-Key", "confirm-reset-1".to_string())];
+        let path = "/api/collections/users/confirm-password-reset";
+        let confirmed = RawClient::new(&a)?.send("POST", path, None, RawBody::Json(body.clone()), &keyed).await?;
+        ensure!(confirmed.status == 204, "confirm reset: {}", confirmed.text);
+        let retried = RawClient::new(&b)?.send("POST", path, None, RawBody::Json(body.clone()), &keyed).await?;
+        let replayed = retried.headers.get("idempotent-replayed").and_then(|value| value.to_str().ok());
+        ensure!(retried.status == 204 && replayed == Some("true"), "the keyed confirm again: {} {}", retried.status, retried.text);
         let refresh = calls.post(&b, "/api/collections/users/auth-refresh", Some(&old_token), json!({})).await?;
         ensure!(refresh.status == 401, "the old token refreshed after the reset: {}", refresh.body);
         // The email lookup is exact, as PocketBase's: another case finds no one (and the

@@ -22,7 +22,6 @@ use edgebase_service::collection_checks;
 use edgebase_service::collections::{collection_exists, encode};
 use edgebase_service::idempotency::IdempotentWrite;
 use edgebase_service::superusers;
-use edgebase_service::ServiceError;
 
 /// A collection as the API shows it: secrets stay inside.
 pub fn collection_for_api(collection: &Collection) -> Value {
@@ -97,7 +96,7 @@ pub async fn create(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &body)?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
     if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
         return Ok(replayed);
     }
@@ -131,13 +130,7 @@ async fn create_collection(
     let outcome = app.propose(command).await?;
     match outcome.result {
         CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
-            match idempotency::settle_key_used(app, keyed)? {
-                Settled::Done(response) => Ok(response),
-                // The key was free after all (it expired in between): a retry will do.
-                Settled::Replan => Err(ApiError::from(ServiceError::unavailable(
-                    "The Idempotency-Key changed state during the write; retry.",
-                ))),
-            }
+            idempotency::answer_of_key(app, keyed)
         }
         CommandResult::Applied { .. } => Ok(with_index(
             Json(collection_for_api(&collection)).into_response(),
@@ -167,7 +160,7 @@ pub async fn update(
     Body(body): Body,
 ) -> Result<Response, ApiError> {
     const FAILED: &str = "Failed to update collection.";
-    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &body)?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
     if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
         return Ok(replayed);
     }
@@ -244,7 +237,7 @@ pub async fn delete(
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
     superuser_request(&app, &headers).await?;
-    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &[])?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &[])?;
     if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
         return Ok(replayed);
     }
@@ -297,7 +290,7 @@ pub async fn truncate(
     Path(id_or_name): Path<String>,
 ) -> Result<Response, ApiError> {
     superuser_request(&app, &headers).await?;
-    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &[])?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &[])?;
     if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
         return Ok(replayed);
     }
@@ -349,12 +342,7 @@ async fn apply_to_collection(
     let outcome = app.propose(command).await?;
     match outcome.result {
         CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
-            match idempotency::settle_key_used(app, keyed)? {
-                Settled::Done(response) => Ok(response),
-                Settled::Replan => Err(ApiError::from(ServiceError::unavailable(
-                    "The Idempotency-Key changed state during the write; retry.",
-                ))),
-            }
+            idempotency::answer_of_key(app, keyed)
         }
         CommandResult::Applied { .. } => Ok(with_index(
             StatusCode::NO_CONTENT.into_response(),

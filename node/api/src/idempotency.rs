@@ -34,9 +34,9 @@ pub fn keyed_write(
     Ok(Some(IdempotentWrite::new(caller, key, parts)?))
 }
 
-/// The key of a superuser's write with a plain body (collections, settings), fingerprinted
-/// by method, path and query, and body.
-pub fn keyed_admin_write(
+/// The key of a write with a plain body (collections, settings, auth flows), fingerprinted
+/// by method, path and query, and body, in the scope of whoever sends it.
+pub fn keyed_plain_write(
     app: &App,
     headers: &HeaderMap,
     method: &Method,
@@ -147,6 +147,18 @@ pub async fn or_replay(
             None => Err(refusal),
         },
         answered => answered,
+    }
+}
+
+/// The answer of a keyed write whose own attempt was rejected because another attempt with
+/// the key applied first: that attempt's answer.
+pub fn answer_of_key(app: &App, keyed: Option<&IdempotentWrite>) -> Result<Response, ApiError> {
+    match settle_key_used(app, keyed)? {
+        Settled::Done(response) => Ok(response),
+        // The key was free after all (it expired in between): a retry will do.
+        Settled::Replan => Err(ApiError::from(ServiceError::unavailable(
+            "The Idempotency-Key changed state during the write; retry.",
+        ))),
     }
 }
 

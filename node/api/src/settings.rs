@@ -27,7 +27,7 @@ pub async fn update(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let keyed = idempotency::keyed_admin_write(&app, &headers, &method, &uri, &body)?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
     if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
         return Ok(replayed);
     }

@@ -12,6 +12,7 @@ use serde_json::json;
 
 use crate::app::{App, LoadedCollection, Settled};
 use crate::error::{field_error, FieldErrors, ServiceError};
+use crate::idempotency::IdempotentWrite;
 use crate::mail::template::record_placeholders;
 use crate::mail::{render, Mail, Placeholders};
 use crate::record_writes::decode;
@@ -245,6 +246,8 @@ pub fn queue_tracked_template_mail(
 pub enum SaveError {
     /// Another record holds a unique value (the email, for instance).
     Unique,
+    /// Another attempt with the write's `Idempotency-Key` applied first.
+    KeyUsed,
     Api(ServiceError),
 }
 
@@ -254,13 +257,18 @@ impl From<ServiceError> for SaveError {
     }
 }
 
+/// The status a keyed save keeps as its answer.
+const NO_CONTENT: u16 = 204;
+
 /// Apply `change` to the stored record and write it through consensus, conditioned on the
 /// version it read; a record changed meanwhile is read again (bounded attempts). The
-/// `updated` autodate fields move to now. Returns the saved document.
+/// `updated` autodate fields move to now. Returns the saved document. A keyed save applies
+/// once for its key and keeps a 204 as its answer.
 pub async fn save_record(
     app: &App,
     loaded: &LoadedCollection,
     record_id: &str,
+    keyed: Option<&IdempotentWrite>,
     change: impl Fn(&mut Document),
 ) -> Result<Document, SaveError> {
     let change = &change;
@@ -291,11 +299,18 @@ pub async fn save_record(
                 doc_json,
                 expect: RecordExpect::Version(stored.version),
             };
+            let command = match keyed {
+                Some(keyed) => keyed.wrap(command, NO_CONTENT, Vec::new()),
+                None => command,
+            };
             Ok::<_, SaveError>((command, doc))
         },
         |doc, outcome| match outcome.result {
             CommandResult::Applied { .. } => Ok(Settled::Done(doc)),
             CommandResult::Rejected(Rejection::UniqueViolation { .. }) => Err(SaveError::Unique),
+            CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+                Err(SaveError::KeyUsed)
+            }
             CommandResult::Rejected(rejection) => {
                 tracing::debug!(?rejection, "auth record changed meanwhile, retrying");
                 Ok(Settled::Replan)

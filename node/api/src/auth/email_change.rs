@@ -4,7 +4,10 @@
 //! `tokenKey` (old auth tokens fail on every node, as in PocketBase).
 
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use edgebase_service::idempotency::IdempotentWrite;
+
+use crate::idempotency;
 use axum::response::{IntoResponse, Response};
 use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
@@ -128,12 +131,30 @@ pub async fn request_email_change(
 pub async fn confirm_email_change(
     State(app): State<App>,
     _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = confirm_email_change_once(&app, &collection, &body, keyed.as_ref()).await;
+    idempotency::or_replay(&app, keyed.as_ref(), outcome).await
+}
+
+/// The confirmation itself (its key, if any, checked already).
+async fn confirm_email_change_once(
+    app: &App,
+    collection: &str,
+    body: &[u8],
+    keyed: Option<&IdempotentWrite>,
+) -> Result<Response, ApiError> {
+    let loaded = auth_collection(app, collection)?;
     superusers_refused(&loaded.collection.name)?;
-    let input = json_object(&body).map_err(|_| loading_error())?;
+    let input = json_object(body).map_err(|_| loading_error())?;
     let (token, given_password) = (body_text(&input, "token"), body_text(&input, "password"));
     let mut errors = FieldErrors::new();
     let mut found = None;
@@ -157,12 +178,12 @@ pub async fn confirm_email_change(
                 ),
             );
         } else {
-            match find_by_token(&app, &token, RecordTokenKind::EmailChange)? {
+            match find_by_token(app, &token, RecordTokenKind::EmailChange)? {
                 None => errors.extend(invalid_token().data),
                 Some((other, _, _)) if other.collection.id != loaded.collection.id => {
                     errors.extend(other_collection_token().data)
                 }
-                Some((_, doc, _)) if find_by_email(&app, &loaded, &new_email)?.is_some() => {
+                Some((_, doc, _)) if find_by_email(app, &loaded, &new_email)?.is_some() => {
                     let _ = doc;
                     errors.insert(
                         "token".into(),
@@ -221,7 +242,7 @@ pub async fn confirm_email_change(
     // As PocketBase: a new email comes with a new tokenKey, so every token issued for the
     // old address (auth tokens and this very confirmation) stops working everywhere.
     let token_key = ids::new_secret(superusers::TOKEN_KEY_LENGTH);
-    let saved = save_record(&app, &loaded, &record_id, |doc| {
+    let saved = save_record(app, &loaded, &record_id, keyed, |doc| {
         doc.insert("email".into(), json!(new_email));
         doc.insert("verified".into(), Value::Bool(true));
         doc.insert("tokenKey".into(), json!(token_key));
@@ -229,6 +250,7 @@ pub async fn confirm_email_change(
     .await;
     match saved {
         Ok(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        Err(SaveError::KeyUsed) => idempotency::answer_of_key(app, keyed),
         Err(SaveError::Api(error)) => Err(error.into()),
         Err(SaveError::Unique) => Err(ApiError::bad_request("Failed to confirm email change.")),
     }

@@ -273,7 +273,7 @@ pub async fn auth_with_otp(sign_in: SignIn, Body(body): Body) -> Result<Response
         && text(&doc, "email") == sent_to
     {
         let record_id = text(&doc, "id");
-        match save_record(&app, &loaded, &record_id, |doc| {
+        match save_record(&app, &loaded, &record_id, None, |doc| {
             doc.insert("verified".into(), Value::Bool(true));
         })
         .await

@@ -4,7 +4,10 @@
 //! stop working on every node.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use edgebase_service::idempotency::IdempotentWrite;
+
+use crate::idempotency;
 use axum::response::{IntoResponse, Response};
 use edgebase_client::wire::FieldKind;
 use edgebase_model::auth_config::MailTemplate;
@@ -98,11 +101,29 @@ fn password_field_error(loaded: &LoadedCollection, new_password: &str) -> Option
 pub async fn confirm_password_reset(
     State(app): State<App>,
     _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
-    let input = json_object(&body).map_err(|_| loading_error())?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = confirm_password_reset_once(&app, &collection, &body, keyed.as_ref()).await;
+    idempotency::or_replay(&app, keyed.as_ref(), outcome).await
+}
+
+/// The confirmation itself (its key, if any, checked already).
+async fn confirm_password_reset_once(
+    app: &App,
+    collection: &str,
+    body: &[u8],
+    keyed: Option<&IdempotentWrite>,
+) -> Result<Response, ApiError> {
+    let loaded = auth_collection(app, collection)?;
+    let input = json_object(body).map_err(|_| loading_error())?;
     let (token, new_password, confirm) = (
         body_text(&input, "token"),
         body_text(&input, "password"),
@@ -116,7 +137,7 @@ pub async fn confirm_password_reset(
             field_error(ValidationCode::Required, "Cannot be blank.", None),
         );
     } else {
-        match find_by_token(&app, &token, RecordTokenKind::PasswordReset)? {
+        match find_by_token(app, &token, RecordTokenKind::PasswordReset)? {
             None => {
                 errors.extend(invalid_token().data);
             }
@@ -172,7 +193,7 @@ pub async fn confirm_password_reset(
         })?;
     let record_id = text(&doc, "id");
     let token_key = ids::new_secret(superusers::TOKEN_KEY_LENGTH);
-    let saved = save_record(&app, &loaded, &record_id, |doc| {
+    let saved = save_record(app, &loaded, &record_id, keyed, |doc| {
         doc.insert("password".into(), json!(hash));
         doc.insert("tokenKey".into(), json!(token_key));
         // The reset proved the mailbox: verified, unless the email changed meanwhile.
@@ -192,6 +213,7 @@ pub async fn confirm_password_reset(
             ));
             Ok(StatusCode::NO_CONTENT.into_response())
         }
+        Err(SaveError::KeyUsed) => idempotency::answer_of_key(app, keyed),
         Err(SaveError::Api(error)) => Err(error.into()),
         Err(SaveError::Unique) => Err(ApiError::bad_request("Failed to set new password.")),
     }

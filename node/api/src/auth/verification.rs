@@ -3,7 +3,10 @@
 //! token to an unverified record; the confirmation marks the record verified.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use edgebase_service::idempotency::IdempotentWrite;
+
+use crate::idempotency;
 use axum::response::{IntoResponse, Response};
 use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
@@ -101,16 +104,34 @@ pub(crate) fn other_collection_token() -> ApiError {
 pub async fn confirm_verification(
     State(app): State<App>,
     _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
-    let loaded = auth_collection(&app, &collection)?;
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = confirm_verification_once(&app, &collection, &body, keyed.as_ref()).await;
+    idempotency::or_replay(&app, keyed.as_ref(), outcome).await
+}
+
+/// The confirmation itself (its key, if any, checked already).
+async fn confirm_verification_once(
+    app: &App,
+    collection: &str,
+    body: &[u8],
+    keyed: Option<&IdempotentWrite>,
+) -> Result<Response, ApiError> {
+    let loaded = auth_collection(app, collection)?;
     if loaded.collection.name == SUPERUSERS_NAME {
         return Err(ApiError::bad_request(
             "All superusers are verified by default.",
         ));
     }
-    let input = json_object(&body).map_err(|_| loading_error())?;
+    let input = json_object(body).map_err(|_| loading_error())?;
     let token = body_text(&input, "token");
     required_token(&token)?;
     let claimed_email = record_token::unverified_claims(&token)
@@ -123,7 +144,7 @@ pub async fn confirm_verification(
         ));
     }
     let Some((token_collection, doc, _)) =
-        find_by_token(&app, &token, RecordTokenKind::Verification)?
+        find_by_token(app, &token, RecordTokenKind::Verification)?
     else {
         return Err(invalid_token());
     };
@@ -152,7 +173,7 @@ pub async fn confirm_verification(
             Some(hash)
         };
         let record_id = text(&doc, "id");
-        let saved = save_record(&app, &loaded, &record_id, |doc| {
+        let saved = save_record(app, &loaded, &record_id, keyed, |doc| {
             doc.insert("verified".into(), json!(true));
             if let Some(hash) = &random_password {
                 doc.insert("password".into(), json!(hash));
@@ -165,6 +186,7 @@ pub async fn confirm_verification(
         .await;
         match saved {
             Ok(_) => {}
+            Err(SaveError::KeyUsed) => return idempotency::answer_of_key(app, keyed),
             Err(SaveError::Api(error)) => return Err(error.into()),
             Err(SaveError::Unique) => {
                 return Err(ApiError::bad_request(
