@@ -329,6 +329,15 @@ async fn mail_flows_work_across_the_cluster() {
         ensure!(requested.status == 200, "request OTP: {}", requested.body);
         let otp_id = text(&requested.body, "otpId")?;
         let mail = sink.wait_mail(new_email, 2).await?;
+        // Keyed, a request retried at another node gets the same code's id and sends no
+        // second mail (the mails counted below would show one).
+        let keyed = [("Idempotency-Key", "request-otp-1".to_string())];
+        let otp_path = "/api/collections/users/request-otp";
+        let first_keyed = RawClient::new(&a)?.send("POST", otp_path, None, RawBody::Json(json!({"email": new_email})), &keyed).await?;
+        ensure!(first_keyed.status == 200, "keyed OTP request: {}", first_keyed.text);
+        sink.wait_mail(new_email, 3).await?;
+        let retried = RawClient::new(&c)?.send("POST", otp_path, None, RawBody::Json(json!({"email": new_email})), &keyed).await?;
+        ensure!(retried.status == 200 && retried.json == first_keyed.json, "the keyed OTP request again: {} {}", retried.text, first_keyed.text);
         let code = find_in_mail(&mail, r"<strong>(\d+)</strong>")?;
         let wrong = calls.post(&c, "/api/collections/users/auth-with-otp", None, json!({"otpId": otp_id, "password": "0"})).await?;
         ensure!(wrong.status == 400, "a wrong code logged in: {}", wrong.body);
@@ -341,7 +350,7 @@ async fn mail_flows_work_across_the_cluster() {
         // Codes are short: a record gets 5 attempts per 3 minutes at a node, then 429.
         let requested = calls.post(&a, "/api/collections/users/request-otp", None, json!({"email": new_email})).await?;
         let otp_id = text(&requested.body, "otpId")?;
-        sink.wait_mail(new_email, 3).await?;
+        sink.wait_mail(new_email, 4).await?;
         for attempt in 1..=6 {
             let expected = if attempt <= 5 { 400 } else { 429 };
             let wrong = calls.post(&a, "/api/collections/users/auth-with-otp", None, json!({"otpId": otp_id, "password": "0"})).await?;
@@ -406,11 +415,12 @@ async fn mail_flows_work_across_the_cluster() {
 
         // Each mail left the cluster once: one verification and one reset for the first
         // address (B's later mails are behind the held-back second reset in its queue), one
-        // change confirmation and two codes for the new one.
+        // change confirmation and three codes for the new one (the keyed request retried
+        // sent one).
         let first_address = sink.mails_to(email)?;
         ensure!(first_address.len() == 2, "mails to {email}: {first_address:?}");
         let second_address = sink.mails_to(new_email)?;
-        ensure!(second_address.len() == 3, "mails to {new_email}: {second_address:?}");
+        ensure!(second_address.len() == 4, "mails to {new_email}: {second_address:?}");
         eprintln!("auth_mail: {} mails received", sink.mails()?.len());
         ensure!(sink.mails_to("nobody@example.com")?.is_empty(), "a mail went to an unknown address");
 

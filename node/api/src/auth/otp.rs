@@ -8,10 +8,10 @@ use edgebase_model::auth_config::MailTemplate;
 use edgebase_model::ValidationCode;
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use edgebase_storage::{Command, CommandResult, RecordExpect};
+use edgebase_storage::{Command, CommandResult, RecordExpect, Rejection};
 use rand::Rng;
 use serde_json::{json, Value};
 
@@ -23,6 +23,7 @@ use crate::auth::verification::{body_text, loading_error, validating_error};
 use crate::consistency::Fresh;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
+use crate::idempotency;
 use edgebase_auth::password;
 use edgebase_model::ids;
 use edgebase_model::record_values::text;
@@ -69,9 +70,18 @@ fn new_code(length: u64) -> String {
 pub async fn request_otp(
     State(app): State<App>,
     _fresh: Fresh,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
     Path(collection): Path<String>,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
+    // Keyed, a retry gets the first code's id again and no second code or mail.
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let keyed = keyed.as_ref();
     let loaded = auth_collection(&app, &collection)?;
     otp_enabled(&loaded)?;
     let input = json_object(&body).map_err(|_| loading_error())?;
@@ -126,17 +136,28 @@ pub async fn request_otp(
         "created": now,
         "updated": now,
     });
-    let outcome = app
-        .propose(Command::PutRecord {
+    let command = idempotency::keep_answer(
+        keyed,
+        Command::PutRecord {
             collection_id: otps.collection.id.clone(),
             record_id: id.clone(),
             doc_json: otp.to_string(),
             expect: RecordExpect::Absent,
-        })
-        .await?;
-    if let CommandResult::Rejected(rejection) = outcome.result {
-        tracing::error!(?rejection, "store OTP");
-        return Err(ApiError::internal());
+        },
+        StatusCode::OK,
+        Some(&json!({ "otpId": id })),
+    )?;
+    let outcome = app.propose(command).await?;
+    match outcome.result {
+        CommandResult::Applied { .. } => {}
+        // An earlier attempt with the key stored a code and sent its mail.
+        CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+            return idempotency::answer_of_key(&app, keyed);
+        }
+        CommandResult::Rejected(rejection) => {
+            tracing::error!(?rejection, "store OTP");
+            return Err(ApiError::internal());
+        }
     }
     let delivered = queue_tracked_template_mail(
         &app,
