@@ -171,6 +171,30 @@ async fn if_match_lets_one_of_racing_writes_win() {
                 "a refused write changed nothing"
             );
 
+            // In a batch, each request's own `headers` may carry If-Match: a stale one fails
+            // the whole batch with the request's 412 inside, and nothing changes.
+            let enabled = http_a
+                .send("PATCH", "/api/settings", Some(token), RawBody::Json(json!({"batch": {"enabled": true}})), &[])
+                .await?;
+            ensure!(enabled.status == 200, "enable batches: {}", enabled.text);
+            let batch = |if_match: String| {
+                json!({"requests": [
+                    {"method": "POST", "url": "/api/collections/docs/records", "body": {"n": 100}},
+                    {"method": "PATCH", "url": path.clone(), "headers": {"If-Match": if_match}, "body": {"n": 101}}
+                ]})
+            };
+            let stale_batch = http_a
+                .send("POST", "/api/batch", Some(token), RawBody::Json(batch(second.clone())), &[])
+                .await?;
+            let inner = stale_batch.json.as_ref().and_then(|j| j.pointer("/data/requests/1/response/status")).and_then(|s| s.as_u64());
+            ensure!(stale_batch.status == 400 && inner == Some(412), "a batch with a stale If-Match: {} {}", stale_batch.status, stale_batch.text);
+            let unchanged = http_a.send("GET", &path, Some(token), RawBody::None, &[]).await?;
+            ensure!(etag(&unchanged)? == etag(&now)?, "a refused batch changed the record");
+            let fresh_batch = http_a
+                .send("POST", "/api/batch", Some(token), RawBody::Json(batch(etag(&now)?)), &[])
+                .await?;
+            ensure!(fresh_batch.status == 200, "a batch with the current If-Match: {} {}", fresh_batch.status, fresh_batch.text);
+
             // Racing conditional updates from one version, through every node at once.
             for round in 0..ROUNDS {
                 let current = http_a

@@ -4,7 +4,7 @@
 //! Off until a superuser enables it in the settings, as in PocketBase.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use edgebase_model::ValidationCode;
@@ -12,6 +12,7 @@ use edgebase_storage::{Command, CommandResult, Rejection};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
+use crate::conditional::if_match;
 use crate::consistency::{with_index, Fresh};
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::files::batch_body::read_batch_body;
@@ -25,6 +26,7 @@ use edgebase_service::error::ServiceError;
 use edgebase_service::expand::Expander;
 use edgebase_service::files;
 use edgebase_service::idempotency::Prior;
+use edgebase_service::precondition::VersionPrecondition;
 use edgebase_service::record_writes::{
     too_many_creates, Answer, Pending, Planned, Planner, Verdict,
 };
@@ -40,6 +42,27 @@ struct BatchRequest {
     url: String,
     #[serde(default)]
     body: Option<Map<String, Value>>,
+    /// The request's own headers (the JS SDK's `headers`); only `If-Match` means anything.
+    #[serde(default)]
+    headers: Option<Map<String, Value>>,
+}
+
+impl BatchRequest {
+    /// The request's `If-Match`, read as a request's own header is (`conditional::if_match`).
+    fn precondition(&self) -> Result<Option<VersionPrecondition>, ApiError> {
+        let mut headers = HeaderMap::new();
+        for (name, value) in self.headers.iter().flatten() {
+            if !name.eq_ignore_ascii_case("if-match") {
+                continue;
+            }
+            let value = value
+                .as_str()
+                .and_then(|text| HeaderValue::from_str(text).ok())
+                .ok_or_else(|| ApiError::bad_request("Invalid If-Match header."))?;
+            headers.append(header::IF_MATCH, value);
+        }
+        if_match(&headers)
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -193,12 +216,13 @@ async fn plan_one(
         // PocketBase answers an action it has no route for with its generic 400.
         return Err(ApiError::invalid_body());
     };
+    let precondition = request.precondition()?;
     let planner = Planner {
         app,
         caller,
         pending,
         uploads,
-        precondition: None,
+        precondition: precondition.as_ref(),
     };
     let mut body = request.body.clone().unwrap_or_default();
     // A request's files take the place of the same key in its JSON body.
@@ -558,6 +582,7 @@ mod tests {
                 method: "POST".into(),
                 url: "/api/collections/a/records".into(),
                 body: None,
+                headers: None,
             };
             6
         ];
