@@ -195,8 +195,14 @@ fn effect(fault: &FaultRecord, entries: &[Entry]) -> FaultEffect {
     }
 }
 
-/// The commit under test (`git rev-parse --short HEAD`), or "unknown".
+/// The commit under test (`git rev-parse --short HEAD` when the process first asks: a
+/// campaign's binaries do not change under it, its checkout may), or "unknown".
 fn commit() -> String {
+    static COMMIT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    COMMIT.get_or_init(head_commit).clone()
+}
+
+fn head_commit() -> String {
     std::process::Command::new("git")
         .args(["rev-parse", "--short", "HEAD"])
         .current_dir(crate::package_dir())
