@@ -71,8 +71,12 @@ pub fn markdown(reports: &[RunReport], command: &str, machine: &str, date: &str)
     );
     let _ = writeln!(out, "|---|---|---|---|---|---|---|");
     for (kind, effects) in by_kind {
-        let mean = |pick: fn(&super::report::FaultEffect) -> f64| {
-            effects.iter().map(|effect| pick(effect)).sum::<f64>() / effects.len() as f64
+        let mean = |pick: fn(&super::report::FaultEffect) -> Option<f64>| {
+            let rates: Vec<f64> = effects.iter().filter_map(|effect| pick(effect)).collect();
+            match rates.len() {
+                0 => "-".to_owned(),
+                count => format!("{:.0}", rates.iter().sum::<f64>() / count as f64),
+            }
         };
         let mut heal: Vec<Duration> = effects
             .iter()
@@ -81,11 +85,11 @@ pub fn markdown(reports: &[RunReport], command: &str, machine: &str, date: &str)
         heal.sort();
         let _ = writeln!(
             out,
-            "| {} | {} | {:.0} | {:.0} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {} | {} | {} | {} |",
             kind.name(),
             effects.len(),
-            mean(|effect| effect.ops_before),
-            mean(|effect| effect.ops_during),
+            mean(|effect| Some(effect.ops_before)),
+            mean(|effect| Some(effect.ops_during)),
             mean(|effect| effect.ops_after),
             percentile_ms(&heal, 50),
             percentile_ms(&heal, 99)

@@ -17,7 +17,8 @@ pub struct FaultEffect {
     /// Acknowledged operations per second in the window before, during, and after.
     pub ops_before: f64,
     pub ops_during: f64,
-    pub ops_after: f64,
+    /// `None` when the clients stopped before the window after the heal ended.
+    pub ops_after: Option<f64>,
     /// From heal to the first write acknowledged after it.
     pub heal_to_write: Option<Duration>,
 }
@@ -129,12 +130,14 @@ impl RunReport {
             };
             let _ = writeln!(
                 out,
-                "{:<32} {:<28} {:>8.1} {:>8.1} {:>8.1} {:>10} {:>8.1}",
+                "{:<32} {:<28} {:>8.1} {:>8.1} {:>8} {:>10} {:>8.1}",
                 fault.kind.name(),
                 on,
                 effect.ops_before,
                 effect.ops_during,
-                effect.ops_after,
+                effect
+                    .ops_after
+                    .map_or("-".to_owned(), |rate| format!("{rate:.1}")),
                 effect
                     .heal_to_write
                     .map_or("-".to_owned(), |time| format!("{} ms", time.as_millis())),
@@ -162,6 +165,13 @@ fn failure_samples(entries: &[Entry]) -> Vec<String> {
 }
 
 fn effect(fault: &FaultRecord, entries: &[Entry]) -> FaultEffect {
+    // The last answer the clients had before they stopped (resolutions came after).
+    let clients_stopped_us = entries
+        .iter()
+        .filter(|entry| !entry.resolved)
+        .filter_map(|entry| entry.completed_us)
+        .max()
+        .unwrap_or_default();
     let acked_in = |from: u64, to: u64| {
         entries
             .iter()
@@ -190,7 +200,8 @@ fn effect(fault: &FaultRecord, entries: &[Entry]) -> FaultEffect {
         fault: fault.clone(),
         ops_before: rate(fault.started_us.saturating_sub(WINDOW_US), fault.started_us),
         ops_during: rate(fault.started_us, fault.healed_us),
-        ops_after: rate(fault.healed_us, fault.healed_us + WINDOW_US),
+        ops_after: (fault.healed_us + WINDOW_US <= clients_stopped_us)
+            .then(|| rate(fault.healed_us, fault.healed_us + WINDOW_US)),
         heal_to_write,
     }
 }
