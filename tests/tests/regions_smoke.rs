@@ -1,8 +1,10 @@
 //! Regions smoke test: five nodes in three simulated regions (network namespaces with delay
 //! between regions, `deploy/regions/regions.sh`); a write in eu is seen by a session read in
-//! us and a strong read at the ap edge learner, a local read at the edge answers without a
-//! round trip, a partition of the edge's region keeps local reads and eu commits going and
-//! heals, and the harness is torn down whatever happens. Skips (passes with a printed
+//! us and a strong read at the ap edge learner; a conditional write at the lagging edge is
+//! judged on the leader's state; a partition of the edge's region keeps local reads at the
+//! edge (from its own state) and eu commits going while strong reads at the edge are refused
+//! (they need the leader), and heals; the harness is torn down whatever happens. Read
+//! latencies are printed, not asserted. Skips (passes with a printed
 //! reason) only when not root or `ip netns` is unavailable.
 
 use std::time::{Duration, Instant};
@@ -20,7 +22,7 @@ use serde_json::{json, Value};
 const WRITER: &str = "n1";
 const SESSION_READER: &str = "n2";
 const EDGE: &str = "n4";
-/// Local reads at the edge taken; the fastest must beat half the edge's round trip.
+/// Local reads at the edge timed (printed, not asserted: a benchmark's job).
 const LOCAL_READ_ATTEMPTS: usize = 5;
 const LOGIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long the edge may take to reconnect and catch up once a partition heals.
@@ -237,12 +239,6 @@ async fn smoke(regions: &Regions, suffix: u32) -> anyhow::Result<()> {
         "strong read saw {}",
         strong.text
     );
-    let round_trip = Duration::from_millis(nearest_voter_rtt_ms * 9 / 10);
-    ensure!(
-        strong_elapsed >= round_trip,
-        "a strong read at the edge took {strong_elapsed:?}, less than a round trip to any voter \
-         ({nearest_voter_rtt_ms} ms): is the delay between regions in place?"
-    );
 
     // A conditional write at the edge right after a change in eu: the edge's own state is
     // behind (half a round trip at least), but a write is judged on the leader's state, so
@@ -299,11 +295,8 @@ async fn smoke(regions: &Regions, suffix: u32) -> anyhow::Result<()> {
             local.text
         );
     }
-    eprintln!("fastest local read at {EDGE}: {fastest:?}");
-    ensure!(
-        fastest < Duration::from_millis(nearest_voter_rtt_ms / 2),
-        "the fastest of {LOCAL_READ_ATTEMPTS} local reads at the edge took {fastest:?}, not less \
-         than half a round trip ({nearest_voter_rtt_ms} ms) to the nearest voter"
+    eprintln!(
+        "fastest local read at {EDGE}: {fastest:?} (nearest voter {nearest_voter_rtt_ms} ms away)"
     );
 
     // Cut the edge's region off: the edge still answers local reads, eu still commits; after
@@ -330,12 +323,29 @@ async fn smoke(regions: &Regions, suffix: u32) -> anyhow::Result<()> {
         || edge_reachable(false),
     )
     .await?;
+    // Cut off, the edge still answers local reads from its own state, and cannot answer a
+    // strong one, which needs the leader.
     let local = edge_http.get(&list_path, None).await?;
     ensure!(
         local.status == 200,
         "local read during the partition: {} {}",
         local.status,
         local.text
+    );
+    let strong_cut_off = edge_http
+        .send(
+            "GET",
+            &record_path,
+            None,
+            RawBody::None,
+            &[(HEADER_CONSISTENCY, "strong".into())],
+        )
+        .await?;
+    ensure!(
+        strong_cut_off.status == 503,
+        "a strong read at the cut-off edge: {} {}",
+        strong_cut_off.status,
+        strong_cut_off.text
     );
     let during = writer_http
         .send(
