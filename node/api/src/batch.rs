@@ -395,7 +395,16 @@ pub async fn batch(
     headers: HeaderMap,
     body: axum::body::Body,
 ) -> Result<Response, ApiError> {
-    let settings = app.settings()?;
+    let mut settings = app.settings()?;
+    if !settings.batch.enabled {
+        // This node may not have applied the settings that turned batches on: refuse only
+        // on state as fresh as the request.
+        app.consensus()
+            .linearizable_barrier()
+            .await
+            .map_err(ServiceError::from)?;
+        settings = app.settings()?;
+    }
     let max_requests = usize::try_from(settings.batch.max_requests).unwrap_or(0);
     if !settings.batch.enabled || max_requests == 0 {
         return Err(ApiError::forbidden("Batch requests are not allowed."));
