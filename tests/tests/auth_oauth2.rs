@@ -712,6 +712,34 @@ async fn oauth2_login_across_nodes() {
                     );
                 }
             }
+
+            // A keyed login retried at another node (the provider no longer takes its code)
+            // gets the first answer.
+            let (auth_url, verifier, state) = auth_method(&http, &url(0), "oidc").await?;
+            let code = authorize(&browser, &auth_url, &state).await?;
+            let body = json!({
+                "provider": "oidc", "code": code, "codeVerifier": verifier, "redirectURL": REDIRECT_URL
+            });
+            let keyed_login = |node: usize| {
+                let request = http
+                    .post(format!("{}/api/collections/users/auth-with-oauth2", url(node)))
+                    .header("Idempotency-Key", "oauth2-login-1")
+                    .json(&body);
+                async move {
+                    let response = request.send().await?;
+                    let status = response.status().as_u16();
+                    let replayed = response.headers().contains_key("idempotent-replayed");
+                    let json: Value = response.json().await?;
+                    anyhow::Ok((status, replayed, json))
+                }
+            };
+            let (status, _, first) = keyed_login(0).await?;
+            ensure!(status == 200, "keyed OAuth2 login: {status} {first}");
+            let (status, replayed, again) = keyed_login(2).await?;
+            ensure!(
+                status == 200 && replayed && again == first,
+                "the keyed OAuth2 login again: {status} {again}"
+            );
             Ok(())
         },
     )

@@ -11,7 +11,7 @@ use edgebase_service::caller::Caller;
 use edgebase_service::idempotency::{IdempotentWrite, Prior, ANSWER_NOT_KEPT};
 use edgebase_service::{ServiceError, Settled};
 use edgebase_storage::idempotency::IdempotencyEntry;
-use edgebase_storage::Command;
+use edgebase_storage::{Command, CommandResult, Rejection};
 use serde::Serialize;
 
 use crate::error::ApiError;
@@ -159,6 +159,52 @@ pub fn answer_of_key(app: &App, keyed: Option<&IdempotentWrite>) -> Result<Respo
         Settled::Replan => Err(ApiError::from(ServiceError::unavailable(
             "The Idempotency-Key changed state during the write; retry.",
         ))),
+    }
+}
+
+/// Largest login answer kept for a key (a token and a record).
+const LOGIN_ANSWER_BYTES_MAX: usize = 1 << 20;
+
+/// A keyed login that consumes something single-use (an OTP, an OAuth2 code): its answer is
+/// kept under the key by an entry of its own, proposed once the login succeeded, so a retry
+/// (whose code is spent) gets the same answer instead of a refusal. A crash between the
+/// login's writes and that entry leaves the retry refused, as without a key: the login's
+/// own conditions, not the key, keep it from applying twice.
+pub async fn keep_login_answer(
+    app: &App,
+    keyed: Option<&IdempotentWrite>,
+    outcome: Result<Response, ApiError>,
+) -> Result<Response, ApiError> {
+    let (Some(keyed), Ok(response)) = (keyed, &outcome) else {
+        return or_replay(app, keyed, outcome).await;
+    };
+    if !response.status().is_success() && response.status() != StatusCode::UNAUTHORIZED {
+        return outcome;
+    }
+    let Ok(response) = outcome else {
+        return Err(ApiError::internal());
+    };
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, LOGIN_ANSWER_BYTES_MAX)
+        .await
+        .map_err(|error| ServiceError::internal_from("read a login answer", error))?;
+    let command = keyed.wrap(
+        Command::Batch(Vec::new()),
+        parts.status.as_u16(),
+        bytes.to_vec(),
+    );
+    let kept = app.propose(command).await?;
+    match kept.result {
+        CommandResult::Applied { .. } => {
+            Ok(Response::from_parts(parts, axum::body::Body::from(bytes)))
+        }
+        CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => {
+            answer_of_key(app, Some(keyed))
+        }
+        CommandResult::Rejected(rejection) => {
+            tracing::error!(?rejection, "keep a login's answer");
+            Err(ApiError::internal())
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 use edgebase_model::record_values::text;
 use edgebase_model::ValidationCode;
 
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use edgebase_client::wire::FieldKind;
@@ -29,6 +29,7 @@ use crate::auth::sign_in::SignIn;
 use crate::consistency::with_index;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::{json_object, Body};
+use crate::idempotency;
 use edgebase_auth::oauth2_client::{self, OAuth2User};
 use edgebase_auth::token::Refresh;
 use edgebase_model::auth_config::OAuth2Options;
@@ -529,7 +530,25 @@ fn planned_doc(planned: &Planned) -> Result<Document, ApiError> {
 pub async fn auth_with_oauth2(
     Extension(hub): Extension<Hub>,
     sign_in: SignIn,
+    method: Method,
+    headers: HeaderMap,
     Body(body): Body,
+) -> Result<Response, ApiError> {
+    // Keyed, a retry (whose code the provider no longer takes) gets the first answer.
+    let app = sign_in.app.clone();
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &sign_in.uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = auth_with_oauth2_once(hub, sign_in, &body).await;
+    idempotency::keep_login_answer(&app, keyed.as_ref(), outcome).await
+}
+
+/// The login itself (its key, if any, checked already).
+async fn auth_with_oauth2_once(
+    hub: Hub,
+    sign_in: SignIn,
+    body: &[u8],
 ) -> Result<Response, ApiError> {
     let SignIn {
         app,

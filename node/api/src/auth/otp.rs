@@ -214,7 +214,23 @@ fn form_errors(otp_id: &str, code: &str) -> FieldErrors {
     errors
 }
 
-pub async fn auth_with_otp(sign_in: SignIn, Body(body): Body) -> Result<Response, ApiError> {
+pub async fn auth_with_otp(
+    sign_in: SignIn,
+    method: Method,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Result<Response, ApiError> {
+    let app = sign_in.app.clone();
+    let keyed = idempotency::keyed_plain_write(&app, &headers, &method, &sign_in.uri, &body)?;
+    if let Some(replayed) = idempotency::replay_prior(&app, keyed.as_ref())? {
+        return Ok(replayed);
+    }
+    let outcome = auth_with_otp_once(sign_in, &body).await;
+    idempotency::keep_login_answer(&app, keyed.as_ref(), outcome).await
+}
+
+/// The login itself (its key, if any, checked already).
+async fn auth_with_otp_once(sign_in: SignIn, body: &[u8]) -> Result<Response, ApiError> {
     let SignIn {
         app,
         loaded,
