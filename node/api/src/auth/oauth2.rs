@@ -563,7 +563,7 @@ async fn auth_with_oauth2_once(
         ));
     }
     let caller = caller.in_context(OAUTH2_CONTEXT);
-    let input = json_object(&body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
+    let input = json_object(body).map_err(|_| ApiError::bad_request(LOAD_FAILED))?;
     let form = LoginForm::read(&input)?;
     let errors = form.errors(&loaded.auth.oauth2);
     if !errors.is_empty() {

@@ -239,7 +239,7 @@ async fn auth_with_otp_once(sign_in: SignIn, body: &[u8]) -> Result<Response, Ap
         uri,
     } = sign_in;
     otp_enabled(&loaded)?;
-    let input = json_object(&body).map_err(|_| loading_error())?;
+    let input = json_object(body).map_err(|_| loading_error())?;
     let (otp_id, code) = (body_text(&input, "otpId"), body_text(&input, "password"));
     let errors = form_errors(&otp_id, &code);
     if !errors.is_empty() {
