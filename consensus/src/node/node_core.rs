@@ -181,16 +181,26 @@ impl NodeCore {
         let mut metrics = self.raft.metrics();
         loop {
             let current = metrics.borrow().current_leader;
-            if current != Some(id) || !self.leader_heard_recently() {
+            let silent_ms = self.leader_contact.millis_since(std::time::Instant::now());
+            let lease_left_ms = match silent_ms {
+                Some(silent) if silent <= self.election_timeout_max_ms => {
+                    self.election_timeout_max_ms - silent
+                }
+                _ => return,
+            };
+            if current != Some(id) {
                 return;
             }
+            // Nothing can change the answer before the lease runs out but a new leader;
+            // look again then (contact heard meanwhile moves the end further).
+            let recheck = Duration::from_millis(lease_left_ms.max(ROUTE_RECHECK_MS));
             tokio::select! {
                 changed = metrics.changed() => {
                     if changed.is_err() {
                         return;
                     }
                 }
-                _ = tokio::time::sleep(Duration::from_millis(ROUTE_RECHECK_MS)) => {}
+                _ = tokio::time::sleep(recheck) => {}
             }
         }
     }
