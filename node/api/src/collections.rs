@@ -242,7 +242,10 @@ pub async fn delete(
         return Ok(replayed);
     }
     let outcome = async {
-        let current = managed_collection(&app, &headers, &id_or_name).await?;
+        // The superuser and the freshness were checked above, before the key.
+        let current = app
+            .collection(&id_or_name)?
+            .ok_or_else(ApiError::not_found)?;
         if current.collection.system {
             let mut data = FieldErrors::new();
             data.insert(
@@ -295,7 +298,10 @@ pub async fn truncate(
         return Ok(replayed);
     }
     let outcome = async {
-    let current = managed_collection(&app, &headers, &id_or_name).await?;
+    // The superuser and the freshness were checked above, before the key.
+    let current = app
+        .collection(&id_or_name)?
+        .ok_or_else(ApiError::not_found)?;
     if current.collection.name == superusers::SUPERUSERS_NAME {
         // PocketBase keeps at least one superuser, so it refuses this with these words.
         return Err(ApiError::bad_request(
