@@ -175,14 +175,13 @@ pub async fn keep_login_answer(
     keyed: Option<&IdempotentWrite>,
     outcome: Result<Response, ApiError>,
 ) -> Result<Response, ApiError> {
-    let (Some(keyed), Ok(response)) = (keyed, &outcome) else {
-        return or_replay(app, keyed, outcome).await;
-    };
-    if !response.status().is_success() && response.status() != StatusCode::UNAUTHORIZED {
-        return outcome;
-    }
-    let Ok(response) = outcome else {
-        return Err(ApiError::internal());
+    let (keyed, response) = match (keyed, outcome) {
+        (Some(keyed), Ok(response))
+            if response.status().is_success() || response.status() == StatusCode::UNAUTHORIZED =>
+        {
+            (keyed, response)
+        }
+        (keyed, outcome) => return or_replay(app, keyed, outcome).await,
     };
     let (parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, LOGIN_ANSWER_BYTES_MAX)
