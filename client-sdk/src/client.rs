@@ -47,6 +47,11 @@ pub struct ClientOptions {
     pub connect_timeout_ms: u64,
     /// Longest response body the client reads; a longer one fails with `BodyTooLarge`.
     pub response_body_max_bytes: usize,
+    /// How long an idle connection is kept for the next request. Keep it under the node's
+    /// `--http-header-read-timeout-ms` (10 s by default), which also closes a keep-alive
+    /// connection that waits that long for its next request: a request sent just as the
+    /// node closes its connection fails.
+    pub pool_idle_ms: u64,
 }
 
 impl Default for ClientOptions {
@@ -55,6 +60,7 @@ impl Default for ClientOptions {
             request_timeout_ms: 30_000,
             connect_timeout_ms: 5_000,
             response_body_max_bytes: 64 * 1024 * 1024,
+            pool_idle_ms: 4_000,
         }
     }
 }
@@ -97,6 +103,7 @@ impl Client {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_millis(options.request_timeout_ms))
             .connect_timeout(Duration::from_millis(options.connect_timeout_ms))
+            .pool_idle_timeout(Duration::from_millis(options.pool_idle_ms))
             .build()?;
         Ok(Client {
             http,

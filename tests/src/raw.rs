@@ -61,6 +61,12 @@ pub struct RawClient {
     base_url: String,
 }
 
+/// How long an idle connection stays pooled: well under the node's header-read timeout
+/// (10 s), which also ends a keep-alive connection waiting for its next request. A request
+/// sent on a connection just as the node closes it fails with "connection closed before
+/// message completed".
+const POOL_IDLE: Duration = Duration::from_secs(4);
+
 impl RawClient {
     pub fn new(base_url: &str) -> anyhow::Result<RawClient> {
         RawClient::build(base_url, None, Duration::from_secs(30))
@@ -87,6 +93,7 @@ impl RawClient {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(5)))
             .local_address(local)
+            .pool_idle_timeout(POOL_IDLE)
             .build()
             .context("build an HTTP client")?;
         Ok(RawClient {
