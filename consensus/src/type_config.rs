@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use edgebase_storage::{Command, CommandResult};
+use edgebase_storage::{Command, EntryResult};
 use serde::{Deserialize, Serialize};
 
 /// A member as the cluster knows it: where to reach it and where it is.
@@ -32,7 +32,7 @@ openraft::declare_raft_types!(
     /// EdgeBase's Raft types: commands in, results out, snapshots as files on disk.
     pub TypeConfig:
         D = Command,
-        R = CommandResult,
+        R = EntryResult,
         NodeId = NodeId,
         Node = NodeInfo,
         Entry = openraft::Entry<TypeConfig>,

@@ -6,7 +6,8 @@ use std::collections::BTreeSet;
 use edgebase_consensus::storage::{RaftLogStore, RaftStateMachineStore};
 use edgebase_consensus::type_config::{Entry, LogId, NodeId, SnapshotMeta, TypeConfig};
 use edgebase_storage::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, StateMachine, Store,
+    CollectionDoc, CollectionExpect, Command, CommandResult, EntryResult, RecordExpect,
+    StateMachine, Store,
 };
 use openraft::storage::RaftStateMachine;
 use openraft::testing::{StoreBuilder, Suite};
@@ -119,9 +120,18 @@ async fn a_snapshot_built_on_one_store_installs_on_another() -> anyhow::Result<(
 
     let results = leader.apply(entries()).await?;
     assert_eq!(results.len(), 5);
-    assert_eq!(results[2], CommandResult::Applied { version: 3 });
-    assert!(matches!(results[3], CommandResult::Rejected(_)));
-    assert_eq!(results[4], CommandResult::Applied { version: 5 });
+    assert_eq!(
+        results[2],
+        EntryResult::One(CommandResult::Applied { version: 3 })
+    );
+    assert!(matches!(
+        results[3],
+        EntryResult::One(CommandResult::Rejected(_))
+    ));
+    assert_eq!(
+        results[4],
+        EntryResult::One(CommandResult::Applied { version: 5 })
+    );
 
     let built = leader.get_snapshot_builder().await.build_snapshot().await?;
     assert_eq!(built.meta.last_log_id, Some(log_id(1, 5)));

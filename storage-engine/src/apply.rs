@@ -1,6 +1,7 @@
 //! Applying one log entry: check each command's conditions and compute its writes, all or
 //! nothing, deterministically (no clock, randomness or environment).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
@@ -13,8 +14,8 @@ use crate::kv::KvBackend;
 use crate::overlay::Overlay;
 use crate::stored::{CollectionValue, RecordValue};
 use crate::{
-    keys, ApplyEntry, CollectionExpect, Command, CommandResult, RecordExpect, Rejection,
-    SettingExpect, StorageError,
+    keys, ApplyEntry, CollectionExpect, Command, CommandResult, EntryResult, RecordExpect,
+    Rejection, SettingExpect, StorageError,
 };
 
 /// Creation order is `(index << 16) | position`: a create must sit among the first this many
@@ -63,14 +64,14 @@ impl EntryContext<'_> {
 
 type Outcome = Result<(), Rejection>;
 
-/// Apply one entry; its result, and the record and collection changes it made (none when it
-/// was rejected).
+/// Apply one entry; its result, and the record and collection changes it made (none of a
+/// rejected command).
 pub(crate) fn apply_entry(
     backend: &dyn KvBackend,
     entry: ApplyEntry,
     limits: ApplyLimits,
     compiled: &CompiledCollections,
-) -> Result<(Option<CommandResult>, AppliedChanges), StorageError> {
+) -> Result<(Option<EntryResult>, AppliedChanges), StorageError> {
     let mut changes = AppliedChanges {
         index: entry.index,
         ..AppliedChanges::default()
@@ -87,37 +88,42 @@ pub(crate) fn apply_entry(
             }
         }
         let mut overlay = Overlay::new(&*view);
+        let mut context = EntryContext {
+            index: entry.index,
+            limits,
+            position: 0,
+            compiled,
+            changes: Vec::new(),
+            collections: Vec::new(),
+        };
         let result = match &entry.command {
             None => None,
-            Some(command) if creates_past_order_bound(command) => {
-                Some(CommandResult::Rejected(Rejection::TooManyCreates {
+            Some(Command::Group(commands)) => Some(EntryResult::Each(evaluate_group(
+                &mut overlay,
+                commands,
+                &mut context,
+            )?)),
+            Some(command) if creates_past_order_bound(command, 0) => Some(EntryResult::One(
+                CommandResult::Rejected(Rejection::TooManyCreates {
                     commands_max: CREATE_POSITIONS_MAX,
-                }))
-            }
-            Some(command) => {
-                let mut context = EntryContext {
-                    index: entry.index,
-                    limits,
-                    position: 0,
-                    compiled,
-                    changes: Vec::new(),
-                    collections: Vec::new(),
-                };
+                }),
+            )),
+            Some(command) => Some(EntryResult::One(
                 match evaluate(&mut overlay, command, &mut context)? {
-                    Ok(()) => {
-                        changes.changes = context.changes;
-                        changes.collections = context.collections;
-                        Some(CommandResult::Applied {
-                            version: entry.index,
-                        })
-                    }
+                    Ok(()) => CommandResult::Applied {
+                        version: entry.index,
+                    },
                     Err(rejection) => {
                         overlay.discard();
-                        Some(CommandResult::Rejected(rejection))
+                        context.changes.clear();
+                        context.collections.clear();
+                        CommandResult::Rejected(rejection)
                     }
-                }
-            }
+                },
+            )),
         };
+        changes.changes = context.changes;
+        changes.collections = context.collections;
         (overlay.into_batch(), result)
         // The view is dropped here, before the write.
     };
@@ -128,6 +134,59 @@ pub(crate) fn apply_entry(
     }
     backend.write(batch)?;
     Ok((result, changes))
+}
+
+/// Apply each command of a group on its own: a rejected one takes back only its own writes
+/// and changes. A command that would write a record an earlier one of the group wrote is
+/// rejected with `RecordWrittenInEntry` (two answers would name one version for two
+/// contents), and one whose creates would pass the creation-order bound with
+/// `TooManyCreates`.
+fn evaluate_group(
+    overlay: &mut Overlay<'_>,
+    commands: &[Command],
+    context: &mut EntryContext<'_>,
+) -> Result<Vec<CommandResult>, StorageError> {
+    let mut written: HashSet<(String, String)> = HashSet::new();
+    let mut results = Vec::with_capacity(commands.len());
+    for command in commands {
+        let rejection = if matches!(command, Command::Group(_)) {
+            Some(Rejection::GroupNested)
+        } else if creates_past_order_bound(command, context.position) {
+            Some(Rejection::TooManyCreates {
+                commands_max: CREATE_POSITIONS_MAX,
+            })
+        } else if command
+            .records_put()
+            .any(|record| written.contains(&record))
+        {
+            Some(Rejection::RecordWrittenInEntry)
+        } else {
+            None
+        };
+        if let Some(rejection) = rejection {
+            context.position += command.positions();
+            results.push(CommandResult::Rejected(rejection));
+            continue;
+        }
+        let savepoint = overlay.savepoint();
+        let changes = context.changes.len();
+        let collections = context.collections.len();
+        match evaluate(overlay, command, context)? {
+            Ok(()) => {
+                written.extend(command.records_put());
+                results.push(CommandResult::Applied {
+                    version: context.index,
+                });
+            }
+            Err(rejection) => {
+                overlay.rollback(savepoint);
+                context.changes.truncate(changes);
+                context.collections.truncate(collections);
+                results.push(CommandResult::Rejected(rejection));
+            }
+        }
+    }
+    Ok(results)
 }
 
 fn evaluate(
@@ -219,6 +278,7 @@ fn evaluate(
                 evaluate(overlay, inner, context)
             })
         }
+        Command::Group(_) => Ok(Err(Rejection::GroupNested)),
         Command::Batch(commands) => {
             if commands
                 .iter()
@@ -247,12 +307,13 @@ fn put_setting(overlay: &mut Overlay<'_>, key: &str, value_json: &str, version: 
     overlay.put(keys::setting_version(key), encode_u64(version).to_vec());
 }
 
-/// Whether a command that may create a record or collection sits at a position (as
-/// `EntryContext` numbers them: non-batch commands in order) that creation order cannot hold.
-fn creates_past_order_bound(command: &Command) -> bool {
+/// Whether a command that may create a record or collection, numbered from `first` (as
+/// `EntryContext` numbers them: non-batch commands in order), sits at a position creation
+/// order cannot hold.
+fn creates_past_order_bound(command: &Command, first: u64) -> bool {
     fn walk(command: &Command, position: &mut u64) -> bool {
         match command {
-            Command::Batch(commands) => {
+            Command::Batch(commands) | Command::Group(commands) => {
                 return commands.iter().any(|command| walk(command, position));
             }
             Command::Idempotent { command, .. } => return walk(command, position),
@@ -262,7 +323,8 @@ fn creates_past_order_bound(command: &Command) -> bool {
         *position += 1;
         at >= CREATE_POSITIONS_MAX && may_create(command)
     }
-    walk(command, &mut 0)
+    let mut position = first;
+    walk(command, &mut position)
 }
 
 /// Whether applying `command` can take a creation position (`EntryContext::next_created_seq`).
@@ -270,7 +332,7 @@ fn may_create(command: &Command) -> bool {
     match command {
         Command::PutCollection { expect, .. } => *expect == CollectionExpect::Absent,
         Command::PutRecord { expect, .. } => *expect == RecordExpect::Absent,
-        Command::Batch(commands) => commands.iter().any(may_create),
+        Command::Batch(commands) | Command::Group(commands) => commands.iter().any(may_create),
         Command::Idempotent { command, .. } => may_create(command),
         Command::DeleteCollection { .. }
         | Command::TruncateCollection { .. }

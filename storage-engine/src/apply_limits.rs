@@ -67,6 +67,8 @@ mod tests {
             })
             .expect("apply")
             .expect("a command has a result")
+            .into_one()
+            .expect("not a group")
     }
 
     fn snapshot(state: &StateMachine) -> (StoredCollection, Vec<StoredRecord>) {

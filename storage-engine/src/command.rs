@@ -61,6 +61,41 @@ pub enum Command {
         answer: StoredAnswer,
         command: Box<Command>,
     },
+    /// Independent commands proposed together (a leader packs concurrent writes into one
+    /// entry): each applies or is rejected on its own, in order, seeing what the ones before
+    /// it wrote; the entry's result has one [`CommandResult`] per command. Never nested and
+    /// never inside another command.
+    Group(Vec<Command>),
+}
+
+impl Command {
+    /// The records this command puts (creates or replaces), as (collection id, record id).
+    pub fn records_put(&self) -> Box<dyn Iterator<Item = (String, String)> + '_> {
+        match self {
+            Command::PutRecord {
+                collection_id,
+                record_id,
+                ..
+            } => Box::new(std::iter::once((collection_id.clone(), record_id.clone()))),
+            Command::Batch(commands) | Command::Group(commands) => {
+                Box::new(commands.iter().flat_map(Command::records_put))
+            }
+            Command::Idempotent { command, .. } => command.records_put(),
+            _ => Box::new(std::iter::empty()),
+        }
+    }
+
+    /// How many creation positions this command takes in its entry: one per command that is
+    /// not a `Batch` or `Group` (apply orders creates by `index << 16 | position`).
+    pub fn positions(&self) -> u64 {
+        match self {
+            Command::Batch(commands) | Command::Group(commands) => {
+                commands.iter().map(Command::positions).sum()
+            }
+            Command::Idempotent { command, .. } => command.positions(),
+            _ => 1,
+        }
+    }
 }
 
 /// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.
@@ -107,6 +142,25 @@ pub enum CommandResult {
     Applied { version: u64 },
     /// A condition failed; nothing was written.
     Rejected(Rejection),
+}
+
+/// What applying one entry's command gave.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryResult {
+    /// The result of a single command (or of a whole `Batch`).
+    One(CommandResult),
+    /// One result per command of a [`Command::Group`], in its order.
+    Each(Vec<CommandResult>),
+}
+
+impl EntryResult {
+    /// The single command's result; `None` for a group.
+    pub fn into_one(self) -> Option<CommandResult> {
+        match self {
+            EntryResult::One(result) => Some(result),
+            EntryResult::Each(_) => None,
+        }
+    }
 }
 
 /// Why a command was rejected. Deterministic: every replica rejects the same way. (Variants
@@ -165,4 +219,12 @@ pub enum Rejection {
     /// An `Idempotent` command sits inside a `Batch` (only the whole entry can be keyed).
     #[error("an idempotent command cannot be part of a batch")]
     IdempotentInBatch,
+    /// A `Group` sits inside another command.
+    #[error("a group of commands cannot be nested in another command")]
+    GroupNested,
+    /// In a `Group`: the command writes a record an earlier command of the same entry wrote,
+    /// and both would report the same version for different contents. Nothing was written;
+    /// the proposer proposes it again in an entry of its own.
+    #[error("the record was written earlier in the same entry")]
+    RecordWrittenInEntry,
 }

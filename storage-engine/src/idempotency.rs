@@ -225,6 +225,8 @@ mod tests {
             })
             .expect("apply")
             .expect("a command has a result")
+            .into_one()
+            .expect("not a group")
     }
 
     fn keyed(key: &str, now_ms: u64, record_id: &str) -> Command {

@@ -52,4 +52,13 @@ impl KvBatch {
     pub fn is_empty(&self) -> bool {
         self.ops.is_empty()
     }
+
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Keep only the first `len` writes.
+    pub fn truncate(&mut self, len: usize) {
+        self.ops.truncate(len);
+    }
 }

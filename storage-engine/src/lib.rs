@@ -39,7 +39,8 @@ pub use apply_limits::MIGRATION_RECORDS_MAX;
 pub use change_feed::{AppliedChanges, ChangeAction, ChangeListener, RecordChange};
 pub use codec::VALUE_BYTES_MAX;
 pub use command::{
-    CollectionDoc, CollectionExpect, Command, CommandResult, RecordExpect, Rejection, SettingExpect,
+    CollectionDoc, CollectionExpect, Command, CommandResult, EntryResult, RecordExpect, Rejection,
+    SettingExpect,
 };
 pub use compiled_collection::{CollectionRules, CompiledCollection, Rule};
 pub use error::StorageError;

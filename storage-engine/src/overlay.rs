@@ -1,5 +1,6 @@
 //! Pending writes of one entry layered over a consistent view, so later commands of a batch
-//! see what earlier ones wrote, and a rejection can drop everything at once.
+//! see what earlier ones wrote, and a rejection can drop everything at once, or (with a
+//! [`Savepoint`]) only what one command of a group wrote.
 
 use std::collections::BTreeMap;
 
@@ -13,6 +14,27 @@ pub(crate) struct Overlay<'a> {
     writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     deleted_ranges: Vec<(Vec<u8>, Vec<u8>)>,
     batch: KvBatch,
+    /// How to take back each change to `writes`, newest last.
+    undo: Vec<Undo>,
+}
+
+/// One change to the pending writes, as it can be taken back.
+enum Undo {
+    /// `key` was set; before, its pending write was `previous` (`None`: it had none).
+    Key {
+        key: Vec<u8>,
+        previous: Option<Option<Vec<u8>>>,
+    },
+    /// A range delete removed these pending writes.
+    Range(Vec<(Vec<u8>, Option<Vec<u8>>)>),
+}
+
+/// Where the pending writes stood; [`Overlay::rollback`] returns to it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Savepoint {
+    ops: usize,
+    ranges: usize,
+    undo: usize,
 }
 
 impl<'a> Overlay<'a> {
@@ -22,6 +44,7 @@ impl<'a> Overlay<'a> {
             writes: BTreeMap::new(),
             deleted_ranges: Vec::new(),
             batch: KvBatch::new(),
+            undo: Vec::new(),
         }
     }
 
@@ -40,12 +63,20 @@ impl<'a> Overlay<'a> {
     }
 
     pub(crate) fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
-        self.writes.insert(key.clone(), Some(value.clone()));
+        let previous = self.writes.insert(key.clone(), Some(value.clone()));
+        self.undo.push(Undo::Key {
+            key: key.clone(),
+            previous,
+        });
         self.batch.put(key, value);
     }
 
     pub(crate) fn delete(&mut self, key: Vec<u8>) {
-        self.writes.insert(key.clone(), None);
+        let previous = self.writes.insert(key.clone(), None);
+        self.undo.push(Undo::Key {
+            key: key.clone(),
+            previous,
+        });
         self.batch.delete(key);
     }
 
@@ -55,9 +86,13 @@ impl<'a> Overlay<'a> {
             .range(start.clone()..end.clone())
             .map(|(key, _)| key.clone())
             .collect();
+        let mut removed = Vec::with_capacity(covered.len());
         for key in covered {
-            self.writes.remove(&key);
+            if let Some(write) = self.writes.remove(&key) {
+                removed.push((key, write));
+            }
         }
+        self.undo.push(Undo::Range(removed));
         self.deleted_ranges.push((start.clone(), end.clone()));
         self.batch.delete_range(start, end);
     }
@@ -67,6 +102,36 @@ impl<'a> Overlay<'a> {
         self.writes.clear();
         self.deleted_ranges.clear();
         self.batch = KvBatch::new();
+        self.undo.clear();
+    }
+
+    /// Where the pending writes stand now.
+    pub(crate) fn savepoint(&self) -> Savepoint {
+        Savepoint {
+            ops: self.batch.len(),
+            ranges: self.deleted_ranges.len(),
+            undo: self.undo.len(),
+        }
+    }
+
+    /// Take back every write since `savepoint` (one command of a group was rejected).
+    pub(crate) fn rollback(&mut self, savepoint: Savepoint) {
+        while self.undo.len() > savepoint.undo {
+            match self.undo.pop() {
+                Some(Undo::Key { key, previous }) => match previous {
+                    Some(write) => {
+                        self.writes.insert(key, write);
+                    }
+                    None => {
+                        self.writes.remove(&key);
+                    }
+                },
+                Some(Undo::Range(removed)) => self.writes.extend(removed),
+                None => break,
+            }
+        }
+        self.deleted_ranges.truncate(savepoint.ranges);
+        self.batch.truncate(savepoint.ops);
     }
 
     pub(crate) fn into_batch(self) -> KvBatch {

@@ -18,8 +18,7 @@ use crate::query::{
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
 use crate::stored::{CollectionValue, RecordValue};
 use crate::{
-    apply, keys, Command, CommandResult, StorageError, StoredCollection, StoredRecord,
-    StoredSetting,
+    apply, keys, Command, EntryResult, StorageError, StoredCollection, StoredRecord, StoredSetting,
 };
 
 /// At most this many records per page; larger limits are clamped (PocketBase's `perPage`
@@ -97,7 +96,7 @@ impl StateMachine {
     /// conditions hold), `last_applied`, and `membership` when Some. Returns None for entries
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
-    pub fn apply(&self, entry: ApplyEntry) -> Result<Option<CommandResult>, StorageError> {
+    pub fn apply(&self, entry: ApplyEntry) -> Result<Option<EntryResult>, StorageError> {
         let (result, changes) =
             apply::apply_entry(&*self.backend, entry, self.limits, &self.compiled)?;
         if let Some(listener) = self.listener.get() {
@@ -487,7 +486,7 @@ mod tests {
         for (position, (expect, expected)) in cases.into_iter().enumerate() {
             assert_eq!(
                 apply(position as u64 + 1, expect),
-                Some(expected),
+                Some(crate::EntryResult::One(expected)),
                 "{expect:?}"
             );
         }

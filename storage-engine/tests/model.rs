@@ -12,8 +12,8 @@ use common::{observe, seed};
 use edgebase_storage::index::compile_indexes;
 use edgebase_storage::schema::CollectionSchema;
 use edgebase_storage::{
-    ApplyEntry, CollectionDoc, CollectionExpect, Command, CommandResult, MemoryBackend,
-    RecordExpect, StateMachine, Store,
+    ApplyEntry, CollectionDoc, CollectionExpect, Command, CommandResult, EntryResult,
+    MemoryBackend, RecordExpect, StateMachine, Store,
 };
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -126,9 +126,27 @@ fn random_command(rng: &mut StdRng, model: &StateMachine, depth: u32) -> Command
             key: pick(rng, SETTINGS).into(),
             value_json: format!("{}", rng.gen_range(0..10)),
         },
-        _ if depth == 0 => {
+        85..=92 if depth == 0 => {
             let size = rng.gen_range(1..5);
             Command::Batch((0..size).map(|_| random_command(rng, model, 1)).collect())
+        }
+        // A leader's group of independent writes; now and then one nests a batch.
+        _ if depth == 0 => {
+            let size = rng.gen_range(1..8);
+            Command::Group(
+                (0..size)
+                    .map(|_| {
+                        if rng.gen_bool(0.2) {
+                            let size = rng.gen_range(1..4);
+                            Command::Batch(
+                                (0..size).map(|_| random_command(rng, model, 1)).collect(),
+                            )
+                        } else {
+                            random_command(rng, model, 1)
+                        }
+                    })
+                    .collect(),
+            )
         }
         _ => Command::PutSetting {
             key: "meta".into(),
@@ -178,7 +196,7 @@ fn rocksdb_matches_the_model() {
     let (mut reopens, mut installs) = (0, 0);
     let model_backend = Arc::new(MemoryBackend::new());
     let model = StateMachine::with_backend(model_backend.clone());
-    let (mut applied, mut rejected, mut batches) = (0, 0, 0);
+    let (mut applied, mut rejected, mut batches, mut groups) = (0, 0, 0, 0);
     for index in 1..=ENTRIES {
         // At least one of each step, at fixed points; more at random.
         let step = match index {
@@ -225,13 +243,21 @@ fn rocksdb_matches_the_model() {
             from_rocks, from_model,
             "seed {seed}, index {index}: {command:?}"
         );
-        match from_rocks {
-            Some(CommandResult::Applied { .. }) => applied += 1,
-            Some(CommandResult::Rejected(_)) => rejected += 1,
-            None => {}
+        let results = match from_rocks {
+            Some(EntryResult::One(result)) => vec![result],
+            Some(EntryResult::Each(results)) => results,
+            None => Vec::new(),
+        };
+        for result in results {
+            match result {
+                CommandResult::Applied { .. } => applied += 1,
+                CommandResult::Rejected(_) => rejected += 1,
+            }
         }
-        if matches!(command, Command::Batch(_)) {
-            batches += 1;
+        match command {
+            Command::Batch(_) => batches += 1,
+            Command::Group(_) => groups += 1,
+            _ => {}
         }
         assert_eq!(
             observe(&rocks, COLLECTION_IDS, NAMES, RECORD_IDS, SETTINGS),
@@ -255,6 +281,7 @@ fn rocksdb_matches_the_model() {
         batches > ENTRIES / 20,
         "seed {seed}: only {batches} batches"
     );
+    assert!(groups > ENTRIES / 20, "seed {seed}: only {groups} groups");
     let records: u64 = COLLECTION_IDS
         .iter()
         .map(|id| model.count_records(id).expect("count"))

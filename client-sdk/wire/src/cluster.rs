@@ -38,4 +38,18 @@ pub struct ClusterStatus {
     pub leader_id: Option<u64>,
     pub term: u64,
     pub members: Vec<MemberStatus>,
+    /// What the answering node proposed while it led: the log entries its writes went in
+    /// and how many writes those held (concurrent writes share an entry).
+    #[serde(default)]
+    pub proposals: ProposalCounts,
+}
+
+/// Writes a node proposed as leader, and the log entries they shared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalCounts {
+    pub entries: u64,
+    pub writes: u64,
+    /// The most writes one entry held.
+    #[serde(rename = "largestEntry")]
+    pub largest_entry: u64,
 }

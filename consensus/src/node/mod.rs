@@ -10,6 +10,8 @@ mod leader_placement;
 mod leader_transfer;
 mod node_core;
 mod outcome;
+mod proposals;
+pub use proposals::ProposalStats;
 mod relay;
 mod service;
 mod transfer_gate;
@@ -152,6 +154,7 @@ impl ConsensusNode {
                 "not voting until initialised or joined"
             );
         }
+        let (proposals, proposals_task) = proposals::Proposals::start(raft.clone());
         let core = Arc::new(NodeCore {
             node_id: config.node_id,
             info,
@@ -165,8 +168,12 @@ impl ConsensusNode {
             blobs,
             blob_receives: tokio::sync::Semaphore::new(BLOB_RECEIVES_MAX),
             relay: relay::RelayDesk::new(),
+            proposals,
         });
-        let mut background_tasks = vec![tokio::spawn(watch_quorum_acks(core.clone()))];
+        let mut background_tasks = vec![
+            tokio::spawn(watch_quorum_acks(core.clone())),
+            proposals_task,
+        ];
         if let Some(placement) =
             LeaderPlacement::new(&config.leader_regions, config.leader_placement_check_ms)
         {
@@ -584,6 +591,12 @@ impl ConsensusNode {
 
     /// Every member with live status probed over QUIC (bounded time; unreachable members
     /// flagged).
+    /// What this node has proposed as leader since it started: entries, the writes in them,
+    /// the largest.
+    pub fn proposal_stats(&self) -> ProposalStats {
+        self.core().proposals.stats()
+    }
+
     pub async fn cluster_state(&self) -> Result<ClusterState, ConsensusError> {
         let core = self.core();
         let metrics = core.metrics();

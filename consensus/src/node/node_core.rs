@@ -55,6 +55,8 @@ pub(crate) struct NodeCore {
     pub blob_receives: tokio::sync::Semaphore,
     /// Where calls relayed by other members go (the layer above consensus).
     pub relay: crate::node::relay::RelayDesk,
+    /// Writes to propose as leader, packed into entries (`proposals.rs`).
+    pub proposals: crate::node::proposals::Proposals,
 }
 
 impl NodeCore {
@@ -213,15 +215,12 @@ impl NodeCore {
         let total = Duration::from_millis(PROPOSE_TIMEOUT_MS);
         self.transfer_gate.wait_open(total / 2).await?;
         let timeout = total.saturating_sub(started.elapsed());
-        match tokio::time::timeout(timeout, self.raft.client_write(command)).await {
+        let bytes = crate::transport::encoded_len(&command);
+        match tokio::time::timeout(timeout, self.proposals.propose(command, bytes)).await {
             Err(_) => Err(ForwardError::OutcomeUnknown(format!(
                 "not applied within {PROPOSE_TIMEOUT_MS} ms"
             ))),
-            Ok(Ok(response)) => Ok(WriteReply {
-                index: response.log_id.index,
-                result: response.data,
-            }),
-            Ok(Err(error)) => Err(map_client_write_error(error)),
+            Ok(answer) => answer,
         }
     }
 
@@ -435,7 +434,7 @@ impl NodeCore {
 
 /// openraft's write errors as a forwarding answer. `ForwardToLeader` is only sent for entries
 /// that were never appended or were truncated, so it means "not written".
-fn map_client_write_error(
+pub(crate) fn map_client_write_error(
     error: RaftError<NodeId, ClientWriteError<NodeId, NodeInfo>>,
 ) -> ForwardError {
     match error {

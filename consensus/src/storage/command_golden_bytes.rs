@@ -105,6 +105,14 @@ fn command_samples() -> Vec<Command> {
                 collection_id: "c1".into(),
             }),
         },
+        Command::Group(vec![
+            Command::DeleteCollection {
+                collection_id: "c1".into(),
+            },
+            Command::TruncateCollection {
+                collection_id: "c2".into(),
+            },
+        ]),
     ]
 }
 
@@ -125,6 +133,8 @@ fn command_golden(command: &Command) -> &'static str {
         // The stamp (scope, key, the 32 fingerprint bytes as they are, the time), the answer
         // (status, body), then the command.
         Command::Idempotent { .. } => "090173016b0707070707070707070707070707070707070707070707070707070707070707fb2c01c8027b7d01026331",
+        // A varint count, then each command.
+        Command::Group(_) => "0a020102633106026332",
     }
 }
 

@@ -1,14 +1,17 @@
 //! [`RaftLogStore`]: openraft's log storage over the engine's [`LogStore`], with appends made
-//! durable by group commit before openraft is told.
+//! durable by group commit before openraft is told, and the newest entries kept in memory
+//! (`log_cache.rs`) for apply and replication to read.
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
 
 use edgebase_storage::{LogMetaKey, LogStore};
 use openraft::storage::{LogFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::{OptionalSend, StorageError, StorageIOError};
 
 use super::codec::{decode, decode_optional, encode};
+use super::log_cache::{LogCache, LOG_CACHE_BYTES_DEFAULT};
 use super::StorageAdapterError;
 use crate::type_config::{Entry, LogId, NodeId, TypeConfig, Vote};
 
@@ -18,11 +21,20 @@ type RaftResult<T> = Result<T, StorageError<NodeId>>;
 #[derive(Clone)]
 pub struct RaftLogStore {
     log: LogStore,
+    cache: Arc<LogCache>,
 }
 
 impl RaftLogStore {
     pub fn new(log: LogStore) -> Self {
-        Self { log }
+        Self::with_cache_bytes(log, LOG_CACHE_BYTES_DEFAULT)
+    }
+
+    /// A log keeping at most `cache_bytes` of its newest entries in memory (0: none).
+    pub fn with_cache_bytes(log: LogStore, cache_bytes: usize) -> Self {
+        Self {
+            log,
+            cache: Arc::new(LogCache::new(cache_bytes)),
+        }
     }
 
     fn read_entries(
@@ -77,6 +89,9 @@ impl RaftLogReader<TypeConfig> for RaftLogStore {
         range: RB,
     ) -> RaftResult<Vec<Entry>> {
         let (start, end) = index_span(&range);
+        if let Some(entries) = self.cache.get(start, end) {
+            return Ok(entries);
+        }
         let log = self.log.clone();
         tokio::task::spawn_blocking(move || Self::read_entries(&log, start, end))
             .await
@@ -145,12 +160,15 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
         I::IntoIter: OptionalSend,
     {
         let mut encoded = Vec::new();
+        let mut cached = Vec::new();
         for entry in entries {
             let bytes = encode(&entry, "log entry")
                 .map_err(|e| StorageIOError::write_log_entry(entry.log_id, &e))?;
+            cached.push((entry.clone(), bytes.len()));
             encoded.push((entry.log_id.index, bytes));
         }
         self.log.append(encoded).map_err(|e| write_logs(e.into()))?;
+        self.cache.appended(cached);
         // openraft hears of the append only once the WAL holding it is synced; appends in
         // flight together share one fsync.
         self.log.sync(Box::new(move |result| {
@@ -160,6 +178,7 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
     }
 
     async fn truncate(&mut self, log_id: LogId) -> RaftResult<()> {
+        self.cache.truncated_from(log_id.index);
         let log = self.log.clone();
         tokio::task::spawn_blocking(move || log.truncate_from(log_id.index))
             .await
@@ -170,6 +189,7 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
 
     async fn purge(&mut self, log_id: LogId) -> RaftResult<()> {
         let bytes = encode(&log_id, "last purged log id").map_err(write_logs)?;
+        self.cache.purged_through(log_id.index);
         let log = self.log.clone();
         tokio::task::spawn_blocking(move || log.purge_through(log_id.index, &bytes))
             .await

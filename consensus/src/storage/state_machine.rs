@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use edgebase_storage::{ApplyEntry, CommandResult, StateMachine};
+use edgebase_storage::{ApplyEntry, CommandResult, EntryResult, StateMachine};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageError, StorageIOError};
 
@@ -49,7 +49,7 @@ impl RaftStateMachineStore {
     fn apply_all(
         state: &StateMachine,
         entries: Vec<Entry>,
-    ) -> Result<Vec<CommandResult>, (LogId, StorageAdapterError)> {
+    ) -> Result<Vec<EntryResult>, (LogId, StorageAdapterError)> {
         let mut results = Vec::with_capacity(entries.len());
         for entry in entries {
             let log_id = entry.log_id;
@@ -71,9 +71,9 @@ impl RaftStateMachineStore {
                     membership,
                 })
                 .map_err(|e| (log_id, e.into()))?;
-            results.push(result.unwrap_or(CommandResult::Applied {
+            results.push(result.unwrap_or(EntryResult::One(CommandResult::Applied {
                 version: log_id.index,
-            }));
+            })));
         }
         Ok(results)
     }
@@ -141,7 +141,7 @@ impl RaftStateMachine<TypeConfig> for RaftStateMachineStore {
         Self::applied(&self.state).map_err(|e| StorageIOError::read_state_machine(&e).into())
     }
 
-    async fn apply<I>(&mut self, entries: I) -> RaftResult<Vec<CommandResult>>
+    async fn apply<I>(&mut self, entries: I) -> RaftResult<Vec<EntryResult>>
     where
         I: IntoIterator<Item = Entry> + OptionalSend,
         I::IntoIter: OptionalSend,

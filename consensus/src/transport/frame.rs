@@ -19,6 +19,16 @@ fn bincode_config() -> impl bincode::config::Config {
 }
 
 /// Serialize `message` into a frame (length prefix included).
+/// How many bytes `message` takes encoded (0 if it cannot be encoded), without encoding it
+/// into memory.
+pub fn encoded_len<T: Serialize>(message: &T) -> usize {
+    let mut counter = bincode::enc::write::SizeWriter::default();
+    match bincode::serde::encode_into_writer(message, &mut counter, bincode_config()) {
+        Ok(()) => counter.bytes_written,
+        Err(_) => 0,
+    }
+}
+
 pub fn encode_frame<T: Serialize>(message: &T) -> Result<Vec<u8>, TransportError> {
     let mut frame = vec![0u8; 4];
     bincode::serde::encode_into_std_write(message, &mut frame, bincode_config())

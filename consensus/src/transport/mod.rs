@@ -11,7 +11,7 @@ mod server;
 
 pub use blob_transfer::{blob_transfer_deadline, read_blob_body, BLOB_CHUNK_BYTES};
 pub use error::TransportError;
-pub use frame::MAX_FRAME_BYTES;
+pub use frame::{encoded_len, MAX_FRAME_BYTES};
 pub use message::{
     ForwardError, JoinRequest, JoinRole, MembershipChange, NodeStatus, RpcRequest, RpcResponse,
     WriteReply,

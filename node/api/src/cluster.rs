@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus};
+use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus, ProposalCounts};
 use edgebase_consensus::{NodeId, NodeInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -22,6 +22,7 @@ pub async fn status(
 ) -> Result<Json<ClusterStatus>, ApiError> {
     require_superuser(&crate::identity::principal(&app, &headers)?)?;
     let state = app.consensus().cluster_state().await?;
+    let proposed = app.consensus().proposal_stats();
     let leader_last_log = state
         .members
         .iter()
@@ -54,6 +55,11 @@ pub async fn status(
         leader_id: state.leader_id,
         term: state.term,
         members,
+        proposals: ProposalCounts {
+            entries: proposed.entries,
+            writes: proposed.writes,
+            largest_entry: proposed.largest_entry,
+        },
     }))
 }
 

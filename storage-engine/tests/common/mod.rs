@@ -16,6 +16,8 @@ pub fn apply(state: &StateMachine, index: u64, command: Command) -> CommandResul
         })
         .expect("apply")
         .expect("a command has a result")
+        .into_one()
+        .expect("not a group")
 }
 
 pub fn create_collection(id: &str, name: &str) -> Command {
