@@ -278,10 +278,10 @@ fn rocksdb_matches_the_model() {
         "seed {seed}: only {rejected} rejected"
     );
     assert!(
-        batches > ENTRIES / 20,
+        batches > ENTRIES / 40,
         "seed {seed}: only {batches} batches"
     );
-    assert!(groups > ENTRIES / 20, "seed {seed}: only {groups} groups");
+    assert!(groups > ENTRIES / 40, "seed {seed}: only {groups} groups");
     let records: u64 = COLLECTION_IDS
         .iter()
         .map(|id| model.count_records(id).expect("count"))

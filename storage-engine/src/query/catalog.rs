@@ -8,9 +8,11 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use crate::codec::decode_string;
+use crate::codec::{decode, decode_string};
 use crate::kv::{KvRead, ScanStep};
 use crate::query::query_error::QueryError;
+use crate::query::raw_prefilter::RawPrefilter;
+use crate::stored::RecordValue;
 use std::sync::Arc;
 
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
@@ -178,6 +180,7 @@ impl<'v> Catalog<'v> {
     pub(crate) fn scan_records(
         &self,
         collection_id: &str,
+        prefilter: Option<&RawPrefilter>,
         visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
     ) -> Result<(), QueryError> {
         let mut failure = None;
@@ -185,20 +188,24 @@ impl<'v> Catalog<'v> {
             .scan_prefix(&keys::record_order_prefix(collection_id), &mut |_, id| {
                 let step = self.spend(1).and_then(|()| {
                     let id = decode_string(id, "record order")?;
-                    match record_in(self.view, collection_id, &id)? {
-                        Some(stored) => visit(Rc::new(parse_row(
-                            stored.collection_id,
-                            stored.id,
-                            stored.version,
-                            stored.created_seq,
-                            &stored.doc_json,
-                        )?)),
-                        None => Err(StorageError::corrupt(
+                    let Some(raw) = self.view.get(&keys::record(collection_id, &id))? else {
+                        return Err(StorageError::corrupt(
                             "record order",
                             format!("{id} has no record"),
                         )
-                        .into()),
+                        .into());
+                    };
+                    if prefilter.is_some_and(|prefilter| !prefilter.admits(&raw)) {
+                        return Ok(ScanStep::Continue);
                     }
+                    let value: RecordValue = decode(&raw, "record")?;
+                    visit(Rc::new(parse_row(
+                        collection_id.to_owned(),
+                        id,
+                        value.version,
+                        value.created_seq,
+                        &value.doc_json,
+                    )?))
                 });
                 match step {
                     Ok(step) => Ok(step),
@@ -214,13 +221,54 @@ impl<'v> Catalog<'v> {
         }
     }
 
+    /// Every record of a collection that `prefilter` admits, in id order (one pass over the
+    /// stored records, no lookup per record); each record counts against the budget, skipped
+    /// or not.
+    pub(crate) fn scan_records_by_id(
+        &self,
+        collection_id: &str,
+        prefilter: Option<&RawPrefilter>,
+        visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
+    ) -> Result<(), QueryError> {
+        let prefix = keys::records_prefix(collection_id);
+        let mut failure = None;
+        self.view.scan_prefix(&prefix, &mut |key, raw| {
+            let step = self.spend(1).and_then(|()| {
+                if prefilter.is_some_and(|prefilter| !prefilter.admits(raw)) {
+                    return Ok(ScanStep::Continue);
+                }
+                let id = std::str::from_utf8(&key[prefix.len()..])
+                    .map_err(|error| StorageError::corrupt("record key", error))?;
+                let value: RecordValue = decode(raw, "record")?;
+                visit(Rc::new(parse_row(
+                    collection_id.to_owned(),
+                    id.to_owned(),
+                    value.version,
+                    value.created_seq,
+                    &value.doc_json,
+                )?))
+            });
+            match step {
+                Ok(step) => Ok(step),
+                Err(error) => {
+                    failure = Some(error);
+                    Ok(ScanStep::Stop)
+                }
+            }
+        })?;
+        match failure {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+
     /// Every record of a collection, in creation order (loaded once per query).
     pub(crate) fn all(&self, collection_id: &str) -> Result<Rc<Vec<Rc<RecordRow>>>, QueryError> {
         if let Some(found) = self.all.borrow().get(collection_id) {
             return Ok(found.clone());
         }
         let mut rows = Vec::new();
-        self.scan_records(collection_id, &mut |row| {
+        self.scan_records(collection_id, None, &mut |row| {
             self.note_read(&row);
             rows.push(row);
             Ok(ScanStep::Continue)

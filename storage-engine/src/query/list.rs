@@ -12,6 +12,7 @@ use crate::query::catalog::{parse_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
 use crate::query::plan::{candidates, Candidates};
 use crate::query::query_error::QueryError;
+use crate::query::raw_prefilter::RawPrefilter;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{FieldRef, FilterAccess, RExpr, ROperand, ResolvedFilter, Resolver};
 use crate::query::value::{order, Operand, SqlValue};
@@ -338,6 +339,14 @@ pub(crate) fn list(
         _ => None,
     };
     let stop_early = in_order && (request.total == TotalCount::Skip || stored_total.is_some());
+    // A full scan that visits every record anyway reads them in key order (one pass, no
+    // lookup per record) and puts the matches in creation order after; `~` terms skip
+    // records whose bytes cannot match before parsing them.
+    let by_id = matches!(planned, Candidates::FullScan) && !stop_early;
+    let prefilter = match planned {
+        Candidates::FullScan => RawPrefilter::for_filter(plain_filter.as_ref(), schema),
+        Candidates::Ids { .. } => None,
+    };
     let page_end = request.offset.saturating_add(limit);
     let evaluator = Evaluator::new(&catalog, &request.context, &filter)?;
     let mut kept: Vec<(Vec<SqlValue>, Rc<RecordRow>)> = Vec::new();
@@ -347,7 +356,7 @@ pub(crate) fn list(
             return Ok(ScanStep::Continue);
         };
         count += 1;
-        if in_order {
+        if in_order && !by_id {
             if count > request.offset && count <= page_end {
                 kept.push((Vec::new(), row));
             }
@@ -372,7 +381,10 @@ pub(crate) fn list(
         Ok(ScanStep::Continue)
     };
     match planned {
-        Candidates::FullScan => catalog.scan_records(&schema.id, &mut visit)?,
+        Candidates::FullScan if by_id => {
+            catalog.scan_records_by_id(&schema.id, prefilter.as_ref(), &mut visit)?
+        }
+        Candidates::FullScan => catalog.scan_records(&schema.id, prefilter.as_ref(), &mut visit)?,
         Candidates::Ids { ids, .. } => {
             let mut rows = Vec::with_capacity(ids.len());
             for id in ids {
@@ -389,11 +401,12 @@ pub(crate) fn list(
         }
     }
 
-    let page: Vec<Rc<RecordRow>> = if in_order {
+    let page: Vec<Rc<RecordRow>> = if in_order && !by_id {
         kept.into_iter().map(|(_, row)| row).collect()
     } else {
-        // A stable sort: equal keys keep creation order, as PocketBase's SQLite does.
-        kept.sort_by(|(a, _), (b, _)| {
+        // Equal keys keep creation order, as PocketBase's SQLite does (and with no sort
+        // keys, creation order is the order).
+        kept.sort_by(|(a, row_a), (b, row_b)| {
             for (index, (_, descending)) in sort_keys.iter().enumerate() {
                 let ordering = order(&a[index], &b[index]);
                 let ordering = if *descending {
@@ -405,7 +418,7 @@ pub(crate) fn list(
                     return ordering;
                 }
             }
-            Ordering::Equal
+            row_a.created_seq.cmp(&row_b.created_seq)
         });
         kept.into_iter()
             .map(|(_, row)| row)

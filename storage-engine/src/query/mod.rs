@@ -9,6 +9,7 @@ mod evaluate;
 mod list;
 pub mod plan;
 mod query_error;
+mod raw_prefilter;
 mod request_context;
 mod resolve;
 mod sort;
