@@ -25,6 +25,7 @@ use std::time::Duration;
 use edgebase_storage::Command;
 use futures::future::join_all;
 use openraft::error::{InitializeError, RaftError};
+use openraft::raft::AppendEntriesRequest;
 
 pub use self::blobs::BlobReplication;
 pub use self::cluster_state::{ClusterState, MemberState};
@@ -47,7 +48,7 @@ use crate::transport::{
     ForwardError, JoinRequest, MembershipChange, QuicTransport, RaftNetworkClients, RpcRequest,
     RpcResponse, TransportError, MAX_FRAME_BYTES,
 };
-use crate::type_config::{NodeId, NodeInfo, Raft};
+use crate::type_config::{LogId, NodeId, NodeInfo, Raft, Vote};
 
 /// Largest encoded command accepted: half a frame, leaving room for the entry around it.
 pub const MAX_COMMAND_BYTES: usize = MAX_FRAME_BYTES / 2;
@@ -65,6 +66,9 @@ const FORWARD_READ_INDEX_TIMEOUT_MS: u64 = node_core::READ_INDEX_TIMEOUT_MS + 2_
 const FORWARD_MEMBERSHIP_TIMEOUT_MS: u64 = node_core::MEMBERSHIP_CHANGE_TIMEOUT_MS + 2_000;
 /// How long a write waits for this node to apply an entry the leader committed.
 const APPLY_WAIT_MS: u64 = 10_000;
+/// How long a forwarding node waits for a forwarded entry to arrive before it stops trying
+/// to learn the commit from the leader's answer (the write then waits for the next append).
+const COMMIT_HINT_WAIT_MS: u64 = 1_000;
 /// How long a join waits for this node to see itself in the replicated membership.
 const JOIN_MEMBERSHIP_WAIT_MS: u64 = 30_000;
 /// Status probes of other members in `cluster_state`.
@@ -442,7 +446,11 @@ impl ConsensusNode {
                 };
                 match answer {
                     Ok(RpcResponse::ClientWrite(answer)) => {
-                        answer.map_err(forward_error_to_consensus)?
+                        let reply = answer.map_err(forward_error_to_consensus)?;
+                        if let Some(entry) = reply.entry {
+                            self.learn_commit(entry).await;
+                        }
+                        reply
                     }
                     Ok(RpcResponse::Refused(reason)) => {
                         return Err(ConsensusError::Refused { reason })
@@ -479,6 +487,39 @@ impl ConsensusNode {
             index: reply.index,
             result: reply.result,
         })
+    }
+
+    /// The leader answered a forwarded write: `entry` is committed. Tell this node's Raft so
+    /// at once, as the leader's next append would (same vote, the entry as the previous log
+    /// id, no entries, the entry as the commit), once the entry itself has arrived here.
+    /// openraft 0.9 keeps one append in flight per follower, so that next append would
+    /// otherwise wait for the acknowledgement of the one carrying the entry: a second round
+    /// trip. Only a hint: a node that moved to a newer leader refuses it by its vote, one
+    /// whose log does not hold the entry refuses it by the previous log id, and either way
+    /// the write waits for the leader's own append as before.
+    async fn learn_commit(&self, entry: LogId) {
+        let core = self.core();
+        if core.applied_index() >= entry.index {
+            return;
+        }
+        let arrived = core
+            .raft
+            .wait(Some(Duration::from_millis(COMMIT_HINT_WAIT_MS)))
+            .log_index_at_least(Some(entry.index), "the forwarded entry to arrive")
+            .await;
+        if arrived.is_err() {
+            return;
+        }
+        let leader = entry.leader_id;
+        let request = AppendEntriesRequest {
+            vote: Vote::new_committed(leader.term, leader.node_id),
+            prev_log_id: Some(entry),
+            entries: Vec::new(),
+            leader_commit: Some(entry),
+        };
+        if let Err(error) = core.raft.append_entries(request).await {
+            tracing::debug!(%error, "commit hint not taken");
+        }
     }
 
     /// Wait until the local applied index >= `index`, bounded by `timeout`; returns the

@@ -182,6 +182,7 @@ async fn propose_group(raft: Raft, mut group: Vec<Pending>, permit: OwnedSemapho
                 EntryResult::One(result) => Ok(WriteReply {
                     index: response.log_id.index,
                     result,
+                    entry: Some(response.log_id),
                 }),
                 EntryResult::Each(_) => Err(mismatch()),
             },
@@ -203,6 +204,7 @@ async fn propose_group(raft: Raft, mut group: Vec<Pending>, permit: OwnedSemapho
                     let _ = reply.send(Ok(WriteReply {
                         index: response.log_id.index,
                         result,
+                        entry: Some(response.log_id),
                     }));
                 }
             }

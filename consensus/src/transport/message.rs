@@ -9,7 +9,7 @@ use openraft::raft::{
 use openraft::ServerState;
 use serde::{Deserialize, Serialize};
 
-use crate::type_config::{NodeId, NodeInfo, TypeConfig};
+use crate::type_config::{LogId, NodeId, NodeInfo, TypeConfig};
 
 /// One request on one bidirectional stream.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -157,6 +157,10 @@ pub enum ForwardError {
 pub struct WriteReply {
     pub index: u64,
     pub result: CommandResult,
+    /// The entry's log id, committed: the forwarding node uses it to learn of the commit
+    /// from this answer instead of waiting for the leader's next append
+    /// (`ConsensusNode::learn_commit`).
+    pub entry: Option<LogId>,
 }
 
 /// A node's live Raft status.
