@@ -6,11 +6,12 @@ use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::codec::{decode, decode_string};
 use crate::kv::{KvRead, ScanStep};
 use crate::query::query_error::QueryError;
+use crate::query::lazy_doc::LazyDoc;
 use crate::query::raw_prefilter::RawPrefilter;
 use crate::stored::RecordValue;
 use std::sync::Arc;
@@ -26,7 +27,10 @@ pub struct RecordRow {
     pub id: String,
     pub version: u64,
     pub created_seq: u64,
-    pub doc: Map<String, Value>,
+    /// Parsed one field at a time, as the query reads them.
+    /// Parsed one field at a time, as the query reads them; it keeps the stored text, so a
+    /// list's page is answered with those bytes, not a re-encoding and not a second read.
+    pub doc: LazyDoc,
 }
 
 /// Records of one collection keyed by the id their relation field points at.
@@ -199,12 +203,12 @@ impl<'v> Catalog<'v> {
                         return Ok(ScanStep::Continue);
                     }
                     let value: RecordValue = decode(&raw, "record")?;
-                    visit(Rc::new(parse_row(
+                    visit(Rc::new(parse_stored_row(
                         collection_id.to_owned(),
                         id,
                         value.version,
                         value.created_seq,
-                        &value.doc_json,
+                        value.doc_json,
                     )?))
                 });
                 match step {
@@ -219,6 +223,25 @@ impl<'v> Catalog<'v> {
             Some(error) => Err(error),
             None => Ok(()),
         }
+    }
+
+    /// Records by id, in creation order, each read once and not yet parsed (the order comes
+    /// from their stored headers); each id counts against the budget. Absent ones are left
+    /// out.
+    pub(crate) fn records_in_creation_order(
+        &self,
+        collection_id: &str,
+        ids: Vec<String>,
+    ) -> Result<Vec<(String, RecordValue)>, QueryError> {
+        let mut found = Vec::with_capacity(ids.len());
+        for id in ids {
+            self.spend(1)?;
+            if let Some(raw) = self.view.get(&keys::record(collection_id, &id))? {
+                found.push((id, decode::<RecordValue>(&raw, "record")?));
+            }
+        }
+        found.sort_by_key(|(_, value)| value.created_seq);
+        Ok(found)
     }
 
     /// Every record of a collection that `prefilter` admits, in id order (one pass over the
@@ -240,12 +263,12 @@ impl<'v> Catalog<'v> {
                 let id = std::str::from_utf8(&key[prefix.len()..])
                     .map_err(|error| StorageError::corrupt("record key", error))?;
                 let value: RecordValue = decode(raw, "record")?;
-                visit(Rc::new(parse_row(
+                visit(Rc::new(parse_stored_row(
                     collection_id.to_owned(),
                     id.to_owned(),
                     value.version,
                     value.created_seq,
-                    &value.doc_json,
+                    value.doc_json,
                 )?))
             });
             match step {
@@ -322,11 +345,19 @@ pub(crate) fn parse_row(
     created_seq: u64,
     doc_json: &str,
 ) -> Result<RecordRow, QueryError> {
-    let doc = match serde_json::from_str::<Value>(doc_json) {
-        Ok(Value::Object(map)) => map,
-        Ok(_) => Map::new(),
-        Err(e) => return Err(StorageError::corrupt("record document", e).into()),
-    };
+    parse_stored_row(collection_id, id, version, created_seq, doc_json.to_owned())
+}
+
+/// A stored record as a row.
+pub(crate) fn parse_stored_row(
+    collection_id: String,
+    id: String,
+    version: u64,
+    created_seq: u64,
+    doc_json: String,
+) -> Result<RecordRow, QueryError> {
+    let doc = LazyDoc::from_text(doc_json.into())
+        .map_err(|e| StorageError::corrupt("record document", e))?;
     Ok(RecordRow {
         collection_id,
         id,

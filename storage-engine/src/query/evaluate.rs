@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use crate::query::ast::{CompareKind, CompareOp, DateMacro, Function, Modifier, PathRoot};
 use crate::query::catalog::{relation_ids, Catalog, RecordRow};
+use crate::query::lazy_doc::LazyDoc;
 use crate::query::query_error::QueryError;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{
@@ -66,7 +67,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
                         id: id.to_string(),
                         version: 0,
                         created_seq: 0,
-                        doc: doc.clone(),
+                        doc: LazyDoc::parsed(doc.clone()),
                     })
                 }))
             }
@@ -96,7 +97,7 @@ impl<'a, 'v> Evaluator<'a, 'v> {
             id: String::new(),
             version: 0,
             created_seq: 0,
-            doc: serde_json::Map::new(),
+            doc: LazyDoc::default(),
         });
         let mut assignment = vec![Row::Null; index + 1];
         let mut kept = Vec::new();

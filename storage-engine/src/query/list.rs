@@ -8,10 +8,11 @@ use std::rc::Rc;
 
 use crate::kv::{KvRead, ScanStep};
 use crate::query::ast::{self, CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
-use crate::query::catalog::{parse_row, Catalog, RecordRow};
+use crate::query::catalog::{parse_row, parse_stored_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
 use crate::query::plan::{candidates, Candidates};
 use crate::query::query_error::QueryError;
+use crate::query::lazy_doc::LazyDoc;
 use crate::query::raw_prefilter::RawPrefilter;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{FieldRef, FilterAccess, RExpr, ROperand, ResolvedFilter, Resolver};
@@ -188,8 +189,8 @@ impl RuleSubject<'_> {
                 id: id.to_string(),
                 version: 0,
                 created_seq: u64::MAX,
-                doc: (*doc).clone(),
-            }),
+                doc: LazyDoc::parsed((*doc).clone()),
+                }),
         }
     }
 }
@@ -386,14 +387,16 @@ pub(crate) fn list(
         }
         Candidates::FullScan => catalog.scan_records(&schema.id, prefilter.as_ref(), &mut visit)?,
         Candidates::Ids { ids, .. } => {
-            let mut rows = Vec::with_capacity(ids.len());
-            for id in ids {
-                if let Some(row) = catalog.record(&schema.id, &id)? {
-                    rows.push(row);
-                }
-            }
-            rows.sort_by_key(|row| row.created_seq);
-            for row in rows {
+            // Put in creation order by their stored headers, then parsed one at a time: a
+            // list that stops at a full page parses no more than it needs.
+            for (id, value) in catalog.records_in_creation_order(&schema.id, ids)? {
+                let row = Rc::new(parse_stored_row(
+                    schema.id.clone(),
+                    id,
+                    value.version,
+                    value.created_seq,
+                    value.doc_json,
+                )?);
                 if visit(row)? == ScanStep::Stop {
                     break;
                 }
@@ -434,9 +437,18 @@ pub(crate) fn list(
     // The page's records exactly as stored (bytes, not a re-encoding).
     let mut records = Vec::with_capacity(page.len());
     for row in page {
-        let stored = record_in(view, &row.collection_id, &row.id)?.ok_or_else(|| {
-            StorageError::corrupt("record order", format!("{} has no record", row.id))
-        })?;
+        let stored = match row.doc.text() {
+            Some(doc_json) => StoredRecord {
+                collection_id: row.collection_id.clone(),
+                id: row.id.clone(),
+                doc_json: doc_json.to_string(),
+                version: row.version,
+                created_seq: row.created_seq,
+            },
+            None => record_in(view, &row.collection_id, &row.id)?.ok_or_else(|| {
+                StorageError::corrupt("record order", format!("{} has no record", row.id))
+            })?,
+        };
         records.push(stored);
     }
     Ok(ListPage {

@@ -6,6 +6,7 @@ pub use edgebase_syntax::query::{ast, error, parser};
 
 mod catalog;
 mod evaluate;
+mod lazy_doc;
 mod list;
 pub mod plan;
 mod query_error;
