@@ -57,6 +57,11 @@ impl EntryContext<'_> {
         seq
     }
 
+    /// The creation sequence `next_created_seq` will give, without taking it.
+    fn peek_created_seq(&self) -> u64 {
+        (self.index << 16) | self.position
+    }
+
     fn skip(&mut self) {
         self.position += 1;
     }
@@ -508,7 +513,7 @@ fn migrate_collection(
     let file_fields: Vec<&str> = file_fields.iter().map(String::as_str).collect();
     let prefix = keys::records_prefix(collection_id);
     let stored = overlay.scan_prefix_merged(&prefix)?;
-    let mut records: Vec<(String, RecordMap)> = Vec::with_capacity(stored.len());
+    let mut records: Vec<(String, u64, RecordMap)> = Vec::with_capacity(stored.len());
     for (key, bytes) in stored {
         let record_id = String::from_utf8(key[prefix.len()..].to_vec())
             .map_err(|error| StorageError::corrupt("record key", error))?;
@@ -532,7 +537,7 @@ fn migrate_collection(
             value.version = version;
             overlay.put(key, encode(&value, "record")?);
         }
-        records.push((record_id, map));
+        records.push((record_id, value.created_seq, map));
     }
     for index in added {
         if let Err(rejection) = maintain::build_index(overlay, collection_id, index, &records)? {
@@ -653,10 +658,14 @@ fn put_record(
             .as_ref()
             .map(|current| maintain::record_map(&current.doc_json));
         let new = maintain::record_map(doc_json);
+        let created_seq = current
+            .as_ref()
+            .map_or_else(|| context.peek_created_seq(), |current| current.created_seq);
         let outcome = maintain::replace_entries(
             overlay,
             collection_id,
             record_id,
+            created_seq,
             &indexes,
             old.as_ref(),
             Some(&new),
@@ -750,6 +759,7 @@ fn delete_record(
             overlay,
             collection_id,
             record_id,
+            current.created_seq,
             &indexes,
             Some(&old),
             None,

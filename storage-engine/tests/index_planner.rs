@@ -300,14 +300,17 @@ fn candidates_contain_every_match() {
     let records = fill(&state, &mut rng);
     let schema = CollectionSchema::from_doc_json(&collection_doc()).expect("schema");
     let view = backend.view().expect("view");
-    let (mut narrowed, mut sorted_plans) = (0, 0);
+    let (mut narrowed, mut sorted_plans, mut exact_plans) = (0, 0, 0);
     for query in 0..QUERIES {
         let filter_text = random_filter(&mut rng);
         let filter = parse_filter(&filter_text).expect("parse");
         let sort = random_sort(&mut rng);
         let context = format!("seed {seed}, query {query}: {filter_text} sort {sort:?}");
         let planned = candidates(&*view, &schema, filter.as_ref(), &sort, RECORDS).expect("plan");
-        let Candidates::Ids { ids, sorted } = planned else {
+        let Candidates::Ids {
+            ids, sorted, exact, ..
+        } = planned
+        else {
             continue;
         };
         narrowed += 1;
@@ -319,6 +322,14 @@ fn candidates_contain_every_match() {
             .collect();
         for (id, record) in &matches {
             assert!(unique.contains(id), "{context}: missed {id} {record}");
+        }
+        if exact {
+            exact_plans += 1;
+            assert_eq!(
+                ids.len(),
+                matches.len(),
+                "{context}: an exact plan gave more than the matches"
+            );
         }
         if sorted {
             sorted_plans += 1;
@@ -348,7 +359,11 @@ fn candidates_contain_every_match() {
             }
         }
     }
-    eprintln!("seed {seed}: {narrowed} of {QUERIES} plans used an index, {sorted_plans} sorted");
+    eprintln!(
+        "seed {seed}: {narrowed} of {QUERIES} plans used an index, {sorted_plans} sorted, \
+         {exact_plans} exact"
+    );
+    assert!(exact_plans > 0, "seed {seed}: no exact plan to check");
     assert!(
         narrowed > QUERIES / 5,
         "seed {seed}: only {narrowed} plans used an index"

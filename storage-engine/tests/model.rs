@@ -171,7 +171,10 @@ fn check_index_entries(model: &StateMachine, backend: &MemoryBackend, context: &
             };
             for index in &indexes {
                 if let Some(entry) = index.entry(&collection.id, &record.id, &map) {
-                    expected.insert((entry.key, record.id.clone().into_bytes()));
+                    expected.insert((
+                        entry.key,
+                        edgebase_storage::index::entry_value(&record.id, record.created_seq),
+                    ));
                 }
             }
         }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::compiled_collection::CompiledCollections;
 use crate::index::compiled::CompiledIndex;
+use crate::index::{entry_value, read_entry_value};
 use crate::keys;
 use crate::overlay::Overlay;
 use crate::{Rejection, StorageError};
@@ -38,11 +39,12 @@ pub(crate) fn collection_indexes(
 }
 
 /// Replace a record's entries in every index: `old` is the stored record (if any), `new` the
-/// record being written (`None` for a delete).
+/// record being written (`None` for a delete), created at `created_seq`.
 pub(crate) fn replace_entries(
     overlay: &mut Overlay<'_>,
     collection_id: &str,
     record_id: &str,
+    created_seq: u64,
     indexes: &[CompiledIndex],
     old: Option<&RecordMap>,
     new: Option<&RecordMap>,
@@ -57,7 +59,9 @@ pub(crate) fn replace_entries(
             overlay.delete(old_entry.key);
         }
         if let Some(new_entry) = new_entry {
-            if let Err(rejection) = insert_entry(overlay, index, record_id, new_entry)? {
+            if let Err(rejection) =
+                insert_entry(overlay, index, record_id, created_seq, new_entry)?
+            {
                 return Ok(Err(rejection));
             }
         }
@@ -69,16 +73,19 @@ fn insert_entry(
     overlay: &mut Overlay<'_>,
     index: &CompiledIndex,
     record_id: &str,
+    created_seq: u64,
     entry: crate::index::IndexEntry,
 ) -> Result<Outcome, StorageError> {
     if entry.exclusive {
         if let Some(owner) = overlay.get(&entry.key)? {
-            if owner != record_id.as_bytes() {
+            let (owner, _) = read_entry_value(&owner)
+                .map_err(|error| StorageError::corrupt("index entry", error))?;
+            if owner != record_id {
                 return Ok(Err(unique_violation(index)));
             }
         }
     }
-    overlay.put(entry.key, record_id.as_bytes().to_vec());
+    overlay.put(entry.key, entry_value(record_id, created_seq));
     Ok(Ok(()))
 }
 
@@ -107,17 +114,18 @@ pub(crate) fn drop_all(overlay: &mut Overlay<'_>, collection_id: &str) {
     overlay.delete_range(prefix, end);
 }
 
-/// (Re)build one index over `records` from scratch; a unique conflict rejects.
+/// (Re)build one index over `records` (id, creation sequence, document) from scratch; a
+/// unique conflict rejects.
 pub(crate) fn build_index(
     overlay: &mut Overlay<'_>,
     collection_id: &str,
     index: &CompiledIndex,
-    records: &[(String, RecordMap)],
+    records: &[(String, u64, RecordMap)],
 ) -> Result<Outcome, StorageError> {
     drop_index(overlay, collection_id, index.name());
-    for (record_id, record) in records {
+    for (record_id, created_seq, record) in records {
         if let Some(entry) = index.entry(collection_id, record_id, record) {
-            if let Err(rejection) = insert_entry(overlay, index, record_id, entry)? {
+            if let Err(rejection) = insert_entry(overlay, index, record_id, *created_seq, entry)? {
                 return Ok(Err(rejection));
             }
         }

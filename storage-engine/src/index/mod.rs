@@ -6,12 +6,14 @@ pub use edgebase_syntax::index::{definition, error};
 
 pub mod compiled;
 pub mod condition;
+mod entry_value;
 pub(crate) mod maintain;
 pub mod validate;
 pub mod value;
 
 pub use compiled::{compile_indexes, CompiledColumn, CompiledIndex, IndexEntry};
 pub use condition::IndexCondition;
+pub use entry_value::{entry_value, read_entry_value};
 pub use definition::{
     parse_index, Collation, Direction, IndexColumn, IndexDefinition, INDEX_COLUMNS_MAX,
     INDEX_SQL_BYTES_MAX,

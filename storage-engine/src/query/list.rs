@@ -386,6 +386,37 @@ pub(crate) fn list(
             catalog.scan_records_by_id(&schema.id, prefilter.as_ref(), &mut visit)?
         }
         Candidates::FullScan => catalog.scan_records(&schema.id, prefilter.as_ref(), &mut visit)?,
+        // The index gave exactly the matches, each with its creation sequence: the count is
+        // theirs and only the page's records are read.
+        Candidates::Ids {
+            ids,
+            created,
+            exact: true,
+            ..
+        } if in_order && filter.aliases.is_empty() && created.iter().all(Option::is_some) => {
+            let mut matches: Vec<(u64, String)> = created.into_iter().flatten().zip(ids).collect();
+            matches.sort_unstable();
+            count = matches.len() as u64;
+            catalog.spend(count)?;
+            let page_ids = matches
+                .into_iter()
+                .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .map(|(_, id)| id)
+                .collect();
+            for (id, value) in catalog.records_in_creation_order(&schema.id, page_ids)? {
+                kept.push((
+                    Vec::new(),
+                    Rc::new(parse_stored_row(
+                        schema.id.clone(),
+                        id,
+                        value.version,
+                        value.created_seq,
+                        value.doc_json,
+                    )?),
+                ));
+            }
+        }
         Candidates::Ids { ids, .. } => {
             // Put in creation order by their stored headers, then parsed one at a time: a
             // list that stops at a full page parses no more than it needs.

@@ -10,7 +10,9 @@
 
 use std::cmp::Ordering;
 
-use crate::index::{compile_indexes, Collation, CompiledIndex, Direction, IndexValue};
+use crate::index::{
+    compile_indexes, read_entry_value, Collation, CompiledIndex, Direction, IndexValue,
+};
 use crate::keys;
 use crate::kv::{KvRead, ScanStep};
 use crate::query::ast::{CompareKind, Expr, Operand, PathRoot, SortKey, SortTarget};
@@ -25,9 +27,16 @@ pub enum Candidates {
     /// These record ids: a superset of the matches.
     Ids {
         ids: Vec<String>,
+        /// Each id's creation sequence, as its index entry keeps it (`None` for entries
+        /// written before entries kept it).
+        created: Vec<Option<u64>>,
         /// True when `ids` is already in the order the sort asks for (ties in record id
         /// order, or reversed record id order for a reversed scan).
         sorted: bool,
+        /// True when `ids` are exactly the matches: every term of the filter is a comparison
+        /// the index read applied, on columns whose order is the filter's (binary collation
+        /// for text).
+        exact: bool,
     },
 }
 
@@ -122,9 +131,11 @@ fn plan(
         return Ok(full_scan("the collection's indexes do not compile"));
     };
     let mut predicates = Vec::new();
+    let mut terms_count = 0;
     if let Some(filter) = filter {
         let mut terms = Vec::new();
         conjuncts(filter, &mut terms);
+        terms_count = terms.len();
         predicates.extend(terms.into_iter().filter_map(|term| predicate(term, schema)));
     }
     let best = indexes
@@ -142,12 +153,23 @@ fn plan(
     let Some(choice) = best else {
         return Ok(full_scan("no index fits the filter or the sort"));
     };
-    let Some(mut ids) = scan(view, &schema.id, &choice, candidates_max)? else {
+    let Some((mut ids, mut created)) = scan(view, &schema.id, &choice, candidates_max)? else {
         return Ok(full_scan("the index gave more candidates than the limit"));
     };
     if choice.sort == Some(true) {
         ids.reverse();
+        created.reverse();
     }
+    let binary = |column: &crate::index::CompiledColumn| {
+        column.column.collation == Collation::Binary
+            || matches!(column.field.shape, FieldShape::Number | FieldShape::Bool)
+    };
+    let exact = terms_count > 0
+        && predicates.len() == terms_count
+        && choice.equality.len() + choice.range.len() == predicates.len()
+        && choice.index.columns[..choice.equality.len()]
+            .iter()
+            .all(binary);
     let explain = Explain {
         index: Some(choice.index.name().to_owned()),
         equality_columns: choice.equality.len(),
@@ -159,7 +181,9 @@ fn plan(
     Ok((
         Candidates::Ids {
             ids,
+            created,
             sorted: choice.sort.is_some(),
+            exact,
         },
         explain,
     ))
@@ -297,7 +321,7 @@ fn scan(
     collection_id: &str,
     choice: &Choice<'_>,
     candidates_max: usize,
-) -> Result<Option<Vec<String>>, StorageError> {
+) -> Result<Option<(Vec<String>, Vec<Option<u64>>)>, StorageError> {
     let mut prefix = keys::index_prefix(collection_id, choice.index.name());
     for (predicate, column) in choice.equality.iter().zip(&choice.index.columns) {
         predicate.value.encode_key(
@@ -329,6 +353,7 @@ fn scan(
         }
     }
     let mut ids = Vec::new();
+    let mut created = Vec::new();
     let mut over = false;
     let mut corrupt = None;
     view.scan_prefix_from(&prefix, &start, &mut |key, value| {
@@ -339,8 +364,11 @@ fn scan(
             over = true;
             return Ok(ScanStep::Stop);
         }
-        match String::from_utf8(value.to_vec()) {
-            Ok(id) => ids.push(id),
+        match read_entry_value(value) {
+            Ok((id, seq)) => {
+                ids.push(id.to_owned());
+                created.push(seq);
+            }
             Err(error) => {
                 corrupt = Some(error);
                 return Ok(ScanStep::Stop);
@@ -351,5 +379,5 @@ fn scan(
     if let Some(error) = corrupt {
         return Err(StorageError::corrupt("index entry", error));
     }
-    Ok((!over).then_some(ids))
+    Ok((!over).then_some((ids, created)))
 }
