@@ -37,9 +37,15 @@ mod tests {
     #[test]
     fn reads_both_layouts() {
         let value = entry_value("abc123", 0x0102_0304_0506_0708);
-        assert_eq!(read_entry_value(&value), Ok(("abc123", Some(0x0102_0304_0506_0708))));
+        assert_eq!(
+            read_entry_value(&value),
+            Ok(("abc123", Some(0x0102_0304_0506_0708)))
+        );
         assert_eq!(read_entry_value(b"abc123"), Ok(("abc123", None)));
         assert_eq!(read_entry_value(b""), Ok(("", None)));
-        assert!(read_entry_value(&[0xFF, 1, 2]).is_err(), "a short sequence is not UTF-8");
+        assert!(
+            read_entry_value(&[0xFF, 1, 2]).is_err(),
+            "a short sequence is not UTF-8"
+        );
     }
 }

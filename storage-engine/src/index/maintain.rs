@@ -59,8 +59,7 @@ pub(crate) fn replace_entries(
             overlay.delete(old_entry.key);
         }
         if let Some(new_entry) = new_entry {
-            if let Err(rejection) =
-                insert_entry(overlay, index, record_id, created_seq, new_entry)?
+            if let Err(rejection) = insert_entry(overlay, index, record_id, created_seq, new_entry)?
             {
                 return Ok(Err(rejection));
             }

@@ -13,11 +13,11 @@ pub mod value;
 
 pub use compiled::{compile_indexes, CompiledColumn, CompiledIndex, IndexEntry};
 pub use condition::IndexCondition;
-pub use entry_value::{entry_value, read_entry_value};
 pub use definition::{
     parse_index, Collation, Direction, IndexColumn, IndexDefinition, INDEX_COLUMNS_MAX,
     INDEX_SQL_BYTES_MAX,
 };
+pub use entry_value::{entry_value, read_entry_value};
 pub use error::IndexError;
 pub use validate::{validate_indexes, IndexProblem};
 pub use value::IndexValue;

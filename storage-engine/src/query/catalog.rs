@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use crate::codec::{decode, decode_string};
 use crate::kv::{KvRead, ScanStep};
-use crate::query::query_error::QueryError;
 use crate::query::lazy_doc::LazyDoc;
+use crate::query::query_error::QueryError;
 use crate::query::raw_prefilter::RawPrefilter;
 use crate::stored::RecordValue;
 use std::sync::Arc;

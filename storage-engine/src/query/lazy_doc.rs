@@ -47,7 +47,9 @@ impl LazyDoc {
     pub fn from_text(text: Rc<str>) -> Result<Self, serde_json::Error> {
         let spans = {
             let mut deserializer = serde_json::Deserializer::from_str(&text);
-            let spans = deserializer.deserialize_any(FieldSpans { base: text.as_ptr() as usize })?;
+            let spans = deserializer.deserialize_any(FieldSpans {
+                base: text.as_ptr() as usize,
+            })?;
             deserializer.end()?;
             spans
         };

@@ -10,9 +10,9 @@ use crate::kv::{KvRead, ScanStep};
 use crate::query::ast::{self, CompareKind, CompareOp, Expr, Modifier, SortKey, SortTarget};
 use crate::query::catalog::{parse_row, parse_stored_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
+use crate::query::lazy_doc::LazyDoc;
 use crate::query::plan::{candidates, Candidates};
 use crate::query::query_error::QueryError;
-use crate::query::lazy_doc::LazyDoc;
 use crate::query::raw_prefilter::RawPrefilter;
 use crate::query::request_context::RequestContext;
 use crate::query::resolve::{FieldRef, FilterAccess, RExpr, ROperand, ResolvedFilter, Resolver};
@@ -190,7 +190,7 @@ impl RuleSubject<'_> {
                 version: 0,
                 created_seq: u64::MAX,
                 doc: LazyDoc::parsed((*doc).clone()),
-                }),
+            }),
         }
     }
 }
