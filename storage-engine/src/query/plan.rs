@@ -80,6 +80,9 @@ pub fn explain(
     Ok(plan(view, schema, filter, sort, candidates_max)?.1)
 }
 
+/// The ids an index read gave, with the creation sequence each entry keeps.
+type IndexCandidates = (Vec<String>, Vec<Option<u64>>);
+
 /// One usable comparison: `field <kind> value`.
 #[derive(Debug, Clone)]
 struct Predicate {
@@ -321,7 +324,7 @@ fn scan(
     collection_id: &str,
     choice: &Choice<'_>,
     candidates_max: usize,
-) -> Result<Option<(Vec<String>, Vec<Option<u64>>)>, StorageError> {
+) -> Result<Option<IndexCandidates>, StorageError> {
     let mut prefix = keys::index_prefix(collection_id, choice.index.name());
     for (predicate, column) in choice.equality.iter().zip(&choice.index.columns) {
         predicate.value.encode_key(
