@@ -6,11 +6,6 @@ use clap::Parser;
 use edgebase_node::cli::{self, Cli, Command};
 use tracing_subscriber::EnvFilter;
 
-/// mimalloc: a request allocates and frees many small strings and maps (JSON, headers, keys);
-/// glibc's malloc spent about 15% of a node's CPU on them under load (`bench/RESULTS.md`).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
