@@ -1,7 +1,7 @@
 //! Batched proposals: the leader packs writes that arrive together into one log entry (a
 //! [`Command::Group`]), so they share one append, one fsync, one replication round and one
 //! apply. Nothing waits to fill a batch: with no entry in flight a write is proposed at once;
-//! writes arriving while [`PROPOSALS_IN_FLIGHT`] entries are in flight form the next one.
+//! writes arriving while one is in flight form the next ([`PROPOSALS_IN_FLIGHT`]).
 //! Each write keeps its own conditions and gets its own result; one rejected write rejects
 //! nothing else. Two writes of one record never share an entry (their answers would name one
 //! version for two contents): the later one waits for the next.
@@ -16,8 +16,10 @@ use tokio::sync::{mpsc, oneshot, OwnedSemaphorePermit, Semaphore};
 use crate::transport::{ForwardError, WriteReply};
 use crate::type_config::Raft;
 
-/// Entries proposed and not yet applied at once; later writes queue for the next entry.
-pub(crate) const PROPOSALS_IN_FLIGHT: usize = 2;
+/// Entries proposed and not yet applied at once; later writes queue for the next entry. One
+/// gave the most throughput at 16 to 256 connections on one and three nodes (2 and 4 measured
+/// lower, `bench/RESULTS.md`): the fewer entries in flight, the more writes each one carries.
+pub(crate) const PROPOSALS_IN_FLIGHT: usize = 1;
 /// Most writes in one entry.
 pub(crate) const GROUP_COMMANDS_MAX: usize = 256;
 /// Most encoded bytes of the writes in one entry; a larger write goes alone.
