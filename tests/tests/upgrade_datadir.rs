@@ -216,7 +216,7 @@ async fn a_data_dir_of_the_previous_release_serves_every_record() {
 
             // And it all survives a restart of the new release.
             node.terminate(NODE_START_TIMEOUT).await?;
-        node.restart()?;
+            node.restart()?;
             node.wait_healthy(NODE_START_TIMEOUT).await?;
             let again = http
                 .get("/api/collections/notes/records?perPage=1&fields=id", token)
