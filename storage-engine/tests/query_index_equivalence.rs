@@ -6,10 +6,8 @@
 
 mod common;
 
-use common::apply;
-use edgebase_storage::query::{
-    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount,
-};
+use common::{apply, list_ids};
+use edgebase_storage::query::{parse_filter, parse_sort, TotalCount};
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect, StateMachine};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -139,28 +137,15 @@ fn list(
     offset: u64,
     limit: u64,
 ) -> Result<(Vec<String>, Option<u64>), String> {
-    let filters = match parse_filter(filter_text).map_err(|error| error.to_string())? {
-        Some(expr) => vec![FilterPart::new(expr, FilterAccess::Unrestricted)],
-        None => Vec::new(),
-    };
-    let page = state
-        .list_records(&ListRequest {
-            collection_id: collection_id.into(),
-            filters,
-            sort: parse_sort(sort_text).map_err(|error| error.to_string())?,
-            sort_access: FilterAccess::Unrestricted,
-            offset,
-            limit,
-            total: TotalCount::Count,
-            context: RequestContext::at(1_795_000_000_000),
-            records_examined_max: 10_000_000,
-            random_seed: 0,
-        })
-        .map_err(|error| error.to_string())?;
-    Ok((
-        page.records.into_iter().map(|record| record.id).collect(),
-        page.total,
-    ))
+    list_ids(
+        state,
+        collection_id,
+        filter_text,
+        sort_text,
+        offset,
+        limit,
+        TotalCount::Count,
+    )
 }
 
 #[test]

@@ -9,10 +9,8 @@
 
 mod common;
 
-use common::apply;
-use edgebase_storage::query::{
-    parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, RequestContext, TotalCount,
-};
+use common::{apply, list_ids};
+use edgebase_storage::query::TotalCount;
 use edgebase_storage::{CollectionDoc, CollectionExpect, Command, RecordExpect, StateMachine};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
@@ -58,28 +56,7 @@ fn list(
     offset: u64,
     total: TotalCount,
 ) -> Result<(Vec<String>, Option<u64>), String> {
-    let filters = match parse_filter(filter_text).map_err(|error| error.to_string())? {
-        Some(expr) => vec![FilterPart::new(expr, FilterAccess::Unrestricted)],
-        None => Vec::new(),
-    };
-    let page = state
-        .list_records(&ListRequest {
-            collection_id: COLLECTION.into(),
-            filters,
-            sort: parse_sort(sort_text).map_err(|error| error.to_string())?,
-            sort_access: FilterAccess::Unrestricted,
-            offset,
-            limit: 7,
-            total,
-            context: RequestContext::at(1_795_000_000_000),
-            records_examined_max: 10_000_000,
-            random_seed: 0,
-        })
-        .map_err(|error| error.to_string())?;
-    Ok((
-        page.records.into_iter().map(|record| record.id).collect(),
-        page.total,
-    ))
+    list_ids(state, COLLECTION, filter_text, sort_text, offset, 7, total)
 }
 
 #[test]

@@ -20,6 +20,9 @@ use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::state_machine::{collection_in, record_in};
 use crate::{keys, StorageError};
 
+/// A scan's visitor (key, value) that may fail the query.
+type FallibleVisit<'a> = dyn FnMut(&[u8], &[u8]) -> Result<ScanStep, QueryError> + 'a;
+
 /// One record as a query sees it: its parsed document.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordRow {
@@ -180,49 +183,23 @@ impl<'v> Catalog<'v> {
     }
 
     /// Visit a collection's records in creation order, one at a time (each counts against
-    /// the budget), until `visit` says stop.
+    /// the budget), until `visit` says stop; `prefilter` skips records before they are parsed.
     pub(crate) fn scan_records(
         &self,
         collection_id: &str,
         prefilter: Option<&RawPrefilter>,
         visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
     ) -> Result<(), QueryError> {
-        let mut failure = None;
-        self.view
-            .scan_prefix(&keys::record_order_prefix(collection_id), &mut |_, id| {
-                let step = self.spend(1).and_then(|()| {
-                    let id = decode_string(id, "record order")?;
-                    let Some(raw) = self.view.get(&keys::record(collection_id, &id))? else {
-                        return Err(StorageError::corrupt(
-                            "record order",
-                            format!("{id} has no record"),
-                        )
-                        .into());
-                    };
-                    if prefilter.is_some_and(|prefilter| !prefilter.admits(&raw)) {
-                        return Ok(ScanStep::Continue);
-                    }
-                    let value: RecordValue = decode(&raw, "record")?;
-                    visit(Rc::new(parse_stored_row(
-                        collection_id.to_owned(),
-                        id,
-                        value.version,
-                        value.created_seq,
-                        value.doc_json,
-                    )?))
-                });
-                match step {
-                    Ok(step) => Ok(step),
-                    Err(error) => {
-                        failure = Some(error);
-                        Ok(ScanStep::Stop)
-                    }
-                }
-            })?;
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+        self.scan_fallible(&keys::record_order_prefix(collection_id), &mut |_, id| {
+            self.spend(1)?;
+            let id = decode_string(id, "record order")?;
+            let Some(raw) = self.view.get(&keys::record(collection_id, &id))? else {
+                return Err(
+                    StorageError::corrupt("record order", format!("{id} has no record")).into(),
+                );
+            };
+            visit_stored(collection_id, &id, &raw, prefilter, visit)
+        })
     }
 
     /// Records by id, in creation order, each read once and not yet parsed (the order comes
@@ -254,35 +231,31 @@ impl<'v> Catalog<'v> {
         visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
     ) -> Result<(), QueryError> {
         let prefix = keys::records_prefix(collection_id);
+        self.scan_fallible(&prefix, &mut |key, raw| {
+            self.spend(1)?;
+            let id = std::str::from_utf8(&key[prefix.len()..])
+                .map_err(|error| StorageError::corrupt("record key", error))?;
+            visit_stored(collection_id, id, raw, prefilter, visit)
+        })
+    }
+
+    /// `scan_prefix` with a visitor that may fail: the first failure stops the scan and is
+    /// returned.
+    fn scan_fallible(
+        &self,
+        prefix: &[u8],
+        visit: &mut FallibleVisit<'_>,
+    ) -> Result<(), QueryError> {
         let mut failure = None;
-        self.view.scan_prefix(&prefix, &mut |key, raw| {
-            let step = self.spend(1).and_then(|()| {
-                if prefilter.is_some_and(|prefilter| !prefilter.admits(raw)) {
-                    return Ok(ScanStep::Continue);
-                }
-                let id = std::str::from_utf8(&key[prefix.len()..])
-                    .map_err(|error| StorageError::corrupt("record key", error))?;
-                let value: RecordValue = decode(raw, "record")?;
-                visit(Rc::new(parse_stored_row(
-                    collection_id.to_owned(),
-                    id.to_owned(),
-                    value.version,
-                    value.created_seq,
-                    value.doc_json,
-                )?))
-            });
-            match step {
+        self.view
+            .scan_prefix(prefix, &mut |key, value| match visit(key, value) {
                 Ok(step) => Ok(step),
                 Err(error) => {
                     failure = Some(error);
                     Ok(ScanStep::Stop)
                 }
-            }
-        })?;
-        match failure {
-            Some(error) => Err(error),
-            None => Ok(()),
-        }
+            })?;
+        failure.map_or(Ok(()), Err)
     }
 
     /// Every record of a collection, in creation order (loaded once per query).
@@ -338,6 +311,28 @@ impl<'v> Catalog<'v> {
     }
 }
 
+/// Hand one stored record (`raw`, its stored value) to `visit`, unless `prefilter` rules it
+/// out unparsed.
+fn visit_stored(
+    collection_id: &str,
+    id: &str,
+    raw: &[u8],
+    prefilter: Option<&RawPrefilter>,
+    visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
+) -> Result<ScanStep, QueryError> {
+    if prefilter.is_some_and(|prefilter| !prefilter.admits(raw)) {
+        return Ok(ScanStep::Continue);
+    }
+    let value: RecordValue = decode(raw, "record")?;
+    visit(Rc::new(parse_stored_row(
+        collection_id.to_owned(),
+        id.to_owned(),
+        value.version,
+        value.created_seq,
+        value.doc_json,
+    )?))
+}
+
 pub(crate) fn parse_row(
     collection_id: String,
     id: String,
@@ -356,8 +351,8 @@ pub(crate) fn parse_stored_row(
     created_seq: u64,
     doc_json: String,
 ) -> Result<RecordRow, QueryError> {
-    let doc = LazyDoc::from_text(doc_json.into())
-        .map_err(|e| StorageError::corrupt("record document", e))?;
+    let doc =
+        LazyDoc::from_text(doc_json).map_err(|e| StorageError::corrupt("record document", e))?;
     Ok(RecordRow {
         collection_id,
         id,

@@ -7,7 +7,6 @@
 use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
-use std::rc::Rc;
 
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
@@ -24,7 +23,7 @@ enum Source {
     /// Already a map (a document about to be written, an auth record from a token).
     Parsed(Map<String, Value>),
     /// Stored text, split into fields.
-    Text { text: Rc<str>, fields: Vec<Field> },
+    Text { text: String, fields: Vec<Field> },
 }
 
 #[derive(Clone)]
@@ -44,7 +43,7 @@ impl LazyDoc {
 
     /// Split stored JSON text into fields; an error if it is not JSON. A JSON value that is
     /// not an object has no fields.
-    pub fn from_text(text: Rc<str>) -> Result<Self, serde_json::Error> {
+    pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
         let spans = {
             let mut deserializer = serde_json::Deserializer::from_str(&text);
             let spans = deserializer.deserialize_any(FieldSpans {
@@ -82,7 +81,7 @@ impl LazyDoc {
     }
 
     /// The stored text this document was split from (none for a parsed map).
-    pub fn text(&self) -> Option<&Rc<str>> {
+    pub fn text(&self) -> Option<&str> {
         match &self.source {
             Source::Parsed(_) => None,
             Source::Text { text, .. } => Some(text),
@@ -178,7 +177,7 @@ mod tests {
     #[test]
     fn reads_fields_as_a_parsed_map_would() {
         let text = r#"{"a": 1, "b": {"c": [1, "x\"y"]}, "é": "ü", "a": "again", "n": null}"#;
-        let lazy = LazyDoc::from_text(text.into()).expect("json");
+        let lazy = LazyDoc::from_text(text.to_owned()).expect("json");
         let parsed: serde_json::Map<String, serde_json::Value> =
             serde_json::from_str(text).expect("json");
         for key in ["a", "b", "é", "n", "missing"] {
@@ -190,9 +189,9 @@ mod tests {
 
     #[test]
     fn refuses_what_is_not_json_and_has_no_fields_when_not_an_object() {
-        assert!(LazyDoc::from_text(r#"{"a": }"#.into()).is_err());
-        assert!(LazyDoc::from_text(r#"{"a": 1} x"#.into()).is_err());
-        let list = LazyDoc::from_text("[1, 2]".into()).expect("json");
+        assert!(LazyDoc::from_text(r#"{"a": }"#.to_owned()).is_err());
+        assert!(LazyDoc::from_text(r#"{"a": 1} x"#.to_owned()).is_err());
+        let list = LazyDoc::from_text("[1, 2]".to_owned()).expect("json");
         assert_eq!(list.get("0"), None);
         assert!(list.to_map().is_empty());
     }

@@ -15,7 +15,7 @@ use crate::index::{
 };
 use crate::keys;
 use crate::kv::{KvRead, ScanStep};
-use crate::query::ast::{CompareKind, Expr, Operand, PathRoot, SortKey, SortTarget};
+use crate::query::ast::{CompareKind, Expr, Operand, Path, PathRoot, SortKey, SortTarget};
 use crate::schema::{CollectionSchema, FieldShape};
 use crate::StorageError;
 
@@ -193,13 +193,24 @@ fn plan(
 }
 
 /// The terms of the top-level AND-chain (an OR is one opaque term).
-fn conjuncts<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
+pub(crate) fn conjuncts<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
     match expr {
         Expr::And(left, right) => {
             conjuncts(left, terms);
             conjuncts(right, terms);
         }
         other => terms.push(other),
+    }
+}
+
+/// The record's own field a path names: no relation hop, no modifier, not `@request`.
+pub(crate) fn own_field(path: &Path) -> Option<&str> {
+    if path.root != PathRoot::Record || path.modifier.is_some() {
+        return None;
+    }
+    match path.segments.as_slice() {
+        [name] => Some(name),
+        _ => None,
     }
 }
 
@@ -223,12 +234,10 @@ fn predicate(term: &Expr, schema: &CollectionSchema) -> Option<Predicate> {
             | CompareKind::Less
             | CompareKind::LessOrEq
     );
-    if !usable_kind || path.root != PathRoot::Record || path.modifier.is_some() {
+    if !usable_kind {
         return None;
     }
-    let [name] = path.segments.as_slice() else {
-        return None;
-    };
+    let name = own_field(path)?;
     let shape = if name == "id" {
         FieldShape::Text
     } else {
@@ -247,7 +256,7 @@ fn predicate(term: &Expr, schema: &CollectionSchema) -> Option<Predicate> {
         _ => return None,
     };
     Some(Predicate {
-        field: name.clone(),
+        field: name.to_owned(),
         kind,
         value,
     })

@@ -11,7 +11,9 @@
 //! `\`, which a JSON string holds byte for byte, unescaped.
 
 use aho_corasick::AhoCorasick;
-use edgebase_syntax::query::ast::{CompareKind, Expr, Operand, PathRoot};
+use edgebase_syntax::query::ast::{CompareKind, Expr, Operand};
+
+use crate::query::plan::{conjuncts, own_field};
 
 use crate::schema::{CollectionSchema, FieldShape};
 
@@ -47,16 +49,6 @@ impl RawPrefilter {
     }
 }
 
-fn conjuncts<'a>(expr: &'a Expr, terms: &mut Vec<&'a Expr>) {
-    match expr {
-        Expr::And(left, right) => {
-            conjuncts(left, terms);
-            conjuncts(right, terms);
-        }
-        other => terms.push(other),
-    }
-}
-
 /// The literal runs a `~` term requires of the record's bytes (none for any other term).
 fn like_runs(term: &Expr, schema: &CollectionSchema) -> Vec<String> {
     let Expr::Compare { left, op, right } = term else {
@@ -68,10 +60,7 @@ fn like_runs(term: &Expr, schema: &CollectionSchema) -> Vec<String> {
     let (Operand::Path(path), Operand::Text(pattern)) = (left, right) else {
         return Vec::new();
     };
-    if path.root != PathRoot::Record || path.modifier.is_some() {
-        return Vec::new();
-    }
-    let [name] = path.segments.as_slice() else {
+    let Some(name) = own_field(path) else {
         return Vec::new();
     };
     if name == "id" || schema.field(name).map(|field| field.shape) != Some(FieldShape::Text) {

@@ -114,3 +114,41 @@ pub fn seed(test: &str) -> u64 {
     eprintln!("{test}: seed {seed} (replay with EDGEBASE_TEST_SEED={seed})");
     seed
 }
+
+/// One page of `collection_id` listed as a superuser would list it: the ids in order and the
+/// total (when counted); an unusable filter or sort is an error's text.
+pub fn list_ids(
+    state: &StateMachine,
+    collection_id: &str,
+    filter_text: &str,
+    sort_text: &str,
+    offset: u64,
+    limit: u64,
+    total: edgebase_storage::query::TotalCount,
+) -> Result<(Vec<String>, Option<u64>), String> {
+    use edgebase_storage::query::{
+        parse_filter, parse_sort, FilterAccess, FilterPart, ListRequest, RequestContext,
+    };
+    let filters = match parse_filter(filter_text).map_err(|error| error.to_string())? {
+        Some(expr) => vec![FilterPart::new(expr, FilterAccess::Unrestricted)],
+        None => Vec::new(),
+    };
+    let page = state
+        .list_records(&ListRequest {
+            collection_id: collection_id.into(),
+            filters,
+            sort: parse_sort(sort_text).map_err(|error| error.to_string())?,
+            sort_access: FilterAccess::Unrestricted,
+            offset,
+            limit,
+            total,
+            context: RequestContext::at(1_795_000_000_000),
+            records_examined_max: 10_000_000,
+            random_seed: 0,
+        })
+        .map_err(|error| error.to_string())?;
+    Ok((
+        page.records.into_iter().map(|record| record.id).collect(),
+        page.total,
+    ))
+}
