@@ -12,7 +12,8 @@ use crate::file_refs;
 use crate::index::maintain::{self, RecordMap};
 use crate::kv::KvBackend;
 use crate::overlay::Overlay;
-use crate::stored::{CollectionValue, RecordValue};
+use crate::record_layout::{self, decode_record, RecordValue};
+use crate::stored::CollectionValue;
 use crate::{
     keys, ApplyEntry, CollectionExpect, Command, CommandResult, EntryResult, RecordExpect,
     Rejection, SettingExpect, StorageError,
@@ -361,7 +362,7 @@ fn record(
     record_id: &str,
 ) -> Result<Option<RecordValue>, StorageError> {
     match overlay.get(&keys::record(collection_id, record_id))? {
-        Some(bytes) => Ok(Some(decode(&bytes, "record")?)),
+        Some(bytes) => Ok(Some(decode_record(&bytes)?)),
         None => Ok(None),
     }
 }
@@ -517,7 +518,7 @@ fn migrate_collection(
     for (key, bytes) in stored {
         let record_id = String::from_utf8(key[prefix.len()..].to_vec())
             .map_err(|error| StorageError::corrupt("record key", error))?;
-        let mut value: RecordValue = decode(&bytes, "record")?;
+        let value = decode_record(&bytes)?;
         let mut map = maintain::record_map(&value.doc_json);
         if rewrite {
             let moved: Vec<(String, serde_json::Value)> = renames
@@ -533,9 +534,11 @@ fn migrate_collection(
                 let new_blobs = file_refs::blobs_of(&map);
                 file_refs::replace_refs(overlay, collection_id, &record_id, &old_blobs, &new_blobs);
             }
-            value.doc_json = serde_json::Value::Object(map.clone()).to_string();
-            value.version = version;
-            overlay.put(key, encode(&value, "record")?);
+            let doc_json = serde_json::Value::Object(map.clone()).to_string();
+            overlay.put(
+                key,
+                record_layout::encode(&doc_json, version, value.created_seq)?,
+            );
         }
         records.push((record_id, value.created_seq, map));
     }
@@ -706,14 +709,9 @@ fn put_record(
             created_seq
         }
     };
-    let value = RecordValue {
-        doc_json: doc_json.to_owned(),
-        version: context.index,
-        created_seq,
-    };
     overlay.put(
         keys::record(collection_id, record_id),
-        encode(&value, "record")?,
+        record_layout::encode(doc_json, context.index, created_seq)?,
     );
     context.changes.push(RecordChange {
         collection_id: collection_id.to_owned(),

@@ -9,7 +9,7 @@
 //! | 01  | collection id                         | `CollectionValue`           |
 //! | 02  | case-folded collection name           | collection id               |
 //! | 03  | created_seq (8 BE)                    | collection id               |
-//! | 04  | len+collection id, record id          | `RecordValue`               |
+//! | 04  | len+collection id, record id          | record (`record_layout`)    |
 //! | 05  | len+collection id, created_seq, record id | record id               |
 //! | 06  | collection id                         | record count (8 BE)         |
 //! | 07  | setting key                           | setting JSON                |

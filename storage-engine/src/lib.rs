@@ -25,6 +25,7 @@ mod log_store;
 mod memory_backend;
 mod overlay;
 pub mod query;
+mod record_layout;
 mod rocks_state;
 pub mod schema;
 mod snapshot;

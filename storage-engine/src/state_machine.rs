@@ -15,8 +15,9 @@ use crate::memory_backend::MemoryBackend;
 use crate::query::{
     FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck, RuleSubject,
 };
+use crate::record_layout::decode_record;
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
-use crate::stored::{CollectionValue, RecordValue};
+use crate::stored::CollectionValue;
 use crate::{
     apply, keys, Command, EntryResult, StorageError, StoredCollection, StoredRecord, StoredSetting,
 };
@@ -427,10 +428,9 @@ pub(crate) fn record_in(
     record_id: &str,
 ) -> Result<Option<StoredRecord>, StorageError> {
     match view.get(&keys::record(collection_id, record_id))? {
-        Some(bytes) => {
-            let value: RecordValue = decode(&bytes, "record")?;
-            Ok(Some(value.into_stored(collection_id, record_id)))
-        }
+        Some(bytes) => Ok(Some(
+            decode_record(&bytes)?.into_stored(collection_id, record_id),
+        )),
         None => Ok(None),
     }
 }

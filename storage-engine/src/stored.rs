@@ -52,14 +52,6 @@ pub(crate) struct CollectionValue {
     pub created_seq: u64,
 }
 
-/// The value stored under a record key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub(crate) struct RecordValue {
-    pub doc_json: String,
-    pub version: u64,
-    pub created_seq: u64,
-}
-
 impl CollectionValue {
     pub(crate) fn into_stored(self, id: &str) -> StoredCollection {
         StoredCollection {
@@ -67,18 +59,6 @@ impl CollectionValue {
             name: self.name,
             doc_json: self.doc_json,
             version: self.version,
-        }
-    }
-}
-
-impl RecordValue {
-    pub(crate) fn into_stored(self, collection_id: &str, id: &str) -> StoredRecord {
-        StoredRecord {
-            collection_id: collection_id.to_owned(),
-            id: id.to_owned(),
-            doc_json: self.doc_json,
-            version: self.version,
-            created_seq: self.created_seq,
         }
     }
 }

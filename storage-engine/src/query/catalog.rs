@@ -8,12 +8,12 @@ use std::rc::Rc;
 
 use serde_json::Value;
 
-use crate::codec::{decode, decode_string};
+use crate::codec::decode_string;
 use crate::kv::{KvRead, ScanStep};
 use crate::query::lazy_doc::LazyDoc;
 use crate::query::query_error::QueryError;
 use crate::query::raw_prefilter::RawPrefilter;
-use crate::stored::RecordValue;
+use crate::record_layout::{decode_record, RecordValue};
 use std::sync::Arc;
 
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
@@ -214,7 +214,7 @@ impl<'v> Catalog<'v> {
         for id in ids {
             self.spend(1)?;
             if let Some(raw) = self.view.get(&keys::record(collection_id, &id))? {
-                found.push((id, decode::<RecordValue>(&raw, "record")?));
+                found.push((id, decode_record(&raw)?));
             }
         }
         found.sort_by_key(|(_, value)| value.created_seq);
@@ -323,13 +323,10 @@ fn visit_stored(
     if prefilter.is_some_and(|prefilter| !prefilter.admits(raw)) {
         return Ok(ScanStep::Continue);
     }
-    let value: RecordValue = decode(raw, "record")?;
     visit(Rc::new(parse_stored_row(
         collection_id.to_owned(),
         id.to_owned(),
-        value.version,
-        value.created_seq,
-        value.doc_json,
+        decode_record(raw)?,
     )?))
 }
 
@@ -340,24 +337,33 @@ pub(crate) fn parse_row(
     created_seq: u64,
     doc_json: &str,
 ) -> Result<RecordRow, QueryError> {
-    parse_stored_row(collection_id, id, version, created_seq, doc_json.to_owned())
+    let doc = LazyDoc::from_text(doc_json.to_owned())
+        .map_err(|e| StorageError::corrupt("record document", e))?;
+    Ok(RecordRow {
+        collection_id,
+        id,
+        version,
+        created_seq,
+        doc,
+    })
 }
 
 /// A stored record as a row.
 pub(crate) fn parse_stored_row(
     collection_id: String,
     id: String,
-    version: u64,
-    created_seq: u64,
-    doc_json: String,
+    value: RecordValue,
 ) -> Result<RecordRow, QueryError> {
-    let doc =
-        LazyDoc::from_text(doc_json).map_err(|e| StorageError::corrupt("record document", e))?;
+    let doc = match value.fields {
+        Some(fields) => LazyDoc::from_layout(value.doc_json, fields),
+        None => LazyDoc::from_text(value.doc_json)
+            .map_err(|e| StorageError::corrupt("record document", e))?,
+    };
     Ok(RecordRow {
         collection_id,
         id,
-        version,
-        created_seq,
+        version: value.version,
+        created_seq: value.created_seq,
         doc,
     })
 }

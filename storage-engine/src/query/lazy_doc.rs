@@ -1,16 +1,17 @@
 //! A record's document as a query reads it: split into fields once, each field's value parsed
 //! only when the filter, a sort or a join first reads it. A filter on one field of a record
-//! with twenty parses one value; the others stay text. Splitting checks the whole document
-//! is well-formed JSON (a corrupt record fails its query, as before), without building the
-//! values.
+//! with twenty parses one value; the others stay text. A record in the on-disk layout
+//! (`record_layout`) comes with its field table and is not scanned at all; one in the older
+//! layout is split here, which checks the whole document is well-formed JSON (a corrupt
+//! record fails its query, as before) without building the values.
 
 use std::cell::OnceCell;
 use std::fmt;
 use std::ops::Range;
 
-use serde::de::{Deserializer, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+
+use crate::record_layout::{split_fields, FieldSpan};
 
 /// One record's document.
 #[derive(Clone)]
@@ -28,10 +29,53 @@ enum Source {
 
 #[derive(Clone)]
 struct Field {
-    key: String,
+    key: Key,
     /// Where the value's JSON text sits in the document.
     span: Range<usize>,
     value: OnceCell<Value>,
+}
+
+#[derive(Clone)]
+enum Key {
+    /// Read from the text when it was split.
+    Owned(String),
+    /// The name between its quotes in the text, as JSON escaped it.
+    InText(Range<usize>),
+}
+
+impl Key {
+    fn is(&self, text: &str, name: &str) -> bool {
+        match self {
+            Key::Owned(key) => key == name,
+            Key::InText(span) => {
+                let raw = &text[span.clone()];
+                if raw.contains('\\') {
+                    unescape(raw).as_deref() == Some(name)
+                } else {
+                    raw == name
+                }
+            }
+        }
+    }
+
+    fn to_name(&self, text: &str) -> String {
+        match self {
+            Key::Owned(key) => key.clone(),
+            Key::InText(span) => {
+                let raw = &text[span.clone()];
+                if raw.contains('\\') {
+                    unescape(raw).unwrap_or_default()
+                } else {
+                    raw.to_owned()
+                }
+            }
+        }
+    }
+}
+
+/// A JSON string's contents (between its quotes) unescaped.
+fn unescape(raw: &str) -> Option<String> {
+    serde_json::from_str(&format!("\"{raw}\"")).ok()
 }
 
 impl LazyDoc {
@@ -44,18 +88,10 @@ impl LazyDoc {
     /// Split stored JSON text into fields; an error if it is not JSON. A JSON value that is
     /// not an object has no fields.
     pub fn from_text(text: String) -> Result<Self, serde_json::Error> {
-        let spans = {
-            let mut deserializer = serde_json::Deserializer::from_str(&text);
-            let spans = deserializer.deserialize_any(FieldSpans {
-                base: text.as_ptr() as usize,
-            })?;
-            deserializer.end()?;
-            spans
-        };
-        let fields = spans
+        let fields = split_fields(&text)?
             .into_iter()
             .map(|(key, span)| Field {
-                key,
+                key: Key::Owned(key),
                 span,
                 value: OnceCell::new(),
             })
@@ -65,15 +101,31 @@ impl LazyDoc {
         })
     }
 
+    /// A stored document with its field table (checked to lie within `text` when read).
+    pub(crate) fn from_layout(text: String, table: Vec<FieldSpan>) -> Self {
+        let fields = table
+            .into_iter()
+            .map(|span| Field {
+                key: Key::InText(span.name),
+                span: span.value,
+                value: OnceCell::new(),
+            })
+            .collect();
+        LazyDoc {
+            source: Source::Text { text, fields },
+        }
+    }
+
     /// The value of `key` (the last one, should the document repeat a key, as a parsed map
     /// would keep).
     pub fn get(&self, key: &str) -> Option<&Value> {
         match &self.source {
             Source::Parsed(map) => map.get(key),
             Source::Text { text, fields } => {
-                let field = fields.iter().rev().find(|field| field.key == key)?;
+                let field = fields.iter().rev().find(|field| field.key.is(text, key))?;
                 Some(field.value.get_or_init(|| {
-                    // The span was checked to be JSON when the document was split.
+                    // The span was checked to be JSON when the document was split or laid
+                    // out (and RocksDB checksums what it stores).
                     serde_json::from_str(&text[field.span.clone()]).unwrap_or(Value::Null)
                 }))
             }
@@ -92,9 +144,13 @@ impl LazyDoc {
     pub fn to_map(&self) -> Map<String, Value> {
         match &self.source {
             Source::Parsed(map) => map.clone(),
-            Source::Text { fields, .. } => fields
+            Source::Text { text, fields } => fields
                 .iter()
-                .filter_map(|field| Some((field.key.clone(), self.get(&field.key)?.clone())))
+                .filter_map(|field| {
+                    let name = field.key.to_name(text);
+                    let value = self.get(&name)?.clone();
+                    Some((name, value))
+                })
                 .collect(),
         }
     }
@@ -121,53 +177,6 @@ impl fmt::Debug for LazyDoc {
     }
 }
 
-/// Visits a document's top level: each key with the span of its value's text.
-struct FieldSpans {
-    base: usize,
-}
-
-impl<'de> Visitor<'de> for FieldSpans {
-    type Value = Vec<(String, Range<usize>)>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a JSON document")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut spans = Vec::with_capacity(map.size_hint().unwrap_or(8));
-        while let Some(key) = map.next_key::<String>()? {
-            let raw: &'de RawValue = map.next_value()?;
-            let start = raw.get().as_ptr() as usize - self.base;
-            spans.push((key, start..start + raw.get().len()));
-        }
-        Ok(spans)
-    }
-
-    // Any other top-level value: a document without fields.
-    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_unit<E>(self) -> Result<Self::Value, E> {
-        Ok(Vec::new())
-    }
-    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        while seq.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-        Ok(Vec::new())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -185,6 +194,19 @@ mod tests {
         }
         assert_eq!(lazy.get("b"), Some(&json!({"c": [1, "x\"y"]})));
         assert_eq!(lazy.to_map(), parsed);
+    }
+
+    #[test]
+    fn a_laid_out_record_reads_as_its_text_would() {
+        let text = r#"{"a": 1, "b": {"c": [1, "x\"y"]}, "w\u00e9ird\"": "ü", "a": "again"}"#;
+        let bytes = crate::record_layout::encode(text, 1, 1).expect("encode");
+        let value = crate::record_layout::decode_record(&bytes).expect("decode");
+        let laid_out = LazyDoc::from_layout(value.doc_json, value.fields.expect("table"));
+        let split = LazyDoc::from_text(text.to_owned()).expect("json");
+        for key in ["a", "b", "wéird\"", "missing"] {
+            assert_eq!(laid_out.get(key), split.get(key), "{key}");
+        }
+        assert_eq!(laid_out.to_map(), split.to_map());
     }
 
     #[test]

@@ -407,13 +407,7 @@ pub(crate) fn list(
             for (id, value) in catalog.records_in_creation_order(&schema.id, page_ids)? {
                 kept.push((
                     Vec::new(),
-                    Rc::new(parse_stored_row(
-                        schema.id.clone(),
-                        id,
-                        value.version,
-                        value.created_seq,
-                        value.doc_json,
-                    )?),
+                    Rc::new(parse_stored_row(schema.id.clone(), id, value)?),
                 ));
             }
         }
@@ -421,13 +415,7 @@ pub(crate) fn list(
             // Put in creation order by their stored headers, then parsed one at a time: a
             // list that stops at a full page parses no more than it needs.
             for (id, value) in catalog.records_in_creation_order(&schema.id, ids)? {
-                let row = Rc::new(parse_stored_row(
-                    schema.id.clone(),
-                    id,
-                    value.version,
-                    value.created_seq,
-                    value.doc_json,
-                )?);
+                let row = Rc::new(parse_stored_row(schema.id.clone(), id, value)?);
                 if visit(row)? == ScanStep::Stop {
                     break;
                 }
