@@ -140,6 +140,23 @@ fn lay_out(version: u64, created_seq: u64, table: &[FieldSpan], text: &str) -> V
     bytes
 }
 
+/// The part of a stored record value that holds the document's text (in the older layout,
+/// the whole value), for tests on raw bytes. A damaged header gives the whole value.
+pub(crate) fn document_bytes(bytes: &[u8]) -> &[u8] {
+    if bytes.first() != Some(&MARKER) || bytes.len() < HEADER_BYTES {
+        return bytes;
+    }
+    let width = usize::from(bytes[1]);
+    let count = u32::from_le_bytes([bytes[18], bytes[19], bytes[20], bytes[21]]) as usize;
+    let text_start = count
+        .checked_mul(2 * width)
+        .and_then(|table| table.checked_add(HEADER_BYTES));
+    match text_start {
+        Some(start) if start <= bytes.len() => &bytes[start..],
+        _ => bytes,
+    }
+}
+
 /// Read a record value in either layout.
 pub(crate) fn decode_record(bytes: &[u8]) -> Result<RecordValue, StorageError> {
     if bytes.first() != Some(&MARKER) {
@@ -303,6 +320,7 @@ mod tests {
             &value.doc_json[value.fields.as_ref().expect("table")[1].name.clone()],
             "title"
         );
+        assert_eq!(super::document_bytes(&bytes), value.doc_json.as_bytes());
     }
 
     #[test]

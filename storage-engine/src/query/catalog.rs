@@ -13,7 +13,7 @@ use crate::kv::{KvRead, ScanStep};
 use crate::query::lazy_doc::LazyDoc;
 use crate::query::query_error::QueryError;
 use crate::query::raw_prefilter::RawPrefilter;
-use crate::record_layout::{decode_record, RecordValue};
+use crate::record_layout::{self, decode_record, RecordValue};
 use std::sync::Arc;
 
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
@@ -210,6 +210,18 @@ impl<'v> Catalog<'v> {
         collection_id: &str,
         ids: Vec<String>,
     ) -> Result<Vec<(String, RecordValue)>, QueryError> {
+        let mut found = self.records_in_order(collection_id, ids)?;
+        found.sort_by_key(|(_, value)| value.created_seq);
+        Ok(found)
+    }
+
+    /// Records by id, in the order given, each read once and not yet parsed; each id counts
+    /// against the budget. Absent ones are left out.
+    pub(crate) fn records_in_order(
+        &self,
+        collection_id: &str,
+        ids: Vec<String>,
+    ) -> Result<Vec<(String, RecordValue)>, QueryError> {
         let mut found = Vec::with_capacity(ids.len());
         for id in ids {
             self.spend(1)?;
@@ -217,7 +229,6 @@ impl<'v> Catalog<'v> {
                 found.push((id, decode_record(&raw)?));
             }
         }
-        found.sort_by_key(|(_, value)| value.created_seq);
         Ok(found)
     }
 
@@ -320,7 +331,7 @@ fn visit_stored(
     prefilter: Option<&RawPrefilter>,
     visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
 ) -> Result<ScanStep, QueryError> {
-    if prefilter.is_some_and(|prefilter| !prefilter.admits(raw)) {
+    if prefilter.is_some_and(|prefilter| !prefilter.admits(record_layout::document_bytes(raw))) {
         return Ok(ScanStep::Continue);
     }
     visit(Rc::new(parse_stored_row(

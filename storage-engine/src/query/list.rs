@@ -324,9 +324,10 @@ pub(crate) fn list(
         usize::try_from(request.records_examined_max).unwrap_or(usize::MAX),
     )?;
     // An index gives its candidates in key order, but equal keys come in record-id order,
-    // and PocketBase breaks ties by creation order: candidates are always put in creation
-    // order and sorted here. (The seeded property test `query_index_equivalence` found
-    // this; an index key carrying the creation sequence before the id would lift it.)
+    // and PocketBase breaks ties by creation order: candidates are put in creation order
+    // and sorted here, unless the index gave exactly the matches in the sort's order with
+    // its runs of ties numbered (then each run is put in creation order from the entries'
+    // own sequences). The seeded property test `query_index_equivalence` checks both.
     // Without a sort to apply, only the page is kept, and without a total the scan stops
     // once the page is full.
     let in_order = sort_keys.is_empty();
@@ -352,6 +353,8 @@ pub(crate) fn list(
     let evaluator = Evaluator::new(&catalog, &request.context, &filter)?;
     let mut kept: Vec<(Vec<SqlValue>, Rc<RecordRow>)> = Vec::new();
     let mut count: u64 = 0;
+    // True when `kept` is already the page, in order.
+    let mut presorted = false;
     let mut visit = |row: Rc<RecordRow>| -> Result<ScanStep, QueryError> {
         let Some(assignment) = evaluator.first_match(&row)? else {
             return Ok(ScanStep::Continue);
@@ -411,6 +414,49 @@ pub(crate) fn list(
                 ));
             }
         }
+        // The index gave exactly the matches in the sort's order, each run of equal sort
+        // values numbered: ties are put in creation order and only the page is read.
+        Candidates::Ids {
+            ids,
+            created,
+            sorted: true,
+            exact: true,
+            ties: Some(ties),
+        } if filter.aliases.is_empty() && created.iter().all(Option::is_some) => {
+            let mut matches: Vec<(u32, u64, String)> = ties
+                .into_iter()
+                .zip(created.into_iter().flatten())
+                .zip(ids)
+                .map(|((tie, created), id)| (tie, created, id))
+                .collect();
+            // Runs of ties are contiguous; order each by creation (a stable sort of the
+            // runs in place, keyed by position of the run and then creation).
+            let mut run = 0u32;
+            let mut last_tie = None;
+            for entry in &mut matches {
+                if last_tie != Some(entry.0) {
+                    last_tie = Some(entry.0);
+                    run += 1;
+                }
+                entry.0 = run;
+            }
+            matches.sort_unstable_by_key(|(run, created, _)| (*run, *created));
+            count = matches.len() as u64;
+            catalog.spend(count)?;
+            let page_ids = matches
+                .into_iter()
+                .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
+                .take(usize::try_from(limit).unwrap_or(usize::MAX))
+                .map(|(_, _, id)| id)
+                .collect();
+            for (id, value) in catalog.records_in_order(&schema.id, page_ids)? {
+                kept.push((
+                    Vec::new(),
+                    Rc::new(parse_stored_row(schema.id.clone(), id, value)?),
+                ));
+            }
+            presorted = true;
+        }
         Candidates::Ids { ids, .. } => {
             // Put in creation order by their stored headers, then parsed one at a time: a
             // list that stops at a full page parses no more than it needs.
@@ -423,7 +469,7 @@ pub(crate) fn list(
         }
     }
 
-    let page: Vec<Rc<RecordRow>> = if in_order && !by_id {
+    let page: Vec<Rc<RecordRow>> = if presorted || (in_order && !by_id) {
         kept.into_iter().map(|(_, row)| row).collect()
     } else {
         // Equal keys keep creation order, as PocketBase's SQLite does (and with no sort

@@ -33,10 +33,14 @@ pub enum Candidates {
         /// True when `ids` is already in the order the sort asks for (ties in record id
         /// order, or reversed record id order for a reversed scan).
         sorted: bool,
-        /// True when `ids` are exactly the matches: every term of the filter is a comparison
-        /// the index read applied, on columns whose order is the filter's (binary collation
-        /// for text).
+        /// True when `ids` are exactly the matches: there is no filter, or every term of it
+        /// is a comparison the index read applied, on columns whose order is the filter's
+        /// (binary collation for text).
         exact: bool,
+        /// When `sorted` and every column of the (non-unique) index is fixed by equality or
+        /// sorted on: a number per id, equal for neighbouring ids whose sort values are equal
+        /// (so each run of ties can be put in creation order without reading a record).
+        ties: Option<Vec<u32>>,
     },
 }
 
@@ -80,8 +84,13 @@ pub fn explain(
     Ok(plan(view, schema, filter, sort, candidates_max)?.1)
 }
 
-/// The ids an index read gave, with the creation sequence each entry keeps.
-type IndexCandidates = (Vec<String>, Vec<Option<u64>>);
+/// What an index read gave: the ids, the creation sequence each entry keeps, and the tie
+/// numbers when asked for.
+struct IndexCandidates {
+    ids: Vec<String>,
+    created: Vec<Option<u64>>,
+    ties: Option<Vec<u32>>,
+}
 
 /// One usable comparison: `field <kind> value`.
 #[derive(Debug, Clone)]
@@ -156,23 +165,36 @@ fn plan(
     let Some(choice) = best else {
         return Ok(full_scan("no index fits the filter or the sort"));
     };
-    let Some((mut ids, mut created)) = scan(view, &schema.id, &choice, candidates_max)? else {
+    // Ties are numbered when the whole key is the equality and the sort: equal values then
+    // mean equal keys up to the record id every entry of a non-unique index ends with.
+    let number_ties = choice.sort.is_some()
+        && !choice.index.definition.unique
+        && choice.equality.len() + sort.len() == choice.index.columns.len();
+    let Some(found) = scan(view, &schema.id, &choice, candidates_max, number_ties)? else {
         return Ok(full_scan("the index gave more candidates than the limit"));
     };
+    let IndexCandidates {
+        mut ids,
+        mut created,
+        mut ties,
+    } = found;
     if choice.sort == Some(true) {
         ids.reverse();
         created.reverse();
+        if let Some(ties) = ties.as_mut() {
+            ties.reverse();
+        }
     }
     let binary = |column: &crate::index::CompiledColumn| {
         column.column.collation == Collation::Binary
             || matches!(column.field.shape, FieldShape::Number | FieldShape::Bool)
     };
-    let exact = terms_count > 0
-        && predicates.len() == terms_count
-        && choice.equality.len() + choice.range.len() == predicates.len()
-        && choice.index.columns[..choice.equality.len()]
-            .iter()
-            .all(binary);
+    let exact = terms_count == 0
+        || predicates.len() == terms_count
+            && choice.equality.len() + choice.range.len() == predicates.len()
+            && choice.index.columns[..choice.equality.len()]
+                .iter()
+                .all(binary);
     let explain = Explain {
         index: Some(choice.index.name().to_owned()),
         equality_columns: choice.equality.len(),
@@ -187,6 +209,7 @@ fn plan(
             created,
             sorted: choice.sort.is_some(),
             exact,
+            ties,
         },
         explain,
     ))
@@ -333,6 +356,7 @@ fn scan(
     collection_id: &str,
     choice: &Choice<'_>,
     candidates_max: usize,
+    number_ties: bool,
 ) -> Result<Option<IndexCandidates>, StorageError> {
     let mut prefix = keys::index_prefix(collection_id, choice.index.name());
     for (predicate, column) in choice.equality.iter().zip(&choice.index.columns) {
@@ -366,6 +390,8 @@ fn scan(
     }
     let mut ids = Vec::new();
     let mut created = Vec::new();
+    let mut ties: Vec<u32> = Vec::new();
+    let mut previous_values: Vec<u8> = Vec::new();
     let mut over = false;
     let mut corrupt = None;
     view.scan_prefix_from(&prefix, &start, &mut |key, value| {
@@ -378,6 +404,17 @@ fn scan(
         }
         match read_entry_value(value) {
             Ok((id, seq)) => {
+                if number_ties {
+                    let values = key.strip_suffix(id.as_bytes()).unwrap_or(key);
+                    let tie = match ties.last() {
+                        Some(last) if values == previous_values.as_slice() => *last,
+                        Some(last) => last + 1,
+                        None => 0,
+                    };
+                    ties.push(tie);
+                    previous_values.clear();
+                    previous_values.extend_from_slice(values);
+                }
                 ids.push(id.to_owned());
                 created.push(seq);
             }
@@ -391,5 +428,9 @@ fn scan(
     if let Some(error) = corrupt {
         return Err(StorageError::corrupt("index entry", error));
     }
-    Ok((!over).then_some((ids, created)))
+    Ok((!over).then_some(IndexCandidates {
+        ids,
+        created,
+        ties: number_ties.then_some(ties),
+    }))
 }
