@@ -45,8 +45,9 @@ impl FilteredReport {
              text (three random lowercase words), with `CREATE INDEX idx_items_cat ON items \
              (cat)` and `CREATE INDEX idx_items_n ON items (n)`. {} records from seed {}, \
              loaded through `POST /api/batch` (1000 creates per batch, one batch at a time). \
-             Every list is `GET /api/collections/items/records?filter=...&perPage=30` without \
-             a token (list rule empty), its random part drawn per request. Each run: {} s \
+             Every list is `GET /api/collections/items/records?filter=...&perPage=30` (the \
+             sorted ones add `&sort=-n`; the last has no filter) without a token (list rule \
+             empty), its random part drawn per request. Each run: {} s \
              warm-up, {} s measured, one request at a time per connection, HTTP/1.1 \
              keep-alive, load generator on the same machine. EdgeBase ran first, then \
              PocketBase, never both at once.\n",

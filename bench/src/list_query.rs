@@ -20,14 +20,21 @@ pub enum ListQuery {
     NumberRange,
     /// `title~'abc'` on a field with no index: a scan on both servers.
     TitleContains,
+    /// The range, sorted by `-n`: the index gives the order as well.
+    NumberRangeSorted,
+    /// No filter, sorted by `-n`, with the total: the newest page of the whole collection
+    /// in the index's order.
+    AllSorted,
 }
 
 impl ListQuery {
-    pub const ALL: [ListQuery; 4] = [
+    pub const ALL: [ListQuery; 6] = [
         ListQuery::CategoryEquals,
         ListQuery::CategoryEqualsSkipTotal,
         ListQuery::NumberRange,
         ListQuery::TitleContains,
+        ListQuery::NumberRangeSorted,
+        ListQuery::AllSorted,
     ];
 
     pub fn label(self) -> &'static str {
@@ -36,6 +43,8 @@ impl ListQuery {
             ListQuery::CategoryEqualsSkipTotal => "`cat='cNNN'` + `skipTotal=1` (indexed)",
             ListQuery::NumberRange => "`n>=X && n<X+5000` (indexed)",
             ListQuery::TitleContains => "`title~'abc'` (not indexed)",
+            ListQuery::NumberRangeSorted => "`n>=X && n<X+5000`, `sort=-n` (indexed)",
+            ListQuery::AllSorted => "no filter, `sort=-n` (indexed)",
         }
     }
 
@@ -45,12 +54,21 @@ impl ListQuery {
             ListQuery::CategoryEquals | ListQuery::CategoryEqualsSkipTotal => {
                 category_filter(rng.gen_range(0..CATEGORY_COUNT))
             }
-            ListQuery::NumberRange => range_filter(rng.gen_range(0..N_END - RANGE_WIDTH)),
+            ListQuery::NumberRange | ListQuery::NumberRangeSorted => {
+                range_filter(rng.gen_range(0..N_END - RANGE_WIDTH))
+            }
             ListQuery::TitleContains => "title~'abc'".to_owned(),
+            ListQuery::AllSorted => String::new(),
         };
-        let mut params = vec![("filter", filter), ("perPage", PER_PAGE.to_string())];
+        let mut params = vec![("perPage", PER_PAGE.to_string())];
+        if !filter.is_empty() {
+            params.push(("filter", filter));
+        }
         if self == ListQuery::CategoryEqualsSkipTotal {
             params.push(("skipTotal", "1".to_owned()));
+        }
+        if matches!(self, ListQuery::NumberRangeSorted | ListQuery::AllSorted) {
+            params.push(("sort", "-n".to_owned()));
         }
         params
     }
@@ -100,6 +118,17 @@ mod tests {
         check(ListQuery::CategoryEqualsSkipTotal, "cat='c", true);
         check(ListQuery::NumberRange, "n>=", false);
         check(ListQuery::TitleContains, "title~'abc'", false);
+        check(ListQuery::NumberRangeSorted, "n>=", false);
         assert_eq!(range_filter(10), "n>=10 && n<5010");
+    }
+
+    #[test]
+    fn the_sorted_queries_sort_by_n_descending_and_the_last_has_no_filter() {
+        let mut rng = StdRng::seed_from_u64(3);
+        for query in [ListQuery::NumberRangeSorted, ListQuery::AllSorted] {
+            assert!(query.params(&mut rng).contains(&("sort", "-n".to_owned())));
+        }
+        let all = ListQuery::AllSorted.params(&mut rng);
+        assert!(all.iter().all(|(name, _)| *name != "filter"), "{all:?}");
     }
 }

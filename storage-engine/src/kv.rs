@@ -34,6 +34,15 @@ pub trait KvRead {
         start: &[u8],
         visit: &mut ScanVisit<'_>,
     ) -> Result<(), StorageError>;
+
+    /// Visit the keys starting with `prefix` in descending order, from the last one below
+    /// `end` (the last of the prefix when `None`), until `visit` says stop.
+    fn scan_prefix_before(
+        &self,
+        prefix: &[u8],
+        end: Option<&[u8]>,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<(), StorageError>;
 }
 
 /// A stream of key/value pairs, e.g. a snapshot file being read.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::{RwLock, RwLockReadGuard};
 
+use crate::keys;
 use crate::kv::{KvBackend, KvPair, KvRead, KvSource, ScanStep, ScanVisit};
 use crate::kv_batch::{KvBatch, KvOp};
 use crate::StorageError;
@@ -56,6 +57,31 @@ impl KvRead for MemoryView<'_> {
         for (key, value) in range {
             if !key.starts_with(prefix) {
                 break;
+            }
+            if visit(key, value)? == ScanStep::Stop {
+                break;
+            }
+        }
+        Ok(())
+    }
+
+    fn scan_prefix_before(
+        &self,
+        prefix: &[u8],
+        end: Option<&[u8]>,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<(), StorageError> {
+        let prefix_end = keys::prefix_end(prefix);
+        let end = end.map_or(prefix_end.as_slice(), |end| end.min(prefix_end.as_slice()));
+        if end <= prefix {
+            return Ok(());
+        }
+        let range = self
+            .map
+            .range::<[u8], _>((Bound::Included(prefix), Bound::Excluded(end)));
+        for (key, value) in range.rev() {
+            if !key.starts_with(prefix) {
+                continue;
             }
             if visit(key, value)? == ScanStep::Stop {
                 break;

@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use rocksdb::{ColumnFamily, WriteBatch, WriteOptions, DB};
 
 use crate::codec::{decode_u64, encode_u64};
+use crate::keys;
 use crate::kv::{KvBackend, KvRead, KvSource, ScanStep, ScanVisit};
 use crate::kv_batch::{KvBatch, KvOp};
 use crate::StorageError;
@@ -158,6 +159,40 @@ impl KvRead for RocksView<'_> {
                 break;
             }
             iterator.next();
+        }
+        iterator.status()?;
+        Ok(())
+    }
+
+    fn scan_prefix_before(
+        &self,
+        prefix: &[u8],
+        end: Option<&[u8]>,
+        visit: &mut ScanVisit<'_>,
+    ) -> Result<(), StorageError> {
+        let physical_prefix = physical(&self.prefix, prefix);
+        let prefix_end = keys::prefix_end(prefix);
+        let end = physical(
+            &self.prefix,
+            end.map_or(prefix_end.as_slice(), |end| end.min(prefix_end.as_slice())),
+        );
+        let mut iterator = self.snapshot.raw_iterator_cf(self.cf);
+        iterator.seek_for_prev(&end);
+        while iterator.valid() {
+            let (Some(key), Some(value)) = (iterator.key(), iterator.value()) else {
+                break;
+            };
+            if key >= end.as_slice() {
+                iterator.prev();
+                continue;
+            }
+            if !key.starts_with(&physical_prefix) {
+                break;
+            }
+            if visit(&key[self.prefix.len()..], value)? == ScanStep::Stop {
+                break;
+            }
+            iterator.prev();
         }
         iterator.status()?;
         Ok(())
@@ -325,5 +360,64 @@ mod tests {
             state.setting("key20").expect("read").as_deref(),
             Some("new")
         );
+    }
+
+    #[test]
+    fn backward_scans_give_the_forward_order_reversed_on_both_backends() {
+        use crate::kv::{KvBackend, ScanStep};
+        use crate::{KvBatch, MemoryBackend};
+
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store::open(&dir.path().join("db")).expect("open");
+        let memory = MemoryBackend::default();
+        let keys: Vec<Vec<u8>> = [
+            &b"a"[..],
+            b"b",
+            b"b\x00",
+            b"b1",
+            b"b2",
+            b"b2x",
+            b"b\xff",
+            b"b\xff\xff",
+            b"c",
+            b"d",
+        ]
+        .iter()
+        .map(|key| key.to_vec())
+        .collect();
+        for backend in [store.rocks_state() as &dyn KvBackend, &memory] {
+            let mut batch = KvBatch::new();
+            for key in &keys {
+                batch.put(key.clone(), key.clone());
+            }
+            backend.write(batch).expect("write");
+        }
+        let cases: [(&[u8], Option<&[u8]>); 6] = [
+            (b"b", None),
+            (b"b", Some(b"b2")),
+            (b"b", Some(b"b2y")),
+            (b"b", Some(b"a")),
+            (b"b\xff", None),
+            (b"", None),
+        ];
+        for (prefix, end) in cases {
+            let expected: Vec<Vec<u8>> = keys
+                .iter()
+                .filter(|key| key.starts_with(prefix) && end.is_none_or(|end| key.as_slice() < end))
+                .rev()
+                .cloned()
+                .collect();
+            for backend in [store.rocks_state() as &dyn KvBackend, &memory] {
+                let view = backend.view().expect("view");
+                let mut seen = Vec::new();
+                view.scan_prefix_before(prefix, end, &mut |key, value| {
+                    assert_eq!(key, value);
+                    seen.push(key.to_vec());
+                    Ok(ScanStep::Continue)
+                })
+                .expect("scan");
+                assert_eq!(seen, expected, "prefix {prefix:?} end {end:?}");
+            }
+        }
     }
 }

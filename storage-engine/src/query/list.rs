@@ -11,7 +11,7 @@ use crate::query::ast::{self, CompareKind, CompareOp, Expr, Modifier, SortKey, S
 use crate::query::catalog::{parse_row, parse_stored_row, Catalog, RecordRow};
 use crate::query::evaluate::Evaluator;
 use crate::query::lazy_doc::LazyDoc;
-use crate::query::plan::{candidates, Candidates};
+use crate::query::plan::{candidates, candidates_for_page, Candidates};
 use crate::query::query_error::QueryError;
 use crate::query::raw_prefilter::RawPrefilter;
 use crate::query::request_context::RequestContext;
@@ -316,13 +316,31 @@ pub(crate) fn list(
         .iter()
         .map(|part| Expr::clone(&part.expr))
         .reduce(|a, b| Expr::And(Box::new(a), Box::new(b)));
-    let planned = candidates(
-        view,
-        schema,
-        plain_filter.as_ref(),
-        &request.sort,
-        usize::try_from(request.records_examined_max).unwrap_or(usize::MAX),
-    )?;
+    // With no filter and no joins, every record matches: the stored count is the total.
+    let unfiltered = request.filters.is_empty() && filter.aliases.is_empty();
+    let page_end = request.offset.saturating_add(limit);
+    let candidates_max = usize::try_from(request.records_examined_max).unwrap_or(usize::MAX);
+    // When no count is taken from the candidates, an index in the sort's order need be read
+    // only as far as the page.
+    let planned = if filter.aliases.is_empty() && (request.total == TotalCount::Skip || unfiltered)
+    {
+        candidates_for_page(
+            view,
+            schema,
+            plain_filter.as_ref(),
+            &request.sort,
+            candidates_max,
+            usize::try_from(page_end).unwrap_or(usize::MAX),
+        )?
+    } else {
+        candidates(
+            view,
+            schema,
+            plain_filter.as_ref(),
+            &request.sort,
+            candidates_max,
+        )?
+    };
     // An index gives its candidates in key order, but equal keys come in record-id order,
     // and PocketBase breaks ties by creation order: candidates are put in creation order
     // and sorted here, unless the index gave exactly the matches in the sort's order with
@@ -331,11 +349,10 @@ pub(crate) fn list(
     // Without a sort to apply, only the page is kept, and without a total the scan stops
     // once the page is full.
     let in_order = sort_keys.is_empty();
-    // With no filter and no joins on a full scan, every record matches: the stored count
-    // is the total.
-    let unfiltered = request.filters.is_empty() && filter.aliases.is_empty();
     let stored_total = match planned {
-        Candidates::FullScan if unfiltered && request.total == TotalCount::Count => {
+        Candidates::FullScan | Candidates::Ids { exact: true, .. }
+            if unfiltered && request.total == TotalCount::Count =>
+        {
             Some(record_count_in(view, &schema.id)?)
         }
         _ => None,
@@ -349,7 +366,6 @@ pub(crate) fn list(
         Candidates::FullScan => RawPrefilter::for_filter(plain_filter.as_ref(), schema),
         Candidates::Ids { .. } => None,
     };
-    let page_end = request.offset.saturating_add(limit);
     let evaluator = Evaluator::new(&catalog, &request.context, &filter)?;
     let mut kept: Vec<(Vec<SqlValue>, Rc<RecordRow>)> = Vec::new();
     let mut count: u64 = 0;

@@ -70,7 +70,22 @@ pub fn candidates(
     sort: &[SortKey],
     candidates_max: usize,
 ) -> Result<Candidates, StorageError> {
-    Ok(plan(view, schema, filter, sort, candidates_max)?.0)
+    Ok(plan(view, schema, filter, sort, candidates_max, None)?.0)
+}
+
+/// The same plan as [`candidates`] for a caller that needs only the first `wanted` matches in
+/// sort order (no count from them): an index that gives exactly the matches in the sort's
+/// order, ties numbered, is then read only as far as that, and the rest of the last run of
+/// ties (so ids may hold fewer than every match).
+pub(crate) fn candidates_for_page(
+    view: &dyn KvRead,
+    schema: &CollectionSchema,
+    filter: Option<&Expr>,
+    sort: &[SortKey],
+    candidates_max: usize,
+    wanted: usize,
+) -> Result<Candidates, StorageError> {
+    Ok(plan(view, schema, filter, sort, candidates_max, Some(wanted))?.0)
 }
 
 /// The same plan as [`candidates`], described.
@@ -81,7 +96,7 @@ pub fn explain(
     sort: &[SortKey],
     candidates_max: usize,
 ) -> Result<Explain, StorageError> {
-    Ok(plan(view, schema, filter, sort, candidates_max)?.1)
+    Ok(plan(view, schema, filter, sort, candidates_max, None)?.1)
 }
 
 /// What an index read gave: the ids, the creation sequence each entry keeps, and the tie
@@ -134,6 +149,7 @@ fn plan(
     filter: Option<&Expr>,
     sort: &[SortKey],
     candidates_max: usize,
+    wanted: Option<usize>,
 ) -> Result<(Candidates, Explain), StorageError> {
     // Index keys are named by the collection id; a schema without one cannot find them.
     if schema.id.is_empty() {
@@ -165,26 +181,6 @@ fn plan(
     let Some(choice) = best else {
         return Ok(full_scan("no index fits the filter or the sort"));
     };
-    // Ties are numbered when the whole key is the equality and the sort: equal values then
-    // mean equal keys up to the record id every entry of a non-unique index ends with.
-    let number_ties = choice.sort.is_some()
-        && !choice.index.definition.unique
-        && choice.equality.len() + sort.len() == choice.index.columns.len();
-    let Some(found) = scan(view, &schema.id, &choice, candidates_max, number_ties)? else {
-        return Ok(full_scan("the index gave more candidates than the limit"));
-    };
-    let IndexCandidates {
-        mut ids,
-        mut created,
-        mut ties,
-    } = found;
-    if choice.sort == Some(true) {
-        ids.reverse();
-        created.reverse();
-        if let Some(ties) = ties.as_mut() {
-            ties.reverse();
-        }
-    }
     let binary = |column: &crate::index::CompiledColumn| {
         column.column.collation == Collation::Binary
             || matches!(column.field.shape, FieldShape::Number | FieldShape::Bool)
@@ -195,6 +191,22 @@ fn plan(
             && choice.index.columns[..choice.equality.len()]
                 .iter()
                 .all(binary);
+    // Ties are numbered when the whole key is the equality and the sort: equal values then
+    // mean equal keys up to the record id every entry of a non-unique index ends with.
+    let number_ties = choice.sort.is_some()
+        && !choice.index.definition.unique
+        && choice.equality.len() + sort.len() == choice.index.columns.len();
+    let read = IndexRead {
+        candidates_max,
+        number_ties,
+        // A reversed sort reads the index from its end.
+        backwards: choice.sort == Some(true),
+        wanted: wanted.filter(|_| number_ties && exact),
+    };
+    let Some(found) = scan(view, &schema.id, &choice, &read)? else {
+        return Ok(full_scan("the index gave more candidates than the limit"));
+    };
+    let IndexCandidates { ids, created, ties } = found;
     let explain = Explain {
         index: Some(choice.index.name().to_owned()),
         equality_columns: choice.equality.len(),
@@ -350,13 +362,24 @@ fn sort_order(index: &CompiledIndex, from: usize, sort: &[SortKey]) -> Option<bo
     reversed
 }
 
+/// How to read the chosen key range.
+struct IndexRead {
+    /// Past this many ids the read gives up (`None`).
+    candidates_max: usize,
+    /// Number the runs of equal keys (see [`Candidates::Ids::ties`]).
+    number_ties: bool,
+    /// From the end of the range to its start.
+    backwards: bool,
+    /// Stop once this many ids are read and their last run of ties is complete.
+    wanted: Option<usize>,
+}
+
 /// The ids of the chosen key range, or `None` past `candidates_max`.
 fn scan(
     view: &dyn KvRead,
     collection_id: &str,
     choice: &Choice<'_>,
-    candidates_max: usize,
-    number_ties: bool,
+    read: &IndexRead,
 ) -> Result<Option<IndexCandidates>, StorageError> {
     let mut prefix = keys::index_prefix(collection_id, choice.index.name());
     for (predicate, column) in choice.equality.iter().zip(&choice.index.columns) {
@@ -394,43 +417,66 @@ fn scan(
     let mut previous_values: Vec<u8> = Vec::new();
     let mut over = false;
     let mut corrupt = None;
-    view.scan_prefix_from(&prefix, &start, &mut |key, value| {
-        if end.as_ref().is_some_and(|end| key >= end.as_slice()) {
-            return Ok(ScanStep::Stop);
-        }
-        if ids.len() >= candidates_max {
-            over = true;
-            return Ok(ScanStep::Stop);
-        }
-        match read_entry_value(value) {
-            Ok((id, seq)) => {
-                if number_ties {
-                    let values = key.strip_suffix(id.as_bytes()).unwrap_or(key);
-                    let tie = match ties.last() {
-                        Some(last) if values == previous_values.as_slice() => *last,
-                        Some(last) => last + 1,
-                        None => 0,
-                    };
-                    ties.push(tie);
-                    previous_values.clear();
-                    previous_values.extend_from_slice(values);
-                }
-                ids.push(id.to_owned());
-                created.push(seq);
-            }
+    // An entry without its creation sequence cannot be put in creation order from the
+    // entries alone: then every entry is read.
+    let mut stoppable = read.wanted.is_some();
+    let mut take = |key: &[u8], value: &[u8]| -> ScanStep {
+        let (id, seq) = match read_entry_value(value) {
+            Ok(entry) => entry,
             Err(error) => {
                 corrupt = Some(error);
+                return ScanStep::Stop;
+            }
+        };
+        let values = key.strip_suffix(id.as_bytes()).unwrap_or(key);
+        let same_run = !ids.is_empty() && values == previous_values.as_slice();
+        stoppable &= seq.is_some();
+        if read.number_ties
+            && stoppable
+            && !same_run
+            && read.wanted.is_some_and(|wanted| ids.len() >= wanted)
+        {
+            return ScanStep::Stop;
+        }
+        if ids.len() >= read.candidates_max {
+            over = true;
+            return ScanStep::Stop;
+        }
+        if read.number_ties {
+            let tie = match ties.last() {
+                Some(last) if same_run => *last,
+                Some(last) => last + 1,
+                None => 0,
+            };
+            ties.push(tie);
+            previous_values.clear();
+            previous_values.extend_from_slice(values);
+        }
+        ids.push(id.to_owned());
+        created.push(seq);
+        ScanStep::Continue
+    };
+    if read.backwards {
+        view.scan_prefix_before(&prefix, end.as_deref(), &mut |key, value| {
+            if key < start.as_slice() {
                 return Ok(ScanStep::Stop);
             }
-        }
-        Ok(ScanStep::Continue)
-    })?;
+            Ok(take(key, value))
+        })?;
+    } else {
+        view.scan_prefix_from(&prefix, &start, &mut |key, value| {
+            if end.as_ref().is_some_and(|end| key >= end.as_slice()) {
+                return Ok(ScanStep::Stop);
+            }
+            Ok(take(key, value))
+        })?;
+    }
     if let Some(error) = corrupt {
         return Err(StorageError::corrupt("index entry", error));
     }
     Ok((!over).then_some(IndexCandidates {
         ids,
         created,
-        ties: number_ties.then_some(ties),
+        ties: read.number_ties.then_some(ties),
     }))
 }
