@@ -1,5 +1,5 @@
-//! How a record is laid out on disk: its document's JSON text behind a table of where each
-//! top-level field's name and value sit in that text, so a reader finds one field without
+//! How a record is laid out on disk: its document's JSON text followed by a table of where
+//! each top-level field's value sits in that text, so a reader finds one field without
 //! scanning the document and parses only the values it reads.
 //!
 //! ```text
@@ -7,15 +7,17 @@
 //! width  u8     2 or 4: the bytes of each offset in the table
 //! version       u64 LE   log index of the entry that last wrote the record
 //! created_seq   u64 LE   creation order (see `StoredRecord::created_seq`)
-//! fields        u32 LE   n
-//! n x 2 offsets LE       where each field's value starts and ends in `text`
+//! text length   u32 LE
 //! text                   the document: {"name":value,"name":value}, names as JSON escapes them
+//! n x 2 offsets LE       where each field's value starts and ends in `text`
 //! ```
 //!
-//! Offsets are two bytes each when the text is shorter than 64 KiB. The text is written
-//! compactly, so names need no offsets: the first starts after `{"`, each next one after the
-//! `,"` that ends the previous value, and each ends at the `":` before its value. Records written before this layout are bincode (`LegacyRecordValue`)
-//! and are read as before; bincode's first byte is a variable-length integer, which never
+//! Offsets are two bytes each when the text is shorter than 64 KiB; the field count is what
+//! the table's length says. The text is written compactly, so names need no offsets: the
+//! first starts after `{"`, each next one after the `,"` that ends the previous value, and
+//! each ends at the `":` before its value. The table comes after the text so a scan that
+//! tests a record's bytes (`document_bytes`) reads only the text. Records written before
+//! this layout are bincode (`LegacyRecordValue`) and are read as before; bincode's first byte is a variable-length integer, which never
 //! starts with 0xFF, so the two cannot be confused. A record is rewritten in this layout by
 //! its next write.
 
@@ -124,36 +126,39 @@ fn lay_out(version: u64, created_seq: u64, table: &[FieldSpan], text: &str) -> V
     } else {
         4
     };
-    let mut bytes = Vec::with_capacity(HEADER_BYTES + 2 * width * table.len() + text.len());
+    let mut bytes = Vec::with_capacity(HEADER_BYTES + text.len() + 2 * width * table.len());
     bytes.push(MARKER);
     bytes.push(width as u8);
     bytes.extend_from_slice(&version.to_le_bytes());
     bytes.extend_from_slice(&created_seq.to_le_bytes());
-    bytes.extend_from_slice(&(table.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(&(text.len() as u32).to_le_bytes());
+    bytes.extend_from_slice(text.as_bytes());
     for span in table {
         for offset in [span.value.start, span.value.end] {
             // Every offset is within the text, whose length fits the width.
             bytes.extend_from_slice(&(offset as u32).to_le_bytes()[..width]);
         }
     }
-    bytes.extend_from_slice(text.as_bytes());
     bytes
+}
+
+/// Where the text ends in a value of this layout, if its header says so plausibly.
+fn text_end(bytes: &[u8]) -> Option<usize> {
+    let text_len = u32::from_le_bytes(bytes.get(18..22)?.try_into().ok()?) as usize;
+    HEADER_BYTES
+        .checked_add(text_len)
+        .filter(|end| *end <= bytes.len())
 }
 
 /// The part of a stored record value that holds the document's text (in the older layout,
 /// the whole value), for tests on raw bytes. A damaged header gives the whole value.
 pub(crate) fn document_bytes(bytes: &[u8]) -> &[u8] {
-    if bytes.first() != Some(&MARKER) || bytes.len() < HEADER_BYTES {
+    if bytes.first() != Some(&MARKER) {
         return bytes;
     }
-    let width = usize::from(bytes[1]);
-    let count = u32::from_le_bytes([bytes[18], bytes[19], bytes[20], bytes[21]]) as usize;
-    let text_start = count
-        .checked_mul(2 * width)
-        .and_then(|table| table.checked_add(HEADER_BYTES));
-    match text_start {
-        Some(start) if start <= bytes.len() => &bytes[start..],
-        _ => bytes,
+    match text_end(bytes) {
+        Some(end) => &bytes[HEADER_BYTES..end],
+        None => bytes,
     }
 }
 
@@ -186,13 +191,13 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<RecordValue, StorageError> {
     };
     let version = number(2, 8);
     let created_seq = number(10, 8);
-    let count = number(18, 4) as usize;
-    let text_start = count
-        .checked_mul(2 * width)
-        .and_then(|table| table.checked_add(HEADER_BYTES))
-        .filter(|start| *start <= bytes.len())
-        .ok_or_else(|| corrupt("field table runs past the value"))?;
-    let text = std::str::from_utf8(&bytes[text_start..])
+    let text_end = text_end(bytes).ok_or_else(|| corrupt("document runs past the value"))?;
+    let table_bytes = bytes.len() - text_end;
+    if !table_bytes.is_multiple_of(2 * width) {
+        return Err(corrupt("field table is not a whole number of fields"));
+    }
+    let count = table_bytes / (2 * width);
+    let text = std::str::from_utf8(&bytes[HEADER_BYTES..text_end])
         .map_err(|error| StorageError::corrupt("record", error))?;
     let span = |start: usize, end: usize| -> Result<Range<usize>, StorageError> {
         if start > end || end > text.len() {
@@ -207,7 +212,7 @@ pub(crate) fn decode_record(bytes: &[u8]) -> Result<RecordValue, StorageError> {
     // Where the next name starts: after `{"`, then after each value's `,"`.
     let mut name_start = 2;
     for index in 0..count {
-        let at = HEADER_BYTES + index * 2 * width;
+        let at = text_end + index * 2 * width;
         let value_start = number(at, width) as usize;
         let value_end = number(at + width, width) as usize;
         let value = span(value_start, value_end)?;
@@ -365,14 +370,19 @@ mod tests {
         for cut in 0..bytes.len() {
             let _ = decode_record(&bytes[..cut]);
         }
+        let table = bytes.len() - 8;
         let mut far = bytes.clone();
-        far[24..26].copy_from_slice(&u16::MAX.to_le_bytes());
+        far[table + 2..table + 4].copy_from_slice(&u16::MAX.to_le_bytes());
         assert!(decode_record(&far).is_err());
         let mut crossed = bytes.clone();
-        crossed[22..24].copy_from_slice(&u16::MAX.to_le_bytes());
+        crossed[table..table + 2].copy_from_slice(&u16::MAX.to_le_bytes());
         assert!(decode_record(&crossed).is_err());
-        let mut many = bytes;
-        many[18..22].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert!(decode_record(&many).is_err());
+        let mut long = bytes.clone();
+        long[18..22].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode_record(&long).is_err());
+        assert_eq!(super::document_bytes(&long), long.as_slice());
+        let mut ragged = bytes;
+        ragged.push(0);
+        assert!(decode_record(&ragged).is_err());
     }
 }

@@ -198,7 +198,7 @@ impl<'v> Catalog<'v> {
                     StorageError::corrupt("record order", format!("{id} has no record")).into(),
                 );
             };
-            visit_stored(collection_id, &id, &raw, prefilter, visit)
+            visit_stored(collection_id, id.as_bytes(), &raw, prefilter, visit)
         })
     }
 
@@ -244,9 +244,7 @@ impl<'v> Catalog<'v> {
         let prefix = keys::records_prefix(collection_id);
         self.scan_fallible(&prefix, &mut |key, raw| {
             self.spend(1)?;
-            let id = std::str::from_utf8(&key[prefix.len()..])
-                .map_err(|error| StorageError::corrupt("record key", error))?;
-            visit_stored(collection_id, id, raw, prefilter, visit)
+            visit_stored(collection_id, &key[prefix.len()..], raw, prefilter, visit)
         })
     }
 
@@ -322,11 +320,11 @@ impl<'v> Catalog<'v> {
     }
 }
 
-/// Hand one stored record (`raw`, its stored value) to `visit`, unless `prefilter` rules it
-/// out unparsed.
+/// Hand one stored record (`id` as its key holds it, `raw` its stored value) to `visit`,
+/// unless `prefilter` rules it out before anything of it is decoded.
 fn visit_stored(
     collection_id: &str,
-    id: &str,
+    id: &[u8],
     raw: &[u8],
     prefilter: Option<&RawPrefilter>,
     visit: &mut dyn FnMut(Rc<RecordRow>) -> Result<ScanStep, QueryError>,
@@ -334,9 +332,10 @@ fn visit_stored(
     if prefilter.is_some_and(|prefilter| !prefilter.admits(record_layout::document_bytes(raw))) {
         return Ok(ScanStep::Continue);
     }
+    let id = decode_string(id, "record key")?;
     visit(Rc::new(parse_stored_row(
         collection_id.to_owned(),
-        id.to_owned(),
+        id,
         decode_record(raw)?,
     )?))
 }

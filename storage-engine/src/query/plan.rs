@@ -196,17 +196,32 @@ fn plan(
     let number_ties = choice.sort.is_some()
         && !choice.index.definition.unique
         && choice.equality.len() + sort.len() == choice.index.columns.len();
+    let wanted = wanted.filter(|_| number_ties && exact);
+    let reversed = choice.sort == Some(true);
     let read = IndexRead {
         candidates_max,
         number_ties,
-        // A reversed sort reads the index from its end.
-        backwards: choice.sort == Some(true),
-        wanted: wanted.filter(|_| number_ties && exact),
+        // A reversed sort that may stop early reads the index from its end; one that reads
+        // the whole range reads it forwards (a memtable steps back by searching again) and
+        // turns it round here.
+        backwards: reversed && wanted.is_some(),
+        wanted,
     };
     let Some(found) = scan(view, &schema.id, &choice, &read)? else {
         return Ok(full_scan("the index gave more candidates than the limit"));
     };
-    let IndexCandidates { ids, created, ties } = found;
+    let IndexCandidates {
+        mut ids,
+        mut created,
+        mut ties,
+    } = found;
+    if reversed && !read.backwards {
+        ids.reverse();
+        created.reverse();
+        if let Some(ties) = ties.as_mut() {
+            ties.reverse();
+        }
+    }
     let explain = Explain {
         index: Some(choice.index.name().to_owned()),
         equality_columns: choice.equality.len(),
