@@ -367,7 +367,7 @@ pub(crate) fn list(
         Candidates::Ids { .. } => None,
     };
     let evaluator = Evaluator::new(&catalog, &request.context, &filter)?;
-    let mut kept: Vec<(Vec<SqlValue>, Rc<RecordRow>)> = Vec::new();
+    let mut kept: KeptRows = Vec::new();
     let mut count: u64 = 0;
     // True when `kept` is already the page, in order.
     let mut presorted = false;
@@ -415,20 +415,8 @@ pub(crate) fn list(
         } if in_order && filter.aliases.is_empty() && created.iter().all(Option::is_some) => {
             let mut matches: Vec<(u64, String)> = created.into_iter().flatten().zip(ids).collect();
             matches.sort_unstable();
-            count = matches.len() as u64;
-            catalog.spend(count)?;
-            let page_ids = matches
-                .into_iter()
-                .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                .map(|(_, id)| id)
-                .collect();
-            for (id, value) in catalog.records_in_creation_order(&schema.id, page_ids)? {
-                kept.push((
-                    Vec::new(),
-                    Rc::new(parse_stored_row(schema.id.clone(), id, value)?),
-                ));
-            }
+            let ordered = matches.into_iter().map(|(_, id)| id).collect();
+            (count, kept) = exact_page(&catalog, &schema.id, ordered, request.offset, limit)?;
         }
         // The index gave exactly the matches in the sort's order, each run of equal sort
         // values numbered: ties are put in creation order and only the page is read.
@@ -457,20 +445,8 @@ pub(crate) fn list(
                 entry.0 = run;
             }
             matches.sort_unstable_by_key(|(run, created, _)| (*run, *created));
-            count = matches.len() as u64;
-            catalog.spend(count)?;
-            let page_ids = matches
-                .into_iter()
-                .skip(usize::try_from(request.offset).unwrap_or(usize::MAX))
-                .take(usize::try_from(limit).unwrap_or(usize::MAX))
-                .map(|(_, _, id)| id)
-                .collect();
-            for (id, value) in catalog.records_in_order(&schema.id, page_ids)? {
-                kept.push((
-                    Vec::new(),
-                    Rc::new(parse_stored_row(schema.id.clone(), id, value)?),
-                ));
-            }
+            let ordered = matches.into_iter().map(|(_, _, id)| id).collect();
+            (count, kept) = exact_page(&catalog, &schema.id, ordered, request.offset, limit)?;
             presorted = true;
         }
         Candidates::Ids { ids, .. } => {
@@ -537,6 +513,35 @@ pub(crate) fn list(
         total,
         records_examined: catalog.examined(),
     })
+}
+
+/// Matching rows a list keeps, each with its sort values.
+type KeptRows = Vec<(Vec<SqlValue>, Rc<RecordRow>)>;
+
+/// The page (`offset`, `limit`) of `ordered`, every match in its order: each match counts
+/// against the budget, and only the page's records are read. Returns the number of matches.
+fn exact_page(
+    catalog: &Catalog<'_>,
+    collection_id: &str,
+    ordered: Vec<String>,
+    offset: u64,
+    limit: u64,
+) -> Result<(u64, KeptRows), QueryError> {
+    let matches = ordered.len() as u64;
+    catalog.spend(matches)?;
+    let page_ids = ordered
+        .into_iter()
+        .skip(usize::try_from(offset).unwrap_or(usize::MAX))
+        .take(usize::try_from(limit).unwrap_or(usize::MAX))
+        .collect();
+    let mut page = Vec::new();
+    for (id, value) in catalog.records_in_order(collection_id, page_ids)? {
+        page.push((
+            Vec::new(),
+            Rc::new(parse_stored_row(collection_id.to_owned(), id, value)?),
+        ));
+    }
+    Ok((matches, page))
 }
 
 /// Check `filters` against one record (a stored one, or the document a create would
