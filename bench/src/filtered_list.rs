@@ -30,6 +30,8 @@ pub struct FilteredListPlan {
     pub connections: Vec<usize>,
     pub warmup: Duration,
     pub duration: Duration,
+    /// Restart the EdgeBase node between the load and the lists.
+    pub restart_after_load: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,15 +118,16 @@ pub async fn run(plan: &FilteredListPlan) -> anyhow::Result<FilteredListResults>
         eprintln!("starting {}", server.label());
         let result = match server {
             Server::Edgebase => {
-                let node = EdgebaseCluster::start(
+                let mut node = EdgebaseCluster::start(
                     &plan.edgebase_bin,
                     1,
                     SUPERUSER_EMAIL,
                     SUPERUSER_PASSWORD,
                 )
                 .await?;
-                let result =
-                    measure_server(plan, server, &node.http_urls()[0], &dataset, &samples).await;
+                let url = node.http_urls()[0].clone();
+                let restart = plan.restart_after_load.then_some(&mut node);
+                let result = measure_server(plan, server, &url, &dataset, &samples, restart).await;
                 node.stop().await;
                 result?
             }
@@ -136,7 +139,7 @@ pub async fn run(plan: &FilteredListPlan) -> anyhow::Result<FilteredListResults>
                 )
                 .await?;
                 let result =
-                    measure_server(plan, server, pocketbase.url(), &dataset, &samples).await;
+                    measure_server(plan, server, pocketbase.url(), &dataset, &samples, None).await;
                 pocketbase.stop().await;
                 result?
             }
@@ -153,6 +156,7 @@ async fn measure_server(
     url: &str,
     dataset: &ItemsDataset,
     samples: &[SampleFilter],
+    restart: Option<&mut EdgebaseCluster>,
 ) -> anyhow::Result<ServerResult> {
     let connections_max = plan.connections.iter().copied().max().unwrap_or(1);
     let http = http_client(connections_max)?;
@@ -167,6 +171,11 @@ async fn measure_server(
         load.as_secs_f64(),
         dataset.items.len() as f64 / load.as_secs_f64().max(f64::EPSILON)
     );
+    if let Some(node) = restart {
+        node.kill_node(0).await?;
+        node.restart_node(0).await?;
+        eprintln!("{:<18} restarted after the load", server.label());
+    }
     let mut totals = Vec::with_capacity(samples.len());
     for sample in samples {
         let total = client

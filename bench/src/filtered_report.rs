@@ -21,6 +21,7 @@ pub struct FilteredReport {
     pub connections: Vec<usize>,
     pub warmup_secs: u64,
     pub duration_secs: u64,
+    pub restart_after_load: bool,
     pub results: FilteredListResults,
 }
 
@@ -53,6 +54,14 @@ impl FilteredReport {
              PocketBase, never both at once.\n",
             self.records, self.seed, self.warmup_secs, self.duration_secs
         );
+        if self.restart_after_load {
+            let _ = writeln!(
+                out,
+                "EdgeBase was restarted (`kill -9`, then started on its data dir) between the \
+                 load and the lists: it opened by writing its memtable to sorted files, so its \
+                 lists read those, through RocksDB's default block cache.\n"
+            );
+        }
         crate::report::machine_tables(&mut out, &self.machine, &self.versions);
         self.load_table(&mut out);
         self.totals_table(&mut out);
