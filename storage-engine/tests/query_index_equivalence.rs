@@ -146,26 +146,6 @@ fn sort(rng: &mut StdRng) -> String {
         .join(",")
 }
 
-fn list(
-    state: &StateMachine,
-    collection_id: &str,
-    filter_text: &str,
-    sort_text: &str,
-    offset: u64,
-    limit: u64,
-    total: TotalCount,
-) -> Result<(Vec<String>, Option<u64>), String> {
-    list_ids(
-        state,
-        collection_id,
-        filter_text,
-        sort_text,
-        offset,
-        limit,
-        total,
-    )
-}
-
 #[test]
 fn index_backed_lists_equal_full_scans_in_memory() {
     check_equivalence(StateMachine::in_memory(), "memory");
@@ -273,7 +253,7 @@ fn check_equivalence(state: StateMachine, backend: &str) {
         } else {
             TotalCount::Count
         };
-        let indexed = list(
+        let indexed = list_ids(
             &state,
             INDEXED,
             &filter_text,
@@ -282,7 +262,7 @@ fn check_equivalence(state: StateMachine, backend: &str) {
             limit,
             total,
         );
-        let plain = list(
+        let plain = list_ids(
             &state,
             PLAIN,
             &filter_text,

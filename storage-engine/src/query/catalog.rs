@@ -192,13 +192,16 @@ impl<'v> Catalog<'v> {
     ) -> Result<(), QueryError> {
         self.scan_fallible(&keys::record_order_prefix(collection_id), &mut |_, id| {
             self.spend(1)?;
-            let id = decode_string(id, "record order")?;
-            let Some(raw) = self.view.get(&keys::record(collection_id, &id))? else {
-                return Err(
-                    StorageError::corrupt("record order", format!("{id} has no record")).into(),
-                );
+            let id_text = std::str::from_utf8(id)
+                .map_err(|error| StorageError::corrupt("record order", error))?;
+            let Some(raw) = self.view.get(&keys::record(collection_id, id_text))? else {
+                return Err(StorageError::corrupt(
+                    "record order",
+                    format!("{id_text} has no record"),
+                )
+                .into());
             };
-            visit_stored(collection_id, id.as_bytes(), &raw, prefilter, visit)
+            visit_stored(collection_id, id, &raw, prefilter, visit)
         })
     }
 
@@ -347,15 +350,13 @@ pub(crate) fn parse_row(
     created_seq: u64,
     doc_json: &str,
 ) -> Result<RecordRow, QueryError> {
-    let doc = LazyDoc::from_text(doc_json.to_owned())
-        .map_err(|e| StorageError::corrupt("record document", e))?;
-    Ok(RecordRow {
-        collection_id,
-        id,
+    let value = RecordValue {
+        doc_json: doc_json.to_owned(),
         version,
         created_seq,
-        doc,
-    })
+        fields: None,
+    };
+    parse_stored_row(collection_id, id, value)
 }
 
 /// A stored record as a row.

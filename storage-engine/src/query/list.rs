@@ -433,18 +433,10 @@ pub(crate) fn list(
                 .zip(ids)
                 .map(|((tie, created), id)| (tie, created, id))
                 .collect();
-            // Runs of ties are contiguous; order each by creation (a stable sort of the
-            // runs in place, keyed by position of the run and then creation).
-            let mut run = 0u32;
-            let mut last_tie = None;
-            for entry in &mut matches {
-                if last_tie != Some(entry.0) {
-                    last_tie = Some(entry.0);
-                    run += 1;
-                }
-                entry.0 = run;
+            // Runs of ties are contiguous: order each by creation, in place.
+            for run in matches.chunk_by_mut(|a, b| a.0 == b.0) {
+                run.sort_unstable_by_key(|(_, created, _)| *created);
             }
-            matches.sort_unstable_by_key(|(run, created, _)| (*run, *created));
             let ordered = matches.into_iter().map(|(_, _, id)| id).collect();
             (count, kept) = exact_page(&catalog, &schema.id, ordered, request.offset, limit)?;
             presorted = true;

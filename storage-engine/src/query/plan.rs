@@ -444,7 +444,7 @@ fn scan(
             }
         };
         let values = key.strip_suffix(id.as_bytes()).unwrap_or(key);
-        let same_run = !ids.is_empty() && values == previous_values.as_slice();
+        let same_run = read.number_ties && !ids.is_empty() && values == previous_values.as_slice();
         stoppable &= seq.is_some();
         if read.number_ties
             && stoppable
