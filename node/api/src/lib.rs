@@ -11,6 +11,7 @@ pub mod collections;
 pub mod collections_import;
 pub mod conditional;
 pub mod consistency;
+pub mod console;
 pub mod cors;
 pub mod error;
 pub mod extract;
@@ -54,6 +55,7 @@ pub fn router(
         with_middleware(routes(request_timeout).layer(axum::Extension(hub)), app),
         origins,
     )
+    .merge(console::routes())
 }
 
 fn routes(request_timeout: Duration) -> Router<App> {
