@@ -16,6 +16,7 @@ use edgebase_service::app::{App, Limits};
 use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_service::blob_keeper::{self, KeeperTiming};
 use edgebase_service::collections::ensure_system_collection;
+use edgebase_service::request_logs::RequestLogs;
 use edgebase_service::superusers;
 use edgebase_service::ServiceError;
 
@@ -146,7 +147,17 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         planted_stale_strong_reads: args.planted_bug_stale_reads,
         ..Limits::default()
     };
-    let app = App::new(consensus, store.state().reader(), limits);
+    let request_logs =
+        RequestLogs::open(&args.dir.join("logs")).context("open the request logs")?;
+    let app = App::new(
+        consensus,
+        store.state().reader(),
+        limits,
+        request_logs.clone(),
+    );
+    request_logs
+        .start_writer(app.clone())
+        .context("start the request log writer")?;
     let hub_limits = HubLimits {
         clients_max: args.realtime.realtime_clients_max,
         queue_messages: args.realtime.realtime_queue_events,

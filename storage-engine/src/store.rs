@@ -46,6 +46,26 @@ impl Store {
         })
     }
 
+    /// A database in `dir` holding only a state machine that is never replicated: node-local
+    /// data such as the request logs, applied with entry indexes its owner numbers. Writes are
+    /// not synced; a crash may lose the last ones.
+    pub fn open_local_state(dir: &Path) -> Result<StateMachine, StorageError> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| StorageError::io("create local state dir", dir, e))?;
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        // Small: this database holds logs, not the app's data.
+        options.set_write_buffer_size(8 << 20);
+        let families = [ColumnFamilyDescriptor::new(CF_STATE, Options::default())];
+        let db = Arc::new(DB::open_cf_descriptors(&options, dir, families)?);
+        let state = Arc::new(RocksState::open(db)?);
+        tracing::debug!(dir = %dir.display(), "opened local state");
+        Ok(StateMachine::with_backend(
+            state as Arc<dyn crate::KvBackend>,
+        ))
+    }
+
     /// The Raft log (cheap clone).
     pub fn log(&self) -> LogStore {
         LogStore::new(Arc::clone(&self.log))

@@ -102,12 +102,17 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let logged = crate::request_log::LoggedError {
+            message: self.message.clone(),
+            details: self.data.clone(),
+        };
         let envelope = ErrorEnvelope {
             status: self.status.as_u16(),
             message: self.message,
             data: self.data,
         };
         let mut response = (self.status, axum::Json(envelope)).into_response();
+        response.extensions_mut().insert(logged);
         if self.status == StatusCode::PAYLOAD_TOO_LARGE {
             // The rest of the body is not read, so this connection cannot carry another request.
             response.headers_mut().insert(

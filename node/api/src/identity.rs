@@ -25,7 +25,9 @@ pub fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 /// The request's identity. An invalid, expired or revoked token is anonymous, as in
 /// PocketBase; storage failures are errors.
 pub fn principal(app: &App, headers: &HeaderMap) -> Result<Principal, ServiceError> {
-    principal::resolve(app, bearer_token(headers))
+    let principal = principal::resolve(app, bearer_token(headers))?;
+    crate::request_log::note_principal(&principal);
+    Ok(principal)
 }
 
 /// The caller a protected-file download names with `?token=` (a file token; the
@@ -55,13 +57,15 @@ pub fn caller(
     headers: &HeaderMap,
 ) -> Result<Caller, ServiceError> {
     let (query, rule_headers) = rule_data(uri, headers);
-    Caller::resolve(
+    let caller = Caller::resolve(
         app,
         bearer_token(headers),
         query,
         rule_headers,
         method.as_str(),
-    )
+    )?;
+    crate::request_log::note_principal(caller.principal());
+    Ok(caller)
 }
 
 /// `@request.query` and `@request.headers` as rules read them (header names lower-cased,

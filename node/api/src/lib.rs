@@ -21,12 +21,14 @@ pub mod health;
 pub mod http_server;
 pub mod idempotency;
 pub mod identity;
+pub mod logs;
 pub mod oauth2_redirect;
 pub mod paging;
 pub mod panic;
 pub mod rate_limit;
 pub mod realtime;
 pub mod records;
+pub mod request_log;
 pub mod settings;
 pub mod superuser_ips;
 pub mod test_email;
@@ -190,6 +192,9 @@ fn routes(request_timeout: Duration) -> Router<App> {
             "/api/realtime",
             get(realtime::connect).post(realtime::subscribe),
         )
+        .route("/api/logs", get(logs::list).delete(logs::clear))
+        .route("/api/logs/stats", get(logs::stats))
+        .route("/api/logs/{id}", get(logs::view))
         .route("/api/cluster/status", get(cluster::status))
         .route("/api/cluster/snapshot", post(cluster::snapshot))
         .route("/api/cluster/state-hash", get(cluster::state_hash))
@@ -222,6 +227,10 @@ pub fn with_middleware(routes: Router<App>, app: App) -> Router {
             consistency::index_header,
         ))
         .layer(DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            request_log::record,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
         .layer(CatchPanicLayer::custom(panic::answer))

@@ -3,9 +3,12 @@
 /// Now, formatted as PocketBase stores and shows datetimes. Only the proposing node reads
 /// the clock; the value travels inside the command.
 pub fn now_string() -> String {
-    chrono::Utc::now()
-        .format("%Y-%m-%d %H:%M:%S%.3fZ")
-        .to_string()
+    format_time(chrono::Utc::now())
+}
+
+/// `at`, formatted as PocketBase stores and shows datetimes.
+pub fn format_time(at: chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S%.3fZ").to_string()
 }
 
 #[cfg(test)]

@@ -71,6 +71,8 @@ struct AppInner {
     resumable: crate::resumable::ResumableUploads,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
+    /// This node's request logs (not replicated).
+    request_logs: crate::request_logs::RequestLogs,
 }
 
 /// What a proposed write's outcome meant to the plan that made it.
@@ -101,7 +103,12 @@ impl LoadedCollection {
 }
 
 impl App {
-    pub fn new(consensus: ConsensusNode, state: StateReader, limits: Limits) -> Self {
+    pub fn new(
+        consensus: ConsensusNode,
+        state: StateReader,
+        limits: Limits,
+        request_logs: crate::request_logs::RequestLogs,
+    ) -> Self {
         let thumbs = crate::thumbs::Thumbs::new(consensus.blobs().root().join("thumbs"));
         App {
             inner: Arc::new(AppInner {
@@ -120,8 +127,14 @@ impl App {
                 rate_limiter: RateLimiter::default(),
                 login_guard: LoginGuard::default(),
                 mailer: crate::mail::Mailer::default(),
+                request_logs,
             }),
         }
+    }
+
+    /// This node's request logs.
+    pub fn request_logs(&self) -> &crate::request_logs::RequestLogs {
+        &self.inner.request_logs
     }
 
     pub fn consensus(&self) -> &ConsensusNode {

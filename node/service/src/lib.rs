@@ -24,6 +24,7 @@ pub mod principal;
 pub mod rate_limiter;
 pub mod record_mail;
 pub mod record_writes;
+pub mod request_logs;
 pub mod resumable;
 pub mod rules;
 pub mod superusers;

@@ -8,7 +8,7 @@ use regex::Regex;
 use serde_json::{Map, Value};
 
 /// Keys whose string value is a generated id.
-const ID_KEYS: &[&str] = &["id", "collectionId"];
+const ID_KEYS: &[&str] = &["id", "collectionId", "authId"];
 
 /// Keys whose string value is an auth token.
 const TOKEN_KEYS: &[&str] = &["token"];

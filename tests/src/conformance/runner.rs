@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use serde_json::Value;
@@ -15,6 +16,10 @@ use super::scenario::{
 };
 use super::target::{Target, TargetKind};
 use crate::raw::{RawBody, RawResponse};
+
+/// How often a step with `until` asks again, and how long it keeps asking by default.
+const UNTIL_POLL: Duration = Duration::from_millis(200);
+const UNTIL_TIMEOUT_SECS: u64 = 20;
 
 /// The `Authorization` value of `Auth::Garbage`.
 const GARBAGE_TOKEN: &str = "garbage.not-a.token";
@@ -221,11 +226,28 @@ async fn send(step: &Step, side: &mut Side) -> anyhow::Result<Outcome> {
         (None, Auth::Superuser) => Some(side.target.superuser_token.as_str()),
         (None, Auth::Garbage) => Some(GARBAGE_TOKEN),
     };
-    let response: RawResponse = side
-        .target
-        .client
-        .send(&step.method, &path, auth, body, &request_headers)
-        .await?;
+    let deadline = step.until.as_ref().map(|until| {
+        Instant::now() + Duration::from_secs(until.timeout_secs.unwrap_or(UNTIL_TIMEOUT_SECS))
+    });
+    let response: RawResponse = loop {
+        let response = side
+            .target
+            .client
+            .send(&step.method, &path, auth, body.clone(), &request_headers)
+            .await?;
+        let (Some(until), Some(deadline)) = (&step.until, deadline) else {
+            break response;
+        };
+        let reached = response
+            .json
+            .as_ref()
+            .and_then(|json| lookup(json, &until.path))
+            == Some(&until.equals);
+        if reached || Instant::now() >= deadline {
+            break response;
+        }
+        tokio::time::sleep(UNTIL_POLL).await;
+    };
     for (name, capture_path) in &step.capture {
         let value = response
             .json

@@ -95,6 +95,23 @@ pub struct Step {
     pub keep_items: Option<KeepItems>,
     #[serde(default)]
     pub compare: Compare,
+    /// Send again (each server on its own, every `UNTIL_POLL`) until the answer has this
+    /// value at this path, or the deadline passes: for what a server does a moment after
+    /// answering (PocketBase writes its request logs every few seconds).
+    #[serde(default)]
+    pub until: Option<Until>,
+}
+
+/// The condition of [`Step::until`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Until {
+    /// Dotted path in the answer (`totalItems`, `items.0.level`).
+    pub path: String,
+    pub equals: Value,
+    /// How long to keep asking; 20 s when not given.
+    #[serde(default)]
+    pub timeout_secs: Option<u64>,
 }
 
 /// One part of a multipart body: a text value, or a file with its content given as text,
