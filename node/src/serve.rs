@@ -12,6 +12,7 @@ use futures::FutureExt;
 use edgebase_api as api;
 use edgebase_api::admin_socket;
 use edgebase_api::http_server::{self, HttpLimits, RouterSlot};
+use edgebase_service::superusers;
 
 use crate::boot::{self, StartedNode};
 use crate::cli::ServeArgs;
@@ -69,6 +70,19 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         node_id = app.consensus().node_id(),
         "EdgeBase is serving"
     );
+    let console_url = console_url(&args.http);
+    tracing::info!(url = %console_url, "the admin console");
+    if args.join.is_none() && !args.wait_to_be_added {
+        match superusers::installer_token(&app).await {
+            Ok(Some(token)) => tracing::warn!(
+                url = %format!("{console_url}#/pbinstall/{token}"),
+                "no superuser yet: open this link within 30 minutes to create the first one \
+                 (or run `edgebase superuser upsert EMAIL PASSWORD`)"
+            ),
+            Ok(None) => {}
+            Err(error) => tracing::warn!(%error, "could not make the first-run installer link"),
+        }
+    }
     server.await.context("serve HTTP")?;
     tracing::info!("shutting down");
     node.shutdown().await;
@@ -99,4 +113,15 @@ async fn shutdown_signal() {
         _ = interrupt => {}
         _ = terminate.recv() => {}
     }
+}
+
+/// The console's address on this node (a wildcard listen address is shown as loopback).
+fn console_url(http: &std::net::SocketAddr) -> String {
+    let host = match http.ip() {
+        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        ip if ip.is_unspecified() => "[::1]".to_owned(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    format!("http://{host}:{}/_/", http.port())
 }

@@ -27,6 +27,7 @@ use edgebase_service::files;
 use edgebase_service::idempotency::{IdempotentWrite, Prior};
 use edgebase_service::precondition::VersionPrecondition;
 use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
+use edgebase_service::superusers;
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
     app.collection(id_or_name)?
@@ -328,7 +329,7 @@ pub async fn create(
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
-    write(
+    let created = write(
         &app,
         &caller,
         &uri,
@@ -338,7 +339,12 @@ pub async fn create(
         None,
         keyed.as_ref(),
     )
-    .await
+    .await?;
+    // The first real superuser retires the installer's stand-in (PocketBase's first run).
+    if loaded.collection.name == superusers::SUPERUSERS_NAME && created.status().is_success() {
+        superusers::remove_installer(&app).await?;
+    }
+    Ok(created)
 }
 
 pub async fn update(
