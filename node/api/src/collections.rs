@@ -365,3 +365,12 @@ pub async fn scaffolds(
 ) -> Result<Response, ApiError> {
     Ok(Json(edgebase_model::scaffolds::scaffolds()).into_response())
 }
+
+/// `GET /api/collections/meta/oauth2-providers` (superusers only): the providers an auth
+/// collection can offer, with display names and logos, for the console.
+pub async fn oauth2_providers(
+    State(_app): State<App>,
+    _superuser: Superuser,
+) -> Result<Response, ApiError> {
+    Ok(Json(edgebase_model::oauth2_providers::listings()).into_response())
+}

@@ -72,6 +72,10 @@ fn routes(request_timeout: Duration) -> Router<App> {
             get(collections::scaffolds),
         )
         .route(
+            "/api/collections/meta/oauth2-providers",
+            get(collections::oauth2_providers),
+        )
+        .route(
             "/api/collections/import",
             axum::routing::put(collections_import::import),
         )

@@ -219,40 +219,50 @@ pub fn lookup<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
         })
 }
 
-/// Remove the value at a dotted path, if there is one.
+/// Remove the value at a dotted path, if there is one; a `*` segment stands for every item
+/// of an array (or every value of an object) there (`items.*.logo`).
 pub fn remove_path(value: &mut Value, path: &str) {
-    let (parent_path, last) = match path.rsplit_once('.') {
-        Some((parent, last)) => (Some(parent), last),
-        None => (None, path),
+    let segments: Vec<&str> = path.split('.').collect();
+    remove_segments(value, &segments);
+}
+
+fn remove_segments(value: &mut Value, segments: &[&str]) {
+    let Some((first, rest)) = segments.split_first() else {
+        return;
     };
-    let parent = match parent_path {
-        Some(parent_path) => path_mut(value, parent_path),
-        None => Some(value),
-    };
-    match parent {
-        Some(Value::Object(map)) => {
-            map.remove(last);
+    if rest.is_empty() {
+        match value {
+            Value::Object(map) => {
+                map.remove(*first);
+            }
+            Value::Array(items) => {
+                if let Some(index) = first.parse::<usize>().ok().filter(|i| *i < items.len()) {
+                    items.remove(index);
+                }
+            }
+            _ => {}
         }
-        Some(Value::Array(items)) => {
-            if let Some(index) = last
-                .parse::<usize>()
-                .ok()
-                .filter(|index| *index < items.len())
-            {
-                items.remove(index);
+        return;
+    }
+    match (value, *first) {
+        (Value::Array(items), "*") => items
+            .iter_mut()
+            .for_each(|item| remove_segments(item, rest)),
+        (Value::Object(map), "*") => map
+            .values_mut()
+            .for_each(|item| remove_segments(item, rest)),
+        (Value::Object(map), key) => {
+            if let Some(item) = map.get_mut(key) {
+                remove_segments(item, rest);
+            }
+        }
+        (Value::Array(items), index) => {
+            if let Some(item) = index.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                remove_segments(item, rest);
             }
         }
         _ => {}
     }
-}
-
-fn path_mut<'a>(value: &'a mut Value, path: &str) -> Option<&'a mut Value> {
-    path.split('.')
-        .try_fold(value, |current, segment| match current {
-            Value::Object(map) => map.get_mut(segment),
-            Value::Array(items) => items.get_mut(segment.parse::<usize>().ok()?),
-            _ => None,
-        })
 }
 
 #[cfg(test)]

@@ -11,9 +11,11 @@ use crate::auth_config::OAuth2Options;
 
 use crate::{field_error, FieldErrors};
 
+mod listing;
 mod provider_table;
 mod user_mapping;
 
+pub use listing::{listings, ProviderListing};
 pub use provider_table::{supported, PlainFields, ProviderKind, UserClaims, UserPaths, SUPPORTED};
 pub use user_mapping::{map_user, InactiveAccount, UserFields};
 
