@@ -15,8 +15,9 @@ pub mod type_config;
 pub use config::ConsensusConfig;
 pub use error::ConsensusError;
 pub use node::{
-    BlobReplication, ClusterState, ConsensusNode, JoinRole, MemberState, ProposalStats,
-    RelayFuture, RelayHandler, WriteOutcome, BLOB_BYTES_MAX, MAX_COMMAND_BYTES, RELAY_BYTES_MAX,
+    BlobReplication, ClusterState, ConsensusNode, JoinRole, LocalRaftMetrics, MemberState,
+    PeerReplication, ProposalStats, RelayFuture, RelayHandler, WriteOutcome, BLOB_BYTES_MAX,
+    MAX_COMMAND_BYTES, RELAY_BYTES_MAX,
 };
 pub use tls::{generate_ca, generate_node_cert, node_id_from_cert, TlsPaths};
 pub use type_config::{NodeId, NodeInfo, Raft, TypeConfig};

@@ -40,6 +40,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         limits,
         shutdown.clone(),
     ));
+    api::metrics::install().context("start metrics")?;
     tracing::info!(http = %args.http, "listening; the API is served once the node has started");
     let node = tokio::select! {
         started = start(&args) => match started {

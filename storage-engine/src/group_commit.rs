@@ -79,8 +79,11 @@ fn run(db: &DB, receiver: &Receiver<SyncDone>, syncs: &AtomicU64) {
         if let Some(delay) = crate::sync_fault::wal_sync_delay() {
             std::thread::sleep(delay);
         }
+        let started = std::time::Instant::now();
         let result = db.flush_wal(true);
         syncs.fetch_add(1, Ordering::Relaxed);
+        metrics::histogram!("edgebase_wal_sync_seconds").record(started.elapsed().as_secs_f64());
+        metrics::histogram!("edgebase_wal_sync_group_appends").record(group.len() as f64);
         if let Err(error) = &result {
             tracing::error!(%error, "sync write-ahead log");
         }

@@ -27,6 +27,25 @@ pub struct MemberStatus {
     pub last_applied_index: Option<u64>,
     /// How many entries the member's applied index is behind the leader's last log index.
     pub lag: Option<u64>,
+    /// How long ago the answering node applied the first entry this member has not (0: not
+    /// behind it); empty when unknown.
+    #[serde(rename = "lagMs", default)]
+    pub lag_ms: Option<u64>,
+    /// Milliseconds since the member last heard from its leader (its own count).
+    #[serde(rename = "lastContactMs", default)]
+    pub last_contact_ms: Option<u64>,
+    /// The status probe's round trip from the answering node, in ms.
+    #[serde(rename = "rttMs", default)]
+    pub rtt_ms: Option<u64>,
+}
+
+/// The round trip between two regions, as the nodes' QUIC connections estimate it (the
+/// shortest between any two of their members).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegionRtt {
+    pub from: String,
+    pub to: String,
+    pub ms: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -37,7 +56,17 @@ pub struct ClusterStatus {
     #[serde(rename = "leaderId")]
     pub leader_id: Option<u64>,
     pub term: u64,
+    /// Voting members, the votes a quorum needs, and how many more voters can be lost now
+    /// (voters answering the status probe beyond a quorum).
+    #[serde(default)]
+    pub voters: u64,
+    #[serde(default)]
+    pub quorum: u64,
+    #[serde(rename = "faultTolerance", default)]
+    pub fault_tolerance: u64,
     pub members: Vec<MemberStatus>,
+    #[serde(rename = "regionRtts", default)]
+    pub region_rtts: Vec<RegionRtt>,
     /// What the answering node proposed while it led: the log entries its writes went in
     /// and how many writes those held (concurrent writes share an entry).
     #[serde(default)]

@@ -5,7 +5,7 @@ mod collection;
 mod envelope;
 mod headers;
 
-pub use cluster::{ClusterStatus, MemberRole, MemberStatus, ProposalCounts};
+pub use cluster::{ClusterStatus, MemberRole, MemberStatus, ProposalCounts, RegionRtt};
 pub use collection::{Collection, CollectionType, Field, FieldKind};
 pub use envelope::{AuthResponse, ErrorEnvelope, FieldError, HealthResponse, ListResult};
 pub use headers::{

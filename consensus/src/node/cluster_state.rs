@@ -15,6 +15,16 @@ pub struct MemberState {
     pub term: Option<u64>,
     pub last_applied_index: Option<u64>,
     pub last_log_index: Option<u64>,
+    /// How long the status probe took there and back (0 for the asked node itself).
+    pub probe_rtt_ms: Option<u64>,
+    /// Milliseconds since the member last heard from its leader.
+    pub leader_contact_ms: Option<u64>,
+    /// QUIC's round-trip estimates from the member to each member it is connected to.
+    pub peer_rtts_ms: Vec<(NodeId, u64)>,
+    /// How long ago the asked node applied the first entry the member has not applied (0:
+    /// the member is not behind the asked node; `None`: longer ago than the asked node
+    /// remembers).
+    pub lag_ms: Option<u64>,
 }
 
 /// The cluster as seen from `node_id`.

@@ -2,12 +2,14 @@
 //! QUIC endpoint and the RPC service, and routes writes, read barriers and membership changes
 //! to the leader.
 
+mod apply_times;
 mod blobs;
 mod cluster_state;
 mod join_guard;
 mod leader_contact;
 mod leader_placement;
 mod leader_transfer;
+mod local_metrics;
 mod node_core;
 mod outcome;
 mod proposals;
@@ -32,6 +34,7 @@ pub use self::cluster_state::{ClusterState, MemberState};
 use self::join_guard::JoinGuard;
 use self::leader_contact::{watch_quorum_acks, LeaderContact};
 use self::leader_placement::LeaderPlacement;
+pub use self::local_metrics::{LocalRaftMetrics, PeerReplication};
 use self::node_core::{forward_error_to_consensus, NodeCore, Route};
 pub use self::outcome::WriteOutcome;
 pub use self::relay::{RelayFuture, RelayHandler, RELAY_BYTES_MAX};
@@ -127,6 +130,7 @@ impl ConsensusNode {
             reason: format!("create {}: {e}", snapshot_dir.display()),
         })?;
         let log_store = RaftLogStore::new(store.log());
+        let committed_index = log_store.committed_index();
         let state_machine =
             RaftStateMachineStore::new(store.state(), snapshot_dir).map_err(|e| {
                 ConsensusError::Storage {
@@ -173,9 +177,12 @@ impl ConsensusNode {
             blob_receives: tokio::sync::Semaphore::new(BLOB_RECEIVES_MAX),
             relay: relay::RelayDesk::new(),
             proposals,
+            committed_index,
+            apply_times: apply_times::ApplyTimes::default(),
         });
         let mut background_tasks = vec![
             tokio::spawn(watch_quorum_acks(core.clone())),
+            tokio::spawn(apply_times::watch(core.clone())),
             proposals_task,
         ];
         if let Some(placement) =
@@ -650,14 +657,18 @@ impl ConsensusNode {
         let timeout = Duration::from_millis(STATUS_PROBE_TIMEOUT_MS);
         let probes = nodes.iter().map(|(id, info)| async move {
             if *id == core.node_id {
-                return Some(core.status());
+                return Some((core.status(), 0));
             }
+            let sent = std::time::Instant::now();
             match core
                 .transport
                 .call(*id, &info.raft_addr, &RpcRequest::NodeStatus, timeout)
                 .await
             {
-                Ok(RpcResponse::NodeStatus(status)) => Some(status),
+                Ok(RpcResponse::NodeStatus(status)) => {
+                    let rtt_ms = sent.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
+                    Some((status, rtt_ms))
+                }
                 Ok(other) => {
                     tracing::debug!(node = id, answer = other.kind(), "unexpected status answer");
                     None
@@ -669,18 +680,35 @@ impl ConsensusNode {
             }
         });
         let statuses = join_all(probes).await;
+        let now = std::time::Instant::now();
         let members = nodes
             .into_iter()
             .zip(statuses)
-            .map(|((id, info), status)| MemberState {
-                id,
-                info,
-                is_voter: voters.contains(&id),
-                is_leader: metrics.current_leader == Some(id),
-                reachable: status.is_some(),
-                term: status.as_ref().map(|s| s.term),
-                last_applied_index: status.as_ref().and_then(|s| s.last_applied_index),
-                last_log_index: status.as_ref().and_then(|s| s.last_log_index),
+            .map(|((id, info), probed)| {
+                let (status, probe_rtt_ms) = match probed {
+                    Some((status, rtt)) => (Some(status), Some(rtt)),
+                    None => (None, None),
+                };
+                let last_applied_index = status.as_ref().and_then(|s| s.last_applied_index);
+                MemberState {
+                    id,
+                    info,
+                    is_voter: voters.contains(&id),
+                    is_leader: metrics.current_leader == Some(id),
+                    reachable: status.is_some(),
+                    term: status.as_ref().map(|s| s.term),
+                    last_applied_index,
+                    last_log_index: status.as_ref().and_then(|s| s.last_log_index),
+                    probe_rtt_ms,
+                    leader_contact_ms: status.as_ref().and_then(|s| s.leader_contact_ms),
+                    peer_rtts_ms: status
+                        .as_ref()
+                        .map(|s| s.peer_rtts_ms.clone())
+                        .unwrap_or_default(),
+                    lag_ms: last_applied_index.and_then(|applied| {
+                        core.apply_times.millis_since_applied(applied + 1, now)
+                    }),
+                }
             })
             .collect();
         Ok(ClusterState {
@@ -795,20 +823,7 @@ impl ConsensusNode {
     /// acknowledgement (always 0 for a lone voter). `None` when no leader is known or it has
     /// not been heard from.
     pub fn millis_since_leader_contact(&self) -> Option<u64> {
-        let core = self.core();
-        let metrics = core.raft.metrics();
-        let (leader, lone_voter) = {
-            let current = metrics.borrow();
-            (
-                current.current_leader,
-                current.membership_config.membership().voter_ids().count() == 1,
-            )
-        };
-        let leader = leader?;
-        if leader == core.node_id && lone_voter {
-            return Some(0);
-        }
-        core.leader_contact.millis_since(std::time::Instant::now())
+        self.core().millis_since_leader_contact()
     }
 
     async fn change_membership(&self, change: MembershipChange) -> Result<(), ConsensusError> {

@@ -57,6 +57,10 @@ pub(crate) struct NodeCore {
     pub relay: crate::node::relay::RelayDesk,
     /// Writes to propose as leader, packed into entries (`proposals.rs`).
     pub proposals: crate::node::proposals::Proposals,
+    /// The commit index the log last saved (metrics).
+    pub committed_index: std::sync::Arc<std::sync::atomic::AtomicU64>,
+    /// When this node applied its recent entries (how far behind a member is, in time).
+    pub apply_times: crate::node::apply_times::ApplyTimes,
 }
 
 impl NodeCore {
@@ -122,6 +126,13 @@ impl NodeCore {
             leader_id: metrics.current_leader,
             last_applied_index: metrics.last_applied.as_ref().map(|log_id| log_id.index),
             last_log_index: metrics.last_log_index,
+            leader_contact_ms: self.millis_since_leader_contact(),
+            peer_rtts_ms: self
+                .transport
+                .peer_rtts()
+                .into_iter()
+                .map(|(peer, rtt)| (peer, rtt.as_millis().try_into().unwrap_or(u64::MAX)))
+                .collect(),
         }
     }
 
@@ -166,6 +177,26 @@ impl NodeCore {
                 return Err(ConsensusError::NoLeader);
             }
         }
+    }
+
+    /// Milliseconds since this node last heard from the current leader: for a follower or
+    /// learner, its last accepted append from the leader; for the leader, its last quorum
+    /// acknowledgement (always 0 for a lone voter). `None` when no leader is known or it has
+    /// not been heard from.
+    pub fn millis_since_leader_contact(&self) -> Option<u64> {
+        let metrics = self.raft.metrics();
+        let (leader, lone_voter) = {
+            let current = metrics.borrow();
+            (
+                current.current_leader,
+                current.membership_config.membership().voter_ids().count() == 1,
+            )
+        };
+        let leader = leader?;
+        if leader == self.node_id && lone_voter {
+            return Some(0);
+        }
+        self.leader_contact.millis_since(std::time::Instant::now())
     }
 
     /// Whether this node heard from the leader within a leader lease (openraft's: the

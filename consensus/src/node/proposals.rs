@@ -60,6 +60,7 @@ struct Counters {
 
 impl Counters {
     fn count(&self, writes: usize) {
+        metrics::histogram!("edgebase_proposal_entry_writes").record(writes as f64);
         let writes = writes as u64;
         self.entries.fetch_add(1, Ordering::Relaxed);
         self.writes.fetch_add(writes, Ordering::Relaxed);

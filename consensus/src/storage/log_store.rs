@@ -4,6 +4,7 @@
 
 use std::fmt::Debug;
 use std::ops::{Bound, RangeBounds};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use edgebase_storage::{LogMetaKey, LogStore};
@@ -22,6 +23,8 @@ type RaftResult<T> = Result<T, StorageError<NodeId>>;
 pub struct RaftLogStore {
     log: LogStore,
     cache: Arc<LogCache>,
+    /// The last commit index openraft saved (0 before any), for metrics.
+    committed_index: Arc<AtomicU64>,
 }
 
 impl RaftLogStore {
@@ -34,7 +37,13 @@ impl RaftLogStore {
         Self {
             log,
             cache: Arc::new(LogCache::new(cache_bytes)),
+            committed_index: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// The last commit index saved, shared: it follows the log after Raft takes it.
+    pub fn committed_index(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.committed_index)
     }
 
     fn read_entries(
@@ -137,6 +146,10 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
     }
 
     async fn save_committed(&mut self, committed: Option<LogId>) -> RaftResult<()> {
+        if let Some(committed) = &committed {
+            self.committed_index
+                .fetch_max(committed.index, Ordering::Relaxed);
+        }
         let bytes = encode(&committed, "committed log id").map_err(write_logs)?;
         // Only a hint for restart; durable with the next synced write (see put_meta_lazy).
         self.log
@@ -151,7 +164,12 @@ impl RaftLogStorage<TypeConfig> for RaftLogStore {
             .map_err(|e| read_logs(e.into()))?;
         let committed: Option<Option<LogId>> =
             decode_optional(bytes, "committed log id").map_err(read_logs)?;
-        Ok(committed.flatten())
+        let committed = committed.flatten();
+        if let Some(committed) = &committed {
+            self.committed_index
+                .fetch_max(committed.index, Ordering::Relaxed);
+        }
+        Ok(committed)
     }
 
     async fn append<I>(&mut self, entries: I, callback: LogFlushed<TypeConfig>) -> RaftResult<()>

@@ -172,6 +172,10 @@ pub struct NodeStatus {
     pub leader_id: Option<NodeId>,
     pub last_applied_index: Option<u64>,
     pub last_log_index: Option<u64>,
+    /// Milliseconds since this node last heard from its leader (None: no leader heard).
+    pub leader_contact_ms: Option<u64>,
+    /// QUIC's round-trip estimate to each member this node has a connection to, in ms.
+    pub peer_rtts_ms: Vec<(NodeId, u64)>,
 }
 
 /// The answer on the same stream as the request.

@@ -253,6 +253,31 @@ impl QuicTransport {
         Ok((send, recv))
     }
 
+    /// The round-trip time QUIC currently estimates on each open connection to a member,
+    /// by member (the shortest when there are several).
+    pub fn peer_rtts(&self) -> Vec<(NodeId, std::time::Duration)> {
+        let slots: Vec<Slot> = self.lock_connections().values().cloned().collect();
+        let mut rtts: HashMap<NodeId, std::time::Duration> = HashMap::new();
+        for slot in slots {
+            let Ok(cached) = slot.try_lock() else {
+                continue;
+            };
+            let Some(cached) = cached.as_ref() else {
+                continue;
+            };
+            let (Some(peer), None) = (cached.peer_id, cached.connection.close_reason()) else {
+                continue;
+            };
+            let rtt = cached.connection.rtt();
+            rtts.entry(peer)
+                .and_modify(|known| *known = (*known).min(rtt))
+                .or_insert(rtt);
+        }
+        let mut rtts: Vec<(NodeId, std::time::Duration)> = rtts.into_iter().collect();
+        rtts.sort_unstable();
+        rtts
+    }
+
     fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<(PeerTarget, String), Slot>> {
         // A panic while holding this lock cannot leave the map inconsistent (every update is
         // a single insert/remove), so a poisoned lock is still usable.

@@ -6,10 +6,12 @@ use std::net::SocketAddr;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus, ProposalCounts};
+use edgebase_client::wire::{ClusterStatus, MemberRole, MemberStatus, ProposalCounts, RegionRtt};
+use edgebase_consensus::MemberState;
 use edgebase_consensus::{NodeId, NodeInfo};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 use crate::access::require_superuser;
 use crate::error::{field_error, ApiError, FieldErrors};
@@ -28,6 +30,18 @@ pub async fn status(
         .iter()
         .find(|member| member.is_leader)
         .and_then(|leader| leader.last_log_index);
+    let region_rtts = region_rtts(&state.members);
+    let voters = state
+        .members
+        .iter()
+        .filter(|member| member.is_voter)
+        .count() as u64;
+    let quorum = voters / 2 + 1;
+    let answering_voters = state
+        .members
+        .iter()
+        .filter(|member| member.is_voter && member.reachable)
+        .count() as u64;
     let members = state
         .members
         .into_iter()
@@ -48,13 +62,20 @@ pub async fn status(
             lag: leader_last_log
                 .zip(member.last_applied_index)
                 .map(|(last, applied)| last.saturating_sub(applied)),
+            lag_ms: member.lag_ms,
+            last_contact_ms: member.leader_contact_ms,
+            rtt_ms: member.probe_rtt_ms,
         })
         .collect();
     Ok(Json(ClusterStatus {
         node_id: state.node_id,
         leader_id: state.leader_id,
         term: state.term,
+        voters,
+        quorum,
+        fault_tolerance: answering_voters.saturating_sub(quorum),
         members,
+        region_rtts,
         proposals: ProposalCounts {
             entries: proposed.entries,
             writes: proposed.writes,
@@ -275,4 +296,32 @@ mod tests {
         );
         check("[]", Err(&[]));
     }
+}
+
+/// The shortest round trip between each pair of regions (both ways, each pair once, the
+/// alphabetically first region as `from`), from every member's QUIC estimates.
+fn region_rtts(members: &[MemberState]) -> Vec<RegionRtt> {
+    let region_of: BTreeMap<u64, &str> = members
+        .iter()
+        .map(|member| (member.id, member.info.region.as_str()))
+        .collect();
+    let mut shortest: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for member in members {
+        for (peer, ms) in &member.peer_rtts_ms {
+            let Some(peer_region) = region_of.get(peer) else {
+                continue;
+            };
+            let mut pair = [member.info.region.clone(), (*peer_region).to_owned()];
+            pair.sort();
+            let [from, to] = pair;
+            shortest
+                .entry((from, to))
+                .and_modify(|known| *known = (*known).min(*ms))
+                .or_insert(*ms);
+        }
+    }
+    shortest
+        .into_iter()
+        .map(|((from, to), ms)| RegionRtt { from, to, ms })
+        .collect()
 }

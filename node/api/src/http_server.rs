@@ -117,6 +117,7 @@ pub async fn serve(
         let mut stop = stop.clone();
         tokio::spawn(async move {
             let _permit = permit;
+            let _open = crate::metrics::OpenConnection::new();
             let mut connection = pin!(connection);
             let result = tokio::select! {
                 result = connection.as_mut() => result,

@@ -22,6 +22,7 @@ pub mod http_server;
 pub mod idempotency;
 pub mod identity;
 pub mod logs;
+pub mod metrics;
 pub mod oauth2_redirect;
 pub mod paging;
 pub mod panic;
@@ -63,6 +64,7 @@ pub fn router(
 fn routes(request_timeout: Duration) -> Router<App> {
     Router::new()
         .route("/api/health", get(health::health))
+        .route("/metrics", get(metrics::scrape))
         .route(
             "/api/collections",
             get(collections::list).post(collections::create),
@@ -236,6 +238,7 @@ pub fn with_middleware(routes: Router<App>, app: App) -> Router {
             request_log::record,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(app)
         .layer(CatchPanicLayer::custom(panic::answer))
 }

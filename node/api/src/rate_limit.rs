@@ -97,6 +97,7 @@ fn collection_route(
 }
 
 fn too_many() -> Response {
+    metrics::counter!("edgebase_rate_limited_total").increment(1);
     ApiError::new(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests.").into_response()
 }
 

@@ -185,16 +185,30 @@ async fn send(
 fn table(status: &ClusterStatus) -> String {
     let dash = |value: Option<u64>| value.map_or("-".to_string(), |v| v.to_string());
     let mut out = format!(
-        "{:<6} {:<10} {:<8} {:<6} {:<6} {:<10} {:<6} {:<9} {:<22} {}\n",
-        "ID", "REGION", "ROLE", "LEADER", "TERM", "APPLIED", "LAG", "REACHABLE", "RAFT", "HTTP"
+        "{} voters, quorum {}, {} more can fail now\n",
+        status.voters, status.quorum, status.fault_tolerance
     );
+    out.push_str(&format!(
+        "{:<6} {:<10} {:<8} {:<6} {:<6} {:<10} {:<6} {:<8} {:<9} {:<22} {}\n",
+        "ID",
+        "REGION",
+        "ROLE",
+        "LEADER",
+        "TERM",
+        "APPLIED",
+        "LAG",
+        "LAG MS",
+        "REACHABLE",
+        "RAFT",
+        "HTTP"
+    ));
     for member in &status.members {
         let role = match member.role {
             MemberRole::Voter => "voter",
             MemberRole::Learner => "learner",
         };
         out.push_str(&format!(
-            "{:<6} {:<10} {:<8} {:<6} {:<6} {:<10} {:<6} {:<9} {:<22} {}\n",
+            "{:<6} {:<10} {:<8} {:<6} {:<6} {:<10} {:<6} {:<8} {:<9} {:<22} {}\n",
             member.id,
             member.region,
             role,
@@ -202,10 +216,14 @@ fn table(status: &ClusterStatus) -> String {
             dash(member.term),
             dash(member.last_applied_index),
             dash(member.lag),
+            dash(member.lag_ms),
             if member.reachable { "yes" } else { "no" },
             member.raft_addr,
             member.http_addr,
         ));
+    }
+    for rtt in &status.region_rtts {
+        out.push_str(&format!("rtt {} <-> {}: {} ms\n", rtt.from, rtt.to, rtt.ms));
     }
     out
 }
