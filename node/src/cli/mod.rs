@@ -16,8 +16,18 @@ pub use serve_args::ServeArgs;
     about = "A replicated, PocketBase-compatible backend in one binary"
 )]
 pub struct Cli {
+    /// How log lines are written to stderr: `text` for people, `json` (one object a line,
+    /// with the span fields) for log collectors.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "EDGEBASE_LOG_FORMAT")]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
