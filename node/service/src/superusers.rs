@@ -119,6 +119,12 @@ pub async fn installer_token(app: &App) -> Result<Option<String>, ServiceError> 
         return Ok(None);
     }
     let doc = upsert(app, INSTALLER_EMAIL, &ids::new_secret(32)).await?;
+    // A real superuser made meanwhile (say, by `superuser upsert` as the node started) may
+    // have looked for the stand-in before it existed: look again now that it does.
+    if has_real_superuser(app)? {
+        remove_installer(app).await?;
+        return Ok(None);
+    }
     let loaded = ensure_collection(app).await?;
     let (secret, _) =
         loaded.auth.auth_token.signing().ok_or_else(|| {

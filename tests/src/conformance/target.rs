@@ -46,6 +46,16 @@ pub struct Target {
 impl Target {
     /// Start `kind` under `root/label` and log in as its superuser.
     pub async fn start(kind: TargetKind, root: &Path, label: &str) -> anyhow::Result<Target> {
+        Target::start_with_env(kind, root, label, Vec::new()).await
+    }
+
+    /// [`Target::start`] with extra environment variables for the server process.
+    pub async fn start_with_env(
+        kind: TargetKind,
+        root: &Path,
+        label: &str,
+        env: Vec<(String, String)>,
+    ) -> anyhow::Result<Target> {
         let dir = root.join(label);
         std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
         let data_dir = dir.join("data");
@@ -68,7 +78,7 @@ impl Target {
                     label,
                     cli.binary(),
                     args,
-                    Vec::new(),
+                    env.clone(),
                     http_addr,
                     log_path,
                 )?;
@@ -88,7 +98,7 @@ impl Target {
                     label,
                     cli.binary(),
                     args,
-                    Vec::new(),
+                    env.clone(),
                     http_addr,
                     log_path,
                 )?;

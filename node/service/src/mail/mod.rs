@@ -13,8 +13,10 @@ pub use template::{render, Placeholders};
 /// Why a mail was not sent.
 #[derive(Debug, thiserror::Error)]
 pub enum MailError {
-    #[error("SMTP is not enabled in the settings")]
+    #[error("SMTP is not enabled in the settings and no sendmail command was found")]
     SmtpDisabled,
+    #[error("sendmail: {0}")]
+    Sendmail(#[from] lettre::transport::sendmail::Error),
     #[error("invalid address {0:?}")]
     Address(String),
     #[error("build message: {0}")]
