@@ -170,7 +170,7 @@ impl<'a> Expander<'a> {
                 _ => None,
             });
         }
-        let Some((source_name, field_name)) = segment.split_once("_via_") else {
+        let Some((source_name, field_name)) = back_relation(segment) else {
             return Ok(None);
         };
         let Some(source) = self.app.collection(source_name)? else {
@@ -349,4 +349,17 @@ fn relation_ids(value: Option<&Value>) -> Vec<String> {
             .collect(),
         _ => Vec::new(),
     }
+}
+
+/// A back-relation segment: `{collection}_via_{field}`, or the older `{collection}({field})`
+/// PocketBase 0.40 still accepts (the answer keeps the segment as written).
+fn back_relation(segment: &str) -> Option<(&str, &str)> {
+    if let Some(inner) = segment.strip_suffix(')') {
+        let (source, field) = inner.split_once('(')?;
+        let word = |text: &str| {
+            !text.is_empty() && text.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        return (word(source) && word(field)).then_some((source, field));
+    }
+    segment.split_once("_via_")
 }
