@@ -102,6 +102,10 @@ pub fn apply(
             errors.insert("email".into(), mismatch());
         }
     }
+    // Superusers are always verified, whatever the body says (as in PocketBase).
+    if collection.name == crate::superusers::SUPERUSERS_NAME {
+        doc.insert("verified".into(), json!(true));
+    }
     errors
 }
 
