@@ -252,6 +252,34 @@ pub async fn transfer_leader(
     Ok(Json(json!({ "leaderId": request.id })))
 }
 
+/// The shortest round trip between each pair of regions (both ways, each pair once, the
+/// alphabetically first region as `from`), from every member's QUIC estimates.
+fn region_rtts(members: &[MemberState]) -> Vec<RegionRtt> {
+    let region_of: BTreeMap<u64, &str> = members
+        .iter()
+        .map(|member| (member.id, member.info.region.as_str()))
+        .collect();
+    let mut shortest: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for member in members {
+        for (peer, ms) in &member.peer_rtts_ms {
+            let Some(peer_region) = region_of.get(peer) else {
+                continue;
+            };
+            let mut pair = [member.info.region.clone(), (*peer_region).to_owned()];
+            pair.sort();
+            let [from, to] = pair;
+            shortest
+                .entry((from, to))
+                .and_modify(|known| *known = (*known).min(*ms))
+                .or_insert(*ms);
+        }
+    }
+    shortest
+        .into_iter()
+        .map(|((from, to), ms)| RegionRtt { from, to, ms })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,32 +324,4 @@ mod tests {
         );
         check("[]", Err(&[]));
     }
-}
-
-/// The shortest round trip between each pair of regions (both ways, each pair once, the
-/// alphabetically first region as `from`), from every member's QUIC estimates.
-fn region_rtts(members: &[MemberState]) -> Vec<RegionRtt> {
-    let region_of: BTreeMap<u64, &str> = members
-        .iter()
-        .map(|member| (member.id, member.info.region.as_str()))
-        .collect();
-    let mut shortest: BTreeMap<(String, String), u64> = BTreeMap::new();
-    for member in members {
-        for (peer, ms) in &member.peer_rtts_ms {
-            let Some(peer_region) = region_of.get(peer) else {
-                continue;
-            };
-            let mut pair = [member.info.region.clone(), (*peer_region).to_owned()];
-            pair.sort();
-            let [from, to] = pair;
-            shortest
-                .entry((from, to))
-                .and_modify(|known| *known = (*known).min(*ms))
-                .or_insert(*ms);
-        }
-    }
-    shortest
-        .into_iter()
-        .map(|((from, to), ms)| RegionRtt { from, to, ms })
-        .collect()
 }
