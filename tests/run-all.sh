@@ -15,8 +15,10 @@ step "system packages"
 # deploy/build-deps.sh installs what the build needs (clang, libclang-dev) and checks cargo;
 # the test tools are passed to it, so one apt-get run installs whatever is missing.
 test_packages=(iproute2 curl python3)
-# Node.js runs the unmodified PocketBase JS SDK against EdgeBase (tests/tests/js_sdk.rs).
+# Node.js runs the unmodified PocketBase JS SDK against EdgeBase (tests/tests/js_sdk.rs)
+# and the console's browser tests, which drive Debian's Chromium (tests/browser/).
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)
+test_packages+=(chromium)
 deploy/build-deps.sh "${test_packages[@]}"
 
 step "PocketBase $PB_VERSION (reference server for differential tests)"
@@ -43,6 +45,8 @@ if [ -f tests/conformance/package.json ]; then
     step "npm packages for the JS SDK conformance scripts"
     (cd tests/conformance && npm install --no-audit --no-fund --silent)
 fi
+step "npm packages for the console's browser tests (playwright-core, axe-core)"
+(cd tests/browser && npm install --no-audit --no-fund --silent)
 
 # Every cargo command below selects the whole workspace with all targets, so features
 # unify the same way each time and RocksDB's C++ is built once, not once per command.
@@ -65,3 +69,7 @@ step "tests: unit, storage suite, consensus, multi-process cluster, conformance"
 # One test at a time: the cluster tests each start several real processes, and this
 # machine has 2 cores.
 cargo test --locked --workspace --all-targets -- --test-threads=1
+
+step "browser tests: the admin console in Chromium, as a person uses it"
+# Real edgebase processes and Debian's Chromium; one test file at a time.
+(cd tests/browser && CHROMIUM_BIN=/usr/bin/chromium node --test --test-concurrency=1)
