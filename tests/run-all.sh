@@ -70,6 +70,10 @@ step "tests: unit, storage suite, consensus, multi-process cluster, conformance"
 # machine has 2 cores.
 cargo test --locked --workspace --all-targets -- --test-threads=1
 
+step "deployment files: validators, cross-references, every flag against --help"
+# No container engine or Kubernetes here: deploy/ is checked offline, with planted faults.
+tests/deploy/check.sh
+
 step "browser tests: the admin console in Chromium, as a person uses it"
 # Real edgebase processes and Debian's Chromium; one test file at a time.
 (cd tests/browser && CHROMIUM_BIN=/usr/bin/chromium node --test --test-concurrency=1)
