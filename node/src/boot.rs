@@ -17,6 +17,7 @@ use edgebase_service::auth_sessions::{self, SessionKind};
 use edgebase_service::blob_keeper::{self, KeeperTiming};
 use edgebase_service::collections::ensure_system_collection;
 use edgebase_service::request_logs::RequestLogs;
+use edgebase_service::scheduler::{self, SchedulerTiming};
 use edgebase_service::superusers;
 use edgebase_service::ServiceError;
 
@@ -71,7 +72,7 @@ fn node_id_from(paths: &TlsPaths) -> anyhow::Result<u64> {
     Ok(material.node_id())
 }
 
-fn db_dir(dir: &Path) -> PathBuf {
+pub(crate) fn db_dir(dir: &Path) -> PathBuf {
     dir.join("db")
 }
 
@@ -174,7 +175,13 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         sweep_interval: Duration::from_secs(args.blobs.blob_sweep_interval_secs),
         grace: Duration::from_secs(args.blobs.blob_grace_secs),
     };
-    let tasks = vec![tokio::spawn(blob_keeper::run(app.clone(), timing))];
+    let scheduler_timing = SchedulerTiming {
+        minute: Duration::from_millis(args.scheduler_minute_ms),
+    };
+    let tasks = vec![
+        tokio::spawn(blob_keeper::run(app.clone(), timing)),
+        scheduler::spawn(app.clone(), scheduler_timing),
+    ];
     Ok(StartedNode { app, hub, tasks })
 }
 

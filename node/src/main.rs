@@ -28,5 +28,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Superuser(command) => cli::superuser::run(command).await,
         Command::Certs(command) => cli::certs::run(command),
         Command::Cluster(command) => cli::cluster::run(command).await,
+        Command::Backup(command) => cli::backup::run(command).await,
+        Command::Restore(args) => cli::restore::run(args).await,
     }
 }

@@ -180,6 +180,14 @@ pub(crate) fn blob_refs_prefix() -> Vec<u8> {
 }
 
 /// The blob of a [`blob_ref`] key (the 32 bytes after the tag).
+/// The blob a by-blob reference key names; None for any other key.
+pub(crate) fn blob_of_ref_key(key: &[u8]) -> Option<[u8; 32]> {
+    if key.first() != Some(&TAG_BLOB_REF) {
+        return None;
+    }
+    blob_of_ref(key)
+}
+
 pub(crate) fn blob_of_ref(key: &[u8]) -> Option<[u8; 32]> {
     key.get(1..33)?.try_into().ok()
 }

@@ -63,4 +63,26 @@ pub trait KvBackend: Send + Sync + 'static {
     /// Replace the whole state with the pairs of `source`, atomically: a failure at any point
     /// leaves the old state in place. Returns the number of keys installed.
     fn replace_all(&self, source: &mut dyn KvSource) -> Result<u64, StorageError>;
+
+    /// Compact the backend's files (a no-op where there is nothing to compact).
+    fn compact(&self) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+/// A source without the pairs whose key is one of `dropped`.
+pub(crate) struct Without<S> {
+    pub source: S,
+    pub dropped: Vec<Vec<u8>>,
+}
+
+impl<S: KvSource> KvSource for Without<S> {
+    fn next_pair(&mut self) -> Result<Option<KvPair>, StorageError> {
+        loop {
+            match self.source.next_pair()? {
+                Some((key, _)) if self.dropped.contains(&key) => continue,
+                other => return Ok(other),
+            }
+        }
+    }
 }

@@ -292,6 +292,14 @@ impl KvBackend for RocksState {
         tracing::info!(keys, generation = next, "installed state snapshot");
         Ok(keys)
     }
+
+    fn compact(&self) -> Result<(), StorageError> {
+        let generation = self.active_generation.load(Ordering::Acquire);
+        let (start, end) = (generation_start(generation), generation_end(generation));
+        self.db
+            .compact_range_cf(cf(&self.db), Some(&start), Some(&end));
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -354,12 +354,40 @@ impl StateMachine {
 
     /// Write a consistent point-in-time copy of the whole state machine to `path` (synced).
     pub fn build_snapshot(&self, path: &Path) -> Result<SnapshotStats, StorageError> {
+        self.build_snapshot_seeing(path, &mut |_| {})
+    }
+
+    /// A backup's snapshot: [`Self::build_snapshot`], and every blob the state refers to
+    /// (each once, in order), read from the same view, so the list is exactly the
+    /// snapshot's.
+    pub fn build_backup_snapshot(
+        &self,
+        path: &Path,
+    ) -> Result<(SnapshotStats, Vec<[u8; 32]>), StorageError> {
+        let mut blobs: Vec<[u8; 32]> = Vec::new();
+        let stats = self.build_snapshot_seeing(path, &mut |key| {
+            if let Some(blob) = keys::blob_of_ref_key(key) {
+                // References are keyed by blob first, so one blob's are adjacent.
+                if blobs.last() != Some(&blob) {
+                    blobs.push(blob);
+                }
+            }
+        })?;
+        Ok((stats, blobs))
+    }
+
+    fn build_snapshot_seeing(
+        &self,
+        path: &Path,
+        seen: &mut dyn FnMut(&[u8]),
+    ) -> Result<SnapshotStats, StorageError> {
         let file = File::create(path).map_err(|e| StorageError::io("create snapshot", path, e))?;
         let view = self.backend.view()?;
         let applied = applied_meta(&*view)?;
         let mut writer = SnapshotWriter::new(BufWriter::new(file))
             .map_err(|e| StorageError::io("write snapshot", path, e))?;
         view.scan_prefix(&[], &mut |key, value| {
+            seen(key);
             writer.push(key, value)?;
             Ok(ScanStep::Continue)
         })?;
@@ -375,6 +403,38 @@ impl StateMachine {
             keys,
             applied,
         })
+    }
+
+    /// Replace the state with a backup's snapshot as a new cluster's first state: without
+    /// the applied log id, applied index and membership of the cluster it came from (the
+    /// new cluster's log starts afresh) and without the settings named in
+    /// `dropped_settings`. Atomic, like installing a snapshot. The number of keys kept.
+    pub fn seed_from_snapshot(
+        &self,
+        path: &Path,
+        dropped_settings: &[&str],
+    ) -> Result<u64, StorageError> {
+        let file = File::open(path).map_err(|e| StorageError::io("open snapshot", path, e))?;
+        let reader = SnapshotReader::new(BufReader::new(file))?;
+        let mut dropped = vec![
+            keys::last_applied(),
+            keys::applied_index(),
+            keys::membership(),
+        ];
+        for key in dropped_settings {
+            dropped.push(keys::setting(key));
+            dropped.push(keys::setting_version(key));
+        }
+        let mut source = crate::kv::Without {
+            source: reader,
+            dropped,
+        };
+        self.backend.replace_all(&mut source)
+    }
+
+    /// Ask the backend to compact its files (space back after large deletes).
+    pub fn compact_storage(&self) -> Result<(), StorageError> {
+        self.backend.compact()
     }
 
     /// Replace the whole state machine with the snapshot file at `path`, atomically: a bad

@@ -27,6 +27,20 @@ impl StateMachine {
 }
 
 impl StateReader {
+    /// A backup's snapshot of the state at one point, with the blobs it refers to (see
+    /// [`StateMachine::build_backup_snapshot`]); reading only.
+    pub fn backup_snapshot(
+        &self,
+        path: &std::path::Path,
+    ) -> Result<(crate::SnapshotStats, Vec<[u8; 32]>), StorageError> {
+        self.state.build_backup_snapshot(path)
+    }
+
+    /// Compact the storage files (the logical state does not change).
+    pub fn compact_storage(&self) -> Result<(), StorageError> {
+        self.state.compact_storage()
+    }
+
     pub fn collection_by_id(&self, id: &str) -> Result<Option<StoredCollection>, StorageError> {
         self.state.collection_by_id(id)
     }

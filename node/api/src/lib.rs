@@ -4,6 +4,7 @@ pub mod access;
 pub mod admin_socket;
 pub mod apple_client_secret;
 pub mod auth;
+pub mod backups;
 pub mod batch;
 pub mod client_address;
 pub mod cluster;
@@ -13,6 +14,7 @@ pub mod conditional;
 pub mod consistency;
 pub mod console;
 pub mod cors;
+pub mod crons;
 pub mod error;
 pub mod extract;
 pub mod fields_layer;
@@ -64,6 +66,9 @@ pub fn router(
 fn routes(request_timeout: Duration) -> Router<App> {
     Router::new()
         .route("/api/health", get(health::health))
+        .route("/api/health/ready", get(health::ready))
+        .route("/api/crons", get(crons::list))
+        .route("/api/crons/{id}", post(crons::run))
         .route("/metrics", get(metrics::scrape))
         .route(
             "/api/collections",
@@ -197,6 +202,13 @@ fn routes(request_timeout: Duration) -> Router<App> {
         .route(
             "/api/realtime",
             get(realtime::connect).post(realtime::subscribe),
+        )
+        // A backup or an upload runs as long as its work or its body does.
+        .route("/api/backups", get(backups::list).post(backups::create))
+        .route("/api/backups/upload", post(backups::upload))
+        .route(
+            "/api/backups/{key}",
+            get(backups::download).delete(backups::delete),
         )
         .route("/api/logs", get(logs::list).delete(logs::clear))
         .route("/api/logs/stats", get(logs::stats))

@@ -9,6 +9,7 @@ pub mod auth_options;
 pub mod auth_record;
 pub mod auth_sessions;
 pub mod collection_schema;
+pub mod cron_schedule;
 pub mod error;
 pub mod external_auths;
 pub mod fields;

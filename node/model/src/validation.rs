@@ -104,6 +104,14 @@ pub enum ValidationCode {
     TooManyFiles,
     FileSizeLimit,
     InvalidMimeType,
+    /// PocketBase's: a backup name in use.
+    BackupNameExists,
+    /// EdgeBase's: an uploaded archive that is not a backup this build can restore.
+    InvalidBackup,
+    /// EdgeBase's: an uploaded backup's file name that cannot be a key.
+    InvalidFileName,
+    /// EdgeBase's: the backup catalog is full.
+    TooManyBackups,
 }
 
 impl ValidationCode {
@@ -193,6 +201,10 @@ impl ValidationCode {
             ValidationCode::TooManyFiles => "validation_too_many_files",
             ValidationCode::FileSizeLimit => "validation_file_size_limit",
             ValidationCode::InvalidMimeType => "validation_invalid_mime_type",
+            ValidationCode::BackupNameExists => "validation_backup_name_exists",
+            ValidationCode::InvalidBackup => "validation_invalid_backup",
+            ValidationCode::InvalidFileName => "validation_invalid_file_name",
+            ValidationCode::TooManyBackups => "validation_too_many_backups",
         }
     }
 }
@@ -277,6 +289,10 @@ impl ValidationCode {
         ValidationCode::TooManyFiles,
         ValidationCode::FileSizeLimit,
         ValidationCode::InvalidMimeType,
+        ValidationCode::BackupNameExists,
+        ValidationCode::InvalidBackup,
+        ValidationCode::InvalidFileName,
+        ValidationCode::TooManyBackups,
     ];
 
     /// The code PocketBase writes as `code` (for codes produced as text by crates below the

@@ -73,6 +73,8 @@ struct AppInner {
     settings: Mutex<Option<(String, Arc<Settings>)>>,
     /// This node's request logs (not replicated).
     request_logs: crate::request_logs::RequestLogs,
+    /// The backup or upload running on this node, and its scratch space.
+    backups: crate::backups::Backups,
 }
 
 /// What a proposed write's outcome meant to the plan that made it.
@@ -110,9 +112,11 @@ impl App {
         request_logs: crate::request_logs::RequestLogs,
     ) -> Self {
         let thumbs = crate::thumbs::Thumbs::new(consensus.blobs().root().join("thumbs"));
+        let backups = crate::backups::Backups::new(consensus.blobs().root());
         App {
             inner: Arc::new(AppInner {
                 thumbs,
+                backups,
                 bucket: crate::bucket::BucketClient::default(),
                 resumable: crate::resumable::ResumableUploads::new(
                     consensus.blobs().root().join("resumable"),
@@ -135,6 +139,11 @@ impl App {
     /// This node's request logs.
     pub fn request_logs(&self) -> &crate::request_logs::RequestLogs {
         &self.inner.request_logs
+    }
+
+    /// This node's backup work.
+    pub fn backups(&self) -> &crate::backups::Backups {
+        &self.inner.backups
     }
 
     pub fn consensus(&self) -> &ConsensusNode {

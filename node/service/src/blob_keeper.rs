@@ -126,6 +126,30 @@ async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
         }
         after = Some(last);
     }
+    // Backup archives are kept on the members like files.
+    for blob in crate::backups::catalog::blobs(app)? {
+        let held = blobs
+            .size_of(&blob)
+            .await
+            .map_err(|error| ServiceError::internal_from("read a blob", error))?;
+        if held.is_some() {
+            continue;
+        }
+        report.missing += 1;
+        while fetches.len() >= FETCHES_IN_FLIGHT_MAX {
+            report.fetched += joined(fetches.join_next().await);
+        }
+        let consensus = consensus.clone();
+        fetches.spawn(async move {
+            match consensus.fetch_blob(blob).await {
+                Ok(found) => found.is_some(),
+                Err(error) => {
+                    tracing::warn!(%blob, %error, "fetch a backup archive");
+                    false
+                }
+            }
+        });
+    }
     while let Some(done) = fetches.join_next().await {
         report.fetched += joined(Some(done));
     }
@@ -143,18 +167,23 @@ fn joined(done: Option<Result<bool, tokio::task::JoinError>>) -> u64 {
     u64::from(matches!(done, Some(Ok(true))))
 }
 
-/// Remove local blobs past `grace` that no entry keeps on the members.
+/// Remove local blobs past `grace` that no entry keeps on the members and no backup names.
 async fn remove_unneeded(app: &App, grace: Duration) -> Result<u64, ServiceError> {
     let blobs = app.consensus().blobs();
     let held = blobs
         .list()
         .await
         .map_err(|error| ServiceError::internal_from("list blobs", error))?;
+    let backups: std::collections::HashSet<BlobId> =
+        crate::backups::catalog::blobs(app)?.into_iter().collect();
     let now = SystemTime::now();
     let mut removed = 0;
     for blob in held {
         let age = now.duration_since(blob.stored_at).unwrap_or_default();
-        if age < grace || app.state().blob_use(blob.id.as_bytes())?.on_members {
+        if age < grace
+            || backups.contains(&blob.id)
+            || app.state().blob_use(blob.id.as_bytes())?.on_members
+        {
             continue;
         }
         if blobs

@@ -6,6 +6,7 @@
 pub mod app;
 pub mod auth_alert;
 pub mod auth_sessions;
+pub mod backups;
 pub mod blob_keeper;
 pub mod bucket;
 pub mod caller;
@@ -27,7 +28,9 @@ pub mod record_writes;
 pub mod request_logs;
 pub mod resumable;
 pub mod rules;
+pub mod scheduler;
 pub mod superusers;
+pub mod system_settings;
 pub mod thumbs;
 pub mod work_budget;
 

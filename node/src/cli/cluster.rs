@@ -137,7 +137,7 @@ pub async fn run(command: ClusterCommand) -> anyhow::Result<()> {
     }
 }
 
-async fn login(connect: &ConnectArgs) -> anyhow::Result<Client> {
+pub(crate) async fn login(connect: &ConnectArgs) -> anyhow::Result<Client> {
     let client = Client::new(&connect.node).context("client")?;
     client
         .superuser_login(&connect.email, &connect.password)

@@ -1,7 +1,11 @@
-//! The `edgebase` command line: `serve`, `superuser`, `certs`, `cluster`.
+//! The `edgebase` command line: `serve`, `superuser`, `certs`, `cluster`, `backup`,
+//! `restore`.
 
+pub mod backup;
 pub mod certs;
 pub mod cluster;
+mod progress;
+pub mod restore;
 pub mod serve_args;
 pub mod superuser;
 
@@ -43,4 +47,10 @@ pub enum Command {
     /// Inspect and change cluster membership.
     #[command(subcommand)]
     Cluster(cluster::ClusterCommand),
+    /// Make, list and download backups of a running cluster.
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
+    /// Seed a new data dir from a backup archive (a node started on it founds a new
+    /// cluster with the backup's state and files).
+    Restore(restore::RestoreArgs),
 }

@@ -71,12 +71,21 @@ pub struct ServeArgs {
     #[arg(long, hide = true)]
     #[serde(skip)]
     pub fault_injection: bool,
+    /// Test only: how long a scheduler minute lasts, so tests see cron ticks every few
+    /// seconds (each tick still stands for one calendar minute). Hidden, never saved.
+    #[arg(long, hide = true, default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(100..))]
+    #[serde(skip, default = "scheduler_minute_ms_default")]
+    pub scheduler_minute_ms: u64,
     #[command(flatten)]
     #[serde(default)]
     pub blobs: BlobArgs,
     #[command(flatten)]
     #[serde(default)]
     pub realtime: RealtimeArgs,
+}
+
+fn scheduler_minute_ms_default() -> u64 {
+    60_000
 }
 
 const REALTIME_CLIENTS_MAX_DEFAULT: usize = 10_000;
@@ -217,6 +226,7 @@ impl ServeArgs {
             request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
             planted_bug_stale_reads: false,
             fault_injection: false,
+            scheduler_minute_ms: scheduler_minute_ms_default(),
             blobs: BlobArgs::default(),
             realtime: RealtimeArgs::default(),
         }

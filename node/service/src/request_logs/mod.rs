@@ -81,6 +81,12 @@ impl RequestLogs {
 
     /// Start the writer thread (once; later calls do nothing). It reads the `logs` settings
     /// through `app` before every write and prune.
+    /// Prune now, as the settings say (the scheduled `__pbLogsCleanup__`; the writer also
+    /// prunes on its own when the settings change and hourly).
+    pub fn prune_now(&self, app: &App) -> Result<(), ServiceError> {
+        writer::prune(self, &app.settings()?.logs)
+    }
+
     pub fn start_writer(&self, app: App) -> Result<(), ServiceError> {
         let receiver = self
             .inner

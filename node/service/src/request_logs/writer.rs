@@ -103,7 +103,7 @@ fn write(
 
 /// Delete logs older than `maxDays` or below `minLevel` (all of them when `maxDays` is 0),
 /// then the oldest beyond `LOG_ENTRIES_MAX`.
-fn prune(logs: &RequestLogs, settings: &LogSettings) -> Result<(), ServiceError> {
+pub(super) fn prune(logs: &RequestLogs, settings: &LogSettings) -> Result<(), ServiceError> {
     let store = logs.store();
     let deleted = if settings.max_days <= 0 {
         store.delete_matching(None, u64::MAX, PRUNE_EXAMINED_MAX)?
