@@ -213,19 +213,47 @@ impl ArchiveReader {
     /// Copy the state snapshot out to `to`, checking its size and hash against the
     /// manifest (the snapshot's own frames are checked again when it is installed).
     pub fn extract_state(&mut self, to: &Path, progress: &dyn Fn(u64)) -> Result<(), ArchiveError> {
+        let mut out =
+            BufWriter::new(File::create(to).map_err(|e| ArchiveError::io("create", to, e))?);
+        self.copy_state(&mut out, to, progress)?;
+        out.flush().map_err(|e| ArchiveError::io("write", to, e))
+    }
+
+    /// Read the whole archive and check it: the state's size and hash, and every blob's
+    /// bytes against its name. Nothing is written.
+    pub fn verify(&mut self) -> Result<(), ArchiveError> {
+        self.copy_state(&mut std::io::sink(), Path::new("(check)"), &|_| {})?;
+        for blob in self.blob_ids() {
+            let mut hasher = Sha256::new();
+            self.read_blob(&blob, &mut |chunk| {
+                hasher.update(chunk);
+                Ok(())
+            })?;
+            if BlobId::from_digest(hasher.finalize().into()) != blob {
+                return Err(ArchiveError::Damaged(format!(
+                    "the file blob {blob} does not match its name"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn copy_state(
+        &mut self,
+        out: &mut dyn Write,
+        out_path: &Path,
+        progress: &dyn Fn(u64),
+    ) -> Result<(), ArchiveError> {
         let mut entry = self
             .zip
             .by_name(STATE_NAME)
             .map_err(|e| ArchiveError::Damaged(format!("{STATE_NAME}: {e}")))?;
-        let mut out =
-            BufWriter::new(File::create(to).map_err(|e| ArchiveError::io("create", to, e))?);
         let mut hasher = Sha256::new();
-        let bytes = copy(&mut entry, &self.path, &mut out, to, |chunk| {
+        let bytes = copy(&mut entry, &self.path, out, out_path, |chunk| {
             hasher.update(chunk);
             progress(chunk.len() as u64);
         })
         .map_err(damaged_on_read)?;
-        out.flush().map_err(|e| ArchiveError::io("write", to, e))?;
         if bytes != self.manifest.state_bytes
             || hex::encode(hasher.finalize()) != self.manifest.state_sha256
         {
@@ -362,6 +390,7 @@ mod tests {
         let out = dir.path().join("state.out");
         reader.extract_state(&out, &|_| {}).unwrap();
         assert_eq!(std::fs::read(&out).unwrap(), b"EBSNAP01 pretend state");
+        reader.verify().unwrap();
         let mut bytes = Vec::new();
         reader
             .read_blob(&blob, &mut |chunk| {

@@ -186,7 +186,7 @@ pub async fn upload(
     if let Err(reason) = names::check_upload_name(original_name) {
         return Err(file_error(ValidationCode::InvalidFileName, reason));
     }
-    let opened = tokio::task::spawn_blocking(move || archive::ArchiveReader::open(&path))
+    let opened = tokio::task::spawn_blocking(move || archive::ArchiveReader::open(&path)?.verify())
         .await
         .map_err(|error| ServiceError::internal_from("check an uploaded backup", error))?;
     if let Err(error) = opened {

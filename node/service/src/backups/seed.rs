@@ -67,12 +67,15 @@ pub async fn seed_data_dir(
             return Err(SeedError::NotEmpty(dir.to_path_buf()));
         }
     }
+    // The whole archive is checked before anything is written: a damaged one leaves the
+    // data dir as it was.
+    let mut reader = ArchiveReader::open(archive)?;
+    reader.verify()?;
+    let manifest = reader.manifest().clone();
     std::fs::create_dir_all(dir).map_err(|source| SeedError::Io {
         context: "create the data dir",
         source,
     })?;
-    let mut reader = ArchiveReader::open(archive)?;
-    let manifest = reader.manifest().clone();
     progress(SeedProgress::Opened {
         state_bytes: manifest.state_bytes,
         blobs: manifest.blobs,
