@@ -2,6 +2,7 @@
 
 pub mod certs;
 pub mod cluster;
+pub mod https_args;
 pub mod serve_args;
 pub mod superuser;
 
