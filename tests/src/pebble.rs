@@ -151,14 +151,21 @@ impl Pebble {
     async fn management(&self, path: &str) -> anyhow::Result<String> {
         let url = format!("{}/{path}", self.management_url);
         let answer = self.http.get(&url).send().await?;
-        ensure!(answer.status().is_success(), "GET {url}: {}", answer.status());
+        ensure!(
+            answer.status().is_success(),
+            "GET {url}: {}",
+            answer.status()
+        );
         Ok(answer.text().await?)
     }
 }
 
 impl Drop for Pebble {
     fn drop(&mut self) {
-        for (name, child) in [("pebble", &mut self.pebble), ("pebble-challtestsrv", &mut self.dns)] {
+        for (name, child) in [
+            ("pebble", &mut self.pebble),
+            ("pebble-challtestsrv", &mut self.dns),
+        ] {
             if let Err(error) = child.start_kill() {
                 eprintln!("stop {name}: {error}");
             }

@@ -10,9 +10,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use edgebase_tests::{
-    certificates_in, describe_certificate, edgebase_binary, free_addr, presented_chain,
-    run_test, wait_until, write_atomically, IssuedPair, Node, NodeSpec, Pebble, TestCa,
-    NODE_START_TIMEOUT,
+    certificates_in, describe_certificate, edgebase_binary, free_addr, presented_chain, run_test,
+    wait_until, write_atomically, IssuedPair, Node, NodeSpec, Pebble, TestCa, NODE_START_TIMEOUT,
 };
 use serde_json::Value;
 
@@ -106,13 +105,20 @@ async fn https_with_certificate_files_serves_the_api_and_http_redirects_to_it() 
             let plain = format!("http://localhost:{}", node.http_addr().port());
 
             let health = client.get(format!("{https}/api/health")).send().await?;
-            ensure!(health.status() == 200, "health over HTTPS: {}", health.status());
+            ensure!(
+                health.status() == 200,
+                "health over HTTPS: {}",
+                health.status()
+            );
             let body: Value = health.json().await?;
             ensure!(body["code"] == 200, "health body: {body}");
 
             // The node's router and middleware answer over HTTPS as over HTTP: a superuser
             // route refuses an anonymous caller in PocketBase's envelope, with the index header.
-            let collections = client.get(format!("{https}/api/collections")).send().await?;
+            let collections = client
+                .get(format!("{https}/api/collections"))
+                .send()
+                .await?;
             ensure!(
                 collections.status() == 401,
                 "anonymous collections list over HTTPS: {}",
@@ -127,10 +133,13 @@ async fn https_with_certificate_files_serves_the_api_and_http_redirects_to_it() 
             ensure!(envelope["status"] == 401, "error envelope: {envelope}");
 
             let served = serial_served(https_addr, "localhost", &ca.certificate_pem()).await?;
-            ensure!(served == serial_of(&pair.certificate_pem)?, "served serial {served}");
+            ensure!(
+                served == serial_of(&pair.certificate_pem)?,
+                "served serial {served}"
+            );
 
             // Plain HTTP redirects with 308, host, path and query kept, to the HTTPS port.
-            let path = "/api/collections/posts/records?page=2&filter=(title%3D'a')";
+            let path = "/api/collections/posts/records?page=2&filter=(title%3D%27a%27)";
             let redirected = client.get(format!("{plain}{path}")).send().await?;
             ensure!(
                 redirected.status() == 308,
@@ -217,12 +226,16 @@ async fn a_new_certificate_pair_is_served_without_a_restart_and_a_broken_one_is_
             // first certificate keeps being served.
             write_atomically(&certificate_file, &second.certificate_pem)?;
             let node_ref = &node;
-            wait_until("the node refuses the mismatched pair", RELOAD_TIMEOUT, || async move {
-                Ok(node_ref
-                    .log_text()?
-                    .contains("the changed TLS certificate files cannot be used")
-                    .then_some(()))
-            })
+            wait_until(
+                "the node refuses the mismatched pair",
+                RELOAD_TIMEOUT,
+                || async move {
+                    Ok(node_ref
+                        .log_text()?
+                        .contains("the changed TLS certificate files cannot be used")
+                        .then_some(()))
+                },
+            )
             .await?;
             let served = serial_served(https_addr, "localhost", &ca_pem).await?;
             ensure!(
@@ -234,10 +247,14 @@ async fn a_new_certificate_pair_is_served_without_a_restart_and_a_broken_one_is_
             write_atomically(&key_file, &second.key_pem)?;
             let ca_pem = &ca_pem;
             let second_serial = &second_serial;
-            wait_until("the new certificate is served", RELOAD_TIMEOUT, || async move {
-                let served = serial_served(https_addr, "localhost", ca_pem).await?;
-                Ok((&served == second_serial).then_some(()))
-            })
+            wait_until(
+                "the new certificate is served",
+                RELOAD_TIMEOUT,
+                || async move {
+                    let served = serial_served(https_addr, "localhost", ca_pem).await?;
+                    Ok((&served == second_serial).then_some(()))
+                },
+            )
             .await?;
             // It is really the new one: its second name verifies.
             let served = serial_served(https_addr, "two.edgebase.test", ca_pem).await?;
@@ -248,10 +265,17 @@ async fn a_new_certificate_pair_is_served_without_a_restart_and_a_broken_one_is_
             );
             let client = client_trusting(ca_pem, "localhost")?;
             let health = client
-                .get(format!("https://localhost:{}/api/health", https_addr.port()))
+                .get(format!(
+                    "https://localhost:{}/api/health",
+                    https_addr.port()
+                ))
                 .send()
                 .await?;
-            ensure!(health.status() == 200, "health after the swap: {}", health.status());
+            ensure!(
+                health.status() == 200,
+                "health after the swap: {}",
+                health.status()
+            );
             Ok(())
         },
     )
@@ -267,8 +291,8 @@ async fn a_certificate_from_a_local_acme_ca_is_served_and_kept_across_a_restart(
             const DOMAIN: &str = "edgebase.test";
             let mut spec = NodeSpec::single(context.root(), "acme")?;
             // Pebble validates HTTP-01 on the node's HTTP port, as a real CA on port 80.
-            let pebble = Pebble::start(&context.root().join("pebble"), spec.http_addr.port())
-                .await?;
+            let pebble =
+                Pebble::start(&context.root().join("pebble"), spec.http_addr.port()).await?;
             let https_addr = free_addr()?;
             spec.extra_args = vec![
                 "--https".into(),
@@ -289,9 +313,11 @@ async fn a_certificate_from_a_local_acme_ca_is_served_and_kept_across_a_restart(
 
             // The served chain verifies up to pebble's root for the name.
             let root = &root_pem;
-            let chain = wait_until("a certificate from pebble", ACME_ISSUE_TIMEOUT, || async move {
-                Ok(Some(presented_chain(https_addr, DOMAIN, root).await?))
-            })
+            let chain = wait_until(
+                "a certificate from pebble",
+                ACME_ISSUE_TIMEOUT,
+                || async move { Ok(Some(presented_chain(https_addr, DOMAIN, root).await?)) },
+            )
             .await?;
             let leaf = describe_certificate(chain.first().context("an empty chain")?)?;
             let intermediate = certificates_in(&intermediate_pem)?
@@ -310,15 +336,21 @@ async fn a_certificate_from_a_local_acme_ca_is_served_and_kept_across_a_restart(
                 .get(format!("https://{DOMAIN}:{}/api/health", https_addr.port()))
                 .send()
                 .await?;
-            ensure!(health.status() == 200, "health over HTTPS: {}", health.status());
+            ensure!(
+                health.status() == 200,
+                "health over HTTPS: {}",
+                health.status()
+            );
 
             // A restart serves the cached certificate and orders nothing.
             node.terminate(NODE_START_TIMEOUT).await?;
             node.restart()?;
             node.wait_healthy(NODE_START_TIMEOUT).await?;
-            let served = wait_until("the restarted node serves HTTPS", NODE_START_TIMEOUT, || async move {
-                Ok(Some(serial_served(https_addr, DOMAIN, root).await?))
-            })
+            let served = wait_until(
+                "the restarted node serves HTTPS",
+                NODE_START_TIMEOUT,
+                || async move { Ok(Some(serial_served(https_addr, DOMAIN, root).await?)) },
+            )
             .await?;
             ensure!(
                 served == leaf.serial,
@@ -347,8 +379,14 @@ async fn flag_combinations_that_cannot_work_are_refused() {
     let cases: &[(&[&str], &str)] = &[
         (&["--https", "127.0.0.1:1"], "--tls-cert"),
         (&["--tls-cert", "a.pem", "--tls-key", "b.pem"], "--https"),
-        (&["--https", "127.0.0.1:1", "--tls-cert", "a.pem"], "--tls-key"),
-        (&["--https", "127.0.0.1:1", "--tls-key", "b.pem"], "--tls-cert"),
+        (
+            &["--https", "127.0.0.1:1", "--tls-cert", "a.pem"],
+            "--tls-key",
+        ),
+        (
+            &["--https", "127.0.0.1:1", "--tls-key", "b.pem"],
+            "--tls-cert",
+        ),
         (
             &[
                 "--https",
@@ -363,7 +401,10 @@ async fn flag_combinations_that_cannot_work_are_refused() {
             "cannot be used with",
         ),
         (&["--acme-domain", "example.com"], "--https"),
-        (&["--https", "127.0.0.1:1", "--acme-domain", "*.example.com"], "wildcard"),
+        (
+            &["--https", "127.0.0.1:1", "--acme-domain", "*.example.com"],
+            "wildcard",
+        ),
         (&["--acme-email", "a@example.com"], "--acme-domain"),
     ];
     for (flags, expected) in cases {
@@ -377,7 +418,11 @@ async fn flag_combinations_that_cannot_work_are_refused() {
             .expect("a refused command line exits at once")
             .expect("run edgebase");
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{flags:?} was not refused: {stderr}");
+        assert_eq!(
+            output.status.code(),
+            Some(2),
+            "{flags:?} was not refused: {stderr}"
+        );
         assert!(
             stderr.contains(expected),
             "{flags:?}: expected {expected:?} in: {stderr}"

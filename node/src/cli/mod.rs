@@ -34,7 +34,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a node (a single-node cluster by default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage superusers.
     #[command(subcommand)]
     Superuser(superuser::SuperuserCommand),

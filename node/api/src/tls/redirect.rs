@@ -135,8 +135,7 @@ mod tests {
     #[test]
     fn redirects_keep_host_path_and_query_on_the_https_port() {
         let check = |host: &str, port: u16, path: &str, expected: Option<&str>| {
-            let path_and_query = PathAndQuery::from_maybe_shared(path.to_owned())
-                .expect("the cases' paths are valid");
+            let path_and_query: PathAndQuery = path.parse().expect("the cases' paths are valid");
             assert_eq!(
                 https_location(host, port, Some(&path_and_query)).as_deref(),
                 expected,
