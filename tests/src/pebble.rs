@@ -99,6 +99,8 @@ impl Pebble {
             .arg("-dnsserver")
             .arg(dns_addr.to_string())
             .env("PEBBLE_VA_NOSLEEP", "1")
+            // Validation must really fetch the node's challenge answer.
+            .env_remove("PEBBLE_VA_ALWAYS_VALID")
             .stdin(Stdio::null())
             .stdout(log_file(&pebble_dir)?)
             .stderr(log_file(&pebble_dir)?)

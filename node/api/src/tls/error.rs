@@ -7,6 +7,7 @@ pub enum TlsError {
     #[error("read {path}: {source}")]
     Read {
         path: PathBuf,
+        #[source]
         source: std::io::Error,
     },
     #[error("write {path}: {source}")]
@@ -38,6 +39,46 @@ pub enum TlsError {
         path: PathBuf,
         source: serde_json::Error,
     },
-    #[error("the ACME CA file: {0}")]
-    CaFile(reqwest::Error),
+    #[error("read the CA certificates in {path}: {source}")]
+    CaFile {
+        path: PathBuf,
+        source: reqwest::Error,
+    },
+    #[error("{path} holds no PEM certificate")]
+    CaFileEmpty { path: PathBuf },
+    #[error("build the ACME HTTP client: {0}")]
+    HttpClient(reqwest::Error),
+}
+
+/// `error` with the causes its message leaves out (reqwest says "error sending request" and
+/// keeps the TLS or connection failure in its source), each once, joined by ": ".
+pub(crate) fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_added_once() {
+        let io = std::io::Error::other("connection refused");
+        let read = TlsError::Read {
+            path: PathBuf::from("/x"),
+            source: io,
+        };
+        assert_eq!(with_causes(&read), "read /x: connection refused");
+        let acme = TlsError::AcmeRefused("no".to_owned());
+        assert_eq!(with_causes(&acme), "ACME: no");
+    }
 }

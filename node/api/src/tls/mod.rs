@@ -14,7 +14,6 @@ mod file_reload;
 mod redirect;
 mod slot;
 
-pub use certificate::{certificate_summary, parse_certified_key, CertificateSummary};
 pub use error::TlsError;
 pub use file_reload::CertificateFiles;
 pub use redirect::http_side_router;

@@ -46,15 +46,21 @@ impl AcmeHttpClient {
                 });
             }
             let pem = tokio::fs::read(path).await.map_err(read_error)?;
-            let roots = reqwest::Certificate::from_pem_bundle(&pem).map_err(TlsError::CaFile)?;
+            let roots =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|source| TlsError::CaFile {
+                    path: path.to_owned(),
+                    source,
+                })?;
             if roots.is_empty() {
-                return Err(TlsError::NoCertificate);
+                return Err(TlsError::CaFileEmpty {
+                    path: path.to_owned(),
+                });
             }
             for root in roots {
                 builder = builder.add_root_certificate(root);
             }
         }
-        let client = builder.build().map_err(TlsError::CaFile)?;
+        let client = builder.build().map_err(TlsError::HttpClient)?;
         Ok(AcmeHttpClient { client })
     }
 

@@ -24,7 +24,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 pub use challenges::Http01Challenges;
 
 use super::certificate::{certificate_summary, parse_certified_key, CertificateSummary};
-use super::error::TlsError;
+use super::error::{with_causes, TlsError};
 use super::slot::CertificateSlot;
 use cache::CertificateCache;
 use http_client::AcmeHttpClient;
@@ -82,7 +82,10 @@ pub async fn serve_and_renew(
         }
         Ok(_) => None,
         Err(error) => {
-            tracing::warn!(%error, "the cached ACME certificate cannot be used; ordering a new one");
+            tracing::warn!(
+                error = %with_causes(&error),
+                "the cached ACME certificate cannot be used; ordering a new one"
+            );
             None
         }
     };
@@ -126,7 +129,7 @@ async fn keep_renewed(
                 failures = failures.saturating_add(1);
                 let pause = retry_pause(failures);
                 tracing::warn!(
-                    %error,
+                    error = %with_causes(&error),
                     failures,
                     retry_in_s = pause.as_secs(),
                     "could not get a certificate from the ACME CA"
