@@ -2,9 +2,9 @@
 //! connections, a header-read timeout, a write-stall timeout, graceful shutdown), the request
 //! timeout, and the switch from the starting answers to the node's router.
 //!
-//! When `connections_max` connections are open the loop stops accepting: new connections
-//! wait in the kernel's accept backlog (and once that is full the kernel drops their SYNs, so
-//! clients retry) until one ends. Waiting rather than closing them lets a burst through a
+//! When `connections_max` connections are open (all listeners together) the loops stop
+//! accepting: new connections wait in the kernel's accept backlog (and once that is full the
+//! kernel drops their SYNs, so clients retry) until one ends. Waiting rather than closing them lets a burst through a
 //! moment later instead of failing it; clients bound their own connect and request times.
 
 use std::future::Future;
