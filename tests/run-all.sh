@@ -15,6 +15,9 @@ step "system packages"
 # deploy/build-deps.sh installs what the build needs (clang, libclang-dev) and checks cargo;
 # the test tools are passed to it, so one apt-get run installs whatever is missing.
 test_packages=(iproute2 curl python3)
+# pebble (Let's Encrypt's ACME test server, with pebble-challtestsrv as its DNS) issues the
+# certificate of the HTTPS test (tests/tests/https_public.rs).
+test_packages+=(pebble)
 # Node.js runs the unmodified PocketBase JS SDK against EdgeBase (tests/tests/js_sdk.rs)
 # and the console's browser tests, which drive Debian's Chromium (tests/browser/).
 command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || test_packages+=(nodejs npm)

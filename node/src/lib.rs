@@ -4,4 +4,5 @@
 pub mod boot;
 pub mod cli;
 pub mod fault_injection;
+pub mod https;
 pub mod serve;

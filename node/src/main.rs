@@ -24,7 +24,7 @@ async fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().with_current_span(true).init(),
     }
     match cli.command {
-        Command::Serve(args) => edgebase_node::serve::run(args).await,
+        Command::Serve(args) => edgebase_node::serve::run(*args).await,
         Command::Superuser(command) => cli::superuser::run(command).await,
         Command::Certs(command) => cli::certs::run(command),
         Command::Cluster(command) => cli::cluster::run(command).await,

@@ -1,6 +1,7 @@
-//! `edgebase serve`: listen for HTTP, start the node and serve the API until asked to stop.
+//! `edgebase serve`: listen for HTTP (and HTTPS, `crate::https`), start the node and serve
+//! the API until asked to stop.
 //!
-//! The listener comes up first and answers 503 (health included) until the node has started,
+//! The listeners come up first and answers 503 (health included) until the node has started,
 //! joined or created its cluster, and has its system collections; a node that cannot get
 //! there logs why and exits with an error instead of serving.
 
@@ -23,9 +24,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         crate::fault_injection::toggle_slow_disk_on_sigusr1()
             .context("listen for SIGUSR1 (--fault-injection)")?;
     }
-    let listener = tokio::net::TcpListener::bind(args.http)
-        .await
-        .with_context(|| format!("listen on {}", args.http))?;
     let edge = &args.http_edge;
     let limits = HttpLimits {
         connections_max: edge.http_connections_max,
@@ -33,15 +31,15 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         write_stall_timeout: Duration::from_millis(edge.http_write_stall_timeout_ms),
     };
     let routers = RouterSlot::new(api::health::starting_router());
+    let listeners = crate::https::public_listeners(&args, &routers).await?;
     let shutdown = shutdown_signal().boxed().shared();
-    let server = tokio::spawn(http_server::serve(
-        listener,
-        routers.clone(),
-        limits,
-        shutdown.clone(),
-    ));
+    let server = tokio::spawn(http_server::serve(listeners, limits, shutdown.clone()));
     api::metrics::install().context("start metrics")?;
-    tracing::info!(http = %args.http, "listening; the API is served once the node has started");
+    tracing::info!(
+        http = %args.http,
+        https = ?args.https.https,
+        "listening; the API is served once the node has started"
+    );
     let node = tokio::select! {
         started = start(&args) => match started {
             Ok(node) => node,
@@ -71,7 +69,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         node_id = app.consensus().node_id(),
         "EdgeBase is serving"
     );
-    let console_url = console_url(&args.http);
+    let console_url = console_url(&args);
     tracing::info!(url = %console_url, "the admin console");
     if args.join.is_none() && !args.wait_to_be_added {
         match superusers::installer_token(&app).await {
@@ -116,13 +114,24 @@ async fn shutdown_signal() {
     }
 }
 
-/// The console's address on this node (a wildcard listen address is shown as loopback).
-fn console_url(http: &std::net::SocketAddr) -> String {
-    let host = match http.ip() {
-        ip if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
-        ip if ip.is_unspecified() => "[::1]".to_owned(),
-        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
-        ip => ip.to_string(),
+/// The console's address on this node: on HTTPS when it is on (by the first ACME name, if
+/// any), else on HTTP; a wildcard listen address is shown as loopback.
+fn console_url(args: &ServeArgs) -> String {
+    let (scheme, addr) = match args.https.https {
+        Some(https) => ("https", https),
+        None => ("http", args.http),
     };
-    format!("http://{host}:{}/_/", http.port())
+    let host = match (args.https.https, args.https.acme_domains.first(), addr.ip()) {
+        (Some(_), Some(domain), _) => domain.clone(),
+        (_, _, ip) if ip.is_unspecified() && ip.is_ipv4() => "127.0.0.1".to_owned(),
+        (_, _, ip) if ip.is_unspecified() => "[::1]".to_owned(),
+        (_, _, std::net::IpAddr::V6(ip)) => format!("[{ip}]"),
+        (_, _, ip) => ip.to_string(),
+    };
+    let default_port = if scheme == "https" { 443 } else { 80 };
+    if addr.port() == default_port {
+        format!("{scheme}://{host}/_/")
+    } else {
+        format!("{scheme}://{host}:{}/_/", addr.port())
+    }
 }

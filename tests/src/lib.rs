@@ -18,6 +18,7 @@ mod node;
 mod node_script;
 pub mod oauth2_flow;
 mod oidc_provider;
+mod pebble;
 mod ports;
 mod process;
 mod raw;
@@ -26,6 +27,7 @@ mod s3_server;
 mod seed;
 mod sse;
 mod tcp_proxy;
+mod tls;
 mod wait;
 
 pub use binary::{edgebase_binary, package_dir, pocketbase_binary};
@@ -40,6 +42,7 @@ pub use multipart::MultipartBody;
 pub use node::{Node, NodeSpec};
 pub use node_script::{conformance_dir, NodeScript, SCRIPT_TIMEOUT};
 pub use oidc_provider::{avatar_png, OidcProvider, UserSource, CLIENT_ID, CLIENT_SECRET};
+pub use pebble::Pebble;
 pub use ports::{free_addr, free_addr_pair};
 pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};
@@ -47,4 +50,8 @@ pub use s3_server::{bucket_key, S3Server};
 pub use seed::{seeded_rng, SEED_VARIABLE};
 pub use sse::{SseClient, SseEvent};
 pub use tcp_proxy::TcpProxy;
+pub use tls::{
+    certificates_in, describe_certificate, presented_chain, write_atomically, CertificateFacts,
+    IssuedPair, TestCa,
+};
 pub use wait::wait_until;

@@ -200,6 +200,11 @@ impl Node {
         }
     }
 
+    /// The process id of the running process, if it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.process.pid()
+    }
+
     pub fn log_tail(&self, lines: usize) -> String {
         self.process.log_tail(lines)
     }

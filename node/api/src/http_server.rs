@@ -1,13 +1,14 @@
-//! The HTTP edge: the accept loop (a cap on connections, a header-read timeout, a
-//! write-stall timeout, graceful shutdown), the request timeout, and the switch from the starting answers to the node's
-//! router.
+//! The HTTP edge: the accept loops of the public listeners, plain or TLS (a cap on
+//! connections, a header-read timeout, a write-stall timeout, graceful shutdown), the request
+//! timeout, and the switch from the starting answers to the node's router.
 //!
-//! When `connections_max` connections are open the loop stops accepting: new connections
-//! wait in the kernel's accept backlog (and once that is full the kernel drops their SYNs, so
-//! clients retry) until one ends. Waiting rather than closing them lets a burst through a
+//! When `connections_max` connections are open (all listeners together) the loops stop
+//! accepting: new connections wait in the kernel's accept backlog (and once that is full the
+//! kernel drops their SYNs, so clients retry) until one ends. Waiting rather than closing them lets a burst through a
 //! moment later instead of failing it; clients bound their own connect and request times.
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::pin::pin;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -21,6 +22,7 @@ use hyper::server::conn::http1;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
 use super::error::ApiError;
@@ -43,7 +45,8 @@ pub struct HttpLimits {
 }
 
 /// The router requests go to: the starting one until the node is bootstrapped, then the
-/// node's own.
+/// node's own. A slot that is never set serves its first router throughout (the HTTP
+/// listener's redirect while HTTPS is on).
 #[derive(Clone)]
 pub struct RouterSlot {
     starting: Router,
@@ -64,16 +67,33 @@ impl RouterSlot {
         assert!(installed, "the node's router is installed once");
     }
 
-    fn current(&self) -> Router {
+    pub(crate) fn current(&self) -> Router {
         self.ready.get().unwrap_or(&self.starting).clone()
     }
 }
 
-/// Serve HTTP/1 on `listener` until `shutdown` resolves; then stop accepting, let open
+/// How a listener's connections speak: plain HTTP, or HTTP inside TLS.
+#[derive(Clone)]
+pub enum Transport {
+    Plain,
+    /// The handshake must finish within the header-read timeout, as a plain client must
+    /// send its headers within it.
+    Tls(TlsAcceptor),
+}
+
+/// One listening socket with the way its connections speak and the router they reach.
+pub struct Listener {
+    pub socket: TcpListener,
+    pub transport: Transport,
+    pub routers: RouterSlot,
+}
+
+/// Serve HTTP/1 on every listener until `shutdown` resolves; then stop accepting, let open
 /// connections finish their requests (at most [`SHUTDOWN_DRAIN_TIMEOUT`]) and return.
+/// `limits.connections_max` bounds the connections of all listeners together: they share
+/// the process's file descriptors.
 pub async fn serve(
-    listener: TcpListener,
-    routers: RouterSlot,
+    listeners: Vec<Listener>,
     limits: HttpLimits,
     shutdown: impl Future<Output = ()>,
 ) {
@@ -85,54 +105,20 @@ pub async fn serve(
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(limits.header_read_timeout);
-    let mut shutdown = pin!(shutdown);
-    loop {
-        let permit = tokio::select! {
-            permit = permits.clone().acquire_owned() => {
-                permit.expect("the connection semaphore is never closed")
-            }
-            () = &mut shutdown => break,
-        };
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(accepted) => accepted,
-                Err(error) => {
-                    tracing::warn!(%error, "accept an HTTP connection");
-                    tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let routers = routers.clone();
-        let service = hyper::service::service_fn(move |mut request: Request<_>| {
-            request.extensions_mut().insert(ConnectInfo(remote));
-            routers.current().oneshot(request)
-        });
-        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
-        stream.set_write_timeout(Some(limits.write_stall_timeout));
-        let connection = builder
-            .serve_connection(TokioIo::new(Box::pin(stream)), service)
-            .with_upgrades();
-        let mut stop = stop.clone();
-        tokio::spawn(async move {
-            let _permit = permit;
-            let _open = crate::metrics::OpenConnection::new();
-            let mut connection = pin!(connection);
-            let result = tokio::select! {
-                result = connection.as_mut() => result,
-                _ = stop.changed() => {
-                    connection.as_mut().graceful_shutdown();
-                    connection.as_mut().await
-                }
-            };
-            if let Err(error) = result {
-                // Header timeouts and clients that hang up land here; each is routine.
-                tracing::debug!(%remote, %error, "HTTP connection ended");
-            }
-        });
+    let accepting = futures::future::join_all(listeners.into_iter().map(|listener| {
+        accept_loop(
+            listener,
+            limits,
+            builder.clone(),
+            permits.clone(),
+            stop.clone(),
+        )
+    }));
+    // The accept loops never end by themselves; dropping them closes the listening sockets.
+    tokio::select! {
+        _ = accepting => {}
+        () = shutdown => {}
     }
-    drop(listener);
     drop(stop_sender);
     let drained = tokio::time::timeout(
         SHUTDOWN_DRAIN_TIMEOUT,
@@ -144,6 +130,93 @@ pub async fn serve(
             drain_timeout_s = SHUTDOWN_DRAIN_TIMEOUT.as_secs(),
             "HTTP connections still open at shutdown; closing them"
         );
+    }
+}
+
+async fn accept_loop(
+    listener: Listener,
+    limits: HttpLimits,
+    builder: http1::Builder,
+    permits: Arc<Semaphore>,
+    stop: watch::Receiver<()>,
+) {
+    loop {
+        let permit = permits
+            .clone()
+            .acquire_owned()
+            .await
+            .expect("the connection semaphore is never closed");
+        let (stream, remote) = match listener.socket.accept().await {
+            Ok(accepted) => accepted,
+            Err(error) => {
+                tracing::warn!(%error, "accept an HTTP connection");
+                tokio::time::sleep(ACCEPT_ERROR_PAUSE).await;
+                continue;
+            }
+        };
+        let routers = listener.routers.clone();
+        let mut stream = tokio_io_timeout::TimeoutStream::new(stream);
+        stream.set_write_timeout(Some(limits.write_stall_timeout));
+        let stream = Box::pin(stream);
+        let transport = listener.transport.clone();
+        let builder = builder.clone();
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            let _open = crate::metrics::OpenConnection::new();
+            let result = match transport {
+                Transport::Plain => serve_connection(&builder, stream, routers, remote, stop).await,
+                Transport::Tls(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(limits.header_read_timeout, acceptor.accept(stream));
+                    match handshake.await {
+                        Ok(Ok(tls)) => serve_connection(&builder, tls, routers, remote, stop).await,
+                        Ok(Err(error)) => {
+                            // Clients that do not trust the certificate land here; routine.
+                            tracing::debug!(%remote, %error, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%remote, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(error) = result {
+                // Header timeouts and clients that hang up land here; each is routine.
+                tracing::debug!(%remote, %error, "HTTP connection ended");
+            }
+        });
+    }
+}
+
+/// Serve one connection's requests until it ends, or until `stop` says to shut down (the
+/// request under way is finished first).
+async fn serve_connection<I>(
+    builder: &http1::Builder,
+    io: I,
+    routers: RouterSlot,
+    remote: SocketAddr,
+    mut stop: watch::Receiver<()>,
+) -> Result<(), hyper::Error>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut request: Request<_>| {
+        request.extensions_mut().insert(ConnectInfo(remote));
+        routers.current().oneshot(request)
+    });
+    let connection = builder
+        .serve_connection(TokioIo::new(io), service)
+        .with_upgrades();
+    let mut connection = pin!(connection);
+    tokio::select! {
+        result = connection.as_mut() => result,
+        _ = stop.changed() => {
+            connection.as_mut().graceful_shutdown();
+            connection.as_mut().await
+        }
     }
 }
 

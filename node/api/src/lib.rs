@@ -36,6 +36,7 @@ pub mod settings;
 pub mod superuser_ips;
 pub mod test_email;
 pub mod test_s3;
+pub mod tls;
 
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod certs;
 pub mod cluster;
+pub mod https_args;
 mod progress;
 pub mod restore;
 pub mod serve_args;
@@ -37,7 +38,7 @@ pub enum LogFormat {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a node (a single-node cluster by default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Manage superusers.
     #[command(subcommand)]
     Superuser(superuser::SuperuserCommand),

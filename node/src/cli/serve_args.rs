@@ -8,6 +8,8 @@ use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::https_args::HttpsArgs;
+
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
 pub struct ServeArgs {
     /// Data directory (database, certificates, snapshots).
@@ -56,6 +58,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(default)]
     pub http_edge: HttpEdgeArgs,
+    #[command(flatten)]
+    #[serde(default)]
+    pub https: HttpsArgs,
     /// Most records one request may examine across its list, expands, back-relations and
     /// rule checks together; past it the request is refused with a 400 that says so.
     #[arg(long, default_value_t = REQUEST_RECORDS_EXAMINED_MAX_DEFAULT, value_parser = clap::value_parser!(u64).range(1..))]
@@ -223,6 +228,7 @@ impl ServeArgs {
             snapshot_threshold: 5_000,
             leader_regions: Vec::new(),
             http_edge: HttpEdgeArgs::default(),
+            https: HttpsArgs::default(),
             request_records_examined_max: REQUEST_RECORDS_EXAMINED_MAX_DEFAULT,
             planted_bug_stale_reads: false,
             fault_injection: false,
