@@ -79,6 +79,8 @@ pub(crate) fn db_dir(dir: &Path) -> PathBuf {
 /// Open storage, start consensus, initialise or join on first start.
 pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     std::fs::create_dir_all(&args.dir).context("create data dir")?;
+    // Storage first: a data dir this build cannot read is refused before anything is added.
+    let store = Store::open(&db_dir(&args.dir)).context("open storage")?;
     let tls_paths = certificates(args)?;
     let node_id = node_id_from(&tls_paths)?;
     if let Some(expected) = args.node_id {
@@ -86,7 +88,6 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
             bail!("--node-id {expected} does not match the certificate's node id {node_id}");
         }
     }
-    let store = Store::open(&db_dir(&args.dir)).context("open storage")?;
     let raft_addr = args.raft_addr();
     let info = NodeInfo {
         raft_addr: raft_addr.to_string(),

@@ -6,3 +6,4 @@ pub mod cli;
 pub mod fault_injection;
 pub mod https;
 pub mod serve;
+pub mod stop;

@@ -33,7 +33,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let routers = RouterSlot::new(api::health::starting_router());
     let listeners = crate::https::public_listeners(&args, &routers).await?;
     let shutdown = shutdown_signal().boxed().shared();
-    let server = tokio::spawn(http_server::serve(listeners, limits, shutdown.clone()));
+    // The listeners close only once the node has stepped down (`crate::stop`).
+    let (close_listeners, listeners_closed) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(http_server::serve(listeners, limits, async move {
+        let _ = listeners_closed.await;
+    }));
     api::metrics::install().context("start metrics")?;
     tracing::info!(
         http = %args.http,
@@ -51,6 +55,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         },
         () = shutdown.clone() => {
             tracing::info!("stopped while starting");
+            let _ = close_listeners.send(());
             server.await.context("serve HTTP")?;
             return Ok(());
         }
@@ -82,6 +87,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             Err(error) => tracing::warn!(%error, "could not make the first-run installer link"),
         }
     }
+    shutdown.await;
+    crate::stop::step_down(&app, &node.hub).await;
+    let _ = close_listeners.send(());
     server.await.context("serve HTTP")?;
     tracing::info!("shutting down");
     node.shutdown().await;

@@ -76,6 +76,9 @@ pub async fn ready(State(app): State<App>) -> (StatusCode, Json<Value>) {
 }
 
 fn not_ready_because(app: &App) -> Option<String> {
+    if app.is_draining() {
+        return Some("it is stopping".into());
+    }
     let consensus = app.consensus();
     let metrics = consensus.local_metrics();
     if metrics.leader_id.is_none() {

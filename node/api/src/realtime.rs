@@ -139,7 +139,7 @@ pub async fn subscribe(
         RealtimeError::UnknownClient => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
         RealtimeError::InvalidClient => ApiError::bad_request(error.to_string()),
         RealtimeError::AuthChanged => ApiError::forbidden(error.to_string()),
-        RealtimeError::TooManyClients | RealtimeError::Unavailable(_) => {
+        RealtimeError::TooManyClients | RealtimeError::Stopping | RealtimeError::Unavailable(_) => {
             ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
         }
     })?;

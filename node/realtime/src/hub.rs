@@ -73,6 +73,9 @@ pub enum RealtimeError {
     AuthChanged,
     #[error("This node holds as many realtime connections as it may; try another or later.")]
     TooManyClients,
+    /// The node is stopping; its clients move to other nodes.
+    #[error("This node is stopping; connect to another node.")]
+    Stopping,
     /// The node holding the client's stream could not be asked, or could not answer.
     #[error("The node holding this realtime client could not be reached: {0}")]
     Unavailable(String),
@@ -262,6 +265,9 @@ impl Hub {
         resume: Option<ResumePoint>,
         client_ip: String,
     ) -> Result<Connection, RealtimeError> {
+        if self.inner.app.is_draining() {
+            return Err(RealtimeError::Stopping);
+        }
         let (queue, messages) = mpsc::channel(self.inner.limits.queue_messages.max(1));
         let mut clients = self.inner.write_clients();
         if clients.len() >= self.inner.limits.clients_max {
@@ -302,6 +308,12 @@ impl Hub {
             }
             _ => self.inner.subscribe_here(request),
         }
+    }
+
+    /// End every realtime stream of this node (its clients reconnect, elsewhere when this
+    /// node is stopping).
+    pub fn disconnect_all(&self, reason: &str) {
+        self.inner.disconnect_all(reason);
     }
 
     /// Clients connected to this node.

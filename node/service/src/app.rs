@@ -1,5 +1,6 @@
 //! The running node as the HTTP layer sees it: consensus, local state and limits.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -75,6 +76,9 @@ struct AppInner {
     request_logs: crate::request_logs::RequestLogs,
     /// The backup or upload running on this node, and its scratch space.
     backups: crate::backups::Backups,
+    /// Set once the node is stopping: readiness says so and new realtime streams are
+    /// refused, so clients move to other nodes.
+    draining: AtomicBool,
 }
 
 /// What a proposed write's outcome meant to the plan that made it.
@@ -117,6 +121,7 @@ impl App {
             inner: Arc::new(AppInner {
                 thumbs,
                 backups,
+                draining: AtomicBool::new(false),
                 bucket: crate::bucket::BucketClient::default(),
                 resumable: crate::resumable::ResumableUploads::new(
                     consensus.blobs().root().join("resumable"),
@@ -144,6 +149,16 @@ impl App {
     /// This node's backup work.
     pub fn backups(&self) -> &crate::backups::Backups {
         &self.inner.backups
+    }
+
+    /// Mark the node as stopping (see `draining`).
+    pub fn begin_draining(&self) {
+        self.inner.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether the node is stopping.
+    pub fn is_draining(&self) -> bool {
+        self.inner.draining.load(Ordering::SeqCst)
     }
 
     pub fn consensus(&self) -> &ConsensusNode {
