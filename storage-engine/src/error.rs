@@ -37,6 +37,11 @@ pub enum StorageError {
     GenerationExhausted,
     #[error("a lock was poisoned by a panic: {0}")]
     Poisoned(&'static str),
+    #[error(
+        "this data dir was written by a newer EdgeBase (data format {found}); this build reads \
+         formats up to {supported}: run the newer binary, or restore a backup into a new dir"
+    )]
+    NewerDataFormat { found: u64, supported: u64 },
 }
 
 impl StorageError {

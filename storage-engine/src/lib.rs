@@ -13,6 +13,7 @@ mod change_feed;
 mod codec;
 mod command;
 pub mod compiled_collection;
+mod data_format;
 mod error;
 mod file_refs;
 mod group_commit;
@@ -44,6 +45,7 @@ pub use command::{
     SettingExpect,
 };
 pub use compiled_collection::{CollectionRules, CompiledCollection, Rule};
+pub use data_format::DATA_FORMAT;
 pub use error::StorageError;
 pub use file_refs::{BlobUse, BUCKET_STORE, FILES_KEY};
 pub use group_commit::{SyncDone, SYNC_QUEUE_MAX};

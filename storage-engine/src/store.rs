@@ -34,6 +34,7 @@ impl Store {
             .into_iter()
             .map(|name| ColumnFamilyDescriptor::new(name, Options::default()));
         let db = Arc::new(DB::open_cf_descriptors(&options, dir, families)?);
+        crate::data_format::check_and_upgrade(&db, CF_LOG_META)?;
         let state = Arc::new(RocksState::open(Arc::clone(&db))?);
         let group_commit = GroupCommit::start(Arc::clone(&db))?;
         tracing::debug!(dir = %dir.display(), "opened store");
@@ -64,6 +65,17 @@ impl Store {
         Ok(StateMachine::with_backend(
             state as Arc<dyn crate::KvBackend>,
         ))
+    }
+
+    /// The data dir's format version.
+    pub fn data_format(&self) -> Result<u64, StorageError> {
+        crate::data_format::read(&self.log.db, CF_LOG_META)
+    }
+
+    /// Write a format stamp, synced: what a newer (or older) binary would have left, for
+    /// tests of what this one does with such a data dir.
+    pub fn stamp_format(&self, format: u64) -> Result<(), StorageError> {
+        crate::data_format::write(&self.log.db, CF_LOG_META, format)
     }
 
     /// The Raft log (cheap clone).
