@@ -90,8 +90,14 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     }
     let raft_addr = args.raft_addr();
     let info = NodeInfo {
-        raft_addr: raft_addr.to_string(),
-        http_addr: args.http.to_string(),
+        raft_addr: args
+            .advertise_raft
+            .clone()
+            .unwrap_or_else(|| raft_addr.to_string()),
+        http_addr: args
+            .advertise_http
+            .clone()
+            .unwrap_or_else(|| args.http.to_string()),
         region: args.region.clone(),
     };
     let mut config = ConsensusConfig::new(node_id, args.dir.clone(), raft_addr, info, tls_paths);

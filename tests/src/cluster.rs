@@ -27,6 +27,7 @@ pub struct ClusterBuilder {
     root: PathBuf,
     size: u64,
     extra_args: Vec<String>,
+    advertise_names: bool,
 }
 
 impl ClusterBuilder {
@@ -39,6 +40,13 @@ impl ClusterBuilder {
     /// Arguments added to every node's `serve` (e.g. `--snapshot-threshold 50`).
     pub fn extra_args(mut self, args: &[&str]) -> Self {
         self.extra_args = args.iter().map(|arg| (*arg).to_owned()).collect();
+        self
+    }
+
+    /// Each node advertises its Raft address by name (`--advertise-raft localhost:PORT`)
+    /// instead of by IP, so peers resolve it at each connect.
+    pub fn advertise_names(mut self) -> Self {
+        self.advertise_names = true;
         self
     }
 
@@ -60,7 +68,11 @@ impl ClusterBuilder {
         };
         for node_id in 1..=self.size {
             let join = cluster.nodes.first().and_then(Node::raft_addr);
-            let spec = cluster.node_spec(node_id, join, &self.extra_args).await?;
+            let mut spec = cluster.node_spec(node_id, join, &self.extra_args).await?;
+            if let (true, Some(raft)) = (self.advertise_names, spec.raft_addr) {
+                spec.extra_args.push("--advertise-raft".into());
+                spec.extra_args.push(format!("localhost:{}", raft.port()));
+            }
             let mut node = Node::start(spec)?;
             node.wait_healthy(NODE_START_TIMEOUT).await?;
             cluster.nodes.push(node);
@@ -99,6 +111,7 @@ impl Cluster {
             root: root.to_owned(),
             size: 3,
             extra_args: Vec::new(),
+            advertise_names: false,
         }
     }
 

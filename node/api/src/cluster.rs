@@ -1,7 +1,6 @@
 //! `/api/cluster/*`: operator endpoints (superusers only).
 
 use edgebase_model::ValidationCode;
-use std::net::SocketAddr;
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -148,22 +147,22 @@ fn parse_node_id(text: &str) -> Result<NodeId, ApiError> {
 
 fn validate_learner(body: &AddLearnerBody) -> Result<NodeInfo, ApiError> {
     let mut errors = FieldErrors::new();
-    if body.raft_addr.parse::<SocketAddr>().is_err() {
+    if !edgebase_model::host_port::is_host_port(&body.raft_addr) {
         errors.insert(
             "raftAddr".into(),
             field_error(
                 ValidationCode::InvalidAddress,
-                "Must be an IP address and port.",
+                "Must be a host (IP address or DNS name) and port.",
                 None,
             ),
         );
     }
-    if !body.http_addr.is_empty() && body.http_addr.parse::<SocketAddr>().is_err() {
+    if !body.http_addr.is_empty() && !edgebase_model::host_port::is_host_port(&body.http_addr) {
         errors.insert(
             "httpAddr".into(),
             field_error(
                 ValidationCode::InvalidAddress,
-                "Must be an IP address and port.",
+                "Must be a host (IP address or DNS name) and port.",
                 None,
             ),
         );

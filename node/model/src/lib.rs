@@ -14,6 +14,7 @@ pub mod error;
 pub mod external_auths;
 pub mod fields;
 pub mod fields_param;
+pub mod host_port;
 pub mod ids;
 pub mod oauth2_providers;
 pub mod record_values;

@@ -21,6 +21,16 @@ pub struct ServeArgs {
     /// QUIC address for Raft traffic between nodes [default: the HTTP host, port + 1].
     #[arg(long)]
     pub raft: Option<SocketAddr>,
+    /// The address other nodes dial for Raft traffic, when it is not `--raft` (behind NAT,
+    /// or a stable DNS name such as a Kubernetes pod's `edgebase-0.edgebase-peers:8091`,
+    /// whose IP may change between restarts): `HOST:PORT`, resolved at each connect.
+    #[arg(long, value_parser = parse_host_port)]
+    #[serde(default)]
+    pub advertise_raft: Option<String>,
+    /// The HTTP address shown for this node in `cluster status`, when it is not `--http`.
+    #[arg(long, value_parser = parse_host_port)]
+    #[serde(default)]
+    pub advertise_http: Option<String>,
     /// Region label of this node, shown in `cluster status`.
     #[arg(long, default_value = "local")]
     pub region: String,
@@ -87,6 +97,17 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(default)]
     pub realtime: RealtimeArgs,
+}
+
+/// `HOST:PORT` with a DNS name or an IP address (IPv6 in brackets) and a non-zero port.
+fn parse_host_port(text: &str) -> Result<String, String> {
+    if edgebase_model::host_port::is_host_port(text) {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{text:?} is not HOST:PORT (an IP address or DNS name, and a port 1-65535)"
+        ))
+    }
 }
 
 fn scheduler_minute_ms_default() -> u64 {
@@ -218,6 +239,8 @@ impl ServeArgs {
             dir: dir.to_path_buf(),
             http: SocketAddr::from(([127, 0, 0, 1], 8090)),
             raft: None,
+            advertise_raft: None,
+            advertise_http: None,
             region: "local".into(),
             certs: None,
             join: None,
