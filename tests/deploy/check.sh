@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Checks the deployment files in deploy/ without a container engine or a Kubernetes cluster:
 # each file against its schema or validator, the references between them, and every
-# `edgebase` flag they use against the binary's --help. Then plants faults in a copy
-# (a misspelled flag, an invalid manifest, ...) and requires each to fail the check, so the
-# check is known to be able to fail.
+# `edgebase` flag they use against the binary's --help. Runs the Kubernetes start script for
+# three local "pods" that move to new IPs (rehearse-kubernetes.sh). Then plants faults in a
+# copy (a misspelled flag, an invalid manifest, ...) and requires each to fail the check, so
+# the check is known to be able to fail.
 #   EDGEBASE_BIN=path/to/edgebase tests/deploy/check.sh
 # Installs its Python tools (pinned) when they are missing or at another version.
 set -euo pipefail
@@ -54,7 +55,8 @@ check_deploy() {
     echo "--- structure"
     python3 "$here/structure.py" "$deploy" "$work/scripts" || status=1
     echo "--- shell scripts (shellcheck)"
-    local scripts=("$deploy/http-ok.sh" "$work"/scripts/*.sh "$here/check.sh")
+    local scripts=("$deploy/http-ok.sh" "$work"/scripts/*.sh "$here/check.sh"
+        "$here/rehearse-kubernetes.sh")
     if shellcheck --shell=bash "${scripts[@]}"; then
         printf '  ok %s\n' "${scripts[@]##*/}"
     else
@@ -86,7 +88,16 @@ check_deploy() {
 echo "=== deploy/ as committed"
 check_deploy "$repo/deploy"
 
-# Each plant: file, text to replace, its replacement, and a phrase the failing check prints.
+# The Kubernetes start script run for real: three pods, moved to new IPs (about 15 s).
+echo "=== Kubernetes start script, rehearsed (rehearse-kubernetes.sh)"
+if unshare --mount true 2>/dev/null || unshare --mount --map-root-user true 2>/dev/null; then
+    EDGEBASE_BIN="$bin" "$here/rehearse-kubernetes.sh"
+else
+    echo "  skipped: no mount namespace for a private /etc/hosts (unshare --mount)"
+fi
+
+# Each plant: file, text to replace, its replacement (\n for a line break), and a phrase the
+# failing check prints.
 plants=(
     "docker-compose.yml|--node-id, \"2\"|--nodeid, \"2\"|has no flag --nodeid"
     "kubernetes/start-script.yaml|--certs \"\$certs\"|--cert \"\$certs\"|has no flag --cert"
@@ -94,10 +105,16 @@ plants=(
     "edgebase.service|--raft \${NODE_ADDR}|--raft-addr \${NODE_ADDR}|has no flag --raft-addr"
     "Dockerfile|\"--http\", \"0.0.0.0:8090\"|\"--listen\", \"0.0.0.0:8090\"|has no flag --listen"
     "README.md|--leader-regions|--leader-region|is no flag of any edgebase command"
-    "README.md|:8090\" --email admin|:8090\" --mail admin|has no flag --mail"
+    "README.md|:8090 --email admin|:8090 --mail admin|has no flag --mail"
     "kubernetes/statefulset.yaml|replicas: 3|replicas: three|is not of type 'integer'"
     "kubernetes/statefulset.yaml|readinessProbe:|readynessProbe:|'readynessProbe' was unexpected"
     "kubernetes/services.yaml|clusterIP: None|type: ClusterIP|is a headless Service"
+    "kubernetes/services.yaml|publishNotReadyAddresses: true|publishNotReadyAddresses: false|publishes pods before they are ready"
+    "kubernetes/statefulset.yaml|      affinity:|      hostNetwork: true\n      affinity:|pods do not use hostNetwork"
+    "kubernetes/start-script.yaml|--advertise-raft \"\$ADVERTISE_RAFT\" ||--advertise-raft [] advertises the pod's name"
+    "kubernetes/statefulset.yaml|value: \$(POD_NAME).\$(PEERS_DOMAIN):8091|value: \$(POD_IP):8091|--advertise-raft ['{pod-ip}:8091'] advertises"
+    "kubernetes/statefulset.yaml|- name: JOIN_REMOTE|- name: JOIN_ELSEWHERE|(not set: ['JOIN_REMOTE'])"
+    "docker-compose.yml|--advertise-raft, \"node2:8091\"|--advertise-raft, \"node1:8091\"|compose node2: peers dial node1:8091, its own"
     "docker-compose.yml|restart: unless-stopped|restart_policy: unless-stopped|'restart_policy'"
     "Dockerfile|USER 10001:10001|USER root|numeric non-root USER"
 )
@@ -112,6 +129,7 @@ for plant in "${plants[@]}"; do
     if ! python3 - "$copy/$file" "$old" "$new" <<'EOF'
 import sys
 path, old, new = sys.argv[1:]
+new = new.replace("\\n", "\n")
 text = open(path).read()
 if old not in text:
     sys.exit(f"plant: {old!r} is not in {path}: update the plant")
