@@ -67,11 +67,15 @@ export function mount(root, route) {
     }
   };
 
+  // Set on unmount: a list that arrives after the person left must not navigate back here.
+  let left = false;
   const show = async (r, { reload = false } = {}) => {
     route = r;
     try {
       collections = await loadCollections({ fresh: reload });
+      if (left) return;
     } catch (error) {
+      if (left) return;
       fill(content, h('div', { class: 'alert alert-error', role: 'alert' }, error.message));
       return;
     }
@@ -106,6 +110,7 @@ export function mount(root, route) {
   return {
     update: (r) => show(r),
     unmount: () => {
+      left = true;
       view?.destroy();
       editor?.close();
     },

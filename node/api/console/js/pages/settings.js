@@ -1,5 +1,6 @@
 // "#/settings/<section>": the node-wide settings (replicated to every node), one section at a
-// time, each saved with PATCH /api/settings of its own keys; also import and export.
+// time, each saved with PATCH /api/settings of its own keys; also backups, crons, import and
+// export, each a module of its own.
 import { h, fill } from '../dom.js';
 import { api } from '../api.js';
 import { navigate } from '../router.js';
@@ -13,9 +14,19 @@ const PAGES = [
   ['storage', 'File storage'],
   ['security', 'Rate limits & access'],
   ['logs', 'Logs'],
+  ['backups', 'Backups'],
+  ['crons', 'Crons'],
   ['import', 'Import collections'],
   ['export', 'Export collections'],
 ];
+
+// Sections with a page of their own, loaded when first opened.
+const MODULES = {
+  backups: () => import('./backups.js'),
+  crons: () => import('./crons.js'),
+  import: () => import('./collections-import.js'),
+  export: () => import('./collections-export.js'),
+};
 
 export function mount(root, route) {
   const nav = h('nav', { class: 'subnav', 'aria-label': 'Settings sections' });
@@ -29,9 +40,10 @@ export function mount(root, route) {
     if (section === shown) return;
     shown = section;
     fill(nav, PAGES.map(([id, label]) => h('a', { class: 'nav-link', href: `#/settings/${id}`, 'aria-current': id === section ? 'page' : undefined }, label)));
-    if (section === 'import' || section === 'export') {
-      const module = await import(`./collections-${section}.js`);
-      fill(body, module.render());
+    if (MODULES[section]) {
+      const module = await MODULES[section]();
+      // Another section may have been opened while this one loaded.
+      if (shown === section) fill(body, module.render());
       return;
     }
     fill(body, h('p', { role: 'status' }, 'Loading…'));
@@ -39,9 +51,10 @@ export function mount(root, route) {
     try {
       settings = await api('/api/settings');
     } catch (error) {
-      fill(body, h('div', { class: 'alert alert-error', role: 'alert' }, error.message));
+      if (shown === section) fill(body, h('div', { class: 'alert alert-error', role: 'alert' }, error.message));
       return;
     }
+    if (shown !== section) return;
     const spec = SECTIONS[section];
     const draft = structuredClone(settings);
     const save = h('button', { type: 'submit', class: 'btn btn-primary' }, 'Save changes');
