@@ -23,7 +23,8 @@ fn setup_error(error: impl std::fmt::Display) -> StorageError<NodeId> {
 
 fn open(dir: &std::path::Path) -> anyhow::Result<(Store, RaftStateMachineStore)> {
     let store = Store::open(&dir.join("db"))?;
-    let state_machine = RaftStateMachineStore::new(store.state(), dir.join("snapshots"))?;
+    let state_machine =
+        RaftStateMachineStore::new(store.state(), dir.join("snapshots"), Default::default())?;
     Ok((store, state_machine))
 }
 

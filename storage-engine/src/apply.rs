@@ -285,6 +285,9 @@ fn evaluate(
             })
         }
         Command::Group(_) => Ok(Err(Rejection::GroupNested)),
+        // A restore is applied by `StateMachine::apply_restore`, never as part of another
+        // command.
+        Command::RestoreState { .. } => Ok(Err(Rejection::RestoreNotAlone)),
         Command::Batch(commands) => {
             if commands
                 .iter()
@@ -345,7 +348,8 @@ fn may_create(command: &Command) -> bool {
         | Command::CheckRecord { .. }
         | Command::DeleteRecord { .. }
         | Command::PutSetting { .. }
-        | Command::PutSettingIf { .. } => false,
+        | Command::PutSettingIf { .. }
+        | Command::RestoreState { .. } => false,
     }
 }
 

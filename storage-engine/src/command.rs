@@ -66,6 +66,15 @@ pub enum Command {
     /// it wrote; the entry's result has one [`CommandResult`] per command. Never nested and
     /// never inside another command.
     Group(Vec<Command>),
+    /// Replace the whole state with a backup's: the snapshot file whose SHA-256 (hex) is
+    /// `snapshot_blob`, which the consensus layer hands apply as a file (content-addressed,
+    /// so every replica reads the same bytes). This cluster's applied position, membership
+    /// and the settings named in `kept_settings` stay as they are. Only ever alone in its
+    /// entry: inside another command it is rejected.
+    RestoreState {
+        snapshot_blob: String,
+        kept_settings: Vec<String>,
+    },
 }
 
 impl Command {
@@ -227,4 +236,8 @@ pub enum Rejection {
     /// the proposer proposes it again in an entry of its own.
     #[error("the record was written earlier in the same entry")]
     RecordWrittenInEntry,
+    /// A `RestoreState` inside another command (it replaces the whole state, so it is
+    /// only ever an entry of its own).
+    #[error("a state restore cannot be part of another command")]
+    RestoreNotAlone,
 }

@@ -42,6 +42,8 @@ pub enum StorageError {
          formats up to {supported}: run the newer binary, or restore a backup into a new dir"
     )]
     NewerDataFormat { found: u64, supported: u64 },
+    #[error("the state restore at index {index} was applied without its snapshot file")]
+    RestoreWithoutFile { index: u64 },
 }
 
 impl StorageError {

@@ -70,6 +70,21 @@ pub trait KvBackend: Send + Sync + 'static {
     }
 }
 
+/// A source, then more pairs.
+pub(crate) struct Then<S, I> {
+    pub first: S,
+    pub then: I,
+}
+
+impl<S: KvSource, I: Iterator<Item = KvPair>> KvSource for Then<S, I> {
+    fn next_pair(&mut self) -> Result<Option<KvPair>, StorageError> {
+        match self.first.next_pair()? {
+            Some(pair) => Ok(Some(pair)),
+            None => Ok(self.then.next()),
+        }
+    }
+}
+
 /// A source without the pairs whose key is one of `dropped`.
 pub(crate) struct Without<S> {
     pub source: S,

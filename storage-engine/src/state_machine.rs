@@ -7,10 +7,10 @@ use std::sync::Arc;
 
 use crate::apply_limits::ApplyLimits;
 use crate::change_feed::{ChangeListener, ListenerSlot};
-use crate::codec::{decode, decode_string, decode_u64};
+use crate::codec::{decode, decode_string, decode_u64, encode_u64};
 use crate::compiled_collection::{CompiledCollection, CompiledCollections};
 use crate::file_refs::{BlobPlace, BlobUse};
-use crate::kv::{KvBackend, KvRead, ScanStep};
+use crate::kv::{KvBackend, KvPair, KvRead, ScanStep};
 use crate::memory_backend::MemoryBackend;
 use crate::query::{
     FilterPart, ListPage, ListRequest, QueryError, RequestContext, RuleCheck, RuleSubject,
@@ -19,7 +19,8 @@ use crate::record_layout::decode_record;
 use crate::snapshot::{SnapshotReader, SnapshotStats, SnapshotWriter};
 use crate::stored::CollectionValue;
 use crate::{
-    apply, keys, Command, EntryResult, StorageError, StoredCollection, StoredRecord, StoredSetting,
+    apply, keys, Command, CommandResult, EntryResult, StorageError, StoredCollection, StoredRecord,
+    StoredSetting,
 };
 
 /// At most this many records per page; larger limits are clamped (PocketBase's `perPage`
@@ -98,6 +99,10 @@ impl StateMachine {
     /// without a command. Deterministic: never reads the clock, randomness or the
     /// environment. Errors if `entry.index` is not above the last applied index.
     pub fn apply(&self, entry: ApplyEntry) -> Result<Option<EntryResult>, StorageError> {
+        if matches!(entry.command, Some(Command::RestoreState { .. })) {
+            // Only `apply_restore`, given the snapshot file, can apply it.
+            return Err(StorageError::RestoreWithoutFile { index: entry.index });
+        }
         let (result, changes) =
             apply::apply_entry(&*self.backend, entry, self.limits, &self.compiled)?;
         if let Some(listener) = self.listener.get() {
@@ -106,6 +111,74 @@ impl StateMachine {
             }
         }
         Ok(result)
+    }
+
+    /// Apply an entry holding a `Command::RestoreState`: replace the whole state with the
+    /// snapshot at `snapshot` (the file the command's blob names, handed over by the
+    /// consensus layer), keeping this state's membership and the settings the command names,
+    /// and recording this entry as applied, all in one atomic install. A snapshot that does
+    /// not read whole leaves the state as it was and is an error (the entry cannot apply).
+    pub fn apply_restore(
+        &self,
+        entry: ApplyEntry,
+        snapshot: &Path,
+    ) -> Result<Option<EntryResult>, StorageError> {
+        let Some(Command::RestoreState { kept_settings, .. }) = &entry.command else {
+            return self.apply(entry);
+        };
+        let mut dropped = vec![
+            keys::last_applied(),
+            keys::applied_index(),
+            keys::membership(),
+        ];
+        let mut injected: Vec<KvPair> = vec![
+            (keys::last_applied(), entry.last_applied.clone()),
+            (keys::applied_index(), encode_u64(entry.index).to_vec()),
+        ];
+        {
+            let view = self.backend.view()?;
+            if let Some(bytes) = view.get(&keys::applied_index())? {
+                let last = decode_u64(&bytes, "applied index")?;
+                if entry.index <= last {
+                    return Err(StorageError::ApplyOutOfOrder {
+                        last,
+                        next: entry.index,
+                    });
+                }
+            }
+            let membership = match &entry.membership {
+                Some(membership) => Some(membership.clone()),
+                None => view.get(&keys::membership())?,
+            };
+            if let Some(membership) = membership {
+                injected.push((keys::membership(), membership));
+            }
+            for key in kept_settings {
+                for kept in [keys::setting(key), keys::setting_version(key)] {
+                    if let Some(value) = view.get(&kept)? {
+                        injected.push((kept.clone(), value));
+                    }
+                    dropped.push(kept);
+                }
+            }
+        }
+        let file =
+            File::open(snapshot).map_err(|e| StorageError::io("open snapshot", snapshot, e))?;
+        let reader = SnapshotReader::new(BufReader::new(file))?;
+        let mut source = crate::kv::Then {
+            first: crate::kv::Without {
+                source: reader,
+                dropped,
+            },
+            then: injected.into_iter(),
+        };
+        self.backend.replace_all(&mut source)?;
+        if let Some(listener) = self.listener.get() {
+            listener.jumped(entry.index);
+        }
+        Ok(Some(EntryResult::One(CommandResult::Applied {
+            version: entry.index,
+        })))
     }
 
     /// Tell `listener` of every record and collection change applied from now on, in log order, and of

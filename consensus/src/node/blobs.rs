@@ -8,6 +8,7 @@ use edgebase_blobs::{BlobId, BlobStore, StoredBlob};
 use futures::stream::{FuturesUnordered, StreamExt};
 
 use crate::error::ConsensusError;
+use crate::node::node_core::NodeCore;
 use crate::node::service::BLOB_BYTES_MAX;
 use crate::node::ConsensusNode;
 use crate::type_config::{NodeId, NodeInfo};
@@ -98,7 +99,17 @@ impl ConsensusNode {
     /// Fetch `blob`, which this node lacks, from a member that holds it (voters first) and
     /// keep the copy. `None` when no reachable member holds it.
     pub async fn fetch_blob(&self, blob: BlobId) -> Result<Option<StoredBlob>, ConsensusError> {
-        let core = self.core();
+        self.core().fetch_blob(blob).await
+    }
+}
+
+impl NodeCore {
+    /// See [`ConsensusNode::fetch_blob`].
+    pub(crate) async fn fetch_blob(
+        &self,
+        blob: BlobId,
+    ) -> Result<Option<StoredBlob>, ConsensusError> {
+        let core = self;
         if let Some(size_bytes) = core
             .blobs
             .size_of(&blob)

@@ -10,7 +10,7 @@ mod leader_contact;
 mod leader_placement;
 mod leader_transfer;
 mod local_metrics;
-mod node_core;
+pub(crate) mod node_core;
 mod outcome;
 mod proposals;
 pub use proposals::ProposalStats;
@@ -131,12 +131,13 @@ impl ConsensusNode {
         })?;
         let log_store = RaftLogStore::new(store.log());
         let committed_index = log_store.committed_index();
+        let node_link = crate::storage::NodeLink::default();
         let state_machine =
-            RaftStateMachineStore::new(store.state(), snapshot_dir).map_err(|e| {
-                ConsensusError::Storage {
+            RaftStateMachineStore::new(store.state(), snapshot_dir, node_link.clone()).map_err(
+                |e| ConsensusError::Storage {
                     reason: e.to_string(),
-                }
-            })?;
+                },
+            )?;
         let network = RaftNetworkClients::new(config.node_id, transport.clone());
         let raft = Raft::new(
             config.node_id,
@@ -180,6 +181,7 @@ impl ConsensusNode {
             committed_index,
             apply_times: apply_times::ApplyTimes::default(),
         });
+        node_link.set(&core);
         let mut background_tasks = vec![
             tokio::spawn(watch_quorum_acks(core.clone())),
             tokio::spawn(apply_times::watch(core.clone())),

@@ -143,6 +143,11 @@ fn gather(
     deferred: &mut VecDeque<Pending>,
     queue: &mut mpsc::Receiver<Pending>,
 ) -> Vec<Pending> {
+    let alone = |pending: &Pending| matches!(pending.command, Command::RestoreState { .. });
+    if alone(&first) {
+        // A restore replaces the whole state: it is an entry of its own.
+        return vec![first];
+    }
     let mut records: HashSet<(String, String)> = first.command.records_put().collect();
     let mut bytes = first.bytes;
     let mut positions = first.positions;
@@ -152,7 +157,8 @@ fn gather(
         let Some(next) = deferred.pop_front().or_else(|| queue.try_recv().ok()) else {
             break;
         };
-        let fits = bytes + next.bytes <= GROUP_BYTES_MAX
+        let fits = !alone(&next)
+            && bytes + next.bytes <= GROUP_BYTES_MAX
             && positions + next.positions <= GROUP_POSITIONS_MAX
             && next
                 .command

@@ -113,6 +113,10 @@ fn command_samples() -> Vec<Command> {
                 collection_id: "c2".into(),
             },
         ]),
+        Command::RestoreState {
+            snapshot_blob: "ab".into(),
+            kept_settings: vec!["k".into()],
+        },
     ]
 }
 
@@ -135,6 +139,8 @@ fn command_golden(command: &Command) -> &'static str {
         Command::Idempotent { .. } => "090173016b0707070707070707070707070707070707070707070707070707070707070707fb2c01c8027b7d01026331",
         // A varint count, then each command.
         Command::Group(_) => "0a020102633106026332",
+        // The blob's hex as a string, then a varint count of kept setting keys and each.
+        Command::RestoreState { .. } => "0b02616201016b",
     }
 }
 

@@ -24,6 +24,8 @@ pub enum StorageAdapterError {
     Task(String),
     #[error("a lock was poisoned by a panic: {0}")]
     Poisoned(&'static str),
+    #[error("a state restore's snapshot: {0}")]
+    RestoreBlob(String),
 }
 
 impl StorageAdapterError {

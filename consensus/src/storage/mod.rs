@@ -13,4 +13,4 @@ mod state_machine;
 pub use error::StorageAdapterError;
 pub use log_cache::LOG_CACHE_BYTES_DEFAULT;
 pub use log_store::RaftLogStore;
-pub use state_machine::RaftStateMachineStore;
+pub use state_machine::{NodeLink, RaftStateMachineStore};

@@ -1,17 +1,38 @@
 //! [`RaftStateMachineStore`]: openraft's state machine and snapshot builder over the
 //! engine's [`StateMachine`], with snapshots as files in a snapshot directory.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock, Weak};
+use std::time::Duration;
 
-use edgebase_storage::{ApplyEntry, CommandResult, EntryResult, StateMachine};
+use edgebase_blobs::BlobId;
+use edgebase_storage::{ApplyEntry, Command, CommandResult, EntryResult, StateMachine};
 use openraft::storage::{RaftStateMachine, Snapshot};
 use openraft::{EntryPayload, OptionalSend, RaftSnapshotBuilder, StorageError, StorageIOError};
 
 use super::codec::{decode_optional, encode};
 use super::snapshot_files::SnapshotFiles;
 use super::StorageAdapterError;
+use crate::node::node_core::NodeCore;
 use crate::type_config::{Entry, LogId, NodeId, SnapshotMeta, StoredMembership, TypeConfig};
+
+/// How long apply waits between attempts to fetch a restore's snapshot from the members.
+const RESTORE_FETCH_PAUSE: Duration = Duration::from_secs(1);
+
+/// The node a state machine fetches restore snapshots through, set once the node is up.
+#[derive(Clone, Default)]
+pub struct NodeLink(Arc<OnceLock<Weak<NodeCore>>>);
+
+impl NodeLink {
+    pub(crate) fn set(&self, core: &Arc<NodeCore>) {
+        let _ = self.0.set(Arc::downgrade(core));
+    }
+
+    fn core(&self) -> Option<Arc<NodeCore>> {
+        self.0.get().and_then(Weak::upgrade)
+    }
+}
 
 type RaftResult<T> = Result<T, StorageError<NodeId>>;
 
@@ -20,15 +41,47 @@ type RaftResult<T> = Result<T, StorageError<NodeId>>;
 pub struct RaftStateMachineStore {
     state: StateMachine,
     files: Arc<SnapshotFiles>,
+    node: NodeLink,
 }
 
 impl RaftStateMachineStore {
     /// `snapshot_dir` holds this node's snapshot files (created if missing).
-    pub fn new(state: StateMachine, snapshot_dir: PathBuf) -> Result<Self, StorageAdapterError> {
+    /// `node` is filled in once the node is up; a restore entry waits for it.
+    pub fn new(
+        state: StateMachine,
+        snapshot_dir: PathBuf,
+        node: NodeLink,
+    ) -> Result<Self, StorageAdapterError> {
         Ok(Self {
             state,
             files: Arc::new(SnapshotFiles::open(snapshot_dir)?),
+            node,
         })
+    }
+
+    /// The file of a restore's snapshot blob on this node, fetched from a member first when
+    /// this node lacks it. Apply cannot go on without it, so this waits (trying again every
+    /// second) until a member provides it; the proposer made sure a majority held it.
+    async fn restore_file(&self, blob_hex: &str) -> Result<PathBuf, StorageAdapterError> {
+        let blob: BlobId = blob_hex.parse().map_err(|_| {
+            StorageAdapterError::RestoreBlob(format!("{blob_hex:?} is not a blob id"))
+        })?;
+        let mut attempts = 0u64;
+        loop {
+            let core = self.node.core();
+            if let Some(core) = core {
+                match core.fetch_blob(blob).await {
+                    Ok(Some(_)) => return Ok(core.blobs.path_of(&blob)),
+                    Ok(None) => {}
+                    Err(error) => tracing::warn!(%blob, %error, "fetch a restore's snapshot"),
+                }
+            }
+            attempts += 1;
+            if attempts % 10 == 1 {
+                tracing::warn!(%blob, attempts, "a restore's snapshot is not held here yet; waiting for a member to provide it");
+            }
+            tokio::time::sleep(RESTORE_FETCH_PAUSE).await;
+        }
     }
 
     /// The engine's state machine (for reads).
@@ -45,10 +98,12 @@ impl RaftStateMachineStore {
         Ok((last_applied, membership))
     }
 
-    /// Apply in order; on failure, the log id of the entry that failed and why.
+    /// Apply in order (a restore from its snapshot file in `restores`, by log index); on
+    /// failure, the log id of the entry that failed and why.
     fn apply_all(
         state: &StateMachine,
         entries: Vec<Entry>,
+        restores: &HashMap<u64, PathBuf>,
     ) -> Result<Vec<EntryResult>, (LogId, StorageAdapterError)> {
         let mut results = Vec::with_capacity(entries.len());
         for entry in entries {
@@ -63,14 +118,17 @@ impl RaftStateMachineStore {
                     (None, Some(bytes))
                 }
             };
-            let result = state
-                .apply(ApplyEntry {
-                    index: log_id.index,
-                    command,
-                    last_applied,
-                    membership,
-                })
-                .map_err(|e| (log_id, e.into()))?;
+            let entry = ApplyEntry {
+                index: log_id.index,
+                command,
+                last_applied,
+                membership,
+            };
+            let result = match restores.get(&log_id.index) {
+                Some(snapshot) => state.apply_restore(entry, snapshot),
+                None => state.apply(entry),
+            }
+            .map_err(|e| (log_id, e.into()))?;
             results.push(result.unwrap_or(EntryResult::One(CommandResult::Applied {
                 version: log_id.index,
             })));
@@ -147,8 +205,20 @@ impl RaftStateMachine<TypeConfig> for RaftStateMachineStore {
         I::IntoIter: OptionalSend,
     {
         let entries: Vec<Entry> = entries.into_iter().collect();
+        let mut restores = HashMap::new();
+        for entry in &entries {
+            if let EntryPayload::Normal(Command::RestoreState { snapshot_blob, .. }) =
+                &entry.payload
+            {
+                let file = self
+                    .restore_file(snapshot_blob)
+                    .await
+                    .map_err(|e| StorageIOError::apply(entry.log_id, &e))?;
+                restores.insert(entry.log_id.index, file);
+            }
+        }
         let state = self.state.clone();
-        tokio::task::spawn_blocking(move || Self::apply_all(&state, entries))
+        tokio::task::spawn_blocking(move || Self::apply_all(&state, entries, &restores))
             .await
             .map_err(|e| StorageIOError::write_state_machine(&StorageAdapterError::from(e)))?
             .map_err(|(log_id, e)| StorageIOError::apply(log_id, &e).into())

@@ -192,3 +192,21 @@ pub async fn delete(
     backups::delete(&app, &key).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
+
+/// `POST /api/backups/{key}/restore`: the cluster's state becomes the backup's, on every
+/// node, through Raft; answers 204 once this node has applied it (PocketBase answers at
+/// once and restarts; here no node restarts).
+pub async fn restore(
+    State(app): State<App>,
+    _superuser: Superuser,
+    Path(key): Path<String>,
+) -> Result<Response, ApiError> {
+    let index = backups::restore(&app, &key).await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    if let Ok(value) = HeaderValue::from_str(&index.to_string()) {
+        response
+            .headers_mut()
+            .insert(edgebase_client::wire::HEADER_INDEX, value);
+    }
+    Ok(response)
+}

@@ -207,6 +207,7 @@ fn routes(request_timeout: Duration) -> Router<App> {
         // A backup or an upload runs as long as its work or its body does.
         .route("/api/backups", get(backups::list).post(backups::create))
         .route("/api/backups/upload", post(backups::upload))
+        .route("/api/backups/{key}/restore", post(backups::restore))
         .route(
             "/api/backups/{key}",
             get(backups::download).delete(backups::delete),

@@ -162,7 +162,7 @@ fn write_archive(
 }
 
 /// Copy the archive into the blob store (hashed as it goes).
-async fn store_as_blob(app: &App, path: &Path) -> Result<StoredBlob, ServiceError> {
+pub(super) async fn store_as_blob(app: &App, path: &Path) -> Result<StoredBlob, ServiceError> {
     let failed = |error| ServiceError::internal_from("store the backup archive", error);
     let mut writer = app
         .consensus()

@@ -12,6 +12,7 @@ pub mod archive;
 pub mod catalog;
 mod create;
 mod names;
+mod restore;
 pub mod seed;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use crate::system_settings::{self, Change};
 pub use self::catalog::{Catalog, CatalogEntry, BACKUPS_MAX, CATALOG_KEY};
 pub use self::create::{check_requested, create, CreatedBy};
 pub use self::names::{auto_name, check_name, AUTO_PREFIX};
+pub use self::restore::restore;
 
 const BUSY: &str = "Try again later - another backup/restore process has already been started";
 

@@ -112,7 +112,7 @@ enum BlobChunk {
 /// Copy every blob of the archive into `blobs`: a blocking thread reads the archive and
 /// sends chunks through a channel of 4, so memory stays at a few chunks; each blob's writer
 /// checks its hash before it is stored.
-async fn copy_blobs(
+pub(super) async fn copy_blobs(
     mut reader: ArchiveReader,
     blobs: &BlobStore,
     progress: &(dyn Fn(SeedProgress) + Send + Sync),

@@ -19,6 +19,14 @@ pub const MFA_CLEANUP: &str = "__pbMFACleanup__";
 pub const OTP_CLEANUP: &str = "__pbOTPCleanup__";
 pub const LOGS_CLEANUP: &str = "__pbLogsCleanup__";
 pub const AUTO_BACKUP: &str = "__pbAutoBackup__";
+/// Every job id.
+pub const JOB_IDS: &[&str] = &[
+    DB_OPTIMIZE,
+    MFA_CLEANUP,
+    OTP_CLEANUP,
+    LOGS_CLEANUP,
+    AUTO_BACKUP,
+];
 
 /// Sessions examined per cleanup run, and deleted per command.
 const SESSIONS_EXAMINED_MAX: u64 = 10_000;
