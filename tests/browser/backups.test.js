@@ -1,7 +1,9 @@
 // Settings > Backups and Settings > Crons as a person uses them: a named backup made (the
 // form busy while it runs), listed with its size, a bad and a taken name refused next to
 // the input, downloaded, deleted after a confirmation, uploaded back; the backup schedule
-// saved and a bad one refused; the jobs listed and run, a vanished one reported.
+// saved and a bad one refused; the jobs listed and run, a vanished one reported; a backup
+// restored into the running cluster (by keyboard, its name typed to confirm), a vanished
+// one refused in the dialog, and a superuser the backup does not know signed out.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -217,5 +219,165 @@ test('crons: listed, run now, a vanished job reported', { timeout: 120000 }, asy
   await page.getByRole('dialog', { name: `Delete backup ${auto.key}?` }).getByRole('button', { name: 'Delete backup' }).click();
   await row.waitFor({ state: 'detached' });
   assert.ok(!(await backups()).some((b) => b.key === auto.key));
+  watched.assertClean();
+});
+
+test('restore: the cluster goes back to a backup, through the console', { timeout: 180000 }, async () => {
+  // A collection with one record, a backup of it, then a second record and a second
+  // collection that the restore must take away.
+  const made = await apiCall(node, token, '/api/collections', { method: 'POST',
+    body: { name: 'notes', type: 'base', fields: [{ name: 'title', type: 'text', presentable: true }] } });
+  assert.equal(made.status, 200, JSON.stringify(made.json));
+  const record = async (title) => {
+    const answer = await apiCall(node, token, '/api/collections/notes/records', { method: 'POST', body: { title } });
+    assert.equal(answer.status, 200, JSON.stringify(answer.json));
+    return answer.json;
+  };
+  const first = await record('first note');
+  const backup = await apiCall(node, token, '/api/backups', { method: 'POST', body: { name: 'before_second.zip' } });
+  assert.equal(backup.status, 204, JSON.stringify(backup.json));
+  const second = await record('second note');
+  assert.equal((await apiCall(node, token, '/api/collections', { method: 'POST', body: { name: 'later', type: 'base' } })).status, 200);
+  const notes = async () => (await apiCall(node, token, '/api/collections/notes/records?sort=title')).json.items.map((r) => r.id);
+  assert.deepEqual(await notes(), [first.id, second.id]);
+
+  const watched = await openPage(browser, node.url);
+  const { page } = watched;
+  await login(page, node.url);
+  // The console has read the collections before the restore: both show.
+  const side = page.getByRole('navigation', { name: 'Collections' });
+  await side.getByRole('link', { name: 'later' }).waitFor();
+  await side.getByRole('link', { name: 'notes' }).click();
+  await page.getByRole('row', { name: /second note/ }).waitFor();
+  await page.getByRole('row', { name: /first note/ }).waitFor();
+
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'Backups' }).click();
+  // The page says that a restore happens here, and how to start a new cluster from a backup.
+  await page.getByText('Restore replaces this cluster’s data with a backup’s').waitFor();
+  await page.getByText('edgebase restore BACKUP --dir DIR').waitFor();
+  const row = page.getByRole('row', { name: /before_second\.zip/ });
+  await row.waitFor();
+
+  // By keyboard: the row's Restore button, then a dialog that says what will happen.
+  await row.getByRole('button', { name: 'Restore before_second.zip' }).focus();
+  await page.keyboard.press('Enter');
+  const sure = page.getByRole('dialog', { name: 'Restore backup before_second.zip?' });
+  await sure.getByText('The whole cluster’s data becomes the backup’s, on every node').waitFor();
+  await sure.getByText('Every change made since then is lost.').waitFor();
+  await sure.getByText('The list of backups is kept as it is.').waitFor();
+  await sure.getByText('your session may end').waitFor();
+  const typed = sure.getByLabel('Type before_second.zip to confirm');
+  assert.equal(await typed.evaluate((input) => input === document.activeElement), true, 'the name input has focus');
+  await capture(page, 'backups-restore-confirm');
+
+  // A name that does not match is refused in the dialog; nothing is sent.
+  let restores = 0;
+  page.on('request', (request) => {
+    if (request.method() === 'POST' && request.url().endsWith('/restore')) restores += 1;
+  });
+  await page.keyboard.type('before_second');
+  await page.keyboard.press('Enter');
+  await sure.getByText('Type before_second.zip exactly to confirm.').waitFor();
+  assert.equal(await typed.getAttribute('aria-invalid'), 'true');
+  assert.equal(restores, 0);
+
+  // The right name, with Enter. The request is held back so the progress can be seen: the
+  // dialog stays open (Esc does not close it) and says what is going on.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/backups/*/restore', async (route) => {
+    await held;
+    await route.continue();
+  });
+  await typed.fill('before_second.zip');
+  await page.keyboard.press('Enter');
+  const busy = sure.getByRole('button', { name: 'Restoring…' });
+  await busy.waitFor();
+  assert.equal(await busy.isDisabled(), true);
+  assert.equal(await sure.getByRole('button', { name: 'Cancel' }).isDisabled(), true);
+  assert.equal(await typed.isDisabled(), true);
+  assert.equal(await typed.getAttribute('aria-invalid'), null, 'the old error is cleared');
+  await sure.getByRole('status').filter({ hasText: 'Restoring before_second.zip on every node.' }).waitFor();
+  await capture(page, 'backups-restoring');
+  assert.equal(await sure.getByRole('button', { name: 'Close' }).isDisabled(), true);
+  await page.keyboard.press('Escape');
+  await page.mouse.click(5, 5); // the backdrop
+  assert.equal(await sure.isVisible(), true, 'the dialog stays open while the restore runs');
+  release();
+  await page.getByText('Backup before_second.zip restored: the cluster’s data is now the backup’s.').waitFor();
+  await sure.waitFor({ state: 'detached' });
+  await page.unroute('**/api/backups/*/restore');
+  assert.equal(restores, 1);
+  // The backup list is kept, and focus is back on the row's Restore button.
+  await row.waitFor();
+  await waitFor(() => row.getByRole('button', { name: 'Restore before_second.zip' }).evaluate((button) => button === document.activeElement),
+    { what: 'focus back on the Restore button' });
+  assert.ok((await backups()).some((b) => b.key === 'before_second.zip'));
+  await capture(page, 'backups-restored');
+
+  // Through the API: the first record is there, the second and the later collection gone.
+  assert.deepEqual(await notes(), [first.id]);
+  assert.equal((await apiCall(node, token, `/api/collections/notes/records/${second.id}`)).status, 404);
+  assert.equal((await apiCall(node, token, '/api/collections/later')).status, 404);
+
+  // In the records page: the same, and the console's list of collections is the backup's.
+  await page.getByRole('navigation', { name: 'Sections', exact: true }).getByRole('link', { name: 'Collections', exact: true }).click();
+  await side.getByRole('link', { name: 'notes' }).click();
+  await page.getByRole('row', { name: /first note/ }).waitFor();
+  assert.equal(await page.getByRole('row', { name: /second note/ }).count(), 0);
+  assert.equal(await side.getByRole('link', { name: 'later' }).count(), 0);
+  await page.getByText('1 record · page 1 of 1').waitFor();
+  await capture(page, 'backups-restored-records');
+
+  // A backup deleted while its dialog is open: the API's refusal shows in the dialog.
+  assert.equal((await apiCall(node, token, '/api/backups', { method: 'POST', body: { name: 'short_lived.zip' } })).status, 204);
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'Backups' }).click();
+  const gone = page.getByRole('row', { name: /short_lived\.zip/ });
+  await gone.getByRole('button', { name: 'Restore short_lived.zip' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Restore backup short_lived.zip?' });
+  await dialog.getByLabel('Type short_lived.zip to confirm').fill('short_lived.zip');
+  assert.equal((await apiCall(node, token, '/api/backups/short_lived.zip', { method: 'DELETE' })).status, 204);
+  watched.allow(/status of 400/);
+  await dialog.getByRole('button', { name: 'Restore backup' }).click();
+  await dialog.getByRole('alert').filter({ hasText: 'Missing or invalid backup file.' }).waitFor();
+  assert.equal(await dialog.getByRole('button', { name: 'Restore backup' }).isEnabled(), true);
+  await capture(page, 'backups-restore-error');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  await gone.waitFor({ state: 'detached' });
+  assert.deepEqual(await notes(), [first.id]);
+  watched.assertClean();
+});
+
+test('restore: a superuser the backup does not know is signed out', { timeout: 120000 }, async () => {
+  const email = 'newer@example.com';
+  const password = 'newer-password-1';
+  const added = await apiCall(node, token, '/api/collections/_superusers/records', { method: 'POST',
+    body: { email, password, passwordConfirm: password } });
+  assert.equal(added.status, 200, JSON.stringify(added.json));
+  const watched = await openPage(browser, node.url, { colorScheme: 'dark' });
+  const { page } = watched;
+  await login(page, node.url, email, password);
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'Backups' }).click();
+  await page.getByRole('button', { name: 'Restore before_second.zip' }).click();
+  const sure = page.getByRole('dialog', { name: 'Restore backup before_second.zip?' });
+  await sure.getByLabel('Type before_second.zip to confirm').fill('before_second.zip');
+  // The session is checked after the restore; its refusal is the expected sign-out.
+  watched.allow(/status of 401/);
+  await sure.getByRole('button', { name: 'Restore backup' }).click();
+  await page.getByText('Backup before_second.zip restored. Your session ended').waitFor();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).waitFor();
+  await capture(page, 'backups-restore-signed-out-dark');
+  const gone = await fetch(`${node.url}/api/collections/_superusers/auth-with-password`, { method: 'POST',
+    headers: { 'content-type': 'application/json' }, body: JSON.stringify({ identity: email, password }) });
+  assert.equal(gone.status, 400);
+  // The backup's superuser signs in and finds the backup's data.
+  await login(page, node.url);
+  await page.getByRole('navigation', { name: 'Collections' }).getByRole('link', { name: 'notes' }).click();
+  await page.getByRole('row', { name: /first note/ }).waitFor();
+  assert.equal(await page.getByRole('row', { name: /second note/ }).count(), 0);
   watched.assertClean();
 });

@@ -60,6 +60,8 @@ test('wrong password, password reset request, theme, sign out', { timeout: 12000
   await capture(page, 'login-error');
 
   await page.getByRole('link', { name: 'Forgot your password?' }).click();
+  // The login page's Email input is there until the reset page replaces it.
+  await page.getByRole('button', { name: 'Send reset link' }).waitFor();
   await page.getByLabel('Email').fill(EMAIL);
   await page.getByRole('button', { name: 'Send reset link' }).click();
   await page.getByRole('heading', { name: 'Check your email' }).waitFor();

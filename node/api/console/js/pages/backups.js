@@ -1,10 +1,12 @@
-// "#/settings/backups": the cluster's backups (make one, upload one, download, delete) and
-// the schedule that makes them. A backup is listed and served by every node; restoring
-// one makes a new cluster from the command line, so there is no restore button here.
+// "#/settings/backups": the cluster's backups (make one, upload one, download, restore,
+// delete) and the schedule that makes them. A backup is listed and served by every node;
+// restoring one replaces the running cluster's state with it, on every node, through Raft
+// (`edgebase restore` on the command line seeds a new cluster from one instead).
 import { h, fill, formatDate } from '../dom.js';
-import { api } from '../api.js';
+import { api, auth } from '../api.js';
+import { forgetCollections, loadCollections } from '../store.js';
 import { bound, field, formAlert, showErrors, clearErrors } from '../components/form.js';
-import { confirmDialog } from '../components/dialog.js';
+import { confirmDialog, openDialog } from '../components/dialog.js';
 import { toast } from '../components/toast.js';
 
 const PRESETS = [
@@ -58,6 +60,7 @@ export function render() {
         h('td', { class: 'nowrap' }, formatDate(backup.modified)),
         h('td', { class: 'nowrap' }, h('div', { class: 'btn-row' },
           h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Download ${backup.key}`, onclick: (e) => downloadBackup(backup.key, e.currentTarget) }, 'Download'),
+          h('button', { type: 'button', class: 'btn btn-sm', 'aria-label': `Restore ${backup.key}`, onclick: () => restore(backup) }, 'Restore'),
           h('button', { type: 'button', class: 'btn btn-sm btn-danger', 'aria-label': `Delete ${backup.key}`, onclick: () => remove(backup.key) }, 'Delete'))))))));
   };
 
@@ -114,20 +117,21 @@ export function render() {
   field('Backup file', file, { errorKey: 'file', hint: 'A .zip made by an EdgeBase backup; it keeps its file name.' }),
   h('div', { class: 'btn-row end' }, uploadButton));
 
-  // A node takes one backup or upload at a time, so one running disables both forms.
+  // A node takes one backup, upload or restore at a time, so one running disables both
+  // forms. A restore runs from its dialog: it has no form here.
   let running = 0;
   function setBusy(form, button, label, message) {
     running += 1;
     for (const control of [createForm, uploadForm].flatMap((f) => [...f.elements])) control.disabled = true;
-    form.setAttribute('aria-busy', 'true');
-    fill(button, spinner(), label);
+    form?.setAttribute('aria-busy', 'true');
+    if (button) fill(button, spinner(), label);
     fill(progress, spinner(), ' ', message);
     progress.hidden = false;
   }
   function setIdle(form, button, label) {
     running -= 1;
-    form.removeAttribute('aria-busy');
-    fill(button, label);
+    form?.removeAttribute('aria-busy');
+    if (button) fill(button, label);
     if (running) return;
     for (const control of [createForm, uploadForm].flatMap((f) => [...f.elements])) control.disabled = false;
     progress.hidden = true;
@@ -153,6 +157,97 @@ export function render() {
     }
   }
 
+  // The whole cluster goes back to the backup: the person types its name to confirm, the
+  // dialog stays open (and says so) while every node applies it, then the app reloads what
+  // it holds of the cluster's state: the collections, the session, this page.
+  function restore(backup) {
+    const { key } = backup;
+    let restoring = false;
+    const typed = h('input', { type: 'text', class: 'code', autocomplete: 'off', spellcheck: 'false' });
+    const working = h('p', { class: 'alert alert-info', role: 'status', hidden: true });
+    const cancel = h('button', { type: 'button', class: 'btn', onclick: () => dialog.close() }, 'Cancel');
+    const submit = h('button', { type: 'submit', class: 'btn btn-solid-danger' }, 'Restore backup');
+    const dialog = openDialog({
+      title: `Restore backup ${key}?`,
+      keepOpen: () => restoring,
+      body: [
+        h('div', { class: 'effect' },
+          h('p', {}, `The whole cluster’s data becomes the backup’s, on every node: its collections, records, files, settings and superusers, as they were when ${key} was made (${formatDate(backup.modified)}).`),
+          h('p', {}, h('strong', {}, 'Every change made since then is lost.'), ' To keep a way back, create a backup of the current data first.'),
+          h('p', {}, 'The list of backups is kept as it is. Apps listening for realtime changes are disconnected and reconnect. If the backup’s superusers differ from today’s, your session may end: then sign in with an account from the backup.')),
+        formAlert(),
+        field(['Type ', h('code', {}, key), ' to confirm'], typed, { errorKey: 'confirm' }),
+        working],
+      footer: [cancel, submit],
+      onSubmit: async () => {
+        if (restoring) return;
+        clearErrors(dialog.form);
+        if (typed.value.trim() !== key) {
+          showErrors(dialog.form, { message: 'The name does not match.', data: { confirm: { code: 'validation_mismatch', message: `Type ${key} exactly to confirm.` } } });
+          return;
+        }
+        restoring = true;
+        const closer = dialog.form.querySelector('.dlg-head [aria-label="Close"]');
+        const controls = [typed, cancel, submit, closer];
+        const message = `Restoring ${key} on every node. This takes longer the more data and files the backup holds.`;
+        for (const control of controls) control.disabled = true;
+        dialog.form.setAttribute('aria-busy', 'true');
+        fill(submit, spinner(), 'Restoring…');
+        fill(working, spinner(), ' ', message, ' Keep this page open.');
+        working.hidden = false;
+        setBusy(null, null, '', message);
+        try {
+          await api(`/api/backups/${encodeURIComponent(key)}/restore`, { method: 'POST' });
+        } catch (error) {
+          restoring = false;
+          setIdle();
+          if (dialog.dialog.open) {
+            for (const control of controls) control.disabled = false;
+            dialog.form.removeAttribute('aria-busy');
+            fill(submit, 'Restore backup');
+            working.hidden = true;
+            showErrors(dialog.form, error);
+          } else {
+            toast(`Cannot restore ${key}: ${error.message}`, { error: true, ms: 8000 });
+          }
+          // The backup may be gone, or another one made meanwhile.
+          load();
+          return;
+        }
+        restoring = false;
+        setIdle();
+        dialog.close();
+        await reloadAfterRestore(key);
+      },
+    });
+    typed.focus();
+  }
+
+  async function reloadAfterRestore(key) {
+    forgetCollections();
+    // The session: the backup's superusers may not include this one (a 401 signs out, and
+    // the app goes to the login page), or may have another email.
+    let signedOut = false;
+    try {
+      const data = await api('/api/collections/_superusers/auth-refresh', { method: 'POST', keepSession: true });
+      auth.save(data.token, data.record);
+    } catch (error) {
+      signedOut = error.status === 401 || error.status === 403 || error.status === 404;
+    }
+    if (signedOut) {
+      toast(`Backup ${key} restored. Your session ended: the backup’s superusers differ. Sign in with an account from the backup.`, { ms: 15000 });
+      auth.clear();
+      return;
+    }
+    toast(`Backup ${key} restored: the cluster’s data is now the backup’s.`, { ms: 8000 });
+    loadCollections({ fresh: true }).catch(() => {});
+    if (!root.isConnected) return;
+    renderSchedule(schedule);
+    await load();
+    // The list was drawn anew: focus goes back to the row's Restore button.
+    list.querySelector(`tr[data-key="${CSS.escape(key)}"] button[aria-label^="Restore "]`)?.focus();
+  }
+
   async function remove(key) {
     const ok = await confirmDialog({
       title: `Delete backup ${key}?`,
@@ -175,7 +270,7 @@ export function render() {
       h('div', { class: 'card-head' }, h('h2', { id: 'backups-title' }, 'Backups'),
         h('button', { type: 'button', class: 'btn', onclick: load }, 'Refresh')),
       h('p', { class: 'muted' }, 'A backup holds the whole cluster’s data at one moment, with the files it refers to, in one zip archive kept by a majority of the voters; every node lists and serves it.'),
-      h('p', { class: 'muted' }, 'A backup restores into a new cluster, not into this running one: download it, seed an empty data dir with ',
+      h('p', { class: 'muted' }, 'Restore replaces this cluster’s data with a backup’s, on every node, while it keeps running. To start a new cluster from a backup instead, download it, seed an empty data dir with ',
         h('code', {}, 'edgebase restore BACKUP --dir DIR'), ', then start a node on it with ', h('code', {}, 'edgebase serve --dir DIR'),
         '; it founds the new cluster, and other nodes join it as usual.'),
       h('div', { class: 'grid-2' }, createForm, uploadForm),
