@@ -43,18 +43,16 @@ pub async fn health(
 /// The first proxy header the request carries, of the trusted-proxy headers the settings
 /// name and the common ones PocketBase looks for.
 fn possible_proxy_header(app: &App, headers: &HeaderMap) -> String {
+    let carried = |name: &str| headers.get(name).is_some_and(|value| !value.is_empty());
     let configured = app
         .settings()
         .map(|settings| settings.trusted_proxy.headers.clone())
         .unwrap_or_default();
-    let found = configured
-        .iter()
-        .map(String::as_str)
-        .chain(["CF-Connecting-IP", "Fly-Client-IP"])
-        .find(|name| headers.get(*name).is_some_and(|value| !value.is_empty()))
+    configured
+        .into_iter()
+        .chain(["CF-Connecting-IP", "Fly-Client-IP"].map(String::from))
+        .find(|name| carried(name))
         .unwrap_or_default()
-        .to_owned();
-    found
 }
 
 /// `GET /api/health/ready`: whether a load balancer should send this node requests: it

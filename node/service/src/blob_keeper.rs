@@ -78,11 +78,12 @@ pub async fn sweep(app: &App, grace: Duration) -> Result<SweepReport, ServiceErr
 }
 
 async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
-    let consensus = app.consensus();
-    let blobs = consensus.blobs();
-    let mut report = SweepReport::default();
+    let mut fetching = Fetching {
+        app,
+        report: SweepReport::default(),
+        fetches: JoinSet::new(),
+    };
     let mut after: Option<[u8; 32]> = None;
-    let mut fetches = JoinSet::new();
     loop {
         let page = app
             .state()
@@ -91,65 +92,23 @@ async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
             break;
         };
         for (digest, uses) in page {
-            if !uses.on_members {
-                continue;
+            if uses.on_members {
+                fetching
+                    .fetch_if_missing(BlobId::from_digest(digest))
+                    .await?;
             }
-            let blob = BlobId::from_digest(digest);
-            let held = blobs
-                .size_of(&blob)
-                .await
-                .map_err(|error| ServiceError::internal_from("read a blob", error))?;
-            if held.is_some() {
-                continue;
-            }
-            report.missing += 1;
-            if report.missing == 1 {
-                tracing::info!("this node lacks referenced blobs; fetching them");
-            }
-            while fetches.len() >= FETCHES_IN_FLIGHT_MAX {
-                report.fetched += joined(fetches.join_next().await);
-            }
-            let consensus = consensus.clone();
-            fetches.spawn(async move {
-                match consensus.fetch_blob(blob).await {
-                    Ok(Some(_)) => true,
-                    Ok(None) => {
-                        tracing::warn!(%blob, "no reachable member holds a referenced blob");
-                        false
-                    }
-                    Err(error) => {
-                        tracing::warn!(%blob, %error, "fetch a referenced blob");
-                        false
-                    }
-                }
-            });
         }
         after = Some(last);
     }
     // Backup archives are kept on the members like files.
     for blob in crate::backups::catalog::blobs(app)? {
-        let held = blobs
-            .size_of(&blob)
-            .await
-            .map_err(|error| ServiceError::internal_from("read a blob", error))?;
-        if held.is_some() {
-            continue;
-        }
-        report.missing += 1;
-        while fetches.len() >= FETCHES_IN_FLIGHT_MAX {
-            report.fetched += joined(fetches.join_next().await);
-        }
-        let consensus = consensus.clone();
-        fetches.spawn(async move {
-            match consensus.fetch_blob(blob).await {
-                Ok(found) => found.is_some(),
-                Err(error) => {
-                    tracing::warn!(%blob, %error, "fetch a backup archive");
-                    false
-                }
-            }
-        });
+        fetching.fetch_if_missing(blob).await?;
     }
+    let Fetching {
+        mut report,
+        mut fetches,
+        ..
+    } = fetching;
     while let Some(done) = fetches.join_next().await {
         report.fetched += joined(Some(done));
     }
@@ -161,6 +120,50 @@ async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
         );
     }
     Ok(report)
+}
+
+/// One sweep's fetches of blobs this node should hold: at most `FETCHES_IN_FLIGHT_MAX` at
+/// once.
+struct Fetching<'a> {
+    app: &'a App,
+    report: SweepReport,
+    fetches: JoinSet<bool>,
+}
+
+impl Fetching<'_> {
+    async fn fetch_if_missing(&mut self, blob: BlobId) -> Result<(), ServiceError> {
+        let consensus = self.app.consensus();
+        let held = consensus
+            .blobs()
+            .size_of(&blob)
+            .await
+            .map_err(|error| ServiceError::internal_from("read a blob", error))?;
+        if held.is_some() {
+            return Ok(());
+        }
+        self.report.missing += 1;
+        if self.report.missing == 1 {
+            tracing::info!("this node lacks referenced blobs; fetching them");
+        }
+        while self.fetches.len() >= FETCHES_IN_FLIGHT_MAX {
+            self.report.fetched += joined(self.fetches.join_next().await);
+        }
+        let consensus = consensus.clone();
+        self.fetches.spawn(async move {
+            match consensus.fetch_blob(blob).await {
+                Ok(Some(_)) => true,
+                Ok(None) => {
+                    tracing::warn!(%blob, "no reachable member holds a referenced blob");
+                    false
+                }
+                Err(error) => {
+                    tracing::warn!(%blob, %error, "fetch a referenced blob");
+                    false
+                }
+            }
+        });
+        Ok(())
+    }
 }
 
 fn joined(done: Option<Result<bool, tokio::task::JoinError>>) -> u64 {

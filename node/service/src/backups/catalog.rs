@@ -4,8 +4,11 @@
 //! member); a blob named here is kept by every node's blob keeper like a record's file.
 
 use edgebase_blobs::BlobId;
+use edgebase_model::validation::ValidationCode;
+use edgebase_storage::{Command, CommandResult, Rejection};
 use serde::{Deserialize, Serialize};
 
+use super::field_refused;
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::system_settings;
@@ -56,4 +59,68 @@ pub fn blobs(app: &App) -> Result<Vec<BlobId>, ServiceError> {
         .iter()
         .map(CatalogEntry::blob_id)
         .collect()
+}
+
+/// The form field a new entry's key came from, and PocketBase's words when it is taken.
+pub(super) struct Naming<'a> {
+    pub field: &'a str,
+    pub taken: &'a str,
+}
+
+/// Add `entry` at the catalog version read, in one batch with `completion` when given (a
+/// scheduled backup's done mark, which rejects the whole batch if its run was taken over);
+/// read again past a barrier on a concurrent catalog change.
+pub(super) async fn add(
+    app: &App,
+    entry: &CatalogEntry,
+    completion: Option<&Command>,
+    naming: Naming<'_>,
+) -> Result<(), ServiceError> {
+    let attempts = app.limits().write_attempts_max.max(1);
+    for _ in 0..attempts {
+        let read = system_settings::read::<Catalog>(app, CATALOG_KEY)?;
+        let mut catalog = read.value;
+        if catalog.find(&entry.key).is_some() {
+            return Err(field_refused(
+                naming.field,
+                ValidationCode::BackupNameExists,
+                naming.taken,
+                None,
+            ));
+        }
+        if catalog.backups.len() >= BACKUPS_MAX {
+            return Err(field_refused(
+                naming.field,
+                ValidationCode::TooManyBackups,
+                format!("There are {BACKUPS_MAX} backups already; delete some first."),
+                None,
+            ));
+        }
+        catalog.backups.push(entry.clone());
+        let put = system_settings::write_command(CATALOG_KEY, &catalog, read.expect)?;
+        let command = match completion {
+            None => put,
+            Some(completion) => Command::Batch(vec![put, completion.clone()]),
+        };
+        match app.propose(command).await?.result {
+            CommandResult::Applied { .. } => return Ok(()),
+            // The catalog changed meanwhile (alone, or first in the batch): read it again.
+            CommandResult::Rejected(
+                Rejection::SettingVersionMismatch { .. } | Rejection::InBatch { position: 0, .. },
+            ) => {}
+            CommandResult::Rejected(Rejection::InBatch { .. }) => {
+                return Err(ServiceError::bad_request(
+                    "The scheduled backup's run was taken over by another node.",
+                ))
+            }
+            CommandResult::Rejected(other) => {
+                tracing::error!(rejection = ?other, "add a backup to the catalog");
+                return Err(ServiceError::internal("add a backup to the catalog"));
+            }
+        }
+        app.consensus().linearizable_barrier().await?;
+    }
+    Err(ServiceError::unavailable(
+        "The backup catalog is changing too often; try again.",
+    ))
 }

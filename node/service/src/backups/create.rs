@@ -9,17 +9,20 @@ use std::path::Path;
 
 use edgebase_blobs::{BlobId, StoredBlob};
 use edgebase_consensus::BLOB_BYTES_MAX;
-use edgebase_model::validation::{field_error, FieldErrors, ValidationCode};
-use edgebase_storage::{Command, CommandResult, Rejection};
+use edgebase_model::validation::ValidationCode;
+use edgebase_storage::Command;
 use tokio::io::AsyncReadExt;
 
 use super::archive::{ArchiveWriter, Manifest, FORMAT};
-use super::catalog::{self, Catalog, CatalogEntry, BACKUPS_MAX, CATALOG_KEY};
+use super::catalog::{self, CatalogEntry};
+use super::field_refused;
 use super::names::{self, MANUAL_PREFIX};
 use crate::app::App;
 use crate::error::ServiceError;
 use crate::files::{hold_locally, Place};
-use crate::system_settings;
+
+/// PocketBase's words for a requested name in use.
+const NAME_TAKEN: &str = "The backup file name is invalid or already exists.";
 
 /// Who asked for the backup.
 pub enum CreatedBy {
@@ -30,36 +33,19 @@ pub enum CreatedBy {
     Schedule { completion: Command },
 }
 
-/// What to answer when the name is taken or the catalog is full.
-fn name_refused(code: ValidationCode, message: String) -> ServiceError {
-    let mut data = FieldErrors::new();
-    data.insert("name".into(), field_error(code, message, None));
-    ServiceError::validation(
-        "An error occurred while validating the submitted data.",
-        data,
-    )
-}
-
 /// Check a requested name as PocketBase does (format, then uniqueness).
 pub fn check_requested(app: &App, name: &str) -> Result<(), ServiceError> {
     if let Err((code, message)) = names::check_name(name) {
-        let params = (code == "validation_length_out_of_range")
+        let params = (code == ValidationCode::LengthOutOfRange)
             .then(|| serde_json::json!({"max": names::NAME_CHARS_MAX, "min": 1}));
-        let mut entry = serde_json::json!({"code": code, "message": message});
-        if let Some(params) = params {
-            entry["params"] = params;
-        }
-        let mut data = FieldErrors::new();
-        data.insert("name".into(), entry);
-        return Err(ServiceError::validation(
-            "An error occurred while validating the submitted data.",
-            data,
-        ));
+        return Err(field_refused("name", code, message, params));
     }
     if catalog::read(app)?.find(name).is_some() {
-        return Err(name_refused(
+        return Err(field_refused(
+            "name",
             ValidationCode::BackupNameExists,
-            "The backup file name is invalid or already exists.".into(),
+            NAME_TAKEN,
+            None,
         ));
     }
     Ok(())
@@ -98,10 +84,9 @@ pub async fn create(
     let mut blob_paths = Vec::with_capacity(blobs.len());
     for raw in blobs {
         let blob = BlobId::from_digest(raw);
-        // A blob kept only in the S3 bucket is copied here too: a backup is whole.
-        let held = hold_locally(app, blob, Place::Bucket).await?
-            || hold_locally(app, blob, Place::Members).await?;
-        if !held {
+        // A blob kept only in the S3 bucket is copied here too (a backup is whole); the
+        // bucket place asks the members as well.
+        if !hold_locally(app, blob, Place::Bucket).await? {
             return Err(ServiceError::unavailable(format!(
                 "Failed to create backup: no reachable node holds the file blob {blob}."
             )));
@@ -131,7 +116,15 @@ pub async fn create(
         modified: created,
         blob: stored.id.to_hex(),
     };
-    add_entry(app, &entry, by).await?;
+    let completion = match &by {
+        CreatedBy::Request => None,
+        CreatedBy::Schedule { completion } => Some(completion),
+    };
+    let naming = catalog::Naming {
+        field: "name",
+        taken: NAME_TAKEN,
+    };
+    catalog::add(app, &entry, completion, naming).await?;
     tracing::info!(backup = %name, size_bytes = size, "backup created");
     Ok(entry)
 }
@@ -185,53 +178,4 @@ pub(super) async fn store_as_blob(app: &App, path: &Path) -> Result<StoredBlob, 
         writer.write(&buffer[..read]).await.map_err(failed)?;
     }
     writer.finish().await.map_err(failed)
-}
-
-/// Write the catalog entry (with the schedule's completion mark in the same batch), at the
-/// catalog version read; again on a concurrent catalog change.
-async fn add_entry(app: &App, entry: &CatalogEntry, by: CreatedBy) -> Result<(), ServiceError> {
-    let attempts = app.limits().write_attempts_max.max(1);
-    for _ in 0..attempts {
-        let read = system_settings::read::<Catalog>(app, CATALOG_KEY)?;
-        let mut catalog = read.value;
-        if catalog.find(&entry.key).is_some() {
-            return Err(name_refused(
-                ValidationCode::BackupNameExists,
-                "The backup file name is invalid or already exists.".into(),
-            ));
-        }
-        if catalog.backups.len() >= BACKUPS_MAX {
-            return Err(name_refused(
-                ValidationCode::TooManyBackups,
-                format!("There are {BACKUPS_MAX} backups already; delete some first."),
-            ));
-        }
-        catalog.backups.push(entry.clone());
-        let put = system_settings::write_command(CATALOG_KEY, &catalog, read.expect)?;
-        let command = match &by {
-            CreatedBy::Request => put,
-            CreatedBy::Schedule { completion } => Command::Batch(vec![put, completion.clone()]),
-        };
-        let outcome = app.propose(command).await?;
-        match outcome.result {
-            CommandResult::Applied { .. } => return Ok(()),
-            CommandResult::Rejected(rejection) => match rejection {
-                Rejection::SettingVersionMismatch { .. } => {}
-                Rejection::InBatch { position: 0, .. } => {}
-                Rejection::InBatch { .. } => {
-                    return Err(ServiceError::bad_request(
-                        "The scheduled backup's run was taken over by another node.",
-                    ))
-                }
-                other => {
-                    tracing::error!(rejection = ?other, "add a backup to the catalog");
-                    return Err(ServiceError::internal("add a backup to the catalog"));
-                }
-            },
-        }
-        app.consensus().linearizable_barrier().await?;
-    }
-    Err(ServiceError::unavailable(
-        "The backup catalog is changing too often; try again.",
-    ))
 }

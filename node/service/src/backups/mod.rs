@@ -31,6 +31,9 @@ pub use self::create::{check_requested, create, CreatedBy};
 pub use self::names::{auto_name, check_name, AUTO_PREFIX};
 pub use self::restore::restore;
 
+/// PocketBase's words for an uploaded file's name in use.
+const UPLOAD_NAME_TAKEN: &str = "Backup file with the specified name already exists.";
+
 const BUSY: &str = "Try again later - another backup/restore process has already been started";
 
 /// A backup as `GET /api/backups` lists it (PocketBase's field order).
@@ -158,10 +161,15 @@ pub async fn delete(app: &App, key: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// The 400 PocketBase gives for a file field's problem.
-fn file_error(code: ValidationCode, message: impl Into<String>) -> ServiceError {
+/// PocketBase's 400 for one form field's problem.
+pub(crate) fn field_refused(
+    field: &str,
+    code: ValidationCode,
+    message: impl Into<String>,
+    params: Option<serde_json::Value>,
+) -> ServiceError {
     let mut data = FieldErrors::new();
-    data.insert("file".into(), field_error(code, message, None));
+    data.insert(field.into(), field_error(code, message, params));
     ServiceError::validation(
         "An error occurred while validating the submitted data.",
         data,
@@ -180,86 +188,58 @@ pub async fn upload(
     let path = app.consensus().blobs().path_of(&stored.id);
     let head = read_head(&path)?;
     if !archive::looks_like_zip(&head) {
-        return Err(file_error(
+        return Err(field_refused(
+            "file",
             ValidationCode::InvalidMimeType,
             format!("\"{original_name}\" mime type must be one of: application/zip."),
+            None,
         ));
     }
     if let Err(reason) = names::check_upload_name(original_name) {
-        return Err(file_error(ValidationCode::InvalidFileName, reason));
+        return Err(field_refused(
+            "file",
+            ValidationCode::InvalidFileName,
+            reason,
+            None,
+        ));
     }
     let opened = tokio::task::spawn_blocking(move || archive::ArchiveReader::open(&path)?.verify())
         .await
         .map_err(|error| ServiceError::internal_from("check an uploaded backup", error))?;
     if let Err(error) = opened {
-        return Err(file_error(
+        return Err(field_refused(
+            "file",
             ValidationCode::InvalidBackup,
             format!("The file is not a backup this node can restore: {error}."),
+            None,
         ));
     }
     if find(app, original_name)?.is_some() {
-        return Err(file_error(
+        return Err(field_refused(
+            "file",
             ValidationCode::BackupNameExists,
-            "Backup file with the specified name already exists.",
+            UPLOAD_NAME_TAKEN,
+            None,
         ));
     }
     app.consensus().replicate_blob(stored.id).await?;
-    add_to_catalog(
-        app,
-        CatalogEntry {
-            key: original_name.to_owned(),
-            size: stored.size_bytes,
-            modified: edgebase_model::time::now_string(),
-            blob: stored.id.to_hex(),
-        },
-        "file",
-        "Backup file with the specified name already exists.",
-    )
-    .await?;
+    let entry = CatalogEntry {
+        key: original_name.to_owned(),
+        size: stored.size_bytes,
+        modified: edgebase_model::time::now_string(),
+        blob: stored.id.to_hex(),
+    };
+    let naming = catalog::Naming {
+        field: "file",
+        taken: UPLOAD_NAME_TAKEN,
+    };
+    catalog::add(app, &entry, None, naming).await?;
     tracing::info!(
         key = original_name,
         size_bytes = stored.size_bytes,
         "backup uploaded"
     );
     Ok(())
-}
-
-/// Add `entry` to the catalog; a key taken meanwhile is the validation error PocketBase
-/// gives on `field`.
-async fn add_to_catalog(
-    app: &App,
-    entry: CatalogEntry,
-    field: &str,
-    taken: &str,
-) -> Result<(), ServiceError> {
-    let added = system_settings::update(app, CATALOG_KEY, |catalog: &mut Catalog| {
-        if catalog.find(&entry.key).is_some() {
-            return Ok(Change::Keep(Err(ValidationCode::BackupNameExists)));
-        }
-        if catalog.backups.len() >= BACKUPS_MAX {
-            return Ok(Change::Keep(Err(ValidationCode::TooManyBackups)));
-        }
-        catalog.backups.push(entry.clone());
-        Ok(Change::Write(Ok(())))
-    })
-    .await?;
-    match added {
-        Ok(()) => Ok(()),
-        Err(code) => {
-            let message = match code {
-                ValidationCode::TooManyBackups => {
-                    format!("There are {BACKUPS_MAX} backups already; delete some first.")
-                }
-                _ => taken.to_owned(),
-            };
-            let mut data = FieldErrors::new();
-            data.insert(field.into(), field_error(code, message, None));
-            Err(ServiceError::validation(
-                "An error occurred while validating the submitted data.",
-                data,
-            ))
-        }
-    }
 }
 
 /// The first bytes of a file (enough to tell a zip).

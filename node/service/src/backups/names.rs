@@ -2,6 +2,7 @@
 //! an uploaded file's name (it becomes a key in URLs).
 
 use chrono::{DateTime, Utc};
+use edgebase_model::validation::ValidationCode;
 
 /// Prefix of the backups the schedule makes; `cronMaxKeep` counts only these.
 pub const AUTO_PREFIX: &str = "@auto_pb_backup_";
@@ -12,11 +13,11 @@ const APP_NAME_CHARS_MAX: usize = 50;
 
 /// PocketBase's check of a requested name: 1-150 characters of `[a-z0-9_-]` ending in
 /// `.zip`. The error is its validation code and message.
-pub fn check_name(name: &str) -> Result<(), (&'static str, &'static str)> {
+pub fn check_name(name: &str) -> Result<(), (ValidationCode, &'static str)> {
     let length = name.chars().count();
     if !(1..=NAME_CHARS_MAX).contains(&length) {
         return Err((
-            "validation_length_out_of_range",
+            ValidationCode::LengthOutOfRange,
             "The length must be between 1 and 150.",
         ));
     }
@@ -26,7 +27,7 @@ pub fn check_name(name: &str) -> Result<(), (&'static str, &'static str)> {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'-');
     if !valid {
-        return Err(("validation_match_invalid", "Must be in a valid format."));
+        return Err((ValidationCode::MatchInvalid, "Must be in a valid format."));
     }
     Ok(())
 }
@@ -98,7 +99,7 @@ mod tests {
         }
         assert_eq!(
             check_name(&"a".repeat(151)).unwrap_err().0,
-            "validation_length_out_of_range"
+            ValidationCode::LengthOutOfRange
         );
     }
 
