@@ -68,6 +68,11 @@ step "build everything (the edgebase binary included)"
 cargo build --locked --workspace --all-targets
 export EDGEBASE_BIN="$CARGO_TARGET_DIR/debug/edgebase"
 
+step "the previous release, for the rolling upgrade test (built once, then cached)"
+# Its own target dir under ~/.cache/edgebase-previous: the first run builds it whole.
+EDGEBASE_PREVIOUS_BIN=$(tests/upgrade/build-previous.sh)
+export EDGEBASE_PREVIOUS_BIN
+
 step "tests: unit, storage suite, consensus, multi-process cluster, conformance"
 # One test at a time: the cluster tests each start several real processes, and this
 # machine has 2 cores.

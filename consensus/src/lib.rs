@@ -11,13 +11,14 @@ pub mod storage;
 pub mod tls;
 pub mod transport;
 pub mod type_config;
+pub mod wire_version;
 
 pub use config::ConsensusConfig;
 pub use error::ConsensusError;
 pub use node::{
     BlobReplication, ClusterState, ConsensusNode, JoinRole, LocalRaftMetrics, MemberState,
-    PeerReplication, ProposalStats, RelayFuture, RelayHandler, WriteOutcome, BLOB_BYTES_MAX,
-    MAX_COMMAND_BYTES, RELAY_BYTES_MAX,
+    PeerReplication, ProposalStats, RelayFuture, RelayHandler, Release, WriteOutcome,
+    BLOB_BYTES_MAX, MAX_COMMAND_BYTES, RELAY_BYTES_MAX,
 };
 pub use tls::{generate_ca, generate_node_cert, node_id_from_cert, TlsPaths};
 pub use type_config::{NodeId, NodeInfo, Raft, TypeConfig};

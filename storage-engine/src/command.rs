@@ -105,6 +105,31 @@ impl Command {
             _ => 1,
         }
     }
+
+    /// The first peer protocol version whose nodes can apply this command (the consensus
+    /// layer's `wire_version`): a leader proposes it only once every member speaks that
+    /// version, so a node of the previous release never meets an entry it cannot read. A
+    /// variant added later returns the version it came with; a nested command needs what its
+    /// parts need.
+    pub fn wire_version(&self) -> u16 {
+        match self {
+            Command::Batch(commands) | Command::Group(commands) => commands
+                .iter()
+                .map(Command::wire_version)
+                .max()
+                .unwrap_or(1),
+            Command::Idempotent { command, .. } => command.wire_version(),
+            Command::PutCollection { .. }
+            | Command::DeleteCollection { .. }
+            | Command::PutRecord { .. }
+            | Command::DeleteRecord { .. }
+            | Command::PutSetting { .. }
+            | Command::TruncateCollection { .. }
+            | Command::CheckRecord { .. }
+            | Command::PutSettingIf { .. }
+            | Command::RestoreState { .. } => 1,
+        }
+    }
 }
 
 /// A collection definition as stored: its identity plus the whole PocketBase-shaped JSON.

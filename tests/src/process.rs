@@ -72,6 +72,11 @@ impl ServerProcess {
         &self.args
     }
 
+    /// Replace the executable the next `restart` runs (an upgrade in place).
+    pub fn set_binary(&mut self, binary: &Path) {
+        self.binary = binary.to_owned();
+    }
+
     /// Replace the arguments used by the next `restart`.
     pub fn set_args(&mut self, args: Vec<String>) {
         self.args = args;

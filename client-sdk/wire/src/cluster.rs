@@ -37,6 +37,13 @@ pub struct MemberStatus {
     /// The status probe's round trip from the answering node, in ms.
     #[serde(rename = "rttMs", default)]
     pub rtt_ms: Option<u64>,
+    /// The member's EdgeBase package version; empty when it did not answer or runs a
+    /// release before 0.2.0 (which does not say).
+    #[serde(default)]
+    pub version: Option<String>,
+    /// The newest peer protocol the member speaks; empty when it did not answer.
+    #[serde(rename = "wireVersion", default)]
+    pub wire_version: Option<u16>,
 }
 
 /// The round trip between two regions, as the nodes' QUIC connections estimate it (the
@@ -71,6 +78,11 @@ pub struct ClusterStatus {
     /// and how many writes those held (concurrent writes share an entry).
     #[serde(default)]
     pub proposals: ProposalCounts,
+    /// The peer protocol every answering member speaks (the lowest of theirs): below the
+    /// newest member's during a rolling upgrade, when writes that need the new protocol are
+    /// refused.
+    #[serde(rename = "wireVersion", default)]
+    pub wire_version: Option<u16>,
 }
 
 /// Writes a node proposed as leader, and the log entries they shared.

@@ -21,10 +21,21 @@ pub struct MemberState {
     pub leader_contact_ms: Option<u64>,
     /// QUIC's round-trip estimates from the member to each member it is connected to.
     pub peer_rtts_ms: Vec<(NodeId, u64)>,
+    /// The release the member runs, when it answered.
+    pub release: Option<Release>,
     /// How long ago the asked node applied the first entry the member has not applied (0:
     /// the member is not behind the asked node; `None`: longer ago than the asked node
     /// remembers).
     pub lag_ms: Option<u64>,
+}
+
+/// Which release a member runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Release {
+    /// Its package version; empty for a release before 0.2.0, which does not say.
+    pub package_version: String,
+    /// The newest peer protocol it speaks (see [`crate::wire_version`]).
+    pub wire_version: u16,
 }
 
 /// The cluster as seen from `node_id`.

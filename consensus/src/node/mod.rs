@@ -30,7 +30,7 @@ use openraft::error::{InitializeError, RaftError};
 use openraft::raft::AppendEntriesRequest;
 
 pub use self::blobs::BlobReplication;
-pub use self::cluster_state::{ClusterState, MemberState};
+pub use self::cluster_state::{ClusterState, MemberState, Release};
 use self::join_guard::JoinGuard;
 use self::leader_contact::{watch_quorum_acks, LeaderContact};
 use self::leader_placement::LeaderPlacement;
@@ -48,8 +48,8 @@ use crate::tls::TlsError;
 use crate::transport::frame::encode_frame;
 pub use crate::transport::JoinRole;
 use crate::transport::{
-    ForwardError, JoinRequest, MembershipChange, QuicTransport, RaftNetworkClients, RpcRequest,
-    RpcResponse, TransportError, MAX_FRAME_BYTES,
+    ForwardError, JoinRequest, MembershipChange, NodeDescription, QuicTransport,
+    RaftNetworkClients, RpcRequest, RpcResponse, TransportError, MAX_FRAME_BYTES,
 };
 use crate::type_config::{LogId, NodeId, NodeInfo, Raft, Vote};
 
@@ -659,27 +659,12 @@ impl ConsensusNode {
         let timeout = Duration::from_millis(STATUS_PROBE_TIMEOUT_MS);
         let probes = nodes.iter().map(|(id, info)| async move {
             if *id == core.node_id {
-                return Some((core.status(), 0));
+                return Some((core.describe(), 0));
             }
             let sent = std::time::Instant::now();
-            match core
-                .transport
-                .call(*id, &info.raft_addr, &RpcRequest::NodeStatus, timeout)
-                .await
-            {
-                Ok(RpcResponse::NodeStatus(status)) => {
-                    let rtt_ms = sent.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
-                    Some((status, rtt_ms))
-                }
-                Ok(other) => {
-                    tracing::debug!(node = id, answer = other.kind(), "unexpected status answer");
-                    None
-                }
-                Err(error) => {
-                    tracing::debug!(node = id, %error, "status probe failed");
-                    None
-                }
-            }
+            let described = probe_member(core, *id, &info.raft_addr, timeout).await?;
+            let rtt_ms = sent.elapsed().as_millis().try_into().unwrap_or(u64::MAX);
+            Some((described, rtt_ms))
         });
         let statuses = join_all(probes).await;
         let now = std::time::Instant::now();
@@ -687,10 +672,15 @@ impl ConsensusNode {
             .into_iter()
             .zip(statuses)
             .map(|((id, info), probed)| {
-                let (status, probe_rtt_ms) = match probed {
-                    Some((status, rtt)) => (Some(status), Some(rtt)),
+                let (described, probe_rtt_ms) = match probed {
+                    Some((described, rtt)) => (Some(described), Some(rtt)),
                     None => (None, None),
                 };
+                let release = described.as_ref().map(|d| Release {
+                    package_version: d.package_version.clone(),
+                    wire_version: d.wire_version,
+                });
+                let status = described.map(|d| d.status);
                 let last_applied_index = status.as_ref().and_then(|s| s.last_applied_index);
                 MemberState {
                     id,
@@ -707,6 +697,7 @@ impl ConsensusNode {
                         .as_ref()
                         .map(|s| s.peer_rtts_ms.clone())
                         .unwrap_or_default(),
+                    release,
                     lag_ms: last_applied_index.and_then(|applied| {
                         core.apply_times.millis_since_applied(applied + 1, now)
                     }),
@@ -935,4 +926,45 @@ fn advertised_info(configured: &NodeInfo, bound: SocketAddr) -> NodeInfo {
         }
     }
     info
+}
+
+/// A member's status with its release: `Describe` on a connection agreed at protocol 2 or
+/// later, plain `NodeStatus` from a member of the previous release (its package version is
+/// not known then, only its protocol). `None` if it did not answer in time.
+async fn probe_member(
+    core: &NodeCore,
+    id: NodeId,
+    raft_addr: &str,
+    timeout: Duration,
+) -> Option<NodeDescription> {
+    let answer = match core
+        .transport
+        .call(id, raft_addr, &RpcRequest::Describe, timeout)
+        .await
+    {
+        Err(TransportError::PeerTooOld { peer_version, .. }) => core
+            .transport
+            .call(id, raft_addr, &RpcRequest::NodeStatus, timeout)
+            .await
+            .map(|answer| match answer {
+                RpcResponse::NodeStatus(status) => RpcResponse::Described(NodeDescription {
+                    status,
+                    package_version: String::new(),
+                    wire_version: peer_version,
+                }),
+                other => other,
+            }),
+        other => other,
+    };
+    match answer {
+        Ok(RpcResponse::Described(described)) => Some(described),
+        Ok(other) => {
+            tracing::debug!(node = id, answer = other.kind(), "unexpected status answer");
+            None
+        }
+        Err(error) => {
+            tracing::debug!(node = id, %error, "status probe failed");
+            None
+        }
+    }
 }

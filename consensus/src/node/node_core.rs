@@ -12,9 +12,11 @@ use crate::error::ConsensusError;
 use crate::node::leader_contact::LeaderContact;
 use crate::node::transfer_gate::TransferGate;
 use crate::transport::{
-    ForwardError, JoinRequest, JoinRole, MembershipChange, NodeStatus, QuicTransport, WriteReply,
+    ForwardError, JoinRequest, JoinRole, MembershipChange, NodeDescription, NodeStatus,
+    QuicTransport, WriteReply,
 };
 use crate::type_config::{NodeId, NodeInfo, Raft};
+use crate::wire_version;
 
 /// How long the leader waits for its own proposal to commit and apply.
 pub(crate) const PROPOSE_TIMEOUT_MS: u64 = 10_000;
@@ -114,6 +116,15 @@ impl NodeCore {
             leader_raft_addr: leader_id
                 .and_then(|id| self.member_info(id))
                 .map(|info| info.raft_addr),
+        }
+    }
+
+    /// This node's status with its release.
+    pub fn describe(&self) -> NodeDescription {
+        NodeDescription {
+            status: self.status(),
+            package_version: env!("CARGO_PKG_VERSION").to_owned(),
+            wire_version: crate::wire_version::WIRE_VERSION,
         }
     }
 
@@ -242,6 +253,7 @@ impl NodeCore {
     pub async fn propose_local(&self, command: Command) -> Result<WriteReply, ForwardError> {
         // A leadership transfer under way holds proposals back; the wait counts against the
         // proposal's own bound, so a forwarding peer's timeout still covers the whole.
+        self.check_members_can_apply(&command)?;
         let started = tokio::time::Instant::now();
         let total = Duration::from_millis(PROPOSE_TIMEOUT_MS);
         self.transfer_gate.wait_open(total / 2).await?;
@@ -252,6 +264,34 @@ impl NodeCore {
                 "not applied within {PROPOSE_TIMEOUT_MS} ms"
             ))),
             Ok(answer) => answer,
+        }
+    }
+
+    /// Refuse a command some member's release could not apply: one added in a newer peer
+    /// protocol than every member is known to speak (see [`crate::wire_version`]).
+    fn check_members_can_apply(&self, command: &Command) -> Result<(), ForwardError> {
+        let needed = command.wire_version();
+        if needed <= wire_version::OLDEST_WIRE_VERSION {
+            return Ok(());
+        }
+        let members: Vec<NodeId> = self
+            .metrics()
+            .membership_config
+            .membership()
+            .nodes()
+            .map(|(id, _)| *id)
+            .collect();
+        let known = self.transport.peer_wire_versions();
+        match wire_version::cluster_wire_version(self.node_id, members, &known) {
+            Ok(version) if version >= needed => Ok(()),
+            Ok(version) => Err(ForwardError::Refused(format!(
+                "a member runs an older release (peer protocol {version}) that cannot apply \
+                 this write (protocol {needed}); finish the rolling upgrade first"
+            ))),
+            Err(member) => Err(ForwardError::Unavailable(format!(
+                "node {member}'s release is not known (no connection to it); this write \
+                 (peer protocol {needed}) waits until every member is known to apply it"
+            ))),
         }
     }
 

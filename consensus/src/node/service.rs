@@ -113,6 +113,7 @@ async fn dispatch(core: &NodeCore, peer: NodeId, request: RpcRequest) -> RpcResp
             handle_change_membership(core, requested_by, &change).await,
         ),
         RpcRequest::NodeStatus => RpcResponse::NodeStatus(core.status()),
+        RpcRequest::Describe => RpcResponse::Described(core.describe()),
         RpcRequest::TransferLeader {
             requested_by,
             target,

@@ -20,9 +20,6 @@ pub const CA_KEY_FILE: &str = "ca.key";
 pub const NODE_CERT_FILE: &str = "node.crt";
 pub const NODE_KEY_FILE: &str = "node.key";
 
-/// ALPN protocol spoken on the Raft port.
-pub const ALPN_RAFT: &[u8] = b"edgebase-raft/1";
-
 /// A DNS SAN every node certificate carries, so a dialer that knows an address but not the
 /// node id behind it (a join seed) can still verify "some member of this cluster" answered.
 pub const ANY_MEMBER_SERVER_NAME: &str = "member.edgebase";

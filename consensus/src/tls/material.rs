@@ -10,8 +10,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::RootCertStore;
 
-use crate::tls::{node_id_from_cert, TlsError, TlsPaths, ALPN_RAFT};
+use crate::tls::{node_id_from_cert, TlsError, TlsPaths};
 use crate::type_config::NodeId;
+use crate::wire_version::supported_alpns;
 
 /// The CA this node trusts and the certificate/key it presents, checked on load.
 pub struct TlsMaterial {
@@ -78,7 +79,7 @@ impl TlsMaterial {
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .with_client_cert_verifier(verifier)
             .with_single_cert(self.chain.clone(), self.key.clone_key())?;
-        tls.alpn_protocols = vec![ALPN_RAFT.to_vec()];
+        tls.alpn_protocols = supported_alpns();
         let quic = QuicServerConfig::try_from(tls).map_err(|e| TlsError::Quic(e.to_string()))?;
         let mut config = quinn::ServerConfig::with_crypto(Arc::new(quic));
         config.transport_config(transport);
@@ -95,7 +96,7 @@ impl TlsMaterial {
             .with_protocol_versions(&[&rustls::version::TLS13])?
             .with_root_certificates(self.roots.clone())
             .with_client_auth_cert(self.chain.clone(), self.key.clone_key())?;
-        tls.alpn_protocols = vec![ALPN_RAFT.to_vec()];
+        tls.alpn_protocols = supported_alpns();
         let quic = QuicClientConfig::try_from(tls).map_err(|e| TlsError::Quic(e.to_string()))?;
         let mut config = quinn::ClientConfig::new(Arc::new(quic));
         config.transport_config(transport);

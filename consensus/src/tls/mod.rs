@@ -11,8 +11,8 @@ mod material;
 mod paths;
 
 pub use certs::{
-    generate_ca, generate_node_cert, node_id_from_cert, node_server_name, ALPN_RAFT,
-    ANY_MEMBER_SERVER_NAME, CA_CERT_FILE, CA_KEY_FILE, NODE_CERT_FILE, NODE_KEY_FILE,
+    generate_ca, generate_node_cert, node_id_from_cert, node_server_name, ANY_MEMBER_SERVER_NAME,
+    CA_CERT_FILE, CA_KEY_FILE, NODE_CERT_FILE, NODE_KEY_FILE,
 };
 pub use error::TlsError;
 pub use material::TlsMaterial;

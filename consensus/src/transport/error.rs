@@ -31,6 +31,14 @@ pub enum TransportError {
     BadAddress { addr: String, reason: String },
     #[error("QUIC endpoint: {0}")]
     Endpoint(String),
+    /// The peer runs an older release whose protocol lacks this request; nothing was sent.
+    #[error("peer {peer} speaks protocol {peer_version}; `{request}` needs {needed}")]
+    PeerTooOld {
+        peer: String,
+        request: &'static str,
+        peer_version: u16,
+        needed: u16,
+    },
 }
 
 impl TransportError {
@@ -44,7 +52,8 @@ impl TransportError {
             | TransportError::FrameTooLarge { .. }
             | TransportError::Encode(_)
             | TransportError::BadAddress { .. }
-            | TransportError::Endpoint(_) => false,
+            | TransportError::Endpoint(_)
+            | TransportError::PeerTooOld { .. } => false,
         }
     }
 }

@@ -60,6 +60,9 @@ pub enum RpcRequest {
     Relay {
         call: Vec<u8>,
     },
+    /// Wire version 2: the receiver's status with its release
+    /// ([`RpcResponse::Described`]).
+    Describe,
 }
 
 impl RpcRequest {
@@ -82,6 +85,30 @@ impl RpcRequest {
             | RpcRequest::BlobFetch { .. } => None,
             // The sender is the certificate's node; the receiver checks it is a member.
             RpcRequest::Relay { .. } => None,
+            RpcRequest::Describe => None,
+        }
+    }
+
+    /// The first peer protocol version that knows this request: it is sent only on a
+    /// connection agreed at that version or later (see [`crate::wire_version`]).
+    pub fn wire_version(&self) -> u16 {
+        match self {
+            RpcRequest::AppendEntries(_)
+            | RpcRequest::Vote(_)
+            | RpcRequest::InstallSnapshot(_)
+            | RpcRequest::ReadIndex
+            | RpcRequest::Join(_)
+            | RpcRequest::ChangeMembership { .. }
+            | RpcRequest::NodeStatus
+            | RpcRequest::TransferLeader { .. }
+            | RpcRequest::StartElection { .. }
+            | RpcRequest::BlobHas { .. }
+            | RpcRequest::BlobPush { .. }
+            | RpcRequest::BlobFetch { .. }
+            | RpcRequest::Relay { .. } => 1,
+            RpcRequest::Describe => 2,
+            // The leader must be able to read the command it is asked to propose.
+            RpcRequest::ClientWrite(command) => command.wire_version(),
         }
     }
 
@@ -102,6 +129,7 @@ impl RpcRequest {
             RpcRequest::BlobPush { .. } => "blob_push",
             RpcRequest::BlobFetch { .. } => "blob_fetch",
             RpcRequest::Relay { .. } => "relay",
+            RpcRequest::Describe => "describe",
         }
     }
 }
@@ -178,6 +206,16 @@ pub struct NodeStatus {
     pub peer_rtts_ms: Vec<(NodeId, u64)>,
 }
 
+/// A node's status with the release it runs (wire version 2).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeDescription {
+    pub status: NodeStatus,
+    /// The package version of its binary (`edgebase --version`).
+    pub package_version: String,
+    /// The newest peer protocol it speaks.
+    pub wire_version: u16,
+}
+
 /// The answer on the same stream as the request.
 #[derive(Debug, Serialize, Deserialize)]
 pub enum RpcResponse {
@@ -206,6 +244,8 @@ pub enum RpcResponse {
     /// The request was refused before it was looked at: the named sender is not the
     /// certificate's node, or the stream carried something undecodable.
     Refused(String),
+    /// The answer to [`RpcRequest::Describe`].
+    Described(NodeDescription),
 }
 
 impl RpcResponse {
@@ -228,6 +268,43 @@ impl RpcResponse {
             RpcResponse::BlobMissing => "blob_missing",
             RpcResponse::Relay(_) => "relay",
             RpcResponse::Refused(_) => "refused",
+            RpcResponse::Described(_) => "described",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::frame::encode_frame;
+
+    /// Peers of the previous release decode these bytes: a variant that moved, or a field
+    /// that changed, breaks a mixed cluster (see `crate::wire_version`).
+    #[test]
+    fn messages_keep_their_encoding_across_releases() {
+        let payload = |request: &RpcRequest| encode_frame(request).expect("encode")[4..].to_vec();
+        assert_eq!(payload(&RpcRequest::ReadIndex), [4]);
+        assert_eq!(payload(&RpcRequest::NodeStatus), [7]);
+        assert_eq!(payload(&RpcRequest::StartElection { leader: 3 }), [9, 3]);
+        assert_eq!(
+            payload(&RpcRequest::Relay { call: vec![1, 2] }),
+            [13, 2, 1, 2]
+        );
+        assert_eq!(payload(&RpcRequest::Describe), [14]);
+        let answer = |response: &RpcResponse| encode_frame(response).expect("encode")[4..].to_vec();
+        assert_eq!(answer(&RpcResponse::BlobHeld(true)), [10, 1]);
+        assert_eq!(answer(&RpcResponse::Refused("x".into())), [15, 1, b'x']);
+    }
+
+    #[test]
+    fn requests_name_the_protocol_that_knows_them() {
+        assert_eq!(RpcRequest::NodeStatus.wire_version(), 1);
+        assert_eq!(RpcRequest::Describe.wire_version(), 2);
+        let write = RpcRequest::ClientWrite(Command::PutSetting {
+            key: "k".into(),
+            value_json: "1".into(),
+        });
+        assert_eq!(write.wire_version(), 1);
+        assert!(RpcRequest::Describe.wire_version() <= crate::wire_version::WIRE_VERSION);
     }
 }

@@ -13,8 +13,8 @@ pub use blob_transfer::{blob_transfer_deadline, read_blob_body, BLOB_CHUNK_BYTES
 pub use error::TransportError;
 pub use frame::{encoded_len, MAX_FRAME_BYTES};
 pub use message::{
-    ForwardError, JoinRequest, JoinRole, MembershipChange, NodeStatus, RpcRequest, RpcResponse,
-    WriteReply,
+    ForwardError, JoinRequest, JoinRole, MembershipChange, NodeDescription, NodeStatus, RpcRequest,
+    RpcResponse, WriteReply,
 };
 pub use network::{PeerNetwork, RaftNetworkClients};
 pub use quic::{peer_node_id, PeerTarget, QuicTransport, MAX_STREAMS_PER_CONNECTION};

@@ -112,7 +112,8 @@ impl PeerNetwork {
             TransportError::Lost { .. }
             | TransportError::FrameTooLarge { .. }
             | TransportError::Encode(_)
-            | TransportError::Decode(_) => RPCError::Network(NetworkError::new(&error)),
+            | TransportError::Decode(_)
+            | TransportError::PeerTooOld { .. } => RPCError::Network(NetworkError::new(&error)),
         }
     }
 

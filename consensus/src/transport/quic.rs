@@ -15,6 +15,7 @@ use crate::tls::{node_id_from_cert, node_server_name, TlsMaterial, ANY_MEMBER_SE
 use crate::transport::frame::{decode_payload, encode_frame, read_frame, write_frame};
 use crate::transport::{RpcRequest, RpcResponse, TransportError};
 use crate::type_config::NodeId;
+use crate::wire_version;
 
 /// Incoming bidirectional streams one peer may have open at once.
 pub const MAX_STREAMS_PER_CONNECTION: u32 = 64;
@@ -46,6 +47,8 @@ const TIMEOUTS_BEFORE_REDIAL: u32 = 2;
 struct Cached {
     connection: quinn::Connection,
     peer_id: Option<NodeId>,
+    /// The peer protocol agreed at the handshake.
+    wire_version: u16,
     consecutive_timeouts: Arc<AtomicU32>,
 }
 
@@ -167,6 +170,14 @@ impl QuicTransport {
             .open_stream(&target, addr, deadline, timeout_ms)
             .await?;
         let connection = &cached.connection;
+        if request.wire_version() > cached.wire_version {
+            return Err(TransportError::PeerTooOld {
+                peer: addr.to_string(),
+                request: request.kind(),
+                peer_version: cached.wire_version,
+                needed: request.wire_version(),
+            });
+        }
 
         let exchange = async {
             write_frame(&mut send, &frame)
@@ -256,8 +267,24 @@ impl QuicTransport {
     /// The round-trip time QUIC currently estimates on each open connection to a member,
     /// by member (the shortest when there are several).
     pub fn peer_rtts(&self) -> Vec<(NodeId, std::time::Duration)> {
+        self.per_live_peer(|cached| cached.connection.rtt(), std::cmp::min)
+    }
+
+    /// The peer protocol agreed with each member this node has an open connection to (the
+    /// lowest when there are several).
+    pub fn peer_wire_versions(&self) -> Vec<(NodeId, u16)> {
+        self.per_live_peer(|cached| cached.wire_version, std::cmp::min)
+    }
+
+    /// `read` of every open connection to a member, folded per member by `merge`, ordered
+    /// by member.
+    fn per_live_peer<T: Copy>(
+        &self,
+        read: impl Fn(&Cached) -> T,
+        merge: impl Fn(T, T) -> T,
+    ) -> Vec<(NodeId, T)> {
         let slots: Vec<Slot> = self.lock_connections().values().cloned().collect();
-        let mut rtts: HashMap<NodeId, std::time::Duration> = HashMap::new();
+        let mut by_peer: std::collections::BTreeMap<NodeId, T> = Default::default();
         for slot in slots {
             let Ok(cached) = slot.try_lock() else {
                 continue;
@@ -268,14 +295,13 @@ impl QuicTransport {
             let (Some(peer), None) = (cached.peer_id, cached.connection.close_reason()) else {
                 continue;
             };
-            let rtt = cached.connection.rtt();
-            rtts.entry(peer)
-                .and_modify(|known| *known = (*known).min(rtt))
-                .or_insert(rtt);
+            let value = read(cached);
+            by_peer
+                .entry(peer)
+                .and_modify(|known| *known = merge(*known, value))
+                .or_insert(value);
         }
-        let mut rtts: Vec<(NodeId, std::time::Duration)> = rtts.into_iter().collect();
-        rtts.sort_unstable();
-        rtts
+        by_peer.into_iter().collect()
     }
 
     fn lock_connections(&self) -> std::sync::MutexGuard<'_, HashMap<(PeerTarget, String), Slot>> {
@@ -343,6 +369,7 @@ impl QuicTransport {
             .map_err(|e| classify_connection_error(addr, &e, Phase::BeforeSend))?;
         let fresh = Cached {
             peer_id: peer_node_id(&connection),
+            wire_version: wire_version::negotiated(&connection),
             connection,
             consecutive_timeouts: Arc::new(AtomicU32::new(0)),
         };

@@ -13,6 +13,7 @@ use crate::transport::frame::{
 use crate::transport::quic::peer_node_id;
 use crate::transport::{RpcRequest, RpcResponse};
 use crate::type_config::NodeId;
+use crate::wire_version;
 
 /// Connections served at once; further connection attempts are refused.
 pub const MAX_INCOMING_CONNECTIONS: usize = 512;
@@ -91,7 +92,8 @@ async fn serve_connection<S: RpcService>(incoming: quinn::Incoming, service: Arc
         connection.close(quinn::VarInt::from_u32(1), b"certificate names no node");
         return;
     };
-    tracing::debug!(%remote, peer, "peer connected");
+    let wire_version = wire_version::negotiated(&connection);
+    tracing::debug!(%remote, peer, wire_version, "peer connected");
     loop {
         // At most MAX_STREAMS_PER_CONNECTION streams are open at once: the transport config
         // grants the peer no more stream credit than that.
@@ -104,13 +106,14 @@ async fn serve_connection<S: RpcService>(incoming: quinn::Incoming, service: Arc
         };
         let service = service.clone();
         tokio::spawn(async move {
-            serve_stream(peer, send, recv, service).await;
+            serve_stream(peer, wire_version, send, recv, service).await;
         });
     }
 }
 
 async fn serve_stream<S: RpcService>(
     peer: NodeId,
+    wire_version: u16,
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
     service: Arc<S>,
@@ -156,6 +159,19 @@ async fn serve_stream<S: RpcService>(
                 );
                 RpcResponse::Refused(format!(
                     "request names node {named} but the certificate names node {peer}"
+                ))
+            }
+            _ if request.wire_version() > wire_version => {
+                tracing::warn!(
+                    peer,
+                    wire_version,
+                    kind = request.kind(),
+                    "refusing a request newer than the connection's protocol"
+                );
+                RpcResponse::Refused(format!(
+                    "`{}` needs protocol {}; this connection agreed on {wire_version}",
+                    request.kind(),
+                    request.wire_version()
                 ))
             }
             _ => match request {

@@ -41,6 +41,11 @@ pub async fn status(
         .iter()
         .filter(|member| member.is_voter && member.reachable)
         .count() as u64;
+    let wire_version = state
+        .members
+        .iter()
+        .filter_map(|member| member.release.as_ref().map(|r| r.wire_version))
+        .min();
     let members = state
         .members
         .into_iter()
@@ -64,6 +69,12 @@ pub async fn status(
             lag_ms: member.lag_ms,
             last_contact_ms: member.leader_contact_ms,
             rtt_ms: member.probe_rtt_ms,
+            version: member
+                .release
+                .as_ref()
+                .map(|r| r.package_version.clone())
+                .filter(|version| !version.is_empty()),
+            wire_version: member.release.map(|r| r.wire_version),
         })
         .collect();
     Ok(Json(ClusterStatus {
@@ -80,6 +91,7 @@ pub async fn status(
             writes: proposed.writes,
             largest_entry: proposed.largest_entry,
         },
+        wire_version,
     }))
 }
 

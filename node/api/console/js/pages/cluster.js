@@ -37,10 +37,11 @@ export function mount(root) {
       stat('Voters', now.voters, h('div', { class: 'label' }, `${now.reachableVoters} reachable`)),
       stat('Quorum', `${now.quorum} of ${now.voters}`),
       stat('Can fail now', now.faultTolerance, h('div', { class: 'label' }, now.faultTolerance === 0 ? 'one more failure stops writes' : 'voters')),
-      stat('This node', status.nodeId));
+      stat('This node', status.nodeId),
+      releasesStat(status));
     fill(members, h('table', {},
       h('caption', { class: 'sr-only' }, 'Cluster members'),
-      h('thead', {}, h('tr', {}, ['Node', 'Region', 'Role', 'Reachable', 'Applied index', 'Lag', 'Last contact', 'Address', 'Actions']
+      h('thead', {}, h('tr', {}, ['Node', 'Region', 'Role', 'Reachable', 'Applied index', 'Lag', 'Last contact', 'Release', 'Address', 'Actions']
         .map((t) => h('th', { scope: 'col' }, t)))),
       h('tbody', {}, status.members.map((m) => h('tr', { 'data-node': m.id },
         h('td', { class: 'nowrap' }, String(m.id), ' ', m.isLeader ? h('span', { class: 'badge badge-accent' }, 'leader') : null,
@@ -52,6 +53,7 @@ export function mount(root) {
         h('td', { class: 'nowrap' }, m.lag === undefined || m.lag === null ? '—' : `${m.lag} entries`,
           m.lagMs === undefined || m.lagMs === null ? '' : ` · ${m.lagMs} ms`),
         h('td', { class: 'nowrap' }, m.lastContactMs !== undefined && m.lastContactMs !== null ? `${m.lastContactMs} ms ago` : '—'),
+        h('td', { class: 'nowrap' }, release(m)),
         h('td', { class: 'mono small' }, m.httpAddr || m.raftAddr),
         h('td', { class: 'nowrap' }, h('div', { class: 'btn-row' },
           m.role === 'learner' ? action('Promote', m, 'promote') : null,
@@ -66,6 +68,20 @@ export function mount(root) {
       fill(rtts);
     }
     if (focusKey) root.querySelector(`[data-focus-key="${CSS.escape(focusKey)}"]`)?.focus();
+  };
+
+  // A member's release: its package version (older releases do not say) and peer protocol.
+  const release = (m) => {
+    if (m.wireVersion === undefined || m.wireVersion === null) return '—';
+    return `${m.version || 'before 0.2.0'} · protocol ${m.wireVersion}`;
+  };
+  // During a rolling upgrade the members speak different protocols: the cluster speaks the
+  // lowest, and writes that need the newer one wait. Shown only then.
+  const releasesStat = (s) => {
+    const protocols = new Set(s.members.map((m) => m.wireVersion).filter((v) => v !== undefined && v !== null));
+    if (protocols.size < 2) return null;
+    return stat('Upgrade in progress', `protocol ${s.wireVersion ?? '—'}`,
+      h('div', { class: 'label' }, 'members run different releases'));
   };
 
   const action = (label, member, kind, danger = false) => h('button', {
