@@ -1,12 +1,16 @@
 //! A local S3-compatible server for the S3 storage tests: `moto` in server mode (from
 //! PyPI, installed by `tests/run-all.sh`), started on a free loopback port with one bucket,
-//! and killed when dropped. Requests to it need no signature, so the test reads the bucket
-//! with plain HTTP.
+//! and killed when dropped. Listing needs no signature, so it is plain HTTP; objects are
+//! private to the key that wrote them, so they are read with a signed client
+//! (`object_store`, with the credentials `settings` gives the nodes).
 
 use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
+use object_store::aws::{AmazonS3, AmazonS3Builder};
+use object_store::path::Path as ObjectPath;
+use object_store::{ClientOptions, ObjectStore};
 use tokio::process::{Child, Command};
 
 use crate::{free_addr, wait_until};
@@ -19,7 +23,12 @@ pub struct S3Server {
     endpoint: String,
     bucket: String,
     http: reqwest::Client,
+    signed: AmazonS3,
 }
+
+const ACCESS_KEY: &str = "test-key";
+const SECRET: &str = "test-secret";
+const REGION: &str = "us-east-1";
 
 impl S3Server {
     /// Start moto and create `bucket` in it.
@@ -39,13 +48,24 @@ impl S3Server {
             .kill_on_drop(true)
             .spawn()
             .context("start moto (python3 with moto[server], see tests/run-all.sh)")?;
+        let endpoint = format!("http://127.0.0.1:{port}");
+        let signed = AmazonS3Builder::new()
+            .with_endpoint(&endpoint)
+            .with_bucket_name(bucket)
+            .with_region(REGION)
+            .with_access_key_id(ACCESS_KEY)
+            .with_secret_access_key(SECRET)
+            .with_client_options(ClientOptions::new().with_allow_http(true))
+            .build()
+            .context("a signed client of the bucket")?;
         let server = S3Server {
             child,
-            endpoint: format!("http://127.0.0.1:{port}"),
+            endpoint,
             bucket: bucket.to_string(),
             http: reqwest::Client::builder()
                 .timeout(Duration::from_secs(10))
                 .build()?,
+            signed,
         };
         wait_until("moto answers", START_TIMEOUT, || async {
             Ok(server
@@ -83,10 +103,10 @@ impl S3Server {
         serde_json::json!({
             "enabled": true,
             "bucket": self.bucket,
-            "region": "us-east-1",
+            "region": REGION,
             "endpoint": self.endpoint,
-            "accessKey": "test-key",
-            "secret": "test-secret",
+            "accessKey": ACCESS_KEY,
+            "secret": SECRET,
             "forcePathStyle": true,
         })
     }
@@ -109,16 +129,16 @@ impl S3Server {
 
     /// The bytes under `key`, if any.
     pub async fn object(&self, key: &str) -> anyhow::Result<Option<Vec<u8>>> {
-        let got = self
-            .http
-            .get(format!("{}/{}/{key}", self.endpoint, self.bucket))
-            .send()
-            .await?;
-        if got.status() == reqwest::StatusCode::NOT_FOUND {
-            return Ok(None);
+        match self.signed.get(&ObjectPath::from(key)).await {
+            Ok(got) => Ok(Some(
+                got.bytes()
+                    .await
+                    .with_context(|| format!("read {key}"))?
+                    .to_vec(),
+            )),
+            Err(object_store::Error::NotFound { .. }) => Ok(None),
+            Err(error) => Err(error).with_context(|| format!("get {key}")),
         }
-        ensure!(got.status().is_success(), "get {key}: {}", got.status());
-        Ok(Some(got.bytes().await?.to_vec()))
     }
 }
 

@@ -69,6 +69,7 @@ struct AppInner {
     mailer: crate::mail::Mailer,
     thumbs: crate::thumbs::Thumbs,
     bucket: crate::bucket::BucketClient,
+    backups_bucket: crate::bucket::BucketClient,
     resumable: crate::resumable::ResumableUploads,
     /// The settings last parsed, with the stored text they came from.
     settings: Mutex<Option<(String, Arc<Settings>)>>,
@@ -123,6 +124,7 @@ impl App {
                 backups,
                 draining: AtomicBool::new(false),
                 bucket: crate::bucket::BucketClient::default(),
+                backups_bucket: crate::bucket::BucketClient::default(),
                 resumable: crate::resumable::ResumableUploads::new(
                     consensus.blobs().root().join("resumable"),
                 ),
@@ -337,6 +339,12 @@ impl App {
     pub fn bucket(&self) -> Result<Option<edgebase_bucket::Bucket>, ServiceError> {
         let settings = self.settings()?;
         self.inner.bucket.for_settings(&settings.s3)
+    }
+
+    /// The S3 bucket backups are kept in, when `backups.s3` turns it on.
+    pub fn backups_bucket(&self) -> Result<Option<edgebase_bucket::Bucket>, ServiceError> {
+        let settings = self.settings()?;
+        self.inner.backups_bucket.for_settings(&settings.backups.s3)
     }
 
     /// The application settings as this node has applied them (PocketBase's defaults until a

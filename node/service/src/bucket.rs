@@ -27,7 +27,7 @@ pub fn config_of(s3: &S3Settings) -> BucketConfig {
 }
 
 impl BucketClient {
-    /// The bucket files go to, or `None` when S3 storage is off.
+    /// The bucket `s3` names, or `None` when it is off.
     pub fn for_settings(&self, s3: &S3Settings) -> Result<Option<Bucket>, ServiceError> {
         if !s3.enabled {
             return Ok(None);
@@ -44,7 +44,7 @@ impl BucketClient {
         }
         let bucket = Bucket::connect(&config)
             .map_err(|error| ServiceError::internal_from("connect to the S3 bucket", error))?;
-        tracing::info!(bucket = bucket.name(), endpoint = %config.endpoint, "S3 file storage");
+        tracing::info!(bucket = bucket.name(), endpoint = %config.endpoint, "S3 bucket");
         *current = Some((config, bucket.clone()));
         Ok(Some(bucket))
     }

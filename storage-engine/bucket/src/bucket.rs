@@ -83,14 +83,34 @@ impl Bucket {
 
     /// Copy `id` from the local `store` into the bucket, unless the bucket holds it already.
     pub async fn put_blob(&self, store: &BlobStore, id: BlobId) -> Result<StoredBlob, BucketError> {
+        self.put_at(store, id, object_path(&id)).await
+    }
+
+    /// Copy `id` from the local `store` into the bucket under `name` (a backup archive,
+    /// kept by its file name as PocketBase keeps backups; outside the addressed prefix, so
+    /// the blob collector never lists it), unless an object of its size is there already.
+    pub async fn put_named(
+        &self,
+        store: &BlobStore,
+        id: BlobId,
+        name: &str,
+    ) -> Result<StoredBlob, BucketError> {
+        self.put_at(store, id, named_path(name)?).await
+    }
+
+    async fn put_at(
+        &self,
+        store: &BlobStore,
+        id: BlobId,
+        path: ObjectPath,
+    ) -> Result<StoredBlob, BucketError> {
         let (mut file, size_bytes) = store
             .open_blob(&id)
             .await?
             .ok_or_else(|| BucketError::Missing { id: id.to_hex() })?;
-        if self.size_of(&id).await? == Some(size_bytes) {
+        if self.size_at(&path).await? == Some(size_bytes) {
             return Ok(StoredBlob { id, size_bytes });
         }
-        let path = object_path(&id);
         if size_bytes <= PART_BYTES as u64 {
             let mut bytes = Vec::with_capacity(size_bytes as usize);
             file.read_to_end(&mut bytes)
@@ -140,7 +160,11 @@ impl Bucket {
 
     /// The blob's size, if the bucket holds it.
     pub async fn size_of(&self, id: &BlobId) -> Result<Option<u64>, BucketError> {
-        match self.store.head(&object_path(id)).await {
+        self.size_at(&object_path(id)).await
+    }
+
+    async fn size_at(&self, path: &ObjectPath) -> Result<Option<u64>, BucketError> {
+        match self.store.head(path).await {
             Ok(meta) => Ok(Some(meta.size)),
             Err(object_store::Error::NotFound { .. }) => Ok(None),
             Err(source) => Err(BucketError::request("look up a blob", source)),
@@ -152,9 +176,27 @@ impl Bucket {
     pub async fn fetch_into(
         &self,
         id: &BlobId,
+        writer: BlobWriter,
+    ) -> Result<Option<StoredBlob>, BucketError> {
+        self.fetch_at(&object_path(id), writer).await
+    }
+
+    /// Download the object `name` into `writer` (opened expecting the blob it should hash
+    /// to); `None` if the bucket has no such object.
+    pub async fn fetch_named_into(
+        &self,
+        name: &str,
+        writer: BlobWriter,
+    ) -> Result<Option<StoredBlob>, BucketError> {
+        self.fetch_at(&named_path(name)?, writer).await
+    }
+
+    async fn fetch_at(
+        &self,
+        path: &ObjectPath,
         mut writer: BlobWriter,
     ) -> Result<Option<StoredBlob>, BucketError> {
-        let got = match self.store.get(&object_path(id)).await {
+        let got = match self.store.get(path).await {
             Ok(got) => got,
             Err(object_store::Error::NotFound { .. }) => return Ok(None),
             Err(source) => return Err(BucketError::request("download a blob", source)),
@@ -193,7 +235,16 @@ impl Bucket {
 
     /// Remove a blob (removing one the bucket does not hold is no error).
     pub async fn remove(&self, id: &BlobId) -> Result<(), BucketError> {
-        match self.store.delete(&object_path(id)).await {
+        self.remove_at(&object_path(id)).await
+    }
+
+    /// Remove the object `name` (removing one that is not there is no error).
+    pub async fn remove_named(&self, name: &str) -> Result<(), BucketError> {
+        self.remove_at(&named_path(name)?).await
+    }
+
+    async fn remove_at(&self, path: &ObjectPath) -> Result<(), BucketError> {
+        match self.store.delete(path).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
             Err(source) => Err(BucketError::request("remove a blob", source)),
         }
@@ -228,6 +279,23 @@ impl Bucket {
     }
 }
 
+/// The object a name stands for: one plain path segment, never under the addressed prefix.
+fn named_path(name: &str) -> Result<ObjectPath, BucketError> {
+    let plain = !name.is_empty()
+        && name != "."
+        && name != ".."
+        && !name.contains(['/', '\\'])
+        && name != ADDRESSED_PREFIX;
+    if !plain {
+        return Err(BucketError::BadName {
+            name: name.to_owned(),
+        });
+    }
+    ObjectPath::parse(name).map_err(|_| BucketError::BadName {
+        name: name.to_owned(),
+    })
+}
+
 fn object_path(id: &BlobId) -> ObjectPath {
     let hex = id.to_hex();
     ObjectPath::from(format!("{ADDRESSED_PREFIX}/{}/{hex}", &hex[..2]))
@@ -253,5 +321,21 @@ mod tests {
             force_path_style: true,
         };
         assert_eq!(Bucket::connect(&config).expect("client").name(), "b");
+    }
+
+    #[test]
+    fn named_objects_are_one_plain_segment_outside_the_addressed_prefix() {
+        assert_eq!(
+            named_path("pb_backup_20261207.zip")
+                .expect("plain")
+                .as_ref(),
+            "pb_backup_20261207.zip"
+        );
+        for bad in ["", ".", "..", "a/b.zip", "a\\b.zip", "sha256"] {
+            assert!(
+                matches!(named_path(bad), Err(BucketError::BadName { .. })),
+                "{bad:?}"
+            );
+        }
     }
 }

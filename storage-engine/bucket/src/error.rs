@@ -15,6 +15,9 @@ pub enum BucketError {
     /// The local store does not hold the blob it was asked to send.
     #[error("blob {id} is not held here")]
     Missing { id: String },
+    /// An object name that is not one plain path segment.
+    #[error("{name:?} is not a plain object name")]
+    BadName { name: String },
     #[error("read blob {id}: {source}")]
     Read {
         id: String,

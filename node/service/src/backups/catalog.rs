@@ -1,7 +1,8 @@
 //! The replicated list of backups (`edgebase.backups`): each backup's key (file name),
 //! size, time and the blob that holds its archive. Replicated, so every node lists the
 //! same backups and can serve any of them (a node lacking the blob copies it from a
-//! member); a blob named here is kept by every node's blob keeper like a record's file.
+//! member or from the S3 bucket); a blob named here and kept by the members is kept by
+//! every node's blob keeper like a record's file.
 
 use edgebase_blobs::BlobId;
 use edgebase_model::validation::ValidationCode;
@@ -26,6 +27,25 @@ pub struct CatalogEntry {
     pub modified: String,
     /// The archive's blob (its SHA-256, hex).
     pub blob: String,
+    /// Where the archive is kept.
+    #[serde(default, skip_serializing_if = "ArchiveStore::is_members")]
+    pub store: ArchiveStore,
+}
+
+/// Where a backup's archive is kept: as a blob held by a majority of voters, or in the S3
+/// bucket `backups.s3` named when it was made (under its key, as PocketBase keeps backups).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ArchiveStore {
+    #[default]
+    Members,
+    S3,
+}
+
+impl ArchiveStore {
+    fn is_members(&self) -> bool {
+        *self == ArchiveStore::Members
+    }
 }
 
 impl CatalogEntry {
@@ -52,11 +72,12 @@ pub fn read(app: &App) -> Result<Catalog, ServiceError> {
     Ok(system_settings::read::<Catalog>(app, CATALOG_KEY)?.value)
 }
 
-/// Every blob a backup keeps, as ids.
+/// Every blob the members keep for a backup (not those kept in the S3 bucket), as ids.
 pub fn blobs(app: &App) -> Result<Vec<BlobId>, ServiceError> {
     read(app)?
         .backups
         .iter()
+        .filter(|entry| entry.store == ArchiveStore::Members)
         .map(CatalogEntry::blob_id)
         .collect()
 }

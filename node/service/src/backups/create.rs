@@ -1,7 +1,7 @@
 //! Making a backup: a read barrier (so the state is at least as new as every write
 //! acknowledged before the request), a RocksDB snapshot of the state streamed to a file
 //! together with the blobs it refers to (collected from the same view), the zip archive,
-//! the archive as a blob held by a majority, and the catalog entry. A scheduled backup
+//! the archive kept (by a majority, or in the S3 bucket), and the catalog entry. A scheduled backup
 //! writes its catalog entry in one batch with its job's completion mark, so a run that
 //! lost its claim to another node adds nothing.
 
@@ -109,12 +109,13 @@ pub async fn create(
     .await
     .map_err(|error| ServiceError::internal_from("write the backup archive", error))??;
     let stored = store_as_blob(app, &archive_path).await?;
-    app.consensus().replicate_blob(stored.id).await?;
+    let store = super::keep::keep(app, &name, &stored).await?;
     let entry = CatalogEntry {
         key: name.clone(),
         size,
         modified: created,
         blob: stored.id.to_hex(),
+        store,
     };
     let completion = match &by {
         CreatedBy::Request => None,

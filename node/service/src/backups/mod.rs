@@ -3,14 +3,16 @@
 //! every write acknowledged before it began is in it, and no partial write is: an entry
 //! applies whole), plus every file blob that state refers to, in one zip archive
 //! (`archive.rs`). Writes go on while it is taken: the state is read from a RocksDB
-//! snapshot. The archive is kept as a blob held by a majority of voters and named in the
-//! replicated catalog (`catalog.rs`), so any node lists, serves and deletes it.
+//! snapshot. The archive is kept as a blob held by a majority of voters, or in the S3
+//! bucket `backups.s3` names (`keep.rs`), and named in the replicated catalog
+//! (`catalog.rs`), so any node lists, serves and deletes it.
 //!
 //! One backup or upload at a time per node, as in PocketBase.
 
 pub mod archive;
 pub mod catalog;
 mod create;
+mod keep;
 mod names;
 mod restore;
 pub mod seed;
@@ -18,7 +20,7 @@ pub mod seed;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use edgebase_blobs::{BlobId, StoredBlob};
+use edgebase_blobs::StoredBlob;
 use edgebase_model::validation::{field_error, FieldErrors, ValidationCode};
 use serde::Serialize;
 
@@ -26,8 +28,9 @@ use crate::app::App;
 use crate::error::ServiceError;
 use crate::system_settings::{self, Change};
 
-pub use self::catalog::{Catalog, CatalogEntry, BACKUPS_MAX, CATALOG_KEY};
+pub use self::catalog::{ArchiveStore, Catalog, CatalogEntry, BACKUPS_MAX, CATALOG_KEY};
 pub use self::create::{check_requested, create, CreatedBy};
+pub use self::keep::hold;
 pub use self::names::{auto_name, check_name, AUTO_PREFIX};
 pub use self::restore::restore;
 
@@ -135,7 +138,8 @@ pub fn find(app: &App, key: &str) -> Result<Option<CatalogEntry>, ServiceError> 
 }
 
 /// Remove `key` from the catalog; its blob goes once no node needs it (the blob keeper's
-/// grace period). Refused for the backup this node is making.
+/// grace period), or from the S3 bucket at once. Refused for the backup this node is
+/// making.
 pub async fn delete(app: &App, key: &str) -> Result<(), ServiceError> {
     if app.backups().active().as_deref() == Some(key) {
         return Err(ServiceError::bad_request(
@@ -143,20 +147,18 @@ pub async fn delete(app: &App, key: &str) -> Result<(), ServiceError> {
         ));
     }
     let removed = system_settings::update(app, CATALOG_KEY, |catalog: &mut Catalog| {
-        let before = catalog.backups.len();
-        catalog.backups.retain(|entry| entry.key != key);
-        Ok(if catalog.backups.len() == before {
-            Change::Keep(false)
-        } else {
-            Change::Write(true)
-        })
+        let Some(at) = catalog.backups.iter().position(|entry| entry.key == key) else {
+            return Ok(Change::Keep(None));
+        };
+        Ok(Change::Write(Some(catalog.backups.remove(at))))
     })
     .await?;
-    if !removed {
+    let Some(removed) = removed else {
         return Err(ServiceError::bad_request(
             "Invalid or already deleted backup file.",
         ));
-    }
+    };
+    keep::discard(app, &removed).await;
     tracing::info!(key, "backup deleted");
     Ok(())
 }
@@ -222,12 +224,13 @@ pub async fn upload(
             None,
         ));
     }
-    app.consensus().replicate_blob(stored.id).await?;
+    let store = keep::keep(app, original_name, &stored).await?;
     let entry = CatalogEntry {
         key: original_name.to_owned(),
         size: stored.size_bytes,
         modified: edgebase_model::time::now_string(),
         blob: stored.id.to_hex(),
+        store,
     };
     let naming = catalog::Naming {
         field: "file",
@@ -250,17 +253,6 @@ fn read_head(path: &Path) -> Result<Vec<u8>, ServiceError> {
         .and_then(|file| file.take(4).read_to_end(&mut head))
         .map_err(|error| ServiceError::internal_from("read an uploaded backup", error))?;
     Ok(head)
-}
-
-/// Make sure this node holds the archive of `entry` (copied from a member if not).
-pub async fn hold(app: &App, entry: &CatalogEntry) -> Result<BlobId, ServiceError> {
-    let blob = entry.blob_id()?;
-    if !crate::files::hold_locally(app, blob, crate::files::Place::Members).await? {
-        return Err(ServiceError::unavailable(
-            "No reachable node holds this backup right now; try again.",
-        ));
-    }
-    Ok(blob)
 }
 
 /// PocketBase's `canBackup` in the health answer: no backup or upload runs on this node.
