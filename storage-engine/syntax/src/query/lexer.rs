@@ -14,6 +14,8 @@ pub enum Token {
     OpenParen,
     CloseParen,
     Comma,
+    /// A placeholder `{:name}` for a value bound by the caller (server-side filters only).
+    Param(String),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +70,18 @@ pub fn tokenize(input: &str) -> Result<Vec<Spanned>, FilterError> {
             '|' if chars.get(i + 1) == Some(&'|') => {
                 i += 2;
                 Token::Or
+            }
+            '{' if chars.get(i + 1) == Some(&':') => {
+                let mut end = i + 2;
+                while end < chars.len() && (chars[end].is_alphanumeric() || chars[end] == '_') {
+                    end += 1;
+                }
+                if end == i + 2 || chars.get(end) != Some(&'}') {
+                    return Err(FilterError::at(start, "a placeholder is {:name}"));
+                }
+                let name: String = chars[i + 2..end].iter().collect();
+                i = end + 1;
+                Token::Param(name)
             }
             '\'' | '"' => {
                 let (text, end) = quoted(&chars, i)?;

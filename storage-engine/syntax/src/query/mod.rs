@@ -10,4 +10,4 @@ pub use ast::{
     SortTarget,
 };
 pub use error::FilterError;
-pub use parser::parse_filter;
+pub use parser::{parse_filter, parse_filter_with_params, Binder};

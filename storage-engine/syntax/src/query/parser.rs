@@ -18,8 +18,25 @@ pub const COMPARISONS_MAX: usize = 500;
 /// Most arguments of one function call.
 const ARGUMENTS_MAX: usize = 8;
 
-/// Parse a filter. An empty (or comment-only) filter is `None`: it matches everything.
+/// Parse a filter. An empty (or comment-only) filter is `None`: it matches everything. A
+/// placeholder (`{:name}`) is refused: only server-side code binds values.
 pub fn parse_filter(input: &str) -> Result<Option<Expr>, FilterError> {
+    parse(input, None)
+}
+
+/// What a placeholder `{:name}` stands for, given its name (`None`: no such value).
+pub type Binder<'a> = &'a dyn Fn(&str) -> Option<Operand>;
+
+/// Parse a filter whose placeholders (`{:name}`) take the values `bind` gives them, as
+/// PocketBase's server-side finds do: a bound value is a literal, never filter syntax.
+pub fn parse_filter_with_params(
+    input: &str,
+    bind: Binder<'_>,
+) -> Result<Option<Expr>, FilterError> {
+    parse(input, Some(bind))
+}
+
+fn parse(input: &str, bind: Option<Binder<'_>>) -> Result<Option<Expr>, FilterError> {
     let length = input.chars().count();
     if length > FILTER_LENGTH_MAX {
         return Err(FilterError::at(
@@ -36,6 +53,7 @@ pub fn parse_filter(input: &str) -> Result<Option<Expr>, FilterError> {
         next: 0,
         end: length,
         comparisons: 0,
+        bind,
     };
     let expr = parser.or_expr(0)?;
     match parser.peek() {
@@ -47,14 +65,15 @@ pub fn parse_filter(input: &str) -> Result<Option<Expr>, FilterError> {
     }
 }
 
-struct Parser {
+struct Parser<'a> {
     tokens: Vec<Spanned>,
     next: usize,
     end: usize,
     comparisons: usize,
+    bind: Option<Binder<'a>>,
 }
 
-impl Parser {
+impl Parser<'_> {
     fn peek(&self) -> Option<&Spanned> {
         self.tokens.get(self.next)
     }
@@ -160,6 +179,18 @@ impl Parser {
                 token: Token::Number(number),
                 ..
             }) => Ok(Operand::Number(number)),
+            Some(Spanned {
+                token: Token::Param(name),
+                ..
+            }) => match self.bind {
+                None => Err(FilterError::at(
+                    position,
+                    "placeholders ({:name}) are only allowed in server-side filters",
+                )),
+                Some(bind) => bind(&name).ok_or_else(|| {
+                    FilterError::at(position, format!("no value given for {{:{name}}}"))
+                }),
+            },
             Some(Spanned {
                 token: Token::Identifier(name),
                 ..
@@ -375,6 +406,40 @@ mod tests {
             op: CompareOp { kind, any_of },
             right,
         }
+    }
+
+    #[test]
+    fn placeholders_bind_literals_on_the_server_only() {
+        let bind = |name: &str| match name {
+            "title" => Some(Operand::Text("it's \\ 'quoted' || x = 1".into())),
+            "n" => Some(Operand::Number(3.0)),
+            _ => None,
+        };
+        let parsed = parse_filter_with_params("title = {:title} && n > {:n}", &bind)
+            .expect("parses")
+            .expect("a filter");
+        let record = |name: &str| path(PathRoot::Record, &[name], None);
+        assert_eq!(
+            parsed,
+            Expr::And(
+                Box::new(compare(
+                    record("title"),
+                    CompareKind::Eq,
+                    false,
+                    Operand::Text("it's \\ 'quoted' || x = 1".into())
+                )),
+                Box::new(compare(
+                    record("n"),
+                    CompareKind::Greater,
+                    false,
+                    Operand::Number(3.0)
+                )),
+            )
+        );
+        assert!(parse_filter_with_params("title = {:missing}", &bind).is_err());
+        assert!(parse_filter_with_params("title = {:}", &bind).is_err());
+        assert!(parse_filter_with_params("title = {:title", &bind).is_err());
+        assert!(parse_filter("title = {:title}").is_err());
     }
 
     #[test]
