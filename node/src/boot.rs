@@ -9,6 +9,7 @@ use edgebase_consensus::{ConsensusConfig, ConsensusNode, JoinRole, NodeInfo};
 use edgebase_storage::Store;
 
 use crate::cli::ServeArgs;
+use edgebase_hooks::Hooks;
 use edgebase_model::auth_collection;
 use edgebase_model::time;
 use edgebase_realtime::HubLimits;
@@ -31,6 +32,8 @@ pub struct StartedNode {
     pub app: App,
     /// This node's realtime clients, fed by apply.
     pub hub: edgebase_realtime::Hub,
+    /// The JavaScript hooks of the `pb_hooks` folder.
+    pub hooks: Hooks,
     /// Background work stopped on shutdown (the blob keeper).
     pub tasks: Vec<tokio::task::JoinHandle<()>>,
 }
@@ -189,7 +192,32 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         tokio::spawn(blob_keeper::run(app.clone(), timing)),
         scheduler::spawn(app.clone(), scheduler_timing),
     ];
-    Ok(StartedNode { app, hub, tasks })
+    let hooks = start_hooks(&app, args).await?;
+    Ok(StartedNode {
+        app,
+        hub,
+        hooks,
+        tasks,
+    })
+}
+
+/// Start the hooks engine, load the hooks folder and run `onBootstrap`. A folder that
+/// cannot be read, a file that fails and a failing `onBootstrap` are logged; the node
+/// starts either way (with no hooks, or without the failing file's).
+async fn start_hooks(app: &App, args: &ServeArgs) -> anyhow::Result<Hooks> {
+    let dir = args.hooks.dir(&args.dir);
+    let hooks = Hooks::start(Some(app.clone()), &dir, args.hooks.engine())
+        .context("start the hooks engine")?;
+    match hooks.load_dir(&dir).await {
+        Ok(loaded) if loaded.bundle.is_empty() => {
+            tracing::debug!(dir = %dir.display(), "no hooks folder");
+        }
+        Ok(_) => hooks.bootstrap().await.context("run onBootstrap")?,
+        Err(error) => {
+            tracing::error!(dir = %dir.display(), %error, "the hooks folder cannot be loaded; serving without hooks");
+        }
+    }
+    Ok(hooks)
 }
 
 /// Whether this start made a new cluster (which then gets PocketBase's `users` collection).

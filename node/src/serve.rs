@@ -65,6 +65,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     routers.set_ready(api::router(
         app.clone(),
         node.hub.clone(),
+        node.hooks.clone(),
         request_timeout,
         &edge.origins,
     ));

@@ -14,6 +14,7 @@ const PRODUCT_CRATES: &[&str] = &[
     "edgebase-api",
     "edgebase-service",
     "edgebase-realtime",
+    "edgebase-hooks",
     "edgebase-auth",
     "edgebase-model",
     "edgebase-consensus",
@@ -83,6 +84,11 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
     ),
     (
         "edgebase-service",
+        &["axum", "edgebase-api", "edgebase-client"],
+    ),
+    // Hooks speak no HTTP either: the api crate hands them requests and writes their answers.
+    (
+        "edgebase-hooks",
         &["axum", "edgebase-api", "edgebase-client"],
     ),
     // Realtime speaks no HTTP: the api crate streams its messages.

@@ -20,6 +20,7 @@ pub mod extract;
 pub mod fields_layer;
 pub mod files;
 pub mod health;
+pub mod hooks_routes;
 pub mod http_server;
 pub mod idempotency;
 pub mod identity;
@@ -50,18 +51,19 @@ use edgebase_service::app::App;
 use error::ApiError;
 
 /// Every route, each PocketBase one bounded by `request_timeout`, in [`with_middleware`],
-/// answering cross-origin requests from `origins` (`*`: any).
+/// answering cross-origin requests from `origins` (`*`: any). A request no route takes goes
+/// to the hooks' custom routes.
 pub fn router(
     app: App,
     hub: edgebase_realtime::Hub,
+    hooks: edgebase_hooks::Hooks,
     request_timeout: Duration,
     origins: &[String],
 ) -> Router {
-    cors::for_origins(
-        with_middleware(routes(request_timeout).layer(axum::Extension(hub)), app),
-        origins,
-    )
-    .merge(console::routes())
+    let routes = routes(request_timeout)
+        .layer(axum::Extension(hub))
+        .layer(axum::Extension(hooks));
+    cors::for_origins(with_middleware(routes, app), origins).merge(console::routes())
 }
 
 fn routes(request_timeout: Duration) -> Router<App> {
@@ -222,7 +224,7 @@ fn routes(request_timeout: Duration) -> Router<App> {
         .route("/api/cluster/members/{id}/promote", post(cluster::promote))
         .route("/api/cluster/members/{id}", delete(cluster::remove))
         .route("/api/cluster/leader", post(cluster::transfer_leader))
-        .fallback(|| async { ApiError::not_found() })
+        .fallback(hooks_routes::serve)
         // PocketBase answers a known path with an unknown method as a missing route.
         .method_not_allowed_fallback(|| async { ApiError::not_found() })
 }

@@ -4,6 +4,7 @@
 pub mod backup;
 pub mod certs;
 pub mod cluster;
+pub mod hooks_args;
 pub mod https_args;
 mod progress;
 pub mod restore;

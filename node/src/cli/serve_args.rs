@@ -8,6 +8,7 @@ use anyhow::Context;
 use clap::Args;
 use serde::{Deserialize, Serialize};
 
+use super::hooks_args::HooksArgs;
 use super::https_args::HttpsArgs;
 
 #[derive(Debug, Clone, Args, Serialize, Deserialize)]
@@ -97,6 +98,9 @@ pub struct ServeArgs {
     #[command(flatten)]
     #[serde(default)]
     pub realtime: RealtimeArgs,
+    #[command(flatten)]
+    #[serde(default)]
+    pub hooks: HooksArgs,
 }
 
 /// `HOST:PORT` with a DNS name or an IP address (IPv6 in brackets) and a non-zero port.
@@ -258,6 +262,7 @@ impl ServeArgs {
             scheduler_minute_ms: scheduler_minute_ms_default(),
             blobs: BlobArgs::default(),
             realtime: RealtimeArgs::default(),
+            hooks: HooksArgs::default(),
         }
     }
 

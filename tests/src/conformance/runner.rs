@@ -78,8 +78,8 @@ pub async fn run_conformance(
         let reference_label = format!("{:02}-{}-reference-{reference}", number, scenario.name);
         let candidate_label = format!("{:02}-{}-candidate-{candidate}", number, scenario.name);
         let (left, right) = tokio::join!(
-            Target::start(reference, root, &reference_label),
-            Target::start(candidate, root, &candidate_label)
+            Target::start_with_hooks(reference, root, &reference_label, &scenario.hooks),
+            Target::start_with_hooks(candidate, root, &candidate_label, &scenario.hooks)
         );
         let mut left = new_side(left.context("start the reference server")?);
         let mut right = new_side(right.context("start the candidate server")?);

@@ -17,6 +17,10 @@ pub struct Scenario {
     pub name: String,
     #[serde(default)]
     pub description: String,
+    /// Files of the servers' `pb_hooks` folder (name -> JavaScript source), written next to
+    /// the data dir of both servers before they start.
+    #[serde(default)]
+    pub hooks: std::collections::BTreeMap<String, String>,
     pub steps: Vec<Step>,
 }
 

@@ -49,6 +49,25 @@ impl Target {
         Target::start_with_env(kind, root, label, Vec::new()).await
     }
 
+    /// [`Target::start`] with a `pb_hooks` folder (file name -> source) next to the data
+    /// dir, where PocketBase and EdgeBase both look by default.
+    pub async fn start_with_hooks(
+        kind: TargetKind,
+        root: &Path,
+        label: &str,
+        hooks: &std::collections::BTreeMap<String, String>,
+    ) -> anyhow::Result<Target> {
+        if !hooks.is_empty() {
+            let dir = root.join(label).join("pb_hooks");
+            std::fs::create_dir_all(&dir).with_context(|| format!("create {}", dir.display()))?;
+            for (name, source) in hooks {
+                std::fs::write(dir.join(name), source)
+                    .with_context(|| format!("write the hook file {name}"))?;
+            }
+        }
+        Target::start_with_env(kind, root, label, Vec::new()).await
+    }
+
     /// [`Target::start`] with extra environment variables for the server process.
     pub async fn start_with_env(
         kind: TargetKind,

@@ -1,0 +1,355 @@
+//! Server-side hooks: PocketBase's `pb_hooks` JavaScript API on an embedded QuickJS
+//! (`rquickjs`, built from its vendored C sources).
+//!
+//! A [`Bundle`] (the files of a hooks folder) is loaded file by file, each in its own call,
+//! into a [`Registry`] of what the files registered; a new bundle swaps in whole, so a
+//! request sees one bundle or the next, never a mix. Handlers run on an [`Engine`]: a few
+//! worker threads, each owning one runtime, every call in a fresh context under CPU,
+//! wall-clock and memory limits ([`CallLimits`]). The JavaScript side of the API lives in
+//! `prelude.js`; the natives it stands on in `natives.rs`.
+
+mod bundle;
+mod engine;
+mod error;
+mod limits;
+mod natives;
+mod registry;
+mod routes;
+mod worker;
+
+use std::path::Path;
+use std::sync::{Arc, RwLock};
+
+use edgebase_service::app::App;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub use bundle::{Bundle, BUNDLE_BYTES_MAX, FILES_MAX, FILE_BYTES_MAX};
+pub use engine::{Engine, EngineConfig};
+pub use error::{HookFailure, HooksError};
+pub use limits::{CallLimits, LimitHit};
+pub use registry::{Registry, Route, HOOK_EVENTS, RUN_EVENTS};
+pub use worker::CallError;
+
+use worker::Shared;
+
+/// A file that failed to load: its registrations are dropped, the others stand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LoadError {
+    pub file: String,
+    pub message: String,
+}
+
+/// The bundle in use and what it registered.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub bundle: Arc<Bundle>,
+    pub hash: String,
+    pub registry: Registry,
+    pub errors: Vec<LoadError>,
+}
+
+/// One request to a custom route, as the API layer read it.
+#[derive(Debug, Clone, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteRequest {
+    pub method: String,
+    pub path: String,
+    pub raw_query: String,
+    pub query: Vec<(String, String)>,
+    pub headers: Vec<(String, String)>,
+    /// The body as text (JSON or other), when there is one.
+    pub body: Option<String>,
+    /// A form body's fields (`application/x-www-form-urlencoded`).
+    pub form: Option<Vec<(String, String)>>,
+    pub remote_ip: String,
+    /// The authenticated record (with `collectionId` and `collectionName`), if any.
+    pub auth: Option<Value>,
+}
+
+/// What a route's handler wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RouteResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub content_type: String,
+    pub body: Option<String>,
+    /// False when no handler wrote anything (the answer is then an empty 200, as in
+    /// PocketBase).
+    pub written: bool,
+}
+
+/// How a custom route answered: what its handler wrote, or its failure.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RouteAnswer {
+    Written(RouteResponse),
+    Failed(HookFailure),
+}
+
+/// The node's hooks: the engine and the bundle in use.
+#[derive(Clone)]
+pub struct Hooks {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    app: Option<App>,
+    hooks_dir: String,
+    current: RwLock<Arc<Loaded>>,
+}
+
+#[derive(Deserialize)]
+struct CallAnswer<T> {
+    #[serde(default = "Option::default")]
+    response: Option<T>,
+    #[serde(default)]
+    failure: Option<HookFailure>,
+    #[serde(default)]
+    completed: Option<bool>,
+}
+
+impl Hooks {
+    /// Start the engine. `app` is the node's state (`None` only in tests of the engine);
+    /// `hooks_dir` is what `__hooks` names. No bundle is loaded yet.
+    pub fn start(
+        app: Option<App>,
+        hooks_dir: &Path,
+        config: EngineConfig,
+    ) -> Result<Hooks, HooksError> {
+        Ok(Hooks {
+            inner: Arc::new(Inner {
+                engine: Engine::start(config)?,
+                app,
+                hooks_dir: hooks_dir.display().to_string(),
+                current: RwLock::new(Arc::new(Loaded::default())),
+            }),
+        })
+    }
+
+    /// The bundle in use.
+    pub fn current(&self) -> Arc<Loaded> {
+        Arc::clone(
+            &self
+                .inner
+                .current
+                .read()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Load `bundle`, each entry file in its own call, and swap it in. A file that fails
+    /// (a syntax error, a throw, a limit) is logged and left out; the rest load.
+    pub async fn load(&self, bundle: Bundle) -> Result<Arc<Loaded>, HooksError> {
+        let bundle = Arc::new(bundle);
+        let shared = self.shared(&bundle);
+        let mut registry = Registry::default();
+        let mut errors = Vec::new();
+        let entries: Vec<(String, String)> = bundle
+            .entries()
+            .map(|(name, source)| (name.to_owned(), source.to_owned()))
+            .collect();
+        for (file, source) in entries {
+            let shared = shared.clone();
+            let name = file.clone();
+            let outcome = self
+                .inner
+                .engine
+                .run(move |worker| {
+                    worker.call(&shared, |ctx| {
+                        let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
+                        let load: rquickjs::Function = edgebase.get("loadFile")?;
+                        load.call::<_, String>((name, source))
+                    })
+                })
+                .await?;
+            match outcome.map(|json| serde_json::from_str::<Registry>(&json)) {
+                Ok(Ok(registered)) => merge(&mut registry, registered),
+                Ok(Err(error)) => errors.push(LoadError {
+                    file: file.clone(),
+                    message: format!("read what it registered: {error}"),
+                }),
+                Err(error) => errors.push(LoadError {
+                    file: file.clone(),
+                    message: error.to_string(),
+                }),
+            }
+        }
+        for error in &errors {
+            tracing::error!(file = %error.file, error = %error.message, "a hooks file failed to load; its hooks are not used");
+        }
+        for event in registry.events_not_run() {
+            tracing::warn!(
+                event,
+                "a hooks file registers {event}, which EdgeBase does not run yet"
+            );
+        }
+        let loaded = Arc::new(Loaded {
+            hash: bundle.hash(),
+            bundle,
+            registry,
+            errors,
+        });
+        *self
+            .inner
+            .current
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::clone(&loaded);
+        tracing::info!(
+            hash = %loaded.hash,
+            routes = loaded.registry.routes.len(),
+            hooks = loaded.registry.hooks.len(),
+            crons = loaded.registry.crons.len(),
+            errors = loaded.errors.len(),
+            "hooks loaded"
+        );
+        Ok(loaded)
+    }
+
+    /// Load the folder `dir` (see [`Bundle::read_dir`]).
+    pub async fn load_dir(&self, dir: &Path) -> Result<Arc<Loaded>, HooksError> {
+        let bundle = Bundle::read_dir(dir)?;
+        self.load(bundle).await
+    }
+
+    /// Run the `onBootstrap` handlers once. A throw or a handler that stops the chain (no
+    /// `e.next()`) is logged; the node goes on either way.
+    pub async fn bootstrap(&self) -> Result<(), HooksError> {
+        let loaded = self.current();
+        let sources: Vec<String> = loaded
+            .registry
+            .hooks_for("onBootstrap", None)
+            .map(|hook| hook.handler.clone())
+            .collect();
+        if sources.is_empty() {
+            return Ok(());
+        }
+        let shared = self.shared(&loaded.bundle);
+        let sources_json = serde_json::to_string(&sources).unwrap_or_default();
+        let outcome = self
+            .inner
+            .engine
+            .run(move |worker| {
+                worker.call(&shared, |ctx| {
+                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
+                    let event: rquickjs::Function = edgebase.get("event")?;
+                    event.call::<_, String>(("onBootstrap", sources_json))
+                })
+            })
+            .await?;
+        match outcome.map(|json| serde_json::from_str::<CallAnswer<Value>>(&json)) {
+            Ok(Ok(CallAnswer {
+                failure: Some(failure),
+                ..
+            })) => {
+                tracing::error!(message = %failure.message, cause = ?failure.cause, "onBootstrap failed; the node serves on");
+            }
+            Ok(Ok(CallAnswer {
+                completed: Some(false),
+                ..
+            })) => {
+                tracing::error!("an onBootstrap handler did not call e.next(): the handlers after it did not run");
+            }
+            Ok(Ok(_)) => tracing::info!("onBootstrap ran"),
+            Ok(Err(error)) => tracing::error!(%error, "onBootstrap answered something unreadable"),
+            Err(error) => tracing::error!(%error, "onBootstrap failed; the node serves on"),
+        }
+        Ok(())
+    }
+
+    /// Serve `request` with a custom route, if one matches (`None`: no route does).
+    pub async fn route(&self, request: RouteRequest) -> Option<RouteAnswer> {
+        let loaded = self.current();
+        let matched = routes::find(&loaded.registry.routes, &request.method, &request.path)?;
+        let mut links: Vec<&registry::Middleware> = loaded.registry.middlewares.iter().collect();
+        links.extend(matched.route.middlewares.iter());
+        links.sort_by_key(|middleware| middleware.priority);
+        let handler = registry::Middleware {
+            source: Some(matched.route.handler.clone()),
+            builtin: None,
+            args: Vec::new(),
+            priority: 0,
+        };
+        let chain = serde_json::json!({
+            "name": format!("{} {}", matched.route.method, matched.route.path),
+            "pathValues": matched.path_values,
+            "links": links.into_iter().chain(std::iter::once(&handler)).collect::<Vec<_>>(),
+        });
+        let shared = self.shared(&loaded.bundle);
+        let request_json = serde_json::to_string(&request).unwrap_or_default();
+        let chain_json = chain.to_string();
+        let outcome = self
+            .inner
+            .engine
+            .run(move |worker| {
+                worker.call(&shared, |ctx| {
+                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
+                    let route: rquickjs::Function = edgebase.get("route")?;
+                    route.call::<_, String>((request_json, chain_json))
+                })
+            })
+            .await;
+        Some(answer_of(outcome))
+    }
+
+    fn shared(&self, bundle: &Arc<Bundle>) -> Shared {
+        Shared {
+            app: self.inner.app.clone(),
+            bundle: Arc::clone(bundle),
+            hooks_dir: self.inner.hooks_dir.clone(),
+        }
+    }
+}
+
+/// A route call's outcome as an answer: what the handler wrote, or what its failure says.
+fn answer_of(outcome: Result<Result<String, CallError>, HooksError>) -> RouteAnswer {
+    let json = match outcome {
+        Err(HooksError::Busy) => {
+            return RouteAnswer::Failed(HookFailure {
+                status: 503,
+                message: "Every hooks runtime is busy; try again.".into(),
+                data: Default::default(),
+                cause: None,
+            })
+        }
+        Err(error) => return RouteAnswer::Failed(HookFailure::internal(error.to_string())),
+        Ok(Err(error)) => return RouteAnswer::Failed(failure_of(&error)),
+        Ok(Ok(json)) => json,
+    };
+    match serde_json::from_str::<CallAnswer<RouteResponse>>(&json) {
+        Ok(CallAnswer {
+            failure: Some(failure),
+            ..
+        }) => RouteAnswer::Failed(failure),
+        Ok(CallAnswer {
+            response: Some(response),
+            ..
+        }) => RouteAnswer::Written(response),
+        Ok(_) => RouteAnswer::Failed(HookFailure::internal("the route answered nothing")),
+        Err(error) => RouteAnswer::Failed(HookFailure::internal(format!(
+            "read the route's answer: {error}"
+        ))),
+    }
+}
+
+/// A call that did not finish as an answer: a limit names itself, anything else is a 500.
+fn failure_of(error: &CallError) -> HookFailure {
+    match error {
+        CallError::Limit(hit) => HookFailure {
+            status: 500,
+            message: format!("The hook was stopped: {hit}."),
+            data: Default::default(),
+            cause: Some(error.to_string()),
+        },
+        other => HookFailure::internal(other.to_string()),
+    }
+}
+
+fn merge(into: &mut Registry, from: Registry) {
+    into.routes.extend(from.routes);
+    into.middlewares.extend(from.middlewares);
+    into.hooks.extend(from.hooks);
+    into.crons.extend(from.crons);
+    into.cron_removals.extend(from.cron_removals);
+}

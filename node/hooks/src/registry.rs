@@ -1,0 +1,183 @@
+//! What a bundle registered when it loaded: custom routes, global middlewares, event hooks
+//! and cron jobs. Handlers are kept as their source text (PocketBase's model too: a handler
+//! runs in its own fresh context and sees none of its file's top-level variables).
+
+use serde::{Deserialize, Serialize};
+
+/// PocketBase 0.40's `on*` hooks a file may register. EdgeBase runs the ones in
+/// [`RUN_EVENTS`]; the rest load (so a PocketBase folder loads unchanged) and are reported.
+pub const HOOK_EVENTS: &[&str] = &[
+    "onBootstrap",
+    "onServe",
+    "onTerminate",
+    "onBackupCreate",
+    "onBackupRestore",
+    "onModelValidate",
+    "onModelCreate",
+    "onModelCreateExecute",
+    "onModelAfterCreateSuccess",
+    "onModelAfterCreateError",
+    "onModelUpdate",
+    "onModelUpdateExecute",
+    "onModelAfterUpdateSuccess",
+    "onModelAfterUpdateError",
+    "onModelDelete",
+    "onModelDeleteExecute",
+    "onModelAfterDeleteSuccess",
+    "onModelAfterDeleteError",
+    "onRecordEnrich",
+    "onRecordValidate",
+    "onRecordCreate",
+    "onRecordCreateExecute",
+    "onRecordAfterCreateSuccess",
+    "onRecordAfterCreateError",
+    "onRecordUpdate",
+    "onRecordUpdateExecute",
+    "onRecordAfterUpdateSuccess",
+    "onRecordAfterUpdateError",
+    "onRecordDelete",
+    "onRecordDeleteExecute",
+    "onRecordAfterDeleteSuccess",
+    "onRecordAfterDeleteError",
+    "onCollectionValidate",
+    "onCollectionCreate",
+    "onCollectionAfterCreateSuccess",
+    "onCollectionUpdate",
+    "onCollectionAfterUpdateSuccess",
+    "onCollectionDelete",
+    "onCollectionAfterDeleteSuccess",
+    "onMailerSend",
+    "onMailerRecordAuthAlertSend",
+    "onMailerRecordPasswordResetSend",
+    "onMailerRecordVerificationSend",
+    "onMailerRecordEmailChangeSend",
+    "onMailerRecordOTPSend",
+    "onRealtimeConnectRequest",
+    "onRealtimeSubscribeRequest",
+    "onRealtimeMessageSend",
+    "onRecordsListRequest",
+    "onRecordViewRequest",
+    "onRecordCreateRequest",
+    "onRecordUpdateRequest",
+    "onRecordDeleteRequest",
+    "onRecordAuthRequest",
+    "onRecordAuthWithPasswordRequest",
+    "onRecordAuthWithOAuth2Request",
+    "onRecordAuthRefreshRequest",
+    "onRecordRequestPasswordResetRequest",
+    "onRecordConfirmPasswordResetRequest",
+    "onRecordRequestVerificationRequest",
+    "onRecordConfirmVerificationRequest",
+    "onRecordRequestEmailChangeRequest",
+    "onRecordConfirmEmailChangeRequest",
+    "onRecordRequestOTPRequest",
+    "onRecordAuthWithOTPRequest",
+    "onBatchRequest",
+    "onSettingsListRequest",
+    "onSettingsUpdateRequest",
+    "onSettingsReload",
+    "onFileDownloadRequest",
+    "onFileTokenRequest",
+    "onCollectionsListRequest",
+    "onCollectionViewRequest",
+    "onCollectionCreateRequest",
+    "onCollectionUpdateRequest",
+    "onCollectionDeleteRequest",
+    "onCollectionsImportRequest",
+    "onBackupsListRequest",
+];
+
+/// The hooks EdgeBase runs today.
+pub const RUN_EVENTS: &[&str] = &["onBootstrap"];
+
+/// A route middleware: hook code, or one of `$apis`' built-in ones.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Middleware {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub builtin: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub args: Vec<String>,
+    /// Lower runs first (PocketBase's `{func, priority}` form).
+    #[serde(default)]
+    pub priority: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub method: String,
+    pub path: String,
+    pub handler: String,
+    #[serde(default)]
+    pub middlewares: Vec<Middleware>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hook {
+    pub event: String,
+    pub handler: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cron {
+    pub id: String,
+    pub expression: String,
+    pub handler: String,
+}
+
+/// Everything a bundle registered, in registration order.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Registry {
+    pub routes: Vec<Route>,
+    /// `routerUse`: run around every custom route.
+    pub middlewares: Vec<Middleware>,
+    pub hooks: Vec<Hook>,
+    pub crons: Vec<Cron>,
+    /// `cronRemove` at load time: jobs registered earlier that no longer run.
+    pub cron_removals: Vec<String>,
+}
+
+impl Registry {
+    /// The handlers of `event` that apply to `tag` (none: every tag), in registration order.
+    pub fn hooks_for<'a>(
+        &'a self,
+        event: &'a str,
+        tag: Option<&'a str>,
+    ) -> impl Iterator<Item = &'a Hook> {
+        self.hooks.iter().filter(move |hook| {
+            hook.event == event
+                && (hook.tags.is_empty()
+                    || tag.is_some_and(|tag| hook.tags.iter().any(|t| t == tag)))
+        })
+    }
+
+    /// The cron jobs left after removals (a later registration of an id replaces an earlier
+    /// one, as PocketBase's scheduler does).
+    pub fn active_crons(&self) -> Vec<&Cron> {
+        let mut active: Vec<&Cron> = Vec::new();
+        for cron in &self.crons {
+            active.retain(|known| known.id != cron.id);
+            active.push(cron);
+        }
+        active.retain(|cron| !self.cron_removals.contains(&cron.id));
+        active
+    }
+
+    /// Events registered that EdgeBase does not run yet, each once.
+    pub fn events_not_run(&self) -> Vec<&str> {
+        let mut events: Vec<&str> = self
+            .hooks
+            .iter()
+            .map(|hook| hook.event.as_str())
+            .filter(|event| !RUN_EVENTS.contains(event))
+            .collect();
+        events.dedup();
+        events.sort_unstable();
+        events.dedup();
+        events
+    }
+}

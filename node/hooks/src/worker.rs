@@ -1,0 +1,133 @@
+//! One JavaScript runtime on its own thread. Every call gets a fresh context (the natives
+//! and the prelude, then the call's code), runs under the call's limits, and leaves nothing
+//! behind: the context is dropped and the heap collected. A runtime whose call ran out of
+//! memory is replaced before the next call.
+
+use std::sync::Arc;
+
+use edgebase_service::app::App;
+use rquickjs::context::EvalOptions;
+use rquickjs::{CaughtError, Context, Ctx, Runtime};
+
+use crate::bundle::Bundle;
+use crate::error::HooksError;
+use crate::limits::{CallLimits, LimitHit, Watchdog};
+use crate::natives::{self, NativeEnv};
+
+const PRELUDE: &str = include_str!("prelude.js");
+/// Stack one call may use (QuickJS counts it itself; deep recursion throws a RangeError).
+const STACK_BYTES: usize = 1 << 20;
+
+/// What the calls of one bundle can reach, shared by every worker.
+#[derive(Clone)]
+pub struct Shared {
+    pub app: Option<App>,
+    pub bundle: Arc<Bundle>,
+    pub hooks_dir: String,
+}
+
+/// How a call ended when it did not return a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The code threw (its message and stack, as QuickJS reports them).
+    Thrown(String),
+    /// A limit stopped it.
+    Limit(LimitHit),
+    /// The engine could not run it.
+    Engine(String),
+}
+
+impl std::fmt::Display for CallError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CallError::Thrown(message) => write!(f, "{message}"),
+            CallError::Limit(hit) => write!(f, "the hook was stopped: {hit}"),
+            CallError::Engine(message) => write!(f, "the hooks engine failed: {message}"),
+        }
+    }
+}
+
+pub struct Worker {
+    runtime: Runtime,
+    watchdog: Watchdog,
+    limits: CallLimits,
+}
+
+impl Worker {
+    pub fn new(limits: CallLimits) -> Result<Worker, HooksError> {
+        let watchdog = Watchdog::default();
+        let runtime = new_runtime(&watchdog, limits)?;
+        Ok(Worker {
+            runtime,
+            watchdog,
+            limits,
+        })
+    }
+
+    /// Run `body` in a fresh context of `shared`'s bundle, under the limits. `body` gets the
+    /// context with the natives and prelude in place; a thrown value comes back as text.
+    pub fn call<T>(
+        &mut self,
+        shared: &Shared,
+        body: impl for<'js> FnOnce(&Ctx<'js>) -> rquickjs::Result<T>,
+    ) -> Result<T, CallError> {
+        let env = NativeEnv {
+            app: shared.app.clone(),
+            bundle: Arc::clone(&shared.bundle),
+            hooks_dir: shared.hooks_dir.clone(),
+            watchdog: self.watchdog.clone(),
+        };
+        self.watchdog.arm(self.limits);
+        let outcome = match Context::full(&self.runtime) {
+            Err(error) => Err(CallError::Engine(error.to_string())),
+            Ok(context) => context.with(|ctx| {
+                let result = natives::bind(&ctx, &env)
+                    .and_then(|()| ctx.eval_with_options::<(), _>(PRELUDE, prelude_options()))
+                    .and_then(|()| body(&ctx));
+                result.map_err(|error| {
+                    CallError::Thrown(CaughtError::from_error(&ctx, error).to_string())
+                })
+            }),
+        };
+        self.runtime.run_gc();
+        if let Err(CallError::Thrown(message)) = &outcome {
+            if message.contains("out of memory") {
+                self.watchdog.memory_exhausted();
+            }
+        }
+        let hit = self.watchdog.disarm();
+        match hit {
+            Some(hit) => {
+                if matches!(hit, LimitHit::Memory(_)) {
+                    self.replace_runtime();
+                }
+                Err(CallError::Limit(hit))
+            }
+            None => outcome,
+        }
+    }
+
+    /// A runtime that hit its memory limit may hold garbage it could not free; start over.
+    fn replace_runtime(&mut self) {
+        match new_runtime(&self.watchdog, self.limits) {
+            Ok(runtime) => self.runtime = runtime,
+            Err(error) => tracing::error!(%error, "replace a JavaScript runtime"),
+        }
+    }
+}
+
+fn prelude_options() -> EvalOptions {
+    let mut options = EvalOptions::default();
+    options.strict = false;
+    options.filename = Some("edgebase:prelude".into());
+    options
+}
+
+fn new_runtime(watchdog: &Watchdog, limits: CallLimits) -> Result<Runtime, HooksError> {
+    let runtime = Runtime::new().map_err(|error| HooksError::Runtime(error.to_string()))?;
+    runtime.set_memory_limit(limits.memory_bytes);
+    runtime.set_max_stack_size(STACK_BYTES);
+    let watchdog = watchdog.clone();
+    runtime.set_interrupt_handler(Some(Box::new(move || watchdog.should_interrupt())));
+    Ok(runtime)
+}
