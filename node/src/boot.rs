@@ -188,11 +188,12 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     let scheduler_timing = SchedulerTiming {
         minute: Duration::from_millis(args.scheduler_minute_ms),
     };
+    let (hooks, hooks_watcher) = start_hooks(&app, args).await?;
     let tasks = vec![
         tokio::spawn(blob_keeper::run(app.clone(), timing)),
         scheduler::spawn(app.clone(), scheduler_timing),
+        hooks_watcher,
     ];
-    let hooks = start_hooks(&app, args).await?;
     Ok(StartedNode {
         app,
         hub,
@@ -201,23 +202,21 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
     })
 }
 
-/// Start the hooks engine, load the hooks folder and run `onBootstrap`. A folder that
-/// cannot be read, a file that fails and a failing `onBootstrap` are logged; the node
-/// starts either way (with no hooks, or without the failing file's).
-async fn start_hooks(app: &App, args: &ServeArgs) -> anyhow::Result<Hooks> {
+/// Start the hooks engine on the bundle the cluster deployed, else the `pb_hooks` folder,
+/// run its `onBootstrap`, and watch for deploys. A folder that cannot be read, a file that
+/// fails and a failing `onBootstrap` are logged; the node starts either way.
+async fn start_hooks(
+    app: &App,
+    args: &ServeArgs,
+) -> anyhow::Result<(Hooks, tokio::task::JoinHandle<()>)> {
     let dir = args.hooks.dir(&args.dir);
     let hooks = Hooks::start(Some(app.clone()), &dir, args.hooks.engine())
         .context("start the hooks engine")?;
-    match hooks.load_dir(&dir).await {
-        Ok(loaded) if loaded.bundle.is_empty() => {
-            tracing::debug!(dir = %dir.display(), "no hooks folder");
-        }
-        Ok(_) => hooks.bootstrap().await.context("run onBootstrap")?,
-        Err(error) => {
-            tracing::error!(dir = %dir.display(), %error, "the hooks folder cannot be loaded; serving without hooks");
-        }
-    }
-    Ok(hooks)
+    edgebase_hooks::deployment::sync(&hooks, app, &dir).await;
+    // cronAdd jobs run on the scheduler, once per tick across the cluster.
+    app.set_extra_jobs(std::sync::Arc::new(hooks.clone()));
+    let watcher = edgebase_hooks::deployment::spawn_watcher(hooks.clone(), app.clone(), dir);
+    Ok((hooks, watcher))
 }
 
 /// Whether this start made a new cluster (which then gets PocketBase's `users` collection).

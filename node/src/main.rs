@@ -29,6 +29,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Certs(command) => cli::certs::run(command),
         Command::Cluster(command) => cli::cluster::run(command).await,
         Command::Backup(command) => cli::backup::run(command).await,
+        Command::Hooks(command) => cli::hooks::run(command).await,
         Command::Restore(args) => cli::restore::run(args).await,
     }
 }

@@ -44,6 +44,12 @@ pub struct MemberStatus {
     /// The newest peer protocol the member speaks; empty when it did not answer.
     #[serde(rename = "wireVersion", default)]
     pub wire_version: Option<u16>,
+    /// The hooks bundle the member runs (its hash) and where it came from (`deployed`, or
+    /// `folder`: the node's own `pb_hooks`); empty when it did not say.
+    #[serde(rename = "hooksHash", default)]
+    pub hooks_hash: Option<String>,
+    #[serde(rename = "hooksSource", default)]
+    pub hooks_source: Option<String>,
 }
 
 /// The round trip between two regions, as the nodes' QUIC connections estimate it (the

@@ -36,6 +36,8 @@ pub struct Release {
     pub package_version: String,
     /// The newest peer protocol it speaks (see [`crate::wire_version`]).
     pub wire_version: u16,
+    /// Its status notes (see `ConsensusNode::set_status_note`).
+    pub notes: Vec<(String, String)>,
 }
 
 /// The cluster as seen from `node_id`.

@@ -180,6 +180,7 @@ impl ConsensusNode {
             proposals,
             committed_index,
             apply_times: apply_times::ApplyTimes::default(),
+            status_notes: Mutex::new(BTreeMap::new()),
         });
         node_link.set(&core);
         let mut background_tasks = vec![
@@ -643,6 +644,26 @@ impl ConsensusNode {
     /// flagged).
     /// What this node has proposed as leader since it started: entries, the writes in them,
     /// the largest.
+    /// Report `value` under `name` in this node's status (cluster status shows it for every
+    /// member); names and values are cut to 256 characters, and at most 16 names are kept.
+    pub fn set_status_note(&self, name: &str, value: &str) {
+        let cut = |text: &str| {
+            text.chars()
+                .take(node_core::STATUS_NOTE_CHARS_MAX)
+                .collect::<String>()
+        };
+        let mut notes = self
+            .core()
+            .status_notes
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if notes.len() >= node_core::STATUS_NOTES_MAX && !notes.contains_key(name) {
+            tracing::warn!(name, "too many status notes; this one is not kept");
+            return;
+        }
+        notes.insert(cut(name), cut(value));
+    }
+
     pub fn proposal_stats(&self) -> ProposalStats {
         self.core().proposals.stats()
     }
@@ -679,6 +700,7 @@ impl ConsensusNode {
                 let release = described.as_ref().map(|d| Release {
                     package_version: d.package_version.clone(),
                     wire_version: d.wire_version,
+                    notes: d.notes.clone(),
                 });
                 let status = described.map(|d| d.status);
                 let last_applied_index = status.as_ref().and_then(|s| s.last_applied_index);
@@ -951,6 +973,7 @@ async fn probe_member(
                     status,
                     package_version: String::new(),
                     wire_version: peer_version,
+                    notes: Vec::new(),
                 }),
                 other => other,
             }),

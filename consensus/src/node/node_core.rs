@@ -63,7 +63,14 @@ pub(crate) struct NodeCore {
     pub committed_index: std::sync::Arc<std::sync::atomic::AtomicU64>,
     /// When this node applied its recent entries (how far behind a member is, in time).
     pub apply_times: crate::node::apply_times::ApplyTimes,
+    /// Short facts the layer above reports in this node's status (say, the hooks bundle it
+    /// runs), by name; at most [`STATUS_NOTES_MAX`].
+    pub status_notes: std::sync::Mutex<BTreeMap<String, String>>,
 }
+
+/// Most status notes a node keeps, and the longest name or value.
+pub const STATUS_NOTES_MAX: usize = 16;
+pub const STATUS_NOTE_CHARS_MAX: usize = 256;
 
 impl NodeCore {
     pub fn metrics(&self) -> RaftMetrics<NodeId, NodeInfo> {
@@ -125,6 +132,13 @@ impl NodeCore {
             status: self.status(),
             package_version: env!("CARGO_PKG_VERSION").to_owned(),
             wire_version: crate::wire_version::WIRE_VERSION,
+            notes: self
+                .status_notes
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
         }
     }
 

@@ -214,6 +214,8 @@ pub struct NodeDescription {
     pub package_version: String,
     /// The newest peer protocol it speaks.
     pub wire_version: u16,
+    /// What the layer above reports (`ConsensusNode::set_status_note`), by name.
+    pub notes: Vec<(String, String)>,
 }
 
 /// The answer on the same stream as the request.

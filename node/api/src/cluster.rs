@@ -74,6 +74,8 @@ pub async fn status(
                 .as_ref()
                 .map(|r| r.package_version.clone())
                 .filter(|version| !version.is_empty()),
+            hooks_hash: note(member.release.as_ref(), "hooks"),
+            hooks_source: note(member.release.as_ref(), "hooks_source"),
             wire_version: member.release.map(|r| r.wire_version),
         })
         .collect();
@@ -261,6 +263,15 @@ pub async fn transfer_leader(
     app.consensus().transfer_leader(request.id).await?;
     tracing::info!(node = request.id, "leadership transferred by an operator");
     Ok(Json(json!({ "leaderId": request.id })))
+}
+
+/// The status note `name` a member reported.
+fn note(release: Option<&edgebase_consensus::Release>, name: &str) -> Option<String> {
+    release?
+        .notes
+        .iter()
+        .find(|(key, _)| key == name)
+        .map(|(_, value)| value.clone())
 }
 
 /// The shortest round trip between each pair of regions (both ways, each pair once, the

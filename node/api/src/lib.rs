@@ -20,6 +20,7 @@ pub mod extract;
 pub mod fields_layer;
 pub mod files;
 pub mod health;
+pub mod hooks_admin;
 pub mod hooks_routes;
 pub mod http_server;
 pub mod idempotency;
@@ -209,6 +210,12 @@ fn routes(request_timeout: Duration) -> Router<App> {
         // A backup or an upload runs as long as its work or its body does.
         .route("/api/backups", get(backups::list).post(backups::create))
         .route("/api/backups/upload", post(backups::upload))
+        .route(
+            "/api/hooks",
+            get(hooks_admin::view)
+                .post(hooks_admin::deploy)
+                .delete(hooks_admin::withdraw),
+        )
         .route("/api/backups/{key}/restore", post(backups::restore))
         .route(
             "/api/backups/{key}",

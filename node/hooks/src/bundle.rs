@@ -82,6 +82,41 @@ impl Bundle {
         &self.files
     }
 
+    /// The bundle as bytes to deploy (`{"files": {path: source}}`).
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(&serde_json::json!({ "files": self.files })).unwrap_or_default()
+    }
+
+    /// A bundle from [`Bundle::encode`]'s bytes (or a deploy request's body), checked
+    /// against the bounds.
+    pub fn decode(bytes: &[u8]) -> Result<Bundle, HooksError> {
+        #[derive(serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Encoded {
+            files: BTreeMap<String, String>,
+        }
+        let encoded: Encoded = serde_json::from_slice(bytes)
+            .map_err(|error| HooksError::BadBundle(error.to_string()))?;
+        for name in encoded.files.keys() {
+            let plain = !name.is_empty()
+                && !name.starts_with('/')
+                && name
+                    .split('/')
+                    .all(|part| !part.is_empty() && part != "." && part != "..");
+            if !plain {
+                return Err(HooksError::BadBundle(format!(
+                    "{name:?} is not a relative file path"
+                )));
+            }
+            if encoded.files[name].len() as u64 > FILE_BYTES_MAX {
+                return Err(HooksError::TooLarge(format!(
+                    "{name} has more than {FILE_BYTES_MAX} bytes"
+                )));
+            }
+        }
+        Bundle::from_files(encoded.files)
+    }
+
     /// SHA-256 over every path and content, hex: equal bundles, equal hashes.
     pub fn hash(&self) -> String {
         let mut hasher = Sha256::new();
@@ -187,6 +222,9 @@ mod tests {
         );
         assert_eq!(bundle.module("missing.js", &root), None);
         let again = Bundle::read_dir(dir.path()).expect("read again");
+        assert_eq!(Bundle::decode(&bundle.encode()).expect("decode"), bundle);
+        assert!(Bundle::decode(br#"{"files": {"../x.pb.js": ""}}"#).is_err());
+        assert!(Bundle::decode(br#"{"files": {"a.pb.js": 1}}"#).is_err());
         assert_eq!(bundle.hash(), again.hash());
         std::fs::write(dir.path().join("a.pb.js"), "// changed").expect("write");
         assert_ne!(

@@ -15,6 +15,9 @@ pub enum HooksError {
     /// The folder holds more than a bundle may.
     #[error("the hooks folder is too large: {0}")]
     TooLarge(String),
+    /// A bundle sent to deploy is not one.
+    #[error("not a hooks bundle: {0}")]
+    BadBundle(String),
     /// Every runtime is busy and the queue is full.
     #[error("every JavaScript runtime is busy; try again")]
     Busy,

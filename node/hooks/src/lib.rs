@@ -9,8 +9,11 @@
 //! `prelude.js`; the natives it stands on in `natives.rs`.
 
 mod bundle;
+mod crons;
+pub mod deployment;
 mod engine;
 mod error;
+mod http_send;
 mod limits;
 mod natives;
 mod registry;
@@ -20,6 +23,7 @@ mod worker;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use edgebase_model::cron_schedule::CronSchedule;
 use edgebase_service::app::App;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,9 +44,33 @@ pub struct LoadError {
     pub message: String,
 }
 
+/// Where the bundle in use came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BundleSource {
+    /// Nothing loaded yet.
+    #[default]
+    Nothing,
+    /// The node's own `pb_hooks` folder.
+    Folder,
+    /// The bundle deployed to the cluster.
+    Deployed,
+}
+
+impl BundleSource {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            BundleSource::Nothing => "nothing",
+            BundleSource::Folder => "folder",
+            BundleSource::Deployed => "deployed",
+        }
+    }
+}
+
 /// The bundle in use and what it registered.
 #[derive(Debug, Default)]
 pub struct Loaded {
+    pub source: BundleSource,
     pub bundle: Arc<Bundle>,
     pub hash: String,
     pub registry: Registry,
@@ -96,6 +124,8 @@ pub struct Hooks {
 struct Inner {
     engine: Engine,
     app: Option<App>,
+    /// The async runtime and client `$http.send` uses.
+    http: Option<(tokio::runtime::Handle, reqwest::Client)>,
     hooks_dir: String,
     current: RwLock<Arc<Loaded>>,
 }
@@ -122,10 +152,26 @@ impl Hooks {
             inner: Arc::new(Inner {
                 engine: Engine::start(config)?,
                 app,
+                http: tokio::runtime::Handle::try_current().ok().map(|handle| {
+                    let client = reqwest::Client::builder()
+                        .connect_timeout(std::time::Duration::from_secs(10))
+                        .build()
+                        .unwrap_or_default();
+                    (handle, client)
+                }),
                 hooks_dir: hooks_dir.display().to_string(),
                 current: RwLock::new(Arc::new(Loaded::default())),
             }),
         })
+    }
+
+    /// This node's id (0 without a node, in tests of the engine alone).
+    pub fn node_id(&self) -> u64 {
+        self.inner
+            .app
+            .as_ref()
+            .map(|app| app.consensus().node_id())
+            .unwrap_or(0)
     }
 
     /// The bundle in use.
@@ -139,9 +185,18 @@ impl Hooks {
         )
     }
 
+    /// Load `bundle` as the node's folder would be (see [`Hooks::load_from`]).
+    pub async fn load(&self, bundle: Bundle) -> Result<Arc<Loaded>, HooksError> {
+        self.load_from(bundle, BundleSource::Folder).await
+    }
+
     /// Load `bundle`, each entry file in its own call, and swap it in. A file that fails
     /// (a syntax error, a throw, a limit) is logged and left out; the rest load.
-    pub async fn load(&self, bundle: Bundle) -> Result<Arc<Loaded>, HooksError> {
+    pub async fn load_from(
+        &self,
+        bundle: Bundle,
+        source: BundleSource,
+    ) -> Result<Arc<Loaded>, HooksError> {
         let bundle = Arc::new(bundle);
         let shared = self.shared(&bundle);
         let mut registry = Registry::default();
@@ -176,6 +231,18 @@ impl Hooks {
                 }),
             }
         }
+        registry
+            .crons
+            .retain(|cron| match CronSchedule::parse(&cron.expression) {
+                Ok(_) => true,
+                Err(reason) => {
+                    errors.push(LoadError {
+                        file: format!("cronAdd(\"{}\")", cron.id),
+                        message: format!("invalid cron expression {:?}: {reason}", cron.expression),
+                    });
+                    false
+                }
+            });
         for error in &errors {
             tracing::error!(file = %error.file, error = %error.message, "a hooks file failed to load; its hooks are not used");
         }
@@ -186,6 +253,7 @@ impl Hooks {
             );
         }
         let loaded = Arc::new(Loaded {
+            source,
             hash: bundle.hash(),
             bundle,
             registry,
@@ -196,7 +264,13 @@ impl Hooks {
             .current
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::clone(&loaded);
+        if let Some(app) = &self.inner.app {
+            app.consensus().set_status_note("hooks", &loaded.hash);
+            app.consensus()
+                .set_status_note("hooks_source", source.as_str());
+        }
         tracing::info!(
+            source = source.as_str(),
             hash = %loaded.hash,
             routes = loaded.registry.routes.len(),
             hooks = loaded.registry.hooks.len(),
@@ -243,7 +317,7 @@ impl Hooks {
                 failure: Some(failure),
                 ..
             })) => {
-                tracing::error!(message = %failure.message, cause = ?failure.cause, "onBootstrap failed; the node serves on");
+                tracing::error!(answer = %failure.message, cause = ?failure.cause, "onBootstrap failed; the node serves on");
             }
             Ok(Ok(CallAnswer {
                 completed: Some(false),
@@ -256,6 +330,43 @@ impl Hooks {
             Err(error) => tracing::error!(%error, "onBootstrap failed; the node serves on"),
         }
         Ok(())
+    }
+
+    /// Run the `cronAdd` job `id` of the bundle in use with `run_json` as its argument.
+    pub async fn run_cron(&self, id: &str, run_json: String) -> Result<(), String> {
+        let loaded = self.current();
+        let Some(cron) = loaded
+            .registry
+            .active_crons()
+            .into_iter()
+            .find(|cron| cron.id == id)
+            .cloned()
+        else {
+            return Err(format!("no cron job {id} in the hooks in use"));
+        };
+        let shared = self.shared(&loaded.bundle);
+        let name = format!("cron {id}");
+        let outcome = self
+            .inner
+            .engine
+            .run(move |worker| {
+                worker.call(&shared, |ctx| {
+                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
+                    let cron_entry: rquickjs::Function = edgebase.get("cron")?;
+                    cron_entry.call::<_, String>((name, cron.handler, run_json))
+                })
+            })
+            .await
+            .map_err(|error| error.to_string())?;
+        match outcome.map(|json| serde_json::from_str::<CallAnswer<Value>>(&json)) {
+            Ok(Ok(CallAnswer {
+                failure: Some(failure),
+                ..
+            })) => Err(failure.cause.unwrap_or(failure.message)),
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(error)) => Err(format!("the job answered something unreadable: {error}")),
+            Err(error) => Err(error.to_string()),
+        }
     }
 
     /// Serve `request` with a custom route, if one matches (`None`: no route does).
@@ -296,6 +407,7 @@ impl Hooks {
     fn shared(&self, bundle: &Arc<Bundle>) -> Shared {
         Shared {
             app: self.inner.app.clone(),
+            http: self.inner.http.clone(),
             bundle: Arc::clone(bundle),
             hooks_dir: self.inner.hooks_dir.clone(),
         }

@@ -30,6 +30,8 @@ const PAGE: u64 = 1_000;
 pub struct NativeEnv {
     /// The node's state; `None` in tests of the engine alone (reads then throw).
     pub app: Option<App>,
+    /// Where `$http.send` runs its request (the node's async runtime) and with what client.
+    pub http: Option<(tokio::runtime::Handle, reqwest::Client)>,
     pub bundle: Arc<Bundle>,
     /// The folder `__hooks` names.
     pub hooks_dir: String,
@@ -110,6 +112,33 @@ pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
     native.set(
         "outOfMemory",
         Function::new(ctx.clone(), move || watchdog.memory_exhausted())?,
+    )?;
+    let http = env.http.clone();
+    let watchdog = env.watchdog.clone();
+    native.set(
+        "httpSend",
+        Function::new(
+            ctx.clone(),
+            move |ctx: Ctx<'js>, config: String| -> rquickjs::Result<String> {
+                let Some((handle, client)) = &http else {
+                    return Err(Exception::throw_message(
+                        &ctx,
+                        "$http is not available here",
+                    ));
+                };
+                crate::http_send::send(handle, client, &watchdog, &config).map_err(|failure| {
+                    match failure {
+                        crate::http_send::SendFailure::OutOfTime => {
+                            watchdog.wall_exhausted();
+                            Exception::throw_internal(&ctx, "interrupted: the call ran out of time")
+                        }
+                        crate::http_send::SendFailure::Failed(message) => {
+                            Exception::throw_message(&ctx, &message)
+                        }
+                    }
+                })
+            },
+        )?,
     )?;
     bind_reads(ctx, &native, env.app.clone())?;
     ctx.globals().set("__native", native)?;

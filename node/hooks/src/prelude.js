@@ -383,6 +383,29 @@
     wrapped(module, module.exports, g.require);
     return module.exports;
   };
+  // ---- $http -----------------------------------------------------------------------------
+  g.$http = {
+    send(config) {
+      const settings = Object.assign({}, config || {});
+      if (settings.body !== undefined && typeof settings.body !== "string") settings.body = String(settings.body);
+      if (settings.headers) settings.headers = Object.fromEntries(Object.entries(settings.headers).map(([k, v]) => [k, String(v)]));
+      return JSON.parse(native.httpSend(JSON.stringify(settings)));
+    },
+  };
+  // PocketBase's helper for byte arrays (such as $http.send's body).
+  g.toString = (value) => {
+    if (Array.isArray(value)) {
+      let text = "";
+      for (const byte of value) text += String.fromCharCode(byte);
+      try {
+        return decodeURIComponent(escape(text));
+      } catch (_) {
+        return text;
+      }
+    }
+    return value === undefined || value === null ? "" : String(value);
+  };
+
   g.__hooks = native.hooksDir();
   g.sleep = (ms) => native.sleep(Number(ms) || 0);
 
@@ -569,6 +592,17 @@
         return JSON.stringify({ failure: toFailure(thrown) });
       }
       return JSON.stringify({ response });
+    },
+    // A cronAdd job's run: its handler with the run's id and scheduled minute (EdgeBase's
+    // addition; PocketBase passes nothing, so handlers written for it ignore it).
+    cron(name, source, runJson) {
+      try {
+        const handler = native.evalScript(`(${source})`, name);
+        handler(JSON.parse(runJson));
+        return JSON.stringify({ completed: true });
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown) });
+      }
     },
     event(name, sourcesJson) {
       const e = { app: $app, next: () => null };

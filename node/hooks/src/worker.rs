@@ -22,6 +22,7 @@ const STACK_BYTES: usize = 1 << 20;
 #[derive(Clone)]
 pub struct Shared {
     pub app: Option<App>,
+    pub http: Option<(tokio::runtime::Handle, reqwest::Client)>,
     pub bundle: Arc<Bundle>,
     pub hooks_dir: String,
 }
@@ -73,6 +74,7 @@ impl Worker {
     ) -> Result<T, CallError> {
         let env = NativeEnv {
             app: shared.app.clone(),
+            http: shared.http.clone(),
             bundle: Arc::clone(&shared.bundle),
             hooks_dir: shared.hooks_dir.clone(),
             watchdog: self.watchdog.clone(),

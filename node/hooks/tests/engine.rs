@@ -313,3 +313,100 @@ async fn a_new_bundle_swaps_in_whole() {
         Some("two")
     );
 }
+
+/// A local HTTP server: `/json` answers at once, anything else never answers.
+async fn http_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut request = vec![0u8; 4096];
+                let read = stream.read(&mut request).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&request[..read]).into_owned();
+                if head.starts_with("POST /json") {
+                    let body = r#"{"ok":true}"#;
+                    let answer = format!(
+                        "HTTP/1.1 201 Created\r\ncontent-type: application/json\r\nx-custom: seen\r\nset-cookie: session=abc; Path=/\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                } else {
+                    // Never answer; hold the connection.
+                    tokio::time::sleep(Duration::from_secs(600)).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_send_answers_and_is_bounded_in_time() {
+    let base = http_server().await;
+    let routes = format!(
+        r#"
+routerAdd("GET", "/fetch", (e) => {{
+    const res = $http.send({{ url: "{base}/json", method: "post", body: JSON.stringify({{ a: 1 }}), headers: {{ "content-type": "application/json" }} }})
+    return e.json(200, {{ status: res.statusCode, json: res.json, header: res.headers["X-Custom"][0], cookie: res.cookies.session.value, text: toString(res.body) }})
+}})
+routerAdd("GET", "/timeout", (e) => {{
+    try {{
+        $http.send({{ url: "{base}/slow", timeout: 1 }})
+        return e.string(200, "answered")
+    }} catch (err) {{
+        return e.json(200, {{ caught: String(err.message || err) }})
+    }}
+}})
+routerAdd("GET", "/slow", (e) => {{
+    $http.send({{ url: "{base}/slow" }})
+    return e.string(200, "answered")
+}})
+"#
+    );
+    let limits = CallLimits {
+        wall: Duration::from_secs(3),
+        ..CallLimits::default()
+    };
+    let hooks = hooks_with(&[("http.pb.js", &routes)], limits).await;
+    let fetched = hooks
+        .route(get("/fetch"))
+        .await
+        .map(written)
+        .expect("matched");
+    assert_eq!(
+        body_json(&fetched),
+        json!({"status": 201, "json": {"ok": true}, "header": "seen", "cookie": "abc", "text": "{\"ok\":true}"})
+    );
+    let timed_out = hooks
+        .route(get("/timeout"))
+        .await
+        .map(written)
+        .expect("matched");
+    assert_eq!(
+        body_json(&timed_out),
+        json!({"caught": "$http.send: no answer within 1 s"})
+    );
+    let slow = hooks
+        .route(get("/slow"))
+        .await
+        .map(failed)
+        .expect("matched");
+    assert_eq!(
+        slow.message,
+        "The hook was stopped: it ran longer than 3000 ms."
+    );
+    // The engine serves on.
+    let again = hooks
+        .route(get("/fetch"))
+        .await
+        .map(written)
+        .expect("matched");
+    assert_eq!(again.status, 200);
+}

@@ -80,6 +80,8 @@ struct AppInner {
     /// Set once the node is stopping: readiness says so and new realtime streams are
     /// refused, so clients move to other nodes.
     draining: AtomicBool,
+    /// Scheduled jobs the layer above adds (the hooks' `cronAdd`).
+    extra_jobs: std::sync::RwLock<Option<Arc<dyn crate::scheduler::ExtraJobs>>>,
 }
 
 /// What a proposed write's outcome meant to the plan that made it.
@@ -123,6 +125,7 @@ impl App {
                 thumbs,
                 backups,
                 draining: AtomicBool::new(false),
+                extra_jobs: std::sync::RwLock::new(None),
                 bucket: crate::bucket::BucketClient::default(),
                 backups_bucket: crate::bucket::BucketClient::default(),
                 resumable: crate::resumable::ResumableUploads::new(
@@ -141,6 +144,24 @@ impl App {
                 request_logs,
             }),
         }
+    }
+
+    /// Add `jobs` to the scheduler (replacing any added before).
+    pub fn set_extra_jobs(&self, jobs: Arc<dyn crate::scheduler::ExtraJobs>) {
+        *self
+            .inner
+            .extra_jobs
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(jobs);
+    }
+
+    /// The jobs the layer above added to the scheduler, if any.
+    pub fn extra_jobs(&self) -> Option<Arc<dyn crate::scheduler::ExtraJobs>> {
+        self.inner
+            .extra_jobs
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// This node's request logs.

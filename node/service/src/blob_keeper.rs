@@ -64,6 +64,14 @@ pub async fn run(app: App, timing: KeeperTiming) {
     }
 }
 
+/// Blobs the node's own documents keep on the members: backup archives (not those in the
+/// S3 bucket) and the deployed hooks bundle.
+fn kept_by_documents(app: &App) -> Result<Vec<BlobId>, ServiceError> {
+    let mut kept = crate::backups::catalog::blobs(app)?;
+    kept.extend(crate::hooks_deployment::kept_blob(app)?);
+    Ok(kept)
+}
+
 /// One pass: fetch what is missing, then remove what is unreferenced and past `grace`.
 pub async fn sweep(app: &App, grace: Duration) -> Result<SweepReport, ServiceError> {
     let mut report = fetch_missing(app).await?;
@@ -100,8 +108,8 @@ async fn fetch_missing(app: &App) -> Result<SweepReport, ServiceError> {
         }
         after = Some(last);
     }
-    // Backup archives are kept on the members like files.
-    for blob in crate::backups::catalog::blobs(app)? {
+    // Backup archives and the deployed hooks bundle are kept on the members like files.
+    for blob in kept_by_documents(app)? {
         fetching.fetch_if_missing(blob).await?;
     }
     let Fetching {
@@ -177,14 +185,14 @@ async fn remove_unneeded(app: &App, grace: Duration) -> Result<u64, ServiceError
         .list()
         .await
         .map_err(|error| ServiceError::internal_from("list blobs", error))?;
-    let backups: std::collections::HashSet<BlobId> =
-        crate::backups::catalog::blobs(app)?.into_iter().collect();
+    let documents: std::collections::HashSet<BlobId> =
+        kept_by_documents(app)?.into_iter().collect();
     let now = SystemTime::now();
     let mut removed = 0;
     for blob in held {
         let age = now.duration_since(blob.stored_at).unwrap_or_default();
         if age < grace
-            || backups.contains(&blob.id)
+            || documents.contains(&blob.id)
             || app.state().blob_use(blob.id.as_bytes())?.on_members
         {
             continue;

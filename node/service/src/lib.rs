@@ -17,6 +17,7 @@ pub mod error;
 pub mod expand;
 pub mod external_auths;
 pub mod files;
+pub mod hooks_deployment;
 pub mod idempotency;
 pub mod mail;
 pub mod parsed_cache;

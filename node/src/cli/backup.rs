@@ -4,11 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
-use edgebase_client::wire::ErrorEnvelope;
 use serde::Deserialize;
 use serde_json::json;
 use tokio::io::AsyncWriteExt;
 
+use super::api_http::{http, refused, url};
 use super::cluster::{login, ConnectArgs};
 use super::progress::Progress;
 
@@ -64,33 +64,6 @@ pub async fn run(command: BackupCommand) -> anyhow::Result<()> {
         BackupCommand::Create(args) => create(args).await,
         BackupCommand::List(args) => list(args).await,
         BackupCommand::Download(args) => download(args).await,
-    }
-}
-
-/// An HTTP client for long transfers (no overall timeout; connecting is bounded).
-fn http() -> anyhow::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .context("HTTP client")
-}
-
-fn url(connect: &ConnectArgs, path: &str) -> String {
-    format!("{}/{path}", connect.node.trim_end_matches('/'))
-}
-
-/// A non-2xx answer as an error carrying the server's message.
-async fn refused(response: reqwest::Response) -> anyhow::Error {
-    let status = response.status();
-    let text = response.text().await.unwrap_or_default();
-    match serde_json::from_str::<ErrorEnvelope>(&text) {
-        Ok(envelope) => anyhow::anyhow!(
-            "{} {} {}",
-            envelope.status,
-            envelope.message,
-            serde_json::to_string(&envelope.data).unwrap_or_default()
-        ),
-        Err(_) => anyhow::anyhow!("{status}: {text}"),
     }
 }
 

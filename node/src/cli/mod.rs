@@ -1,9 +1,11 @@
 //! The `edgebase` command line: `serve`, `superuser`, `certs`, `cluster`, `backup`,
 //! `restore`.
 
+mod api_http;
 pub mod backup;
 pub mod certs;
 pub mod cluster;
+pub mod hooks;
 pub mod hooks_args;
 pub mod https_args;
 mod progress;
@@ -52,6 +54,9 @@ pub enum Command {
     /// Make, list and download backups of a running cluster.
     #[command(subcommand)]
     Backup(backup::BackupCommand),
+    /// Deploy JavaScript hooks (a `pb_hooks` folder) to every node, or inspect them.
+    #[command(subcommand)]
+    Hooks(hooks::HooksCommand),
     /// Seed a new data dir from a backup archive (a node started on it founds a new
     /// cluster with the backup's state and files).
     Restore(restore::RestoreArgs),

@@ -103,10 +103,39 @@ pub async fn try_claim(
     }
 }
 
-/// Mark a held claim's run done; false when the tick was taken over meanwhile.
-pub async fn finish(app: &App, held: &Held) -> Result<bool, ServiceError> {
-    let outcome = app.propose(held.completion()?).await?;
-    Ok(matches!(outcome.result, CommandResult::Applied { .. }))
+/// Mark a held claim's run done; false when the tick was taken over meanwhile. A mark that
+/// cannot be proposed now (no leader for a moment) is tried again, with growing pauses,
+/// for up to `patience`: an unmarked run would be taken over and run again once its lease
+/// ran out. A mark whose fate was lost is read back from the claim document.
+pub async fn finish(
+    app: &App,
+    held: &Held,
+    patience: std::time::Duration,
+) -> Result<bool, ServiceError> {
+    let deadline = tokio::time::Instant::now() + patience;
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        match app.propose(held.completion()?).await {
+            Ok(outcome) => {
+                if matches!(outcome.result, CommandResult::Applied { .. }) {
+                    return Ok(true);
+                }
+                // Refused: either an earlier attempt of this mark applied, or the tick was
+                // taken over.
+                let stored = system_settings::read::<Claim>(app, &claim_key(&held.job))?.value;
+                return Ok(stored.tick == held.claim.tick
+                    && stored.node == held.claim.node
+                    && stored.claimed_ms == held.claim.claimed_ms
+                    && stored.done);
+            }
+            Err(error) if tokio::time::Instant::now() + pause < deadline => {
+                tracing::debug!(job = %held.job, %error, "mark a run done; again");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_secs(2));
+            }
+            Err(error) => return Err(error),
+        }
+    }
 }
 
 #[cfg(test)]

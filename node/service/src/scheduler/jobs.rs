@@ -44,7 +44,7 @@ pub enum Reach {
 /// One scheduled job as listed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    pub id: &'static str,
+    pub id: String,
     pub expression: String,
     pub reach: Reach,
     /// How long (in scheduler minutes) a claimed run may take before another node may take
@@ -61,8 +61,8 @@ impl Job {
 /// The jobs, in the order PocketBase lists them; the backup job only when `backups.cron`
 /// is set.
 pub fn jobs(settings: &Settings) -> Vec<Job> {
-    let job = |id, expression: &str, reach, lease_minutes| Job {
-        id,
+    let job = |id: &str, expression: &str, reach, lease_minutes| Job {
+        id: id.to_owned(),
         expression: expression.to_owned(),
         reach,
         lease_minutes,
@@ -108,9 +108,17 @@ pub async fn run(
                 .map_err(|error| ServiceError::internal_from("prune request logs", error))??;
         }
         AUTO_BACKUP => auto_backup(app, scheduled).await?,
-        other => {
-            tracing::warn!(job = other, "no such scheduled job");
-        }
+        other => match app.extra_jobs() {
+            Some(extra) if extra.jobs().iter().any(|(id, _)| id == other) => {
+                // A job that throws has run (PocketBase logs it and goes on): its tick is
+                // done, not run again.
+                let minute = scheduled.map(|run| run.minute);
+                if let Err(error) = extra.run(other, minute).await {
+                    tracing::warn!(job = other, %error, "a hooks cron job failed");
+                }
+            }
+            _ => tracing::warn!(job = other, "no such scheduled job"),
+        },
     }
     Ok(())
 }

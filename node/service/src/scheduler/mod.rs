@@ -6,7 +6,8 @@
 //! claimed first (`claim.rs`): the node whose claim is applied runs it and marks it done;
 //! the others see the claim and stand by. A tick stays wanted until a claim on it is done,
 //! so a leader change or a lost proposal delays a run instead of skipping it, and a
-//! claimed run whose node died is taken over once its lease runs out.
+//! claimed run whose node died is taken over once its lease runs out. Jobs the layer above
+//! adds (`ExtraJobs`: the hooks' `cronAdd`) are listed first and run the same way.
 //!
 //! What is guaranteed: every due tick runs at least once while a majority is up (within
 //! `TICK_WINDOW_MINUTES`), and exactly once unless the node running it dies mid-run; the
@@ -14,6 +15,7 @@
 //! run's backup is kept.
 
 pub mod claim;
+mod extra;
 pub mod jobs;
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -25,6 +27,7 @@ use chrono::{DateTime, Utc};
 use crate::app::App;
 use crate::error::ServiceError;
 
+pub use self::extra::ExtraJobs;
 pub use self::jobs::{Job, Reach};
 
 /// How many scheduler minutes back a due tick is still run (after an outage, only the
@@ -67,9 +70,12 @@ impl SchedulerTiming {
     }
 }
 
-/// The jobs `GET /api/crons` lists, as PocketBase lists them.
+/// The jobs `GET /api/crons` lists, as PocketBase lists them: the hooks' (`cronAdd`) by id,
+/// then the built-in ones in their order.
 pub fn list(app: &App) -> Result<Vec<Job>, ServiceError> {
-    Ok(jobs::jobs(&*app.settings()?))
+    let mut listed = extra::jobs(app);
+    listed.extend(jobs::jobs(&*app.settings()?));
+    Ok(listed)
 }
 
 /// `POST /api/crons/{id}`: run a job now on this node, in the background (unclaimed, as a
@@ -80,8 +86,8 @@ pub fn run_now(app: &App, id: &str) -> Result<bool, ServiceError> {
     };
     let app = app.clone();
     tokio::spawn(async move {
-        if let Err(error) = jobs::run(&app, job.id, None).await {
-            tracing::warn!(job = job.id, %error, "a job run on request failed");
+        if let Err(error) = jobs::run(&app, &job.id, None).await {
+            tracing::warn!(job = %job.id, %error, "a job run on request failed");
         }
     });
     Ok(true)
@@ -93,10 +99,10 @@ pub fn spawn(app: App, timing: SchedulerTiming) -> tokio::task::JoinHandle<()> {
 }
 
 async fn run(app: App, timing: SchedulerTiming) {
-    let running: Arc<Mutex<HashSet<&'static str>>> = Arc::default();
+    let running: Arc<Mutex<HashSet<String>>> = Arc::default();
     let mut examined = timing.tick_at(Utc::now());
     // Each cluster job's due ticks not yet known to be done, settled oldest first.
-    let mut wanted: BTreeMap<&'static str, BTreeSet<u64>> = BTreeMap::new();
+    let mut wanted: BTreeMap<String, BTreeSet<u64>> = BTreeMap::new();
     let check_every = timing.minute / CHECKS_PER_MINUTE;
     loop {
         let now = Utc::now();
@@ -104,10 +110,9 @@ async fn run(app: App, timing: SchedulerTiming) {
             u64::try_from(now.timestamp_millis()).unwrap_or(0) % timing.minute_ms();
         let to_next_tick = Duration::from_millis(timing.minute_ms() - into_minute_ms);
         tokio::time::sleep(to_next_tick.min(check_every)).await;
-        let Ok(settings) = app.settings() else {
+        let Ok(jobs) = list(&app) else {
             continue;
         };
-        let jobs = jobs::jobs(&settings);
         let now_tick = timing.tick_at(Utc::now());
         let first = examined
             .saturating_add(1)
@@ -123,9 +128,11 @@ async fn run(app: App, timing: SchedulerTiming) {
                 }
                 match job.reach {
                     Reach::Cluster => {
-                        wanted.entry(job.id).or_default().insert(tick);
+                        wanted.entry(job.id.clone()).or_default().insert(tick);
                     }
-                    Reach::EachNode if tick == now_tick => start(&app, &running, job.clone(), None),
+                    Reach::EachNode if tick == now_tick => {
+                        start(&app, &running, job.clone(), None, timing)
+                    }
                     Reach::EachNode => {}
                 }
             }
@@ -138,16 +145,16 @@ async fn run(app: App, timing: SchedulerTiming) {
         for job in &jobs {
             // Oldest first: a later tick is claimed only once the earlier one is done, so a
             // leader change delays a run and never skips it.
-            while let Some(tick) = wanted.get(job.id).and_then(|ticks| ticks.first().copied()) {
+            while let Some(tick) = wanted.get(&job.id).and_then(|ticks| ticks.first().copied()) {
                 match settle(&app, &running, job, tick, &timing).await {
                     Ok(true) => {
-                        if let Some(ticks) = wanted.get_mut(job.id) {
+                        if let Some(ticks) = wanted.get_mut(&job.id) {
                             ticks.remove(&tick);
                         }
                     }
                     Ok(false) => break,
                     Err(error) => {
-                        tracing::debug!(job = job.id, tick, %error, "claim a due tick; again later");
+                        tracing::debug!(job = %job.id, tick, %error, "claim a due tick; again later");
                         break;
                     }
                 }
@@ -160,28 +167,28 @@ async fn run(app: App, timing: SchedulerTiming) {
 /// is ours. True once the tick is done (by anyone).
 async fn settle(
     app: &App,
-    running: &Arc<Mutex<HashSet<&'static str>>>,
+    running: &Arc<Mutex<HashSet<String>>>,
     job: &Job,
     tick: u64,
     timing: &SchedulerTiming,
 ) -> Result<bool, ServiceError> {
-    let stored = crate::system_settings::read::<claim::Claim>(app, &claim::claim_key(job.id))?;
+    let stored = crate::system_settings::read::<claim::Claim>(app, &claim::claim_key(&job.id))?;
     if stored.value.tick > tick || (stored.value.tick == tick && stored.value.done) {
         return Ok(true);
     }
-    if is_running(running, job.id) {
+    if is_running(running, &job.id) {
         return Ok(false);
     }
     let lease_ms =
         i64::try_from(timing.minute_ms() * u64::from(job.lease_minutes)).unwrap_or(i64::MAX);
-    if let Some(held) = claim::try_claim(app, job.id, tick, lease_ms).await? {
-        tracing::info!(job = job.id, tick, "claimed a scheduled run");
-        start(app, running, job.clone(), Some(held));
+    if let Some(held) = claim::try_claim(app, &job.id, tick, lease_ms).await? {
+        tracing::info!(job = %job.id, tick, "claimed a scheduled run");
+        start(app, running, job.clone(), Some(held), *timing);
     }
     Ok(false)
 }
 
-fn is_running(running: &Arc<Mutex<HashSet<&'static str>>>, id: &str) -> bool {
+fn is_running(running: &Arc<Mutex<HashSet<String>>>, id: &str) -> bool {
     running
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -192,48 +199,56 @@ fn is_running(running: &Arc<Mutex<HashSet<&'static str>>>, id: &str) -> bool {
 /// mark it done after (the backup job marks it with its result).
 fn start(
     app: &App,
-    running: &Arc<Mutex<HashSet<&'static str>>>,
+    running: &Arc<Mutex<HashSet<String>>>,
     job: Job,
     held: Option<claim::Held>,
+    timing: SchedulerTiming,
 ) {
     {
         let mut running = running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        if !running.insert(job.id) {
-            tracing::debug!(job = job.id, "still running from an earlier tick; skipped");
+        if !running.insert(job.id.clone()) {
+            tracing::debug!(job = %job.id, "still running from an earlier tick; skipped");
             return;
         }
     }
     let app = app.clone();
     let running = Arc::clone(running);
     tokio::spawn(async move {
-        let result = run_held(&app, &job, held.as_ref()).await;
+        let result = run_held(&app, &job, held.as_ref(), timing).await;
         if let Err(error) = result {
-            tracing::warn!(job = job.id, %error, "scheduled job failed");
+            tracing::warn!(job = %job.id, %error, "scheduled job failed");
         }
         running
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .remove(job.id);
+            .remove(&job.id);
     });
 }
 
-async fn run_held(app: &App, job: &Job, held: Option<&claim::Held>) -> Result<(), ServiceError> {
+async fn run_held(
+    app: &App,
+    job: &Job,
+    held: Option<&claim::Held>,
+    timing: SchedulerTiming,
+) -> Result<(), ServiceError> {
     let Some(held) = held else {
-        return jobs::run(app, job.id, None).await;
+        return jobs::run(app, &job.id, None).await;
     };
+    let scheduled = jobs::ScheduledRun {
+        minute: SchedulerTiming::calendar_minute(held.claim.tick),
+        completion: held.completion()?,
+    };
+    jobs::run(app, &job.id, Some(scheduled)).await?;
+    // The backup job wrote its done mark with its catalog entry.
     if job.id == jobs::AUTO_BACKUP {
-        let scheduled = jobs::ScheduledRun {
-            minute: SchedulerTiming::calendar_minute(held.claim.tick),
-            completion: held.completion()?,
-        };
-        return jobs::run(app, job.id, Some(scheduled)).await;
+        return Ok(());
     }
-    jobs::run(app, job.id, None).await?;
-    if !claim::finish(app, held).await? {
+    // Marked within the lease, or another node takes the tick over and runs it again.
+    if !claim::finish(app, held, timing.minute * job.lease_minutes).await? {
         tracing::warn!(
-            job = job.id,
+            job = %job.id,
             tick = held.claim.tick,
             "the run was taken over by another node"
         );
