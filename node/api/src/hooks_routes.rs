@@ -42,7 +42,26 @@ pub async fn serve(
         return Err(missing());
     }
     let principal = crate::identity::principal(&app, &headers)?;
-    let request = RouteRequest {
+    let mut request = route_request(&app, &principal, remote_ip, &method, &uri, &headers);
+    request.form = is_form(&headers).then(|| pairs(&body));
+    request.body = (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned());
+    match hooks.route(request).await {
+        None => Err(missing()),
+        Some(RouteAnswer::Written(response)) => Ok(written(response)),
+        Some(RouteAnswer::Failed(failure)) => Err(refused(failure)),
+    }
+}
+
+/// A request as hooks see it (`e.request`, `e.auth`), without its body.
+pub(crate) fn route_request(
+    app: &App,
+    principal: &Principal,
+    remote_ip: String,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> RouteRequest {
+    RouteRequest {
         method: method.as_str().to_owned(),
         path: uri.path().to_owned(),
         raw_query: uri.query().unwrap_or_default().to_owned(),
@@ -53,15 +72,9 @@ pub async fn serve(
                 Some((name.as_str().to_owned(), value.to_str().ok()?.to_owned()))
             })
             .collect(),
-        form: is_form(&headers).then(|| pairs(&body)),
-        body: (!body.is_empty()).then(|| String::from_utf8_lossy(&body).into_owned()),
         remote_ip,
-        auth: auth_record(&app, &principal),
-    };
-    match hooks.route(request).await {
-        None => Err(missing()),
-        Some(RouteAnswer::Written(response)) => Ok(written(response)),
-        Some(RouteAnswer::Failed(failure)) => Err(refused(failure)),
+        auth: auth_record(app, principal),
+        ..RouteRequest::default()
     }
 }
 
@@ -96,7 +109,7 @@ fn auth_record(app: &App, principal: &Principal) -> Option<Value> {
     Some(Value::Object(doc))
 }
 
-fn written(response: RouteResponse) -> Response {
+pub(crate) fn written(response: RouteResponse) -> Response {
     let status = StatusCode::from_u16(response.status).unwrap_or(StatusCode::OK);
     let mut answer = match response.body {
         Some(body) => (status, body).into_response(),
@@ -125,9 +138,9 @@ fn written(response: RouteResponse) -> Response {
     answer
 }
 
-fn refused(failure: HookFailure) -> ApiError {
+pub(crate) fn refused(failure: HookFailure) -> ApiError {
     if let Some(cause) = &failure.cause {
-        tracing::warn!(status = failure.status, %cause, "a custom route failed");
+        tracing::warn!(status = failure.status, %cause, "a hook failed");
     }
     ApiError {
         status: StatusCode::from_u16(failure.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),

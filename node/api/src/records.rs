@@ -4,7 +4,8 @@
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
+use edgebase_hooks::Hooks;
 use edgebase_service::rules::{self, Gate};
 use edgebase_storage::idempotency::IdempotencyEntry;
 use edgebase_storage::query::{
@@ -13,10 +14,12 @@ use edgebase_storage::query::{
 use edgebase_storage::{CommandResult, Rejection, Rule};
 use serde_json::{Map, Value};
 
+use crate::client_address::ClientAddress;
 use crate::conditional::{if_match, with_etag};
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
+use crate::hooks_requests::{around_write, HookedRequest, WriteAction};
 use crate::idempotency;
 use crate::paging::ListQuery;
 use edgebase_service::app::{App, LoadedCollection, Settled};
@@ -313,8 +316,11 @@ pub(crate) async fn write(
     }
 }
 
+#[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn create(
     State(app): State<App>,
+    Extension(hooks): Extension<Hooks>,
+    ClientAddress(remote_ip): ClientAddress,
     _fresh: Fresh,
     method: Method,
     uri: Uri,
@@ -329,15 +335,41 @@ pub async fn create(
     let caller = crate::identity::caller(&app, &method, &uri, &headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
-    let created = write(
-        &app,
-        &caller,
-        &uri,
+    let RecordBody { data, uploads } = input;
+    let action: WriteAction = {
+        let (app, caller, uri, loaded) = (app.clone(), caller.clone(), uri.clone(), loaded.clone());
+        Box::new(move |data| {
+            Box::pin(async move {
+                let body = RecordBody { data, uploads };
+                write(
+                    &app,
+                    &caller,
+                    &uri,
+                    &loaded,
+                    WriteKind::Create,
+                    &body,
+                    None,
+                    keyed.as_ref(),
+                )
+                .await
+            })
+        })
+    };
+    let request = HookedRequest {
+        app: &app,
+        caller: &caller,
+        remote_ip,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
+    let created = around_write(
+        &hooks,
+        "onRecordCreateRequest",
         &loaded,
-        WriteKind::Create,
-        &input,
-        None,
-        keyed.as_ref(),
+        request,
+        data,
+        action,
     )
     .await?;
     // The first real superuser retires the installer's stand-in (PocketBase's first run).
@@ -347,8 +379,11 @@ pub async fn create(
     Ok(created)
 }
 
+#[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn update(
     State(app): State<App>,
+    Extension(hooks): Extension<Hooks>,
+    ClientAddress(remote_ip): ClientAddress,
     _fresh: Fresh,
     method: Method,
     uri: Uri,
@@ -364,15 +399,60 @@ pub async fn update(
     let precondition = if_match(&headers)?;
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
-    write(
-        &app,
-        &caller,
-        &uri,
+    let RecordBody { data, uploads } = input;
+    // The hooks see the stored record with the request's fields over it; the write gets the
+    // request's fields and whatever the hooks changed.
+    let stored: Map<String, Value> = app
+        .state()
+        .record(&loaded.collection.id, &record_id)?
+        .map(|stored| decode(&stored))
+        .transpose()?
+        .unwrap_or_default();
+    let mut seen = stored.clone();
+    seen.extend(data.clone());
+    let action: WriteAction = {
+        let (app, caller, uri, loaded) = (app.clone(), caller.clone(), uri.clone(), loaded.clone());
+        Box::new(move |hooked: Map<String, Value>| {
+            Box::pin(async move {
+                let fields = hooked
+                    .into_iter()
+                    .filter(|(name, value)| {
+                        data.contains_key(name) || stored.get(name) != Some(value)
+                    })
+                    .collect();
+                let body = RecordBody {
+                    data: fields,
+                    uploads,
+                };
+                write(
+                    &app,
+                    &caller,
+                    &uri,
+                    &loaded,
+                    WriteKind::Update(&record_id),
+                    &body,
+                    precondition.as_ref(),
+                    keyed.as_ref(),
+                )
+                .await
+            })
+        })
+    };
+    let request = HookedRequest {
+        app: &app,
+        caller: &caller,
+        remote_ip,
+        method: &method,
+        uri: &uri,
+        headers: &headers,
+    };
+    around_write(
+        &hooks,
+        "onRecordUpdateRequest",
         &loaded,
-        WriteKind::Update(&record_id),
-        &input,
-        precondition.as_ref(),
-        keyed.as_ref(),
+        request,
+        seen,
+        action,
     )
     .await
 }

@@ -1,6 +1,6 @@
 //! Why loading or running hooks failed.
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 /// A failure of the hooks engine itself (not of a hook's code: see [`HookFailure`]).
@@ -32,7 +32,7 @@ pub enum HooksError {
 /// What a hook's failure answers, as PocketBase's router shapes it: a thrown `ApiError`
 /// keeps its status, message and data; anything else is a 400 (or a 404 for a missing row)
 /// whose cause is logged, not sent.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct HookFailure {
     pub status: u16,
     pub message: String,

@@ -32,6 +32,7 @@ pub use bundle::{Bundle, BUNDLE_BYTES_MAX, FILES_MAX, FILE_BYTES_MAX};
 pub use engine::{Engine, EngineConfig};
 pub use error::{HookFailure, HooksError};
 pub use limits::{CallLimits, LimitHit};
+pub use natives::NextFn;
 pub use registry::{Registry, Route, HOOK_EVENTS, RUN_EVENTS};
 pub use worker::CallError;
 
@@ -93,6 +94,8 @@ pub struct RouteRequest {
     pub remote_ip: String,
     /// The authenticated record (with `collectionId` and `collectionName`), if any.
     pub auth: Option<Value>,
+    /// The body as the API already read it (a record write's fields), when it did.
+    pub data: Option<Value>,
 }
 
 /// What a route's handler wrote.
@@ -113,6 +116,20 @@ pub struct RouteResponse {
 pub enum RouteAnswer {
     Written(RouteResponse),
     Failed(HookFailure),
+}
+
+/// How a request hook's chain ended.
+#[derive(Debug)]
+pub enum RequestHookOutcome {
+    /// A handler wrote its own answer, which stands.
+    Written(RouteResponse),
+    /// The chain reached the default action (`e.next()`) and nobody wrote another answer:
+    /// the default's answer stands.
+    Continued,
+    /// A handler threw (or rethrew the default's failure).
+    Failed(HookFailure),
+    /// No handler called `e.next()` and none answered: nothing was written.
+    Stopped,
 }
 
 /// The node's hooks: the engine and the bundle in use.
@@ -138,6 +155,8 @@ struct CallAnswer<T> {
     failure: Option<HookFailure>,
     #[serde(default)]
     completed: Option<bool>,
+    #[serde(default)]
+    continued: Option<bool>,
 }
 
 impl Hooks {
@@ -332,6 +351,75 @@ impl Hooks {
         Ok(())
     }
 
+    /// Whether the bundle in use has handlers of `event` for the collection `tag`.
+    pub fn handles(&self, event: &str, tag: &str) -> bool {
+        self.current()
+            .registry
+            .hooks_for(event, Some(tag))
+            .next()
+            .is_some()
+    }
+
+    /// Run the `event` handlers for the collection `tag` around `next`, the request's
+    /// default action: `event_json` carries the request (`request`, as a route's), the
+    /// collection and the record; the last handler's `e.next()` calls `next` with the record
+    /// as the handlers left it.
+    pub async fn record_request(
+        &self,
+        event: &str,
+        tag: &str,
+        event_json: Value,
+        next: NextFn,
+    ) -> RequestHookOutcome {
+        let loaded = self.current();
+        let sources: Vec<String> = loaded
+            .registry
+            .hooks_for(event, Some(tag))
+            .map(|hook| hook.handler.clone())
+            .collect();
+        let mut shared = self.shared(&loaded.bundle);
+        shared.next = Some(Arc::new(std::sync::Mutex::new(Some(next))));
+        let name = format!("{event}({tag})");
+        let sources_json = serde_json::to_string(&sources).unwrap_or_default();
+        let event_text = event_json.to_string();
+        let outcome = self
+            .inner
+            .engine
+            .run(move |worker| {
+                worker.call(&shared, |ctx| {
+                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
+                    let entry: rquickjs::Function = edgebase.get("recordRequest")?;
+                    entry.call::<_, String>((name, sources_json, event_text))
+                })
+            })
+            .await;
+        let json = match outcome {
+            Ok(Ok(json)) => json,
+            Ok(Err(error)) => return RequestHookOutcome::Failed(failure_of(&error)),
+            Err(error) => {
+                return RequestHookOutcome::Failed(HookFailure::internal(error.to_string()))
+            }
+        };
+        match serde_json::from_str::<CallAnswer<RouteResponse>>(&json) {
+            Ok(CallAnswer {
+                failure: Some(failure),
+                ..
+            }) => RequestHookOutcome::Failed(failure),
+            Ok(CallAnswer {
+                response: Some(response),
+                ..
+            }) => RequestHookOutcome::Written(response),
+            Ok(CallAnswer {
+                continued: Some(true),
+                ..
+            }) => RequestHookOutcome::Continued,
+            Ok(_) => RequestHookOutcome::Stopped,
+            Err(error) => RequestHookOutcome::Failed(HookFailure::internal(format!(
+                "read the hook's answer: {error}"
+            ))),
+        }
+    }
+
     /// Run the `cronAdd` job `id` of the bundle in use with `run_json` as its argument.
     pub async fn run_cron(&self, id: &str, run_json: String) -> Result<(), String> {
         let loaded = self.current();
@@ -408,6 +496,7 @@ impl Hooks {
         Shared {
             app: self.inner.app.clone(),
             http: self.inner.http.clone(),
+            next: None,
             bundle: Arc::clone(bundle),
             hooks_dir: self.inner.hooks_dir.clone(),
         }

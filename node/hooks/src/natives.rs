@@ -32,11 +32,23 @@ pub struct NativeEnv {
     pub app: Option<App>,
     /// Where `$http.send` runs its request (the node's async runtime) and with what client.
     pub http: Option<(tokio::runtime::Handle, reqwest::Client)>,
+    /// A request hook's default action, taken by the first `e.next()` at the chain's end.
+    pub next: Option<NextSlot>,
     pub bundle: Arc<Bundle>,
     /// The folder `__hooks` names.
     pub hooks_dir: String,
     pub watchdog: Watchdog,
 }
+
+/// The default action of a request hook: given the event's record (as JSON), write it and
+/// answer the written record, or why not.
+pub type NextFn = Box<
+    dyn FnOnce(Json) -> futures::future::BoxFuture<'static, Result<Json, crate::HookFailure>>
+        + Send,
+>;
+
+/// Where a call's default action waits for its `e.next()`.
+pub type NextSlot = Arc<std::sync::Mutex<Option<NextFn>>>;
 
 /// Define `__native` in `ctx`'s globals.
 pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
@@ -140,9 +152,56 @@ pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
             },
         )?,
     )?;
+    let next = env.next.clone();
+    let runtime = env.http.as_ref().map(|(handle, _)| handle.clone());
+    let watchdog = env.watchdog.clone();
+    native.set(
+        "next",
+        Function::new(ctx.clone(), move |record: String| -> String {
+            let answer = run_next(next.as_ref(), runtime.as_ref(), &watchdog, &record);
+            match answer {
+                Ok(record) => serde_json::json!({ "record": record }).to_string(),
+                Err(failure) => serde_json::json!({ "failure": failure }).to_string(),
+            }
+        })?,
+    )?;
     bind_reads(ctx, &native, env.app.clone())?;
     ctx.globals().set("__native", native)?;
     Ok(())
+}
+
+/// Run the call's default action once, within the call's remaining time.
+fn run_next(
+    next: Option<&NextSlot>,
+    runtime: Option<&tokio::runtime::Handle>,
+    watchdog: &Watchdog,
+    record: &str,
+) -> Result<Json, Box<crate::HookFailure>> {
+    let taken = next.and_then(|slot| {
+        slot.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+    });
+    let (Some(action), Some(runtime)) = (taken, runtime) else {
+        return Err(Box::new(crate::HookFailure::internal(
+            "e.next() was called more than once",
+        )));
+    };
+    let record: Json = serde_json::from_str(record).map_err(|error| {
+        Box::new(crate::HookFailure::internal(format!(
+            "the hook's record: {error}"
+        )))
+    })?;
+    let remaining = watchdog.remaining();
+    match runtime.block_on(async { tokio::time::timeout(remaining, action(record)).await }) {
+        Ok(answer) => answer.map_err(Box::new),
+        Err(_) => {
+            watchdog.wall_exhausted();
+            Err(Box::new(crate::HookFailure::internal(
+                "the call ran out of time in e.next()",
+            )))
+        }
+    }
 }
 
 fn bind_reads<'js>(ctx: &Ctx<'js>, native: &Object<'js>, app: Option<App>) -> rquickjs::Result<()> {

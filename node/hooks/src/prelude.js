@@ -472,6 +472,10 @@
     const body = () => {
       if (parsedBody !== undefined) return parsedBody;
       parsedBody = {};
+      if (req.data && typeof req.data === "object") {
+        parsedBody = req.data;
+        return parsedBody;
+      }
       const type = headers.get("content-type") || "";
       if (req.body && /json/i.test(type)) {
         try {
@@ -603,6 +607,34 @@
       } catch (thrown) {
         return JSON.stringify({ failure: toFailure(thrown) });
       }
+    },
+    // A request hook (onRecordCreateRequest and the like): the handlers, then the default
+    // action (native.next: write the event's record), chained by e.next().
+    recordRequest(name, sourcesJson, eventJson) {
+      const event = JSON.parse(eventJson);
+      const { e, response } = requestEvent(event.request, {});
+      e.collection = new Collection(event.collection);
+      e.record = new Record(e.collection, event.record);
+      let continued = false;
+      const defaultAction = () => {
+        const answer = JSON.parse(native.next(JSON.stringify(e.record.__data)));
+        if (answer.failure) {
+          const failure = new ApiError(answer.failure.status);
+          failure.message = answer.failure.message;
+          failure.data = answer.failure.data || {};
+          throw failure;
+        }
+        e.record.load(answer.record || {});
+        continued = true;
+        return null;
+      };
+      try {
+        const links = JSON.parse(sourcesJson).map((source, i) => native.evalScript(`(${source})`, `${name}#${i}`));
+        runChain(e, [...links, defaultAction]);
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown), continued });
+      }
+      return JSON.stringify({ response: response.written ? response : null, continued });
     },
     event(name, sourcesJson) {
       const e = { app: $app, next: () => null };

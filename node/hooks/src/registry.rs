@@ -88,7 +88,11 @@ pub const HOOK_EVENTS: &[&str] = &[
 ];
 
 /// The hooks EdgeBase runs today.
-pub const RUN_EVENTS: &[&str] = &["onBootstrap"];
+pub const RUN_EVENTS: &[&str] = &[
+    "onBootstrap",
+    "onRecordCreateRequest",
+    "onRecordUpdateRequest",
+];
 
 /// A route middleware: hook code, or one of `$apis`' built-in ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

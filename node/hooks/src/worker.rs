@@ -23,6 +23,8 @@ const STACK_BYTES: usize = 1 << 20;
 pub struct Shared {
     pub app: Option<App>,
     pub http: Option<(tokio::runtime::Handle, reqwest::Client)>,
+    /// The default action `e.next()` runs at the end of a request hook's chain (per call).
+    pub next: Option<crate::natives::NextSlot>,
     pub bundle: Arc<Bundle>,
     pub hooks_dir: String,
 }
@@ -75,6 +77,7 @@ impl Worker {
         let env = NativeEnv {
             app: shared.app.clone(),
             http: shared.http.clone(),
+            next: shared.next.clone(),
             bundle: Arc::clone(&shared.bundle),
             hooks_dir: shared.hooks_dir.clone(),
             watchdog: self.watchdog.clone(),

@@ -1,0 +1,117 @@
+//! PocketBase's record request hooks (`onRecordCreateRequest`, `onRecordUpdateRequest`)
+//! around a record write: the handlers for the collection run on this node before anything
+//! is proposed, with `e.record` as the request would write it; the last handler's
+//! `e.next()` runs the write (validation, rules, the proposal) with the record as the
+//! handlers left it, and the handlers see the written record after it. The answer is the
+//! write's, unless a handler wrote its own or threw. A chain that never reaches `e.next()`
+//! and answers nothing writes nothing and is refused with a 500 that says so.
+
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::Response;
+use edgebase_hooks::{HookFailure, Hooks, NextFn, RequestHookOutcome};
+use edgebase_service::app::{App, LoadedCollection};
+use edgebase_service::caller::Caller;
+use futures::future::BoxFuture;
+use serde_json::{json, Map, Value};
+
+use crate::collections::collection_for_api;
+use crate::error::ApiError;
+use crate::hooks_routes::{refused, route_request, written};
+
+/// Most bytes of a write's answer handed back to the hooks.
+const ANSWER_BYTES_MAX: usize = 16 << 20;
+
+/// The default action of a record write: write these fields, answer as the API does.
+pub type WriteAction =
+    Box<dyn FnOnce(Map<String, Value>) -> BoxFuture<'static, Result<Response, ApiError>> + Send>;
+
+/// What the request was, for the hooks' `e.request` and `e.auth`.
+pub struct HookedRequest<'a> {
+    pub app: &'a App,
+    pub caller: &'a Caller,
+    pub remote_ip: String,
+    pub method: &'a Method,
+    pub uri: &'a Uri,
+    pub headers: &'a HeaderMap,
+}
+
+/// Run `event`'s handlers for `loaded` around `write`, starting from `record`; no handler,
+/// just the write.
+pub async fn around_write(
+    hooks: &Hooks,
+    event: &str,
+    loaded: &LoadedCollection,
+    request: HookedRequest<'_>,
+    record: Map<String, Value>,
+    write: WriteAction,
+) -> Result<Response, ApiError> {
+    let tag = loaded.collection.name.clone();
+    if !hooks.handles(event, &tag) {
+        return write(record).await;
+    }
+    let answered: Arc<Mutex<Option<Response>>> = Arc::default();
+    let kept = Arc::clone(&answered);
+    let next: NextFn = Box::new(move |record: Value| {
+        Box::pin(async move {
+            let fields = match record {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            };
+            match write(fields).await {
+                Ok(response) => {
+                    let (parts, body) = response.into_parts();
+                    let bytes =
+                        axum::body::to_bytes(body, ANSWER_BYTES_MAX)
+                            .await
+                            .map_err(|error| {
+                                HookFailure::internal(format!("read the write's answer: {error}"))
+                            })?;
+                    let written_record =
+                        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+                    *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                        Some(Response::from_parts(parts, Body::from(bytes)));
+                    Ok(written_record)
+                }
+                Err(error) => Err(HookFailure {
+                    status: error.status.as_u16(),
+                    message: error.message,
+                    data: error.data,
+                    cause: None,
+                }),
+            }
+        }) as BoxFuture<'static, Result<Value, HookFailure>>
+    });
+    let mut seen = route_request(
+        request.app,
+        request.caller.principal(),
+        request.remote_ip,
+        request.method,
+        request.uri,
+        request.headers,
+    );
+    seen.data = Some(Value::Object(record.clone()));
+    let event_json = json!({
+        "request": seen,
+        "collection": collection_for_api(&loaded.collection),
+        "record": record,
+    });
+    match hooks.record_request(event, &tag, event_json, next).await {
+        RequestHookOutcome::Written(response) => Ok(written(response)),
+        RequestHookOutcome::Continued => answered
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
+            .ok_or_else(ApiError::internal),
+        RequestHookOutcome::Failed(failure) => Err(refused(failure)),
+        RequestHookOutcome::Stopped => {
+            tracing::warn!(event, collection = %tag, "a request hook did not call e.next() and answered nothing; nothing was written");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The {event} hook did not call e.next() and wrote no answer, so nothing was saved."),
+            ))
+        }
+    }
+}
