@@ -38,6 +38,26 @@ pub struct HookedRequest<'a> {
     pub headers: &'a HeaderMap,
 }
 
+impl<'a> HookedRequest<'a> {
+    pub fn new(
+        app: &'a App,
+        caller: &'a Caller,
+        remote_ip: String,
+        method: &'a Method,
+        uri: &'a Uri,
+        headers: &'a HeaderMap,
+    ) -> HookedRequest<'a> {
+        HookedRequest {
+            app,
+            caller,
+            remote_ip,
+            method,
+            uri,
+            headers,
+        }
+    }
+}
+
 /// Run `event`'s handlers for `loaded` around `write`, starting from `record`; no handler,
 /// just the write.
 pub async fn around_write(

@@ -22,6 +22,7 @@ use crate::files::record_body::{read_record_body, RecordBody};
 use crate::hooks_requests::{around_write, HookedRequest, WriteAction};
 use crate::idempotency;
 use crate::paging::ListQuery;
+use edgebase_model::fields::file::Uploads;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::error::ServiceError;
@@ -316,6 +317,77 @@ pub(crate) async fn write(
     }
 }
 
+/// Which write a hook chain's default action makes (owned, to outlive the request).
+enum OwnedKind {
+    Create,
+    Update(String),
+    Delete(String),
+}
+
+/// A write's parts, owned, so it can run later as a hook chain's default action.
+struct WriteParts {
+    app: App,
+    caller: Caller,
+    uri: Uri,
+    loaded: LoadedCollection,
+    precondition: Option<VersionPrecondition>,
+    keyed: Option<IdempotentWrite>,
+}
+
+impl WriteParts {
+    fn new(
+        app: &App,
+        caller: &Caller,
+        uri: &Uri,
+        loaded: &LoadedCollection,
+        precondition: Option<VersionPrecondition>,
+        keyed: Option<IdempotentWrite>,
+    ) -> WriteParts {
+        WriteParts {
+            app: app.clone(),
+            caller: caller.clone(),
+            uri: uri.clone(),
+            loaded: loaded.clone(),
+            precondition,
+            keyed,
+        }
+    }
+
+    /// The write of `kind` with `uploads`, whose fields `fields_of` takes from the record
+    /// the hooks left.
+    fn action(
+        self,
+        kind: OwnedKind,
+        uploads: Uploads,
+        fields_of: impl FnOnce(Map<String, Value>) -> Map<String, Value> + Send + 'static,
+    ) -> WriteAction {
+        Box::new(move |record| {
+            Box::pin(async move {
+                let body = RecordBody {
+                    data: fields_of(record),
+                    uploads,
+                };
+                let kind = match &kind {
+                    OwnedKind::Create => WriteKind::Create,
+                    OwnedKind::Update(id) => WriteKind::Update(id),
+                    OwnedKind::Delete(id) => WriteKind::Delete(id),
+                };
+                write(
+                    &self.app,
+                    &self.caller,
+                    &self.uri,
+                    &self.loaded,
+                    kind,
+                    &body,
+                    self.precondition.as_ref(),
+                    self.keyed.as_ref(),
+                )
+                .await
+            })
+        })
+    }
+}
+
 #[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn create(
     State(app): State<App>,
@@ -336,33 +408,9 @@ pub async fn create(
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
     let RecordBody { data, uploads } = input;
-    let action: WriteAction = {
-        let (app, caller, uri, loaded) = (app.clone(), caller.clone(), uri.clone(), loaded.clone());
-        Box::new(move |data| {
-            Box::pin(async move {
-                let body = RecordBody { data, uploads };
-                write(
-                    &app,
-                    &caller,
-                    &uri,
-                    &loaded,
-                    WriteKind::Create,
-                    &body,
-                    None,
-                    keyed.as_ref(),
-                )
-                .await
-            })
-        })
-    };
-    let request = HookedRequest {
-        app: &app,
-        caller: &caller,
-        remote_ip,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-    };
+    let parts = WriteParts::new(&app, &caller, &uri, &loaded, None, keyed);
+    let action = parts.action(OwnedKind::Create, uploads, |record| record);
+    let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
     let created = around_write(
         &hooks,
         "onRecordCreateRequest",
@@ -402,50 +450,27 @@ pub async fn update(
     let RecordBody { data, uploads } = input;
     // The hooks see the stored record with the request's fields over it; the write gets the
     // request's fields and whatever the hooks changed.
-    let stored: Map<String, Value> = app
+    let found = app
         .state()
         .record(&loaded.collection.id, &record_id)?
         .map(|stored| decode(&stored))
-        .transpose()?
-        .unwrap_or_default();
+        .transpose()?;
+    let missing = found.is_none();
+    let stored: Map<String, Value> = found.unwrap_or_default();
     let mut seen = stored.clone();
     seen.extend(data.clone());
-    let action: WriteAction = {
-        let (app, caller, uri, loaded) = (app.clone(), caller.clone(), uri.clone(), loaded.clone());
-        Box::new(move |hooked: Map<String, Value>| {
-            Box::pin(async move {
-                let fields = hooked
-                    .into_iter()
-                    .filter(|(name, value)| {
-                        data.contains_key(name) || stored.get(name) != Some(value)
-                    })
-                    .collect();
-                let body = RecordBody {
-                    data: fields,
-                    uploads,
-                };
-                write(
-                    &app,
-                    &caller,
-                    &uri,
-                    &loaded,
-                    WriteKind::Update(&record_id),
-                    &body,
-                    precondition.as_ref(),
-                    keyed.as_ref(),
-                )
-                .await
-            })
-        })
-    };
-    let request = HookedRequest {
-        app: &app,
-        caller: &caller,
-        remote_ip,
-        method: &method,
-        uri: &uri,
-        headers: &headers,
-    };
+    let parts = WriteParts::new(&app, &caller, &uri, &loaded, precondition, keyed);
+    let action = parts.action(OwnedKind::Update(record_id), uploads, move |hooked| {
+        hooked
+            .into_iter()
+            .filter(|(name, value)| data.contains_key(name) || stored.get(name) != Some(value))
+            .collect()
+    });
+    if missing {
+        // Answered without the hooks, as in PocketBase.
+        return action(seen).await;
+    }
+    let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
     around_write(
         &hooks,
         "onRecordUpdateRequest",
@@ -457,8 +482,11 @@ pub async fn update(
     .await
 }
 
+#[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn delete(
     State(app): State<App>,
+    Extension(hooks): Extension<Hooks>,
+    ClientAddress(remote_ip): ClientAddress,
     _fresh: Fresh,
     method: Method,
     uri: Uri,
@@ -473,15 +501,28 @@ pub async fn delete(
     let precondition = if_match(&headers)?;
     let body = RecordBody::default();
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &body)?;
-    write(
-        &app,
-        &caller,
-        &uri,
+    // The hooks see the record to delete; a missing one is answered without them, as in
+    // PocketBase.
+    let stored = app
+        .state()
+        .record(&loaded.collection.id, &record_id)?
+        .map(|stored| decode(&stored))
+        .transpose()?;
+    let parts = WriteParts::new(&app, &caller, &uri, &loaded, precondition, keyed);
+    let action = parts.action(OwnedKind::Delete(record_id), Default::default(), |_| {
+        Map::new()
+    });
+    let Some(stored) = stored else {
+        return action(Map::new()).await;
+    };
+    let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
+    around_write(
+        &hooks,
+        "onRecordDeleteRequest",
         &loaded,
-        WriteKind::Delete(&record_id),
-        &body,
-        precondition.as_ref(),
-        keyed.as_ref(),
+        request,
+        stored,
+        action,
     )
     .await
 }

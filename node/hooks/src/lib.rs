@@ -18,6 +18,7 @@ mod limits;
 mod natives;
 mod registry;
 mod routes;
+mod security;
 mod worker;
 
 use std::path::Path;

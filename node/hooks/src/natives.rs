@@ -165,6 +165,7 @@ pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
             }
         })?,
     )?;
+    crate::security::bind(ctx, &native)?;
     bind_reads(ctx, &native, env.app.clone())?;
     ctx.globals().set("__native", native)?;
     Ok(())

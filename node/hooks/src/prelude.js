@@ -383,6 +383,24 @@
     wrapped(module, module.exports, g.require);
     return module.exports;
   };
+  // ---- $security --------------------------------------------------------------------------
+  g.$security = {
+    randomString: (length) => native.randomString(Number(length) || 0),
+    randomStringWithAlphabet: (length, alphabet) => native.randomString(Number(length) || 0, String(alphabet)),
+    pseudorandomString: (length) => native.randomString(Number(length) || 0),
+    pseudorandomStringWithAlphabet: (length, alphabet) => native.randomString(Number(length) || 0, String(alphabet)),
+    md5: (text) => native.hash("md5", String(text)),
+    sha256: (text) => native.hash("sha256", String(text)),
+    sha512: (text) => native.hash("sha512", String(text)),
+    hs256: (text, secret) => native.hmac("sha256", String(text), String(secret)),
+    hs512: (text, secret) => native.hmac("sha512", String(text), String(secret)),
+    equal: (a, b) => native.equal(String(a), String(b)),
+    createJWT: (payload, secret, durationSecs) =>
+      native.createJWT(JSON.stringify(payload || {}), String(secret), Number(durationSecs) || 0),
+    parseJWT: (token, secret) => JSON.parse(native.parseJWT(String(token), String(secret))),
+    parseUnverifiedJWT: (token) => JSON.parse(native.parseJWT(String(token))),
+  };
+
   // ---- $http -----------------------------------------------------------------------------
   g.$http = {
     send(config) {

@@ -92,6 +92,7 @@ pub const RUN_EVENTS: &[&str] = &[
     "onBootstrap",
     "onRecordCreateRequest",
     "onRecordUpdateRequest",
+    "onRecordDeleteRequest",
 ];
 
 /// A route middleware: hook code, or one of `$apis`' built-in ones.
