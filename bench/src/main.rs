@@ -15,6 +15,7 @@ mod failover_bench;
 mod failover_report;
 mod filtered_list;
 mod filtered_report;
+mod hooks_bench;
 mod items_client;
 mod items_dataset;
 mod list_load;
@@ -68,6 +69,29 @@ enum Command {
     /// Start three EdgeBase nodes; kill the leader repeatedly while a client writes at a
     /// follower; time from each kill to the first successful write.
     Failover(FailoverArgs),
+    /// One EdgeBase node and PocketBase, each without and with JavaScript hooks: what a no-op
+    /// `onRecordCreateRequest` costs a create, and a custom route's requests/s.
+    Hooks(HooksArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct HooksArgs {
+    /// Concurrent connections of every run.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    #[arg(long, default_value_t = 2)]
+    warmup_secs: u64,
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// The `edgebase` binary [default: $CARGO_TARGET_DIR/debug/edgebase, else target/debug/edgebase].
+    #[arg(long, env = "EDGEBASE_BIN")]
+    edgebase_bin: Option<PathBuf>,
+    /// The PocketBase binary.
+    #[arg(long, default_value = "pocketbase")]
+    pocketbase_bin: PathBuf,
+    /// Markdown file to write; an earlier hooks section in it is replaced.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -238,7 +262,49 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Command::FilteredList(args) => run_filtered_list(args).await,
         Command::Realtime(args) => run_realtime(args).await,
         Command::Failover(args) => run_failover(args).await,
+        Command::Hooks(args) => run_hooks(args).await,
     }
+}
+
+async fn run_hooks(args: HooksArgs) -> anyhow::Result<()> {
+    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
+    if !edgebase_bin.exists() {
+        anyhow::bail!(
+            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
+            edgebase_bin.display()
+        );
+    }
+    let shape = workload::LoadShape {
+        connections: args.connections,
+        warmup: std::time::Duration::from_secs(args.warmup_secs),
+        duration: std::time::Duration::from_secs(args.duration_secs),
+    };
+    let plan = hooks_bench::HooksPlan {
+        edgebase_bin,
+        pocketbase_bin: args.pocketbase_bin,
+        shape,
+    };
+    let machine = machine::describe();
+    let versions = vec![
+        machine::edgebase_version(&plan.edgebase_bin).await,
+        machine::pocketbase_version(&plan.pocketbase_bin).await,
+    ];
+    let rows = hooks_bench::run(&plan).await?;
+    let markdown = hooks_bench::markdown(
+        &rows,
+        &machine::utc_now(),
+        &command_line(),
+        &machine,
+        &versions,
+        shape,
+    );
+    println!("{markdown}");
+    report::write_between(
+        &args.output,
+        hooks_bench::BEGIN_MARKER,
+        hooks_bench::END_MARKER,
+        &markdown,
+    )
 }
 
 async fn run_failover(args: FailoverArgs) -> anyhow::Result<()> {

@@ -25,6 +25,16 @@ impl PocketbaseServer {
         email: &str,
         password: &str,
     ) -> anyhow::Result<PocketbaseServer> {
+        PocketbaseServer::start_with_hooks(binary, email, password, None).await
+    }
+
+    /// [`Self::start`] with `--hooksDir` when `hooks_dir` is given.
+    pub async fn start_with_hooks(
+        binary: &Path,
+        email: &str,
+        password: &str,
+        hooks_dir: Option<&Path>,
+    ) -> anyhow::Result<PocketbaseServer> {
         let root = tempfile::Builder::new()
             .prefix("pocketbase-bench-")
             .tempdir()
@@ -36,13 +46,16 @@ impl PocketbaseServer {
         )
         .await?;
         let port = free_port()?;
-        let args = [
+        let mut args = vec![
             "serve".to_owned(),
             "--http".to_owned(),
             format!("127.0.0.1:{port}"),
             "--dir".to_owned(),
             data_dir,
         ];
+        if let Some(hooks_dir) = hooks_dir {
+            args.extend(["--hooksDir".to_owned(), path_arg(hooks_dir)]);
+        }
         let mut process = ChildProcess::spawn(
             "pocketbase",
             binary,

@@ -6,8 +6,7 @@
 use std::sync::Arc;
 
 use edgebase_service::app::App;
-use rquickjs::context::EvalOptions;
-use rquickjs::{CaughtError, Context, Ctx, Runtime};
+use rquickjs::{CaughtError, Context, Ctx, Module, Runtime, WriteOptions};
 
 use crate::bundle::Bundle;
 use crate::error::HooksError;
@@ -54,16 +53,21 @@ pub struct Worker {
     runtime: Runtime,
     watchdog: Watchdog,
     limits: CallLimits,
+    /// The prelude compiled once to QuickJS bytecode (a module); each call's context loads
+    /// and runs it instead of parsing the source again.
+    prelude: Vec<u8>,
 }
 
 impl Worker {
     pub fn new(limits: CallLimits) -> Result<Worker, HooksError> {
         let watchdog = Watchdog::default();
         let runtime = new_runtime(&watchdog, limits)?;
+        let prelude = compile_prelude(&runtime)?;
         Ok(Worker {
             runtime,
             watchdog,
             limits,
+            prelude,
         })
     }
 
@@ -87,7 +91,7 @@ impl Worker {
             Err(error) => Err(CallError::Engine(error.to_string())),
             Ok(context) => context.with(|ctx| {
                 let result = natives::bind(&ctx, &env)
-                    .and_then(|()| ctx.eval_with_options::<(), _>(PRELUDE, prelude_options()))
+                    .and_then(|()| run_prelude(&ctx, &self.prelude))
                     .and_then(|()| body(&ctx));
                 result.map_err(|error| {
                     CallError::Thrown(CaughtError::from_error(&ctx, error).to_string())
@@ -118,14 +122,37 @@ impl Worker {
             Ok(runtime) => self.runtime = runtime,
             Err(error) => tracing::error!(%error, "replace a JavaScript runtime"),
         }
+        match compile_prelude(&self.runtime) {
+            Ok(prelude) => self.prelude = prelude,
+            Err(error) => tracing::error!(%error, "compile the prelude"),
+        }
     }
 }
 
-fn prelude_options() -> EvalOptions {
-    let mut options = EvalOptions::default();
-    options.strict = false;
-    options.filename = Some("edgebase:prelude".into());
-    options
+const PRELUDE_NAME: &str = "edgebase:prelude";
+
+/// The prelude as module bytecode, compiled in a throwaway context of `runtime`.
+fn compile_prelude(runtime: &Runtime) -> Result<Vec<u8>, HooksError> {
+    let context = Context::full(runtime).map_err(|error| HooksError::Runtime(error.to_string()))?;
+    context.with(|ctx| {
+        Module::declare(ctx.clone(), PRELUDE_NAME, PRELUDE)
+            .and_then(|module| module.write(WriteOptions::default()))
+            .map_err(|error| {
+                HooksError::Runtime(format!(
+                    "compile the prelude: {}",
+                    CaughtError::from_error(&ctx, error)
+                ))
+            })
+    })
+}
+
+/// Run the compiled prelude in `ctx`.
+fn run_prelude(ctx: &Ctx<'_>, bytecode: &[u8]) -> rquickjs::Result<()> {
+    // SAFETY: the bytes were written by `compile_prelude` from our own source, by this
+    // runtime's QuickJS version.
+    let module = unsafe { Module::load(ctx.clone(), bytecode)? };
+    let (_, evaluated) = module.eval()?;
+    evaluated.finish::<()>()
 }
 
 fn new_runtime(watchdog: &Watchdog, limits: CallLimits) -> Result<Runtime, HooksError> {
