@@ -72,7 +72,7 @@ pub async fn around_write(
     if !hooks.handles(event, &tag) {
         return write(record).await;
     }
-    let answered: Arc<Mutex<Option<Response>>> = Arc::default();
+    let answered: Arc<Mutex<Option<Result<Response, ApiError>>>> = Arc::default();
     let kept = Arc::clone(&answered);
     let next: NextFn = Box::new(move |record: Value| {
         Box::pin(async move {
@@ -92,15 +92,20 @@ pub async fn around_write(
                     let written_record =
                         serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
                     *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                        Some(Response::from_parts(parts, Body::from(bytes)));
+                        Some(Ok(Response::from_parts(parts, Body::from(bytes))));
                     Ok(written_record)
                 }
-                Err(error) => Err(HookFailure {
-                    status: error.status.as_u16(),
-                    message: error.message,
-                    data: error.data,
-                    cause: None,
-                }),
+                Err(error) => {
+                    let failure = HookFailure {
+                        status: error.status.as_u16(),
+                        message: error.message.clone(),
+                        data: error.data.clone(),
+                        cause: None,
+                    };
+                    *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                        Some(Err(error));
+                    Err(failure)
+                }
             }
         }) as BoxFuture<'static, Result<Value, HookFailure>>
     });
@@ -124,7 +129,7 @@ pub async fn around_write(
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .take()
-            .ok_or_else(ApiError::internal),
+            .unwrap_or_else(|| Err(ApiError::internal())),
         RequestHookOutcome::Failed(failure) => Err(refused(failure)),
         RequestHookOutcome::Stopped => {
             tracing::warn!(event, collection = %tag, "a request hook did not call e.next() and answered nothing; nothing was written");

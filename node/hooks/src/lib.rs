@@ -125,7 +125,7 @@ pub enum RequestHookOutcome {
     /// A handler wrote its own answer, which stands.
     Written(RouteResponse),
     /// The chain reached the default action (`e.next()`) and nobody wrote another answer:
-    /// the default's answer stands.
+    /// the default's answer (or its failure, when a handler caught it) stands.
     Continued,
     /// A handler threw (or rethrew the default's failure).
     Failed(HookFailure),

@@ -633,8 +633,11 @@
       const { e, response } = requestEvent(event.request, {});
       e.collection = new Collection(event.collection);
       e.record = new Record(e.collection, event.record);
+      // Whether the default action ran (its answer, or its failure, is the request's unless
+      // a handler answered instead).
       let continued = false;
       const defaultAction = () => {
+        continued = true;
         const answer = JSON.parse(native.next(JSON.stringify(e.record.__data)));
         if (answer.failure) {
           const failure = new ApiError(answer.failure.status);
@@ -643,7 +646,6 @@
           throw failure;
         }
         e.record.load(answer.record || {});
-        continued = true;
         return null;
       };
       try {

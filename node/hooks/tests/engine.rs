@@ -410,3 +410,129 @@ routerAdd("GET", "/slow", (e) => {{
         .expect("matched");
     assert_eq!(again.status, 200);
 }
+
+/// A default action that "writes" the record it is given (adding an id), or refuses a title
+/// of "invalid" as the API would; each record it wrote is kept in `written`.
+fn writer(written: std::sync::Arc<std::sync::Mutex<Vec<Value>>>) -> edgebase_hooks::NextFn {
+    Box::new(move |record: Value| {
+        Box::pin(async move {
+            if record["title"]
+                .as_str()
+                .is_some_and(|title| title.eq_ignore_ascii_case("invalid"))
+            {
+                return Err(HookFailure {
+                    status: 400,
+                    message: "Failed to create record.".into(),
+                    data: serde_json::from_value(
+                        json!({"title": {"code": "validation_invalid", "message": "Invalid."}}),
+                    )
+                    .expect("data"),
+                    cause: None,
+                });
+            }
+            let mut saved = record.clone();
+            saved["id"] = json!("saved1234567890");
+            written.lock().expect("lock").push(saved.clone());
+            Ok(saved)
+        })
+    })
+}
+
+const RECORD_HOOKS: &str = r#"
+onRecordCreateRequest((e) => {
+    e.record.set("title", e.record.getString("title").toUpperCase())
+    e.next()
+    e.record.set("afterNext", e.record.id)
+}, "posts")
+onRecordCreateRequest((e) => {
+    try {
+        e.next()
+    } catch (err) {
+        console.log("the write failed: " + err.message)
+    }
+}, "forgiving")
+onRecordCreateRequest((e) => {
+    // Never calls e.next() and answers nothing.
+}, "stuck")
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_hook_changes_the_record_before_its_write_and_sees_it_after() {
+    use edgebase_hooks::RequestHookOutcome;
+    let hooks = hooks_with(&[("records.pb.js", RECORD_HOOKS)], CallLimits::default()).await;
+    let event = |collection: &str, title: &str| {
+        json!({
+            "request": get("/api/collections/x/records"),
+            "collection": {"id": "c1", "name": collection, "type": "base"},
+            "record": {"title": title},
+        })
+    };
+    let written = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    assert!(hooks.handles("onRecordCreateRequest", "posts"));
+    assert!(!hooks.handles("onRecordCreateRequest", "other"));
+
+    let outcome = hooks
+        .record_request(
+            "onRecordCreateRequest",
+            "posts",
+            event("posts", "hello"),
+            writer(written.clone()),
+        )
+        .await;
+    assert!(
+        matches!(outcome, RequestHookOutcome::Continued),
+        "{outcome:?}"
+    );
+    assert_eq!(written.lock().expect("lock")[0]["title"], "HELLO");
+
+    // The write's failure reaches the hook; one that catches it still counts as having run
+    // the write (the API answers with the write's failure).
+    let caught = hooks
+        .record_request(
+            "onRecordCreateRequest",
+            "forgiving",
+            event("forgiving", "invalid"),
+            writer(written.clone()),
+        )
+        .await;
+    assert!(
+        matches!(caught, RequestHookOutcome::Continued),
+        "{caught:?}"
+    );
+    // Uncaught, it is the hook's failure, with the write's envelope.
+    let refused = hooks
+        .record_request(
+            "onRecordCreateRequest",
+            "posts",
+            event("posts", "invalid"),
+            writer(written.clone()),
+        )
+        .await;
+    match refused {
+        RequestHookOutcome::Failed(failure) => {
+            assert_eq!(
+                (failure.status, failure.message.as_str()),
+                (400, "Failed to create record.")
+            );
+            assert_eq!(
+                Value::Object(failure.data),
+                json!({"title": {"code": "validation_invalid", "message": "Invalid."}})
+            );
+        }
+        other => panic!("expected the write's failure, got {other:?}"),
+    }
+    let stuck = hooks
+        .record_request(
+            "onRecordCreateRequest",
+            "stuck",
+            event("stuck", "x"),
+            writer(written.clone()),
+        )
+        .await;
+    assert!(matches!(stuck, RequestHookOutcome::Stopped), "{stuck:?}");
+    assert_eq!(
+        written.lock().expect("lock").len(),
+        1,
+        "only the first write happened"
+    );
+}
