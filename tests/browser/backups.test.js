@@ -360,6 +360,9 @@ test('restore: a superuser the backup does not know is signed out', { timeout: 1
   const watched = await openPage(browser, node.url, { colorScheme: 'dark' });
   const { page } = watched;
   await login(page, node.url, email, password);
+  // The collections page opens its first collection once its list arrives; let it, so the
+  // click below is not overtaken by that redirect.
+  await page.waitForURL(/#\/collections\/[^/?]+/);
   await page.getByRole('link', { name: 'Settings' }).click();
   await page.getByRole('navigation', { name: 'Settings sections' }).getByRole('link', { name: 'Backups' }).click();
   await page.getByRole('button', { name: 'Restore before_second.zip' }).click();
