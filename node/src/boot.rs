@@ -212,10 +212,11 @@ async fn start_hooks(
     let dir = args.hooks.dir(&args.dir);
     let hooks = Hooks::start(Some(app.clone()), &dir, args.hooks.engine())
         .context("start the hooks engine")?;
-    edgebase_hooks::deployment::sync(&hooks, app, &dir).await;
+    let mut watch = edgebase_hooks::deployment::FolderWatch::new(dir);
+    watch.sync(&hooks, app).await;
     // cronAdd jobs run on the scheduler, once per tick across the cluster.
     app.set_extra_jobs(std::sync::Arc::new(hooks.clone()));
-    let watcher = edgebase_hooks::deployment::spawn_watcher(hooks.clone(), app.clone(), dir);
+    let watcher = watch.spawn(hooks.clone(), app.clone());
     Ok((hooks, watcher))
 }
 

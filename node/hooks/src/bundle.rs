@@ -50,9 +50,44 @@ impl Bundle {
         if !dir.exists() {
             return Ok(Bundle::default());
         }
-        let mut total = 0u64;
-        read_into(dir, dir, 0, &mut files, &mut total)?;
+        for file in files_under(dir)? {
+            let bytes = std::fs::read(&file.path).map_err(|source| HooksError::Read {
+                path: file.path.display().to_string(),
+                source,
+            })?;
+            match String::from_utf8(bytes) {
+                Ok(source) => {
+                    files.insert(file.relative, source);
+                }
+                Err(_) => {
+                    tracing::warn!(file = %file.path.display(), "skipping a hooks file that is not UTF-8")
+                }
+            }
+        }
         Bundle::from_files(files)
+    }
+
+    /// What the folder `dir` holds, by its files' paths, sizes and modification times (no
+    /// contents read): a change in the folder changes it. `None` when it cannot be read.
+    pub fn folder_signature(dir: &Path) -> Option<String> {
+        if !dir.exists() {
+            return Some(String::new());
+        }
+        let mut hasher = Sha256::new();
+        for file in files_under(dir).ok()? {
+            let modified = file
+                .meta
+                .modified()
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .map(|since| since.as_nanos())
+                .unwrap_or(0);
+            hasher.update(file.relative.as_bytes());
+            hasher.update([0]);
+            hasher.update(file.meta.len().to_be_bytes());
+            hasher.update(modified.to_be_bytes());
+        }
+        Some(hex::encode(hasher.finalize()))
     }
 
     /// The files run at load, in order.
@@ -134,11 +169,27 @@ fn is_entry(name: &str) -> bool {
     !name.contains('/') && (name.ends_with(".pb.js") || name.ends_with(".pb.ts"))
 }
 
-fn read_into(
+/// A file of a hooks folder: its path relative to the folder (`/`-separated), where it is,
+/// and its metadata.
+struct FolderFile {
+    relative: String,
+    path: PathBuf,
+    meta: std::fs::Metadata,
+}
+
+/// Every file under `root` a bundle takes, in path order, within the bounds (metadata only).
+fn files_under(root: &Path) -> Result<Vec<FolderFile>, HooksError> {
+    let mut found = Vec::new();
+    let mut total = 0u64;
+    walk(root, root, 0, &mut found, &mut total)?;
+    Ok(found)
+}
+
+fn walk(
     root: &Path,
     dir: &Path,
     depth: usize,
-    files: &mut BTreeMap<String, String>,
+    found: &mut Vec<FolderFile>,
     total: &mut u64,
 ) -> Result<(), HooksError> {
     let failed = |path: &Path, source| HooksError::Read {
@@ -161,7 +212,7 @@ fn read_into(
         let meta = std::fs::metadata(&path).map_err(|source| failed(&path, source))?;
         if meta.is_dir() {
             if depth + 1 < DEPTH_MAX {
-                read_into(root, &path, depth + 1, files, total)?;
+                walk(root, &path, depth + 1, found, total)?;
             }
             continue;
         }
@@ -176,16 +227,11 @@ fn read_into(
             )));
         }
         *total += meta.len();
-        if *total > BUNDLE_BYTES_MAX || files.len() >= FILES_MAX {
+        if *total > BUNDLE_BYTES_MAX || found.len() >= FILES_MAX {
             return Err(HooksError::TooLarge(format!(
                 "more than {FILES_MAX} files or {BUNDLE_BYTES_MAX} bytes"
             )));
         }
-        let bytes = std::fs::read(&path).map_err(|source| failed(&path, source))?;
-        let Ok(source) = String::from_utf8(bytes) else {
-            tracing::warn!(file = %path.display(), "skipping a hooks file that is not UTF-8");
-            continue;
-        };
         let relative = path
             .strip_prefix(root)
             .unwrap_or(&path)
@@ -193,7 +239,11 @@ fn read_into(
             .map(|part| part.as_os_str().to_string_lossy().into_owned())
             .collect::<Vec<_>>()
             .join("/");
-        files.insert(relative, source);
+        found.push(FolderFile {
+            relative,
+            path,
+            meta,
+        });
     }
     Ok(())
 }

@@ -16,9 +16,43 @@ use crate::{Bundle, BundleSource, Hooks};
 /// How often a node checks which bundle the cluster wants.
 pub const WATCH_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Bring the node onto the bundle the cluster wants now. Failures (a bundle no reachable
+/// A node's view of its own folder: what it held when last loaded, so a change to it (a file
+/// added, edited or removed) is loaded as PocketBase reloads its hooks on a change.
+pub struct FolderWatch {
+    folder: PathBuf,
+    loaded_signature: Option<String>,
+}
+
+impl FolderWatch {
+    pub fn new(folder: PathBuf) -> FolderWatch {
+        FolderWatch {
+            folder,
+            loaded_signature: None,
+        }
+    }
+
+    /// Bring the node onto the bundle it should run now (see [`sync`]).
+    pub async fn sync(&mut self, hooks: &Hooks, app: &App) {
+        sync(hooks, app, &self.folder, &mut self.loaded_signature).await;
+    }
+
+    /// Keep syncing every [`WATCH_INTERVAL`] until the node stops.
+    pub fn spawn(mut self, hooks: Hooks, app: App) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut ticks = tokio::time::interval(WATCH_INTERVAL);
+            ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                ticks.tick().await;
+                self.sync(&hooks, &app).await;
+            }
+        })
+    }
+}
+
+/// Bring the node onto the bundle the cluster wants now: the deployed one, else its folder
+/// (again when the folder changed since `loaded_signature`). Failures (a bundle no reachable
 /// member holds, a folder that cannot be read) are logged; the node keeps what it runs.
-pub async fn sync(hooks: &Hooks, app: &App, folder: &Path) {
+async fn sync(hooks: &Hooks, app: &App, folder: &Path, loaded_signature: &mut Option<String>) {
     let wanted = match hooks_deployment::deployed(app) {
         Ok(wanted) => wanted,
         Err(error) => {
@@ -38,16 +72,22 @@ pub async fn sync(hooks: &Hooks, app: &App, folder: &Path) {
                 return;
             }
         },
-        None if current.source == BundleSource::Folder => return,
-        None => match Bundle::read_dir(folder) {
-            Ok(bundle) => hooks.load_from(bundle, BundleSource::Folder).await,
-            Err(error) => {
-                tracing::error!(dir = %folder.display(), %error, "the hooks folder cannot be loaded; serving without hooks");
-                hooks
-                    .load_from(Bundle::default(), BundleSource::Folder)
-                    .await
+        None => {
+            let signature = Bundle::folder_signature(folder);
+            if current.source == BundleSource::Folder && signature == *loaded_signature {
+                return;
             }
-        },
+            *loaded_signature = signature;
+            match Bundle::read_dir(folder) {
+                Ok(bundle) => hooks.load_from(bundle, BundleSource::Folder).await,
+                Err(error) => {
+                    tracing::error!(dir = %folder.display(), %error, "the hooks folder cannot be loaded; serving without hooks");
+                    hooks
+                        .load_from(Bundle::default(), BundleSource::Folder)
+                        .await
+                }
+            }
+        }
     };
     match loaded {
         Ok(loaded) if !loaded.bundle.is_empty() => {
@@ -73,16 +113,4 @@ async fn fetch(app: &App, bundle: &hooks_deployment::DeployedBundle) -> Result<B
         ));
     }
     Ok(decoded)
-}
-
-/// Watch for deploys and withdrawals until the node stops.
-pub fn spawn_watcher(hooks: Hooks, app: App, folder: PathBuf) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticks = tokio::time::interval(WATCH_INTERVAL);
-        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticks.tick().await;
-            sync(&hooks, &app, &folder).await;
-        }
-    })
 }
