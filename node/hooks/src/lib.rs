@@ -229,15 +229,7 @@ impl Hooks {
             let shared = shared.clone();
             let name = file.clone();
             let outcome = self
-                .inner
-                .engine
-                .run(move |worker| {
-                    worker.call(&shared, |ctx| {
-                        let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
-                        let load: rquickjs::Function = edgebase.get("loadFile")?;
-                        load.call::<_, String>((name, source))
-                    })
-                })
+                .call_entry(shared, "loadFile", vec![name, source])
                 .await?;
             match outcome.map(|json| serde_json::from_str::<Registry>(&json)) {
                 Ok(Ok(registered)) => merge(&mut registry, registered),
@@ -301,12 +293,6 @@ impl Hooks {
         Ok(loaded)
     }
 
-    /// Load the folder `dir` (see [`Bundle::read_dir`]).
-    pub async fn load_dir(&self, dir: &Path) -> Result<Arc<Loaded>, HooksError> {
-        let bundle = Bundle::read_dir(dir)?;
-        self.load(bundle).await
-    }
-
     /// Run the `onBootstrap` handlers once. A throw or a handler that stops the chain (no
     /// `e.next()`) is logged; the node goes on either way.
     pub async fn bootstrap(&self) -> Result<(), HooksError> {
@@ -322,15 +308,11 @@ impl Hooks {
         let shared = self.shared(&loaded.bundle);
         let sources_json = serde_json::to_string(&sources).unwrap_or_default();
         let outcome = self
-            .inner
-            .engine
-            .run(move |worker| {
-                worker.call(&shared, |ctx| {
-                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
-                    let event: rquickjs::Function = edgebase.get("event")?;
-                    event.call::<_, String>(("onBootstrap", sources_json))
-                })
-            })
+            .call_entry(
+                shared,
+                "event",
+                vec!["onBootstrap".to_owned(), sources_json],
+            )
             .await?;
         match outcome.map(|json| serde_json::from_str::<CallAnswer<Value>>(&json)) {
             Ok(Ok(CallAnswer {
@@ -384,15 +366,11 @@ impl Hooks {
         let sources_json = serde_json::to_string(&sources).unwrap_or_default();
         let event_text = event_json.to_string();
         let outcome = self
-            .inner
-            .engine
-            .run(move |worker| {
-                worker.call(&shared, |ctx| {
-                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
-                    let entry: rquickjs::Function = edgebase.get("recordRequest")?;
-                    entry.call::<_, String>((name, sources_json, event_text))
-                })
-            })
+            .call_entry(
+                shared,
+                "recordRequest",
+                vec![name, sources_json, event_text],
+            )
             .await;
         let json = match outcome {
             Ok(Ok(json)) => json,
@@ -436,15 +414,7 @@ impl Hooks {
         let shared = self.shared(&loaded.bundle);
         let name = format!("cron {id}");
         let outcome = self
-            .inner
-            .engine
-            .run(move |worker| {
-                worker.call(&shared, |ctx| {
-                    let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
-                    let cron_entry: rquickjs::Function = edgebase.get("cron")?;
-                    cron_entry.call::<_, String>((name, cron.handler, run_json))
-                })
-            })
+            .call_entry(shared, "cron", vec![name, cron.handler, run_json])
             .await
             .map_err(|error| error.to_string())?;
         match outcome.map(|json| serde_json::from_str::<CallAnswer<Value>>(&json)) {
@@ -480,17 +450,29 @@ impl Hooks {
         let request_json = serde_json::to_string(&request).unwrap_or_default();
         let chain_json = chain.to_string();
         let outcome = self
-            .inner
+            .call_entry(shared, "route", vec![request_json, chain_json])
+            .await;
+        Some(answer_of(outcome))
+    }
+
+    /// Run the prelude's entry point `__edgebase[entry]` with `args` in a fresh context on a
+    /// free runtime; the JSON it answers.
+    async fn call_entry(
+        &self,
+        shared: Shared,
+        entry: &'static str,
+        args: Vec<String>,
+    ) -> Result<Result<String, CallError>, HooksError> {
+        self.inner
             .engine
             .run(move |worker| {
                 worker.call(&shared, |ctx| {
                     let edgebase: rquickjs::Object = ctx.globals().get("__edgebase")?;
-                    let route: rquickjs::Function = edgebase.get("route")?;
-                    route.call::<_, String>((request_json, chain_json))
+                    let function: rquickjs::Function = edgebase.get(entry)?;
+                    function.call::<_, String>((rquickjs::prelude::Rest(args),))
                 })
             })
-            .await;
-        Some(answer_of(outcome))
+            .await
     }
 
     fn shared(&self, bundle: &Arc<Bundle>) -> Shared {

@@ -238,12 +238,9 @@ fn bind_reads<'js>(ctx: &Ctx<'js>, native: &Object<'js>, app: Option<App>) -> rq
                     .map_err(|e| thrown(&ctx, e))?;
                 match stored {
                     None => Ok(None),
-                    Some(stored) => Ok(Some(record_json(
-                        &ctx,
-                        app,
-                        &collection_id,
-                        &stored.doc_json,
-                    )?)),
+                    Some(stored) => Ok(Some(
+                        record_value(&ctx, app, &collection_id, &stored.doc_json)?.to_string(),
+                    )),
                 }
             },
         )?,
@@ -283,8 +280,7 @@ fn bind_reads<'js>(ctx: &Ctx<'js>, native: &Object<'js>, app: Option<App>) -> rq
                         .map_err(|e| thrown(&ctx, e))?;
                     let got = page.records.len() as u64;
                     for stored in page.records {
-                        let json = record_json(&ctx, app, &collection_id, &stored.doc_json)?;
-                        found.push(serde_json::from_str::<Json>(&json).unwrap_or(Json::Null));
+                        found.push(record_value(&ctx, app, &collection_id, &stored.doc_json)?);
                     }
                     if got < page_size {
                         break;
@@ -331,16 +327,9 @@ fn system_list(
         collection_id.to_owned(),
         filters,
         limit,
-        RequestContext::at(chrono_now_ms()),
+        RequestContext::at(chrono::Utc::now().timestamp_millis()),
         app.limits().records_examined_max,
     )
-}
-
-fn chrono_now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|elapsed| elapsed.as_millis() as i64)
-        .unwrap_or(0)
 }
 
 /// `filter` with its `{:name}` placeholders bound to `params` (a JSON object).
@@ -371,12 +360,12 @@ fn operand_of(value: &Json) -> Operand {
 
 /// A stored record as the prelude's `Record` loads it: its fields plus `collectionId` and
 /// `collectionName`.
-fn record_json<'js>(
+fn record_value<'js>(
     ctx: &Ctx<'js>,
     app: &App,
     collection_id: &str,
     doc_json: &str,
-) -> rquickjs::Result<String> {
+) -> rquickjs::Result<Json> {
     let mut doc: Map<String, Json> = serde_json::from_str(doc_json).map_err(|error| {
         Exception::throw_message(ctx, &format!("decode a stored record: {error}"))
     })?;
@@ -391,7 +380,7 @@ fn record_json<'js>(
         Json::String(collection_id.to_owned()),
     );
     doc.insert("collectionName".into(), Json::String(name));
-    Ok(Json::Object(doc).to_string())
+    Ok(Json::Object(doc))
 }
 
 fn need_app<'a, 'js>(ctx: &Ctx<'js>, app: &'a Option<App>) -> rquickjs::Result<&'a App> {

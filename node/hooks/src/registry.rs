@@ -180,7 +180,6 @@ impl Registry {
             .map(|hook| hook.event.as_str())
             .filter(|event| !RUN_EVENTS.contains(event))
             .collect();
-        events.dedup();
         events.sort_unstable();
         events.dedup();
         events
