@@ -30,6 +30,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         header_read_timeout: Duration::from_millis(edge.http_header_read_timeout_ms),
         write_stall_timeout: Duration::from_millis(edge.http_write_stall_timeout_ms),
     };
+    // Before any connection is accepted: a connection counted by no recorder would be
+    // uncounted when it closes, and the open-connections gauge would read low.
+    api::metrics::install().context("start metrics")?;
     let routers = RouterSlot::new(api::health::starting_router());
     let listeners = crate::https::public_listeners(&args, &routers).await?;
     let shutdown = shutdown_signal().boxed().shared();
@@ -38,7 +41,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
     let server = tokio::spawn(http_server::serve(listeners, limits, async move {
         let _ = listeners_closed.await;
     }));
-    api::metrics::install().context("start metrics")?;
     tracing::info!(
         http = %args.http,
         https = ?args.https.https,
