@@ -28,6 +28,67 @@ const ANSWER_BYTES_MAX: usize = 16 << 20;
 pub type WriteAction =
     Box<dyn FnOnce(Map<String, Value>) -> BoxFuture<'static, Result<Response, ApiError>> + Send>;
 
+/// Where a hook chain's default action leaves the write's own answer.
+pub type AnswerSlot = Arc<Mutex<Option<Result<Response, ApiError>>>>;
+
+/// `write` as a hook chain's default action: it runs the write with the record the hooks
+/// left, keeps the write's answer in `kept` and hands the hooks the written record (or the
+/// write's failure, which they may catch).
+pub fn answering_next(write: WriteAction, kept: AnswerSlot) -> NextFn {
+    Box::new(move |record: Value| {
+        Box::pin(async move {
+            let fields = match record {
+                Value::Object(fields) => fields,
+                _ => Map::new(),
+            };
+            match write(fields).await {
+                Ok(response) => {
+                    let (response, written_record) = buffered(response).await?;
+                    *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                        Some(Ok(response));
+                    Ok(written_record)
+                }
+                Err(error) => {
+                    let failure = failure_of_api(&error);
+                    *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
+                        Some(Err(error));
+                    Err(failure)
+                }
+            }
+        }) as BoxFuture<'static, Result<Value, HookFailure>>
+    })
+}
+
+/// A write's answer read whole: the same answer, and its body as JSON (`Null` when it is
+/// not JSON, as a 204's empty body).
+pub async fn buffered(response: Response) -> Result<(Response, Value), HookFailure> {
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, ANSWER_BYTES_MAX)
+        .await
+        .map_err(|error| HookFailure::internal(format!("read the write's answer: {error}")))?;
+    let json = serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
+    Ok((Response::from_parts(parts, Body::from(bytes)), json))
+}
+
+/// An API error as hooks see it (`e.next()` throwing it).
+pub fn failure_of_api(error: &ApiError) -> HookFailure {
+    HookFailure {
+        status: error.status.as_u16(),
+        message: error.message.clone(),
+        data: error.data.clone(),
+        cause: None,
+    }
+}
+
+/// The answer a slot holds once the chain reached the write (an internal error if not).
+pub fn take_answer(answered: &AnswerSlot) -> Result<Response, ApiError> {
+    answered
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .take()
+        .unwrap_or_else(|| Err(ApiError::internal()))
+}
+
 /// What the request was, for the hooks' `e.request` and `e.auth`.
 pub struct HookedRequest<'a> {
     pub app: &'a App,
@@ -72,43 +133,8 @@ pub async fn around_write(
     if !hooks.handles(event, &tag) {
         return write(record).await;
     }
-    let answered: Arc<Mutex<Option<Result<Response, ApiError>>>> = Arc::default();
-    let kept = Arc::clone(&answered);
-    let next: NextFn = Box::new(move |record: Value| {
-        Box::pin(async move {
-            let fields = match record {
-                Value::Object(fields) => fields,
-                _ => Map::new(),
-            };
-            match write(fields).await {
-                Ok(response) => {
-                    let (parts, body) = response.into_parts();
-                    let bytes =
-                        axum::body::to_bytes(body, ANSWER_BYTES_MAX)
-                            .await
-                            .map_err(|error| {
-                                HookFailure::internal(format!("read the write's answer: {error}"))
-                            })?;
-                    let written_record =
-                        serde_json::from_slice::<Value>(&bytes).unwrap_or(Value::Null);
-                    *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                        Some(Ok(Response::from_parts(parts, Body::from(bytes))));
-                    Ok(written_record)
-                }
-                Err(error) => {
-                    let failure = HookFailure {
-                        status: error.status.as_u16(),
-                        message: error.message.clone(),
-                        data: error.data.clone(),
-                        cause: None,
-                    };
-                    *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) =
-                        Some(Err(error));
-                    Err(failure)
-                }
-            }
-        }) as BoxFuture<'static, Result<Value, HookFailure>>
-    });
+    let answered: AnswerSlot = Arc::default();
+    let next = answering_next(write, Arc::clone(&answered));
     let mut seen = route_request(
         request.app,
         request.caller.principal(),
@@ -125,11 +151,7 @@ pub async fn around_write(
     });
     match hooks.record_request(event, &tag, event_json, next).await {
         RequestHookOutcome::Written(response) => Ok(written(response)),
-        RequestHookOutcome::Continued => answered
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take()
-            .unwrap_or_else(|| Err(ApiError::internal())),
+        RequestHookOutcome::Continued => take_answer(&answered),
         RequestHookOutcome::Failed(failure) => Err(refused(failure)),
         RequestHookOutcome::Stopped => {
             tracing::warn!(event, collection = %tag, "a request hook did not call e.next() and answered nothing; nothing was written");

@@ -21,6 +21,7 @@ pub mod fields_layer;
 pub mod files;
 pub mod health;
 pub mod hooks_admin;
+pub mod hooks_model;
 pub mod hooks_requests;
 pub mod hooks_routes;
 pub mod http_server;

@@ -5,7 +5,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use edgebase_hooks::Hooks;
+use edgebase_hooks::{Hooks, RecordAction};
 use edgebase_service::rules::{self, Gate};
 use edgebase_storage::idempotency::IdempotencyEntry;
 use edgebase_storage::query::{
@@ -19,6 +19,7 @@ use crate::conditional::{if_match, with_etag};
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
+use crate::hooks_model::around_save;
 use crate::hooks_requests::{around_write, HookedRequest, WriteAction};
 use crate::idempotency;
 use crate::paging::ListQuery;
@@ -324,8 +325,19 @@ enum OwnedKind {
     Delete(String),
 }
 
+impl OwnedKind {
+    fn action(&self) -> RecordAction {
+        match self {
+            OwnedKind::Create => RecordAction::Create,
+            OwnedKind::Update(_) => RecordAction::Update,
+            OwnedKind::Delete(_) => RecordAction::Delete,
+        }
+    }
+}
+
 /// A write's parts, owned, so it can run later as a hook chain's default action.
 struct WriteParts {
+    hooks: Hooks,
     app: App,
     caller: Caller,
     uri: Uri,
@@ -336,6 +348,7 @@ struct WriteParts {
 
 impl WriteParts {
     fn new(
+        hooks: &Hooks,
         app: &App,
         caller: &Caller,
         uri: &Uri,
@@ -344,6 +357,7 @@ impl WriteParts {
         keyed: Option<IdempotentWrite>,
     ) -> WriteParts {
         WriteParts {
+            hooks: hooks.clone(),
             app: app.clone(),
             caller: caller.clone(),
             uri: uri.clone(),
@@ -354,8 +368,28 @@ impl WriteParts {
     }
 
     /// The write of `kind` with `uploads`, whose fields `fields_of` takes from the record
-    /// the hooks left.
+    /// the hooks left, inside the model hooks (the record exists, or is to be created).
     fn action(
+        self,
+        kind: OwnedKind,
+        uploads: Uploads,
+        fields_of: impl FnOnce(Map<String, Value>) -> Map<String, Value> + Send + 'static,
+    ) -> WriteAction {
+        Box::new(move |record| {
+            Box::pin(async move {
+                let hooks = self.hooks.clone();
+                let app = self.app.clone();
+                let loaded = self.loaded.clone();
+                let action = kind.action();
+                let write = self.write_only(kind, uploads, fields_of);
+                around_save(&hooks, &app, action, &loaded, record, write).await
+            })
+        })
+    }
+
+    /// The write alone, with no hooks around it (a missing record is refused as PocketBase
+    /// refuses it, before any hook).
+    fn write_only(
         self,
         kind: OwnedKind,
         uploads: Uploads,
@@ -408,7 +442,7 @@ pub async fn create(
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
     let RecordBody { data, uploads } = input;
-    let parts = WriteParts::new(&app, &caller, &uri, &loaded, None, keyed);
+    let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, None, keyed);
     let action = parts.action(OwnedKind::Create, uploads, |record| record);
     let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
     let created = around_write(
@@ -459,17 +493,19 @@ pub async fn update(
     let stored: Map<String, Value> = found.unwrap_or_default();
     let mut seen = stored.clone();
     seen.extend(data.clone());
-    let parts = WriteParts::new(&app, &caller, &uri, &loaded, precondition, keyed);
-    let action = parts.action(OwnedKind::Update(record_id), uploads, move |hooked| {
+    let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, precondition, keyed);
+    let fields_of = move |hooked: Map<String, Value>| {
         hooked
             .into_iter()
             .filter(|(name, value)| data.contains_key(name) || stored.get(name) != Some(value))
             .collect()
-    });
+    };
     if missing {
         // Answered without the hooks, as in PocketBase.
-        return action(seen).await;
+        let write = parts.write_only(OwnedKind::Update(record_id), uploads, fields_of);
+        return write(seen).await;
     }
+    let action = parts.action(OwnedKind::Update(record_id), uploads, fields_of);
     let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
     around_write(
         &hooks,
@@ -508,13 +544,16 @@ pub async fn delete(
         .record(&loaded.collection.id, &record_id)?
         .map(|stored| decode(&stored))
         .transpose()?;
-    let parts = WriteParts::new(&app, &caller, &uri, &loaded, precondition, keyed);
+    let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, precondition, keyed);
+    let Some(stored) = stored else {
+        let write = parts.write_only(OwnedKind::Delete(record_id), Default::default(), |_| {
+            Map::new()
+        });
+        return write(Map::new()).await;
+    };
     let action = parts.action(OwnedKind::Delete(record_id), Default::default(), |_| {
         Map::new()
     });
-    let Some(stored) = stored else {
-        return action(Map::new()).await;
-    };
     let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
     around_write(
         &hooks,

@@ -1,9 +1,17 @@
 //! A fixed pool of worker threads, each owning one JavaScript runtime, fed through one
 //! bounded queue: a call waits for a free runtime, and when every runtime is busy and the
 //! queue is full the call is refused at once ([`HooksError::Busy`]) instead of piling up.
+//!
+//! A call made from inside a call (a hook's `$app.save` runs the model hooks; a request
+//! hook's `e.next()` runs the write, which runs them too) never waits for the pool: the
+//! outer call's native blocks its worker thread on the write, so the inner call runs right
+//! there, on a runtime of its own for that depth, within the outer call's time. Waiting for
+//! another worker instead could deadlock a pool whose every worker waits the same way.
 
+use std::cell::{Cell, RefCell};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -33,10 +41,24 @@ impl Default for EngineConfig {
     }
 }
 
+/// Deepest nesting of calls inside calls (a hook saving a record whose hook saves another...).
+pub const NESTING_MAX: usize = 4;
+
 /// The pool; cheap to clone. The threads stop once every clone is dropped.
 #[derive(Clone)]
 pub struct Engine {
     jobs: SyncSender<Job>,
+    limits: CallLimits,
+}
+
+thread_local! {
+    /// On a worker thread: the wall-clock deadline of each call running on it, outermost
+    /// first (empty between calls, and on every other thread).
+    static DEADLINES: RefCell<Vec<Instant>> = const { RefCell::new(Vec::new()) };
+    /// On a worker thread: the runtimes of nested calls, one per depth, made when first
+    /// needed.
+    static NESTED: RefCell<Vec<Option<Worker>>> = const { RefCell::new(Vec::new()) };
+    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Engine {
@@ -51,7 +73,10 @@ impl Engine {
                 .spawn(move || run_worker(&queue, limits))
                 .map_err(|error| HooksError::Runtime(error.to_string()))?;
         }
-        Ok(Engine { jobs })
+        Ok(Engine {
+            jobs,
+            limits: config.limits,
+        })
     }
 
     /// Run `job` on a free runtime; its result once it ran.
@@ -59,6 +84,9 @@ impl Engine {
         &self,
         job: impl FnOnce(&mut Worker) -> T + Send + 'static,
     ) -> Result<T, HooksError> {
+        if let Some(depth) = nesting_depth() {
+            return self.run_nested(depth, job);
+        }
         let (done, result) = oneshot::channel();
         let job: Job = Box::new(move |worker| {
             let _ = done.send(job(worker));
@@ -70,9 +98,66 @@ impl Engine {
         }
         result.await.map_err(|_| HooksError::Stopped)
     }
+
+    /// Run `job` on this worker thread, inside the call at `depth`, bounded by its time.
+    fn run_nested<T>(
+        &self,
+        depth: usize,
+        job: impl FnOnce(&mut Worker) -> T,
+    ) -> Result<T, HooksError> {
+        if depth > NESTING_MAX {
+            return Err(HooksError::TooDeep(NESTING_MAX));
+        }
+        let outer_deadline = DEADLINES.with(|deadlines| deadlines.borrow().last().copied());
+        let mut limits = self.limits;
+        if let Some(deadline) = outer_deadline {
+            limits.wall = limits
+                .wall
+                .min(deadline.saturating_duration_since(Instant::now()));
+        }
+        let kept = NESTED.with(|nested| {
+            nested
+                .borrow_mut()
+                .get_mut(depth - 1)
+                .and_then(Option::take)
+        });
+        let mut worker = match kept {
+            Some(worker) => worker,
+            None => Worker::new(limits)?,
+        };
+        worker.set_limits(limits);
+        let result = with_deadline(limits, || job(&mut worker));
+        NESTED.with(|nested| {
+            let mut nested = nested.borrow_mut();
+            if nested.len() < depth {
+                nested.resize_with(depth, || None);
+            }
+            nested[depth - 1] = Some(worker);
+        });
+        Ok(result)
+    }
+}
+
+/// How deep a call inside the running call on this thread would be (`None`: this is not a
+/// worker thread inside a call).
+fn nesting_depth() -> Option<usize> {
+    if !IS_WORKER.with(Cell::get) {
+        return None;
+    }
+    let depth = DEADLINES.with(|deadlines| deadlines.borrow().len());
+    (depth > 0).then_some(depth)
+}
+
+/// Run `body` as a call with `limits`' wall clock, known to the calls nested in it.
+fn with_deadline<T>(limits: CallLimits, body: impl FnOnce() -> T) -> T {
+    DEADLINES.with(|deadlines| deadlines.borrow_mut().push(Instant::now() + limits.wall));
+    let result = body();
+    DEADLINES.with(|deadlines| deadlines.borrow_mut().pop());
+    result
 }
 
 fn run_worker(queue: &Mutex<Receiver<Job>>, limits: CallLimits) {
+    IS_WORKER.with(|flag| flag.set(true));
     let mut worker = match Worker::new(limits) {
         Ok(worker) => worker,
         Err(error) => {
@@ -90,6 +175,6 @@ fn run_worker(queue: &Mutex<Receiver<Job>>, limits: CallLimits) {
         let Ok(job) = job else {
             return;
         };
-        job(&mut worker);
+        with_deadline(limits, || job(&mut worker));
     }
 }

@@ -21,6 +21,9 @@ pub enum HooksError {
     /// Every runtime is busy and the queue is full.
     #[error("every JavaScript runtime is busy; try again")]
     Busy,
+    /// Calls nested in calls past [`crate::engine::NESTING_MAX`].
+    #[error("hooks nested more than {0} deep (a hook's write ran hooks that wrote again...)")]
+    TooDeep(usize),
     /// The engine stopped (the node is shutting down).
     #[error("the hooks engine stopped")]
     Stopped,
@@ -44,6 +47,16 @@ pub struct HookFailure {
 }
 
 impl HookFailure {
+    /// A missing record or collection, as PocketBase's finds answer it.
+    pub fn not_found() -> HookFailure {
+        HookFailure {
+            status: 404,
+            message: "The requested resource wasn't found.".into(),
+            data: Map::new(),
+            cause: None,
+        }
+    }
+
     /// A limit stopped the call, or the call could not run: a 500 with the reason logged.
     pub fn internal(cause: impl Into<String>) -> HookFailure {
         HookFailure {

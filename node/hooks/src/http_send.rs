@@ -113,8 +113,9 @@ pub fn send(
         }
         Ok::<_, String>((status, headers, cookies, body))
     };
-    let bounded =
-        handle.block_on(async { tokio::time::timeout(timeout.min(remaining), exchange).await });
+    let bounded = crate::blocking::wait(handle, async {
+        tokio::time::timeout(timeout.min(remaining), exchange).await
+    });
     let (status, headers, cookies, body) = match bounded {
         Err(_) if out_of_time => return Err(SendFailure::OutOfTime),
         Err(_) => {

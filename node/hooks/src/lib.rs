@@ -8,6 +8,7 @@
 //! wall-clock and memory limits ([`CallLimits`]). The JavaScript side of the API lives in
 //! `prelude.js`; the natives it stands on in `natives.rs`.
 
+mod blocking;
 mod bundle;
 mod crons;
 pub mod deployment;
@@ -15,11 +16,13 @@ mod engine;
 mod error;
 mod http_send;
 mod limits;
+mod model;
 mod natives;
 mod registry;
 mod routes;
 mod security;
 mod worker;
+mod writes;
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
@@ -33,6 +36,7 @@ pub use bundle::{Bundle, BUNDLE_BYTES_MAX, FILES_MAX, FILE_BYTES_MAX};
 pub use engine::{Engine, EngineConfig};
 pub use error::{HookFailure, HooksError};
 pub use limits::{CallLimits, LimitHit};
+pub use model::{collection_json, ModelOutcome, RecordAction};
 pub use natives::NextFn;
 pub use registry::{Registry, Route, HOOK_EVENTS, RUN_EVENTS};
 pub use worker::CallError;
@@ -457,7 +461,7 @@ impl Hooks {
 
     /// Run the prelude's entry point `__edgebase[entry]` with `args` in a fresh context on a
     /// free runtime; the JSON it answers.
-    async fn call_entry(
+    pub(crate) async fn call_entry(
         &self,
         shared: Shared,
         entry: &'static str,
@@ -475,13 +479,14 @@ impl Hooks {
             .await
     }
 
-    fn shared(&self, bundle: &Arc<Bundle>) -> Shared {
+    pub(crate) fn shared(&self, bundle: &Arc<Bundle>) -> Shared {
         Shared {
             app: self.inner.app.clone(),
             http: self.inner.http.clone(),
             next: None,
             bundle: Arc::clone(bundle),
             hooks_dir: self.inner.hooks_dir.clone(),
+            hooks: Some(self.clone()),
         }
     }
 }
@@ -518,7 +523,7 @@ fn answer_of(outcome: Result<Result<String, CallError>, HooksError>) -> RouteAns
 }
 
 /// A call that did not finish as an answer: a limit names itself, anything else is a 500.
-fn failure_of(error: &CallError) -> HookFailure {
+pub(crate) fn failure_of(error: &CallError) -> HookFailure {
     match error {
         CallError::Limit(hit) => HookFailure {
             status: 500,

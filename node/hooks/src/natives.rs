@@ -37,6 +37,8 @@ pub struct NativeEnv {
     pub bundle: Arc<Bundle>,
     /// The folder `__hooks` names.
     pub hooks_dir: String,
+    /// The hooks, for the model hooks of `$app.save` (`None` in some engine tests).
+    pub hooks: Option<crate::Hooks>,
     pub watchdog: Watchdog,
 }
 
@@ -166,6 +168,7 @@ pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
         })?,
     )?;
     crate::security::bind(ctx, &native)?;
+    crate::writes::bind(ctx, &native, env)?;
     bind_reads(ctx, &native, env.app.clone())?;
     ctx.globals().set("__native", native)?;
     Ok(())
@@ -194,7 +197,9 @@ fn run_next(
         )))
     })?;
     let remaining = watchdog.remaining();
-    match runtime.block_on(async { tokio::time::timeout(remaining, action(record)).await }) {
+    match crate::blocking::wait(runtime, async {
+        tokio::time::timeout(remaining, action(record)).await
+    }) {
         Ok(answer) => answer.map_err(Box::new),
         Err(_) => {
             watchdog.wall_exhausted();

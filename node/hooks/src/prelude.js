@@ -150,7 +150,18 @@
       Object.defineProperty(this, "__collection", { value: loaded, writable: true });
       Object.defineProperty(this, "__data", { value: {}, writable: true });
       Object.defineProperty(this, "__expand", { value: {}, writable: true });
+      // A record made by hook code is new until saved; one read from the store is not.
+      Object.defineProperty(this, "__isNew", { value: true, writable: true });
       if (data && typeof data === "object") this.load(data);
+    }
+    isNew() {
+      return this.__isNew;
+    }
+    markAsNew() {
+      this.__isNew = true;
+    }
+    markAsNotNew() {
+      this.__isNew = false;
     }
     get id() {
       return this.__data.id ?? "";
@@ -175,6 +186,18 @@
     }
     set(field, value) {
       this.__data[field] = value;
+    }
+    setPassword(password) {
+      this.__data.password = String(password);
+    }
+    setEmail(email) {
+      this.__data.email = String(email);
+    }
+    setVerified(verified) {
+      this.__data.verified = !!verified;
+    }
+    fieldsData() {
+      return { ...this.__data };
     }
     getString(field) {
       const value = this.__data[field];
@@ -251,8 +274,19 @@
     } catch (_) {
       collection = null;
     }
-    return new Record(collection, data);
+    const record = new Record(collection, data);
+    record.__isNew = false;
+    return record;
   }
+
+  // An error answer that came back through a native ({status, message, data}) as the
+  // ApiError a hook can catch.
+  const apiErrorOf = (failure) => {
+    const error = new ApiError(failure.status);
+    error.message = failure.message;
+    error.data = failure.data || {};
+    return error;
+  };
 
   // ---- $app: reads of this node's state ----------------------------------------------------
   const paramsJson = (params) => JSON.stringify(params && typeof params === "object" ? params : {});
@@ -306,8 +340,69 @@
     isDev() {
       return false;
     },
+    // Writes: each belongs to a transaction (a lone save or delete is one of its own),
+    // planned with its model hooks when asked for and proposed as one command at the end.
+    save(record) {
+      return inTransaction((tx) => tx.save(record));
+    },
+    delete(record) {
+      return inTransaction((tx) => tx.delete(record));
+    },
+    runInTransaction(fn) {
+      return inTransaction(fn);
+    },
   };
   g.$app = $app;
+
+  // How often a transaction runs again when what it read changed before it committed.
+  const TX_ATTEMPTS_MAX = 5;
+  let openTx = null;
+  const txWrite = (record, remove) => {
+    if (!(record instanceof Record)) throw new TypeError("expected a Record");
+    const collection = record.collection();
+    if (!collection) throw new Error("the record has no collection");
+    const answer = JSON.parse(
+      native.txWrite(
+        JSON.stringify({ collection: collection.id, delete: !!remove, isNew: record.isNew(), record: record.__data }),
+      ),
+    );
+    if (answer.failure) throw apiErrorOf(answer.failure);
+    if (answer.stopped) return null;
+    if (!remove) {
+      record.load(answer.record || {});
+      record.__isNew = false;
+    }
+    return null;
+  };
+  function inTransaction(fn) {
+    if (typeof fn !== "function") throw new TypeError("runInTransaction needs a function");
+    // A transaction inside a transaction is the same one, as in PocketBase.
+    if (openTx) return fn(openTx);
+    for (let attempt = 1; ; attempt++) {
+      native.txBegin();
+      const txApp = Object.assign(Object.create(null), $app, {
+        save: (record) => txWrite(record, false),
+        delete: (record) => txWrite(record, true),
+        runInTransaction: (inner) => inner(txApp),
+      });
+      openTx = txApp;
+      let result;
+      try {
+        result = fn(txApp);
+      } catch (thrown) {
+        openTx = null;
+        native.txAbort(show(thrown));
+        throw thrown;
+      }
+      openTx = null;
+      const answer = JSON.parse(native.txCommit());
+      if (answer.failure) throw apiErrorOf(answer.failure);
+      if (!answer.stale) return result === undefined ? null : result;
+      if (attempt >= TX_ATTEMPTS_MAX) {
+        throw new ApiError(503, "The records changed concurrently too many times; retry.");
+      }
+    }
+  }
 
   // ---- $dbx: the expressions PocketBase's finds take ---------------------------------------
   // EdgeBase has no SQL: an expression is a filter. `exp` reads simple SQL conditions (column
@@ -639,12 +734,7 @@
       const defaultAction = () => {
         continued = true;
         const answer = JSON.parse(native.next(JSON.stringify(e.record.__data)));
-        if (answer.failure) {
-          const failure = new ApiError(answer.failure.status);
-          failure.message = answer.failure.message;
-          failure.data = answer.failure.data || {};
-          throw failure;
-        }
+        if (answer.failure) throw apiErrorOf(answer.failure);
         e.record.load(answer.record || {});
         return null;
       };
@@ -655,6 +745,54 @@
         return JSON.stringify({ failure: toFailure(thrown), continued });
       }
       return JSON.stringify({ response: response.written ? response : null, continued });
+    },
+    // The model hooks around a save (onRecordCreate and the like, then onRecordValidate):
+    // the last e.next() of the validate chain is the save (native.next), which answers the
+    // record as it will be stored.
+    modelEvent(name, sourcesJson, validateJson, eventJson) {
+      const event = JSON.parse(eventJson);
+      const collection = new Collection(event.collection);
+      const record = new Record(collection, event.record);
+      record.__isNew = event.type === "create";
+      const e = { app: $app, record, type: event.type, context: "default", next: () => null };
+      let continued = false;
+      const save = () => {
+        continued = true;
+        const answer = JSON.parse(native.next(JSON.stringify(record.__data)));
+        if (answer.failure) throw apiErrorOf(answer.failure);
+        record.load(answer.record || {});
+        record.__isNew = false;
+        return null;
+      };
+      try {
+        const compile = (json, label) =>
+          JSON.parse(json).map((source, i) => native.evalScript(`(${source})`, `${label}#${i}`));
+        const links = compile(sourcesJson, name);
+        const validators = compile(validateJson, `onRecordValidate(${event.tag})`);
+        const validate = () => {
+          const ve = { app: $app, record, type: event.type, context: "default", next: () => null };
+          return runChain(ve, [...validators, save]);
+        };
+        runChain(e, [...links, validate]);
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown), continued });
+      }
+      return JSON.stringify({ record: record.__data, continued });
+    },
+    // After a save applied (or failed): the handlers, each reaching the next by e.next().
+    afterEvent(name, sourcesJson, eventJson) {
+      const event = JSON.parse(eventJson);
+      const collection = new Collection(event.collection);
+      const record = new Record(collection, event.record);
+      record.__isNew = false;
+      const e = { app: $app, record, type: event.type, context: "default", next: () => null };
+      if (event.error != null) e.error = new Error(event.error);
+      try {
+        runEvent(e, JSON.parse(sourcesJson), name);
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown) });
+      }
+      return JSON.stringify({});
     },
     event(name, sourcesJson) {
       const e = { app: $app, next: () => null };

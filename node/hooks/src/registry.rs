@@ -90,6 +90,16 @@ pub const HOOK_EVENTS: &[&str] = &[
 /// The hooks EdgeBase runs today.
 pub const RUN_EVENTS: &[&str] = &[
     "onBootstrap",
+    "onRecordValidate",
+    "onRecordCreate",
+    "onRecordAfterCreateSuccess",
+    "onRecordAfterCreateError",
+    "onRecordUpdate",
+    "onRecordAfterUpdateSuccess",
+    "onRecordAfterUpdateError",
+    "onRecordDelete",
+    "onRecordAfterDeleteSuccess",
+    "onRecordAfterDeleteError",
     "onRecordCreateRequest",
     "onRecordUpdateRequest",
     "onRecordDeleteRequest",

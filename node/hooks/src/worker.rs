@@ -26,6 +26,8 @@ pub struct Shared {
     pub next: Option<crate::natives::NextSlot>,
     pub bundle: Arc<Bundle>,
     pub hooks_dir: String,
+    /// The hooks themselves, for the model hooks of a hook's own writes.
+    pub hooks: Option<crate::Hooks>,
 }
 
 /// How a call ended when it did not return a value.
@@ -84,6 +86,7 @@ impl Worker {
             next: shared.next.clone(),
             bundle: Arc::clone(&shared.bundle),
             hooks_dir: shared.hooks_dir.clone(),
+            hooks: shared.hooks.clone(),
             watchdog: self.watchdog.clone(),
         };
         self.watchdog.arm(self.limits);
@@ -114,6 +117,12 @@ impl Worker {
             }
             None => outcome,
         }
+    }
+
+    /// Limits for the calls from now on (a nested call's wall clock is its outer call's
+    /// time left).
+    pub fn set_limits(&mut self, limits: CallLimits) {
+        self.limits = limits;
     }
 
     /// A runtime that hit its memory limit may hold garbage it could not free; start over.

@@ -32,6 +32,7 @@ pub mod rules;
 pub mod scheduler;
 pub mod superusers;
 pub mod system_settings;
+pub mod system_writes;
 pub mod thumbs;
 pub mod work_budget;
 

@@ -40,7 +40,8 @@ pub struct Pending {
 }
 
 impl Pending {
-    fn get(&self, collection_id: &str, record_id: &str) -> Option<&Option<Document>> {
+    /// What the earlier writes left of a record: `Some(None)` deleted, `None` untouched.
+    pub fn get(&self, collection_id: &str, record_id: &str) -> Option<&Option<Document>> {
         self.records
             .get(&(collection_id.to_string(), record_id.to_string()))
     }
