@@ -162,3 +162,44 @@ pub async fn around_write(
         }
     }
 }
+
+/// Run the read request hook `event` (`onRecordsListRequest`, `onRecordViewRequest`) over
+/// what the API found: `found` is `("result", page)` or `("record", record)`. `None`: no
+/// handler, the API answers as it would.
+pub async fn around_read(
+    hooks: &Hooks,
+    event: &str,
+    loaded: &LoadedCollection,
+    request: HookedRequest<'_>,
+    found: (&str, Value),
+) -> Option<Result<Response, ApiError>> {
+    let tag = loaded.collection.name.clone();
+    if !hooks.handles(event, &tag) {
+        return None;
+    }
+    let seen = route_request(
+        request.app,
+        request.caller.principal(),
+        request.remote_ip,
+        request.method,
+        request.uri,
+        request.headers,
+    );
+    let (key, value) = found;
+    let mut event_json = json!({
+        "request": seen,
+        "collection": collection_for_api(&loaded.collection),
+    });
+    event_json[key] = value;
+    Some(match hooks.read_request(event, &tag, event_json).await {
+        RequestHookOutcome::Written(response) => Ok(written(response)),
+        RequestHookOutcome::Failed(failure) => Err(refused(failure)),
+        RequestHookOutcome::Continued | RequestHookOutcome::Stopped => {
+            tracing::warn!(event, collection = %tag, "a request hook did not call e.next() and answered nothing");
+            Err(ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The {event} hook did not call e.next() and wrote no answer."),
+            ))
+        }
+    })
+}

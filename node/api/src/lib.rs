@@ -21,6 +21,7 @@ pub mod fields_layer;
 pub mod files;
 pub mod health;
 pub mod hooks_admin;
+pub mod hooks_auth;
 pub mod hooks_model;
 pub mod hooks_requests;
 pub mod hooks_routes;
@@ -63,13 +64,15 @@ pub fn router(
     request_timeout: Duration,
     origins: &[String],
 ) -> Router {
-    let routes = routes(request_timeout)
+    let routes = routes(&app, request_timeout)
         .layer(axum::Extension(hub))
         .layer(axum::Extension(hooks));
     cors::for_origins(with_middleware(routes, app), origins).merge(console::routes())
 }
 
-fn routes(request_timeout: Duration) -> Router<App> {
+fn routes(app: &App, request_timeout: Duration) -> Router<App> {
+    // The auth request hooks, around the auth routes (see `hooks_auth`).
+    let auth_hooks = || axum::middleware::from_fn_with_state(app.clone(), hooks_auth::around);
     Router::new()
         .route("/api/health", get(health::health))
         .route("/api/health/ready", get(health::ready))
@@ -114,11 +117,11 @@ fn routes(request_timeout: Duration) -> Router<App> {
         )
         .route(
             "/api/collections/{collection}/auth-with-password",
-            post(auth::password::auth_with_password),
+            post(auth::password::auth_with_password).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/auth-refresh",
-            post(auth::refresh::auth_refresh),
+            post(auth::refresh::auth_refresh).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/auth-methods",
@@ -126,7 +129,7 @@ fn routes(request_timeout: Duration) -> Router<App> {
         )
         .route(
             "/api/collections/{collection}/auth-with-oauth2",
-            post(auth::oauth2::auth_with_oauth2),
+            post(auth::oauth2::auth_with_oauth2).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/impersonate/{id}",
@@ -134,35 +137,35 @@ fn routes(request_timeout: Duration) -> Router<App> {
         )
         .route(
             "/api/collections/{collection}/request-verification",
-            post(auth::verification::request_verification),
+            post(auth::verification::request_verification).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/confirm-verification",
-            post(auth::verification::confirm_verification),
+            post(auth::verification::confirm_verification).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/request-password-reset",
-            post(auth::password_reset::request_password_reset),
+            post(auth::password_reset::request_password_reset).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/confirm-password-reset",
-            post(auth::password_reset::confirm_password_reset),
+            post(auth::password_reset::confirm_password_reset).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/request-email-change",
-            post(auth::email_change::request_email_change),
+            post(auth::email_change::request_email_change).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/confirm-email-change",
-            post(auth::email_change::confirm_email_change),
+            post(auth::email_change::confirm_email_change).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/request-otp",
-            post(auth::otp::request_otp),
+            post(auth::otp::request_otp).layer(auth_hooks()),
         )
         .route(
             "/api/collections/{collection}/auth-with-otp",
-            post(auth::otp::auth_with_otp),
+            post(auth::otp::auth_with_otp).layer(auth_hooks()),
         )
         .route(
             "/api/files/{collection}/{record}/{filename}",

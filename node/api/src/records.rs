@@ -20,7 +20,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
 use crate::hooks_model::around_save;
-use crate::hooks_requests::{around_write, HookedRequest, WriteAction};
+use crate::hooks_requests::{around_read, around_write, HookedRequest, WriteAction};
 use crate::idempotency;
 use crate::paging::ListQuery;
 use edgebase_model::fields::file::Uploads;
@@ -59,8 +59,11 @@ fn rule_filter(caller: &Caller, rule: &Rule) -> Result<Option<FilterPart>, ApiEr
     }
 }
 
+#[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn list(
     State(app): State<App>,
+    Extension(hooks): Extension<Hooks>,
+    ClientAddress(remote_ip): ClientAddress,
     _fresh: Fresh,
     method: Method,
     uri: Uri,
@@ -122,12 +125,26 @@ pub async fn list(
         Expander::new(&app, &caller).expand(&loaded.collection, &mut items, expand)?;
     }
     let body = page.result(items, found.total);
+    if hooks.handles("onRecordsListRequest", &loaded.collection.name) {
+        let result = serde_json::to_value(&body)
+            .map_err(|error| ServiceError::internal_from("encode a page", error))?;
+        let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
+        let found = ("result", result);
+        if let Some(answer) =
+            around_read(&hooks, "onRecordsListRequest", &loaded, request, found).await
+        {
+            return answer;
+        }
+    }
     // The index header is set after the read (see `consistency::index_header`).
     Ok(Json(body).into_response())
 }
 
+#[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn view(
     State(app): State<App>,
+    Extension(hooks): Extension<Hooks>,
+    ClientAddress(remote_ip): ClientAddress,
     _fresh: Fresh,
     method: Method,
     uri: Uri,
@@ -161,6 +178,15 @@ pub async fn view(
         Expander::new(&app, &caller).expand(&loaded.collection, &mut record, &expand)?;
     }
     let [record] = record;
+    if hooks.handles("onRecordViewRequest", &loaded.collection.name) {
+        let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
+        let found = ("record", Value::Object(record.clone()));
+        if let Some(answer) =
+            around_read(&hooks, "onRecordViewRequest", &loaded, request, found).await
+        {
+            return answer.map(|response| with_etag(response, stored.version));
+        }
+    }
     Ok(with_etag(Json(record).into_response(), stored.version))
 }
 

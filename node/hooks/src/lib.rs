@@ -376,31 +376,33 @@ impl Hooks {
                 vec![name, sources_json, event_text],
             )
             .await;
-        let json = match outcome {
-            Ok(Ok(json)) => json,
-            Ok(Err(error)) => return RequestHookOutcome::Failed(failure_of(&error)),
-            Err(error) => {
-                return RequestHookOutcome::Failed(HookFailure::internal(error.to_string()))
-            }
-        };
-        match serde_json::from_str::<CallAnswer<RouteResponse>>(&json) {
-            Ok(CallAnswer {
-                failure: Some(failure),
-                ..
-            }) => RequestHookOutcome::Failed(failure),
-            Ok(CallAnswer {
-                response: Some(response),
-                ..
-            }) => RequestHookOutcome::Written(response),
-            Ok(CallAnswer {
-                continued: Some(true),
-                ..
-            }) => RequestHookOutcome::Continued,
-            Ok(_) => RequestHookOutcome::Stopped,
-            Err(error) => RequestHookOutcome::Failed(HookFailure::internal(format!(
-                "read the hook's answer: {error}"
-            ))),
-        }
+        request_outcome(outcome)
+    }
+
+    /// Run the read request hook `event` (`onRecordsListRequest`, `onRecordViewRequest`)
+    /// for the collection `tag`: `event_json` carries the request, the collection and what
+    /// the API found (`result` for a list, `record` for a view); the default action answers
+    /// it as JSON, as the handlers left it.
+    pub async fn read_request(
+        &self,
+        event: &str,
+        tag: &str,
+        event_json: Value,
+    ) -> RequestHookOutcome {
+        let loaded = self.current();
+        let sources: Vec<String> = loaded
+            .registry
+            .hooks_for(event, Some(tag))
+            .map(|hook| hook.handler.clone())
+            .collect();
+        let shared = self.shared(&loaded.bundle);
+        let args = vec![
+            format!("{event}({tag})"),
+            serde_json::to_string(&sources).unwrap_or_default(),
+            event_json.to_string(),
+        ];
+        let outcome = self.call_entry(shared, "readRequest", args).await;
+        request_outcome(outcome)
     }
 
     /// Run the `cronAdd` job `id` of the bundle in use with `run_json` as its argument.
@@ -518,6 +520,33 @@ fn answer_of(outcome: Result<Result<String, CallError>, HooksError>) -> RouteAns
         Ok(_) => RouteAnswer::Failed(HookFailure::internal("the route answered nothing")),
         Err(error) => RouteAnswer::Failed(HookFailure::internal(format!(
             "read the route's answer: {error}"
+        ))),
+    }
+}
+
+/// How a request hook's call ended.
+fn request_outcome(outcome: Result<Result<String, CallError>, HooksError>) -> RequestHookOutcome {
+    let json = match outcome {
+        Ok(Ok(json)) => json,
+        Ok(Err(error)) => return RequestHookOutcome::Failed(failure_of(&error)),
+        Err(error) => return RequestHookOutcome::Failed(HookFailure::internal(error.to_string())),
+    };
+    match serde_json::from_str::<CallAnswer<RouteResponse>>(&json) {
+        Ok(CallAnswer {
+            failure: Some(failure),
+            ..
+        }) => RequestHookOutcome::Failed(failure),
+        Ok(CallAnswer {
+            response: Some(response),
+            ..
+        }) => RequestHookOutcome::Written(response),
+        Ok(CallAnswer {
+            continued: Some(true),
+            ..
+        }) => RequestHookOutcome::Continued,
+        Ok(_) => RequestHookOutcome::Stopped,
+        Err(error) => RequestHookOutcome::Failed(HookFailure::internal(format!(
+            "read the hook's answer: {error}"
         ))),
     }
 }

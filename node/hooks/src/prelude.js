@@ -728,6 +728,8 @@
       const { e, response } = requestEvent(event.request, {});
       e.collection = new Collection(event.collection);
       e.record = new Record(e.collection, event.record);
+      // An auth request's own fields (e.identity, e.password), as PocketBase names them.
+      Object.assign(e, event.extra || {});
       // Whether the default action ran (its answer, or its failure, is the request's unless
       // a handler answered instead).
       let continued = false;
@@ -736,6 +738,52 @@
         const answer = JSON.parse(native.next(JSON.stringify(e.record.__data)));
         if (answer.failure) throw apiErrorOf(answer.failure);
         e.record.load(answer.record || {});
+        return null;
+      };
+      try {
+        const links = JSON.parse(sourcesJson).map((source, i) => native.evalScript(`(${source})`, `${name}#${i}`));
+        runChain(e, [...links, defaultAction]);
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown), continued });
+      }
+      return JSON.stringify({ response: response.written ? response : null, continued });
+    },
+    // A read request hook (onRecordsListRequest, onRecordViewRequest): the handlers see the
+    // records the API found (e.records and e.result, or e.record) and may change them; the
+    // default action answers them as JSON.
+    readRequest(name, sourcesJson, eventJson) {
+      const event = JSON.parse(eventJson);
+      const { e, response } = requestEvent(event.request, {});
+      e.collection = new Collection(event.collection);
+      const found = (data) => {
+        const record = new Record(e.collection, data);
+        record.__isNew = false;
+        return record;
+      };
+      let answer;
+      if (event.result) {
+        e.result = event.result;
+        e.records = (event.result.items || []).map(found);
+        answer = () => Object.assign(e.result, { items: e.records });
+      } else if (event.auth) {
+        // onRecordAuthRequest: a sign-in's answer.
+        e.record = found(event.auth.record || {});
+        e.token = event.auth.token;
+        e.meta = event.auth.meta ?? null;
+        e.authMethod = event.auth.authMethod;
+        answer = () => {
+          const body = { token: e.token, record: e.record };
+          if (e.meta != null) body.meta = e.meta;
+          return body;
+        };
+      } else {
+        e.record = found(event.record);
+        answer = () => e.record;
+      }
+      let continued = false;
+      const defaultAction = () => {
+        continued = true;
+        e.json(200, answer());
         return null;
       };
       try {

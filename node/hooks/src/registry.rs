@@ -100,9 +100,23 @@ pub const RUN_EVENTS: &[&str] = &[
     "onRecordDelete",
     "onRecordAfterDeleteSuccess",
     "onRecordAfterDeleteError",
+    "onRecordsListRequest",
+    "onRecordViewRequest",
     "onRecordCreateRequest",
     "onRecordUpdateRequest",
     "onRecordDeleteRequest",
+    "onRecordAuthRequest",
+    "onRecordAuthWithPasswordRequest",
+    "onRecordAuthWithOAuth2Request",
+    "onRecordAuthRefreshRequest",
+    "onRecordRequestPasswordResetRequest",
+    "onRecordConfirmPasswordResetRequest",
+    "onRecordRequestVerificationRequest",
+    "onRecordConfirmVerificationRequest",
+    "onRecordRequestEmailChangeRequest",
+    "onRecordConfirmEmailChangeRequest",
+    "onRecordRequestOTPRequest",
+    "onRecordAuthWithOTPRequest",
 ];
 
 /// A route middleware: hook code, or one of `$apis`' built-in ones.
