@@ -15,23 +15,30 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::Query;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
+use edgebase_hooks::{HookFailure, Hooks, NextFn, RequestHookOutcome};
 use edgebase_model::ValidationCode;
 use edgebase_realtime::{
     Connection, Hub, Message, RealtimeError, ResumePoint, SubscribeRequest, CLIENT_ID_CHARS_MAX,
     SUBSCRIPTIONS_MAX, TOPIC_CHARS_MAX,
 };
+use edgebase_service::app::App;
+use futures::future::BoxFuture;
 use futures::stream::{self, Stream, StreamExt};
 use serde::Deserialize;
-use serde_json::{json, Map};
+use serde_json::{json, Map, Value};
 
 use crate::client_address::ClientAddress;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
+use crate::hooks_requests::{failure_of_api, take_answer, AnswerSlot};
+use crate::hooks_routes::{refused, route_request, written};
 
 /// How often an idle stream gets a keep-alive comment.
 const KEEP_ALIVE_INTERVAL: Duration = Duration::from_secs(15);
@@ -48,6 +55,7 @@ pub struct ConnectQuery {
 
 pub async fn connect(
     Extension(hub): Extension<Hub>,
+    Extension(hooks): Extension<Hooks>,
     ClientAddress(client_ip): ClientAddress,
     headers: HeaderMap,
     Query(query): Query<ConnectQuery>,
@@ -69,7 +77,7 @@ pub async fn connect(
         }
     };
     tracing::debug!(client = %connection.client_id, "realtime client connected");
-    let mut response = Sse::new(events(connection))
+    let mut response = Sse::new(events(connection, hooks))
         .keep_alive(KeepAlive::new().interval(KEEP_ALIVE_INTERVAL).text("ping"))
         .into_response();
     let headers = response.headers_mut();
@@ -80,7 +88,9 @@ pub async fn connect(
 
 /// `PB_CONNECT`, then the client's messages until the hub lets it go. The stream owns the
 /// connection: when the client goes away, the stream is dropped and the client unregistered.
-fn events(connection: Connection) -> impl Stream<Item = Result<Event, Infallible>> {
+/// Each message passes the `onRealtimeMessageSend` hooks when there are any (they may change
+/// it, or drop it).
+fn events(connection: Connection, hooks: Hooks) -> impl Stream<Item = Result<Event, Infallible>> {
     let client_id = connection.client_id.clone();
     let hello = Message {
         name: "PB_CONNECT".into(),
@@ -97,12 +107,38 @@ fn events(connection: Connection) -> impl Stream<Item = Result<Event, Infallible
         }?;
         Some((message, connection))
     });
-    first.chain(rest).map(move |message| {
-        let id = message.id.unwrap_or_else(|| client_id.clone());
-        Ok(Event::default()
-            .id(id)
-            .event(message.name)
-            .data(message.data))
+    first.chain(rest).filter_map(move |message| {
+        let client_id = client_id.clone();
+        let hooks = hooks.clone();
+        async move {
+            let message = if hooks.handles("onRealtimeMessageSend", "") {
+                hooked_message(&hooks, &client_id, message).await?
+            } else {
+                message
+            };
+            let id = message.id.unwrap_or_else(|| client_id.clone());
+            Some(Ok(Event::default()
+                .id(id)
+                .event(message.name)
+                .data(message.data)))
+        }
+    })
+}
+
+/// `message` as the `onRealtimeMessageSend` hooks left it (`None`: not to be sent).
+async fn hooked_message(hooks: &Hooks, client_id: &str, message: Message) -> Option<Message> {
+    let seen = json!({ "name": message.name, "data": message.data });
+    let changed = hooks.realtime_message(client_id, seen).await?;
+    Some(Message {
+        name: changed
+            .get("name")
+            .and_then(Value::as_str)
+            .map_or(message.name, str::to_owned),
+        data: changed
+            .get("data")
+            .and_then(Value::as_str)
+            .map_or(message.data, str::to_owned),
+        id: message.id,
     })
 }
 
@@ -114,9 +150,14 @@ struct SubscribeForm {
     subscriptions: Vec<String>,
 }
 
+#[allow(clippy::too_many_arguments)] // axum extractors
 pub async fn subscribe(
+    State(app): State<App>,
     Extension(hub): Extension<Hub>,
+    Extension(hooks): Extension<Hooks>,
     ClientAddress(client_ip): ClientAddress,
+    method: Method,
+    uri: Uri,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Result<Response, ApiError> {
@@ -131,10 +172,65 @@ pub async fn subscribe(
     }
     let request = SubscribeRequest {
         client_id: form.client_id,
-        client_ip,
+        client_ip: client_ip.clone(),
         token: crate::identity::bearer_token(&headers).map(str::to_string),
         topics: form.subscriptions,
     };
+    if !hooks.handles("onRealtimeSubscribeRequest", "") {
+        return subscribe_with(&hub, request).await;
+    }
+    let principal = crate::identity::principal(&app, &headers)?;
+    let mut seen = route_request(&app, &principal, client_ip, &method, &uri, &headers);
+    seen.data = Some(json!({ "clientId": request.client_id, "subscriptions": request.topics }));
+    let event = json!({
+        "request": seen,
+        "collection": {},
+        "record": null,
+        "extra": {
+            "client": { "id": request.client_id },
+            "subscriptions": request.topics,
+        },
+        "nextSends": ["subscriptions"],
+    });
+    let answered: AnswerSlot = Arc::default();
+    let kept = Arc::clone(&answered);
+    let next: NextFn = Box::new(move |sent: Value| {
+        Box::pin(async move {
+            let topics = sent
+                .get("subscriptions")
+                .and_then(Value::as_array)
+                .map(|topics| {
+                    topics
+                        .iter()
+                        .filter_map(|topic| topic.as_str().map(str::to_owned))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let answer = subscribe_with(&hub, SubscribeRequest { topics, ..request }).await;
+            let failure = answer.as_ref().err().map(failure_of_api);
+            *kept.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(answer);
+            match failure {
+                Some(failure) => Err(failure),
+                None => Ok(Value::Null),
+            }
+        }) as BoxFuture<'static, Result<Value, HookFailure>>
+    });
+    match hooks
+        .record_request("onRealtimeSubscribeRequest", "", event, next)
+        .await
+    {
+        RequestHookOutcome::Written(response) => Ok(written(response)),
+        RequestHookOutcome::Continued => take_answer(&answered),
+        RequestHookOutcome::Failed(failure) => Err(refused(failure)),
+        RequestHookOutcome::Stopped => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "The onRealtimeSubscribeRequest hook did not call e.next() and wrote no answer.",
+        )),
+    }
+}
+
+/// Set a client's subscriptions at the hub; PocketBase's answers.
+async fn subscribe_with(hub: &Hub, request: SubscribeRequest) -> Result<Response, ApiError> {
     hub.subscribe(request).await.map_err(|error| match error {
         RealtimeError::UnknownClient => ApiError::new(StatusCode::NOT_FOUND, error.to_string()),
         RealtimeError::InvalidClient => ApiError::bad_request(error.to_string()),

@@ -405,6 +405,44 @@ impl Hooks {
         request_outcome(outcome)
     }
 
+    /// Run the `onRealtimeMessageSend` handlers over `message` (`{name, data}`, data as JSON
+    /// text) about to go to the realtime client `client_id`: the message as they left it,
+    /// or `None` when it is not to be sent (a handler stopped the chain, or failed: logged).
+    pub async fn realtime_message(&self, client_id: &str, message: Value) -> Option<Value> {
+        let loaded = self.current();
+        let sources: Vec<String> = loaded
+            .registry
+            .hooks_for("onRealtimeMessageSend", None)
+            .map(|hook| hook.handler.clone())
+            .collect();
+        let shared = self.shared(&loaded.bundle);
+        let event = serde_json::json!({ "clientId": client_id, "message": message });
+        let args = vec![
+            "onRealtimeMessageSend".to_owned(),
+            serde_json::to_string(&sources).unwrap_or_default(),
+            event.to_string(),
+        ];
+        let answer = match self.call_entry(shared, "messageSend", args).await {
+            Ok(Ok(json)) => serde_json::from_str::<Value>(&json).unwrap_or(Value::Null),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "onRealtimeMessageSend failed; the message is not sent");
+                return None;
+            }
+            Err(error) => {
+                tracing::error!(%error, "onRealtimeMessageSend could not run; the message is not sent");
+                return None;
+            }
+        };
+        if let Some(failure) = answer.get("failure") {
+            tracing::error!(%failure, "onRealtimeMessageSend failed; the message is not sent");
+            return None;
+        }
+        if answer.get("completed") != Some(&Value::Bool(true)) {
+            return None;
+        }
+        answer.get("message").cloned()
+    }
+
     /// Run the `cronAdd` job `id` of the bundle in use with `run_json` as its argument.
     pub async fn run_cron(&self, id: &str, run_json: String) -> Result<(), String> {
         let loaded = self.current();

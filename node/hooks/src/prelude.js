@@ -735,7 +735,12 @@
       let continued = false;
       const defaultAction = () => {
         continued = true;
-        const answer = JSON.parse(native.next(JSON.stringify(e.record.__data)));
+        // The default action gets the record, or the event's fields it names (such as a
+        // realtime subscription's e.subscriptions).
+        const sent = event.nextSends
+          ? Object.fromEntries(event.nextSends.map((key) => [key, e[key]]))
+          : e.record.__data;
+        const answer = JSON.parse(native.next(JSON.stringify(sent)));
         if (answer.failure) throw apiErrorOf(answer.failure);
         e.record.load(answer.record || {});
         return null;
@@ -793,6 +798,21 @@
         return JSON.stringify({ failure: toFailure(thrown), continued });
       }
       return JSON.stringify({ response: response.written ? response : null, continued });
+    },
+    // onRealtimeMessageSend: the handlers see the message about to go to one client
+    // (e.client, e.message with its data as JSON text) and may change it; a chain that does
+    // not reach e.next() drops it.
+    messageSend(name, sourcesJson, eventJson) {
+      const event = JSON.parse(eventJson);
+      const client = { id: event.clientId, get: (key) => (key === "id" ? event.clientId : null) };
+      const e = { app: $app, client, message: { name: event.message.name, data: event.message.data }, next: () => null };
+      try {
+        const completed = runEvent(e, JSON.parse(sourcesJson), name);
+        const data = typeof e.message.data === "string" ? e.message.data : toString(e.message.data);
+        return JSON.stringify({ completed, message: { name: String(e.message.name), data } });
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown) });
+      }
     },
     // The model hooks around a save (onRecordCreate and the like, then onRecordValidate):
     // the last e.next() of the validate chain is the save (native.next), which answers the

@@ -117,6 +117,8 @@ pub const RUN_EVENTS: &[&str] = &[
     "onRecordConfirmEmailChangeRequest",
     "onRecordRequestOTPRequest",
     "onRecordAuthWithOTPRequest",
+    "onRealtimeSubscribeRequest",
+    "onRealtimeMessageSend",
 ];
 
 /// A route middleware: hook code, or one of `$apis`' built-in ones.
