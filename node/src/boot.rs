@@ -216,6 +216,7 @@ async fn start_hooks(
     watch.sync(&hooks, app).await;
     // cronAdd jobs run on the scheduler, once per tick across the cluster.
     app.set_extra_jobs(std::sync::Arc::new(hooks.clone()));
+    app.mailer().set_hooks(std::sync::Arc::new(hooks.clone()));
     let watcher = watch.spawn(hooks.clone(), app.clone());
     Ok((hooks, watcher))
 }

@@ -26,6 +26,7 @@ pub mod regions;
 pub mod rolling;
 mod s3_server;
 mod seed;
+mod smtp_sink;
 mod sse;
 mod tcp_proxy;
 mod tls;
@@ -49,6 +50,7 @@ pub use process::{log_tail, ServerProcess};
 pub use raw::{RawBody, RawClient, RawResponse};
 pub use s3_server::{bucket_key, S3Server};
 pub use seed::{seeded_rng, SEED_VARIABLE};
+pub use smtp_sink::{SmtpSink, MAIL_TIMEOUT};
 pub use sse::{SseClient, SseEvent};
 pub use tcp_proxy::TcpProxy;
 pub use tls::{

@@ -16,6 +16,7 @@ mod engine;
 mod error;
 mod http_send;
 mod limits;
+mod mails;
 mod model;
 mod natives;
 mod registry;

@@ -351,8 +351,33 @@
     runInTransaction(fn) {
       return inTransaction(fn);
     },
+    newMailClient() {
+      return { send: (message) => native.sendMail(JSON.stringify(message || {})) };
+    },
   };
   g.$app = $app;
+
+  // ---- mail -----------------------------------------------------------------------------
+  // PocketBase's mailer.Message: from, to (addresses), subject, html, text.
+  class MailerMessage {
+    constructor(data) {
+      Object.assign(this, { from: {}, to: [], bcc: [], cc: [], subject: "", html: "", text: "" }, data || {});
+    }
+  }
+  g.MailerMessage = MailerMessage;
+  const recordMail = (kind, record, extra) => {
+    if (!(record instanceof Record) || !record.collection()) throw new TypeError("expected a Record");
+    native.mailRecord(kind, record.collection().id, record.id, JSON.stringify(extra || {}));
+    return null;
+  };
+  g.$mails = {
+    sendRecordVerification: (app, record) => recordMail("verification", record),
+    sendRecordPasswordReset: (app, record) => recordMail("passwordReset", record),
+    sendRecordChangeEmail: (app, record, newEmail) => recordMail("emailChange", record, { newEmail: String(newEmail) }),
+    sendRecordOTP: (app, record, otpId, password) =>
+      recordMail("otp", record, { otpId: String(otpId), password: String(password) }),
+    sendRecordAuthAlert: (app, record, info) => recordMail("authAlert", record, { info: String(info ?? "") }),
+  };
 
   // How often a transaction runs again when what it read changed before it committed.
   const TX_ATTEMPTS_MAX = 5;
@@ -798,6 +823,35 @@
         return JSON.stringify({ failure: toFailure(thrown), continued });
       }
       return JSON.stringify({ response: response.written ? response : null, continued });
+    },
+    // onMailerRecord*Send: the handlers see the mail (e.message: to as [{address}], subject,
+    // html) with its record and e.meta, and may change it; a chain that does not reach
+    // e.next() keeps it from being sent.
+    mailSend(name, sourcesJson, eventJson) {
+      const event = JSON.parse(eventJson);
+      const collection = new Collection(event.collection);
+      const record = new Record(collection, event.record);
+      record.__isNew = false;
+      const message = new MailerMessage({
+        to: [{ address: event.message.to, name: "" }],
+        subject: event.message.subject,
+        html: event.message.html,
+      });
+      const e = { app: $app, record, collection, meta: event.meta || {}, message, next: () => null };
+      try {
+        const completed = runEvent(e, JSON.parse(sourcesJson), name);
+        const to = Array.isArray(e.message.to) && e.message.to.length ? e.message.to[0] : { address: "" };
+        return JSON.stringify({
+          completed,
+          message: {
+            to: String(typeof to === "string" ? to : to.address),
+            subject: String(e.message.subject ?? ""),
+            html: String(e.message.html ?? ""),
+          },
+        });
+      } catch (thrown) {
+        return JSON.stringify({ failure: toFailure(thrown) });
+      }
     },
     // onRealtimeMessageSend: the handlers see the message about to go to one client
     // (e.client, e.message with its data as JSON text) and may change it; a chain that does

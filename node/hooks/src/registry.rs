@@ -119,6 +119,11 @@ pub const RUN_EVENTS: &[&str] = &[
     "onRecordAuthWithOTPRequest",
     "onRealtimeSubscribeRequest",
     "onRealtimeMessageSend",
+    "onMailerRecordAuthAlertSend",
+    "onMailerRecordPasswordResetSend",
+    "onMailerRecordVerificationSend",
+    "onMailerRecordEmailChangeSend",
+    "onMailerRecordOTPSend",
 ];
 
 /// A route middleware: hook code, or one of `$apis`' built-in ones.

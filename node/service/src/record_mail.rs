@@ -14,7 +14,7 @@ use crate::app::{App, LoadedCollection, Settled};
 use crate::error::{field_error, FieldErrors, ServiceError};
 use crate::idempotency::IdempotentWrite;
 use crate::mail::template::record_placeholders;
-use crate::mail::{render, Mail, Placeholders};
+use crate::mail::{render, Mail, MailContext, Placeholders};
 use crate::record_writes::decode;
 use edgebase_auth::record_token::{self, RecordTokenKind, TokenSubject};
 use edgebase_model::record_values::Document;
@@ -234,12 +234,47 @@ pub fn queue_tracked_template_mail(
         render(&template.subject, &placeholders),
         render(&template.body, &placeholders),
     );
+    if app.mailer().hooks_handle(kind, &loaded.collection.name) {
+        mail.hook = Some(mail_context(loaded, kind, doc, values));
+    }
     let (delivered, outcome) = tokio::sync::oneshot::channel();
     mail.delivered = Some(delivered);
     if let Err(error) = app.mailer().enqueue(mail) {
         tracing::error!(%error, template = ?kind, "queue mail");
     }
     Ok(outcome)
+}
+
+/// What a record mail's hooks see: the record, its collection and PocketBase's `e.meta`.
+fn mail_context(
+    loaded: &LoadedCollection,
+    template: MailTemplate,
+    doc: &Document,
+    values: MailValues<'_>,
+) -> MailContext {
+    let mut collection_json = serde_json::to_value(&*loaded.collection).unwrap_or_default();
+    edgebase_model::auth_options::without_secrets(&mut collection_json);
+    let mut record = doc.clone();
+    record.insert("collectionId".into(), json!(loaded.collection.id));
+    record.insert("collectionName".into(), json!(loaded.collection.name));
+    let mut meta = serde_json::Map::new();
+    for (key, value) in [
+        ("token", values.token),
+        ("otpId", values.otp_id),
+        ("password", values.otp),
+        ("info", values.alert_info),
+    ] {
+        if !value.is_empty() {
+            meta.insert(key.into(), json!(value));
+        }
+    }
+    MailContext {
+        template,
+        collection: loaded.collection.name.clone(),
+        collection_json,
+        record: serde_json::Value::Object(record),
+        meta: serde_json::Value::Object(meta),
+    }
 }
 
 /// Why a record save did not happen.

@@ -37,6 +37,8 @@ pub struct Mail {
     /// Told whether the mail went out (true) or failed or was dropped (false), for a caller
     /// that must undo something when it did not.
     pub delivered: Option<tokio::sync::oneshot::Sender<bool>>,
+    /// A record mail's context, for the hooks that see it before it goes out.
+    pub hook: Option<crate::mail::MailContext>,
 }
 
 impl Mail {
@@ -49,6 +51,7 @@ impl Mail {
             sender_name: settings.meta.sender_name.clone(),
             sender_address: settings.meta.sender_address.clone(),
             delivered: None,
+            hook: None,
         }
     }
 }
@@ -76,6 +79,8 @@ struct MailerInner {
     failed: AtomicU64,
     dropped: AtomicU64,
     resend_guard: crate::mail::ResendGuard,
+    /// The server-side hooks, once installed.
+    hooks: std::sync::OnceLock<Arc<dyn crate::mail::MailHooks>>,
 }
 
 impl Default for Mailer {
@@ -89,6 +94,7 @@ impl Default for Mailer {
                 failed: AtomicU64::new(0),
                 dropped: AtomicU64::new(0),
                 resend_guard: crate::mail::ResendGuard::default(),
+                hooks: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -101,6 +107,23 @@ impl Mailer {
             failed: self.inner.failed.load(Ordering::Relaxed),
             dropped: self.inner.dropped.load(Ordering::Relaxed),
         }
+    }
+
+    /// Install the server-side hooks record mails pass before they go out (once).
+    pub fn set_hooks(&self, hooks: Arc<dyn crate::mail::MailHooks>) {
+        let _ = self.inner.hooks.set(hooks);
+    }
+
+    /// Whether a hook wants to see the mails of `template` for `collection`.
+    pub fn hooks_handle(
+        &self,
+        template: edgebase_model::auth_config::MailTemplate,
+        collection: &str,
+    ) -> bool {
+        self.inner
+            .hooks
+            .get()
+            .is_some_and(|hooks| hooks.handles(template, collection))
     }
 
     /// This node's guard against mailing the same record again too soon.
@@ -152,6 +175,34 @@ impl Mailer {
         }
     }
 
+    /// `mail` as the hooks left it; `None` when a hook kept it from going out (the flow
+    /// that asked for it is told it went, as the hook meant it not to).
+    async fn hooked(&self, mut mail: Mail) -> Option<Mail> {
+        let (Some(context), Some(hooks)) = (mail.hook.take(), self.inner.hooks.get()) else {
+            return Some(mail);
+        };
+        let message = crate::mail::MailMessage {
+            to: mail.to.clone(),
+            subject: mail.subject.clone(),
+            html: mail.html.clone(),
+        };
+        match hooks.before_send(context, message).await {
+            Some(message) => {
+                mail.to = message.to;
+                mail.subject = message.subject;
+                mail.html = message.html;
+                Some(mail)
+            }
+            None => {
+                tracing::info!(subject = %mail.subject, "a mailer hook kept a mail from being sent");
+                if let Some(delivered) = mail.delivered.take() {
+                    let _ = delivered.send(true);
+                }
+                None
+            }
+        }
+    }
+
     fn start_worker(&self) {
         let receiver = self
             .inner
@@ -165,6 +216,9 @@ impl Mailer {
         let mailer = self.clone();
         tokio::spawn(async move {
             while let Some(mail) = receiver.recv().await {
+                let Some(mail) = mailer.hooked(mail).await else {
+                    continue;
+                };
                 let outcome = send(&mail).await;
                 mailer.record(mail, &outcome);
             }

@@ -2,10 +2,12 @@
 //! SMTP client over `lettre` fed by a bounded queue (`mailer.rs`), configured from the
 //! replicated `smtp` and `meta` settings at the time of the request.
 
+pub mod hooks;
 pub mod mailer;
 pub mod resend_guard;
 pub mod template;
 
+pub use hooks::{event_of, MailContext, MailHooks, MailMessage};
 pub use mailer::{Mail, MailStats, Mailer};
 pub use resend_guard::ResendGuard;
 pub use template::{render, Placeholders};
