@@ -17,7 +17,12 @@
 //! Version history:
 //! 1. Up to commit 521ae03 (package 0.1.0).
 //! 2. Package 0.2.0: nodes describe themselves (`RpcRequest::Describe`: status, package
-//!    version, wire version) so cluster status shows each member's release.
+//!    version, wire version) so cluster status shows each member's release; the hooks'
+//!    outbox commands (`Command::PutOutbox`, `Command::DeleteOutbox`).
+//!
+//! A member's version is what its open connection agreed, else what it was last seen
+//! speaking since this node started (a member that is down does not stop new commands); a
+//! member not seen at all since this node started is not assumed upgraded.
 
 use crate::type_config::NodeId;
 

@@ -193,6 +193,7 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         tokio::spawn(blob_keeper::run(app.clone(), timing)),
         scheduler::spawn(app.clone(), scheduler_timing),
         hooks_watcher,
+        hooks.spawn_outbox(app.clone()),
     ];
     Ok(StartedNode {
         app,

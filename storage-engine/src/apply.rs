@@ -288,6 +288,16 @@ fn evaluate(
         // A restore is applied by `StateMachine::apply_restore`, never as part of another
         // command.
         Command::RestoreState { .. } => Ok(Err(Rejection::RestoreNotAlone)),
+        Command::PutOutbox { id, entry_json } => {
+            context.skip();
+            overlay.put(keys::outbox(id), entry_json.as_bytes().to_vec());
+            Ok(Ok(()))
+        }
+        Command::DeleteOutbox { id } => {
+            context.skip();
+            overlay.delete(keys::outbox(id));
+            Ok(Ok(()))
+        }
         Command::Batch(commands) => {
             if commands
                 .iter()
@@ -349,6 +359,8 @@ fn may_create(command: &Command) -> bool {
         | Command::DeleteRecord { .. }
         | Command::PutSetting { .. }
         | Command::PutSettingIf { .. }
+        | Command::PutOutbox { .. }
+        | Command::DeleteOutbox { .. }
         | Command::RestoreState { .. } => false,
     }
 }

@@ -75,6 +75,13 @@ pub enum Command {
         snapshot_blob: String,
         kept_settings: Vec<String>,
     },
+    /// Put an entry in the hooks' outbox: an after-success hook that must run at least
+    /// once for the write it sits beside (in one `Batch`), under an id the proposer chose;
+    /// `entry_json` is what running it needs. (Peer protocol 2.)
+    PutOutbox { id: String, entry_json: String },
+    /// Take an entry out of the outbox once its hook ran (nothing when it is already gone).
+    /// (Peer protocol 2.)
+    DeleteOutbox { id: String },
 }
 
 impl Command {
@@ -128,6 +135,7 @@ impl Command {
             | Command::CheckRecord { .. }
             | Command::PutSettingIf { .. }
             | Command::RestoreState { .. } => 1,
+            Command::PutOutbox { .. } | Command::DeleteOutbox { .. } => 2,
         }
     }
 }

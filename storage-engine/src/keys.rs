@@ -39,6 +39,7 @@ const TAG_BLOB_REF: u8 = 0x0A;
 const TAG_RECORD_BLOB: u8 = 0x0B;
 const TAG_IDEMPOTENCY: u8 = 0x0C;
 const TAG_IDEMPOTENCY_BY_TIME: u8 = 0x0D;
+const TAG_OUTBOX: u8 = 0x0E;
 
 pub(crate) fn last_applied() -> Vec<u8> {
     vec![TAG_META, b'a']
@@ -73,6 +74,16 @@ pub(crate) fn idempotency_by_time(created_ms: u64, scope: &str, key: &str) -> Ve
     let mut prefix = idempotency_by_time_prefix();
     prefix.extend_from_slice(&created_ms.to_be_bytes());
     scoped_key(prefix, scope, key)
+}
+
+pub(crate) fn outbox(id: &str) -> Vec<u8> {
+    let mut key = outbox_prefix();
+    key.extend_from_slice(id.as_bytes());
+    key
+}
+
+pub(crate) fn outbox_prefix() -> Vec<u8> {
+    vec![TAG_OUTBOX]
 }
 
 pub(crate) fn idempotency_by_time_prefix() -> Vec<u8> {

@@ -333,6 +333,35 @@ impl StateMachine {
         crate::query::validate_filter(&*view, &self.compiled, collection_doc_json, expr)
     }
 
+    /// One entry of the hooks' outbox.
+    pub fn outbox_entry(&self, id: &str) -> Result<Option<String>, StorageError> {
+        let view = self.backend.view()?;
+        match view.get(&keys::outbox(id))? {
+            Some(bytes) => Ok(Some(decode_string(&bytes, "outbox entry")?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The hooks' outbox: up to `limit` entries (id, entry JSON), in id order.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<(String, String)>, StorageError> {
+        let view = self.backend.view()?;
+        let prefix = keys::outbox_prefix();
+        let mut entries = Vec::new();
+        if limit == 0 {
+            return Ok(entries);
+        }
+        view.scan_prefix(&prefix, &mut |key, value| {
+            let id = decode_string(&key[prefix.len()..], "outbox id")?;
+            entries.push((id, decode_string(value, "outbox entry")?));
+            Ok(if entries.len() >= limit {
+                ScanStep::Stop
+            } else {
+                ScanStep::Continue
+            })
+        })?;
+        Ok(entries)
+    }
+
     /// How the records use `blob` (by its SHA-256): on the members, in the bucket, or not at
     /// all. Stops reading references as soon as both are known.
     pub fn blob_use(&self, blob: &[u8; 32]) -> Result<BlobUse, StorageError> {

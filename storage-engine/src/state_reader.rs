@@ -114,6 +114,16 @@ impl StateReader {
         self.state.setting(key)
     }
 
+    /// One entry of the hooks' outbox.
+    pub fn outbox_entry(&self, id: &str) -> Result<Option<String>, StorageError> {
+        self.state.outbox_entry(id)
+    }
+
+    /// The hooks' outbox: up to `limit` entries (id, entry JSON), in id order.
+    pub fn outbox(&self, limit: usize) -> Result<Vec<(String, String)>, StorageError> {
+        self.state.outbox(limit)
+    }
+
     /// See [`StateMachine::idempotency_entry`].
     pub fn idempotency_entry(
         &self,

@@ -303,7 +303,7 @@ impl NodeCore {
                  this write (protocol {needed}); finish the rolling upgrade first"
             ))),
             Err(member) => Err(ForwardError::Unavailable(format!(
-                "node {member}'s release is not known (no connection to it); this write \
+                "node {member}'s release is not known (not seen since this node started); this write \
                  (peer protocol {needed}) waits until every member is known to apply it"
             ))),
         }

@@ -117,6 +117,11 @@ fn command_samples() -> Vec<Command> {
             snapshot_blob: "ab".into(),
             kept_settings: vec!["k".into()],
         },
+        Command::PutOutbox {
+            id: "o1".into(),
+            entry_json: "{}".into(),
+        },
+        Command::DeleteOutbox { id: "o1".into() },
     ]
 }
 
@@ -141,6 +146,9 @@ fn command_golden(command: &Command) -> &'static str {
         Command::Group(_) => "0a020102633106026332",
         // The blob's hex as a string, then a varint count of kept setting keys and each.
         Command::RestoreState { .. } => "0b02616201016b",
+        // The id, then the entry, as strings.
+        Command::PutOutbox { .. } => "0c026f31027b7d",
+        Command::DeleteOutbox { .. } => "0d026f31",
     }
 }
 

@@ -64,6 +64,9 @@ struct Inner {
     endpoint: quinn::Endpoint,
     client_config: quinn::ClientConfig,
     connections: Mutex<HashMap<(PeerTarget, String), Slot>>,
+    /// The peer protocol each member was last seen speaking, kept when its connection is
+    /// gone (a member down for a while is still known to run the release it ran).
+    last_wire_versions: Mutex<std::collections::BTreeMap<NodeId, u16>>,
 }
 
 impl std::fmt::Debug for QuicTransport {
@@ -101,6 +104,7 @@ impl QuicTransport {
                 endpoint,
                 client_config,
                 connections: Mutex::new(HashMap::new()),
+                last_wire_versions: Mutex::new(Default::default()),
             }),
         })
     }
@@ -270,10 +274,24 @@ impl QuicTransport {
         self.per_live_peer(|cached| cached.connection.rtt(), std::cmp::min)
     }
 
-    /// The peer protocol agreed with each member this node has an open connection to (the
-    /// lowest when there are several).
+    /// The peer protocol of each member this node has seen since it started: agreed on its
+    /// open connections (the lowest when there are several), else as last seen. A member
+    /// down since is taken to come back on the release it ran: one that came back older
+    /// could not apply the newer entries the log already holds anyway, so waiting for it
+    /// would only stop writes while it is down.
     pub fn peer_wire_versions(&self) -> Vec<(NodeId, u16)> {
-        self.per_live_peer(|cached| cached.wire_version, std::cmp::min)
+        let live = self.per_live_peer(|cached| cached.wire_version, std::cmp::min);
+        let mut last = self
+            .inner
+            .last_wire_versions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for (peer, version) in live {
+            last.insert(peer, version);
+        }
+        last.iter()
+            .map(|(peer, version)| (*peer, *version))
+            .collect()
     }
 
     /// `read` of every open connection to a member, folded per member by `merge`, ordered

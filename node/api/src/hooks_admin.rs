@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use edgebase_hooks::{Bundle, Hooks, HooksError};
 use edgebase_service::app::App;
-use edgebase_service::hooks_deployment;
+use edgebase_service::{hooks_deployment, hooks_outbox};
 use serde_json::{json, Value};
 
 use crate::access::Superuser;
@@ -25,14 +25,29 @@ pub async fn view(
     let deployed = hooks_deployment::deployed(&app)?;
     let loaded = hooks.current();
     let registry = &loaded.registry;
+    // The outbox as this node has applied it: entries whose at-least-once hooks have not
+    // completed yet (their write applied; delivery pending or being retried).
+    let outbox: Vec<Value> = hooks_outbox::pending(&app, hooks_outbox::SWEEP_ENTRIES_MAX)?
+        .into_iter()
+        .map(|(id, entry)| {
+            json!({
+                "id": id,
+                "event": entry.event,
+                "collectionId": entry.collection_id,
+                "recordId": entry.record_id,
+                "attempts": entry.attempts,
+            })
+        })
+        .collect();
     Ok(Json(json!({
         "deployed": deployed,
+        "outbox": outbox,
         "running": {
             "source": loaded.source,
             "hash": loaded.hash,
             "files": loaded.bundle.files().keys().collect::<Vec<_>>(),
             "routes": registry.routes.iter().map(|route| json!({"method": route.method, "path": route.path})).collect::<Vec<_>>(),
-            "hooks": registry.hooks.iter().map(|hook| json!({"event": hook.event, "tags": hook.tags})).collect::<Vec<_>>(),
+            "hooks": registry.hooks.iter().map(|hook| json!({"event": hook.event, "tags": hook.tags, "atLeastOnce": hook.at_least_once})).collect::<Vec<_>>(),
             "crons": registry.active_crons().iter().map(|cron| json!({"id": cron.id, "expression": cron.expression})).collect::<Vec<_>>(),
             "notRun": registry.events_not_run(),
             "errors": loaded.errors,

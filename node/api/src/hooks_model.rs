@@ -94,7 +94,8 @@ fn stored_record(app: &App, loaded: &LoadedCollection, id: &str) -> Option<Map<S
     decode(&stored).ok()
 }
 
-fn with_collection(mut record: Map<String, Value>, loaded: &LoadedCollection) -> Value {
+/// `record` with its collection's id and name, as hooks see records.
+pub(crate) fn with_collection(mut record: Map<String, Value>, loaded: &LoadedCollection) -> Value {
     record.insert(
         "collectionId".into(),
         Value::String(loaded.collection.id.clone()),

@@ -19,16 +19,18 @@ use crate::conditional::{if_match, with_etag};
 use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
-use crate::hooks_model::around_save;
+use crate::hooks_model::{around_save, with_collection};
 use crate::hooks_requests::{around_read, around_write, HookedRequest, WriteAction};
 use crate::idempotency;
 use crate::paging::ListQuery;
 use edgebase_model::fields::file::Uploads;
+use edgebase_model::record_values::text;
 use edgebase_service::app::{App, LoadedCollection, Settled};
 use edgebase_service::caller::Caller;
 use edgebase_service::error::ServiceError;
 use edgebase_service::expand::Expander;
 use edgebase_service::files;
+use edgebase_service::hooks_outbox::{self, OutboxEntry};
 use edgebase_service::idempotency::{IdempotentWrite, Prior};
 use edgebase_service::precondition::VersionPrecondition;
 use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
@@ -240,6 +242,7 @@ pub(crate) async fn write(
     body: &RecordBody,
     precondition: Option<&VersionPrecondition>,
     keyed: Option<&IdempotentWrite>,
+    outbox: Option<&(String, OutboxEntry)>,
 ) -> Result<Response, ApiError> {
     if let Some(keyed) = keyed {
         match keyed.prior(app)? {
@@ -269,8 +272,24 @@ pub(crate) async fn write(
                 };
                 // Only a write whose files a majority of voters hold may be proposed.
                 files::replicate_uploads(app, &planned, planner.uploads).await?;
-                let command = match keyed {
+                let command = match outbox {
                     None => planned.command(),
+                    Some((id, entry)) => {
+                        let mut entry = entry.clone();
+                        if let Some(doc) = planned
+                            .effects
+                            .iter()
+                            .find(|effect| effect.collection_id == loaded.collection.id)
+                            .and_then(|effect| effect.doc.clone())
+                        {
+                            entry.record_id = text(&doc, "id");
+                            entry.record = with_collection(doc, loaded);
+                        }
+                        hooks_outbox::with_entry(planned.command(), id, &entry)?
+                    }
+                };
+                let command = match keyed {
+                    None => command,
                     Some(keyed) => {
                         let (status, body) = match &planned.answer {
                             Answer::NoContent => (StatusCode::NO_CONTENT, Vec::new()),
@@ -284,7 +303,7 @@ pub(crate) async fn write(
                                 })?,
                             ),
                         };
-                        keyed.wrap(planned.command(), status.as_u16(), body)
+                        keyed.wrap(command, status.as_u16(), body)
                     }
                 };
                 Ok::<_, ApiError>((command, planned))
@@ -370,6 +389,8 @@ struct WriteParts {
     loaded: LoadedCollection,
     precondition: Option<VersionPrecondition>,
     keyed: Option<IdempotentWrite>,
+    /// The outbox entry the write carries, when at-least-once after-success hooks follow it.
+    outbox: Option<(String, OutboxEntry)>,
 }
 
 impl WriteParts {
@@ -390,6 +411,7 @@ impl WriteParts {
             loaded: loaded.clone(),
             precondition,
             keyed,
+            outbox: None,
         }
     }
 
@@ -403,12 +425,29 @@ impl WriteParts {
     ) -> WriteAction {
         Box::new(move |record| {
             Box::pin(async move {
-                let hooks = self.hooks.clone();
-                let app = self.app.clone();
-                let loaded = self.loaded.clone();
+                let mut parts = self;
+                let hooks = parts.hooks.clone();
+                let app = parts.app.clone();
+                let loaded = parts.loaded.clone();
                 let action = kind.action();
-                let write = self.write_only(kind, uploads, fields_of);
-                around_save(&hooks, &app, action, &loaded, record, write).await
+                let record_id = match &kind {
+                    OwnedKind::Create => String::new(),
+                    OwnedKind::Update(id) | OwnedKind::Delete(id) => id.clone(),
+                };
+                parts.outbox = hooks.outbox_entry(
+                    action,
+                    &loaded,
+                    &record_id,
+                    with_collection(record.clone(), &loaded),
+                );
+                let outbox_id = parts.outbox.as_ref().map(|(id, _)| id.clone());
+                let write = parts.write_only(kind, uploads, fields_of);
+                let answer = around_save(&hooks, &app, action, &loaded, record, write).await;
+                let delivery = outbox_id.filter(|_| answer.is_ok());
+                if let Some(id) = delivery {
+                    hooks.deliver(&app, &id).await;
+                }
+                answer
             })
         })
     }
@@ -441,6 +480,7 @@ impl WriteParts {
                     &body,
                     self.precondition.as_ref(),
                     self.keyed.as_ref(),
+                    self.outbox.as_ref(),
                 )
                 .await
             })

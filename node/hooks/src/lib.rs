@@ -19,6 +19,7 @@ mod limits;
 mod mails;
 mod model;
 mod natives;
+mod outbox;
 mod registry;
 mod routes;
 mod security;

@@ -59,6 +59,17 @@ impl RecordAction {
         }
     }
 
+    /// The action whose after-success event is `event`.
+    pub fn of_after_success(event: &str) -> Option<RecordAction> {
+        [
+            RecordAction::Create,
+            RecordAction::Update,
+            RecordAction::Delete,
+        ]
+        .into_iter()
+        .find(|action| action.after_success() == event)
+    }
+
     /// Whether `onRecordValidate` runs in the chain (PocketBase validates before a create
     /// or an update, not before a delete).
     fn validates(self) -> bool {
@@ -109,7 +120,19 @@ impl Hooks {
         } else {
             action.after_error()
         };
-        self.handles(event, tag)
+        self.current()
+            .registry
+            .hooks_for(event, Some(tag))
+            .any(|hook| !hook.at_least_once)
+    }
+
+    /// Whether after-success hooks of `action` in `tag` asked for at-least-once delivery
+    /// (through the outbox).
+    pub fn handles_at_least_once(&self, action: RecordAction, tag: &str) -> bool {
+        self.current()
+            .registry
+            .hooks_for(action.after_success(), Some(tag))
+            .any(|hook| hook.at_least_once)
     }
 
     /// Run the model hooks of `action` for `loaded` around `save`, starting from `record`
@@ -181,7 +204,7 @@ impl Hooks {
 
     /// Run the after-hooks of `action` for `record` in `loaded`: the success ones, or the
     /// error ones with `error`. They run after the fact: a failure is logged, the write's
-    /// answer stands.
+    /// answer stands. (The at-least-once success hooks run from the outbox instead.)
     pub async fn after_model(
         &self,
         action: RecordAction,
@@ -189,19 +212,50 @@ impl Hooks {
         record: Value,
         error: Option<&HookFailure>,
     ) {
-        let tag = loaded.collection.name.as_str();
         let event_name = match error {
             None => action.after_success(),
             Some(_) => action.after_error(),
         };
+        let tag = loaded.collection.name.as_str();
+        if let Some(failure) = self
+            .run_after(event_name, action, loaded, record, error, false)
+            .await
+        {
+            tracing::error!(hook = %format!("{event_name}({tag})"), answer = %failure.message, cause = ?failure.cause, "an after-hook failed; the write stands");
+        }
+    }
+
+    /// Run the at-least-once after-success hooks of `action` for `record` (an outbox
+    /// entry's); the failure of one that did not complete.
+    pub async fn after_model_at_least_once(
+        &self,
+        action: RecordAction,
+        loaded: &LoadedCollection,
+        record: Value,
+    ) -> Option<HookFailure> {
+        self.run_after(action.after_success(), action, loaded, record, None, true)
+            .await
+    }
+
+    async fn run_after(
+        &self,
+        event_name: &str,
+        action: RecordAction,
+        loaded: &LoadedCollection,
+        record: Value,
+        error: Option<&HookFailure>,
+        at_least_once: bool,
+    ) -> Option<HookFailure> {
+        let tag = loaded.collection.name.as_str();
         let bundle = self.current();
         let sources: Vec<String> = bundle
             .registry
             .hooks_for(event_name, Some(tag))
+            .filter(|hook| hook.at_least_once == at_least_once)
             .map(|hook| hook.handler.clone())
             .collect();
         if sources.is_empty() {
-            return;
+            return None;
         }
         let shared = self.shared(&bundle.bundle);
         let event = json!({
@@ -211,13 +265,12 @@ impl Hooks {
             "record": record,
             "error": error.map(|failure| failure.message.clone()),
         });
-        let name = format!("{event_name}({tag})");
         let args = vec![
-            name.clone(),
+            format!("{event_name}({tag})"),
             serde_json::to_string(&sources).unwrap_or_default(),
             event.to_string(),
         ];
-        let failure = match self.call_entry(shared, "afterEvent", args).await {
+        match self.call_entry(shared, "afterEvent", args).await {
             Ok(Ok(json)) => match serde_json::from_str::<ModelAnswer>(&json) {
                 Ok(answer) => answer.failure,
                 Err(error) => Some(HookFailure::internal(format!(
@@ -226,9 +279,6 @@ impl Hooks {
             },
             Ok(Err(error)) => Some(failure_of(&error)),
             Err(error) => Some(HookFailure::internal(error.to_string())),
-        };
-        if let Some(failure) = failure {
-            tracing::error!(hook = %name, answer = %failure.message, cause = ?failure.cause, "an after-hook failed; the write stands");
         }
     }
 }

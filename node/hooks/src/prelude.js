@@ -581,8 +581,16 @@
     },
   };
   for (const event of native.hookEvents()) {
+    // Tags are collection names; EdgeBase also takes an options object among them
+    // ({ atLeastOnce: true } on an after-success hook: delivered through the outbox).
     registration[event] = (handler, ...tags) => {
-      registry.hooks.push({ event, handler: fnSource(`${event}'s handler`, handler), tags: tags.map(String) });
+      const options = Object.assign({}, ...tags.filter((tag) => tag && typeof tag === "object"));
+      registry.hooks.push({
+        event,
+        handler: fnSource(`${event}'s handler`, handler),
+        tags: tags.filter((tag) => !(tag && typeof tag === "object")).map(String),
+        atLeastOnce: !!options.atLeastOnce && /^onRecordAfter.*Success$/.test(event),
+      });
     };
   }
 

@@ -155,6 +155,10 @@ pub struct Hook {
     pub handler: String,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// An after-success hook run at least once through the replicated outbox (EdgeBase's
+    /// `{ atLeastOnce: true }` option), instead of once on the proposing node.
+    #[serde(default, rename = "atLeastOnce")]
+    pub at_least_once: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -44,6 +44,8 @@ struct Planned {
 struct Tx {
     session: Session,
     planned: Vec<Planned>,
+    /// The outbox entries the writes carry (delivered once the commit applied here).
+    outbox: Vec<String>,
 }
 
 type TxSlot = Arc<Mutex<Option<Tx>>>;
@@ -192,12 +194,22 @@ impl Writes {
             return failed(HookFailure::internal("no transaction is open"));
         };
         let app = self.app.clone();
-        let Tx { session, planned } = tx;
+        let Tx {
+            session,
+            planned,
+            outbox,
+        } = tx;
         let committed = self.block_on(async move { session.commit(&app).await });
         let failure = match committed {
             None => out_of_time(),
             Some(Ok(Committed::Applied(index))) => {
                 self.after(planned, None);
+                let (hooks, app) = (self.hooks.clone(), self.app.clone());
+                let _ = self.block_on(async move {
+                    for id in outbox {
+                        hooks.deliver(&app, &id).await;
+                    }
+                });
                 return json!({ "applied": index });
             }
             Some(Ok(Committed::Stale)) => return json!({ "stale": true }),

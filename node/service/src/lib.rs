@@ -18,6 +18,7 @@ pub mod expand;
 pub mod external_auths;
 pub mod files;
 pub mod hooks_deployment;
+pub mod hooks_outbox;
 pub mod idempotency;
 pub mod mail;
 pub mod parsed_cache;

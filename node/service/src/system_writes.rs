@@ -120,6 +120,30 @@ impl Session {
             .transpose()
     }
 
+    /// Put `entry` in the hooks' outbox with the last planned write (in the same command).
+    pub fn add_outbox_entry(
+        &mut self,
+        id: &str,
+        entry: &crate::hooks_outbox::OutboxEntry,
+    ) -> Result<(), ServiceError> {
+        let Some(last) = self.plans.last_mut() else {
+            return Err(ServiceError::internal("an outbox entry without a write"));
+        };
+        let commands = std::mem::take(&mut last.commands);
+        let command = match commands.len() {
+            1 => commands
+                .into_iter()
+                .next()
+                .unwrap_or(Command::Batch(Vec::new())),
+            _ => Command::Batch(commands),
+        };
+        last.commands = match crate::hooks_outbox::with_entry(command, id, entry)? {
+            Command::Batch(commands) => commands,
+            other => vec![other],
+        };
+        Ok(())
+    }
+
     /// Whether anything was planned.
     pub fn is_empty(&self) -> bool {
         self.plans.is_empty()

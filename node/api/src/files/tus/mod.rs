@@ -326,6 +326,7 @@ async fn complete_if_whole(
         &body,
         None,
         None,
+        None,
     )
     .await?;
     let mut headers = HeaderMap::new();
