@@ -23,6 +23,7 @@ pub mod health;
 pub mod hooks_admin;
 pub mod hooks_auth;
 pub mod hooks_model;
+pub mod hooks_replan;
 pub mod hooks_requests;
 pub mod hooks_routes;
 pub mod http_server;

@@ -12,7 +12,10 @@ use edgebase_storage::query::{
     parse_filter, parse_sort, FilterPart, ListRequest, QueryError, RuleSubject, TotalCount,
 };
 use edgebase_storage::{CommandResult, Rejection, Rule};
+use futures::future::BoxFuture;
 use serde_json::{Map, Value};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use crate::client_address::ClientAddress;
 use crate::conditional::{if_match, with_etag};
@@ -20,6 +23,7 @@ use crate::consistency::{with_index, Fresh};
 use crate::error::ApiError;
 use crate::files::record_body::{read_record_body, RecordBody};
 use crate::hooks_model::{around_save, with_collection};
+use crate::hooks_replan::until_settled;
 use crate::hooks_requests::{around_read, around_write, HookedRequest, WriteAction};
 use crate::idempotency;
 use crate::paging::ListQuery;
@@ -243,6 +247,7 @@ pub(crate) async fn write(
     precondition: Option<&VersionPrecondition>,
     keyed: Option<&IdempotentWrite>,
     outbox: Option<&(String, OutboxEntry)>,
+    stale: Option<&AtomicBool>,
 ) -> Result<Response, ApiError> {
     if let Some(keyed) = keyed {
         match keyed.prior(app)? {
@@ -261,8 +266,16 @@ pub(crate) async fn write(
     };
     let planner = &planner;
     let data = &body.data;
+    // With hooks around it, a write makes one attempt: a stale condition sends it back to its
+    // hooks (`stale` says so), which run again before it is planned again.
+    let attempts = match stale {
+        Some(_) => 1,
+        None => app.limits().write_attempts_max,
+    };
+    let went_stale = AtomicBool::new(false);
     let outcome = app
-        .propose_planned(
+        .propose_planned_within(
+            attempts,
             "The record changed concurrently too many times; retry.",
             move || async move {
                 let planned: Planned = match kind {
@@ -348,12 +361,18 @@ pub(crate) async fn write(
                             ?rejection,
                             "a record changed concurrently; planning again"
                         );
+                        went_stale.store(true, Ordering::SeqCst);
                         Ok(Settled::Replan)
                     }
                 },
             },
         )
         .await;
+    if let Some(stale) = stale {
+        if outcome.is_err() && went_stale.load(Ordering::SeqCst) {
+            stale.store(true, Ordering::SeqCst);
+        }
+    }
     match outcome {
         Err(refusal) => match idempotency::applied_after_all(app, keyed, &refusal).await? {
             Some(entry) => replay(app, caller, uri, loaded, &entry),
@@ -391,6 +410,11 @@ struct WriteParts {
     keyed: Option<IdempotentWrite>,
     /// The outbox entry the write carries, when at-least-once after-success hooks follow it.
     outbox: Option<(String, OutboxEntry)>,
+    /// Set when the write's one attempt met a stale condition (its hooks then run again).
+    stale: Option<Arc<AtomicBool>>,
+    /// The version of the record the hooks saw: with no `If-Match` of the request's own, the
+    /// write applies only at it (a change since sends the write back to its hooks).
+    pinned: Option<u64>,
 }
 
 impl WriteParts {
@@ -412,6 +436,8 @@ impl WriteParts {
             precondition,
             keyed,
             outbox: None,
+            stale: None,
+            pinned: None,
         }
     }
 
@@ -471,18 +497,33 @@ impl WriteParts {
                     OwnedKind::Update(id) => WriteKind::Update(id),
                     OwnedKind::Delete(id) => WriteKind::Delete(id),
                 };
-                write(
+                let pinned = match (&self.precondition, self.pinned, &self.stale) {
+                    (None, Some(version), Some(_)) => {
+                        Some(VersionPrecondition::OneOf(vec![version]))
+                    }
+                    _ => None,
+                };
+                let precondition = pinned.as_ref().or(self.precondition.as_ref());
+                let answer = write(
                     &self.app,
                     &self.caller,
                     &self.uri,
                     &self.loaded,
                     kind,
                     &body,
-                    self.precondition.as_ref(),
+                    precondition,
                     self.keyed.as_ref(),
                     self.outbox.as_ref(),
+                    self.stale.as_deref(),
                 )
-                .await
+                .await;
+                // The record changed after the hooks saw it: they run again.
+                if let (Some(_), Some(stale), Err(error)) = (&pinned, &self.stale, &answer) {
+                    if error.status == StatusCode::PRECONDITION_FAILED {
+                        stale.store(true, Ordering::SeqCst);
+                    }
+                }
+                answer
             })
         })
     }
@@ -508,18 +549,24 @@ pub async fn create(
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
     let RecordBody { data, uploads } = input;
-    let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, None, keyed);
-    let action = parts.action(OwnedKind::Create, uploads, |record| record);
-    let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
-    let created = around_write(
-        &hooks,
-        "onRecordCreateRequest",
-        &loaded,
-        request,
-        data,
-        action,
-    )
-    .await?;
+    let tag = loaded.collection.name.as_str();
+    let hooked = hooks.handles("onRecordCreateRequest", tag)
+        || hooks.handles_model(RecordAction::Create, tag);
+    let pass = |stale: Option<Arc<AtomicBool>>| -> BoxFuture<'_, Result<Response, ApiError>> {
+        let mut parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, None, keyed.clone());
+        parts.stale = stale;
+        let action = parts.action(OwnedKind::Create, uploads.clone(), |record| record);
+        let request = HookedRequest::new(&app, &caller, remote_ip.clone(), &method, &uri, &headers);
+        Box::pin(around_write(
+            &hooks,
+            "onRecordCreateRequest",
+            &loaded,
+            request,
+            data.clone(),
+            action,
+        ))
+    };
+    let created = until_settled(&app, hooked, pass).await?;
     // The first real superuser retires the installer's stand-in (PocketBase's first run).
     if loaded.collection.name == superusers::SUPERUSERS_NAME && created.status().is_success() {
         superusers::remove_installer(&app).await?;
@@ -548,40 +595,72 @@ pub async fn update(
     let input = read_record_body(app.consensus().blobs(), &loaded, &caller, &headers, body).await?;
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &input)?;
     let RecordBody { data, uploads } = input;
-    // The hooks see the stored record with the request's fields over it; the write gets the
-    // request's fields and whatever the hooks changed.
-    let found = app
-        .state()
-        .record(&loaded.collection.id, &record_id)?
-        .map(|stored| decode(&stored))
-        .transpose()?;
-    let missing = found.is_none();
-    let stored: Map<String, Value> = found.unwrap_or_default();
-    let mut seen = stored.clone();
-    seen.extend(data.clone());
-    let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, precondition, keyed);
-    let fields_of = move |hooked: Map<String, Value>| {
-        hooked
-            .into_iter()
-            .filter(|(name, value)| data.contains_key(name) || stored.get(name) != Some(value))
-            .collect()
+    let tag = loaded.collection.name.as_str();
+    let hooked = hooks.handles("onRecordUpdateRequest", tag)
+        || hooks.handles_model(RecordAction::Update, tag);
+    let pass = |stale: Option<Arc<AtomicBool>>| -> BoxFuture<'_, Result<Response, ApiError>> {
+        // The hooks see the stored record with the request's fields over it; the write gets
+        // the request's fields and whatever the hooks changed.
+        let found = match stored_doc(&app, &loaded, &record_id) {
+            Ok(found) => found,
+            Err(error) => return Box::pin(async move { Err(error) }),
+        };
+        let missing = found.is_none();
+        let (stored, version) =
+            found.map_or((Map::new(), None), |(doc, version)| (doc, Some(version)));
+        let mut seen = stored.clone();
+        seen.extend(data.clone());
+        let mut parts = WriteParts::new(
+            &hooks,
+            &app,
+            &caller,
+            &uri,
+            &loaded,
+            precondition.clone(),
+            keyed.clone(),
+        );
+        parts.stale = stale;
+        parts.pinned = version;
+        let data = data.clone();
+        let fields_of = move |hooked: Map<String, Value>| {
+            hooked
+                .into_iter()
+                .filter(|(name, value)| data.contains_key(name) || stored.get(name) != Some(value))
+                .collect()
+        };
+        let kind = OwnedKind::Update(record_id.clone());
+        if missing {
+            // Answered without the hooks, as in PocketBase.
+            return parts.write_only(kind, uploads.clone(), fields_of)(seen);
+        }
+        let action = parts.action(kind, uploads.clone(), fields_of);
+        let request = HookedRequest::new(&app, &caller, remote_ip.clone(), &method, &uri, &headers);
+        Box::pin(around_write(
+            &hooks,
+            "onRecordUpdateRequest",
+            &loaded,
+            request,
+            seen,
+            action,
+        ))
     };
-    if missing {
-        // Answered without the hooks, as in PocketBase.
-        let write = parts.write_only(OwnedKind::Update(record_id), uploads, fields_of);
-        return write(seen).await;
-    }
-    let action = parts.action(OwnedKind::Update(record_id), uploads, fields_of);
-    let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
-    around_write(
-        &hooks,
-        "onRecordUpdateRequest",
-        &loaded,
-        request,
-        seen,
-        action,
-    )
-    .await
+    until_settled(&app, hooked, pass).await
+}
+
+/// A record's fields and version.
+type StoredDoc = (Map<String, Value>, u64);
+
+/// A record as this node has it now, with its version.
+fn stored_doc(
+    app: &App,
+    loaded: &LoadedCollection,
+    record_id: &str,
+) -> Result<Option<StoredDoc>, ApiError> {
+    Ok(app
+        .state()
+        .record(&loaded.collection.id, record_id)?
+        .map(|stored| decode(&stored).map(|doc| (doc, stored.version)))
+        .transpose()?)
 }
 
 #[allow(clippy::too_many_arguments)] // axum extractors
@@ -603,33 +682,43 @@ pub async fn delete(
     let precondition = if_match(&headers)?;
     let body = RecordBody::default();
     let keyed = keyed_record_write(&caller, &headers, &method, &uri, &body)?;
-    // The hooks see the record to delete; a missing one is answered without them, as in
-    // PocketBase.
-    let stored = app
-        .state()
-        .record(&loaded.collection.id, &record_id)?
-        .map(|stored| decode(&stored))
-        .transpose()?;
-    let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, precondition, keyed);
-    let Some(stored) = stored else {
-        let write = parts.write_only(OwnedKind::Delete(record_id), Default::default(), |_| {
-            Map::new()
-        });
-        return write(Map::new()).await;
+    let tag = loaded.collection.name.as_str();
+    let hooked = hooks.handles("onRecordDeleteRequest", tag)
+        || hooks.handles_model(RecordAction::Delete, tag);
+    let pass = |stale: Option<Arc<AtomicBool>>| -> BoxFuture<'_, Result<Response, ApiError>> {
+        // The hooks see the record to delete; a missing one is answered without them, as in
+        // PocketBase.
+        let found = match stored_doc(&app, &loaded, &record_id) {
+            Ok(found) => found,
+            Err(error) => return Box::pin(async move { Err(error) }),
+        };
+        let mut parts = WriteParts::new(
+            &hooks,
+            &app,
+            &caller,
+            &uri,
+            &loaded,
+            precondition.clone(),
+            keyed.clone(),
+        );
+        parts.stale = stale;
+        parts.pinned = found.as_ref().map(|(_, version)| *version);
+        let kind = OwnedKind::Delete(record_id.clone());
+        let Some((stored, _)) = found else {
+            return parts.write_only(kind, Default::default(), |_| Map::new())(Map::new());
+        };
+        let action = parts.action(kind, Default::default(), |_| Map::new());
+        let request = HookedRequest::new(&app, &caller, remote_ip.clone(), &method, &uri, &headers);
+        Box::pin(around_write(
+            &hooks,
+            "onRecordDeleteRequest",
+            &loaded,
+            request,
+            stored,
+            action,
+        ))
     };
-    let action = parts.action(OwnedKind::Delete(record_id), Default::default(), |_| {
-        Map::new()
-    });
-    let request = HookedRequest::new(&app, &caller, remote_ip, &method, &uri, &headers);
-    around_write(
-        &hooks,
-        "onRecordDeleteRequest",
-        &loaded,
-        request,
-        stored,
-        action,
-    )
-    .await
+    until_settled(&app, hooked, pass).await
 }
 
 /// A record write's `Idempotency-Key`, fingerprinted by method, path and query, fields and

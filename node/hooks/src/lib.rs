@@ -191,6 +191,11 @@ impl Hooks {
         })
     }
 
+    /// The node's state (`None` in tests of the engine alone).
+    pub(crate) fn app(&self) -> Option<&App> {
+        self.inner.app.as_ref()
+    }
+
     /// This node's id (0 without a node, in tests of the engine alone).
     pub fn node_id(&self) -> u64 {
         self.inner
@@ -445,22 +450,18 @@ impl Hooks {
         answer.get("message").cloned()
     }
 
-    /// Run the `cronAdd` job `id` of the bundle in use with `run_json` as its argument.
-    pub async fn run_cron(&self, id: &str, run_json: String) -> Result<(), String> {
+    /// Run the `cronAdd` job `cron` with `run_json` as its argument.
+    pub(crate) async fn run_cron(
+        &self,
+        cron: &registry::Cron,
+        run_json: String,
+    ) -> Result<(), String> {
         let loaded = self.current();
-        let Some(cron) = loaded
-            .registry
-            .active_crons()
-            .into_iter()
-            .find(|cron| cron.id == id)
-            .cloned()
-        else {
-            return Err(format!("no cron job {id} in the hooks in use"));
-        };
+        let id = &cron.id;
         let shared = self.shared(&loaded.bundle);
         let name = format!("cron {id}");
         let outcome = self
-            .call_entry(shared, "cron", vec![name, cron.handler, run_json])
+            .call_entry(shared, "cron", vec![name, cron.handler.clone(), run_json])
             .await
             .map_err(|error| error.to_string())?;
         match outcome.map(|json| serde_json::from_str::<CallAnswer<Value>>(&json)) {

@@ -544,6 +544,12 @@
     return value === undefined || value === null ? "" : String(value);
   };
 
+  // cronAdd/cronRemove called at run time (in a route, a hook, a job) change the cluster's
+  // jobs; while a file loads, its registrations take their place.
+  g.cronAdd = (id, expression, handler) =>
+    native.cronChange(JSON.stringify({ op: "add", id: String(id), expression: String(expression), handler: fnSource("cronAdd's handler", handler) }));
+  g.cronRemove = (id) => native.cronChange(JSON.stringify({ op: "remove", id: String(id) }));
+
   g.__hooks = native.hooksDir();
   g.sleep = (ms) => native.sleep(Number(ms) || 0);
 

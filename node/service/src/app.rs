@@ -231,6 +231,24 @@ impl App {
     pub async fn propose_planned<P, T, E, Planning>(
         &self,
         conflict: &'static str,
+        plan: impl FnMut() -> Planning,
+        settle: impl FnMut(P, WriteOutcome) -> Result<Settled<T>, E>,
+    ) -> Result<T, E>
+    where
+        E: From<ServiceError>,
+        Planning: std::future::Future<Output = Result<(Command, P), E>>,
+    {
+        let attempts = self.limits().write_attempts_max;
+        self.propose_planned_within(attempts, conflict, plan, settle)
+            .await
+    }
+
+    /// [`App::propose_planned`] with at most `attempts` plans (a write whose hooks must run
+    /// again before it is planned again makes one).
+    pub async fn propose_planned_within<P, T, E, Planning>(
+        &self,
+        attempts: u32,
+        conflict: &'static str,
         mut plan: impl FnMut() -> Planning,
         mut settle: impl FnMut(P, WriteOutcome) -> Result<Settled<T>, E>,
     ) -> Result<T, E>
@@ -242,7 +260,7 @@ impl App {
         // off an older state (a follower or learner behind the leader) would answer for a
         // moment before the request began, which a linearizable write must not.
         let mut fresh = false;
-        for attempt in 1..=self.limits().write_attempts_max {
+        for attempt in 1..=attempts.max(1) {
             let (command, planned) = match plan().await {
                 Ok(planned) => planned,
                 Err(_) if !fresh => {

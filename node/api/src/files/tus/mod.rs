@@ -327,6 +327,7 @@ async fn complete_if_whole(
         None,
         None,
         None,
+        None,
     )
     .await?;
     let mut headers = HeaderMap::new();
