@@ -37,7 +37,9 @@ use edgebase_service::files;
 use edgebase_service::hooks_outbox::{self, OutboxEntry};
 use edgebase_service::idempotency::{IdempotentWrite, Prior};
 use edgebase_service::precondition::VersionPrecondition;
-use edgebase_service::record_writes::{decode, Answer, Pending, Planned, Planner, Verdict};
+use edgebase_service::record_writes::{
+    decode, rule_admits, Answer, Pending, Planned, Planner, Verdict,
+};
 use edgebase_service::superusers;
 
 fn collection_context(app: &App, id_or_name: &str) -> Result<LoadedCollection, ApiError> {
@@ -605,6 +607,15 @@ pub async fn update(
             Ok(found) => found,
             Err(error) => return Box::pin(async move { Err(error) }),
         };
+        // PocketBase checks the update rule before the hooks run: a caller it refuses runs
+        // no hook.
+        if let (true, Some((doc, _))) = (hooked, &found) {
+            match rule_admits(&app, &caller, &loaded, &record_id, doc, &data, false) {
+                Ok(true) => {}
+                Ok(false) => return Box::pin(async { Err(ApiError::not_found()) }),
+                Err(error) => return Box::pin(async move { Err(error.into()) }),
+            }
+        }
         let missing = found.is_none();
         let (stored, version) =
             found.map_or((Map::new(), None), |(doc, version)| (doc, Some(version)));
@@ -703,6 +714,14 @@ pub async fn delete(
         );
         parts.stale = stale;
         parts.pinned = found.as_ref().map(|(_, version)| *version);
+        // PocketBase checks the delete rule before the hooks run.
+        if let (true, Some((doc, _))) = (hooked, &found) {
+            match rule_admits(&app, &caller, &loaded, &record_id, doc, &Map::new(), true) {
+                Ok(true) => {}
+                Ok(false) => return Box::pin(async { Err(ApiError::not_found()) }),
+                Err(error) => return Box::pin(async move { Err(error.into()) }),
+            }
+        }
         let kind = OwnedKind::Delete(record_id.clone());
         let Some((stored, _)) = found else {
             return parts.write_only(kind, Default::default(), |_| Map::new())(Map::new());

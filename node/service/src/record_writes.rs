@@ -765,6 +765,36 @@ fn document<'a>(collection_id: &'a str, record_id: &'a str, doc: &'a Document) -
     }
 }
 
+/// Whether `caller` may update (or, `delete`, delete) the record `record_id` as it is
+/// (`doc`) under its collection's rule, with `body` as `@request.body`: the check the write
+/// itself makes, for code that must run only when it passes (PocketBase checks it before a
+/// request's hooks run). A superusers-only rule refuses a non-superuser with its 403.
+pub fn rule_admits(
+    app: &App,
+    caller: &Caller,
+    loaded: &LoadedCollection,
+    record_id: &str,
+    doc: &Document,
+    body: &Map<String, Value>,
+    delete: bool,
+) -> Result<bool, ServiceError> {
+    let pending = Pending::default();
+    let planner = Planner {
+        app,
+        caller,
+        pending: &pending,
+        uploads: &record_values::NO_UPLOADS,
+        precondition: None,
+    };
+    let rule = if delete {
+        &loaded.rules().delete
+    } else {
+        &loaded.rules().update
+    };
+    let subject = document(&loaded.collection.id, record_id, doc);
+    Ok(planner.rule_allows(rule, subject, body)?.is_some())
+}
+
 pub fn decode(stored: &StoredRecord) -> Result<Document, ServiceError> {
     serde_json::from_str(&stored.doc_json)
         .map_err(|error| ServiceError::internal_from("decode stored record", error))
