@@ -18,6 +18,14 @@ use crate::wait::wait_until;
 pub const SUPERUSER_EMAIL: &str = "admin@edgebase.test";
 pub const SUPERUSER_PASSWORD: &str = "harness-password-123";
 
+/// The harness superuser for the CLI, as the environment variables it reads.
+pub fn superuser_env() -> [(&'static str, &'static str); 2] {
+    [
+        ("EDGEBASE_SUPERUSER_EMAIL", SUPERUSER_EMAIL),
+        ("EDGEBASE_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
+    ]
+}
+
 /// How long one node may take to start, join, or show up in the membership.
 pub const NODE_START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -143,6 +151,19 @@ impl Cluster {
 
     pub fn ids(&self) -> Vec<u64> {
         self.nodes.iter().map(Node::id).collect()
+    }
+
+    /// Node `id`'s own `pb_hooks` folder (next to its data dir, where it looks by default),
+    /// created if need be.
+    pub fn own_hooks_folder(&self, id: u64) -> anyhow::Result<std::path::PathBuf> {
+        let folder = self
+            .node(id)
+            .data_dir()
+            .parent()
+            .context("a node's dir")?
+            .join("pb_hooks");
+        std::fs::create_dir_all(&folder).with_context(|| format!("create {}", folder.display()))?;
+        Ok(folder)
     }
 
     pub fn node(&self, id: u64) -> &Node {

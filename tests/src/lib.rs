@@ -35,7 +35,7 @@ mod wait;
 pub use binary::{edgebase_binary, package_dir, pocketbase_binary, previous_release_binary};
 pub use cli::{Cli, CommandOutput, COMMAND_TIMEOUT};
 pub use cluster::{
-    Cluster, ClusterBuilder, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+    superuser_env, Cluster, ClusterBuilder, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
 };
 pub use data::{all_records, blob_path, string_field};
 pub use harness::{run_test, TestContext};

@@ -12,8 +12,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{ensure, Context};
 use edgebase_tests::{
-    run_test, wait_until, Cli, Cluster, MultipartBody, Node, NodeSpec, RawBody, RawClient,
-    RawResponse, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+    run_test, superuser_env, wait_until, Cli, Cluster, MultipartBody, Node, NodeSpec, RawBody,
+    RawClient, RawResponse, NODE_START_TIMEOUT, SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
 };
 use serde_json::{json, Value};
 
@@ -29,13 +29,6 @@ async fn send(
     body: RawBody,
 ) -> anyhow::Result<RawResponse> {
     client.send(method, path, Some(token), body, &[]).await
-}
-
-fn superuser_env() -> [(&'static str, &'static str); 2] {
-    [
-        ("EDGEBASE_SUPERUSER_EMAIL", SUPERUSER_EMAIL),
-        ("EDGEBASE_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
-    ]
 }
 
 /// The file content of record `n`.

@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use edgebase_tests::{
-    run_test, wait_until, Cli, Cluster, RawBody, RawClient, RawResponse, NODE_START_TIMEOUT,
-    SUPERUSER_EMAIL, SUPERUSER_PASSWORD,
+    run_test, superuser_env, wait_until, Cli, Cluster, RawBody, RawClient, RawResponse,
+    NODE_START_TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -89,13 +89,6 @@ const V2: &str = r#"routerAdd("GET", "/api/version", (e) => e.json(200, { "versi
 const BROKEN: &str =
     "routerAdd(\"GET\", \"/api/broken\", (e) => e.string(200, \"no\"))\nthis is not javascript\n";
 
-fn superuser_env() -> [(&'static str, &'static str); 2] {
-    [
-        ("EDGEBASE_SUPERUSER_EMAIL", SUPERUSER_EMAIL),
-        ("EDGEBASE_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
-    ]
-}
-
 async fn get(client: &RawClient, path: &str, token: Option<&str>) -> anyhow::Result<RawResponse> {
     client.send("GET", path, token, RawBody::None, &[]).await
 }
@@ -152,13 +145,7 @@ async fn a_deployed_bundle_runs_on_every_node() {
 
             // A node runs its own pb_hooks folder, as PocketBase does, and picks up a change
             // to it without a restart; the other nodes, with empty folders, lack the route.
-            let own = cluster
-                .node(ids[0])
-                .data_dir()
-                .parent()
-                .context("node dir")?
-                .join("pb_hooks");
-            std::fs::create_dir_all(&own)?;
+            let own = cluster.own_hooks_folder(ids[0])?;
             let local = |answer: &str| {
                 format!("routerAdd(\"GET\", \"/api/local\", (e) => e.string(200, {answer:?}))")
             };

@@ -42,13 +42,7 @@ async fn mailer_hooks_change_and_stop_mail_and_hooks_send_mail() {
         cluster.wait_for_leader(&ids, NODE_START_TIMEOUT).await?;
         let nodes = cluster.raw_admins().await?;
         let (http, token) = (&nodes[0].0, nodes[0].1.as_str());
-        let folder = cluster
-            .node(ids[0])
-            .data_dir()
-            .parent()
-            .context("node dir")?
-            .join("pb_hooks");
-        std::fs::create_dir_all(&folder)?;
+        let folder = cluster.own_hooks_folder(ids[0])?;
         std::fs::write(folder.join("mail.pb.js"), HOOKS)?;
         let settings = http
             .send("PATCH", "/api/settings", Some(token), RawBody::Json(json!({

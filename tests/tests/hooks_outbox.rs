@@ -9,8 +9,7 @@ use std::time::Duration;
 
 use anyhow::{ensure, Context};
 use edgebase_tests::{
-    run_test, wait_until, Cli, Cluster, RawBody, RawClient, NODE_START_TIMEOUT, SUPERUSER_EMAIL,
-    SUPERUSER_PASSWORD,
+    run_test, superuser_env, wait_until, Cli, Cluster, RawBody, RawClient, NODE_START_TIMEOUT,
 };
 use serde_json::{json, Value};
 
@@ -41,13 +40,6 @@ onRecordAfterCreateSuccess((e) => {
     e.next()
 }, { atLeastOnce: true }, "orders")
 "#;
-
-fn superuser_env() -> [(&'static str, &'static str); 2] {
-    [
-        ("EDGEBASE_SUPERUSER_EMAIL", SUPERUSER_EMAIL),
-        ("EDGEBASE_SUPERUSER_PASSWORD", SUPERUSER_PASSWORD),
-    ]
-}
 
 async fn collection(
     client: &RawClient,

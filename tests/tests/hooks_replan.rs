@@ -29,13 +29,7 @@ async fn concurrent_hooked_updates_lose_no_increment() {
         cluster.wait_for_leader(&ids, NODE_START_TIMEOUT).await?;
         let nodes = cluster.raw_admins().await?;
         let (http, token) = (&nodes[0].0, nodes[0].1.as_str());
-        let folder = cluster
-            .node(ids[0])
-            .data_dir()
-            .parent()
-            .context("node dir")?
-            .join("pb_hooks");
-        std::fs::create_dir_all(&folder)?;
+        let folder = cluster.own_hooks_folder(ids[0])?;
         std::fs::write(folder.join("counter.pb.js"), HOOKS)?;
         let created = http
             .send("POST", "/api/collections", Some(token), RawBody::Json(json!({

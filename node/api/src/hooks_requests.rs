@@ -100,6 +100,18 @@ pub struct HookedRequest<'a> {
 }
 
 impl<'a> HookedRequest<'a> {
+    /// The request as hooks see it (`e.request`, `e.auth`), without its body.
+    fn seen(self) -> edgebase_hooks::RouteRequest {
+        route_request(
+            self.app,
+            self.caller.principal(),
+            self.remote_ip,
+            self.method,
+            self.uri,
+            self.headers,
+        )
+    }
+
     pub fn new(
         app: &'a App,
         caller: &'a Caller,
@@ -135,14 +147,7 @@ pub async fn around_write(
     }
     let answered: AnswerSlot = Arc::default();
     let next = answering_next(write, Arc::clone(&answered));
-    let mut seen = route_request(
-        request.app,
-        request.caller.principal(),
-        request.remote_ip,
-        request.method,
-        request.uri,
-        request.headers,
-    );
+    let mut seen = request.seen();
     seen.data = Some(Value::Object(record.clone()));
     let event_json = json!({
         "request": seen,
@@ -177,14 +182,7 @@ pub async fn around_read(
     if !hooks.handles(event, &tag) {
         return None;
     }
-    let seen = route_request(
-        request.app,
-        request.caller.principal(),
-        request.remote_ip,
-        request.method,
-        request.uri,
-        request.headers,
-    );
+    let seen = request.seen();
     let (key, value) = found;
     let mut event_json = json!({
         "request": seen,

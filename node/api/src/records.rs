@@ -609,12 +609,10 @@ pub async fn update(
         };
         // PocketBase checks the update rule before the hooks run: a caller it refuses runs
         // no hook.
-        if let (true, Some((doc, _))) = (hooked, &found) {
-            match rule_admits(&app, &caller, &loaded, &record_id, doc, &data, false) {
-                Ok(true) => {}
-                Ok(false) => return Box::pin(async { Err(ApiError::not_found()) }),
-                Err(error) => return Box::pin(async move { Err(error.into()) }),
-            }
+        let checked = found.as_ref().filter(|_| hooked);
+        let update = RuleFirst::Update(&data);
+        if let Err(refused) = rule_first(&app, &caller, &loaded, &record_id, checked, update) {
+            return Box::pin(async move { Err(refused) });
         }
         let missing = found.is_none();
         let (stored, version) =
@@ -656,6 +654,38 @@ pub async fn update(
         ))
     };
     until_settled(&app, hooked, pass).await
+}
+
+/// Which rule a hooked write checks before its hooks run.
+enum RuleFirst<'a> {
+    /// The update rule, with the request's fields as `@request.body`.
+    Update(&'a Map<String, Value>),
+    Delete,
+}
+
+/// With hooks around an update or a delete of `found`, the collection's rule checked before
+/// they run, as PocketBase does: a refused caller gets its 404 (or the 403 of a
+/// superusers-only rule) and runs no hook.
+fn rule_first(
+    app: &App,
+    caller: &Caller,
+    loaded: &LoadedCollection,
+    record_id: &str,
+    found: Option<&StoredDoc>,
+    check: RuleFirst<'_>,
+) -> Result<(), ApiError> {
+    let Some((doc, _)) = found else {
+        return Ok(());
+    };
+    let no_body = Map::new();
+    let (body, delete) = match check {
+        RuleFirst::Update(body) => (body, false),
+        RuleFirst::Delete => (&no_body, true),
+    };
+    match rule_admits(app, caller, loaded, record_id, doc, body, delete)? {
+        true => Ok(()),
+        false => Err(ApiError::not_found()),
+    }
 }
 
 /// A record's fields and version.
@@ -715,12 +745,16 @@ pub async fn delete(
         parts.stale = stale;
         parts.pinned = found.as_ref().map(|(_, version)| *version);
         // PocketBase checks the delete rule before the hooks run.
-        if let (true, Some((doc, _))) = (hooked, &found) {
-            match rule_admits(&app, &caller, &loaded, &record_id, doc, &Map::new(), true) {
-                Ok(true) => {}
-                Ok(false) => return Box::pin(async { Err(ApiError::not_found()) }),
-                Err(error) => return Box::pin(async move { Err(error.into()) }),
-            }
+        let checked = found.as_ref().filter(|_| hooked);
+        if let Err(refused) = rule_first(
+            &app,
+            &caller,
+            &loaded,
+            &record_id,
+            checked,
+            RuleFirst::Delete,
+        ) {
+            return Box::pin(async move { Err(refused) });
         }
         let kind = OwnedKind::Delete(record_id.clone());
         let Some((stored, _)) = found else {

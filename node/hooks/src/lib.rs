@@ -40,7 +40,7 @@ pub use error::{HookFailure, HooksError};
 pub use limits::{CallLimits, LimitHit};
 pub use model::{collection_json, ModelOutcome, RecordAction};
 pub use natives::NextFn;
-pub use registry::{Registry, Route, HOOK_EVENTS, RUN_EVENTS};
+pub use registry::{runs, Registry, Route, HOOK_EVENTS, NOT_RUN_EVENTS};
 pub use worker::CallError;
 
 use worker::Shared;
@@ -308,11 +308,7 @@ impl Hooks {
     /// `e.next()`) is logged; the node goes on either way.
     pub async fn bootstrap(&self) -> Result<(), HooksError> {
         let loaded = self.current();
-        let sources: Vec<String> = loaded
-            .registry
-            .hooks_for("onBootstrap", None)
-            .map(|hook| hook.handler.clone())
-            .collect();
+        let sources = loaded.registry.handlers("onBootstrap", None);
         if sources.is_empty() {
             return Ok(());
         }
@@ -366,11 +362,7 @@ impl Hooks {
         next: NextFn,
     ) -> RequestHookOutcome {
         let loaded = self.current();
-        let sources: Vec<String> = loaded
-            .registry
-            .hooks_for(event, Some(tag))
-            .map(|hook| hook.handler.clone())
-            .collect();
+        let sources = loaded.registry.handlers(event, Some(tag));
         let mut shared = self.shared(&loaded.bundle);
         shared.next = Some(Arc::new(std::sync::Mutex::new(Some(next))));
         let name = format!("{event}({tag})");
@@ -397,11 +389,7 @@ impl Hooks {
         event_json: Value,
     ) -> RequestHookOutcome {
         let loaded = self.current();
-        let sources: Vec<String> = loaded
-            .registry
-            .hooks_for(event, Some(tag))
-            .map(|hook| hook.handler.clone())
-            .collect();
+        let sources = loaded.registry.handlers(event, Some(tag));
         let shared = self.shared(&loaded.bundle);
         let args = vec![
             format!("{event}({tag})"),
@@ -417,11 +405,7 @@ impl Hooks {
     /// or `None` when it is not to be sent (a handler stopped the chain, or failed: logged).
     pub async fn realtime_message(&self, client_id: &str, message: Value) -> Option<Value> {
         let loaded = self.current();
-        let sources: Vec<String> = loaded
-            .registry
-            .hooks_for("onRealtimeMessageSend", None)
-            .map(|hook| hook.handler.clone())
-            .collect();
+        let sources = loaded.registry.handlers("onRealtimeMessageSend", None);
         let shared = self.shared(&loaded.bundle);
         let event = serde_json::json!({ "clientId": client_id, "message": message });
         let args = vec![

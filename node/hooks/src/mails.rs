@@ -50,11 +50,7 @@ impl Hooks {
     async fn mail(&self, context: MailContext, message: MailMessage) -> Option<MailMessage> {
         let event = event_of(context.template);
         let loaded = self.current();
-        let sources: Vec<String> = loaded
-            .registry
-            .hooks_for(event, Some(&context.collection))
-            .map(|hook| hook.handler.clone())
-            .collect();
+        let sources = loaded.registry.handlers(event, Some(&context.collection));
         if sources.is_empty() {
             return Some(message);
         }

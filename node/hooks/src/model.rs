@@ -147,16 +147,9 @@ impl Hooks {
     ) -> ModelOutcome {
         let tag = loaded.collection.name.as_str();
         let bundle = self.current();
-        let handlers = |event: &str| -> Vec<String> {
-            bundle
-                .registry
-                .hooks_for(event, Some(tag))
-                .map(|hook| hook.handler.clone())
-                .collect()
-        };
-        let before = handlers(action.before());
+        let before = bundle.registry.handlers(action.before(), Some(tag));
         let validate = if action.validates() {
-            handlers("onRecordValidate")
+            bundle.registry.handlers("onRecordValidate", Some(tag))
         } else {
             Vec::new()
         };

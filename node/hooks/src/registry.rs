@@ -5,7 +5,8 @@
 use serde::{Deserialize, Serialize};
 
 /// PocketBase 0.40's `on*` hooks a file may register. EdgeBase runs the ones in
-/// [`RUN_EVENTS`]; the rest load (so a PocketBase folder loads unchanged) and are reported.
+/// all but [`NOT_RUN_EVENTS`]; those load (so a PocketBase folder loads unchanged) and are
+/// reported.
 pub const HOOK_EVENTS: &[&str] = &[
     "onBootstrap",
     "onServe",
@@ -87,44 +88,57 @@ pub const HOOK_EVENTS: &[&str] = &[
     "onBackupsListRequest",
 ];
 
-/// The hooks EdgeBase runs today.
-pub const RUN_EVENTS: &[&str] = &[
-    "onBootstrap",
-    "onRecordValidate",
-    "onRecordCreate",
-    "onRecordAfterCreateSuccess",
-    "onRecordAfterCreateError",
-    "onRecordUpdate",
-    "onRecordAfterUpdateSuccess",
-    "onRecordAfterUpdateError",
-    "onRecordDelete",
-    "onRecordAfterDeleteSuccess",
-    "onRecordAfterDeleteError",
-    "onRecordsListRequest",
-    "onRecordViewRequest",
-    "onRecordCreateRequest",
-    "onRecordUpdateRequest",
-    "onRecordDeleteRequest",
-    "onRecordAuthRequest",
-    "onRecordAuthWithPasswordRequest",
-    "onRecordAuthWithOAuth2Request",
-    "onRecordAuthRefreshRequest",
-    "onRecordRequestPasswordResetRequest",
-    "onRecordConfirmPasswordResetRequest",
-    "onRecordRequestVerificationRequest",
-    "onRecordConfirmVerificationRequest",
-    "onRecordRequestEmailChangeRequest",
-    "onRecordConfirmEmailChangeRequest",
-    "onRecordRequestOTPRequest",
-    "onRecordAuthWithOTPRequest",
-    "onRealtimeSubscribeRequest",
-    "onRealtimeMessageSend",
-    "onMailerRecordAuthAlertSend",
-    "onMailerRecordPasswordResetSend",
-    "onMailerRecordVerificationSend",
-    "onMailerRecordEmailChangeSend",
-    "onMailerRecordOTPSend",
+/// The hooks of [`HOOK_EVENTS`] EdgeBase does not run: they load, and are reported.
+pub const NOT_RUN_EVENTS: &[&str] = &[
+    "onServe",
+    "onTerminate",
+    "onBackupCreate",
+    "onBackupRestore",
+    "onModelValidate",
+    "onModelCreate",
+    "onModelCreateExecute",
+    "onModelAfterCreateSuccess",
+    "onModelAfterCreateError",
+    "onModelUpdate",
+    "onModelUpdateExecute",
+    "onModelAfterUpdateSuccess",
+    "onModelAfterUpdateError",
+    "onModelDelete",
+    "onModelDeleteExecute",
+    "onModelAfterDeleteSuccess",
+    "onModelAfterDeleteError",
+    "onRecordEnrich",
+    "onRecordCreateExecute",
+    "onRecordUpdateExecute",
+    "onRecordDeleteExecute",
+    "onCollectionValidate",
+    "onCollectionCreate",
+    "onCollectionAfterCreateSuccess",
+    "onCollectionUpdate",
+    "onCollectionAfterUpdateSuccess",
+    "onCollectionDelete",
+    "onCollectionAfterDeleteSuccess",
+    "onMailerSend",
+    "onRealtimeConnectRequest",
+    "onBatchRequest",
+    "onSettingsListRequest",
+    "onSettingsUpdateRequest",
+    "onSettingsReload",
+    "onFileDownloadRequest",
+    "onFileTokenRequest",
+    "onCollectionsListRequest",
+    "onCollectionViewRequest",
+    "onCollectionCreateRequest",
+    "onCollectionUpdateRequest",
+    "onCollectionDeleteRequest",
+    "onCollectionsImportRequest",
+    "onBackupsListRequest",
 ];
+
+/// Whether EdgeBase runs the hook `event`.
+pub fn runs(event: &str) -> bool {
+    HOOK_EVENTS.contains(&event) && !NOT_RUN_EVENTS.contains(&event)
+}
 
 /// A route middleware: hook code, or one of `$apis`' built-in ones.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -195,6 +209,13 @@ impl Registry {
         })
     }
 
+    /// The handlers' sources of `event` that apply to `tag`, in registration order.
+    pub fn handlers(&self, event: &str, tag: Option<&str>) -> Vec<String> {
+        self.hooks_for(event, tag)
+            .map(|hook| hook.handler.clone())
+            .collect()
+    }
+
     /// The cron jobs left after removals (a later registration of an id replaces an earlier
     /// one, as PocketBase's scheduler does).
     pub fn active_crons(&self) -> Vec<&Cron> {
@@ -213,10 +234,23 @@ impl Registry {
             .hooks
             .iter()
             .map(|hook| hook.event.as_str())
-            .filter(|event| !RUN_EVENTS.contains(event))
+            .filter(|event| !runs(event))
             .collect();
         events.sort_unstable();
         events.dedup();
         events
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_not_run_is_a_pocketbase_hook() {
+        for event in NOT_RUN_EVENTS {
+            assert!(HOOK_EVENTS.contains(event), "{event}");
+        }
+        assert!(runs("onRecordCreate") && !runs("onModelCreate") && !runs("onNoSuchThing"));
     }
 }
