@@ -141,6 +141,20 @@ impl Cli {
         .map(|_| ())
     }
 
+    /// `edgebase hooks deploy --node URL FOLDER` as the harness superuser; what it said.
+    pub async fn deploy_hooks(
+        &self,
+        node_url: &str,
+        folder: &std::path::Path,
+    ) -> anyhow::Result<CommandOutput> {
+        let folder = folder.to_str().context("a hooks folder's path")?;
+        self.run_with_env(
+            ["hooks", "deploy", "--node", node_url, folder],
+            &crate::superuser_env(),
+        )
+        .await
+    }
+
     /// `edgebase cluster status --node URL --json`, authenticated through the environment.
     pub async fn cluster_status_json(
         &self,

@@ -177,18 +177,7 @@ async fn a_deployed_bundle_runs_on_every_node() {
             std::fs::write(folder.join("lib").join("greet.js"), GREET)?;
             let cli = Cli::edgebase()?;
             let node1 = cluster.node(ids[0]).http_url();
-            let deployed = cli
-                .run_with_env(
-                    [
-                        "hooks",
-                        "deploy",
-                        "--node",
-                        node1.as_str(),
-                        folder.to_str().context("path")?,
-                    ],
-                    &superuser_env(),
-                )
-                .await?;
+            let deployed = cli.deploy_hooks(&node1, &folder).await?;
             ensure!(
                 deployed.stdout.contains("deployed 2 files"),
                 "deploy said: {}",

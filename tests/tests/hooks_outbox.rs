@@ -8,9 +8,7 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
-use edgebase_tests::{
-    run_test, superuser_env, wait_until, Cli, Cluster, RawBody, RawClient, NODE_START_TIMEOUT,
-};
+use edgebase_tests::{run_test, wait_until, Cli, Cluster, RawBody, RawClient, NODE_START_TIMEOUT};
 use serde_json::{json, Value};
 
 const SETTLE: Duration = Duration::from_secs(90);
@@ -134,18 +132,7 @@ async fn at_least_once_hooks_survive_failures_and_a_killed_proposer() {
             std::fs::create_dir_all(&folder)?;
             std::fs::write(folder.join("outbox.pb.js"), HOOKS)?;
             let node1 = cluster.node(ids[0]).http_url();
-            let deployed = Cli::edgebase()?
-                .run_with_env(
-                    [
-                        "hooks",
-                        "deploy",
-                        "--node",
-                        node1.as_str(),
-                        folder.to_str().context("path")?,
-                    ],
-                    &superuser_env(),
-                )
-                .await?;
+            let deployed = Cli::edgebase()?.deploy_hooks(&node1, &folder).await?;
             ensure!(
                 deployed.stdout.contains("deployed 1 file"),
                 "deploy said: {}",

@@ -40,7 +40,7 @@ pub use error::{HookFailure, HooksError};
 pub use limits::{CallLimits, LimitHit};
 pub use model::{collection_json, ModelOutcome, RecordAction};
 pub use natives::NextFn;
-pub use registry::{runs, Registry, Route, HOOK_EVENTS, NOT_RUN_EVENTS};
+pub use registry::{runs, Registry, Route, HOOK_EVENTS};
 pub use worker::CallError;
 
 use worker::Shared;

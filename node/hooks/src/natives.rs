@@ -71,7 +71,7 @@ pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
         Function::new(ctx.clone(), || {
             HOOK_EVENTS
                 .iter()
-                .map(|event| (*event).to_owned())
+                .map(|(event, _)| (*event).to_owned())
                 .collect::<Vec<String>>()
         })?,
     )?;
