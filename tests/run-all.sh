@@ -11,6 +11,12 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 PB_VERSION=0.40.6
 step() { printf '\n=== %s\n' "$*"; }
 
+step "test dirs kept by failed runs more than a day old"
+# A failed test keeps its dir (each node's data, certs and log: ~150 MB a node) for
+# inspection; on a machine that runs the suite again and again they would fill the disk.
+find "${TMPDIR:-/tmp}" -maxdepth 1 -mindepth 1 -type d \
+    \( -name 'edgebase-*' -o -name 'eb-console-*' \) -mmin +1440 -exec rm -rf {} + || true
+
 step "system packages"
 # deploy/build-deps.sh installs what the build needs (clang, libclang-dev) and checks cargo;
 # the test tools are passed to it, so one apt-get run installs whatever is missing.
