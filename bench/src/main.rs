@@ -267,13 +267,7 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn run_hooks(args: HooksArgs) -> anyhow::Result<()> {
-    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
-    if !edgebase_bin.exists() {
-        anyhow::bail!(
-            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
-            edgebase_bin.display()
-        );
-    }
+    let edgebase_bin = edgebase_bin(args.edgebase_bin)?;
     let shape = workload::LoadShape {
         connections: args.connections,
         warmup: std::time::Duration::from_secs(args.warmup_secs),
@@ -308,13 +302,7 @@ async fn run_hooks(args: HooksArgs) -> anyhow::Result<()> {
 }
 
 async fn run_failover(args: FailoverArgs) -> anyhow::Result<()> {
-    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
-    if !edgebase_bin.exists() {
-        anyhow::bail!(
-            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
-            edgebase_bin.display()
-        );
-    }
+    let edgebase_bin = edgebase_bin(args.edgebase_bin)?;
     let plan = failover_bench::FailoverPlan {
         edgebase_bin,
         trials: args.trials,
@@ -344,13 +332,7 @@ async fn run_failover(args: FailoverArgs) -> anyhow::Result<()> {
 }
 
 async fn run_realtime(args: RealtimeArgs) -> anyhow::Result<()> {
-    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
-    if !edgebase_bin.exists() {
-        anyhow::bail!(
-            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
-            edgebase_bin.display()
-        );
-    }
+    let edgebase_bin = edgebase_bin(args.edgebase_bin)?;
     let plan = realtime_bench::RealtimePlan {
         targets: args.targets,
         edgebase_bin,
@@ -389,13 +371,7 @@ async fn run_realtime(args: RealtimeArgs) -> anyhow::Result<()> {
 }
 
 async fn run_filtered_list(args: FilteredListArgs) -> anyhow::Result<()> {
-    let edgebase_bin = args.edgebase_bin.unwrap_or_else(default_edgebase_bin);
-    if !edgebase_bin.exists() {
-        anyhow::bail!(
-            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
-            edgebase_bin.display()
-        );
-    }
+    let edgebase_bin = edgebase_bin(args.edgebase_bin)?;
     let plan = FilteredListPlan {
         edgebase_bin,
         pocketbase_bin: args.pocketbase_bin,
@@ -525,6 +501,18 @@ async fn run_compare(args: CompareArgs) -> anyhow::Result<()> {
     report::write_into(&args.output, &report.markdown())?;
     eprintln!("wrote {}", args.output.display());
     Ok(())
+}
+
+/// The `edgebase` binary asked for, else the default one; an error when it is not there.
+fn edgebase_bin(asked: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    let binary = asked.unwrap_or_else(default_edgebase_bin);
+    if !binary.exists() {
+        anyhow::bail!(
+            "no edgebase binary at {} (build it, or set EDGEBASE_BIN)",
+            binary.display()
+        );
+    }
+    Ok(binary)
 }
 
 fn default_edgebase_bin() -> PathBuf {

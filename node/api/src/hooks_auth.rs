@@ -23,7 +23,9 @@ use serde_json::{json, Map, Value};
 
 use crate::collections::collection_for_api;
 use crate::error::ApiError;
-use crate::hooks_requests::{buffered, failure_of_api, take_answer, AnswerSlot};
+use crate::hooks_requests::{
+    buffered, failure_of_api, hook_stopped, take_answer, written_by_hooks, AnswerSlot,
+};
 use crate::hooks_routes::{refused, route_request, written};
 
 /// Most bytes of an auth request's body the hooks read (the routes' own bounds are
@@ -131,11 +133,7 @@ async fn hooked(
             RequestHookOutcome::Continued => take_answer(&answered)?,
             RequestHookOutcome::Failed(failure) => return Err(refused(failure)),
             RequestHookOutcome::Stopped => {
-                tracing::warn!(event, collection = %tag, "an auth request hook did not call e.next() and answered nothing");
-                return Err(ApiError::new(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    format!("The {event} hook did not call e.next() and wrote no answer."),
-                ));
+                return Err(hook_stopped(event, &tag, " and wrote no answer."))
             }
         }
     } else {
@@ -161,20 +159,9 @@ async fn hooked(
             "authMethod": method,
         },
     });
-    match hooks
-        .read_request("onRecordAuthRequest", &tag, event_json)
-        .await
-    {
-        RequestHookOutcome::Written(response) => Ok(written(response)),
-        RequestHookOutcome::Failed(failure) => Err(refused(failure)),
-        RequestHookOutcome::Continued | RequestHookOutcome::Stopped => {
-            tracing::warn!(collection = %tag, "an onRecordAuthRequest hook did not call e.next() and answered nothing");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The onRecordAuthRequest hook did not call e.next() and wrote no answer.",
-            ))
-        }
-    }
+    let event = "onRecordAuthRequest";
+    let outcome = hooks.read_request(event, &tag, event_json).await;
+    written_by_hooks(outcome, event, &tag)
 }
 
 /// The route itself as a hook chain's default action: its answer kept in `kept`, the

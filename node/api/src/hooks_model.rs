@@ -7,7 +7,6 @@
 
 use std::sync::Arc;
 
-use axum::http::StatusCode;
 use axum::response::Response;
 use edgebase_hooks::{HookFailure, Hooks, ModelOutcome, RecordAction};
 use edgebase_service::app::{App, LoadedCollection};
@@ -16,7 +15,7 @@ use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::hooks_requests::{
-    answering_next, buffered, failure_of_api, take_answer, AnswerSlot, WriteAction,
+    answering_next, buffered, failure_of_api, hook_stopped, take_answer, AnswerSlot, WriteAction,
 };
 use crate::hooks_routes::refused;
 
@@ -44,16 +43,11 @@ pub async fn around_save(
     let answer = match outcome {
         ModelOutcome::Saved(_) => take_answer(&answered),
         ModelOutcome::Failed(failure) => Err(refused(failure)),
-        ModelOutcome::Stopped => {
-            tracing::warn!(hook = action.before(), collection = %tag, "a model hook did not call e.next(); nothing was written");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!(
-                    "The {} hook did not call e.next(), so nothing was saved.",
-                    action.before()
-                ),
-            ))
-        }
+        ModelOutcome::Stopped => Err(hook_stopped(
+            action.before(),
+            tag,
+            ", so nothing was saved.",
+        )),
     };
     match answer {
         Ok(response) if after_success => {

@@ -158,13 +158,11 @@ pub async fn around_write(
         RequestHookOutcome::Written(response) => Ok(written(response)),
         RequestHookOutcome::Continued => take_answer(&answered),
         RequestHookOutcome::Failed(failure) => Err(refused(failure)),
-        RequestHookOutcome::Stopped => {
-            tracing::warn!(event, collection = %tag, "a request hook did not call e.next() and answered nothing; nothing was written");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("The {event} hook did not call e.next() and wrote no answer, so nothing was saved."),
-            ))
-        }
+        RequestHookOutcome::Stopped => Err(hook_stopped(
+            event,
+            &tag,
+            " and wrote no answer, so nothing was saved.",
+        )),
     }
 }
 
@@ -189,15 +187,32 @@ pub async fn around_read(
         "collection": collection_for_api(&loaded.collection),
     });
     event_json[key] = value;
-    Some(match hooks.read_request(event, &tag, event_json).await {
+    let outcome = hooks.read_request(event, &tag, event_json).await;
+    Some(written_by_hooks(outcome, event, &tag))
+}
+
+/// The answer of a chain whose default action writes the answer itself (the read hooks,
+/// `onRecordAuthRequest`): what was written, or the failure.
+pub fn written_by_hooks(
+    outcome: RequestHookOutcome,
+    event: &str,
+    tag: &str,
+) -> Result<Response, ApiError> {
+    match outcome {
         RequestHookOutcome::Written(response) => Ok(written(response)),
         RequestHookOutcome::Failed(failure) => Err(refused(failure)),
         RequestHookOutcome::Continued | RequestHookOutcome::Stopped => {
-            tracing::warn!(event, collection = %tag, "a request hook did not call e.next() and answered nothing");
-            Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("The {event} hook did not call e.next() and wrote no answer."),
-            ))
+            Err(hook_stopped(event, tag, " and wrote no answer."))
         }
-    })
+    }
+}
+
+/// The answer when a hook chain neither reached `e.next()` nor answered: a 500 saying so
+/// (`rest` ends the sentence with what that meant), and a warning in the log.
+pub fn hook_stopped(event: &str, tag: &str, rest: &str) -> ApiError {
+    tracing::warn!(event, collection = %tag, "a hook did not call e.next() and answered nothing");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("The {event} hook did not call e.next(){rest}"),
+    )
 }

@@ -37,7 +37,7 @@ use serde_json::{json, Map, Value};
 use crate::client_address::ClientAddress;
 use crate::error::{field_error, ApiError, FieldErrors};
 use crate::extract::Body;
-use crate::hooks_requests::{failure_of_api, take_answer, AnswerSlot};
+use crate::hooks_requests::{failure_of_api, hook_stopped, take_answer, AnswerSlot};
 use crate::hooks_routes::{refused, route_request, written};
 
 /// How often an idle stream gets a keep-alive comment.
@@ -222,9 +222,10 @@ pub async fn subscribe(
         RequestHookOutcome::Written(response) => Ok(written(response)),
         RequestHookOutcome::Continued => take_answer(&answered),
         RequestHookOutcome::Failed(failure) => Err(refused(failure)),
-        RequestHookOutcome::Stopped => Err(ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "The onRealtimeSubscribeRequest hook did not call e.next() and wrote no answer.",
+        RequestHookOutcome::Stopped => Err(hook_stopped(
+            "onRealtimeSubscribeRequest",
+            "",
+            " and wrote no answer.",
         )),
     }
 }

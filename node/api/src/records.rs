@@ -274,37 +274,34 @@ pub(crate) async fn write(
         Some(_) => 1,
         None => app.limits().write_attempts_max,
     };
-    let went_stale = AtomicBool::new(false);
     let outcome = app
         .propose_planned_within(
             attempts,
             "The record changed concurrently too many times; retry.",
             move || async move {
-                let planned: Planned = match kind {
+                let mut planned: Planned = match kind {
                     WriteKind::Create => planner.create(loaded, data).await?,
                     WriteKind::Update(id) => planner.update(loaded, id, data).await?,
                     WriteKind::Delete(id) => planner.delete(loaded, id).await?,
                 };
                 // Only a write whose files a majority of voters hold may be proposed.
                 files::replicate_uploads(app, &planned, planner.uploads).await?;
-                let command = match outbox {
-                    None => planned.command(),
-                    Some((id, entry)) => {
-                        let mut entry = entry.clone();
-                        if let Some(doc) = planned
-                            .effects
-                            .iter()
-                            .find(|effect| effect.collection_id == loaded.collection.id)
-                            .and_then(|effect| effect.doc.clone())
-                        {
-                            entry.record_id = text(&doc, "id");
-                            entry.record = with_collection(doc, loaded);
-                        }
-                        hooks_outbox::with_entry(planned.command(), id, &entry)?
+                if let Some((id, entry)) = outbox {
+                    let mut entry = entry.clone();
+                    if let Some(doc) = planned
+                        .effects
+                        .iter()
+                        .find(|effect| effect.collection_id == loaded.collection.id)
+                        .and_then(|effect| effect.doc.clone())
+                    {
+                        entry.record_id = text(&doc, "id");
+                        entry.record = with_collection(doc, loaded);
                     }
-                };
+                    // The entry joins the plan's own commands, applied as one batch.
+                    planned.commands.push(hooks_outbox::put(id, &entry)?);
+                }
                 let command = match keyed {
-                    None => command,
+                    None => planned.command(),
                     Some(keyed) => {
                         let (status, body) = match &planned.answer {
                             Answer::NoContent => (StatusCode::NO_CONTENT, Vec::new()),
@@ -318,7 +315,7 @@ pub(crate) async fn write(
                                 })?,
                             ),
                         };
-                        keyed.wrap(command, status.as_u16(), body)
+                        keyed.wrap(planned.command(), status.as_u16(), body)
                     }
                 };
                 Ok::<_, ApiError>((command, planned))
@@ -363,18 +360,16 @@ pub(crate) async fn write(
                             ?rejection,
                             "a record changed concurrently; planning again"
                         );
-                        went_stale.store(true, Ordering::SeqCst);
+                        // With one attempt, this refusal ends the write: its hooks run again.
+                        if let Some(stale) = stale {
+                            stale.store(true, Ordering::SeqCst);
+                        }
                         Ok(Settled::Replan)
                     }
                 },
             },
         )
         .await;
-    if let Some(stale) = stale {
-        if outcome.is_err() && went_stale.load(Ordering::SeqCst) {
-            stale.store(true, Ordering::SeqCst);
-        }
-    }
     match outcome {
         Err(refusal) => match idempotency::applied_after_all(app, keyed, &refusal).await? {
             Some(entry) => replay(app, caller, uri, loaded, &entry),
@@ -441,6 +436,14 @@ impl WriteParts {
             stale: None,
             pinned: None,
         }
+    }
+
+    /// The write made in one pass of its hooks (`stale` set when it met a stale condition),
+    /// at the version of the record they saw.
+    fn in_pass(mut self, stale: Option<Arc<AtomicBool>>, pinned: Option<u64>) -> WriteParts {
+        self.stale = stale;
+        self.pinned = pinned;
+        self
     }
 
     /// The write of `kind` with `uploads`, whose fields `fields_of` takes from the record
@@ -555,8 +558,8 @@ pub async fn create(
     let hooked = hooks.handles("onRecordCreateRequest", tag)
         || hooks.handles_model(RecordAction::Create, tag);
     let pass = |stale: Option<Arc<AtomicBool>>| -> BoxFuture<'_, Result<Response, ApiError>> {
-        let mut parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, None, keyed.clone());
-        parts.stale = stale;
+        let parts = WriteParts::new(&hooks, &app, &caller, &uri, &loaded, None, keyed.clone())
+            .in_pass(stale, None);
         let action = parts.action(OwnedKind::Create, uploads.clone(), |record| record);
         let request = HookedRequest::new(&app, &caller, remote_ip.clone(), &method, &uri, &headers);
         Box::pin(around_write(
@@ -603,23 +606,17 @@ pub async fn update(
     let pass = |stale: Option<Arc<AtomicBool>>| -> BoxFuture<'_, Result<Response, ApiError>> {
         // The hooks see the stored record with the request's fields over it; the write gets
         // the request's fields and whatever the hooks changed.
-        let found = match stored_doc(&app, &loaded, &record_id) {
+        let check = hooked.then_some(RuleFirst::Update(&data));
+        let found = match record_before_hooks(&app, &caller, &loaded, &record_id, check) {
             Ok(found) => found,
             Err(error) => return Box::pin(async move { Err(error) }),
         };
-        // PocketBase checks the update rule before the hooks run: a caller it refuses runs
-        // no hook.
-        let checked = found.as_ref().filter(|_| hooked);
-        let update = RuleFirst::Update(&data);
-        if let Err(refused) = rule_first(&app, &caller, &loaded, &record_id, checked, update) {
-            return Box::pin(async move { Err(refused) });
-        }
         let missing = found.is_none();
         let (stored, version) =
             found.map_or((Map::new(), None), |(doc, version)| (doc, Some(version)));
         let mut seen = stored.clone();
         seen.extend(data.clone());
-        let mut parts = WriteParts::new(
+        let parts = WriteParts::new(
             &hooks,
             &app,
             &caller,
@@ -627,9 +624,8 @@ pub async fn update(
             &loaded,
             precondition.clone(),
             keyed.clone(),
-        );
-        parts.stale = stale;
-        parts.pinned = version;
+        )
+        .in_pass(stale, version);
         let data = data.clone();
         let fields_of = move |hooked: Map<String, Value>| {
             hooked
@@ -663,45 +659,38 @@ enum RuleFirst<'a> {
     Delete,
 }
 
-/// With hooks around an update or a delete of `found`, the collection's rule checked before
-/// they run, as PocketBase does: a refused caller gets its 404 (or the 403 of a
-/// superusers-only rule) and runs no hook.
-fn rule_first(
+/// A record's fields and version.
+type StoredDoc = (Map<String, Value>, u64);
+
+/// The record an update or delete is about, as this node has it now (fields and version).
+/// With hooks around the write (`check`), the collection's rule is checked first, as
+/// PocketBase does: a refused caller gets its 404 (or the 403 of a superusers-only rule) and
+/// runs no hook.
+fn record_before_hooks(
     app: &App,
     caller: &Caller,
     loaded: &LoadedCollection,
     record_id: &str,
-    found: Option<&StoredDoc>,
-    check: RuleFirst<'_>,
-) -> Result<(), ApiError> {
-    let Some((doc, _)) = found else {
-        return Ok(());
+    check: Option<RuleFirst<'_>>,
+) -> Result<Option<StoredDoc>, ApiError> {
+    let found = app
+        .state()
+        .record(&loaded.collection.id, record_id)?
+        .map(|stored| decode(&stored).map(|doc| (doc, stored.version)))
+        .transpose()?;
+    let (Some((doc, _)), Some(check)) = (&found, check) else {
+        return Ok(found);
     };
     let no_body = Map::new();
     let (body, delete) = match check {
         RuleFirst::Update(body) => (body, false),
         RuleFirst::Delete => (&no_body, true),
     };
-    match rule_admits(app, caller, loaded, record_id, doc, body, delete)? {
-        true => Ok(()),
-        false => Err(ApiError::not_found()),
+    if rule_admits(app, caller, loaded, record_id, doc, body, delete)? {
+        Ok(found)
+    } else {
+        Err(ApiError::not_found())
     }
-}
-
-/// A record's fields and version.
-type StoredDoc = (Map<String, Value>, u64);
-
-/// A record as this node has it now, with its version.
-fn stored_doc(
-    app: &App,
-    loaded: &LoadedCollection,
-    record_id: &str,
-) -> Result<Option<StoredDoc>, ApiError> {
-    Ok(app
-        .state()
-        .record(&loaded.collection.id, record_id)?
-        .map(|stored| decode(&stored).map(|doc| (doc, stored.version)))
-        .transpose()?)
 }
 
 #[allow(clippy::too_many_arguments)] // axum extractors
@@ -729,11 +718,12 @@ pub async fn delete(
     let pass = |stale: Option<Arc<AtomicBool>>| -> BoxFuture<'_, Result<Response, ApiError>> {
         // The hooks see the record to delete; a missing one is answered without them, as in
         // PocketBase.
-        let found = match stored_doc(&app, &loaded, &record_id) {
+        let check = hooked.then_some(RuleFirst::Delete);
+        let found = match record_before_hooks(&app, &caller, &loaded, &record_id, check) {
             Ok(found) => found,
             Err(error) => return Box::pin(async move { Err(error) }),
         };
-        let mut parts = WriteParts::new(
+        let parts = WriteParts::new(
             &hooks,
             &app,
             &caller,
@@ -741,21 +731,8 @@ pub async fn delete(
             &loaded,
             precondition.clone(),
             keyed.clone(),
-        );
-        parts.stale = stale;
-        parts.pinned = found.as_ref().map(|(_, version)| *version);
-        // PocketBase checks the delete rule before the hooks run.
-        let checked = found.as_ref().filter(|_| hooked);
-        if let Err(refused) = rule_first(
-            &app,
-            &caller,
-            &loaded,
-            &record_id,
-            checked,
-            RuleFirst::Delete,
-        ) {
-            return Box::pin(async move { Err(refused) });
-        }
+        )
+        .in_pass(stale, found.as_ref().map(|(_, version)| *version));
         let kind = OwnedKind::Delete(record_id.clone());
         let Some((stored, _)) = found else {
             return parts.write_only(kind, Default::default(), |_| Map::new())(Map::new());

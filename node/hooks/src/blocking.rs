@@ -13,6 +13,8 @@ use std::sync::Arc;
 use std::task::{Context, Poll, Wake, Waker};
 use std::thread::Thread;
 
+use crate::limits::Watchdog;
+
 struct Woken {
     thread: Thread,
     flag: AtomicBool,
@@ -47,4 +49,21 @@ pub fn wait<T>(runtime: &tokio::runtime::Handle, work: impl Future<Output = T>) 
             std::thread::park();
         }
     }
+}
+
+/// [`wait`] within the running call's time left: `None` when it ran out (the call is then
+/// marked stopped by its wall clock).
+pub fn wait_within<T>(
+    runtime: &tokio::runtime::Handle,
+    watchdog: &Watchdog,
+    work: impl Future<Output = T>,
+) -> Option<T> {
+    let remaining = watchdog.remaining();
+    let done = wait(runtime, async {
+        tokio::time::timeout(remaining, work).await
+    });
+    if done.is_err() {
+        watchdog.wall_exhausted();
+    }
+    done.ok()
 }

@@ -129,20 +129,13 @@ pub fn bind<'js>(ctx: &Ctx<'js>, native: &Object<'js>, env: &NativeEnv) -> rquic
                     .check()
                     .map_err(|message| Exception::throw_message(&ctx, &message))?;
                 let bundle = hooks.current().hash.clone();
-                let remaining = watchdog.remaining();
-                let done = crate::blocking::wait(runtime, async {
-                    tokio::time::timeout(remaining, change.apply(app, bundle)).await
-                });
-                match done {
-                    Ok(Ok(())) => Ok(()),
-                    Ok(Err(error)) => Err(Exception::throw_message(&ctx, &error.to_string())),
-                    Err(_) => {
-                        watchdog.wall_exhausted();
-                        Err(Exception::throw_internal(
-                            &ctx,
-                            "interrupted: the call ran out of time",
-                        ))
-                    }
+                match crate::blocking::wait_within(runtime, &watchdog, change.apply(app, bundle)) {
+                    Some(Ok(())) => Ok(()),
+                    Some(Err(error)) => Err(Exception::throw_message(&ctx, &error.to_string())),
+                    None => Err(Exception::throw_internal(
+                        &ctx,
+                        "interrupted: the call ran out of time",
+                    )),
                 }
             },
         )?,

@@ -8,7 +8,7 @@
 //! there, on a runtime of its own for that depth, within the outer call's time. Waiting for
 //! another worker instead could deadlock a pool whose every worker waits the same way.
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -58,7 +58,6 @@ thread_local! {
     /// On a worker thread: the runtimes of nested calls, one per depth, made when first
     /// needed.
     static NESTED: RefCell<Vec<Option<Worker>>> = const { RefCell::new(Vec::new()) };
-    static IS_WORKER: Cell<bool> = const { Cell::new(false) };
 }
 
 impl Engine {
@@ -139,11 +138,8 @@ impl Engine {
 }
 
 /// How deep a call inside the running call on this thread would be (`None`: this is not a
-/// worker thread inside a call).
+/// worker thread inside a call; only worker threads ever hold deadlines).
 fn nesting_depth() -> Option<usize> {
-    if !IS_WORKER.with(Cell::get) {
-        return None;
-    }
     let depth = DEADLINES.with(|deadlines| deadlines.borrow().len());
     (depth > 0).then_some(depth)
 }
@@ -157,7 +153,6 @@ fn with_deadline<T>(limits: CallLimits, body: impl FnOnce() -> T) -> T {
 }
 
 fn run_worker(queue: &Mutex<Receiver<Job>>, limits: CallLimits) {
-    IS_WORKER.with(|flag| flag.set(true));
     let mut worker = match Worker::new(limits) {
         Ok(worker) => worker,
         Err(error) => {

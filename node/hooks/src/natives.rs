@@ -198,17 +198,11 @@ fn run_next(
             "the hook's record: {error}"
         )))
     })?;
-    let remaining = watchdog.remaining();
-    match crate::blocking::wait(runtime, async {
-        tokio::time::timeout(remaining, action(record)).await
-    }) {
-        Ok(answer) => answer.map_err(Box::new),
-        Err(_) => {
-            watchdog.wall_exhausted();
-            Err(Box::new(crate::HookFailure::internal(
-                "the call ran out of time in e.next()",
-            )))
-        }
+    match crate::blocking::wait_within(runtime, watchdog, action(record)) {
+        Some(answer) => answer.map_err(Box::new),
+        None => Err(Box::new(crate::HookFailure::internal(
+            "the call ran out of time in e.next()",
+        ))),
     }
 }
 

@@ -720,8 +720,28 @@
 
   // An event hook's chain (onBootstrap and the like): each handler reaches the next through
   // e.next(); whether the last one was reached.
+  // Handlers kept as source text, compiled in this context (named for stack traces).
+  const compileHandlers = (sources, name) =>
+    sources.map((source, i) => native.evalScript(`(${source})`, `${name}#${i}`));
+
+  // A request hook's chain: the handlers, then `defaultAction`; the answer a handler wrote
+  // (if any) and whether the default action ran, or the failure.
+  const runRequestChain = (e, response, sourcesJson, name, defaultAction) => {
+    let continued = false;
+    const last = () => {
+      continued = true;
+      return defaultAction();
+    };
+    try {
+      runChain(e, [...compileHandlers(JSON.parse(sourcesJson), name), last]);
+    } catch (thrown) {
+      return JSON.stringify({ failure: toFailure(thrown), continued });
+    }
+    return JSON.stringify({ response: response.written ? response : null, continued });
+  };
+
   const runEvent = (e, sources, name) => {
-    const links = sources.map((source, i) => native.evalScript(`(${source})`, `${name}#${i}`));
+    const links = compileHandlers(sources, name);
     let completed = false;
     runChain(e, [...links, () => {
       completed = true;
@@ -769,11 +789,9 @@
       e.record = new Record(e.collection, event.record);
       // An auth request's own fields (e.identity, e.password), as PocketBase names them.
       Object.assign(e, event.extra || {});
-      // Whether the default action ran (its answer, or its failure, is the request's unless
-      // a handler answered instead).
-      let continued = false;
+      // The default action's answer, or its failure, is the request's unless a handler
+      // answered instead.
       const defaultAction = () => {
-        continued = true;
         // The default action gets the record, or the event's fields it names (such as a
         // realtime subscription's e.subscriptions).
         const sent = event.nextSends
@@ -784,13 +802,7 @@
         e.record.load(answer.record || {});
         return null;
       };
-      try {
-        const links = JSON.parse(sourcesJson).map((source, i) => native.evalScript(`(${source})`, `${name}#${i}`));
-        runChain(e, [...links, defaultAction]);
-      } catch (thrown) {
-        return JSON.stringify({ failure: toFailure(thrown), continued });
-      }
-      return JSON.stringify({ response: response.written ? response : null, continued });
+      return runRequestChain(e, response, sourcesJson, name, defaultAction);
     },
     // A read request hook (onRecordsListRequest, onRecordViewRequest): the handlers see the
     // records the API found (e.records and e.result, or e.record) and may change them; the
@@ -824,19 +836,11 @@
         e.record = found(event.record);
         answer = () => e.record;
       }
-      let continued = false;
       const defaultAction = () => {
-        continued = true;
         e.json(200, answer());
         return null;
       };
-      try {
-        const links = JSON.parse(sourcesJson).map((source, i) => native.evalScript(`(${source})`, `${name}#${i}`));
-        runChain(e, [...links, defaultAction]);
-      } catch (thrown) {
-        return JSON.stringify({ failure: toFailure(thrown), continued });
-      }
-      return JSON.stringify({ response: response.written ? response : null, continued });
+      return runRequestChain(e, response, sourcesJson, name, defaultAction);
     },
     // onMailerRecord*Send: the handlers see the mail (e.message: to as [{address}], subject,
     // html) with its record and e.meta, and may change it; a chain that does not reach
@@ -901,10 +905,8 @@
         return null;
       };
       try {
-        const compile = (json, label) =>
-          JSON.parse(json).map((source, i) => native.evalScript(`(${source})`, `${label}#${i}`));
-        const links = compile(sourcesJson, name);
-        const validators = compile(validateJson, `onRecordValidate(${event.tag})`);
+        const links = compileHandlers(JSON.parse(sourcesJson), name);
+        const validators = compileHandlers(JSON.parse(validateJson), `onRecordValidate(${event.tag})`);
         const validate = () => {
           const ve = { app: $app, record, type: event.type, context: "default", next: () => null };
           return runChain(ve, [...validators, save]);

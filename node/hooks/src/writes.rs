@@ -241,14 +241,7 @@ impl Writes {
     /// Run `work` on the node's runtime from this worker thread, within the call's time
     /// (`None`: the time ran out, and the call is stopped).
     fn block_on<T>(&self, work: impl std::future::Future<Output = T>) -> Option<T> {
-        let remaining = self.watchdog.remaining();
-        let done = crate::blocking::wait(&self.runtime, async {
-            tokio::time::timeout(remaining, work).await
-        });
-        if done.is_err() {
-            self.watchdog.wall_exhausted();
-        }
-        done.ok()
+        crate::blocking::wait_within(&self.runtime, &self.watchdog, work)
     }
 }
 

@@ -47,21 +47,8 @@ pub fn new_id() -> String {
     format!("{now_ms:013}-{suffix:016x}")
 }
 
-/// `command` with `entry` put in the outbox beside it, as one batch.
-pub fn with_entry(
-    command: Command,
-    id: &str,
-    entry: &OutboxEntry,
-) -> Result<Command, ServiceError> {
-    let mut commands = match command {
-        Command::Batch(commands) => commands,
-        other => vec![other],
-    };
-    commands.push(put(id, entry)?);
-    Ok(Command::Batch(commands))
-}
-
-fn put(id: &str, entry: &OutboxEntry) -> Result<Command, ServiceError> {
+/// The command that puts `entry` in the outbox under `id`.
+pub fn put(id: &str, entry: &OutboxEntry) -> Result<Command, ServiceError> {
     Ok(Command::PutOutbox {
         id: id.to_owned(),
         entry_json: serde_json::to_string(entry)

@@ -129,18 +129,8 @@ impl Session {
         let Some(last) = self.plans.last_mut() else {
             return Err(ServiceError::internal("an outbox entry without a write"));
         };
-        let commands = std::mem::take(&mut last.commands);
-        let command = match commands.len() {
-            1 => commands
-                .into_iter()
-                .next()
-                .unwrap_or(Command::Batch(Vec::new())),
-            _ => Command::Batch(commands),
-        };
-        last.commands = match crate::hooks_outbox::with_entry(command, id, entry)? {
-            Command::Batch(commands) => commands,
-            other => vec![other],
-        };
+        // A plan's commands are applied as one batch: the entry joins them.
+        last.commands.push(crate::hooks_outbox::put(id, entry)?);
         Ok(())
     }
 
