@@ -292,6 +292,11 @@ impl Client {
         Collections::new(self)
     }
 
+    /// Messaging: push, email and SMS (superuser).
+    pub fn messages(&self) -> crate::messages::Messages<'_> {
+        crate::messages::Messages::new(self)
+    }
+
     /// The records of one collection.
     pub fn records<'a>(&'a self, collection: &'a str) -> Records<'a> {
         Records::new(self, collection)

@@ -16,6 +16,7 @@ mod client;
 mod collections;
 mod consistency;
 mod error;
+mod messages;
 mod node_pool;
 mod realtime;
 mod records;
@@ -25,6 +26,7 @@ pub use client::{Client, ClientOptions};
 pub use collections::Collections;
 pub use consistency::Consistency;
 pub use error::ClientError;
+pub use messages::Messages;
 pub use node_pool::{
     NodeLatency, NodeSelection, NODES_MAX, PROBE_INTERVAL_MIN_MS, PROBE_SAMPLES_MAX,
 };

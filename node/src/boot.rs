@@ -189,11 +189,16 @@ pub async fn start_node(args: &ServeArgs) -> anyhow::Result<StartedNode> {
         minute: Duration::from_millis(args.scheduler_minute_ms),
     };
     let (hooks, hooks_watcher) = start_hooks(&app, args).await?;
+    // Push targets are checked when they are registered.
+    app.record_checks().add(std::sync::Arc::new(
+        edgebase_messaging::target_check::TargetCheck,
+    ));
     let tasks = vec![
         tokio::spawn(blob_keeper::run(app.clone(), timing)),
         scheduler::spawn(app.clone(), scheduler_timing),
         hooks_watcher,
         hooks.spawn_outbox(app.clone()),
+        edgebase_messaging::spawn_delivery(app.clone()),
     ];
     Ok(StartedNode {
         app,

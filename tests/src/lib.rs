@@ -2,7 +2,8 @@
 //!
 //! The integration tests in `tests/tests/` build on these pieces: `Node` and `Cluster` start
 //! processes, `wait_until` polls with a deadline, `run_test` bounds a test in time and prints
-//! node logs on failure, and `conformance` replays scenarios against two servers.
+//! node logs on failure, `conformance` replays scenarios against two servers, and
+//! `push_services` stands in for Web Push, FCM, APNs and an SMS gateway.
 
 mod binary;
 mod cli;
@@ -21,6 +22,7 @@ mod oidc_provider;
 mod pebble;
 mod ports;
 mod process;
+pub mod push_services;
 mod raw;
 pub mod regions;
 pub mod rolling;

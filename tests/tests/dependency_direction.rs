@@ -15,6 +15,7 @@ const PRODUCT_CRATES: &[&str] = &[
     "edgebase-service",
     "edgebase-realtime",
     "edgebase-hooks",
+    "edgebase-messaging",
     "edgebase-auth",
     "edgebase-model",
     "edgebase-consensus",
@@ -90,6 +91,11 @@ const FORBIDDEN_TRANSITIVE: &[(&str, &[&str])] = &[
     (
         "edgebase-hooks",
         &["axum", "edgebase-api", "edgebase-client"],
+    ),
+    // Messaging serves no HTTP (it calls providers as a client): the api crate serves it.
+    (
+        "edgebase-messaging",
+        &["axum", "edgebase-api", "edgebase-client", "edgebase-hooks"],
     ),
     // Realtime speaks no HTTP: the api crate streams its messages.
     (

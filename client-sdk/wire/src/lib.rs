@@ -4,6 +4,7 @@ mod cluster;
 mod collection;
 mod envelope;
 mod headers;
+pub mod messaging;
 
 pub use cluster::{ClusterStatus, MemberRole, MemberStatus, ProposalCounts, RegionRtt};
 pub use collection::{Collection, CollectionType, Field, FieldKind};

@@ -30,6 +30,7 @@ pub mod http_server;
 pub mod idempotency;
 pub mod identity;
 pub mod logs;
+pub mod messages;
 pub mod metrics;
 pub mod oauth2_redirect;
 pub mod paging;
@@ -78,6 +79,16 @@ fn routes(app: &App, request_timeout: Duration) -> Router<App> {
         .route("/api/health", get(health::health))
         .route("/api/health/ready", get(health::ready))
         .route("/api/crons", get(crons::list))
+        .route("/api/messages", post(messages::send))
+        .route("/api/messages/{id}", get(messages::view))
+        .route(
+            "/api/messaging/settings",
+            get(messages::view_settings).patch(messages::update_settings),
+        )
+        .route(
+            "/api/messaging/vapid-public-key",
+            get(messages::vapid_public_key),
+        )
         .route("/api/crons/{id}", post(crons::run))
         .route("/metrics", get(metrics::scrape))
         .route(

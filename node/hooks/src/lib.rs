@@ -17,6 +17,7 @@ mod error;
 mod http_send;
 mod limits;
 mod mails;
+mod messages;
 mod model;
 mod natives;
 mod outbox;

@@ -171,6 +171,7 @@ pub fn bind<'js>(ctx: &Ctx<'js>, env: &NativeEnv) -> rquickjs::Result<()> {
     crate::writes::bind(ctx, &native, env)?;
     crate::mails::bind(ctx, &native, env.app.clone())?;
     crate::crons::bind(ctx, &native, env)?;
+    crate::messages::bind(ctx, &native, env)?;
     bind_reads(ctx, &native, env.app.clone())?;
     ctx.globals().set("__native", native)?;
     Ok(())

@@ -354,6 +354,12 @@
     newMailClient() {
       return { send: (message) => native.sendMail(JSON.stringify(message || {})) };
     },
+    // EdgeBase's: a push, email or SMS into the messaging outbox (see POST /api/messages).
+    sendMessage(message) {
+      const answer = JSON.parse(native.sendMessage(JSON.stringify(message || {})));
+      if (answer.failure) throw apiErrorOf(answer.failure);
+      return answer.message;
+    },
   };
   g.$app = $app;
 

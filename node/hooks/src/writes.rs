@@ -212,7 +212,8 @@ impl Writes {
                 });
                 return json!({ "applied": index });
             }
-            Some(Ok(Committed::Stale)) => return json!({ "stale": true }),
+            // Its writes carry no idempotency key, so only staleness stops them.
+            Some(Ok(Committed::Stale | Committed::KeyUsed)) => return json!({ "stale": true }),
             Some(Err(error)) => failure_of_service(error),
         };
         self.after(planned, Some(&failure));

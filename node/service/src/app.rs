@@ -82,6 +82,8 @@ struct AppInner {
     draining: AtomicBool,
     /// Scheduled jobs the layer above adds (the hooks' `cronAdd`).
     extra_jobs: std::sync::RwLock<Option<Arc<dyn crate::scheduler::ExtraJobs>>>,
+    /// Checks the layers above add to writes of their system collections.
+    record_checks: crate::record_checks::RecordChecks,
 }
 
 /// What a proposed write's outcome meant to the plan that made it.
@@ -126,6 +128,7 @@ impl App {
                 backups,
                 draining: AtomicBool::new(false),
                 extra_jobs: std::sync::RwLock::new(None),
+                record_checks: crate::record_checks::RecordChecks::default(),
                 bucket: crate::bucket::BucketClient::default(),
                 backups_bucket: crate::bucket::BucketClient::default(),
                 resumable: crate::resumable::ResumableUploads::new(
@@ -162,6 +165,12 @@ impl App {
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone()
+    }
+
+    /// The checks every create and update runs on the documents of the collections they
+    /// name.
+    pub fn record_checks(&self) -> &crate::record_checks::RecordChecks {
+        &self.inner.record_checks
     }
 
     /// This node's request logs.

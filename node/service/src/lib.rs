@@ -25,6 +25,7 @@ pub mod parsed_cache;
 pub mod precondition;
 pub mod principal;
 pub mod rate_limiter;
+pub mod record_checks;
 pub mod record_mail;
 pub mod record_writes;
 pub mod request_logs;

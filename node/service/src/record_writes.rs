@@ -371,7 +371,7 @@ impl Planner<'_> {
         }
         let failed = Action::Create.failed();
         let access = self.create_access(loaded, body)?;
-        let (mut doc, related) = self.build(failed, access, |context| {
+        let (mut doc, related) = self.build(collection, failed, access, |context| {
             record_values::document_for_create(collection, body, context)
         })?;
         hash_passwords(collection, body, self.writer(), &mut doc).await?;
@@ -424,7 +424,7 @@ impl Planner<'_> {
             document(&collection.id, record_id, &current.doc),
             body,
         )?;
-        let (mut doc, related) = self.build(failed, access, |context| {
+        let (mut doc, related) = self.build(collection, failed, access, |context| {
             record_values::document_for_update(collection, &current.doc, body, context)
         })?;
         if let Some(old_password) = auth_record::old_password_to_check(collection, body, access) {
@@ -516,6 +516,7 @@ impl Planner<'_> {
     /// lookup never lives across an await.
     fn build(
         &self,
+        collection: &Collection,
         failed: &'static str,
         access: AuthAccess,
         document: impl FnOnce(&WriteContext<'_>) -> Result<Document, FieldErrors>,
@@ -524,6 +525,10 @@ impl Planner<'_> {
         let now = time::now_string();
         let doc = document(&self.write_context(&now, &lookup, access))
             .map_err(|errors| ServiceError::validation(failed, errors))?;
+        let errors = self.app.record_checks().check(&collection.name, &doc);
+        if !errors.is_empty() {
+            return Err(ServiceError::validation(failed, errors));
+        }
         Ok((doc, lookup.checked.into_inner()))
     }
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 use crate::app::{App, LoadedCollection};
 use crate::caller::Caller;
 use crate::error::ServiceError;
+use crate::precondition::VersionPrecondition;
 use crate::record_writes::{decode, too_many_creates, Pending, Planned, Planner, Verdict};
 use edgebase_model::record_values::{Document, NO_UPLOADS};
 
@@ -48,6 +49,9 @@ pub enum Committed {
     Applied(u64),
     /// A record a plan relied on changed before the command applied: nothing was written.
     Stale,
+    /// The command was wrapped under an `Idempotency-Key` that another attempt used first:
+    /// nothing was written (see [`Session::commit_wrapped`]).
+    KeyUsed,
 }
 
 /// The writes of one piece of code, planned and not yet proposed.
@@ -65,6 +69,18 @@ impl Session {
         app: &App,
         write: &SystemWrite,
     ) -> Result<Option<Document>, ServiceError> {
+        self.plan_if(app, write, None).await
+    }
+
+    /// [`Session::plan`], refused with `RefusalKind::PreconditionFailed` when the record an
+    /// update or delete changes is not as `precondition` asks (a claim made on the version
+    /// its decision read).
+    pub async fn plan_if(
+        &mut self,
+        app: &App,
+        write: &SystemWrite,
+        precondition: Option<&VersionPrecondition>,
+    ) -> Result<Option<Document>, ServiceError> {
         if self.plans.len() >= WRITES_MAX {
             return Err(ServiceError::bad_request(format!(
                 "Too many writes in one transaction: at most {WRITES_MAX}."
@@ -76,7 +92,7 @@ impl Session {
             caller: &caller,
             pending: &self.pending,
             uploads: &NO_UPLOADS,
-            precondition: None,
+            precondition,
         };
         let (planned, written) = match write {
             SystemWrite::Create { collection, fields } => {
@@ -141,6 +157,16 @@ impl Session {
 
     /// Propose every planned write as one command, once.
     pub async fn commit(self, app: &App) -> Result<Committed, ServiceError> {
+        self.commit_wrapped(app, |command| command).await
+    }
+
+    /// [`Session::commit`], the command passed through `wrap` first (an idempotent write
+    /// wraps it under its key with the answer it will give).
+    pub async fn commit_wrapped(
+        self,
+        app: &App,
+        wrap: impl FnOnce(Command) -> Command,
+    ) -> Result<Committed, ServiceError> {
         let commands: Vec<Command> = self
             .plans
             .iter()
@@ -154,9 +180,10 @@ impl Session {
                 .unwrap_or(Command::Batch(Vec::new())),
             _ => Command::Batch(commands),
         };
-        let outcome = app.propose(command).await?;
+        let outcome = app.propose(wrap(command)).await?;
         match outcome.result {
             CommandResult::Applied { .. } => Ok(Committed::Applied(outcome.index)),
+            CommandResult::Rejected(Rejection::IdempotencyKeyUsed { .. }) => Ok(Committed::KeyUsed),
             CommandResult::Rejected(Rejection::InBatch { position, reason }) => {
                 let plan = self.plan_at(position as usize).ok_or_else(|| {
                     ServiceError::internal("find the write a batch rejection names")
