@@ -13,6 +13,7 @@ mod data;
 mod harness;
 mod images;
 pub mod linearizability;
+pub mod messages;
 mod multipart;
 pub mod nemesis;
 mod node;

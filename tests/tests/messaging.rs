@@ -11,13 +11,14 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
+use edgebase_tests::messages::{answer_id, settled_message, MESSAGE_SETTLE};
 use edgebase_tests::push_services::{ApnsService, FcmService, SmsSink, TestAnswer, WebPushService};
 use edgebase_tests::{
     run_test, wait_until, Cluster, RawBody, RawClient, SmtpSink, NODE_START_TIMEOUT,
 };
 use serde_json::{json, Value};
 
-const SETTLE: Duration = Duration::from_secs(60);
+const SETTLE: Duration = MESSAGE_SETTLE;
 
 const HOOKS: &str = r#"
 routerAdd("POST", "/api/notify/{user}", (e) => {
@@ -29,26 +30,6 @@ routerAdd("POST", "/api/notify/{user}", (e) => {
     return e.json(200, { id: message.id, status: message.status })
 })
 "#;
-
-/// The message `id` once it has settled (status neither pending, scheduled nor sending).
-pub async fn settled(http: &RawClient, token: &str, id: &str) -> anyhow::Result<Value> {
-    wait_until(&format!("message {id} to settle"), SETTLE, || async {
-        let answer = http
-            .send(
-                "GET",
-                &format!("/api/messages/{id}"),
-                Some(token),
-                RawBody::None,
-                &[],
-            )
-            .await?;
-        ensure!(answer.status == 200, "message {id}: {}", answer.text);
-        let message = answer.json.context("message json")?;
-        let status = message["status"].as_str().unwrap_or_default().to_owned();
-        Ok((!["pending", "scheduled", "sending"].contains(&status.as_str())).then_some(message))
-    })
-    .await
-}
 
 async fn send(
     http: &RawClient,
@@ -73,15 +54,6 @@ async fn accepted(http: &RawClient, token: &str, body: Value) -> anyhow::Result<
         .as_ref()
         .and_then(|m| m["id"].as_str())
         .context("message id")?
-        .to_owned())
-}
-
-fn id_of(answer: &edgebase_tests::RawResponse) -> anyhow::Result<String> {
-    Ok(answer
-        .json
-        .as_ref()
-        .and_then(|body| body["id"].as_str())
-        .with_context(|| format!("no id in {}", answer.text))?
         .to_owned())
 }
 
@@ -151,7 +123,7 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
             })), &[])
             .await?;
         ensure!(user.status == 200, "sign up: {}", user.text);
-        let user_id = id_of(&user)?;
+        let user_id = answer_id(&user)?;
         let login = http
             .send("POST", "/api/collections/users/auth-with-password", None, RawBody::Json(json!({
                 "identity": email, "password": "password-123",
@@ -190,14 +162,14 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
         ensure!(listed.json.as_ref().is_some_and(|b| b["totalItems"] == 0), "refused targets stored: {}", listed.text);
 
         // The user's three devices, and a topic it follows.
-        let web_target = id_of(&register(json!({"kind": "webpush", "endpoint": subscription.endpoint, "p256dh": subscription.p256dh, "auth": subscription.auth})).await?)?;
-        id_of(&register(json!({"kind": "fcm", "token": "fcm-device-1"})).await?)?;
+        let web_target = answer_id(&register(json!({"kind": "webpush", "endpoint": subscription.endpoint, "p256dh": subscription.p256dh, "auth": subscription.auth})).await?)?;
+        answer_id(&register(json!({"kind": "fcm", "token": "fcm-device-1"})).await?)?;
         let apns_device = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90";
-        id_of(&register(json!({"kind": "apns", "token": apns_device})).await?)?;
+        answer_id(&register(json!({"kind": "apns", "token": apns_device})).await?)?;
         let topic = http
             .send("POST", "/api/collections/_messageTopics/records", Some(token), RawBody::Json(json!({"name": "news"})), &[])
             .await?;
-        let topic_id = id_of(&topic)?;
+        let topic_id = answer_id(&topic)?;
         let mut follow = owner.clone();
         follow["topic"] = json!(topic_id);
         let followed = http
@@ -211,7 +183,7 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
             "data": {"article": 42}, "ttl": 600,
         }))
         .await?;
-        let message = settled(http, token, &id).await?;
+        let message = settled_message(http, token, &id).await?;
         ensure!(message["status"] == "sent" && message["counts"]["sent"] == 3, "push: {message}");
         let pushes = web_push.wait_for(1, SETTLE).await?;
         let payload: Value = serde_json::from_str(&pushes[0].plaintext).context("decrypted payload")?;
@@ -233,14 +205,14 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
             "subject": "Your weekly digest", "html": "<p>Hello</p>",
         }))
         .await?;
-        ensure!(settled(http, token, &id).await?["status"] == "sent", "email");
+        ensure!(settled_message(http, token, &id).await?["status"] == "sent", "email");
         let mail = smtp.wait_mail(email, 1).await?;
         ensure!(mail.to_string().contains("Your weekly digest"), "{mail}");
         let id = accepted(http, token, json!({
             "kind": "sms", "to": {"users": [{"collection": "users", "id": user_id}]}, "text": "Your code is 1234",
         }))
         .await?;
-        ensure!(settled(http, token, &id).await?["status"] == "sent", "sms");
+        ensure!(settled_message(http, token, &id).await?["status"] == "sent", "sms");
         let texts = sms.wait_for(1, SETTLE).await?;
         ensure!(texts[0].to == "+15551234" && texts[0].from == "+15550000" && texts[0].body == "Your code is 1234", "{:?}", texts[0]);
 
@@ -252,10 +224,10 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
                 .send("POST", "/api/messages", Some(token), RawBody::Json(keyed.clone()), &[("Idempotency-Key", "send-once-1".to_string())])
                 .await?;
             ensure!(answer.status == 200, "keyed send: {}", answer.text);
-            keyed_ids.push(id_of(&answer)?);
+            keyed_ids.push(answer_id(&answer)?);
         }
         ensure!(keyed_ids[0] == keyed_ids[1], "a keyed retry made a second message: {keyed_ids:?}");
-        ensure!(settled(http, token, &keyed_ids[0]).await?["status"] == "sent", "keyed sms");
+        ensure!(settled_message(http, token, &keyed_ids[0]).await?["status"] == "sent", "keyed sms");
         let texts = sms.wait_for(2, SETTLE).await?;
         ensure!(texts.len() == 2 && texts[1].body == "Once, keyed", "{texts:?}");
 
@@ -276,14 +248,14 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
         let failing = web_push.subscribe();
         web_push.answer(&gone.id, TestAnswer::new(410, "expired"));
         web_push.answer(&failing.id, TestAnswer::new(500, "down"));
-        let gone_target = id_of(&register(json!({"kind": "webpush", "endpoint": gone.endpoint, "p256dh": gone.p256dh, "auth": gone.auth})).await?)?;
-        let failing_target = id_of(&register(json!({"kind": "webpush", "endpoint": failing.endpoint, "p256dh": failing.p256dh, "auth": failing.auth})).await?)?;
+        let gone_target = answer_id(&register(json!({"kind": "webpush", "endpoint": gone.endpoint, "p256dh": gone.p256dh, "auth": gone.auth})).await?)?;
+        let failing_target = answer_id(&register(json!({"kind": "webpush", "endpoint": failing.endpoint, "p256dh": failing.p256dh, "auth": failing.auth})).await?)?;
         let before = web_push.received().len();
         let id = accepted(http, token, json!({
             "kind": "push", "to": {"targets": [web_target, gone_target, failing_target]}, "title": "Mixed",
         }))
         .await?;
-        let message = settled(http, token, &id).await?;
+        let message = settled_message(http, token, &id).await?;
         ensure!(message["status"] == "partial", "mixed: {message}");
         let counts = &message["counts"];
         ensure!(counts["sent"] == 1 && counts["removed"] == 1 && counts["failed"] == 1, "{message}");

@@ -10,42 +10,12 @@
 use std::time::Duration;
 
 use anyhow::{ensure, Context};
+use edgebase_tests::messages::{answer_id, settled_message, MESSAGE_SETTLE};
 use edgebase_tests::push_services::WebPushService;
-use edgebase_tests::{run_test, wait_until, Cluster, RawBody, RawClient, NODE_START_TIMEOUT};
+use edgebase_tests::{run_test, wait_until, Cluster, RawBody, NODE_START_TIMEOUT};
 use serde_json::{json, Value};
 
-const SETTLE: Duration = Duration::from_secs(90);
-
-/// The message `id` as `http`'s node has it, once settled.
-async fn settled(http: &RawClient, token: &str, id: &str) -> anyhow::Result<Value> {
-    wait_until(&format!("message {id} to settle"), SETTLE, || async {
-        let answer = http
-            .send(
-                "GET",
-                &format!("/api/messages/{id}"),
-                Some(token),
-                RawBody::None,
-                &[],
-            )
-            .await?;
-        if answer.status != 200 {
-            return Ok(None);
-        }
-        let message = answer.json.context("message json")?;
-        let status = message["status"].as_str().unwrap_or_default().to_owned();
-        Ok((!["pending", "scheduled", "sending"].contains(&status.as_str())).then_some(message))
-    })
-    .await
-}
-
-fn id_of(answer: &edgebase_tests::RawResponse) -> anyhow::Result<String> {
-    Ok(answer
-        .json
-        .as_ref()
-        .and_then(|body| body["id"].as_str())
-        .with_context(|| format!("no id in {}", answer.text))?
-        .to_owned())
-}
+const SETTLE: Duration = MESSAGE_SETTLE;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
@@ -69,7 +39,7 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
                 "email": "ann@example.com", "password": "password-123", "passwordConfirm": "password-123",
             })), &[])
             .await?;
-        let user_id = id_of(&user)?;
+        let user_id = answer_id(&user)?;
         let mut targets = Vec::new();
         let mut subscriptions = Vec::new();
         for _ in 0..3 {
@@ -80,7 +50,7 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
                     "endpoint": subscription.endpoint, "p256dh": subscription.p256dh, "auth": subscription.auth,
                 })), &[])
                 .await?;
-            targets.push(id_of(&target)?);
+            targets.push(answer_id(&target)?);
             subscriptions.push(subscription);
         }
         let received_by = |subscription: &str| {
@@ -96,8 +66,8 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
             .await?;
         ensure!(answer.status == 200, "send at the follower: {}", answer.text);
         cluster.node_mut(follower).kill9()?;
-        let first = id_of(&answer)?;
-        let message = settled(http, token, &first).await?;
+        let first = answer_id(&answer)?;
+        let message = settled_message(http, token, &first).await?;
         ensure!(message["status"] == "sent", "after the follower's death: {message}");
         ensure!(message["deliveries"][0]["attempts"] == 1, "{message}");
         ensure!(received_by(&subscriptions[0].id) == 1, "delivered {} times", received_by(&subscriptions[0].id));
@@ -121,12 +91,12 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
             .send("POST", "/api/messages", Some(survivor_token), RawBody::Json(body), &[])
             .await?;
         ensure!(answer.status == 200, "schedule: {}", answer.text);
-        let scheduled = id_of(&answer)?;
+        let scheduled = answer_id(&answer)?;
         ensure!(answer.json.as_ref().is_some_and(|m| m["status"] == "scheduled"), "{}", answer.text);
         cluster.node_mut(leader).kill9()?;
         let alive: Vec<u64> = ids.iter().copied().filter(|&id| id != leader).collect();
         cluster.wait_for_leader(&alive, NODE_START_TIMEOUT).await?;
-        let message = settled(survivor_http, survivor_token, &scheduled).await?;
+        let message = settled_message(survivor_http, survivor_token, &scheduled).await?;
         ensure!(message["status"] == "sent", "after the leader's death: {message}");
         ensure!(received_by(&subscriptions[1].id) == 1, "scheduled delivered {} times", received_by(&subscriptions[1].id));
         let sent_at = message["deliveries"][0]["sentAt"].as_str().context("sentAt")?;
@@ -149,7 +119,7 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
             })), &[])
             .await?;
         ensure!(answer.status == 200, "send: {}", answer.text);
-        let in_flight = id_of(&answer)?;
+        let in_flight = answer_id(&answer)?;
         wait_until("the leader to claim the message", SETTLE, || async {
             let seen = survivor_http
                 .send("GET", &format!("/api/messages/{in_flight}"), Some(survivor_token), RawBody::None, &[])
@@ -159,7 +129,7 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
         .await?;
         cluster.node_mut(leader).kill9()?;
         web_push.set_delay(Duration::ZERO);
-        let message = settled(survivor_http, survivor_token, &in_flight).await?;
+        let message = settled_message(survivor_http, survivor_token, &in_flight).await?;
         ensure!(message["status"] == "sent", "after the in-flight leader's death: {message}");
         let copies: Vec<_> = web_push
             .received()
@@ -174,7 +144,7 @@ async fn an_accepted_message_is_delivered_once_whichever_node_dies() {
         // Every node, the killed leaders back, has the same view.
         for (node_http, node_token) in &nodes {
             for id in [&first, &scheduled, &in_flight] {
-                let seen = settled(node_http, node_token, id).await?;
+                let seen = settled_message(node_http, node_token, id).await?;
                 ensure!(seen["status"] == "sent" && seen["counts"]["sent"] == 1, "{seen}");
             }
         }

@@ -365,47 +365,37 @@ fn parse_recipients(
         }
     }
     if problems.is_empty() {
-        let unknown: Vec<&str> = recipients
-            .targets
-            .iter()
-            .map(String::as_str)
-            .filter(|id| matches!(app.state().record(&targets.collection.id, id), Ok(None)))
-            .collect();
-        if !unknown.is_empty() {
-            problem(
-                &mut problems,
-                "targets",
-                ValidationCode::MissingRelRecords,
-                format!("Unknown targets: {}.", unknown.join(", ")),
-            );
+        let mut unknown_targets = Vec::new();
+        for id in &recipients.targets {
+            if app.state().record(&targets.collection.id, id)?.is_none() {
+                unknown_targets.push(id.clone());
+            }
         }
-        let mut unknown = Vec::new();
+        let mut unknown_users = Vec::new();
         for user in &recipients.users {
             if user_exists(app, user)?.is_none() {
-                unknown.push(format!("{}/{}", user.collection, user.id));
+                unknown_users.push(format!("{}/{}", user.collection, user.id));
             }
         }
-        if !unknown.is_empty() {
-            problem(
-                &mut problems,
-                "users",
-                ValidationCode::MissingRelRecords,
-                format!("Unknown auth records: {}.", unknown.join(", ")),
-            );
-        }
-        let mut unknown = Vec::new();
+        let mut unknown_topics = Vec::new();
         for name in &recipients.topics {
             if topic_id(app, topics, name)?.is_none() {
-                unknown.push(name.as_str());
+                unknown_topics.push(name.clone());
             }
         }
-        if !unknown.is_empty() {
-            problem(
-                &mut problems,
-                "topics",
-                ValidationCode::MissingRelRecords,
-                format!("Unknown topics: {}.", unknown.join(", ")),
-            );
+        for (field, what, unknown) in [
+            ("targets", "targets", unknown_targets),
+            ("users", "auth records", unknown_users),
+            ("topics", "topics", unknown_topics),
+        ] {
+            if !unknown.is_empty() {
+                problem(
+                    &mut problems,
+                    field,
+                    ValidationCode::MissingRelRecords,
+                    format!("Unknown {what}: {}.", unknown.join(", ")),
+                );
+            }
         }
     }
     if !problems.is_empty() {
