@@ -304,9 +304,33 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
         let missing = http.send("GET", "/api/messages/nosuchmessage12", Some(token), RawBody::None, &[]).await?;
         ensure!(missing.status == 404, "missing message: {}", missing.text);
 
+        // A message a superuser wrote by hand through the records API that does not read as
+        // one is marked failed, saying why, and the delivery of others goes on.
+        let forged = http
+            .send("POST", "/api/collections/_messages/records", Some(token), RawBody::Json(json!({
+                "kind": "push", "status": "pending", "recipients": "everyone", "dueAt": 1,
+            })), &[])
+            .await?;
+        ensure!(forged.status == 200, "forge: {}", forged.text);
+        let message = settled_message(http, token, &answer_id(&forged)?).await?;
+        ensure!(message["status"] == "failed" && message["error"].as_str().is_some_and(|e| e.contains("could not be read")), "{message}");
+
+        // The Rust SDK sends and reads messages.
+        let sdk = cluster.admin(ids[0]).await?;
+        let view = sdk
+            .messages()
+            .send(&json!({"kind": "push", "to": {"targets": [web_target]}, "title": "From the SDK"}))
+            .await?;
+        let view = wait_until("the SDK's message to settle", SETTLE, || async {
+            let view = sdk.messages().get(&view.id).await?;
+            Ok((view.counts.sent == 1).then_some(view))
+        })
+        .await?;
+        ensure!(view.deliveries[0].target == web_target, "{view:?}");
+
         let metrics = http.send("GET", "/metrics", None, RawBody::None, &[]).await?;
         for line in [
-            "edgebase_messages_accepted_total{kind=\"push\"} 2",
+            "edgebase_messages_accepted_total{kind=\"push\"} 3",
             "edgebase_message_deliveries_total{channel=\"webpush\",outcome=\"removed\"} 1",
             "edgebase_message_deliveries_total{channel=\"webpush\",outcome=\"retry\"} 2",
         ] {

@@ -49,21 +49,33 @@ impl Recipients {
     }
 }
 
-/// What a message says (the fields of its kind are set).
+/// What a message says: the fields of its kind, as the request named them (the others are
+/// left out of answers).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 pub struct Content {
     /// Push: the notification's title and text, and the app's own data.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub title: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub body: String,
+    #[serde(skip_serializing_if = "Map::is_empty")]
     pub data: Map<String, Value>,
     /// Push: how long a provider keeps an undelivered push, in seconds.
+    #[serde(rename = "ttl", skip_serializing_if = "is_zero")]
     pub ttl_secs: u32,
     /// Email: subject and HTML body.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub subject: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub html: String,
     /// SMS: the text.
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub text: String,
+}
+
+fn is_zero(value: &u32) -> bool {
+    *value == 0
 }
 
 /// The channel one delivery goes through.

@@ -21,9 +21,9 @@
 //! collapse id (Web Push `Topic`, APNs `apns-collapse-id`, FCM `collapse_key`), so a device
 //! shows it once. Each provider's own delivery to the device is at least once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use edgebase_service::app::{App, LoadedCollection};
@@ -56,14 +56,51 @@ const SENDS_AT_ONCE: usize = 32;
 const MESSAGES_AT_ONCE: usize = 8;
 /// Most due messages read per look.
 const DUE_PAGE: u64 = 64;
+/// How long a message whose delivery failed here (an error, not a provider's answer) is
+/// left alone by this node, so a lasting fault is logged every few seconds, not every look.
+const REST_AFTER_ERROR: Duration = Duration::from_secs(5);
+/// Most resting messages remembered.
+const RESTING_MAX: usize = 10_000;
 
 /// The leader's delivery of the outbox.
 #[derive(Clone)]
 pub struct Deliverer {
     app: App,
     providers: Arc<Providers>,
-    busy: Arc<Mutex<HashSet<String>>>,
+    local: Arc<Mutex<Local>>,
     permits: Arc<Semaphore>,
+}
+
+/// What this node remembers of the messages it handles: those it is delivering now, and
+/// those whose last delivery failed here with the time before which it leaves them alone.
+#[derive(Default)]
+struct Local {
+    busy: HashSet<String>,
+    resting: HashMap<String, Instant>,
+}
+
+impl Local {
+    /// Take `id` to deliver, unless it is being delivered or resting.
+    fn take(&mut self, id: &str, now: Instant) -> bool {
+        if self.resting.get(id).is_some_and(|until| *until > now) {
+            return false;
+        }
+        self.resting.remove(id);
+        self.busy.insert(id.to_owned())
+    }
+
+    /// `id` is done with; after a failure it rests.
+    fn done(&mut self, id: &str, failed: bool, now: Instant) {
+        self.busy.remove(id);
+        if failed {
+            if self.resting.len() >= RESTING_MAX {
+                self.resting.retain(|_, until| *until > now);
+            }
+            if self.resting.len() < RESTING_MAX {
+                self.resting.insert(id.to_owned(), now + REST_AFTER_ERROR);
+            }
+        }
+    }
 }
 
 /// Deliver the outbox while this node leads, until the node stops.
@@ -71,7 +108,7 @@ pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
     let deliverer = Deliverer {
         app,
         providers: Arc::new(Providers::default()),
-        busy: Arc::default(),
+        local: Arc::default(),
         permits: Arc::new(Semaphore::new(MESSAGES_AT_ONCE)),
     };
     tokio::spawn(async move {
@@ -119,48 +156,98 @@ impl Deliverer {
             let Ok(permit) = self.permits.clone().try_acquire_owned() else {
                 break;
             };
-            if !self.lock().insert(stored.id.clone()) {
+            if !self.lock().take(&stored.id, Instant::now()) {
                 continue;
             }
             let deliverer = self.clone();
             let messages = messages.clone();
             tokio::spawn(async move {
-                if let Err(error) = deliverer.deliver(&messages, &stored.id).await {
+                let delivered = deliverer.deliver(&messages, &stored.id).await;
+                if let Err(error) = &delivered {
                     tracing::warn!(message = %stored.id, %error, "deliver a message; it is tried again when due");
                 }
-                deliverer.lock().remove(&stored.id);
+                deliverer
+                    .lock()
+                    .done(&stored.id, delivered.is_err(), Instant::now());
                 drop(permit);
             });
         }
         Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
-        self.busy
+    fn lock(&self) -> std::sync::MutexGuard<'_, Local> {
+        self.local
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// The message `id` and its version, as this node has it.
+    /// The message `id` and its version, as this node has it (a record that does not
+    /// read as a message, as a superuser's edit through the records API could leave it, is
+    /// the reason why).
     fn read(
         &self,
         messages: &LoadedCollection,
         id: &str,
-    ) -> Result<Option<(u64, Message)>, ServiceError> {
+    ) -> Result<Option<(u64, Result<Message, String>)>, ServiceError> {
         let Some(stored) = self.app.state().record(&messages.collection.id, id)? else {
             return Ok(None);
         };
         let doc = resolve::decode(&stored)?;
-        let message = Message::from_doc(&doc)
-            .map_err(|error| ServiceError::internal_from("decode a message", error))?;
+        let message = Message::from_doc(&doc).map_err(|error| error.to_string());
         Ok(Some((stored.version, message)))
+    }
+
+    /// Settle a message that cannot be read as failed, saying why, so it is not looked at
+    /// again; what did not read is cleared, so the message can be shown.
+    async fn give_up(
+        &self,
+        messages: &LoadedCollection,
+        id: &str,
+        version: u64,
+        reason: &str,
+    ) -> Result<(), ServiceError> {
+        tracing::error!(message = %id, %reason, "a message that cannot be read is marked failed");
+        let fields = serde_json::json!({
+            "status": MessageStatus::Failed.as_str(),
+            "dueAt": 0,
+            "claim": null,
+            "recipients": {},
+            "content": {},
+            "deliveries": [],
+            "error": format!("The message could not be read ({reason}); its recipients, content and deliveries were cleared."),
+        });
+        let serde_json::Value::Object(fields) = fields else {
+            return Err(ServiceError::internal("the failed message's fields"));
+        };
+        let update = SystemWrite::Update {
+            collection: messages.clone(),
+            record_id: id.to_owned(),
+            fields,
+        };
+        let mut session = Session::default();
+        let precondition = VersionPrecondition::OneOf(vec![version]);
+        match session
+            .plan_if(&self.app, &update, Some(&precondition))
+            .await
+        {
+            Ok(_) => session.commit(&self.app).await.map(|_| ()),
+            Err(ServiceError::Refused {
+                kind: RefusalKind::PreconditionFailed | RefusalKind::NotFound,
+                ..
+            }) => Ok(()),
+            Err(error) => Err(error),
+        }
     }
 
     /// Claim the message and deliver its due deliveries, round after round, until none is
     /// due now; the message is left for its next due time.
     async fn deliver(&self, messages: &LoadedCollection, id: &str) -> Result<(), ServiceError> {
-        let Some((version, mut message)) = self.read(messages, id)? else {
+        let Some((version, message)) = self.read(messages, id)? else {
             return Ok(());
+        };
+        let mut message = match message {
+            Ok(message) => message,
+            Err(reason) => return self.give_up(messages, id, version, &reason).await,
         };
         let now = now_ms();
         if message.due_at_ms == 0 || message.due_at_ms > now {
