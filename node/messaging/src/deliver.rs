@@ -71,6 +71,9 @@ pub struct Deliverer {
     permits: Arc<Semaphore>,
 }
 
+/// A stored message's version and the message (or why it does not read as one).
+type ReadMessage = (u64, Result<Message, String>);
+
 /// What this node remembers of the messages it handles: those it is delivering now, and
 /// those whose last delivery failed here with the time before which it leaves them alone.
 #[derive(Default)]
@@ -188,7 +191,7 @@ impl Deliverer {
         &self,
         messages: &LoadedCollection,
         id: &str,
-    ) -> Result<Option<(u64, Result<Message, String>)>, ServiceError> {
+    ) -> Result<Option<ReadMessage>, ServiceError> {
         let Some(stored) = self.app.state().record(&messages.collection.id, id)? else {
             return Ok(None);
         };
