@@ -328,6 +328,18 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
         .await?;
         ensure!(view.deliveries[0].target == web_target, "{view:?}");
 
+        // Deleting the user deletes its push targets and topic subscriptions with it.
+        let deleted = http
+            .send("DELETE", &format!("/api/collections/users/records/{user_id}"), Some(token), RawBody::None, &[])
+            .await?;
+        ensure!(deleted.status == 204, "delete the user: {}", deleted.text);
+        for collection in ["_messageTargets", "_messageSubscriptions"] {
+            let left = http
+                .send("GET", &format!("/api/collections/{collection}/records"), Some(token), RawBody::None, &[])
+                .await?;
+            ensure!(left.json.as_ref().is_some_and(|b| b["totalItems"] == 0), "{collection} kept the user's records: {}", left.text);
+        }
+
         let metrics = http.send("GET", "/metrics", None, RawBody::None, &[]).await?;
         for line in [
             "edgebase_messages_accepted_total{kind=\"push\"} 3",

@@ -7,7 +7,7 @@ use edgebase_model::validation::{field_error, FieldErrors, ValidationCode};
 use edgebase_service::record_checks::RecordCheck;
 use serde_json::Value;
 
-use crate::collections::TARGETS;
+use crate::collections::{SUBSCRIPTIONS, TARGETS};
 use crate::providers::check_subscription;
 
 /// Checks a target's fields against its `kind`.
@@ -16,6 +16,11 @@ pub struct TargetCheck;
 impl RecordCheck for TargetCheck {
     fn collections(&self) -> &[&'static str] {
         &[TARGETS]
+    }
+
+    /// A record's push targets and topic subscriptions go when it goes.
+    fn owned_by_auth_records(&self) -> &[&'static str] {
+        &[TARGETS, SUBSCRIPTIONS]
     }
 
     fn check(&self, _collection: &str, doc: &Document) -> FieldErrors {

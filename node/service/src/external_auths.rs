@@ -16,37 +16,48 @@ pub const EXTERNAL_AUTHS_NAME: &str = "_externalAuths";
 
 /// Most links one auth record can have (one per provider of its collection).
 const LINKS_PER_RECORD_MAX: u64 = 100;
+/// Most records of one other owned collection deleted with an auth record (a page).
+const OWNED_PER_RECORD_MAX: u64 = 1_000;
 
 /// The commands that delete every link of the auth record `record_id` of `collection_id`,
-/// for the record's own delete (PocketBase removes a record's links with it).
+/// and every record a layer above says belongs to it (messaging's push targets and topic
+/// subscriptions), for the record's own delete (PocketBase removes a record's links with
+/// it).
 pub fn unlink_commands(
     app: &App,
     context: &RequestContext,
     collection_id: &str,
     record_id: &str,
 ) -> Result<Vec<Command>, ServiceError> {
-    let Some(links) = app.collection(EXTERNAL_AUTHS_NAME)? else {
-        return Ok(Vec::new());
-    };
-    let page = app.state().list_records(&ListRequest::matching(
-        links.collection.id.clone(),
-        vec![
-            FilterPart::field_equals("collectionRef", collection_id),
-            FilterPart::field_equals("recordRef", record_id),
-        ],
-        LINKS_PER_RECORD_MAX,
-        context.clone(),
-        app.limits().records_examined_max,
-    ))?;
-    Ok(page
-        .records
-        .iter()
-        .map(|link| Command::DeleteRecord {
+    let mut owned = vec![(EXTERNAL_AUTHS_NAME, LINKS_PER_RECORD_MAX)];
+    owned.extend(
+        app.record_checks()
+            .owned_by_auth_records()
+            .into_iter()
+            .map(|name| (name, OWNED_PER_RECORD_MAX)),
+    );
+    let mut commands = Vec::new();
+    for (name, limit) in owned {
+        let Some(links) = app.collection(name)? else {
+            continue;
+        };
+        let page = app.state().list_records(&ListRequest::matching(
+            links.collection.id.clone(),
+            vec![
+                FilterPart::field_equals("collectionRef", collection_id),
+                FilterPart::field_equals("recordRef", record_id),
+            ],
+            limit,
+            context.clone(),
+            app.limits().records_examined_max,
+        ))?;
+        commands.extend(page.records.iter().map(|link| Command::DeleteRecord {
             collection_id: links.collection.id.clone(),
             record_id: link.id.clone(),
             expect: RecordExpect::Exists,
-        })
-        .collect())
+        }));
+    }
+    Ok(commands)
 }
 
 /// Create `_externalAuths` if this cluster has none yet (a node that started before OAuth2

@@ -1,7 +1,9 @@
-//! Checks a layer above adds to the writes of its own system collections (messaging's
-//! push targets: a Web Push subscription's keys must be a P-256 key and a 16-byte secret),
-//! run by every create and update after the fields validated, so a bad document is refused
-//! with PocketBase's field errors before anything is proposed.
+//! What a layer above adds to the writes of its own system collections: checks on their
+//! documents (messaging's push targets: a Web Push subscription's keys must be a P-256 key
+//! and a 16-byte secret), run by every create and update after the fields validated, so a
+//! bad document is refused with PocketBase's field errors before anything is proposed; and
+//! which of them hold records that belong to an auth record (`collectionRef`, `recordRef`)
+//! and are deleted with it.
 
 use std::sync::{Arc, RwLock};
 
@@ -14,6 +16,11 @@ pub trait RecordCheck: Send + Sync {
     fn collections(&self) -> &[&'static str];
     /// The field errors of `doc` (empty when it is fine).
     fn check(&self, collection: &str, doc: &Document) -> FieldErrors;
+    /// Collections whose records belong to the auth record their `collectionRef` and
+    /// `recordRef` name, deleted in the same command as it.
+    fn owned_by_auth_records(&self) -> &[&'static str] {
+        &[]
+    }
 }
 
 /// The checks added so far.
@@ -28,6 +35,18 @@ impl RecordChecks {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .push(check);
+    }
+
+    /// Every collection an added check says belongs to auth records.
+    pub fn owned_by_auth_records(&self) -> Vec<&'static str> {
+        let checks = self
+            .checks
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        checks
+            .iter()
+            .flat_map(|check| check.owned_by_auth_records().iter().copied())
+            .collect()
     }
 
     /// Every added check's errors for `doc` in `collection`, together.
