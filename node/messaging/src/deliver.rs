@@ -1,5 +1,6 @@
 //! Delivering the outbox. The leader looks for due messages (`dueAt` reached, through its
-//! index) every [`POLL_INTERVAL`] and delivers each on its own task:
+//! index) every [`POLL_INTERVAL`], and again whenever one of its deliveries ends, and
+//! delivers each on its own task (at most 32 at once):
 //!
 //! 1. **Claim**: one write, made only on the version the decision read, sets the message
 //!    `sending`, names this node and pushes `dueAt` a lease ahead; its recipients are
@@ -33,7 +34,7 @@ use edgebase_service::system_writes::{Committed, Session, SystemWrite};
 use edgebase_storage::query::parser::parse_filter;
 use edgebase_storage::query::{FilterAccess, FilterPart, ListRequest, RequestContext};
 use futures::StreamExt as _;
-use tokio::sync::Semaphore;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::collections;
 use crate::dispatch::{settle, Providers};
@@ -53,7 +54,7 @@ pub const ROUND_DELIVERIES_MAX: usize = 256;
 /// Most requests to providers in flight for one message.
 const SENDS_AT_ONCE: usize = 32;
 /// Most messages one node delivers at once.
-const MESSAGES_AT_ONCE: usize = 8;
+const MESSAGES_AT_ONCE: usize = 32;
 /// Most due messages read per look.
 const DUE_PAGE: u64 = 64;
 /// How long a message whose delivery failed here (an error, not a provider's answer) is
@@ -69,6 +70,9 @@ pub struct Deliverer {
     providers: Arc<Providers>,
     local: Arc<Mutex<Local>>,
     permits: Arc<Semaphore>,
+    /// Told when a message's task ends, so the next due message starts without waiting
+    /// for the next look.
+    finished: Arc<Notify>,
 }
 
 /// A stored message's version and the message (or why it does not read as one).
@@ -113,12 +117,16 @@ pub fn spawn(app: App) -> tokio::task::JoinHandle<()> {
         providers: Arc::new(Providers::default()),
         local: Arc::default(),
         permits: Arc::new(Semaphore::new(MESSAGES_AT_ONCE)),
+        finished: Arc::new(Notify::new()),
     };
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(POLL_INTERVAL);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = deliverer.finished.notified() => {}
+            }
             if !deliverer.leads() {
                 continue;
             }
@@ -173,6 +181,7 @@ impl Deliverer {
                     .lock()
                     .done(&stored.id, delivered.is_err(), Instant::now());
                 drop(permit);
+                deliverer.finished.notify_one();
             });
         }
         Ok(())
