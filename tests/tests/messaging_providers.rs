@@ -5,8 +5,8 @@
 use std::time::Duration;
 
 use edgebase_messaging::providers::{
-    generate_vapid_keys, http_client, send_sms, send_web_push, ApnsClient, FcmClient, Outcome,
-    PushContent, WebPushSubscription,
+    generate_vapid_keys, http_client, send_sms, ApnsClient, FcmClient, Outcome, PushContent,
+    WebPushClient, WebPushSubscription,
 };
 use edgebase_messaging::settings::{ApnsSettings, FcmSettings, SmsSettings, WebPushSettings};
 use edgebase_tests::push_services::{
@@ -71,7 +71,7 @@ async fn web_push_decrypts_to_the_payload_and_vapid_verifies() {
         let http = http_client();
 
         let browser = service.subscribe();
-        let outcome = send_web_push(&http, &settings, &subscription(&browser), &content("msg-1")).await;
+        let outcome = WebPushClient::new().send(&http, &settings, &subscription(&browser), &content("msg-1")).await;
         assert_eq!(outcome, Outcome::Sent);
         let received = service.wait_for(1, ARRIVAL_TIMEOUT).await?;
         let push = &received[0];
@@ -90,7 +90,7 @@ async fn web_push_decrypts_to_the_payload_and_vapid_verifies() {
         // A collapse id that is no RFC 8030 topic goes as a 32-character digest.
         let odd = "a collapse id with spaces, longer than thirty-two";
         assert_eq!(
-            send_web_push(&http, &settings, &subscription(&browser), &content(odd)).await,
+            WebPushClient::new().send(&http, &settings, &subscription(&browser), &content(odd)).await,
             Outcome::Sent
         );
         let topic = service.wait_for(2, ARRIVAL_TIMEOUT).await?[1].topic.clone();
@@ -107,7 +107,7 @@ async fn web_push_decrypts_to_the_payload_and_vapid_verifies() {
         for (status, body, expected) in cases {
             let target = service.subscribe();
             service.answer(&target.id, TestAnswer::new(*status, *body));
-            let outcome = send_web_push(&http, &settings, &subscription(&target), &content("m")).await;
+            let outcome = WebPushClient::new().send(&http, &settings, &subscription(&target), &content("m")).await;
             assert_eq!(outcome_kind(&outcome), *expected, "{status}: {outcome:?}");
             if *status == 413 {
                 assert!(matches!(&outcome, Outcome::Failed(text) if text.starts_with("payload too large")));
@@ -122,7 +122,7 @@ async fn web_push_decrypts_to_the_payload_and_vapid_verifies() {
             private_key: other_private,
             ..settings.clone()
         };
-        let outcome = send_web_push(&http, &stranger, &subscription(&browser), &content("m")).await;
+        let outcome = WebPushClient::new().send(&http, &stranger, &subscription(&browser), &content("m")).await;
         assert_eq!(outcome_kind(&outcome), "failed", "{outcome:?}");
         let rejected = service.rejected();
         assert_eq!(rejected.len(), 1, "{rejected:?}");

@@ -9,12 +9,15 @@ use serde_json::Value;
 
 use crate::collections;
 use crate::message::{Channel, Content, Delivery, DeliveryStatus};
-use crate::providers::{self, ApnsClient, FcmClient, Outcome, PushContent, WebPushSubscription};
+use crate::providers::{
+    self, ApnsClient, FcmClient, Outcome, PushContent, WebPushClient, WebPushSubscription,
+};
 use crate::settings::{MessagingSettings, RetrySettings};
 
 /// The providers' clients, shared by every delivery of a node.
 pub struct Providers {
     http: reqwest::Client,
+    web_push: WebPushClient,
     fcm: FcmClient,
     apns: ApnsClient,
 }
@@ -23,6 +26,7 @@ impl Default for Providers {
     fn default() -> Self {
         Providers {
             http: providers::http_client(),
+            web_push: WebPushClient::new(),
             fcm: FcmClient::new(),
             apns: ApnsClient::new(),
         }
@@ -68,13 +72,9 @@ impl Providers {
                             p256dh: field("p256dh"),
                             auth: field("auth"),
                         };
-                        providers::send_web_push(
-                            &self.http,
-                            &settings.web_push,
-                            &subscription,
-                            &push(),
-                        )
-                        .await
+                        self.web_push
+                            .send(&self.http, &settings.web_push, &subscription, &push())
+                            .await
                     }
                     Channel::Fcm if settings.fcm.enabled => {
                         self.fcm

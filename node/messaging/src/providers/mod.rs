@@ -13,7 +13,7 @@ mod webpush;
 pub use apns::ApnsClient;
 pub use fcm::FcmClient;
 pub use sms::send_sms;
-pub use webpush::{check_subscription, generate_vapid_keys, send_web_push, WebPushSubscription};
+pub use webpush::{check_subscription, generate_vapid_keys, WebPushClient, WebPushSubscription};
 
 /// Longest one provider request may take (connect, send, answer).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
@@ -102,7 +102,7 @@ fn client_builder() -> reqwest::ClientBuilder {
         .timeout(REQUEST_TIMEOUT)
         .connect_timeout(REQUEST_TIMEOUT)
         .redirect(reqwest::redirect::Policy::none())
-        .pool_max_idle_per_host(16)
+        .pool_max_idle_per_host(64)
 }
 
 /// An answer's text, at most [`ANSWER_BYTES_MAX`] bytes of it.

@@ -2,6 +2,10 @@
 //! browser alone (RFC 8291, `aes128gcm`) and the request signed for the push service with the
 //! application server's VAPID key (RFC 8292).
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use reqwest::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE};
@@ -119,6 +123,112 @@ struct VapidKey {
     public_key: String,
 }
 
+/// How long a signed VAPID header is reused: its token is valid for
+/// [`VAPID_VALID_HOURS`], and one is reused while more than an hour of that remains.
+const VAPID_REUSE: std::time::Duration =
+    std::time::Duration::from_secs((VAPID_VALID_HOURS - 1) * 3600);
+/// Most push services (origins) whose VAPID header is kept.
+const VAPID_ORIGINS_MAX: usize = 1_000;
+
+/// The VAPID key of the settings last used, and the headers signed with it per push
+/// service, so a push neither derives the key nor signs a token again (both cost more than
+/// the payload's encryption).
+#[derive(Default)]
+struct VapidCache {
+    /// The settings the key came from: private key, public key and subject.
+    source: (String, String, String),
+    key: Option<Arc<VapidKey>>,
+    headers: HashMap<String, (String, Instant)>,
+}
+
+/// Sends Web Push, keeping the VAPID key and headers between pushes.
+#[derive(Default)]
+pub struct WebPushClient {
+    vapid: Mutex<VapidCache>,
+}
+
+impl std::fmt::Debug for WebPushClient {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("WebPushClient")
+            .finish_non_exhaustive()
+    }
+}
+
+impl WebPushClient {
+    pub fn new() -> WebPushClient {
+        WebPushClient::default()
+    }
+
+    /// The `Authorization` header for a push to `endpoint`, signed once per push service
+    /// and settings.
+    fn authorization(&self, settings: &WebPushSettings, endpoint: &Url) -> Result<String, String> {
+        let mut cache = self
+            .vapid
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let source = (
+            settings.private_key.clone(),
+            settings.public_key.clone(),
+            settings.subject.clone(),
+        );
+        if cache.source != source || cache.key.is_none() {
+            *cache = VapidCache {
+                key: Some(Arc::new(vapid_key(settings)?)),
+                source,
+                headers: HashMap::new(),
+            };
+        }
+        let origin = endpoint.origin().ascii_serialization();
+        let now = Instant::now();
+        if let Some((header, until)) = cache.headers.get(&origin) {
+            if *until > now {
+                return Ok(header.clone());
+            }
+        }
+        let key = cache.key.clone().ok_or("The VAPID key is missing.")?;
+        let header = vapid_authorization(&key, endpoint, &settings.subject)?;
+        if cache.headers.len() >= VAPID_ORIGINS_MAX {
+            cache.headers.retain(|_, (_, until)| *until > now);
+            if cache.headers.len() >= VAPID_ORIGINS_MAX {
+                cache.headers.clear();
+            }
+        }
+        cache
+            .headers
+            .insert(origin, (header.clone(), now + VAPID_REUSE));
+        Ok(header)
+    }
+
+    /// Send one push to a subscription. A subscription or key that cannot be used fails
+    /// without a request. The payload is encrypted on the blocking pool, so many pushes at
+    /// once use every core.
+    pub async fn send(
+        &self,
+        http: &reqwest::Client,
+        settings: &WebPushSettings,
+        subscription: &WebPushSubscription,
+        content: &PushContent,
+    ) -> Outcome {
+        let authorization = match parse_endpoint(&subscription.endpoint)
+            .and_then(|endpoint| self.authorization(settings, &endpoint))
+        {
+            Ok(authorization) => authorization,
+            Err(reason) => return Outcome::Failed(reason),
+        };
+        let (subscription, content) = (subscription.clone(), content.clone());
+        let prepared =
+            tokio::task::spawn_blocking(move || prepare(authorization, &subscription, &content))
+                .await;
+        let push = match prepared {
+            Ok(Ok(push)) => push,
+            Ok(Err(reason)) => return Outcome::Failed(reason),
+            Err(error) => return Outcome::Retry(format!("encrypting the push stopped: {error}")),
+        };
+        send_prepared(http, push).await
+    }
+}
+
 fn vapid_key(settings: &WebPushSettings) -> Result<VapidKey, String> {
     let private = URL_SAFE_NO_PAD
         .decode(settings.private_key.trim_end_matches('='))
@@ -186,7 +296,7 @@ struct PreparedPush {
 }
 
 fn prepare(
-    settings: &WebPushSettings,
+    authorization: String,
     subscription: &WebPushSubscription,
     content: &PushContent,
 ) -> Result<PreparedPush, String> {
@@ -195,7 +305,6 @@ fn prepare(
         &subscription.p256dh,
         &subscription.auth,
     )?;
-    let key = vapid_key(settings)?;
     let payload = content.web_push_payload();
     if payload.len() > PUSH_PAYLOAD_BYTES_MAX {
         return Err(format!(
@@ -205,7 +314,6 @@ fn prepare(
     }
     let body = web_push_native::encrypt(payload, &keys.public_key, &keys.auth)
         .map_err(|error| format!("Encrypting the push failed: {error}"))?;
-    let authorization = vapid_authorization(&key, &keys.endpoint, &settings.subject)?;
     Ok(PreparedPush {
         endpoint: keys.endpoint,
         authorization,
@@ -215,18 +323,8 @@ fn prepare(
     })
 }
 
-/// Send one push to a subscription. A subscription or key that cannot be used fails
-/// without a request.
-pub async fn send_web_push(
-    http: &reqwest::Client,
-    settings: &WebPushSettings,
-    subscription: &WebPushSubscription,
-    content: &PushContent,
-) -> Outcome {
-    let push = match prepare(settings, subscription, content) {
-        Ok(push) => push,
-        Err(reason) => return Outcome::Failed(reason),
-    };
+/// Send a prepared push and read what the push service answered.
+async fn send_prepared(http: &reqwest::Client, push: PreparedPush) -> Outcome {
     let mut request = http
         .post(push.endpoint)
         .timeout(REQUEST_TIMEOUT)
@@ -427,7 +525,12 @@ mod tests {
             p256dh,
             auth: auth.clone(),
         };
-        let push = prepare(&settings, &subscription, &content("m1")).expect("prepared");
+        let client = WebPushClient::new();
+        let endpoint = Url::parse(&subscription.endpoint).expect("a URL");
+        let authorization = client.authorization(&settings, &endpoint).expect("signed");
+        // One push service, one signature, while it lasts.
+        assert_eq!(client.authorization(&settings, &endpoint).unwrap(), authorization);
+        let push = prepare(authorization, &subscription, &content("m1")).expect("prepared");
         let auth = Auth::clone_from_slice(&decode(&auth));
         let plaintext = web_push_native::decrypt(push.body, &secret, &auth).expect("decrypts");
         assert_eq!(plaintext, content("m1").web_push_payload());
@@ -514,13 +617,14 @@ mod tests {
             p256dh: "AAAA".into(),
             auth: URL_SAFE_NO_PAD.encode([1u8; 16]),
         };
-        let outcome = send_web_push(
-            &super::super::http_client(),
-            &settings,
-            &subscription,
-            &content("x"),
-        )
-        .await;
+        let outcome = WebPushClient::new()
+            .send(
+                &super::super::http_client(),
+                &settings,
+                &subscription,
+                &content("x"),
+            )
+            .await;
         assert_eq!(
             outcome,
             Outcome::Failed("The p256dh key is not a P-256 public key.".into())
