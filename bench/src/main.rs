@@ -22,8 +22,13 @@ mod list_load;
 mod list_query;
 mod machine;
 mod measurement;
+mod messaging_bench;
+mod messaging_client;
+mod messaging_report;
 mod pocketbase_server;
 mod ports;
+mod process_cpu;
+mod push_sink;
 mod realtime_bench;
 mod realtime_report;
 mod records_driver;
@@ -72,6 +77,49 @@ enum Command {
     /// One EdgeBase node and PocketBase, each without and with JavaScript hooks: what a no-op
     /// `onRecordCreateRequest` costs a create, and a custom route's requests/s.
     Hooks(HooksArgs),
+    /// One EdgeBase node, then three: push messages accepted per second, and deliveries per
+    /// second to a push service in the bench (one message to many targets, and many
+    /// one-target messages).
+    Messaging(MessagingArgs),
+}
+
+#[derive(Debug, clap::Args)]
+struct MessagingArgs {
+    /// Systems to run, in this order.
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "edgebase,edgebase-cluster"
+    )]
+    targets: Vec<messaging_bench::MessagingTarget>,
+    /// Web Push subscriptions registered; the fan-out message goes to all of them (at most
+    /// 1000, the most one message may name).
+    #[arg(long, default_value_t = 1_000)]
+    push_targets: usize,
+    /// Fan-out messages sent one after another.
+    #[arg(long, default_value_t = 3)]
+    fan_out_runs: usize,
+    /// One-target messages of the many-messages phase.
+    #[arg(long, default_value_t = 500)]
+    messages: usize,
+    /// Concurrent senders of the many-messages phase and of the accept load.
+    #[arg(long, default_value_t = 16)]
+    connections: usize,
+    #[arg(long, default_value_t = 2)]
+    warmup_secs: u64,
+    /// Measured seconds of the accept load.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Milliseconds the push service waits before answering each push.
+    #[arg(long, default_value_t = 0)]
+    sink_delay_ms: u64,
+    /// The `edgebase` binary [default: $CARGO_TARGET_DIR/debug/edgebase, else target/debug/edgebase].
+    #[arg(long, env = "EDGEBASE_BIN")]
+    edgebase_bin: Option<PathBuf>,
+    /// Markdown file to write; an earlier messaging section in it is replaced.
+    #[arg(long, default_value = "bench/RESULTS.md")]
+    output: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -263,7 +311,45 @@ async fn run_command(cli: Cli) -> anyhow::Result<()> {
         Command::Realtime(args) => run_realtime(args).await,
         Command::Failover(args) => run_failover(args).await,
         Command::Hooks(args) => run_hooks(args).await,
+        Command::Messaging(args) => run_messaging(args).await,
     }
+}
+
+async fn run_messaging(args: MessagingArgs) -> anyhow::Result<()> {
+    let plan = messaging_bench::MessagingPlan {
+        targets: args.targets,
+        edgebase_bin: edgebase_bin(args.edgebase_bin)?,
+        push_targets: args.push_targets,
+        fan_out_runs: args.fan_out_runs,
+        messages: args.messages,
+        shape: LoadShape {
+            connections: args.connections,
+            warmup: Duration::from_secs(args.warmup_secs),
+            duration: Duration::from_secs(args.duration_secs),
+        },
+        sink_delay: Duration::from_millis(args.sink_delay_ms),
+    };
+    let machine = machine::describe();
+    let versions = vec![machine::edgebase_version(&plan.edgebase_bin).await];
+    let results = messaging_bench::run(&plan).await?;
+    let report = messaging_report::MessagingReport {
+        date: machine::utc_now(),
+        command: command_line(),
+        machine,
+        versions,
+        plan,
+        results,
+    };
+    let markdown = report.markdown();
+    println!("{markdown}");
+    report::write_between(
+        &args.output,
+        messaging_report::BEGIN_MARKER,
+        messaging_report::END_MARKER,
+        &markdown,
+    )?;
+    eprintln!("wrote {}", args.output.display());
+    Ok(())
 }
 
 async fn run_hooks(args: HooksArgs) -> anyhow::Result<()> {
