@@ -529,7 +529,10 @@ mod tests {
         let endpoint = Url::parse(&subscription.endpoint).expect("a URL");
         let authorization = client.authorization(&settings, &endpoint).expect("signed");
         // One push service, one signature, while it lasts.
-        assert_eq!(client.authorization(&settings, &endpoint).unwrap(), authorization);
+        assert_eq!(
+            client.authorization(&settings, &endpoint).unwrap(),
+            authorization
+        );
         let push = prepare(authorization, &subscription, &content("m1")).expect("prepared");
         let auth = Auth::clone_from_slice(&decode(&auth));
         let plaintext = web_push_native::decrypt(push.body, &secret, &auth).expect("decrypts");
