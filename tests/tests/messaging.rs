@@ -76,6 +76,10 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
         let early = send(http, token, json!({"kind": "push", "to": {"topics": ["news"]}, "title": "Hi"})).await?;
         ensure!(early.status == 400, "before setup: {}", early.text);
         ensure!(early.text.contains("No push provider is enabled"), "{}", early.text);
+        let listed = http
+            .send("GET", "/api/collections?perPage=200", Some(token), RawBody::None, &[])
+            .await?;
+        ensure!(listed.status == 200 && !listed.text.contains("_message"), "messaging's collections exist before setup: {}", listed.text);
 
         let pocketbase = http
             .send("PATCH", "/api/settings", Some(token), RawBody::Json(json!({

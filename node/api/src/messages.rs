@@ -85,8 +85,10 @@ pub async fn update_settings(
 ) -> Result<Response, ApiError> {
     let patch = json_object(&body)?;
     let settings = settings_store::update(&app, &patch).await?;
-    // The collections targets and topics are registered in exist once messaging is set up.
-    collections::ensure_all(&app).await?;
+    // The collections targets and topics are registered in exist once a provider is on.
+    if settings.any_enabled() {
+        collections::ensure_all(&app).await?;
+    }
     Ok(Json(settings_store::shown(&settings)).into_response())
 }
 

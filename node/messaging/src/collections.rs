@@ -2,9 +2,9 @@
 //! `_messageTargets` (an auth record's push targets: Web Push subscriptions, FCM
 //! registration tokens, APNs device tokens), `_messageTopics` (named audiences),
 //! `_messageSubscriptions` (which auth records follow a topic) and `_messages` (the outbox:
-//! every accepted message with its deliveries). They are created, once cluster-wide, when
-//! messaging is first configured or used, so a cluster that never uses messaging lists
-//! only PocketBase's collections.
+//! every accepted message with its deliveries). They are created, once cluster-wide, when a
+//! provider is first enabled, so a cluster that never uses messaging lists only
+//! PocketBase's collections.
 
 use edgebase_model::{ids, time};
 use edgebase_service::app::{App, LoadedCollection};

@@ -7,11 +7,12 @@
 //!    resolved into deliveries in the same write the first time. A node that loses the
 //!    race writes nothing and leaves the message alone. A claim whose node died is taken
 //!    over once its lease ran out (its `dueAt` comes round again).
-//! 2. **Rounds**: up to [`ROUND_DELIVERIES_MAX`] due deliveries are attempted at once,
-//!    each bounded in time; then one write, again only on the version the node's own last
-//!    write left, records every outcome (sent, failed, a retry's next time, or removed,
-//!    with the gone push targets deleted in the same command) and renews or releases the
-//!    claim.
+//! 2. **Rounds**: up to [`ROUND_DELIVERIES_MAX`] due deliveries are attempted, 32 at a
+//!    time, each bounded in time and none started later than [`ROUND_STARTS_WITHIN`]
+//!    into the round (so a round ends inside the lease); then one write, again only on
+//!    the version the node's own last write left, records every outcome (sent, failed, a
+//!    retry's next time, or removed, with the gone push targets deleted in the same
+//!    command) and renews or releases the claim.
 //!
 //! What this guarantees: a message acknowledged by `POST /api/messages` is in the
 //! replicated outbox and is delivered whichever nodes die, as long as a majority lives;
@@ -51,6 +52,9 @@ pub const LEASE_MS: i64 = 30_000;
 pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(15);
 /// Most deliveries attempted in one round (one write records them).
 pub const ROUND_DELIVERIES_MAX: usize = 256;
+/// How long after a round begins its attempts may still start: the last ends within
+/// [`ATTEMPT_TIMEOUT`] after, and the round's write follows, all inside [`LEASE_MS`].
+const ROUND_STARTS_WITHIN: Duration = Duration::from_secs(10);
 /// Most requests to providers in flight for one message.
 const SENDS_AT_ONCE: usize = 32;
 /// Most messages one node delivers at once.
@@ -301,11 +305,17 @@ impl Deliverer {
                 })
                 .take(ROUND_DELIVERIES_MAX)
                 .collect();
+            // Every attempt starts early enough to end well inside the claim's lease; the
+            // deliveries not started by then wait for the next round (the claim renewed).
+            let start_by = Instant::now() + ROUND_STARTS_WITHIN;
             let outcomes: Vec<(usize, Outcome)> = futures::stream::iter(due)
                 .map(|at| {
                     let delivery = deliveries[at].clone();
                     let (settings, content, id) = (&settings, &message.content, &message.id);
                     async move {
+                        if Instant::now() > start_by {
+                            return None;
+                        }
                         let attempt = self
                             .providers
                             .attempt(&self.app, settings, id, content, &delivery);
@@ -314,10 +324,11 @@ impl Deliverer {
                             .unwrap_or_else(|_| {
                                 Outcome::Retry("The attempt took too long.".into())
                             });
-                        (at, outcome)
+                        Some((at, outcome))
                     }
                 })
                 .buffer_unordered(SENDS_AT_ONCE)
+                .filter_map(|outcome| async move { outcome })
                 .collect()
                 .await;
             let now = now_ms();

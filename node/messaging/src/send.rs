@@ -59,9 +59,13 @@ pub async fn accept(
     keyed: Option<&IdempotentWrite>,
 ) -> Result<Acceptance, ServiceError> {
     let settings = settings_store::read(app)?;
-    let [targets, topics, _, messages] = collections::ensure_all(app).await?;
     let mut errors = FieldErrors::new();
     let kind = parse_kind(body, &settings, &mut errors);
+    if kind.is_none() && !settings.any_enabled() {
+        // Messaging was never set up: refused without creating its collections.
+        return Err(ServiceError::validation(INVALID, errors));
+    }
+    let [targets, topics, _, messages] = collections::ensure_all(app).await?;
     let content = kind.map(|kind| parse_content(kind, body, &mut errors));
     let recipients = parse_recipients(app, body, &targets, &topics, &mut errors)?;
     let now_ms = Utc::now().timestamp_millis();

@@ -151,3 +151,14 @@ pub struct MessagingSettings {
     pub email: EmailSettings,
     pub retry: RetrySettings,
 }
+
+impl MessagingSettings {
+    /// Whether any provider is on.
+    pub fn any_enabled(&self) -> bool {
+        self.web_push.enabled
+            || self.fcm.enabled
+            || self.apns.enabled
+            || self.sms.enabled
+            || self.email.enabled
+    }
+}

@@ -141,10 +141,22 @@ struct VapidCache {
     headers: HashMap<String, (String, Instant)>,
 }
 
+/// Most payloads encrypted at once (each on a blocking-pool thread).
+const ENCRYPTING_MAX: usize = 4;
+
 /// Sends Web Push, keeping the VAPID key and headers between pushes.
-#[derive(Default)]
 pub struct WebPushClient {
     vapid: Mutex<VapidCache>,
+    encrypting: tokio::sync::Semaphore,
+}
+
+impl Default for WebPushClient {
+    fn default() -> Self {
+        WebPushClient {
+            vapid: Mutex::default(),
+            encrypting: tokio::sync::Semaphore::new(ENCRYPTING_MAX),
+        }
+    }
 }
 
 impl std::fmt::Debug for WebPushClient {
@@ -201,8 +213,8 @@ impl WebPushClient {
     }
 
     /// Send one push to a subscription. A subscription or key that cannot be used fails
-    /// without a request. The payload is encrypted on the blocking pool, so many pushes at
-    /// once use every core.
+    /// without a request. The payload is encrypted on the blocking pool (a few at once), so
+    /// many pushes use every core without holding up the node's async workers.
     pub async fn send(
         &self,
         http: &reqwest::Client,
@@ -217,9 +229,14 @@ impl WebPushClient {
             Err(reason) => return Outcome::Failed(reason),
         };
         let (subscription, content) = (subscription.clone(), content.clone());
+        let Ok(permit) = self.encrypting.acquire().await else {
+            return Outcome::Retry("the Web Push client is closed".into());
+        };
         let prepared =
             tokio::task::spawn_blocking(move || prepare(authorization, &subscription, &content))
                 .await;
+        // Held while encrypting only, not while the push service answers.
+        drop(permit);
         let push = match prepared {
             Ok(Ok(push)) => push,
             Ok(Err(reason)) => return Outcome::Failed(reason),
