@@ -62,6 +62,21 @@ impl TlsMaterial {
         })
     }
 
+    /// A 32-byte secret for `purpose`, derived from the node's private key (SHA-256 of the
+    /// purpose and the key), so it is the same after every restart and unknown to anyone
+    /// without the key.
+    pub fn derived_secret(&self, purpose: &str) -> [u8; 32] {
+        let mut context = ring::digest::Context::new(&ring::digest::SHA256);
+        context.update(b"edgebase derived secret\0");
+        context.update(purpose.as_bytes());
+        context.update(b"\0");
+        context.update(self.key.secret_der());
+        let digest = context.finish();
+        let mut secret = [0u8; 32];
+        secret.copy_from_slice(digest.as_ref());
+        secret
+    }
+
     /// The node id this node's own certificate names.
     pub fn node_id(&self) -> NodeId {
         self.node_id

@@ -87,6 +87,27 @@ fn transport_config() -> Arc<TransportConfig> {
     Arc::new(config)
 }
 
+/// The endpoint's stateless resets keyed by a secret derived from the node's TLS key, so
+/// the same after a restart: a node killed and started again answers packets of its
+/// earlier incarnation's connections with resets the peers accept (a reset's token is
+/// derived from the key and the connection id), and they drop those connections at their
+/// next keep-alive instead of sending requests into them until the idle timeout.
+/// The connection ids are made with a key derived the same way, because an endpoint
+/// answers only packets whose connection id it recognises as one it could have issued.
+fn endpoint_config(tls: &TlsMaterial) -> quinn::EndpointConfig {
+    let secret = tls.derived_secret("quic stateless reset");
+    let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &secret);
+    let mut config = quinn::EndpointConfig::new(Arc::new(key));
+    let cid_secret = tls.derived_secret("quic connection ids");
+    let mut cid_key = [0u8; 8];
+    cid_key.copy_from_slice(&cid_secret[..8]);
+    let cid_key = u64::from_le_bytes(cid_key);
+    config.cid_generator(move || {
+        Box::new(quinn_proto::HashedConnectionIdGenerator::from_key(cid_key))
+    });
+    config
+}
+
 impl QuicTransport {
     /// Bind the endpoint on `listen_addr` (port 0 picks a free port) with `tls`.
     pub fn bind(listen_addr: SocketAddr, tls: &TlsMaterial) -> Result<Self, TransportError> {
@@ -97,8 +118,13 @@ impl QuicTransport {
         let client_config = tls
             .client_config(transport)
             .map_err(|e| TransportError::Endpoint(e.to_string()))?;
-        let endpoint = quinn::Endpoint::server(server_config, listen_addr)
+        let socket = std::net::UdpSocket::bind(listen_addr)
             .map_err(|e| TransportError::Endpoint(format!("bind {listen_addr}: {e}")))?;
+        let runtime = quinn::default_runtime()
+            .ok_or_else(|| TransportError::Endpoint("no async runtime for QUIC".into()))?;
+        let endpoint =
+            quinn::Endpoint::new(endpoint_config(tls), Some(server_config), socket, runtime)
+                .map_err(|e| TransportError::Endpoint(format!("bind {listen_addr}: {e}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
                 endpoint,
