@@ -33,18 +33,7 @@ impl ItemsClient {
         email: &str,
         password: &str,
     ) -> anyhow::Result<ItemsClient> {
-        let response = http
-            .post(format!(
-                "{url}/api/collections/_superusers/auth-with-password"
-            ))
-            .json(&json!({ "identity": email, "password": password }))
-            .send()
-            .await?;
-        let login = checked_json(response, "log in as superuser").await?;
-        let token = login["token"]
-            .as_str()
-            .context("no token in the login answer")?
-            .to_owned();
+        let token = superuser_token(&http, url, email, password).await?;
         Ok(ItemsClient {
             http,
             url: url.to_owned(),
@@ -148,8 +137,29 @@ impl ItemsClient {
     }
 }
 
+/// A superuser's token from logging in at `url`.
+pub async fn superuser_token(
+    http: &reqwest::Client,
+    url: &str,
+    email: &str,
+    password: &str,
+) -> anyhow::Result<String> {
+    let response = http
+        .post(format!(
+            "{url}/api/collections/_superusers/auth-with-password"
+        ))
+        .json(&json!({ "identity": email, "password": password }))
+        .send()
+        .await?;
+    let login = checked_json(response, "log in as superuser").await?;
+    Ok(login["token"]
+        .as_str()
+        .context("no token in the login answer")?
+        .to_owned())
+}
+
 /// The JSON body of a 2xx answer, or an error with the status and body.
-async fn checked_json(response: reqwest::Response, doing: &str) -> anyhow::Result<Value> {
+pub async fn checked_json(response: reqwest::Response, doing: &str) -> anyhow::Result<Value> {
     let status = response.status();
     let body = read_bounded(response).await?;
     if !status.is_success() {

@@ -2,7 +2,7 @@
 //! superuser on one node: set up Web Push, register push targets, send push messages, read a
 //! message's state and count the messages not yet settled.
 
-use anyhow::{bail, Context};
+use anyhow::Context;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore as _;
@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use web_push_native::p256::elliptic_curve::sec1::ToEncodedPoint as _;
 use web_push_native::p256::SecretKey;
 
-use crate::driver::read_bounded;
+use crate::items_client::{checked_json, superuser_token};
 
 /// The VAPID `sub` claim the bench configures.
 const VAPID_SUBJECT: &str = "mailto:bench@example.com";
@@ -68,18 +68,7 @@ impl MessagingClient {
         email: &str,
         password: &str,
     ) -> anyhow::Result<MessagingClient> {
-        let response = http
-            .post(format!(
-                "{url}/api/collections/_superusers/auth-with-password"
-            ))
-            .json(&json!({ "identity": email, "password": password }))
-            .send()
-            .await?;
-        let login = checked_json(response, "log in as superuser").await?;
-        let token = login["token"]
-            .as_str()
-            .context("no token in the login answer")?
-            .to_owned();
+        let token = superuser_token(&http, url, email, password).await?;
         Ok(MessagingClient {
             http,
             url: url.to_owned(),
@@ -211,15 +200,6 @@ impl MessagingClient {
             .as_u64()
             .context("no totalItems in the list answer")
     }
-}
-
-async fn checked_json(response: reqwest::Response, what: &str) -> anyhow::Result<Value> {
-    let status = response.status();
-    let body = read_bounded(response).await?;
-    if !status.is_success() {
-        bail!("{what}: HTTP {status}: {}", String::from_utf8_lossy(&body));
-    }
-    serde_json::from_slice(&body).with_context(|| format!("{what}: decode the answer"))
 }
 
 fn id_of(body: Value) -> anyhow::Result<String> {
