@@ -349,6 +349,7 @@ async fn messages_reach_every_provider_and_bad_input_is_refused() {
             "edgebase_messages_accepted_total{kind=\"push\"} 3",
             "edgebase_message_deliveries_total{channel=\"webpush\",outcome=\"removed\"} 1",
             "edgebase_message_deliveries_total{channel=\"webpush\",outcome=\"retry\"} 2",
+            "edgebase_messages_unsettled 0",
         ] {
             ensure!(metrics.text.contains(line), "/metrics lacks {line}:\n{}", metrics.text);
         }

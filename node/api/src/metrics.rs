@@ -159,4 +159,9 @@ fn record_state(app: &App) {
     metrics::counter!("edgebase_mail_failed_total").absolute(mail.failed);
     metrics::counter!("edgebase_mail_dropped_total").absolute(mail.dropped);
     metrics::counter!("edgebase_request_logs_dropped_total").absolute(app.request_logs().dropped());
+    match edgebase_messaging::unsettled(app) {
+        Ok(Some(unsettled)) => gauge("edgebase_messages_unsettled", unsettled as f64),
+        Ok(None) => {}
+        Err(error) => tracing::warn!(%error, "count the unsettled messages"),
+    }
 }

@@ -145,6 +145,29 @@ fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// Bounds the count of unsettled messages a scrape makes.
+const UNSETTLED_COUNTED_MAX: u64 = 1_000_000;
+
+/// How many messages this node's state holds unsettled (scheduled, pending or being
+/// delivered); `None` while messaging is not set up. For `/metrics`.
+pub fn unsettled(app: &App) -> Result<Option<u64>, ServiceError> {
+    let Some(messages) = collections::loaded(app, collections::MESSAGES)? else {
+        return Ok(None);
+    };
+    let filter = parse_filter("dueAt > 0")
+        .map_err(|error| ServiceError::internal_from("the unsettled filter", error))?
+        .ok_or_else(|| ServiceError::internal("the unsettled filter is empty"))?;
+    let mut request = ListRequest::matching(
+        messages.collection.id.clone(),
+        vec![FilterPart::new(filter, FilterAccess::Unrestricted)],
+        1,
+        RequestContext::at(now_ms()),
+        UNSETTLED_COUNTED_MAX,
+    );
+    request.total = edgebase_storage::query::TotalCount::Count;
+    Ok(app.state().list_records(&request)?.total)
+}
+
 impl Deliverer {
     fn leads(&self) -> bool {
         let consensus = self.app.consensus();

@@ -19,5 +19,5 @@ pub mod settings;
 pub mod settings_store;
 pub mod target_check;
 
-pub use deliver::spawn as spawn_delivery;
+pub use deliver::{spawn as spawn_delivery, unsettled};
 pub use message::Message;
