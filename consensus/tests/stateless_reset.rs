@@ -89,31 +89,29 @@ async fn scenario() -> anyhow::Result<()> {
 
     // Until the handshake is confirmed the client still sends long-header packets, which
     // no endpoint answers with a reset; a cluster's connections are long past that.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while connection.stats().frame_rx.handshake_done == 0 {
-        ensure!(
-            tokio::time::Instant::now() < deadline,
-            "the handshake was never confirmed"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    common::wait_until(
+        "the handshake to be confirmed",
+        Duration::from_secs(10),
+        || connection.stats().frame_rx.handshake_done > 0,
+    )
+    .await?;
 
     // Node 2 dies without a word, then starts again where it was.
     crash.send(()).ok();
     thread.join().ok();
     // The stopped runtime's threads let go of the socket in the background.
     let node2 = node2_paths.load()?;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    let restarted = loop {
-        match QuicTransport::bind(addr, &node2) {
-            Ok(restarted) => break restarted,
-            Err(error) if tokio::time::Instant::now() < deadline => {
-                tracing::debug!(%error, "node 2's address is still held");
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
-            Err(error) => return Err(error).context("bind node 2 again"),
-        }
-    };
+    let mut restarted = None;
+    common::wait_until(
+        "node 2's address to be free",
+        Duration::from_secs(10),
+        || {
+            restarted = QuicTransport::bind(addr, &node2).ok();
+            restarted.is_some()
+        },
+    )
+    .await?;
+    let restarted = restarted.context("node 2 bound again")?;
 
     let reason = tokio::time::timeout(Duration::from_secs(20), connection.closed())
         .await

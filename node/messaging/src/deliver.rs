@@ -258,24 +258,9 @@ impl Deliverer {
         let serde_json::Value::Object(fields) = fields else {
             return Err(ServiceError::internal("the failed message's fields"));
         };
-        let update = SystemWrite::Update {
-            collection: messages.clone(),
-            record_id: id.to_owned(),
-            fields,
-        };
-        let mut session = Session::default();
-        let precondition = VersionPrecondition::OneOf(vec![version]);
-        match session
-            .plan_if(&self.app, &update, Some(&precondition))
+        self.write_fields(messages, id, version, fields, &[])
             .await
-        {
-            Ok(_) => session.commit(&self.app).await.map(|_| ()),
-            Err(ServiceError::Refused {
-                kind: RefusalKind::PreconditionFailed | RefusalKind::NotFound,
-                ..
-            }) => Ok(()),
-            Err(error) => Err(error),
-        }
+            .map(drop)
     }
 
     /// Claim the message and deliver its due deliveries, round after round, until none is
@@ -411,11 +396,26 @@ impl Deliverer {
         message: &Message,
         gone: &[String],
     ) -> Result<Option<u64>, ServiceError> {
+        let fields = message.progress_fields();
+        self.write_fields(messages, &message.id, version, fields, gone)
+            .await
+    }
+
+    /// Set `fields` of message `id` (and delete the gone targets) only if the message is
+    /// still at `version`; the new version, or `None` when it was not.
+    async fn write_fields(
+        &self,
+        messages: &LoadedCollection,
+        id: &str,
+        version: u64,
+        fields: serde_json::Map<String, serde_json::Value>,
+        gone: &[String],
+    ) -> Result<Option<u64>, ServiceError> {
         let mut session = Session::default();
         let update = SystemWrite::Update {
             collection: messages.clone(),
-            record_id: message.id.clone(),
-            fields: message.progress_fields(),
+            record_id: id.to_owned(),
+            fields,
         };
         let precondition = VersionPrecondition::OneOf(vec![version]);
         match session
@@ -430,14 +430,14 @@ impl Deliverer {
             Err(error) => return Err(error),
         }
         if let Some(targets) = collections::loaded(&self.app, collections::TARGETS)? {
-            for id in gone {
+            for target in gone {
                 let delete = SystemWrite::Delete {
                     collection: targets.clone(),
-                    record_id: id.clone(),
+                    record_id: target.clone(),
                 };
                 match session.plan(&self.app, &delete).await {
                     Ok(_) => {
-                        tracing::info!(target = %id, "push target removed: the provider says it is gone")
+                        tracing::info!(target = %target, "push target removed: the provider says it is gone")
                     }
                     // Its owner removed it meanwhile.
                     Err(ServiceError::Refused {

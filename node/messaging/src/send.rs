@@ -252,7 +252,8 @@ fn parse_content(
                 data: content.data.clone(),
                 ttl_secs: content.ttl_secs,
                 collapse_id: String::new(),
-                message_id: "x".repeat(15),
+                // The id the message will get is as long as any record id.
+                message_id: "x".repeat(edgebase_model::ids::RECORD_ID_LENGTH),
             }
             .web_push_payload();
             if payload.len() > PUSH_PAYLOAD_BYTES_MAX {
